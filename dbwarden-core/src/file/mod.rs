@@ -1,0 +1,14 @@
+//! Migration files: names (`<db>__NNNN_<slug>.sql`), sections and directives, and resolving a folder of them.
+//!
+//! This is the one resolver used both by `embed_migrations!` at compile time and by the runtime when it reads a
+//! folder, so the two cannot disagree.
+
+mod error;
+mod name;
+mod parse;
+mod resolve;
+
+pub use error::FormatError;
+pub use name::{slugify, FileName, MigrationKind, Version};
+pub use parse::{Directives, MigrationFile, Section};
+pub use resolve::{read_dir, resolve_files, SourceFile};

@@ -1,0 +1,186 @@
+use std::fmt;
+
+use super::FormatError;
+
+/// A migration version: its number, shown with at least 4 digits (`0001`, `12345`).
+///
+/// ```
+/// use dbwarden_core::file::Version;
+/// assert_eq!(Version::parse("0042").unwrap().to_string(), "0042");
+/// assert!(Version::parse("0042").unwrap() < Version::parse("10000").unwrap());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version(pub u64);
+
+impl Version {
+    /// Parses a string of ASCII digits (leading zeros allowed).
+    pub fn parse(text: &str) -> Option<Version> {
+        if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok().map(Version)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}", self.0)
+    }
+}
+
+/// What a file is, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationKind {
+    /// `<db>__NNNN_<slug>.sql`: applied once, in version order.
+    Versioned,
+    /// `<db>__RA__<slug>.sql`: runs on every migrate, after the versioned ones.
+    RepeatableAlways,
+    /// `<db>__ROC__<slug>.sql`: runs when its checksum changed.
+    RepeatableOnChange,
+}
+
+impl MigrationKind {
+    /// The value of the `migration_type` column (Python DBWarden wrote `versioned`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationKind::Versioned => "versioned",
+            MigrationKind::RepeatableAlways => "repeatable_always",
+            MigrationKind::RepeatableOnChange => "repeatable_on_change",
+        }
+    }
+}
+
+/// A parsed migration file name.
+///
+/// ```
+/// use dbwarden_core::file::{FileName, MigrationKind};
+/// let name = FileName::parse("primary__0001_create_users.sql").unwrap();
+/// assert_eq!(name.db, "primary");
+/// assert_eq!(name.version.unwrap().to_string(), "0001");
+/// assert_eq!(name.description(), "create users");
+/// assert_eq!(FileName::parse("primary__RA__views.sql").unwrap().kind, MigrationKind::RepeatableAlways);
+/// assert!(FileName::parse("primary_0001_x.sql").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileName {
+    /// The database the file belongs to (`primary`).
+    pub db: String,
+    /// Versioned or repeatable.
+    pub kind: MigrationKind,
+    /// The version of a versioned file.
+    pub version: Option<Version>,
+    /// The slug (`create_users`).
+    pub slug: String,
+}
+
+impl FileName {
+    /// Parses `name` (a file name, not a path).
+    pub fn parse(name: &str) -> Result<FileName, FormatError> {
+        let bad = || FormatError::BadName { file: name.to_string() };
+        let stem = name.strip_suffix(".sql").ok_or_else(bad)?;
+        // The database name may itself hold `_`, so try every `__` until the rest parses.
+        for (at, _) in stem.match_indices("__") {
+            let (db, rest) = (&stem[..at], &stem[at + 2..]);
+            if !valid_db_name(db) {
+                continue;
+            }
+            if let Some(parsed) = parse_rest(db, rest) {
+                return Ok(parsed);
+            }
+        }
+        Err(bad())
+    }
+
+    /// The slug as words: `create users`.
+    pub fn description(&self) -> String {
+        self.slug.replace('_', " ")
+    }
+
+    /// The canonical file name.
+    pub fn file_name(&self) -> String {
+        match (self.kind, self.version) {
+            (MigrationKind::Versioned, Some(v)) => format!("{}__{v}_{}.sql", self.db, self.slug),
+            (MigrationKind::RepeatableAlways, _) => format!("{}__RA__{}.sql", self.db, self.slug),
+            _ => format!("{}__ROC__{}.sql", self.db, self.slug),
+        }
+    }
+}
+
+fn parse_rest(db: &str, rest: &str) -> Option<FileName> {
+    let make = |kind, version, slug: &str| {
+        valid_slug(slug).then(|| FileName { db: db.to_string(), kind, version, slug: slug.to_string() })
+    };
+    if let Some(slug) = rest.strip_prefix("RA__") {
+        return make(MigrationKind::RepeatableAlways, None, slug);
+    }
+    if let Some(slug) = rest.strip_prefix("ROC__") {
+        return make(MigrationKind::RepeatableOnChange, None, slug);
+    }
+    let (digits, slug) = rest.split_once('_')?;
+    if digits.len() < 4 {
+        return None;
+    }
+    make(MigrationKind::Versioned, Some(Version::parse(digits)?), slug)
+}
+
+/// `[a-zA-Z][a-zA-Z0-9_]*`, the config's rule for database names.
+pub(crate) fn valid_db_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn valid_slug(slug: &str) -> bool {
+    !slug.is_empty() && slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Turns a description into a slug: lower-case ASCII words joined by `_`; empty => `untitled`.
+///
+/// ```
+/// use dbwarden_core::file::slugify;
+/// assert_eq!(slugify("Create Users & Posts!"), "create_users_posts");
+/// assert_eq!(slugify("  "), "untitled");
+/// ```
+pub fn slugify(description: &str) -> String {
+    let words: Vec<String> = description
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    if words.is_empty() {
+        "untitled".to_string()
+    } else {
+        words.join("_")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let n = FileName::parse("my_db__0012_add_index.sql").unwrap();
+        assert_eq!((n.db.as_str(), n.version, n.slug.as_str()), ("my_db", Some(Version(12)), "add_index"));
+        assert_eq!(n.file_name(), "my_db__0012_add_index.sql");
+        let big = FileName::parse("primary__12345_x.sql").unwrap();
+        assert_eq!(big.version.unwrap().to_string(), "12345");
+        let roc = FileName::parse("primary__ROC__refresh_views.sql").unwrap();
+        assert_eq!((roc.kind, roc.version), (MigrationKind::RepeatableOnChange, None));
+        for bad in [
+            "primary__001_short.sql",
+            "primary__0001_.sql",
+            "primary__0001.sql",
+            "0001_x.sql",
+            "__0001_x.sql",
+            "1db__0001_x.sql",
+            "primary__00a1_x.sql",
+            "primary__0001_x-y.sql",
+            "primary__RA__.sql",
+            "primary__0001_x.txt",
+        ] {
+            assert!(FileName::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,275 @@
+use super::{FileName, FormatError};
+use crate::checksum;
+use crate::lexer::{self, Statement};
+use crate::Dialect;
+
+/// One section of a migration file (the text between its marker line and the next).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// The raw text, as in the file (minus a BOM).
+    pub text: String,
+    /// 1-based line number of the section's first line in the file (the line after its marker).
+    pub first_line: u32,
+}
+
+impl Section {
+    /// Whether the section holds no SQL (only white space and comments).
+    pub fn is_empty(&self, dialect: Dialect) -> bool {
+        lexer::split(&self.text, dialect).map(|s| s.is_empty()).unwrap_or(false)
+    }
+}
+
+/// Header directives (the comment lines before `-- upgrade`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directives {
+    /// `-- dbwarden: irreversible`: no rollback, said on purpose.
+    pub irreversible: bool,
+    /// `-- dbwarden: no-transaction`: the file runs outside a transaction, statement by statement.
+    pub no_transaction: bool,
+    /// `-- depends_on: ["0004"]`.
+    pub depends_on: Vec<String>,
+    /// `-- renames: [...]`, kept as written for the generator.
+    pub renames: Vec<String>,
+}
+
+/// A parsed migration file: its name, directives, both sections and their checksums.
+///
+/// ```
+/// use dbwarden_core::file::MigrationFile;
+/// let text = "-- dbwarden: no-transaction\n-- upgrade\nCREATE INDEX CONCURRENTLY i ON t (a);\n-- rollback\nDROP INDEX i;\n";
+/// let file = MigrationFile::parse("primary__0002_index.sql", text).unwrap();
+/// assert!(file.directives.no_transaction);
+/// assert_eq!(file.upgrade.first_line, 3);
+/// assert_eq!(file.rollback.text.trim(), "DROP INDEX i;");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationFile {
+    /// The parsed file name.
+    pub name: FileName,
+    /// The file name as found.
+    pub filename: String,
+    /// Header directives.
+    pub directives: Directives,
+    /// The `-- upgrade` section.
+    pub upgrade: Section,
+    /// The `-- rollback` section.
+    pub rollback: Section,
+    /// [`checksum::section_checksum`] of the upgrade section.
+    pub checksum: String,
+    /// [`checksum::section_checksum`] of the rollback section.
+    pub rollback_checksum: String,
+}
+
+impl MigrationFile {
+    /// Parses a file from its name and text.
+    pub fn parse(filename: &str, text: &str) -> Result<MigrationFile, FormatError> {
+        let name = FileName::parse(filename)?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let syntax = |line: usize, message: String| FormatError::Syntax {
+            file: filename.to_string(),
+            line: line as u32,
+            message,
+        };
+
+        let mut directives = Directives::default();
+        let mut upgrade_at: Option<(usize, usize)> = None; // (line index, byte offset after the marker line)
+        let mut rollback_at: Option<(usize, usize, usize)> = None; // (line index, marker start, offset after)
+        let mut offset = 0;
+        for (index, raw_line) in text.split_inclusive('\n').enumerate() {
+            let start = offset;
+            offset += raw_line.len();
+            let line = raw_line.trim();
+            let marker = marker(line);
+            match (marker, upgrade_at, rollback_at) {
+                (Some(Marker::Upgrade), None, None) => upgrade_at = Some((index, offset)),
+                (Some(Marker::Upgrade), _, _) => {
+                    return Err(syntax(index + 1, "a second `-- upgrade` line; a file has one upgrade section".into()))
+                }
+                (Some(Marker::Rollback), None, _) => {
+                    return Err(syntax(index + 1, "`-- rollback` comes before `-- upgrade`; put the upgrade section first".into()))
+                }
+                (Some(Marker::Rollback), Some(_), None) => rollback_at = Some((index, start, offset)),
+                (Some(Marker::Rollback), Some(_), Some(_)) => {
+                    return Err(syntax(index + 1, "a second `-- rollback` line; a file has one rollback section".into()))
+                }
+                (None, None, _) => parse_header_line(line, &mut directives)
+                    .map_err(|message| syntax(index + 1, message))?,
+                (None, Some(_), _) => {}
+            }
+        }
+        let Some((upgrade_line, upgrade_start)) = upgrade_at else {
+            return Err(syntax(1, "no `-- upgrade` line; a migration file needs `-- upgrade` and `-- rollback` lines".into()));
+        };
+        let Some((rollback_line, rollback_marker, rollback_start)) = rollback_at else {
+            let lines = text.lines().count().max(1);
+            return Err(syntax(
+                lines,
+                "no `-- rollback` line; add one (leave the section empty and add `-- dbwarden: irreversible` to the header if it cannot be undone)".into(),
+            ));
+        };
+        let upgrade = Section { text: text[upgrade_start..rollback_marker].to_string(), first_line: upgrade_line as u32 + 2 };
+        let rollback = Section { text: text[rollback_start..].to_string(), first_line: rollback_line as u32 + 2 };
+        Ok(MigrationFile {
+            checksum: checksum::section_checksum(&upgrade.text),
+            rollback_checksum: checksum::section_checksum(&rollback.text),
+            name,
+            filename: filename.to_string(),
+            directives,
+            upgrade,
+            rollback,
+        })
+    }
+
+    /// Splits a section into statements; line numbers are lines of the file.
+    pub fn statements<'a>(&self, section: &'a Section, dialect: Dialect) -> Result<Vec<Statement<'a>>, FormatError> {
+        let base = section.first_line - 1;
+        match lexer::split(&section.text, dialect) {
+            Ok(mut statements) => {
+                for s in &mut statements {
+                    s.line += base;
+                }
+                Ok(statements)
+            }
+            Err(e) => Err(FormatError::Lex {
+                file: self.filename.clone(),
+                line: e.line + base,
+                message: e.kind.to_string(),
+            }),
+        }
+    }
+}
+
+enum Marker {
+    Upgrade,
+    Rollback,
+}
+
+fn marker(line: &str) -> Option<Marker> {
+    let rest = line.strip_prefix("--")?.trim();
+    if rest.eq_ignore_ascii_case("upgrade") {
+        Some(Marker::Upgrade)
+    } else if rest.eq_ignore_ascii_case("rollback") {
+        Some(Marker::Rollback)
+    } else {
+        None
+    }
+}
+
+fn parse_header_line(line: &str, directives: &mut Directives) -> Result<(), String> {
+    if line.is_empty() {
+        return Ok(());
+    }
+    let Some(comment) = line.strip_prefix("--") else {
+        return Err(format!(
+            "SQL before the `-- upgrade` line: `{}`; only comments and directives may stand there",
+            truncate(line)
+        ));
+    };
+    let comment = comment.trim();
+    if let Some((key, value)) = comment.split_once(':') {
+        let (key, value) = (key.trim().to_ascii_lowercase(), value.trim());
+        match key.as_str() {
+            "dbwarden" => {
+                for word in value.split(',').map(str::trim) {
+                    match word.to_ascii_lowercase().as_str() {
+                        "irreversible" => directives.irreversible = true,
+                        "no-transaction" | "no_transaction" => directives.no_transaction = true,
+                        other => {
+                            return Err(format!(
+                                "unknown directive `-- dbwarden: {other}`; known: irreversible, no-transaction"
+                            ))
+                        }
+                    }
+                }
+            }
+            "depends_on" => directives.depends_on = parse_list(value)?,
+            "renames" => directives.renames = parse_list(value)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Parses `["a", "b"]` (JSON-style strings, as Python DBWarden writes them).
+fn parse_list(value: &str) -> Result<Vec<String>, String> {
+    let inner = value
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .ok_or_else(|| format!("expected a list like [\"0004\"], found `{}`", truncate(value)))?;
+    inner
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.strip_prefix('"')
+                .and_then(|i| i.strip_suffix('"'))
+                .or_else(|| item.strip_prefix('\'').and_then(|i| i.strip_suffix('\'')))
+                .map(str::to_string)
+                .ok_or_else(|| format!("list items must be quoted strings, found `{}`", truncate(item)))
+        })
+        .collect()
+}
+
+fn truncate(text: &str) -> String {
+    let mut out: String = text.chars().take(60).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> FormatError {
+        MigrationFile::parse("db__0001_x.sql", text).unwrap_err()
+    }
+
+    #[test]
+    fn sections_and_directives() {
+        let text = "-- generated by dbwarden\n-- depends_on: [\"0004\", \"0005\"]\n-- dbwarden: irreversible, no-transaction\n\n-- upgrade\nCREATE TABLE a (id int);\n\n-- rollback\n";
+        let f = MigrationFile::parse("db__0006_x.sql", text).unwrap();
+        assert_eq!(f.directives.depends_on, vec!["0004", "0005"]);
+        assert!(f.directives.irreversible && f.directives.no_transaction);
+        assert_eq!(f.upgrade.text, "CREATE TABLE a (id int);\n\n");
+        assert_eq!(f.upgrade.first_line, 6);
+        assert_eq!(f.rollback.text, "");
+        assert!(f.rollback.is_empty(Dialect::Sqlite));
+    }
+
+    #[test]
+    fn rollback_edit_does_not_change_upgrade_checksum() {
+        let a = MigrationFile::parse("db__0001_x.sql", "-- upgrade\nSELECT 1;\n-- rollback\nSELECT 2;\n").unwrap();
+        let b = MigrationFile::parse("db__0001_x.sql", "-- upgrade\r\nSELECT 1;\r\n-- rollback\r\nSELECT 3;\r\n").unwrap();
+        assert_eq!(a.checksum, b.checksum);
+        assert_ne!(a.rollback_checksum, b.rollback_checksum);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        assert!(matches!(err("SELECT 1;\n-- upgrade\n-- rollback\n"), FormatError::Syntax { line: 1, .. }));
+        assert!(matches!(err("-- upgrade\nSELECT 1;\n"), FormatError::Syntax { line: 2, .. }));
+        assert!(matches!(err("-- rollback\n-- upgrade\n"), FormatError::Syntax { line: 1, .. }));
+        assert!(matches!(err("-- upgrade\n-- rollback\n-- upgrade\n"), FormatError::Syntax { line: 3, .. }));
+        assert!(matches!(err("-- dbwarden: irreversable\n-- upgrade\n-- rollback\n"), FormatError::Syntax { line: 1, .. }));
+        assert!(matches!(err("-- depends_on: 0004\n-- upgrade\n-- rollback\n"), FormatError::Syntax { line: 1, .. }));
+        assert!(matches!(err("-- foo\n"), FormatError::Syntax { line: 1, .. }));
+        let msg = err("-- upgrade\nSELECT 1;\n").to_string();
+        assert!(msg.starts_with("db__0001_x.sql:2: no `-- rollback` line"), "{msg}");
+    }
+
+    #[test]
+    fn statement_lines_are_file_lines() {
+        let f = MigrationFile::parse("db__0001_x.sql", "-- upgrade\n\nSELECT 1;\nSELECT 2;\n-- rollback\nSELECT 3;\n").unwrap();
+        let lines: Vec<u32> = f.statements(&f.upgrade, Dialect::Postgres).unwrap().iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![3, 4]);
+        let rb: Vec<u32> = f.statements(&f.rollback, Dialect::Postgres).unwrap().iter().map(|s| s.line).collect();
+        assert_eq!(rb, vec![6]);
+        let bad = MigrationFile::parse("db__0001_x.sql", "-- upgrade\nSELECT 1;\nSELECT 'x;\n-- rollback\n").unwrap();
+        match bad.statements(&bad.upgrade, Dialect::Postgres).unwrap_err() {
+            FormatError::Lex { line, .. } => assert_eq!(line, 3),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The pure core of dbwarden, shared by the runtime crate and the proc macros so that both resolve migration files
+//! with one piece of code: file names, sections and directives, the statement lexer and checksums.
+#![forbid(unsafe_code)]
+
+pub mod checksum;
+pub mod dialect;
+pub mod file;
+pub mod lexer;
+
+pub use dialect::Dialect;

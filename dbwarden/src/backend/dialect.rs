@@ -1,0 +1,125 @@
+//! The SQL text that differs between servers, behind one small trait: quoting, literals, casts and the few
+//! expressions the bookkeeping needs. Nothing else in dbwarden matches on the dialect to build SQL.
+
+use dbwarden_core::Dialect;
+
+/// SQL spelling of one dialect.
+pub trait SqlDialect: Sync {
+    /// Quotes an identifier (`"t"` or `` `t` ``), doubling the quote character inside it.
+    fn quote_ident(&self, name: &str) -> String;
+    /// A string literal, escaped for this server.
+    fn literal(&self, value: &str) -> String {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+    /// Casts an expression to text so every backend's rows decode the same way.
+    fn text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS TEXT)")
+    }
+    /// A query listing the column names of `table` in the current schema/database.
+    fn columns_query(&self, table: &str) -> String;
+    /// SQL run at the start of a batch so that [`SqlDialect::batch_elapsed_ms`] can measure it.
+    fn batch_prefix(&self) -> &'static str {
+        ""
+    }
+    /// An expression giving the milliseconds spent since the batch began, if the server can tell.
+    fn batch_elapsed_ms(&self) -> Option<&'static str> {
+        None
+    }
+    /// Whether several statements sent as one batch run atomically (PostgreSQL's simple query protocol wraps them
+    /// in one implicit transaction).
+    fn batch_is_atomic(&self) -> bool {
+        false
+    }
+    /// Whether an autocommit statement may share a round trip with its bookkeeping (no implicit transaction).
+    fn autocommit_batches(&self) -> bool {
+        false
+    }
+}
+
+/// The dialect object for `dialect`.
+pub fn of(dialect: Dialect) -> &'static dyn SqlDialect {
+    match dialect {
+        Dialect::Postgres => &Postgres,
+        Dialect::MySql => &MySql,
+        Dialect::Sqlite => &Sqlite,
+    }
+}
+
+struct Postgres;
+struct MySql;
+struct Sqlite;
+
+fn quote_with(name: &str, quote: char) -> String {
+    let doubled = format!("{quote}{quote}");
+    format!("{quote}{}{quote}", name.replace(quote, &doubled))
+}
+
+impl SqlDialect for Postgres {
+    fn quote_ident(&self, name: &str) -> String {
+        quote_with(name, '"')
+    }
+    fn columns_query(&self, table: &str) -> String {
+        format!(
+            "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = {}",
+            self.literal(table)
+        )
+    }
+    fn batch_elapsed_ms(&self) -> Option<&'static str> {
+        // statement_timestamp() is when the whole simple-query message arrived.
+        Some("CAST(EXTRACT(EPOCH FROM (clock_timestamp() - statement_timestamp())) * 1000 AS BIGINT)")
+    }
+    fn batch_is_atomic(&self) -> bool {
+        true
+    }
+}
+
+impl SqlDialect for MySql {
+    fn quote_ident(&self, name: &str) -> String {
+        quote_with(name, '`')
+    }
+    fn literal(&self, value: &str) -> String {
+        // Backslashes escape in MySQL strings unless NO_BACKSLASH_ESCAPES is set; doubling them is right both ways.
+        format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+    }
+    fn text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS CHAR)")
+    }
+    fn columns_query(&self, table: &str) -> String {
+        format!(
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = {}",
+            self.literal(table)
+        )
+    }
+    fn batch_prefix(&self) -> &'static str {
+        "SET @dbwarden_t0 = NOW(6);\n"
+    }
+    fn batch_elapsed_ms(&self) -> Option<&'static str> {
+        Some("CAST(TIMESTAMPDIFF(MICROSECOND, @dbwarden_t0, NOW(6)) / 1000 AS SIGNED)")
+    }
+    fn autocommit_batches(&self) -> bool {
+        true
+    }
+}
+
+impl SqlDialect for Sqlite {
+    fn quote_ident(&self, name: &str) -> String {
+        quote_with(name, '"')
+    }
+    fn columns_query(&self, table: &str) -> String {
+        format!("SELECT name FROM pragma_table_info({})", self.literal(table))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_doubles_quote_characters() {
+        assert_eq!(of(Dialect::Postgres).quote_ident("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(of(Dialect::MySql).quote_ident("or`der"), "`or``der`");
+        assert_eq!(of(Dialect::Sqlite).quote_ident("user"), "\"user\"");
+        assert_eq!(of(Dialect::MySql).literal("a'b\\"), "'a''b\\\\'");
+        assert_eq!(of(Dialect::Postgres).literal("a'b\\"), "'a''b\\'");
+    }
+}

@@ -1,0 +1,161 @@
+//! Database drivers. Each supplies a few primitives (run SQL text, read rows as text, take and release a lock);
+//! everything else (history, planning, the lock loop) is written once above them, as in refinery-core.
+
+mod dialect;
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+pub use dialect::SqlDialect;
+use dbwarden_core::Dialect;
+
+use crate::error::DbError;
+
+/// A row read back with every column cast to text by the query.
+pub type TextRow = Vec<Option<String>>;
+
+/// One dedicated database session (never a pooled connection that could go back to a pool with a lock or an open
+/// transaction on it).
+#[async_trait]
+pub trait Backend: Send {
+    /// The SQL dialect of this session.
+    fn dialect(&self) -> Dialect;
+    /// Runs SQL text that may hold several statements, in one round trip where the server allows.
+    async fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+    /// Runs a query whose columns are all text (the caller casts) and returns its rows.
+    async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError>;
+    /// Tries once to take the server-side lock for `namespace`; `Ok(false)` when someone else holds it.
+    async fn try_lock(&mut self, namespace: &str, me: &crate::lock::LockHolder) -> Result<bool, DbError>;
+    /// Whether the lock is the `dbwarden_lock` row itself (SQLite) rather than a server lock.
+    fn table_lock(&self) -> bool {
+        false
+    }
+    /// Releases the lock taken by [`Backend::try_lock`].
+    async fn unlock(&mut self, namespace: &str) -> Result<(), DbError>;
+    /// The server session holding the lock on `namespace` (PostgreSQL backend pid, MySQL connection id), if the
+    /// server tracks one. `Ok(None)` when the lock is free.
+    async fn lock_session(&mut self, namespace: &str) -> Result<Option<LockSession>, DbError>;
+    /// Ends another server session (`unlock --force`). Returns whether it was ended.
+    async fn kill_session(&mut self, session: &str) -> Result<bool, DbError>;
+    /// Closes the session cleanly.
+    async fn close(self: Box<Self>);
+}
+
+/// What the server says about a lock holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockSession {
+    /// The lock lives in the server (advisory lock, GET_LOCK) and this session holds it.
+    Server(String),
+    /// The lock lives in the lock table only (SQLite).
+    Table,
+}
+
+/// How to reach a database: a URL, plus whether a missing SQLite file may be created.
+#[derive(Debug, Clone)]
+pub struct ConnectSpec {
+    /// The database URL (`postgres://…`, `mysql://…`, `sqlite://…`).
+    pub url: String,
+    /// Create the SQLite file when it does not exist (commands that write).
+    pub create: bool,
+}
+
+/// Opens a dedicated session from a URL.
+pub async fn connect(spec: &ConnectSpec) -> Result<Box<dyn Backend>, DbError> {
+    let dialect = crate::url::dialect_of(&spec.url).map_err(|e| DbError::connect(e.to_string()))?;
+    match dialect {
+        Dialect::Postgres => postgres::PgBackend::connect_url(&spec.url).await.map(boxed),
+        Dialect::MySql => mysql::MySqlBackend::connect_url(&spec.url).await.map(boxed),
+        Dialect::Sqlite => sqlite::SqliteBackend::connect_url(&spec.url, spec.create).await.map(boxed),
+    }
+}
+
+fn boxed<B: Backend + 'static>(b: B) -> Box<dyn Backend> {
+    Box::new(b)
+}
+
+/// A pool (or URL) dbwarden can migrate: `&PgPool`, `&MySqlPool`, `&SqlitePool`, `&AnyPool`, or a URL `&str`.
+///
+/// Migrations run on a dedicated connection opened with the pool's options, so a lock or a transaction can never leak
+/// back into the pool. (An in-memory SQLite pool is the exception: its database lives in its connections, so one of
+/// them is borrowed.)
+#[async_trait]
+pub trait Target: Send + Sync {
+    #[doc(hidden)]
+    async fn open(&self) -> Result<Box<dyn Backend>, DbError>;
+}
+
+#[async_trait]
+impl Target for sqlx::PgPool {
+    async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
+        postgres::PgBackend::connect_with(&self.connect_options()).await.map(boxed)
+    }
+}
+
+#[async_trait]
+impl Target for sqlx::MySqlPool {
+    async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
+        mysql::MySqlBackend::connect_with(&self.connect_options()).await.map(boxed)
+    }
+}
+
+#[async_trait]
+impl Target for sqlx::SqlitePool {
+    async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
+        sqlite::SqliteBackend::from_pool(self).await.map(boxed)
+    }
+}
+
+#[async_trait]
+impl Target for sqlx::AnyPool {
+    async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
+        let url = self.connect_options().database_url.to_string();
+        connect(&ConnectSpec { url, create: true }).await
+    }
+}
+
+#[async_trait]
+impl Target for str {
+    async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
+        connect(&ConnectSpec { url: self.to_string(), create: true }).await
+    }
+}
+
+#[async_trait]
+impl Target for String {
+    async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
+        self.as_str().open().await
+    }
+}
+
+#[async_trait]
+impl Target for ConnectSpec {
+    async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
+        connect(self).await
+    }
+}
+
+#[async_trait]
+impl<T: Target + ?Sized> Target for &T {
+    async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
+        (**self).open().await
+    }
+}
+
+/// Reads every row of a sqlx query result as text columns.
+fn text_rows<R: sqlx::Row>(rows: Vec<R>) -> Result<Vec<TextRow>, DbError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter()
+        .map(|row| (0..row.len()).map(|i| row.try_get::<Option<String>, usize>(i).map_err(DbError::from)).collect())
+        .collect()
+}
+
+/// How long to wait between two tries of a lock: short at first, then up to half a second.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((20u64 << attempt.min(5)).min(500))
+}

@@ -1,0 +1,142 @@
+//! SQLite: the lock is a row in `dbwarden_lock`, written under `BEGIN IMMEDIATE` so that two processes cannot both
+//! take it. A row left by a crashed holder is taken over when its process is gone (same host) or its expiry passed.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use dbwarden_core::Dialect;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool};
+use sqlx::Connection;
+
+use super::{dialect, text_rows, Backend, LockSession, TextRow};
+use crate::error::DbError;
+use crate::lock::{self, LockHolder};
+
+pub(crate) struct SqliteBackend {
+    conn: Option<SqliteConnection>,
+    /// How to reach the file again to release a lock if this session is dropped while holding it.
+    reopen: Reopen,
+    held: Option<(String, String)>,
+}
+
+#[derive(Clone)]
+enum Reopen {
+    Options(SqliteConnectOptions),
+    Pool(SqlitePool),
+}
+
+impl SqliteBackend {
+    pub(crate) async fn connect_url(url: &str, create: bool) -> Result<SqliteBackend, DbError> {
+        let options = SqliteConnectOptions::from_str(url).map_err(DbError::from)?.create_if_missing(create);
+        let conn = SqliteConnection::connect_with(&options).await.map_err(DbError::from)?;
+        Ok(SqliteBackend { conn: Some(conn), reopen: Reopen::Options(options), held: None })
+    }
+
+    /// Takes a connection out of the pool for good (`detach`), so an open transaction or a dropped future can never
+    /// hand a half-used connection back; in-memory databases stay reachable because sqlx shares their cache.
+    pub(crate) async fn from_pool(pool: &SqlitePool) -> Result<SqliteBackend, DbError> {
+        let conn = pool.acquire().await.map_err(DbError::from)?.detach();
+        Ok(SqliteBackend { conn: Some(conn), reopen: Reopen::Pool(pool.clone()), held: None })
+    }
+
+    fn conn(&mut self) -> &mut SqliteConnection {
+        self.conn.as_mut().expect("connection is present until close")
+    }
+
+    async fn take_lock_row(&mut self, namespace: &str, me: &LockHolder) -> Result<bool, DbError> {
+        let d = dialect::of(Dialect::Sqlite);
+        self.execute(&lock::create_table_sql(d)).await?;
+        let rows = self.query(&lock::select_sql(d, namespace)).await?;
+        if let Some(current) = rows.first().and_then(|row| LockHolder::from_row(row)) {
+            if !current.is_stale(chrono::Utc::now().timestamp_millis()) {
+                return Ok(false);
+            }
+            tracing::warn!(holder = %current.owner, host = %current.host, pid = current.pid, "taking over a stale migration lock");
+        }
+        self.execute(&lock::write_sql(d, namespace, me)).await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl Backend for SqliteBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn table_lock(&self) -> bool {
+        true
+    }
+
+    async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        sqlx::raw_sql(sql).execute(self.conn()).await.map(drop).map_err(DbError::from)
+    }
+
+    async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
+        text_rows(sqlx::raw_sql(sql).fetch_all(self.conn()).await?)
+    }
+
+    async fn try_lock(&mut self, namespace: &str, me: &LockHolder) -> Result<bool, DbError> {
+        // BEGIN IMMEDIATE takes SQLite's write lock: two processes cannot both see "free" and both insert.
+        match self.execute("BEGIN IMMEDIATE").await {
+            Ok(()) => {}
+            Err(e) if e.is_busy() => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        let taken = self.take_lock_row(namespace, me).await;
+        let end = if matches!(taken, Ok(true)) { "COMMIT" } else { "ROLLBACK" };
+        match (taken, self.execute(end).await) {
+            (Ok(true), Ok(())) => {
+                self.held = Some((namespace.to_string(), me.owner.clone()));
+                Ok(true)
+            }
+            (Ok(_), Err(e)) if e.is_busy() => Ok(false),
+            (Ok(_), Err(e)) => Err(e),
+            (Ok(false), _) => Ok(false),
+            (Err(e), _) if e.is_busy() => Ok(false),
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    async fn unlock(&mut self, namespace: &str) -> Result<(), DbError> {
+        let owner = self.held.take().map(|(_, owner)| owner).unwrap_or_default();
+        let d = dialect::of(Dialect::Sqlite);
+        self.execute(&lock::delete_sql(d, namespace, Some(&owner))).await
+    }
+
+    async fn lock_session(&mut self, _namespace: &str) -> Result<Option<LockSession>, DbError> {
+        Ok(Some(LockSession::Table))
+    }
+
+    async fn kill_session(&mut self, _session: &str) -> Result<bool, DbError> {
+        Ok(false)
+    }
+
+    async fn close(mut self: Box<Self>) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+impl Drop for SqliteBackend {
+    /// Released on every path: if this session is dropped while holding the lock (a panic, a cancelled future),
+    /// the row is deleted from a fresh connection on the runtime.
+    fn drop(&mut self) {
+        let Some((namespace, owner)) = self.held.take() else { return };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        let reopen = self.reopen.clone();
+        drop(self.conn.take());
+        handle.spawn(async move {
+            let sql = lock::delete_sql(dialect::of(Dialect::Sqlite), &namespace, Some(&owner));
+            let conn = match reopen {
+                Reopen::Options(options) => SqliteConnection::connect_with(&options).await,
+                Reopen::Pool(pool) => pool.acquire().await.map(|c| c.detach()),
+            };
+            if let Ok(mut conn) = conn {
+                let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
+                let _ = conn.close().await;
+            }
+        });
+    }
+}

@@ -1,0 +1,510 @@
+//! The `dbwarden` command line (SPEC §5). The same CLI runs inside a user's binary: `dbwarden::cli::main()`.
+//!
+//! Exit codes: 0 success or nothing to do; 1 a check found something (an edited or missing file); 2 an error
+//! (config, connection, lock timeout, SQL error, bad file); 3 stopped part-way on purpose.
+
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::backend::ConnectSpec;
+use crate::config::{Config, ConfigError, DatabaseConfig};
+use crate::migrator::{EntryState, Migrator, Report, RollbackTo};
+use crate::source::Source;
+use crate::{url, Error};
+use output::Out;
+
+/// SQL-first database migrations for PostgreSQL, MySQL/MariaDB and SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "dbwarden", version, about, after_help = "Without dbwarden.toml, the database is SQLite `app.db` (or DATABASE_URL) with migrations in migrations/primary.")]
+pub struct Cli {
+    /// The config file.
+    #[arg(long, global = true, default_value = crate::config::FILE_NAME)]
+    pub config: PathBuf,
+    /// Database URL; runs without a config file (the type comes from the scheme).
+    #[arg(long, global = true)]
+    pub url: Option<String>,
+    /// Folder of migration files (default: migrations/<db>).
+    #[arg(long, global = true)]
+    pub migrations_dir: Option<PathBuf>,
+    /// One JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logs on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write dbwarden.toml (SQLite default) and migrations/<db>/.
+    #[command(after_help = "Example: dbwarden init")]
+    Init,
+    /// Write an empty hand-written migration: the next version, an upgrade and a rollback section.
+    #[command(after_help = "Example: dbwarden new \"add users email index\"")]
+    New {
+        /// What it does; becomes the file's slug.
+        description: Vec<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Apply pending migrations, behind the lock.
+    #[command(after_help = "Examples:\n  dbwarden migrate\n  dbwarden migrate --to-version 0004 --dry-run\n  dbwarden --url postgres://app@localhost/main migrate")]
+    Migrate(MigrateArgs),
+    /// Revert applied migrations, newest first (default: the newest one).
+    #[command(after_help = "Examples:\n  dbwarden rollback\n  dbwarden rollback --count 3\n  dbwarden rollback --to-version 0002")]
+    Rollback {
+        /// How many to revert.
+        #[arg(long, conflicts_with = "to_version")]
+        count: Option<usize>,
+        /// Revert everything newer than this version (0 reverts all).
+        #[arg(long, value_parser = parse_version)]
+        to_version: Option<u64>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Revert everything newer than a version (`rollback --to-version`).
+    #[command(after_help = "Example: dbwarden downgrade --to 0003")]
+    Downgrade {
+        /// The version to go back to (it stays applied; 0 reverts all).
+        #[arg(long, value_parser = parse_version)]
+        to: u64,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Pending and applied counts; edited, missing and part-way migrations flagged (exit 1 when any).
+    #[command(after_help = "Example: dbwarden status --json")]
+    Status(DbArg),
+    /// The rows of the history table.
+    #[command(after_help = "Example: dbwarden history")]
+    History(DbArg),
+    /// Who holds the migration lock.
+    #[command(name = "lock-status", after_help = "Example: dbwarden lock-status")]
+    LockStatus(DbArg),
+    /// Release a lock left behind; --force ends a live holder's session.
+    #[command(after_help = "Example: dbwarden unlock --force")]
+    Unlock {
+        /// Release even when the holder is alive (ends its database session).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Accept edited applied migrations (record their new checksums) and forget rows of migrations that stopped
+    /// part-way (after you undid their effects by hand).
+    #[command(after_help = "Example: dbwarden repair")]
+    Repair(DbArg),
+}
+
+/// Which database of the config.
+#[derive(Debug, Args)]
+pub struct DbArg {
+    /// The database name from dbwarden.toml (default: the default one).
+    #[arg(short = 'd', long = "database")]
+    pub database: Option<String>,
+}
+
+/// Options of `migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Apply up to and including this version.
+    #[arg(long, value_parser = parse_version)]
+    pub to_version: Option<u64>,
+    /// Apply at most this many.
+    #[arg(long)]
+    pub count: Option<usize>,
+    /// Print the SQL that would run; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Record pending migrations as applied without running them (adopt an existing schema).
+    #[arg(long)]
+    pub baseline: bool,
+    /// Migrate every database of the config.
+    #[arg(long, conflicts_with = "database")]
+    pub all: bool,
+    /// All pending migrations in one transaction, all or nothing (PostgreSQL, SQLite).
+    #[arg(long)]
+    pub single_transaction: bool,
+    /// Run even when applied migrations have no file.
+    #[arg(long)]
+    pub ignore_missing: bool,
+    /// Apply a pending migration older than the newest applied one.
+    #[arg(long)]
+    pub out_of_order: bool,
+    /// How long to wait for the lock (e.g. 30s); default from the config, else 60s.
+    #[arg(long, value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+    #[arg(short = 'd', long = "database")]
+    database: Option<String>,
+}
+
+fn parse_version(text: &str) -> Result<u64, String> {
+    dbwarden_core::file::Version::parse(text).map(|v| v.0).ok_or_else(|| format!("`{text}` is not a version number"))
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::config::parse_duration(text).ok_or_else(|| format!("`{text}`: write a duration like 30s, 2m or 500ms"))
+}
+
+/// Runs the CLI with the process arguments; returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    run(cli)
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    init_logging(cli.verbose);
+    let out = Out::new(cli.json);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            out.error(&format!("cannot start the async runtime: {e}"), None);
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(dispatch(&cli, &out)) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            out.error(&failure.message, failure.hint.as_deref());
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "dbwarden=info",
+        _ => "dbwarden=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DBWARDEN_LOG").unwrap_or_else(|_| default.into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// A failed command: message, hint, exit code.
+struct Failure {
+    message: String,
+    hint: Option<String>,
+    code: u8,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure { hint: e.hint(), message: e.to_string(), code: 2 }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Failure {
+        Failure { message: e.to_string(), hint: Some("see the Configuration section of the README".into()), code: 2 }
+    }
+}
+
+impl Failure {
+    fn usage(message: String) -> Failure {
+        Failure { message, hint: None, code: 2 }
+    }
+}
+
+/// The databases a command works on, with `--url`/`--migrations-dir` applied.
+fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseConfig>, Failure> {
+    let explicit_config = cli.config != Path::new(crate::config::FILE_NAME);
+    if explicit_config && !cli.config.exists() {
+        return Err(Failure::usage(format!("{}: no such config file", cli.config.display())));
+    }
+    let config = if let (Some(url), false) = (&cli.url, cli.config.exists()) {
+        // Ad hoc: no config file at all.
+        let dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
+        let db_name = name.map(str::to_string).unwrap_or_else(|| "primary".into());
+        Config { origin: "--url".into(), databases: vec![DatabaseConfig::new(&db_name, dialect, url.clone())] }
+    } else {
+        Config::load(&cli.config)?
+    };
+    let mut chosen = if all { config.databases.clone() } else { vec![config.database(name)?.clone()] };
+    for db in &mut chosen {
+        if let Some(url) = &cli.url {
+            db.dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
+            db.url = url.clone();
+        }
+        if let Some(dir) = &cli.migrations_dir {
+            db.migrations_dir = dir.clone();
+        }
+    }
+    Ok(chosen)
+}
+
+fn migrator(db: &DatabaseConfig) -> Migrator {
+    Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
+        .table(db.migration_table.clone())
+        .lock_timeout(db.lock_timeout)
+}
+
+fn spec(db: &DatabaseConfig, create: bool) -> ConnectSpec {
+    ConnectSpec { url: db.url.clone(), create }
+}
+
+async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
+    match &cli.command {
+        Command::Init => init(cli, out),
+        Command::New { description, db } => new_file(cli, out, &description.join(" "), db.database.as_deref()),
+        Command::Migrate(args) => migrate(cli, out, args).await,
+        Command::Rollback { count, to_version, db } => {
+            let to = match (count, to_version) {
+                (_, Some(v)) => RollbackTo::Version(*v),
+                (Some(n), None) => RollbackTo::Count(*n),
+                (None, None) => RollbackTo::Count(1),
+            };
+            rollback(cli, out, db.database.as_deref(), to).await
+        }
+        Command::Downgrade { to, db } => rollback(cli, out, db.database.as_deref(), RollbackTo::Version(*to)).await,
+        Command::Status(db) => status(cli, out, db.database.as_deref()).await,
+        Command::History(db) => history(cli, out, db.database.as_deref()).await,
+        Command::LockStatus(db) => lock_status(cli, out, db.database.as_deref()).await,
+        Command::Unlock { force, db } => unlock(cli, out, db.database.as_deref(), *force).await,
+        Command::Repair(db) => repair(cli, out, db.database.as_deref()).await,
+    }
+}
+
+fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
+    let io = |path: &Path, e: std::io::Error| Failure::usage(format!("{}: {e}", path.display()));
+    let mut written = Vec::new();
+    if !cli.config.exists() {
+        let text = "# dbwarden configuration: one [[database]] entry per database.\n\
+                    [[database]]\nname = \"primary\"\ndefault = true\ntype = \"sqlite\"\nurl = \"sqlite://app.db\"\n\
+                    migrations_dir = \"migrations/primary\"\n# lock_timeout = \"60s\"\n# migration_table = \"_dbwarden_migrations\"\n";
+        std::fs::write(&cli.config, text).map_err(|e| io(&cli.config, e))?;
+        written.push(cli.config.display().to_string());
+    }
+    for db in databases(cli, None, true)? {
+        if !db.migrations_dir.exists() {
+            std::fs::create_dir_all(&db.migrations_dir).map_err(|e| io(&db.migrations_dir, e))?;
+            written.push(format!("{}/", db.migrations_dir.display()));
+        }
+    }
+    // A crate embedding migrations must rebuild when a file is added: cargo reruns build.rs when the folder changes.
+    if Path::new("Cargo.toml").exists() && !Path::new("build.rs").exists() {
+        let text = "// Written by `dbwarden init`: rebuild when a migration file is added, so embed_migrations! sees it.\n\
+                    fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n";
+        std::fs::write("build.rs", text).map_err(|e| io(Path::new("build.rs"), e))?;
+        written.push("build.rs".into());
+    }
+    out.emit(&serde_json::json!({ "written": written }), |_| {
+        if written.is_empty() {
+            "already initialised; nothing written".into()
+        } else {
+            written.iter().map(|w| format!("wrote {w}\n")).collect()
+        }
+    });
+    Ok(0)
+}
+
+fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Result<u8, Failure> {
+    let db = databases(cli, name, false)?.remove(0);
+    let files = dbwarden_core::file::read_dir(&db.migrations_dir).map_err(|e| Failure::from(Error::from(e)))?;
+    let resolved = dbwarden_core::file::resolve_files(files, Some(&db.name)).map_err(|e| Failure::from(Error::from(e)))?;
+    let next = resolved.iter().filter_map(|f| f.name.version).map(|v| v.0).max().unwrap_or(0) + 1;
+    let slug = dbwarden_core::file::slugify(description);
+    let filename = format!("{}__{:04}_{slug}.sql", db.name, next);
+    let path = db.migrations_dir.join(&filename);
+    std::fs::create_dir_all(&db.migrations_dir).map_err(|e| Failure::usage(format!("{}: {e}", db.migrations_dir.display())))?;
+    let text = format!(
+        "-- {}\n-- Written by hand. Directives go here, e.g. `-- dbwarden: no-transaction` or `-- dbwarden: irreversible`.\n-- upgrade\n\n-- rollback\n",
+        if description.trim().is_empty() { "untitled" } else { description.trim() }
+    );
+    std::fs::write(&path, text).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    out.emit(&serde_json::json!({ "path": path, "version": format!("{next:04}") }), |_| format!("wrote {}", path.display()));
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct MultiReport {
+    databases: Vec<Report>,
+}
+
+async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure> {
+    if args.dry_run && args.baseline {
+        return Err(Failure::usage("--dry-run and --baseline do not go together".into()));
+    }
+    let mut reports = Vec::new();
+    for db in databases(cli, args.database.as_deref(), args.all)? {
+        let mut m = migrator(&db)
+            .dry_run(args.dry_run)
+            .baseline(args.baseline)
+            .single_transaction(args.single_transaction)
+            .ignore_missing(args.ignore_missing)
+            .out_of_order(args.out_of_order);
+        if let Some(v) = args.to_version {
+            m = m.target_version(v);
+        }
+        if let Some(n) = args.count {
+            m = m.count(n);
+        }
+        if let Some(t) = args.lock_timeout {
+            m = m.lock_timeout(t);
+        }
+        let report = m.run(&spec(&db, !args.dry_run)).await?;
+        reports.push(report);
+    }
+    out.emit(&MultiReport { databases: reports.clone() }, |o| {
+        let mut text = String::new();
+        for r in &reports {
+            let verb = if r.dry_run { "would apply" } else { "applied" };
+            if r.steps.is_empty() {
+                text.push_str(&format!("{}: up to date, nothing to apply\n", r.database));
+            }
+            for s in &r.steps {
+                let how = if s.baseline { " (baseline: recorded, not run)".to_string() } else { format!(" ({} ms)", s.elapsed_ms) };
+                let how = if r.dry_run { String::new() } else { how };
+                text.push_str(&format!("{}: {} {}{}\n", r.database, o.green(verb), s.filename, o.dim(&how)));
+                if let Some(sql) = &s.sql {
+                    text.push_str(&format!("{sql}\n\n"));
+                }
+            }
+        }
+        text
+    });
+    Ok(0)
+}
+
+async fn rollback(cli: &Cli, out: &Out, name: Option<&str>, to: RollbackTo) -> Result<u8, Failure> {
+    let db = databases(cli, name, false)?.remove(0);
+    let report = migrator(&db).rollback(&spec(&db, false), to).await?;
+    out.emit(&report, |o| {
+        if report.steps.is_empty() {
+            return format!("{}: nothing to roll back", report.database);
+        }
+        report.steps.iter().map(|s| format!("{}: {} {}\n", report.database, o.yellow("rolled back"), s.filename)).collect()
+    });
+    Ok(0)
+}
+
+async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {
+    let db = databases(cli, name, false)?.remove(0);
+    let status = migrator(&db).status(&spec(&db, false)).await?;
+    out.emit(&status, |o| {
+        let mut text = format!(
+            "{} ({}): {} applied, {} pending\n",
+            status.database,
+            url::mask(&db.url),
+            status.applied,
+            status.pending
+        );
+        for e in &status.entries {
+            let label = match e.state {
+                EntryState::Applied => o.green("applied     "),
+                EntryState::Pending => o.yellow("pending     "),
+                EntryState::Edited => o.red("EDITED      "),
+                EntryState::Missing => o.red("MISSING FILE"),
+                EntryState::Partial => o.red("PART-APPLIED"),
+                EntryState::RollingBack => o.red("HALF-REVERTED"),
+            };
+            let when = e.applied_at.as_deref().map(|a| o.dim(&format!("  {a}"))).unwrap_or_default();
+            text.push_str(&format!("  {label}  {}{when}\n", e.filename));
+        }
+        for f in &status.not_embedded {
+            text.push_str(&format!("  {}  {f} (on disk, not in this binary: rebuild)\n", o.red("NOT EMBEDDED")));
+        }
+        if status.entries.iter().any(|e| e.state == EntryState::Edited) {
+            text.push_str("edited files: restore them, or run `dbwarden repair` to accept the edit\n");
+        }
+        text
+    });
+    Ok(if status.has_problems() { 1 } else { 0 })
+}
+
+async fn history(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {
+    let db = databases(cli, name, false)?.remove(0);
+    let rows = migrator(&db).history(&spec(&db, false)).await?;
+    out.emit(&rows, |o| {
+        if rows.is_empty() {
+            return format!("{}: no migration applied yet", db.name);
+        }
+        rows.iter()
+            .map(|r| {
+                format!(
+                    "{}  {}  {}{}\n",
+                    r.version.as_deref().unwrap_or("----"),
+                    r.applied_at.as_deref().unwrap_or("?"),
+                    r.filename,
+                    o.dim(&r.execution_time_ms.map(|t| format!("  {t} ms")).unwrap_or_default())
+                )
+            })
+            .collect()
+    });
+    Ok(0)
+}
+
+async fn lock_status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {
+    let db = databases(cli, name, false)?.remove(0);
+    let status = migrator(&db).lock_status(&spec(&db, false)).await?;
+    out.emit(&status, |o| match (&status.held, &status.holder) {
+        (true, Some(h)) => format!(
+            "{}: {} by {} (pid {} on {}, since {}){}",
+            status.namespace,
+            o.yellow("held"),
+            h.owner,
+            h.pid,
+            h.host,
+            h.since(),
+            status.session.as_deref().map(|s| format!(", server session {s}")).unwrap_or_default()
+        ),
+        (true, None) => format!("{}: {} by server session {}", status.namespace, o.yellow("held"), status.session.as_deref().unwrap_or("?")),
+        (false, Some(h)) => format!("{}: {} (stale record of {} left behind; `dbwarden unlock` clears it)", status.namespace, o.green("free"), h.owner),
+        (false, None) => format!("{}: {}", status.namespace, o.green("free")),
+    });
+    Ok(0)
+}
+
+async fn unlock(cli: &Cli, out: &Out, name: Option<&str>, force: bool) -> Result<u8, Failure> {
+    let db = databases(cli, name, false)?.remove(0);
+    let m = migrator(&db);
+    let target = spec(&db, false);
+    let before = m.lock_status(&target).await?;
+    if before.held && !force {
+        return Err(Failure {
+            message: format!("the lock {} is held by a live session", before.namespace),
+            hint: Some("wait for it, or pass --force to end the holder's session".into()),
+            code: 2,
+        });
+    }
+    if !before.held && before.holder.is_none() {
+        out.emit(&serde_json::json!({ "namespace": before.namespace, "released": false, "was_held": false }), |_| {
+            format!("{}: the lock is free; nothing to do", before.namespace)
+        });
+        return Ok(0);
+    }
+    let freed = m.force_unlock(&target).await?;
+    if !freed {
+        return Err(Failure {
+            message: format!("could not release the lock {}", before.namespace),
+            hint: Some("the holder's session did not end; check the server's permissions (pg_terminate_backend, KILL)".into()),
+            code: 2,
+        });
+    }
+    out.emit(&serde_json::json!({ "namespace": before.namespace, "released": true, "was_held": before.held }), |o| {
+        format!("{}: {}", before.namespace, o.green("released"))
+    });
+    Ok(0)
+}
+
+async fn repair(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {
+    let db = databases(cli, name, false)?.remove(0);
+    let changed = migrator(&db).repair(&spec(&db, false)).await?;
+    out.emit(&serde_json::json!({ "repaired": changed }), |_| {
+        if changed.is_empty() {
+            "nothing to repair".into()
+        } else {
+            changed.iter().map(|f| format!("repaired {f}\n")).collect()
+        }
+    });
+    Ok(0)
+}

@@ -1,0 +1,186 @@
+//! Errors, one enum per layer: [`DbError`] (a server said no), [`Error`] (the migrator), and
+//! [`ConfigError`](crate::config::ConfigError) (configuration). File problems are
+//! [`FormatError`](dbwarden_core::file::FormatError). The CLI turns each into a message with a hint.
+
+use std::fmt;
+
+use dbwarden_core::file::FormatError;
+
+use crate::lock::LockHolder;
+
+/// An error reported by the database or the connection to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DbError {
+    /// The server's (or driver's) message. URLs in it are masked.
+    pub message: String,
+    /// The server's error code (SQLSTATE on PostgreSQL, error number on MySQL, result code on SQLite).
+    pub code: Option<String>,
+    /// Byte offset in the SQL text the server pointed at (PostgreSQL), 0-based.
+    pub position: Option<usize>,
+    /// Whether it happened while connecting.
+    pub connect: bool,
+}
+
+impl DbError {
+    pub(crate) fn connect(message: String) -> DbError {
+        DbError { message: crate::url::mask_in_text(&message), code: None, position: None, connect: true }
+    }
+
+    /// Whether the server refused because the database was busy (SQLite's `database is locked`).
+    pub fn is_busy(&self) -> bool {
+        matches!(self.code.as_deref(), Some("5") | Some("6") | Some("517") | Some("261"))
+            || self.message.contains("database is locked")
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(code) = &self.code {
+            write!(f, " (code {code})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> DbError {
+        match &e {
+            sqlx::Error::Database(db) => {
+                let position = db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .and_then(|pg| match pg.position() {
+                        Some(sqlx::postgres::PgErrorPosition::Original(p)) => Some(p.saturating_sub(1)),
+                        _ => None,
+                    });
+                let mut message = db.message().to_string();
+                if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    if let Some(detail) = pg.detail() {
+                        message = format!("{message}: {detail}");
+                    }
+                }
+                DbError {
+                    message: crate::url::mask_in_text(&message),
+                    code: db.code().map(|c| c.into_owned()),
+                    position,
+                    connect: false,
+                }
+            }
+            sqlx::Error::Configuration(_)
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed => DbError::connect(e.to_string()),
+            _ => DbError { message: crate::url::mask_in_text(&e.to_string()), code: None, position: None, connect: false },
+        }
+    }
+}
+
+/// Where in a migration a statement failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedStatement {
+    /// The migration file.
+    pub file: String,
+    /// The line of the failing statement in the file (or of the first statement of the failed batch).
+    pub line: u32,
+    /// 1-based index of the statement in its section.
+    pub index: usize,
+    /// Statements of this migration that ran and stayed applied (MySQL, `no-transaction`); 0 when rolled back.
+    pub applied: usize,
+    /// Statements in the section.
+    pub total: usize,
+    /// Whether it happened in the rollback section.
+    pub rollback: bool,
+}
+
+/// What can stop the migrator. Every variant names the file, version or object at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A migration file is malformed.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The database refused something outside a migration (connecting, bookkeeping).
+    #[error("{context}: {source}")]
+    Db { context: String, source: DbError },
+    /// A statement of a migration failed.
+    #[error("{}:{}: {} statement {} of {} failed: {source}{}", .at.file, .at.line, if .at.rollback { "rollback" } else { "upgrade" }, .at.index, .at.total, applied_note(.at))]
+    Statement { at: FailedStatement, source: DbError },
+    /// Applied migrations whose upgrade section changed since they were applied.
+    #[error("{} applied migration(s) were edited since they were applied: {}", .files.len(), .files.join(", "))]
+    Edited { files: Vec<String> },
+    /// Applied migrations whose files are gone.
+    #[error("applied migration(s) have no file any more: {}", .versions.join(", "))]
+    Missing { versions: Vec<String> },
+    /// A pending migration older than the newest applied one.
+    #[error("{file} is pending but the newer version {applied} is already applied")]
+    OutOfOrder { file: String, applied: String },
+    /// A migration half applied or half rolled back by an earlier run (MySQL or `no-transaction`).
+    #[error("{file}: an earlier run stopped part-way ({state}: {done} of {total} statements ran)")]
+    Partial { file: String, state: String, done: usize, total: usize },
+    /// The lock could not be taken in time.
+    #[error("timed out after {waited_secs}s waiting for the migration lock held by {holder}")]
+    LockTimeout { waited_secs: u64, holder: LockHolderDescription },
+    /// A rollback asked for a migration that cannot be reverted.
+    #[error("{file} is marked `-- dbwarden: irreversible`; it cannot be rolled back")]
+    Irreversible { file: String },
+    /// A requested version does not exist.
+    #[error("version {version} {reason}")]
+    UnknownVersion { version: String, reason: String },
+    /// Options that do not go together, or no migrations to run.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Who holds a lock, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolderDescription(pub Option<LockHolder>);
+
+impl fmt::Display for LockHolderDescription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(h) => write!(f, "{} (pid {} on {}, since {})", h.owner, h.pid, h.host, h.since()),
+            None => f.write_str("another session (no holder recorded)"),
+        }
+    }
+}
+
+fn applied_note(at: &FailedStatement) -> String {
+    match (at.rollback, at.applied) {
+        (_, 0) => String::new(),
+        (false, n) => format!(
+            " ({n} earlier statement(s) of this migration stayed applied and are recorded; fix the file and run migrate again to resume at statement {}, or undo them by hand and run `dbwarden repair`)",
+            n + 1
+        ),
+        (true, n) => format!(
+            " ({n} earlier rollback statement(s) ran and are recorded; fix the file and run rollback again to resume)"
+        ),
+    }
+}
+
+impl Error {
+    pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
+        let context = context.into();
+        move |source| Error::Db { context, source }
+    }
+
+    /// A hint for people: what to do next.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::Format(_) => "fix the file named above; `dbwarden status` lists every file it reads".into(),
+            Error::Db { source, .. } if source.connect => {
+                "check the URL (`--url`, DATABASE_URL or dbwarden.toml) and that the server is running".into()
+            }
+            Error::Edited { .. } => "restore the applied text (rollback sections may change freely), or accept the edit with `dbwarden repair` (records the new checksums)".into(),
+            Error::Missing { .. } => "restore the files, or pass --ignore-missing to run anyway".into(),
+            Error::OutOfOrder { .. } => "give it a version after the newest applied one, or pass --out-of-order to apply it anyway".into(),
+            Error::Partial { .. } => "run `dbwarden migrate` (resumes an upgrade) or `dbwarden rollback` (finishes a rollback); `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
+            Error::LockTimeout { .. } => "wait for that run to finish; if it is dead, `dbwarden lock-status` shows it and `dbwarden unlock --force` releases it".into(),
+            Error::Irreversible { .. } => "roll back to a later version, or write a rollback section and remove the directive".into(),
+            _ => return None,
+        })
+    }
+}

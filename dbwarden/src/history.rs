@@ -1,0 +1,252 @@
+//! The history table `_dbwarden_migrations`: one row per applied migration (SPEC §4).
+//!
+//! Its first six columns are Python DBWarden's, so a database that tool migrated is adopted: the missing columns
+//! are added in place and its rows count as applied.
+
+use serde::Serialize;
+
+use crate::backend::{Backend, SqlDialect, TextRow};
+use crate::error::{DbError, Error};
+
+/// The default history table name.
+pub const DEFAULT_TABLE: &str = "_dbwarden_migrations";
+
+/// Python DBWarden's columns, then ours. Order matters: rows are read in this order.
+const COLUMNS: &[(&str, &str)] = &[
+    ("version", "VARCHAR(255)"),
+    ("description", "VARCHAR(500)"),
+    ("filename", "VARCHAR(500) NOT NULL UNIQUE"),
+    ("migration_type", "VARCHAR(50)"),
+    ("applied_at", "TIMESTAMP DEFAULT CURRENT_TIMESTAMP"),
+    ("checksum", "VARCHAR(128)"),
+    ("checksum_algorithm", "VARCHAR(32)"),
+    ("rollback_checksum", "VARCHAR(128)"),
+    ("execution_time_ms", "BIGINT"),
+    ("state", "VARCHAR(20)"),
+    ("statements_done", "BIGINT"),
+    ("applied_by", "VARCHAR(255)"),
+    ("tool_version", "VARCHAR(50)"),
+];
+
+/// Columns added to a table created by Python DBWarden (the first six exist there).
+const ADDED_COLUMNS: usize = 6;
+
+/// The state of a history row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowState {
+    /// Fully applied.
+    Applied,
+    /// An upgrade that stopped part-way; `statements_done` statements ran.
+    Partial,
+    /// A rollback that stopped part-way; `statements_done` rollback statements ran.
+    RollingBack,
+}
+
+impl RowState {
+    fn as_str(self) -> &'static str {
+        match self {
+            RowState::Applied => "applied",
+            RowState::Partial => "partial",
+            RowState::RollingBack => "rolling_back",
+        }
+    }
+
+    fn parse(text: Option<&str>) -> RowState {
+        match text {
+            Some("partial") => RowState::Partial,
+            Some("rolling_back") => RowState::RollingBack,
+            _ => RowState::Applied, // Python DBWarden rows have no state: they were applied.
+        }
+    }
+}
+
+/// One row of the history table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppliedMigration {
+    /// `0001` for versioned migrations; none for repeatables.
+    pub version: Option<String>,
+    /// Words of the slug.
+    pub description: String,
+    /// The file name.
+    pub filename: String,
+    /// `versioned`, `repeatable_always` or `repeatable_on_change`.
+    pub migration_type: String,
+    /// When it was applied (server time, as the server prints it).
+    pub applied_at: Option<String>,
+    /// Checksum of the upgrade section.
+    pub checksum: Option<String>,
+    /// `sha256`, or none for a row written by Python DBWarden.
+    pub checksum_algorithm: Option<String>,
+    /// Checksum of the rollback section.
+    pub rollback_checksum: Option<String>,
+    /// How long the upgrade took.
+    pub execution_time_ms: Option<i64>,
+    /// Applied, or stopped part-way.
+    pub state: RowState,
+    /// Statements run so far when not fully applied.
+    pub statements_done: usize,
+    /// `user@host` that applied it.
+    pub applied_by: Option<String>,
+    /// The dbwarden version that applied it.
+    pub tool_version: Option<String>,
+}
+
+impl AppliedMigration {
+    fn from_row(row: TextRow) -> AppliedMigration {
+        let mut it = row.into_iter();
+        let mut next = || it.next().flatten();
+        AppliedMigration {
+            version: next(),
+            description: next().unwrap_or_default(),
+            filename: next().unwrap_or_default(),
+            migration_type: next().unwrap_or_else(|| "versioned".into()),
+            applied_at: next(),
+            checksum: next(),
+            checksum_algorithm: next(),
+            rollback_checksum: next(),
+            execution_time_ms: next().and_then(|t| t.parse().ok()),
+            state: RowState::parse(next().as_deref()),
+            statements_done: next().and_then(|t| t.parse().ok()).unwrap_or(0),
+            applied_by: next(),
+            tool_version: next(),
+        }
+    }
+
+    /// The version as a number, for ordering.
+    pub fn version_number(&self) -> Option<u64> {
+        self.version.as_deref().and_then(|v| v.parse().ok())
+    }
+}
+
+/// Values for a new row.
+pub(crate) struct NewRow<'a> {
+    pub version: Option<String>,
+    pub description: &'a str,
+    pub filename: &'a str,
+    pub migration_type: &'a str,
+    pub checksum: &'a str,
+    pub rollback_checksum: &'a str,
+    pub state: RowState,
+    pub statements_done: usize,
+}
+
+/// SQL for one history table.
+pub(crate) struct History<'d> {
+    pub d: &'d dyn SqlDialect,
+    pub table: String,
+}
+
+impl History<'_> {
+    fn t(&self) -> String {
+        self.d.quote_ident(&self.table)
+    }
+
+    /// Creates the table, or adds the columns a Python DBWarden table lacks. Run under the lock.
+    pub async fn ensure(&self, backend: &mut dyn Backend) -> Result<(), Error> {
+        let existing: Vec<String> = backend
+            .query(&self.d.columns_query(&self.table))
+            .await
+            .map_err(Error::db(format!("reading the columns of {}", self.table)))?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if existing.is_empty() {
+            let cols: Vec<String> = COLUMNS.iter().map(|(n, ty)| format!("{} {ty}", self.d.quote_ident(n))).collect();
+            let sql = format!("CREATE TABLE IF NOT EXISTS {} ({})", self.t(), cols.join(", "));
+            return backend.execute(&sql).await.map_err(Error::db(format!("creating {}", self.table)));
+        }
+        for (name, ty) in &COLUMNS[ADDED_COLUMNS..] {
+            if !existing.iter().any(|c| c == name) {
+                tracing::info!(table = %self.table, column = name, "upgrading the history table in place");
+                let sql = format!("ALTER TABLE {} ADD COLUMN {} {ty}", self.t(), self.d.quote_ident(name));
+                backend.execute(&sql).await.map_err(Error::db(format!("adding column {name} to {}", self.table)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every row; none when the table does not exist yet.
+    pub async fn read(&self, backend: &mut dyn Backend) -> Result<Vec<AppliedMigration>, DbError> {
+        let exists = !backend.query(&self.d.columns_query(&self.table)).await?.is_empty();
+        if !exists {
+            return Ok(Vec::new());
+        }
+        self.read_existing(backend).await
+    }
+
+    /// Every row of a table known to exist (one round trip).
+    pub async fn read_existing(&self, backend: &mut dyn Backend) -> Result<Vec<AppliedMigration>, DbError> {
+        let cols: Vec<String> = COLUMNS.iter().map(|(n, _)| self.d.text(&self.d.quote_ident(n))).collect();
+        let sql = format!("SELECT {} FROM {}", cols.join(", "), self.t());
+        let mut rows: Vec<AppliedMigration> =
+            backend.query(&sql).await?.into_iter().map(AppliedMigration::from_row).collect();
+        rows.sort_by(|a, b| (a.version_number().is_none(), a.version_number(), &a.filename).cmp(&(
+            b.version_number().is_none(),
+            b.version_number(),
+            &b.filename,
+        )));
+        Ok(rows)
+    }
+
+    pub fn insert(&self, row: &NewRow<'_>, elapsed_ms: &str) -> String {
+        let d = self.d;
+        let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
+        let applied_by = format!("{user}@{}", gethostname::gethostname().to_string_lossy());
+        format!(
+            "INSERT INTO {} (version, description, filename, migration_type, checksum, checksum_algorithm, rollback_checksum, execution_time_ms, state, statements_done, applied_by, tool_version) \
+             VALUES ({}, {}, {}, {}, {}, {}, {}, {elapsed_ms}, {}, {}, {}, {})",
+            self.t(),
+            row.version.as_deref().map_or("NULL".into(), |v| d.literal(v)),
+            d.literal(row.description),
+            d.literal(row.filename),
+            d.literal(row.migration_type),
+            d.literal(row.checksum),
+            d.literal(dbwarden_core::checksum::ALGORITHM),
+            d.literal(row.rollback_checksum),
+            d.literal(row.state.as_str()),
+            row.statements_done,
+            d.literal(&applied_by),
+            d.literal(env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    /// Marks progress of an operation that runs statement by statement.
+    pub fn progress(&self, filename: &str, state: RowState, done: usize) -> String {
+        format!(
+            "UPDATE {} SET state = {}, statements_done = {done} WHERE filename = {}",
+            self.t(),
+            self.d.literal(state.as_str()),
+            self.d.literal(filename)
+        )
+    }
+
+    /// Marks a row applied with the file's current checksums.
+    pub fn finish(&self, filename: &str, checksum: &str, rollback_checksum: &str, elapsed_ms: &str) -> String {
+        format!(
+            "UPDATE {} SET state = 'applied', statements_done = 0, checksum = {}, checksum_algorithm = {}, rollback_checksum = {}, execution_time_ms = {elapsed_ms} WHERE filename = {}",
+            self.t(),
+            self.d.literal(checksum),
+            self.d.literal(dbwarden_core::checksum::ALGORITHM),
+            self.d.literal(rollback_checksum),
+            self.d.literal(filename)
+        )
+    }
+
+    /// Records new checksums for a row (adoption of a legacy row, `repair`), keeping its other values.
+    pub fn set_checksums(&self, filename: &str, checksum: &str, rollback_checksum: &str) -> String {
+        format!(
+            "UPDATE {} SET checksum = {}, checksum_algorithm = {}, rollback_checksum = {} WHERE filename = {}",
+            self.t(),
+            self.d.literal(checksum),
+            self.d.literal(dbwarden_core::checksum::ALGORITHM),
+            self.d.literal(rollback_checksum),
+            self.d.literal(filename)
+        )
+    }
+
+    pub fn delete(&self, filename: &str) -> String {
+        format!("DELETE FROM {} WHERE filename = {}", self.t(), self.d.literal(filename))
+    }
+}

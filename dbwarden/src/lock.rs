@@ -1,0 +1,252 @@
+//! The migration lock: one holder per database and history table, across processes and hosts.
+//!
+//! Each backend supplies `try_lock`/`unlock` (PostgreSQL advisory lock, MySQL `GET_LOCK`, SQLite a row taken under
+//! `BEGIN IMMEDIATE`); the wait loop, the holder record in `dbwarden_lock` and the timeout message live here once.
+//! Server locks die with their session, so a crashed holder never blocks; a SQLite row is taken over when its
+//! process is gone or its expiry passed.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::backend::{Backend, LockSession, SqlDialect, TextRow};
+use crate::error::{DbError, Error, LockHolderDescription};
+
+/// The table that records who holds the lock (SPEC §4).
+pub const LOCK_TABLE: &str = "dbwarden_lock";
+
+/// How long a SQLite lock row stays valid without a heartbeat; renewed after every migration.
+pub const ROW_TTL: Duration = Duration::from_secs(300);
+
+/// Who holds (or held) a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockHolder {
+    /// A token unique to one migrator run: `host:pid:nonce`.
+    pub owner: String,
+    /// The holder's host name.
+    pub host: String,
+    /// The holder's process id.
+    pub pid: u32,
+    /// `held`.
+    pub state: String,
+    /// When it was taken, in Unix milliseconds.
+    pub acquired_at: i64,
+    /// Last sign of life, in Unix milliseconds.
+    pub heartbeat: i64,
+    /// After this instant (Unix milliseconds) a table lock counts as abandoned.
+    pub expiry: i64,
+}
+
+impl LockHolder {
+    /// This process, taking a lock now.
+    pub fn me() -> LockHolder {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let pid = std::process::id();
+        let now = chrono::Utc::now();
+        let nonce = now.timestamp_subsec_nanos() ^ (pid.rotate_left(16));
+        let ms = now.timestamp_millis();
+        LockHolder {
+            owner: format!("{host}:{pid}:{nonce:08x}"),
+            host,
+            pid,
+            state: "held".into(),
+            acquired_at: ms,
+            heartbeat: ms,
+            expiry: ms + ROW_TTL.as_millis() as i64,
+        }
+    }
+
+    /// `acquired_at` as an RFC 3339 time.
+    pub fn since(&self) -> String {
+        chrono::DateTime::from_timestamp_millis(self.acquired_at)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_else(|| self.acquired_at.to_string())
+    }
+
+    pub(crate) fn from_row(row: &TextRow) -> Option<LockHolder> {
+        let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+        let num = |i: usize| text(i).parse::<i64>().unwrap_or_default();
+        Some(LockHolder {
+            owner: row.first()?.clone()?,
+            host: text(1),
+            pid: num(2) as u32,
+            state: text(3),
+            acquired_at: num(4),
+            heartbeat: num(5),
+            expiry: num(6),
+        })
+    }
+
+    /// Whether a table lock row was abandoned: its process is gone (same host) or its expiry passed.
+    pub fn is_stale(&self, now_ms: i64) -> bool {
+        if self.expiry < now_ms {
+            return true;
+        }
+        let same_host = self.host == gethostname::gethostname().to_string_lossy();
+        same_host && !process_alive(self.pid)
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true // No cheap portable check: rely on the expiry.
+    }
+}
+
+pub(crate) fn create_table_sql(d: &dyn SqlDialect) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (namespace VARCHAR(255) NOT NULL PRIMARY KEY, owner VARCHAR(255) NOT NULL, \
+         host VARCHAR(255) NOT NULL, pid BIGINT NOT NULL, state VARCHAR(20) NOT NULL, acquired_at BIGINT NOT NULL, \
+         heartbeat BIGINT NOT NULL, expiry BIGINT NOT NULL)",
+        d.quote_ident(LOCK_TABLE)
+    )
+}
+
+pub(crate) fn select_sql(d: &dyn SqlDialect, namespace: &str) -> String {
+    let cols = ["owner", "host", "pid", "state", "acquired_at", "heartbeat", "expiry"]
+        .map(|c| d.text(&d.quote_ident(c)))
+        .join(", ");
+    format!("SELECT {cols} FROM {} WHERE namespace = {}", d.quote_ident(LOCK_TABLE), d.literal(namespace))
+}
+
+pub(crate) fn write_sql(d: &dyn SqlDialect, namespace: &str, h: &LockHolder) -> String {
+    format!(
+        "{};\nINSERT INTO {} (namespace, owner, host, pid, state, acquired_at, heartbeat, expiry) VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
+        delete_sql(d, namespace, None),
+        d.quote_ident(LOCK_TABLE),
+        d.literal(namespace),
+        d.literal(&h.owner),
+        d.literal(&h.host),
+        h.pid,
+        d.literal(&h.state),
+        h.acquired_at,
+        h.heartbeat,
+        h.expiry
+    )
+}
+
+pub(crate) fn delete_sql(d: &dyn SqlDialect, namespace: &str, owner: Option<&str>) -> String {
+    let mut sql = format!("DELETE FROM {} WHERE namespace = {}", d.quote_ident(LOCK_TABLE), d.literal(namespace));
+    if let Some(owner) = owner {
+        sql.push_str(&format!(" AND owner = {}", d.literal(owner)));
+    }
+    sql
+}
+
+/// SQL renewing the holder's heartbeat and expiry (sent with each migration's bookkeeping on SQLite).
+pub(crate) fn heartbeat_sql(d: &dyn SqlDialect, namespace: &str, owner: &str) -> String {
+    let now = chrono::Utc::now().timestamp_millis();
+    format!(
+        "UPDATE {} SET heartbeat = {now}, expiry = {} WHERE namespace = {} AND owner = {}",
+        d.quote_ident(LOCK_TABLE),
+        now + ROW_TTL.as_millis() as i64,
+        d.literal(namespace),
+        d.literal(owner)
+    )
+}
+
+/// Waits for the lock up to `timeout`, then records this holder. On timeout the error names the holder.
+pub(crate) async fn acquire(
+    backend: &mut dyn Backend,
+    d: &dyn SqlDialect,
+    namespace: &str,
+    me: &LockHolder,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let mut attempt = 0;
+    loop {
+        if backend.try_lock(namespace, me).await.map_err(Error::db("taking the migration lock"))? {
+            if !backend.table_lock() {
+                // Server locks: the row only informs `lock-status` and timeout messages.
+                let record = format!("{};\n{}", create_table_sql(d), write_sql(d, namespace, me));
+                if let Err(e) = backend.execute(&record).await {
+                    let _ = backend.unlock(namespace).await;
+                    return Err(Error::db("recording the lock holder")(e));
+                }
+            }
+            tracing::debug!(namespace, owner = %me.owner, "migration lock taken");
+            return Ok(());
+        }
+        if started.elapsed() >= timeout {
+            let holder = read_holder(backend, d, namespace).await.ok().flatten();
+            return Err(Error::LockTimeout {
+                waited_secs: started.elapsed().as_secs(),
+                holder: LockHolderDescription(holder),
+            });
+        }
+        if attempt == 0 {
+            tracing::info!(namespace, "waiting for the migration lock");
+        }
+        tokio::time::sleep(crate::backend::backoff(attempt)).await;
+        attempt += 1;
+    }
+}
+
+/// Releases the lock and forgets the holder row.
+pub(crate) async fn release(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &str, me: &LockHolder) -> Result<(), DbError> {
+    if backend.table_lock() {
+        return backend.unlock(namespace).await;
+    }
+    let forget = backend.execute(&delete_sql(d, namespace, Some(&me.owner))).await;
+    let unlock = backend.unlock(namespace).await;
+    forget.and(unlock)
+}
+
+async fn read_holder(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &str) -> Result<Option<LockHolder>, DbError> {
+    match backend.query(&select_sql(d, namespace)).await {
+        Ok(rows) => Ok(rows.first().and_then(LockHolder::from_row)),
+        Err(_) => Ok(None), // no lock table yet
+    }
+}
+
+/// What `lock-status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct LockStatus {
+    /// The lock's namespace (database name and history table).
+    pub namespace: String,
+    /// Whether someone holds it now.
+    pub held: bool,
+    /// The recorded holder (for a free lock: the last one, if its row remained).
+    pub holder: Option<LockHolder>,
+    /// The server session holding it (PostgreSQL pid, MySQL connection id).
+    pub session: Option<String>,
+}
+
+/// Reads the lock's state without taking it.
+pub async fn status(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &str) -> Result<LockStatus, Error> {
+    let holder = read_holder(backend, d, namespace).await.map_err(Error::db("reading the lock table"))?;
+    let session = backend.lock_session(namespace).await.map_err(Error::db("reading the server lock"))?;
+    let (held, session) = match session {
+        Some(LockSession::Server(id)) => (true, Some(id)),
+        Some(LockSession::Table) => {
+            let now = chrono::Utc::now().timestamp_millis();
+            (holder.as_ref().is_some_and(|h| !h.is_stale(now)), None)
+        }
+        None => (false, None),
+    };
+    Ok(LockStatus { namespace: namespace.to_string(), held, holder, session })
+}
+
+/// Releases a lock someone else holds: ends the holder's server session (PostgreSQL, MySQL) and deletes the row.
+/// Returns whether the lock is free afterwards.
+pub async fn force_unlock(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &str) -> Result<bool, Error> {
+    let before = status(backend, d, namespace).await?;
+    if let Some(session) = &before.session {
+        backend.kill_session(session).await.map_err(Error::db(format!("ending the lock holder's session {session}")))?;
+    }
+    if before.holder.is_some() {
+        backend.execute(&delete_sql(d, namespace, None)).await.map_err(Error::db("deleting the lock row"))?;
+    }
+    // The server needs a moment to end a killed session.
+    for attempt in 0..20 {
+        let now = status(backend, d, namespace).await?;
+        if !now.held {
+            return Ok(true);
+        }
+        tokio::time::sleep(crate::backend::backoff(attempt)).await;
+    }
+    Ok(false)
+}

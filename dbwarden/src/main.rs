@@ -1,0 +1,5 @@
+//! The `dbwarden` binary.
+
+fn main() -> std::process::ExitCode {
+    dbwarden::cli::main()
+}

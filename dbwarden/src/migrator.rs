@@ -1,0 +1,843 @@
+//! The migrator: plans what to run from the files and the history table, then applies or reverts migrations behind
+//! the lock, recording each with its checksums. Written once over the [`Backend`] primitives.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use dbwarden_core::checksum;
+use dbwarden_core::file::{MigrationFile, MigrationKind};
+use dbwarden_core::lexer::Statement;
+use serde::Serialize;
+
+use crate::backend::{dialect, Backend, SqlDialect, Target};
+use crate::error::{DbError, Error, FailedStatement};
+use crate::history::{AppliedMigration, History, NewRow, RowState, DEFAULT_TABLE};
+use crate::lock::{self, LockHolder};
+use crate::source::{Loaded, Source};
+
+/// Applies, reverts and inspects migrations. Built with options, then run against a pool or URL.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), dbwarden::Error> {
+/// use std::time::Duration;
+/// let pool = sqlx::SqlitePool::connect("sqlite://app.db?mode=rwc").await.unwrap();
+/// let report = dbwarden::Migrator::new(dbwarden::Source::dir("migrations/primary"))
+///     .lock_timeout(Duration::from_secs(30))
+///     .target_version(3)
+///     .run(&pool)
+///     .await?;
+/// for step in &report.steps {
+///     println!("applied {}", step.filename);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Migrator {
+    source: Source,
+    table: String,
+    lock_timeout: Duration,
+    target_version: Option<u64>,
+    count: Option<usize>,
+    dry_run: bool,
+    baseline: bool,
+    single_transaction: bool,
+    ignore_missing: bool,
+    out_of_order: bool,
+}
+
+/// Which migrations `rollback` reverts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RollbackTo {
+    /// The newest `n` applied migrations.
+    Count(usize),
+    /// Every applied migration newer than this version (it stays applied; `0` reverts all).
+    Version(u64),
+}
+
+/// One migration applied or reverted (or that would be, in a dry run).
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// `0001`, or none for a repeatable.
+    pub version: Option<String>,
+    /// The file name.
+    pub filename: String,
+    /// The description (slug words).
+    pub description: String,
+    /// Statements run (or to run).
+    pub statements: usize,
+    /// Wall time.
+    pub elapsed_ms: u64,
+    /// The SQL that runs, in a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// Recorded without running (`--baseline`).
+    pub baseline: bool,
+}
+
+/// What `migrate` or `rollback` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The database name.
+    pub database: String,
+    /// Migrations applied (migrate) or reverted (rollback), in order.
+    pub steps: Vec<Step>,
+    /// Nothing was written.
+    pub dry_run: bool,
+}
+
+/// The state of one migration in `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryState {
+    /// Applied, file unchanged.
+    Applied,
+    /// Not applied yet.
+    Pending,
+    /// Applied, but the upgrade section changed since.
+    Edited,
+    /// Applied, but the file is gone.
+    Missing,
+    /// Stopped part-way in an upgrade.
+    Partial,
+    /// Stopped part-way in a rollback.
+    RollingBack,
+}
+
+/// One line of `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusEntry {
+    /// `0001`, or none for a repeatable.
+    pub version: Option<String>,
+    /// The file name.
+    pub filename: String,
+    /// `versioned`, `repeatable_always`, `repeatable_on_change`.
+    pub kind: String,
+    /// Its state.
+    pub state: EntryState,
+    /// When it was applied.
+    pub applied_at: Option<String>,
+}
+
+/// What `status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The database name.
+    pub database: String,
+    /// Every migration, files and history merged, in order.
+    pub entries: Vec<StatusEntry>,
+    /// Count of pending entries.
+    pub pending: usize,
+    /// Count of applied entries (edited ones included).
+    pub applied: usize,
+    /// Files on disk that the running binary does not embed.
+    pub not_embedded: Vec<String>,
+}
+
+impl Status {
+    /// Whether something needs attention (edited, missing or part-way entries, or files not embedded).
+    pub fn has_problems(&self) -> bool {
+        !self.not_embedded.is_empty()
+            || self.entries.iter().any(|e| {
+                matches!(e.state, EntryState::Edited | EntryState::Missing | EntryState::Partial | EntryState::RollingBack)
+            })
+    }
+}
+
+impl Migrator {
+    /// A migrator over a source, with default options (table `_dbwarden_migrations`, lock timeout 60 s).
+    pub fn new(source: impl Into<Source>) -> Migrator {
+        Migrator {
+            source: source.into(),
+            table: DEFAULT_TABLE.to_string(),
+            lock_timeout: Duration::from_secs(60),
+            target_version: None,
+            count: None,
+            dry_run: false,
+            baseline: false,
+            single_transaction: false,
+            ignore_missing: false,
+            out_of_order: false,
+        }
+    }
+
+    /// The history table name (default `_dbwarden_migrations`).
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+    /// How long to wait for another run's lock before failing with its holder's name.
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+    /// Apply up to and including this version.
+    pub fn target_version(mut self, version: u64) -> Self {
+        self.target_version = Some(version);
+        self
+    }
+    /// Apply at most this many pending migrations.
+    pub fn count(mut self, count: usize) -> Self {
+        self.count = Some(count);
+        self
+    }
+    /// Report the SQL that would run; take no lock and write nothing.
+    pub fn dry_run(mut self, yes: bool) -> Self {
+        self.dry_run = yes;
+        self
+    }
+    /// Record pending migrations as applied without running them (adopting an existing schema).
+    pub fn baseline(mut self, yes: bool) -> Self {
+        self.baseline = yes;
+        self
+    }
+    /// Apply all pending migrations in one transaction: all or nothing (PostgreSQL and SQLite only).
+    pub fn single_transaction(mut self, yes: bool) -> Self {
+        self.single_transaction = yes;
+        self
+    }
+    /// Run even when applied migrations have no file any more.
+    pub fn ignore_missing(mut self, yes: bool) -> Self {
+        self.ignore_missing = yes;
+        self
+    }
+    /// Apply pending migrations older than the newest applied one instead of refusing.
+    pub fn out_of_order(mut self, yes: bool) -> Self {
+        self.out_of_order = yes;
+        self
+    }
+
+    fn namespace(&self, db: &str) -> String {
+        format!("{db}:{}", self.table)
+    }
+
+    /// Applies pending migrations behind the lock.
+    pub async fn run(&self, target: &(impl Target + ?Sized)) -> Result<Report, Error> {
+        let loaded = self.source.load()?;
+        let mut backend = target.open().await.map_err(Error::db("connecting"))?;
+        let result = if self.dry_run {
+            self.plan_dry_run(backend.as_mut(), &loaded).await
+        } else {
+            match self.lock(backend.as_mut(), &loaded.db).await {
+                Ok(mut run) => {
+                    let result = self.apply_pending(&mut run, &loaded).await;
+                    unlock(run).await;
+                    result
+                }
+                Err(e) => Err(e),
+            }
+        };
+        backend.close().await;
+        result
+    }
+
+    /// Reverts applied migrations, newest first, behind the lock.
+    pub async fn rollback(&self, target: &(impl Target + ?Sized), to: RollbackTo) -> Result<Report, Error> {
+        let loaded = self.source.load()?;
+        let mut backend = target.open().await.map_err(Error::db("connecting"))?;
+        let result = match self.lock(backend.as_mut(), &loaded.db).await {
+            Ok(mut run) => {
+                let result = self.revert(&mut run, &loaded, to).await;
+                unlock(run).await;
+                result
+            }
+            Err(e) => Err(e),
+        };
+        backend.close().await;
+        result
+    }
+
+    /// Accepts edits and forgets part-way rows, behind the lock: edited applied migrations get their new checksums
+    /// recorded; rows of migrations that stopped part-way are deleted (undo their effects by hand first), so they
+    /// run again from the start. Returns the files it changed.
+    pub async fn repair(&self, target: &(impl Target + ?Sized)) -> Result<Vec<String>, Error> {
+        let loaded = self.source.load()?;
+        let mut backend = target.open().await.map_err(Error::db("connecting"))?;
+        let result = match self.lock(backend.as_mut(), &loaded.db).await {
+            Ok(mut run) => {
+                let result = self.repair_locked(&mut run, &loaded).await;
+                unlock(run).await;
+                result
+            }
+            Err(e) => Err(e),
+        };
+        backend.close().await;
+        result
+    }
+
+    /// Pending and applied migrations, edited and missing files. Read-only: no lock, no table created.
+    pub async fn status(&self, target: &(impl Target + ?Sized)) -> Result<Status, Error> {
+        let loaded = self.source.load()?;
+        let mut backend = target.open().await.map_err(Error::db("connecting"))?;
+        let history = History { d: dialect::of(backend.dialect()), table: self.table.clone() };
+        let rows = history.read(backend.as_mut()).await.map_err(Error::db("reading the history table"));
+        backend.close().await;
+        Ok(build_status(&loaded, &rows?))
+    }
+
+    /// The rows of the history table, oldest version first. Read-only.
+    pub async fn history(&self, target: &(impl Target + ?Sized)) -> Result<Vec<AppliedMigration>, Error> {
+        let mut backend = target.open().await.map_err(Error::db("connecting"))?;
+        let history = History { d: dialect::of(backend.dialect()), table: self.table.clone() };
+        let rows = history.read(backend.as_mut()).await.map_err(Error::db("reading the history table"));
+        backend.close().await;
+        rows
+    }
+
+    /// The lock's state. Read-only.
+    pub async fn lock_status(&self, target: &(impl Target + ?Sized)) -> Result<lock::LockStatus, Error> {
+        let db = self.source.load()?.db;
+        let mut backend = target.open().await.map_err(Error::db("connecting"))?;
+        let d = dialect::of(backend.dialect());
+        let status = lock::status(backend.as_mut(), d, &self.namespace(&db)).await;
+        backend.close().await;
+        status
+    }
+
+    /// Releases a lock held by someone else (ending its server session). Returns whether it is free now.
+    pub async fn force_unlock(&self, target: &(impl Target + ?Sized)) -> Result<bool, Error> {
+        let db = self.source.load()?.db;
+        let mut backend = target.open().await.map_err(Error::db("connecting"))?;
+        let d = dialect::of(backend.dialect());
+        let freed = lock::force_unlock(backend.as_mut(), d, &self.namespace(&db)).await;
+        backend.close().await;
+        freed
+    }
+
+    /// Takes the lock; everything done with the returned run happens under it.
+    async fn lock<'b>(&self, backend: &'b mut dyn Backend, db: &str) -> Result<Run<'b>, Error> {
+        let d = dialect::of(backend.dialect());
+        let namespace = self.namespace(db);
+        let me = LockHolder::me();
+        lock::acquire(backend, d, &namespace, &me, self.lock_timeout).await?;
+        Ok(Run { backend, d, history: History { d, table: self.table.clone() }, namespace, me })
+    }
+}
+
+/// Releases the lock. Called on every path out of a locked body, errors included; a panic or a dropped future ends
+/// the dedicated session instead, which releases server locks (and the SQLite backend's drop releases its row).
+async fn unlock(run: Run<'_>) {
+    if let Err(e) = lock::release(run.backend, run.d, &run.namespace, &run.me).await {
+        tracing::warn!(error = %e, "releasing the migration lock failed; it is released when the session ends");
+    }
+}
+
+/// A run under the lock.
+struct Run<'a> {
+    backend: &'a mut dyn Backend,
+    d: &'static dyn SqlDialect,
+    history: History<'static>,
+    namespace: String,
+    me: LockHolder,
+}
+
+/// A piece of a migration that runs as one: statements in one transaction, or one statement on its own.
+struct Unit<'s> {
+    statements: Vec<(usize, Statement<'s>)>,
+    transactional: bool,
+}
+
+fn units<'s>(statements: Vec<Statement<'s>>, transactional: bool, skip: usize) -> Vec<Unit<'s>> {
+    let mut units: Vec<Unit<'s>> = Vec::new();
+    for (index, statement) in statements.into_iter().enumerate().skip(skip) {
+        let alone = !transactional || statement.autocommit;
+        match units.last_mut() {
+            Some(unit) if unit.transactional && !alone => unit.statements.push((index, statement)),
+            _ => units.push(Unit { statements: vec![(index, statement)], transactional: !alone }),
+        }
+    }
+    units
+}
+
+/// Which way a migration runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
+}
+
+impl Migrator {
+    async fn plan_dry_run(&self, backend: &mut dyn Backend, loaded: &Loaded) -> Result<Report, Error> {
+        let d = dialect::of(backend.dialect());
+        let history = History { d, table: self.table.clone() };
+        let rows = history.read(backend).await.map_err(Error::db("reading the history table"))?;
+        let plan = self.plan(loaded, &rows)?;
+        let mut steps = Vec::new();
+        for (file, _resume) in plan {
+            let statements = file.statements(&file.upgrade, backend.dialect())?;
+            let sql = statements.iter().map(|s| format!("{};", s.sql)).collect::<Vec<_>>().join("\n");
+            steps.push(step(file, statements.len(), 0, Some(sql), self.baseline));
+        }
+        Ok(Report { database: loaded.db.clone(), steps, dry_run: true })
+    }
+
+    /// The migrations to apply, in order, each with the statement to resume at.
+    fn plan<'f>(&self, loaded: &'f Loaded, rows: &[AppliedMigration]) -> Result<Vec<(&'f MigrationFile, usize)>, Error> {
+        let by_version: HashMap<u64, &AppliedMigration> =
+            rows.iter().filter_map(|r| Some((r.version_number()?, r))).collect();
+        let by_file: HashMap<&str, &AppliedMigration> = rows.iter().map(|r| (r.filename.as_str(), r)).collect();
+
+        let mut edited = Vec::new();
+        for file in loaded.files.iter().filter(|f| f.name.kind == MigrationKind::Versioned) {
+            let Some(row) = by_version.get(&file.name.version.expect("versioned").0) else { continue };
+            match row.state {
+                RowState::RollingBack => {
+                    return Err(Error::Partial {
+                        file: file.filename.clone(),
+                        state: "rollback stopped part-way".into(),
+                        done: row.statements_done,
+                        total: file.statements(&file.rollback, dbwarden_core::Dialect::Postgres).map_or(0, |s| s.len()),
+                    })
+                }
+                RowState::Partial => {}
+                RowState::Applied => {
+                    if is_edited(row, file) {
+                        edited.push(file.filename.clone());
+                    }
+                }
+            }
+        }
+        if !edited.is_empty() {
+            return Err(Error::Edited { files: edited });
+        }
+        let known: Vec<u64> = loaded.files.iter().filter_map(|f| f.name.version.map(|v| v.0)).collect();
+        let missing: Vec<String> = rows
+            .iter()
+            .filter(|r| r.version_number().is_some_and(|v| !known.contains(&v)))
+            .map(|r| r.filename.clone())
+            .collect();
+        if !missing.is_empty() && !self.ignore_missing {
+            return Err(Error::Missing { versions: missing });
+        }
+
+        let newest_applied = by_version
+            .iter()
+            .filter(|(_, r)| r.state == RowState::Applied)
+            .map(|(v, r)| (*v, r.filename.clone()))
+            .max();
+        let mut plan = Vec::new();
+        for file in &loaded.files {
+            let resume = match file.name.kind {
+                MigrationKind::Versioned => {
+                    let version = file.name.version.expect("versioned").0;
+                    if self.target_version.is_some_and(|t| version > t) {
+                        break;
+                    }
+                    match by_version.get(&version) {
+                        Some(row) if row.state == RowState::Applied => continue,
+                        Some(row) => row.statements_done,
+                        None => {
+                            if let Some((newest, newest_file)) = &newest_applied {
+                                if version < *newest && !self.out_of_order {
+                                    return Err(Error::OutOfOrder { file: file.filename.clone(), applied: newest_file.clone() });
+                                }
+                            }
+                            0
+                        }
+                    }
+                }
+                // Repeatables run after the versioned ones, and only when migrating to the end.
+                _ if self.target_version.is_some() || self.count.is_some() => continue,
+                MigrationKind::RepeatableAlways => 0,
+                MigrationKind::RepeatableOnChange => match by_file.get(file.filename.as_str()) {
+                    Some(row) if row.checksum.as_deref() == Some(file.checksum.as_str()) => continue,
+                    _ => 0,
+                },
+            };
+            plan.push((file, resume));
+        }
+        if let Some(count) = self.count {
+            plan.truncate(count);
+        }
+        if let Some(t) = self.target_version {
+            if !known.contains(&t) && !by_version.contains_key(&t) {
+                return Err(Error::UnknownVersion {
+                    version: format!("{t:04}"),
+                    reason: "matches no migration file".into(),
+                });
+            }
+        }
+        Ok(plan)
+    }
+
+    async fn apply_pending(&self, run: &mut Run<'_>, loaded: &Loaded) -> Result<Report, Error> {
+        if self.single_transaction && !run.backend.dialect().transactional_ddl() {
+            return Err(Error::Usage(format!(
+                "--single-transaction needs transactional DDL; {} commits DDL implicitly",
+                run.backend.dialect()
+            )));
+        }
+        run.history.ensure(run.backend).await?;
+        let mut rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
+        adopt_legacy_rows(run, loaded, &mut rows).await?;
+        let plan = self.plan(loaded, &rows)?;
+        let mut steps = Vec::new();
+        if plan.is_empty() {
+            return Ok(Report { database: loaded.db.clone(), steps, dry_run: false });
+        }
+        let outer = self.single_transaction;
+        if outer {
+            run.backend.execute("BEGIN").await.map_err(Error::db("beginning the transaction"))?;
+        }
+        for (file, resume) in plan {
+            let existing = rows.iter().any(|r| r.filename == file.filename);
+            match self.apply_one(run, file, resume, existing, outer).await {
+                Ok(step) => {
+                    tracing::info!(file = %file.filename, ms = step.elapsed_ms, "applied");
+                    steps.push(step);
+                }
+                Err(e) => {
+                    if outer {
+                        let _ = run.backend.execute("ROLLBACK").await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        if outer {
+            run.backend.execute("COMMIT").await.map_err(Error::db("committing the migrations"))?;
+        }
+        Ok(Report { database: loaded.db.clone(), steps, dry_run: false })
+    }
+
+    async fn apply_one(
+        &self,
+        run: &mut Run<'_>,
+        file: &MigrationFile,
+        resume: usize,
+        row_exists: bool,
+        outer: bool,
+    ) -> Result<Step, Error> {
+        let started = Instant::now();
+        let dialect = run.backend.dialect();
+        let statements = file.statements(&file.upgrade, dialect)?;
+        let total = statements.len();
+        if resume > total {
+            return Err(Error::Partial { file: file.filename.clone(), state: "upgrade stopped part-way and the file now has fewer statements".into(), done: resume, total });
+        }
+        let repeatable = file.name.kind != MigrationKind::Versioned;
+        let new_row = |state, done| NewRow {
+            version: file.name.version.map(|v| v.to_string()),
+            description: &file.name.slug,
+            filename: &file.filename,
+            migration_type: file.name.kind.as_str(),
+            checksum: &file.checksum,
+            rollback_checksum: &file.rollback_checksum,
+            state,
+            statements_done: done,
+        };
+        let description = file.name.description();
+        let row = NewRow { description: &description, ..new_row(RowState::Applied, 0) };
+        if self.baseline {
+            let sql = format!("{}{}", if row_exists { format!("{};\n", run.history.delete(&file.filename)) } else { String::new() }, run.history.insert(&row, "0"));
+            run.backend.execute(&sql).await.map_err(Error::db(format!("recording {}", file.filename)))?;
+            return Ok(step(file, total, 0, None, true));
+        }
+        // A repeatable's row is replaced each time it runs.
+        let replace = if repeatable && row_exists { format!("{};\n", run.history.delete(&file.filename)) } else { String::new() };
+        let transactional = dialect.transactional_ddl() && !file.directives.no_transaction;
+        let units = units(statements, transactional, resume);
+        let many = units.len() > 1;
+        let mut row_written = row_exists && !repeatable;
+        let ctx = ExecCtx { file, total, direction: Direction::Up, resume, outer };
+        if units.is_empty() {
+            let record = if row_written {
+                run.history.finish(&file.filename, &file.checksum, &file.rollback_checksum, "0")
+            } else {
+                format!("{replace}{}", run.history.insert(&row, "0"))
+            };
+            run.backend.execute(&self.with_heartbeat(run, record)).await.map_err(Error::db(format!("recording {}", file.filename)))?;
+            return Ok(step(file, total, started.elapsed().as_millis() as u64, None, false));
+        }
+        let last = units.len() - 1;
+        for (i, unit) in units.iter().enumerate() {
+            let done = unit.statements.last().expect("non-empty unit").0 + 1;
+            let single_batch_elapsed = !many && unit.transactional;
+            let elapsed = elapsed_expr(run.d, single_batch_elapsed, started);
+            let record = if i == last {
+                if row_written {
+                    run.history.finish(&file.filename, &file.checksum, &file.rollback_checksum, &elapsed)
+                } else {
+                    format!("{replace}{}", run.history.insert(&row, &elapsed))
+                }
+            } else if row_written {
+                run.history.progress(&file.filename, RowState::Partial, done)
+            } else {
+                format!("{replace}{}", run.history.insert(&new_row(RowState::Partial, done), "NULL"))
+            };
+            let record = if i == last { self.with_heartbeat(run, record) } else { record };
+            exec_unit(run, &ctx, unit, &record, i == 0).await?;
+            row_written = true;
+        }
+        Ok(step(file, total, started.elapsed().as_millis() as u64, None, false))
+    }
+
+    fn with_heartbeat(&self, run: &Run<'_>, record: String) -> String {
+        if run.backend.table_lock() {
+            format!("{record};\n{}", lock::heartbeat_sql(run.d, &run.namespace, &run.me.owner))
+        } else {
+            record
+        }
+    }
+
+    async fn revert(&self, run: &mut Run<'_>, loaded: &Loaded, to: RollbackTo) -> Result<Report, Error> {
+        run.history.ensure(run.backend).await?;
+        let rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
+        let mut applied: Vec<&AppliedMigration> = rows.iter().filter(|r| r.version_number().is_some()).collect();
+        applied.sort_by_key(|r| std::cmp::Reverse(r.version_number()));
+        let chosen: Vec<&AppliedMigration> = match to {
+            RollbackTo::Count(n) => applied.into_iter().take(n).collect(),
+            RollbackTo::Version(v) => {
+                if v != 0 && !rows.iter().any(|r| r.version_number() == Some(v)) {
+                    return Err(Error::UnknownVersion { version: format!("{v:04}"), reason: "is not applied".into() });
+                }
+                applied.into_iter().filter(|r| r.version_number() > Some(v)).collect()
+            }
+        };
+        let files: HashMap<u64, &MigrationFile> =
+            loaded.files.iter().filter_map(|f| Some((f.name.version?.0, f))).collect();
+        // Check every chosen migration before reverting any, so a predictable refusal never stops part-way.
+        let mut plan = Vec::new();
+        for row in &chosen {
+            let file = files.get(&row.version_number().expect("versioned")).copied().ok_or_else(|| Error::Missing {
+                versions: vec![row.filename.clone()],
+            })?;
+            if file.directives.irreversible {
+                return Err(Error::Irreversible { file: file.filename.clone() });
+            }
+            if row.state == RowState::Partial {
+                return Err(Error::Partial {
+                    file: file.filename.clone(),
+                    state: "upgrade stopped part-way; finish it with migrate or clear it with repair before rolling back".into(),
+                    done: row.statements_done,
+                    total: file.statements(&file.upgrade, run.backend.dialect())?.len(),
+                });
+            }
+            let resume = if row.state == RowState::RollingBack { row.statements_done } else { 0 };
+            plan.push((file, *row, resume));
+        }
+        let mut steps = Vec::new();
+        for (file, row, resume) in plan {
+            let started = Instant::now();
+            let statements = file.statements(&file.rollback, run.backend.dialect())?;
+            let total = statements.len();
+            let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
+            let units = units(statements, transactional, resume);
+            let ctx = ExecCtx { file, total, direction: Direction::Down, resume, outer: false };
+            let forget = self.with_heartbeat(run, run.history.delete(&row.filename));
+            if units.is_empty() {
+                run.backend.execute(&forget).await.map_err(Error::db(format!("recording the rollback of {}", file.filename)))?;
+            }
+            let last = units.len().saturating_sub(1);
+            for (i, unit) in units.iter().enumerate() {
+                let done = unit.statements.last().expect("non-empty unit").0 + 1;
+                let record = if i == last {
+                    forget.clone()
+                } else {
+                    run.history.progress(&row.filename, RowState::RollingBack, done)
+                };
+                exec_unit(run, &ctx, unit, &record, i == 0).await?;
+            }
+            tracing::info!(file = %file.filename, "rolled back");
+            steps.push(step(file, total, started.elapsed().as_millis() as u64, None, false));
+        }
+        Ok(Report { database: loaded.db.clone(), steps, dry_run: false })
+    }
+
+    async fn repair_locked(&self, run: &mut Run<'_>, loaded: &Loaded) -> Result<Vec<String>, Error> {
+        run.history.ensure(run.backend).await?;
+        let rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
+        let mut changed = Vec::new();
+        for row in &rows {
+            let file = loaded.files.iter().find(|f| match (row.version_number(), f.name.version) {
+                (Some(v), Some(fv)) => v == fv.0,
+                _ => f.filename == row.filename,
+            });
+            let sql = match (row.state, file) {
+                (RowState::Partial | RowState::RollingBack, _) => run.history.delete(&row.filename),
+                (RowState::Applied, Some(file)) if is_edited(row, file) || row.checksum_algorithm.is_none() => {
+                    run.history.set_checksums(&row.filename, &file.checksum, &file.rollback_checksum)
+                }
+                _ => continue,
+            };
+            run.backend.execute(&sql).await.map_err(Error::db(format!("repairing the row of {}", row.filename)))?;
+            changed.push(row.filename.clone());
+        }
+        Ok(changed)
+    }
+}
+
+fn is_edited(row: &AppliedMigration, file: &MigrationFile) -> bool {
+    match row.checksum_algorithm.as_deref() {
+        Some(checksum::ALGORITHM) => row.checksum.as_deref() != Some(file.checksum.as_str()),
+        _ => false, // legacy rows are checked (and adopted) by adopt_legacy_rows
+    }
+}
+
+/// Python DBWarden rows carry no algorithm: verify them with its checksum and record ours.
+async fn adopt_legacy_rows(run: &mut Run<'_>, loaded: &Loaded, rows: &mut [AppliedMigration]) -> Result<(), Error> {
+    for row in rows.iter_mut().filter(|r| r.checksum_algorithm.is_none()) {
+        let Some(file) = loaded.files.iter().find(|f| f.filename == row.filename
+            || (row.version_number().is_some() && f.name.version.map(|v| v.0) == row.version_number()))
+        else {
+            continue;
+        };
+        let legacy = checksum::legacy_checksum(&file.upgrade.text);
+        if row.checksum.as_deref() != Some(legacy.as_str()) && row.checksum.as_deref() != Some(file.checksum.as_str()) {
+            tracing::warn!(file = %file.filename, "adopting a Python DBWarden row whose checksum does not match the file; check that the file is what was applied");
+        }
+        let sql = run.history.set_checksums(&row.filename, &file.checksum, &file.rollback_checksum);
+        run.backend.execute(&sql).await.map_err(Error::db(format!("adopting the row of {}", row.filename)))?;
+        row.checksum = Some(file.checksum.clone());
+        row.checksum_algorithm = Some(checksum::ALGORITHM.to_string());
+        row.rollback_checksum = Some(file.rollback_checksum.clone());
+        tracing::info!(file = %file.filename, "adopted a Python DBWarden history row");
+    }
+    Ok(())
+}
+
+struct ExecCtx<'f> {
+    file: &'f MigrationFile,
+    total: usize,
+    direction: Direction,
+    /// Statements of this section that ran in an earlier run.
+    resume: usize,
+    /// An outer transaction (single-transaction mode) is open.
+    outer: bool,
+}
+
+/// Runs one unit and its bookkeeping `record`, atomically where the server allows.
+async fn exec_unit(run: &mut Run<'_>, ctx: &ExecCtx<'_>, unit: &Unit<'_>, record: &str, first: bool) -> Result<(), Error> {
+    let d = run.d;
+    let prefix = if first { d.batch_prefix() } else { "" };
+    let first_index = unit.statements[0].0;
+    let fail = |index: usize, line: u32, applied: usize, source: DbError| Error::Statement {
+        at: FailedStatement {
+            file: ctx.file.filename.clone(),
+            line,
+            index: index + 1,
+            applied,
+            total: ctx.total,
+            rollback: ctx.direction == Direction::Down,
+        },
+        source,
+    };
+    if unit.transactional && d.batch_is_atomic() {
+        // One round trip: the server runs the batch in one implicit transaction (or inside the outer one).
+        let mut sql = String::from(prefix);
+        let mut starts = Vec::with_capacity(unit.statements.len());
+        for (_, s) in &unit.statements {
+            starts.push(sql.len());
+            sql.push_str(s.sql);
+            sql.push_str(";\n");
+        }
+        let record_start = sql.len();
+        sql.push_str(record);
+        return match run.backend.execute(&sql).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let at = match e.position {
+                    Some(p) if p < record_start => starts.iter().rposition(|&s| s <= p).unwrap_or(0),
+                    _ => 0,
+                };
+                let (index, statement) = &unit.statements[at];
+                if e.position.is_some_and(|p| p >= record_start) {
+                    return Err(Error::db(format!("recording {}", ctx.file.filename))(e));
+                }
+                Err(fail(*index, statement.line, if ctx.outer { 0 } else { first_index }, e))
+            }
+        };
+    }
+    if unit.transactional {
+        // Statement by statement inside BEGIN/COMMIT, so a failure names its statement exactly.
+        if !ctx.outer {
+            run.backend.execute("BEGIN").await.map_err(Error::db("beginning a transaction"))?;
+        }
+        for (index, s) in &unit.statements {
+            if let Err(e) = run.backend.execute(s.sql).await {
+                if !ctx.outer {
+                    let _ = run.backend.execute("ROLLBACK").await;
+                }
+                return Err(fail(*index, s.line, if ctx.outer { 0 } else { first_index }, e));
+            }
+        }
+        let end = if ctx.outer { String::new() } else { ";\nCOMMIT".to_string() };
+        if let Err(e) = run.backend.execute(&format!("{record}{end}")).await {
+            if !ctx.outer {
+                let _ = run.backend.execute("ROLLBACK").await;
+            }
+            return Err(Error::db(format!("recording {}", ctx.file.filename))(e));
+        }
+        return Ok(());
+    }
+    // Autocommit: the statement stays applied whatever follows, so its bookkeeping follows at once.
+    let (index, s) = &unit.statements[0];
+    if d.autocommit_batches() {
+        let sql = format!("{prefix}{};\n{record}", s.sql);
+        return run.backend.execute(&sql).await.map_err(|e| fail(*index, s.line, *index.max(&ctx.resume), e));
+    }
+    run.backend.execute(s.sql).await.map_err(|e| fail(*index, s.line, *index.max(&ctx.resume), e))?;
+    run.backend.execute(record).await.map_err(Error::db(format!("recording {}", ctx.file.filename)))
+}
+
+fn elapsed_expr(d: &dyn SqlDialect, single_batch: bool, started: Instant) -> String {
+    match d.batch_elapsed_ms() {
+        Some(expr) if single_batch => expr.to_string(),
+        _ => started.elapsed().as_millis().to_string(),
+    }
+}
+
+fn step(file: &MigrationFile, statements: usize, elapsed_ms: u64, sql: Option<String>, baseline: bool) -> Step {
+    Step {
+        version: file.name.version.map(|v| v.to_string()),
+        filename: file.filename.clone(),
+        description: file.name.description(),
+        statements,
+        elapsed_ms,
+        sql,
+        baseline,
+    }
+}
+
+fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
+    let mut entries = Vec::new();
+    for file in &loaded.files {
+        let row = rows.iter().find(|r| match (r.version_number(), file.name.version) {
+            (Some(v), Some(fv)) => v == fv.0,
+            _ => r.filename == file.filename,
+        });
+        let state = match row {
+            None => EntryState::Pending,
+            Some(r) if r.state == RowState::Partial => EntryState::Partial,
+            Some(r) if r.state == RowState::RollingBack => EntryState::RollingBack,
+            Some(r) if file.name.kind == MigrationKind::RepeatableOnChange && r.checksum.as_deref() != Some(&file.checksum) => EntryState::Pending,
+            Some(r) if file.name.kind == MigrationKind::Versioned && is_edited(r, file) => EntryState::Edited,
+            Some(_) => EntryState::Applied,
+        };
+        entries.push(StatusEntry {
+            version: file.name.version.map(|v| v.to_string()),
+            filename: file.filename.clone(),
+            kind: file.name.kind.as_str().to_string(),
+            state,
+            applied_at: row.and_then(|r| r.applied_at.clone()),
+        });
+    }
+    for row in rows {
+        let known = loaded.files.iter().any(|f| match (row.version_number(), f.name.version) {
+            (Some(v), Some(fv)) => v == fv.0,
+            _ => f.filename == row.filename,
+        });
+        if !known {
+            entries.push(StatusEntry {
+                version: row.version.clone(),
+                filename: row.filename.clone(),
+                kind: row.migration_type.clone(),
+                state: EntryState::Missing,
+                applied_at: row.applied_at.clone(),
+            });
+        }
+    }
+    entries.sort_by_key(|e| (e.version.is_none(), e.version.as_ref().and_then(|v| v.parse::<u64>().ok()), e.filename.clone()));
+    let pending = entries.iter().filter(|e| e.state == EntryState::Pending).count();
+    let applied = entries.iter().filter(|e| matches!(e.state, EntryState::Applied | EntryState::Edited)).count();
+    Status { database: loaded.db.clone(), entries, pending, applied, not_embedded: loaded.not_embedded.clone() }
+}

@@ -1,0 +1,1 @@
+//! Examples, tests and benchmarks live beside this crate; see README.md.

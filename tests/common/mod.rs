@@ -1,0 +1,232 @@
+//! Shared test support: a fresh, uniquely named database per test on each backend (dropped afterwards), and the
+//! `dbwarden` CLI run as a real child process.
+//!
+//! Servers come from DBWARDEN_TEST_PG_URL / DBWARDEN_TEST_MYSQL_URL (defaults: the local PostgreSQL and MariaDB of
+//! SERVERS.md). A server that cannot be reached fails the test: nothing is skipped.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use dbwarden::Dialect;
+
+pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql];
+
+fn pg_admin() -> String {
+    std::env::var("DBWARDEN_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn mysql_admin() -> String {
+    std::env::var("DBWARDEN_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+/// A database of its own for one test; dropped when this value is.
+pub struct TestDb {
+    pub dialect: Dialect,
+    pub url: String,
+    pub name: String,
+    pub dir: tempfile::TempDir,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("dbw_{}_{}_{:x}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), nanos)
+}
+
+fn replace_db(url: &str, name: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("url with a database");
+    format!("{base}/{name}")
+}
+
+impl TestDb {
+    pub async fn new(dialect: Dialect) -> TestDb {
+        let name = unique_name();
+        let dir = tempfile::tempdir().unwrap();
+        let url = match dialect {
+            Dialect::Sqlite => format!("sqlite://{}", dir.path().join(format!("{name}.db")).display()),
+            Dialect::Postgres => {
+                admin_exec(Dialect::Postgres, &format!("CREATE DATABASE \"{name}\"")).await;
+                replace_db(&pg_admin(), &name)
+            }
+            Dialect::MySql => {
+                admin_exec(Dialect::MySql, &format!("CREATE DATABASE `{name}`")).await;
+                replace_db(&mysql_admin(), &name)
+            }
+        };
+        TestDb { dialect, url, name, dir }
+    }
+
+    /// Runs SQL on this database.
+    pub async fn exec(&self, sql: &str) {
+        use sqlx::Connection;
+        match self.dialect {
+            Dialect::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            Dialect::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            Dialect::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+
+    /// Runs a query returning one text column.
+    pub async fn strings(&self, sql: &str) -> Vec<String> {
+        use sqlx::{Connection, Row};
+        macro_rules! q {
+            ($conn:ty) => {{
+                let mut c = <$conn>::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sql)
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .iter()
+                    .map(|r| r.try_get::<Option<String>, _>(0).unwrap().unwrap_or_default())
+                    .collect()
+            }};
+        }
+        match self.dialect {
+            Dialect::Postgres => q!(sqlx::PgConnection),
+            Dialect::MySql => q!(sqlx::MySqlConnection),
+            Dialect::Sqlite => q!(sqlx::SqliteConnection),
+        }
+    }
+
+    /// Table names of the database, sorted, without dbwarden's own.
+    pub async fn tables(&self) -> Vec<String> {
+        let sql = match self.dialect {
+            Dialect::Postgres => "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+            Dialect::MySql => "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1",
+            Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
+        };
+        self.strings(sql).await.into_iter().filter(|t| t != "_dbwarden_migrations" && t != "dbwarden_lock").collect()
+    }
+
+    /// Versions recorded in the history table, in order.
+    pub async fn recorded(&self) -> Vec<String> {
+        self.strings("SELECT version FROM _dbwarden_migrations WHERE version IS NOT NULL ORDER BY version").await
+    }
+}
+
+async fn admin_exec(dialect: Dialect, sql: &str) {
+    use sqlx::Connection;
+    match dialect {
+        Dialect::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&pg_admin())
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {} cannot be reached: {e}", pg_admin()));
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        Dialect::MySql => {
+            let mut c = sqlx::MySqlConnection::connect(&mysql_admin())
+                .await
+                .unwrap_or_else(|e| panic!("MariaDB at {} cannot be reached: {e}", mysql_admin()));
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        Dialect::Sqlite => {}
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (dialect, name) = (self.dialect, self.name.clone());
+        if dialect == Dialect::Sqlite {
+            return;
+        }
+        // Drop on a thread of its own: Drop may run inside a runtime, which cannot block.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let sql = match dialect {
+                    Dialect::Postgres => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                    _ => format!("DROP DATABASE IF EXISTS `{name}`"),
+                };
+                admin_exec(dialect, &sql).await;
+            });
+        })
+        .join();
+    }
+}
+
+/// Writes migration files into a fresh folder `<root>/migrations/<db>/` and returns it.
+pub fn write_migrations(root: &Path, db: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = root.join("migrations").join(db);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir
+}
+
+/// What a CLI run printed and returned.
+#[derive(Debug)]
+pub struct CliOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliOutput {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+}
+
+const CLI_ENV: &str = "DBWARDEN_TEST_CLI_ARGS";
+const MARKER: &str = "\u{1}dbwarden-cli-output\n";
+
+/// Runs the `dbwarden` CLI as a child process (this test binary, re-entered through [`cli_entry`]).
+pub fn cli(cwd: &Path, args: &[&str]) -> CliOutput {
+    cli_command(cwd, args).output().map(|o| {
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        let stdout = stdout.split_once(MARKER).map_or(String::new(), |(_, rest)| rest.to_string());
+        CliOutput { code: o.status.code().unwrap_or(-1), stdout, stderr: String::from_utf8_lossy(&o.stderr).into() }
+    })
+    .unwrap()
+}
+
+/// The command for a CLI child process, to spawn several at once.
+pub fn cli_command(cwd: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "cli_entry", "--nocapture", "--test-threads=1", "-q"])
+        .env(CLI_ENV, serde_json::to_string(args).unwrap())
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("DBWARDEN_PRIMARY_URL")
+        .current_dir(cwd);
+    cmd
+}
+
+/// Put `cli_entry!();` in a test file that calls [`cli`]: it is the child's entry point.
+#[macro_export]
+macro_rules! cli_entry {
+    () => {
+        #[test]
+        fn cli_entry() {
+            $crate::common::run_cli_child();
+        }
+    };
+}
+
+pub fn run_cli_child() {
+    let Ok(args) = std::env::var(CLI_ENV) else { return };
+    let args: Vec<String> = serde_json::from_str(&args).unwrap();
+    use clap::Parser;
+    use std::io::Write;
+    print!("{MARKER}");
+    std::io::stdout().flush().unwrap();
+    let cli = dbwarden::cli::Cli::parse_from(std::iter::once("dbwarden".to_string()).chain(args));
+    let code = dbwarden::cli::run(cli);
+    std::io::stdout().flush().unwrap();
+    // ExitCode has no accessor; compare against the codes the CLI uses.
+    let code = (0u8..=3).find(|c| std::process::ExitCode::from(*c) == code).unwrap_or(2);
+    std::process::exit(code as i32);
+}
