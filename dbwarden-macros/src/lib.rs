@@ -80,7 +80,9 @@ impl Parse for Input {
         if !input.is_empty() {
             return Err(input.error("embed_migrations! takes at most one argument, a folder path"));
         }
-        Ok(Input { folder: Some(folder) })
+        Ok(Input {
+            folder: Some(folder),
+        })
     }
 }
 
@@ -99,10 +101,17 @@ fn expand_folder(lit: &LitStr, manifest_dir: &Path) -> Result<TokenStream2, syn:
     let span = lit.span();
     let dir = manifest_dir.join(lit.value());
     if !dir.is_dir() {
-        let what = if dir.exists() { "is not a folder" } else { "does not exist" };
+        let what = if dir.exists() {
+            "is not a folder"
+        } else {
+            "does not exist"
+        };
         return Err(syn::Error::new(
             span,
-            format!("embed_migrations!: migrations folder {} {what}", dir.display()),
+            format!(
+                "embed_migrations!: migrations folder {} {what}",
+                dir.display()
+            ),
         ));
     }
     let set = load(&dir, span)?;
@@ -170,7 +179,10 @@ fn expand_all(manifest_dir: &Path) -> Result<TokenStream2, syn::Error> {
 /// The sub-folders of `root`, by name, skipping hidden ones (`.git`, ...).
 fn sub_folders(root: &Path, span: Span) -> Result<Vec<PathBuf>, syn::Error> {
     let io = |path: &Path, e: std::io::Error| {
-        syn::Error::new(span, format!("embed_migrations!: cannot read {}: {e}", path.display()))
+        syn::Error::new(
+            span,
+            format!("embed_migrations!: cannot read {}: {e}", path.display()),
+        )
     };
     let mut dirs = Vec::new();
     for entry in std::fs::read_dir(root).map_err(|e| io(root, e))? {
@@ -207,7 +219,11 @@ fn load(dir: &Path, span: Span) -> Result<Set, syn::Error> {
         Some(file) => file.name.db.clone(),
         None => folder_name(dir),
     };
-    Ok(Set { db, dir: dir.to_path_buf(), files })
+    Ok(Set {
+        db,
+        dir: dir.to_path_buf(),
+        files,
+    })
 }
 
 /// The last component of `dir` (`migrations/primary/` → `primary`), resolving `.` and `..` when needed.
@@ -271,7 +287,8 @@ mod tests {
         fn new(name: &str) -> TempDir {
             static COUNTER: AtomicUsize = AtomicUsize::new(0);
             let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-            let path = std::env::temp_dir().join(format!("dbwarden-macros-{}-{name}-{n}", std::process::id()));
+            let path = std::env::temp_dir()
+                .join(format!("dbwarden-macros-{}-{name}-{n}", std::process::id()));
             let _ = std::fs::remove_dir_all(&path);
             std::fs::create_dir_all(&path).unwrap();
             TempDir(path)
@@ -302,26 +319,42 @@ mod tests {
     }
 
     fn field<'a>(expr: &'a syn::ExprStruct, name: &str) -> &'a syn::Expr {
-        &expr.fields.iter().find(|f| matches!(&f.member, syn::Member::Named(i) if i == name)).unwrap().expr
+        &expr
+            .fields
+            .iter()
+            .find(|f| matches!(&f.member, syn::Member::Named(i) if i == name))
+            .unwrap()
+            .expr
     }
 
     fn lit_str(expr: &syn::Expr) -> String {
         match expr {
-            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => s.value(),
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => s.value(),
             other => panic!("not a string literal: {}", quote!(#other)),
         }
     }
 
     /// (filename, include_str! path, checksum, rollback_checksum) of each embedded file.
     fn files(expr: &syn::ExprStruct) -> Vec<(String, String, String, String)> {
-        let syn::Expr::Reference(r) = field(expr, "files") else { panic!("files is not a reference") };
-        let syn::Expr::Array(array) = &*r.expr else { panic!("files is not an array") };
+        let syn::Expr::Reference(r) = field(expr, "files") else {
+            panic!("files is not a reference")
+        };
+        let syn::Expr::Array(array) = &*r.expr else {
+            panic!("files is not an array")
+        };
         array
             .elems
             .iter()
             .map(|e| {
-                let syn::Expr::Struct(file) = e else { panic!("not a struct") };
-                let syn::Expr::Macro(m) = field(file, "contents") else { panic!("contents is not a macro") };
+                let syn::Expr::Struct(file) = e else {
+                    panic!("not a struct")
+                };
+                let syn::Expr::Macro(m) = field(file, "contents") else {
+                    panic!("contents is not a macro")
+                };
                 assert_eq!(m.mac.path.segments.last().unwrap().ident, "include_str");
                 let path: LitStr = m.mac.parse_body().unwrap();
                 (
@@ -349,7 +382,14 @@ mod tests {
         assert_eq!(lit_str(field(&set, "dir")), dir.to_str().unwrap());
         let files = files(&set);
         let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
-        assert_eq!(names, ["primary__0002_two.sql", "primary__0010_ten.sql", "primary__RA__views.sql"]);
+        assert_eq!(
+            names,
+            [
+                "primary__0002_two.sql",
+                "primary__0010_ten.sql",
+                "primary__RA__views.sql"
+            ]
+        );
         for (filename, path, checksum, rollback_checksum) in &files {
             assert_eq!(Path::new(path), dir.join(filename));
             assert!(Path::new(path).is_absolute());
@@ -378,10 +418,18 @@ mod tests {
         let root = TempDir::new("badname");
         root.write("migrations/primary/primary__0001_ok.sql", SQL);
         root.write("migrations/primary/primary_0002_bad.sql", SQL);
-        let message = run(quote!("migrations/primary"), &root).unwrap_err().to_string();
+        let message = run(quote!("migrations/primary"), &root)
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("primary_0002_bad.sql"), "{message}");
-        assert!(message.contains(root.0.join("migrations/primary").to_str().unwrap()), "{message}");
-        let tokens = run(quote!("migrations/primary"), &root).unwrap_err().to_compile_error().to_string();
+        assert!(
+            message.contains(root.0.join("migrations/primary").to_str().unwrap()),
+            "{message}"
+        );
+        let tokens = run(quote!("migrations/primary"), &root)
+            .unwrap_err()
+            .to_compile_error()
+            .to_string();
         assert!(tokens.contains("compile_error"), "{tokens}");
     }
 
@@ -391,18 +439,30 @@ mod tests {
         root.write("dup/app__0001_a.sql", SQL);
         root.write("dup/app__0001_b.sql", SQL);
         let message = run(quote!("dup"), &root).unwrap_err().to_string();
-        assert!(message.contains("app__0001_a.sql") && message.contains("app__0001_b.sql"), "{message}");
+        assert!(
+            message.contains("app__0001_a.sql") && message.contains("app__0001_b.sql"),
+            "{message}"
+        );
 
         root.write("section/app__0001_a.sql", "-- upgrade\nSELECT 1;\n");
         let message = run(quote!("section"), &root).unwrap_err().to_string();
         assert!(message.contains("app__0001_a.sql:2:"), "{message}");
 
-        root.write("utf8/app__0001_a.sql", b"-- upgrade\nSELECT '\xff';\n-- rollback\n");
+        root.write(
+            "utf8/app__0001_a.sql",
+            b"-- upgrade\nSELECT '\xff';\n-- rollback\n",
+        );
         let message = run(quote!("utf8"), &root).unwrap_err().to_string();
-        assert!(message.contains("app__0001_a.sql:2: not valid UTF-8"), "{message}");
+        assert!(
+            message.contains("app__0001_a.sql:2: not valid UTF-8"),
+            "{message}"
+        );
 
         let message = run(quote!("nowhere"), &root).unwrap_err().to_string();
-        assert!(message.contains("nowhere") && message.contains("does not exist"), "{message}");
+        assert!(
+            message.contains("nowhere") && message.contains("does not exist"),
+            "{message}"
+        );
 
         root.write("afile", "x");
         let message = run(quote!("afile"), &root).unwrap_err().to_string();
@@ -418,16 +478,21 @@ mod tests {
     }
 
     fn registrations(tokens: &TokenStream2) -> usize {
-        let item: syn::ItemConst = syn::parse2(tokens.clone()).expect("a `const _: () = { .. };` item");
+        let item: syn::ItemConst =
+            syn::parse2(tokens.clone()).expect("a `const _: () = { .. };` item");
         assert_eq!(item.ident, "_");
-        let syn::Expr::Block(block) = &*item.expr else { panic!("not a block") };
+        let syn::Expr::Block(block) = &*item.expr else {
+            panic!("not a block")
+        };
         block
             .block
             .stmts
             .iter()
             .filter(|s| match s {
                 syn::Stmt::Macro(m) => m.mac.path.segments.last().unwrap().ident == "submit",
-                syn::Stmt::Item(syn::Item::Macro(m)) => m.mac.path.segments.last().unwrap().ident == "submit",
+                syn::Stmt::Item(syn::Item::Macro(m)) => {
+                    m.mac.path.segments.last().unwrap().ident == "submit"
+                }
                 _ => false,
             })
             .count()
@@ -444,10 +509,22 @@ mod tests {
         let tokens = run(TokenStream2::new(), &root).unwrap();
         assert_eq!(registrations(&tokens), 2, "{tokens}");
         let text = tokens.to_string();
-        assert!(text.contains("\"analytics\"") && text.contains("\"primary\""), "{text}");
-        assert!(text.contains(":: dbwarden :: __private :: Registered (& __DBWARDEN_MIGRATIONS_0)"), "{text}");
-        assert!(text.contains(":: dbwarden :: __private :: inventory :: submit !"), "{text}");
-        assert!(text.contains("static __DBWARDEN_MIGRATIONS_1 : :: dbwarden :: EmbeddedMigrations"), "{text}");
+        assert!(
+            text.contains("\"analytics\"") && text.contains("\"primary\""),
+            "{text}"
+        );
+        assert!(
+            text.contains(":: dbwarden :: __private :: Registered (& __DBWARDEN_MIGRATIONS_0)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(":: dbwarden :: __private :: inventory :: submit !"),
+            "{text}"
+        );
+        assert!(
+            text.contains("static __DBWARDEN_MIGRATIONS_1 : :: dbwarden :: EmbeddedMigrations"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -17,7 +17,6 @@
 //! The pipeline, one module each: migration [`source`] (folder or [`embedded`]) → [`migrator`] (plan, lock,
 //! checksums, history) → [`backend`] (one small driver per server), with [`config`] and the [`cli`] on top.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod backend;
 pub mod cli;

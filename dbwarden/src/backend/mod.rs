@@ -1,7 +1,7 @@
 //! Database drivers. Each supplies a few primitives (run SQL text, read rows as text, take and release a lock);
 //! everything else (history, planning, the lock loop) is written once above them, as in refinery-core.
 
-mod dialect;
+pub(crate) mod dialect;
 mod mysql;
 mod postgres;
 mod sqlite;

@@ -44,11 +44,11 @@ impl Backend for PgBackend {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        sqlx::raw_sql(sql).execute(&mut self.conn).await.map(drop).map_err(DbError::from)
+        sqlx::Executor::execute(&mut self.conn, sqlx::raw_sql(sql)).await.map(drop).map_err(DbError::from)
     }
 
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
-        text_rows(sqlx::raw_sql(sql).fetch_all(&mut self.conn).await?)
+        text_rows(sqlx::Executor::fetch_all(&mut self.conn, sqlx::raw_sql(sql)).await?)
     }
 
     async fn try_lock(&mut self, namespace: &str, _me: &LockHolder) -> Result<bool, DbError> {

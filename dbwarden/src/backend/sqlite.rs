@@ -69,11 +69,11 @@ impl Backend for SqliteBackend {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        sqlx::raw_sql(sql).execute(self.conn()).await.map(drop).map_err(DbError::from)
+        sqlx::Executor::execute(self.conn(), sqlx::raw_sql(sql)).await.map(drop).map_err(DbError::from)
     }
 
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
-        text_rows(sqlx::raw_sql(sql).fetch_all(self.conn()).await?)
+        text_rows(sqlx::Executor::fetch_all(self.conn(), sqlx::raw_sql(sql)).await?)
     }
 
     async fn try_lock(&mut self, namespace: &str, me: &LockHolder) -> Result<bool, DbError> {
@@ -134,7 +134,7 @@ impl Drop for SqliteBackend {
                 Reopen::Pool(pool) => pool.acquire().await.map(|c| c.detach()),
             };
             if let Ok(mut conn) = conn {
-                let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
+                let _ = sqlx::Executor::execute(&mut conn, sqlx::raw_sql(&sql)).await;
                 let _ = conn.close().await;
             }
         });

@@ -16,10 +16,6 @@ impl Out {
         Out { json, colour }
     }
 
-    pub fn json(&self) -> bool {
-        self.json
-    }
-
     /// Prints the JSON document (in `--json` mode) or the human lines.
     pub fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce(&Out) -> String) {
         if self.json {
