@@ -45,7 +45,9 @@ pub fn section_checksum(section: &str) -> String {
 /// The checksum Python DBWarden 0.20 stored: SHA-256 of its upgrade statements joined by `;`, where a statement is a
 /// run of non-blank, non-comment lines (it split on blank lines).
 pub fn legacy_checksum(upgrade_section: &str) -> String {
-    hex(&Sha256::digest(legacy_statements(upgrade_section).join(";").as_bytes()))
+    hex(&Sha256::digest(
+        legacy_statements(upgrade_section).join(";").as_bytes(),
+    ))
 }
 
 /// Python DBWarden's statement split: blank lines end a statement, lines starting with `--` are dropped.
@@ -75,10 +77,12 @@ fn legacy_statements(section: &str) -> Vec<String> {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -99,7 +103,10 @@ mod tests {
         let a = "CREATE TABLE t (\n  id int\n);\n";
         let b = "\u{feff}\n\nCREATE TABLE t (  \r\n  id int\t\r\n);\r\n\r\n";
         assert_eq!(section_checksum(a), section_checksum(b));
-        assert_ne!(section_checksum(a), section_checksum("CREATE TABLE t (\n id int\n);"));
+        assert_ne!(
+            section_checksum(a),
+            section_checksum("CREATE TABLE t (\n id int\n);")
+        );
     }
 
     #[test]

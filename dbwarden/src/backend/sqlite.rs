@@ -27,20 +27,36 @@ enum Reopen {
 
 impl SqliteBackend {
     pub(crate) async fn connect_url(url: &str, create: bool) -> Result<SqliteBackend, DbError> {
-        let options = SqliteConnectOptions::from_str(url).map_err(DbError::from)?.create_if_missing(create);
-        let conn = SqliteConnection::connect_with(&options).await.map_err(DbError::from)?;
-        Ok(SqliteBackend { conn: Some(conn), reopen: Reopen::Options(options), held: None })
+        let mut options = SqliteConnectOptions::from_str(url).map_err(DbError::from)?;
+        if create {
+            // Only ever switched on: a URL's own `mode=rwc` stays in force for read-only commands.
+            options = options.create_if_missing(true);
+        }
+        let conn = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(DbError::from)?;
+        Ok(SqliteBackend {
+            conn: Some(conn),
+            reopen: Reopen::Options(options),
+            held: None,
+        })
     }
 
     /// Takes a connection out of the pool for good (`detach`), so an open transaction or a dropped future can never
     /// hand a half-used connection back; in-memory databases stay reachable because sqlx shares their cache.
     pub(crate) async fn from_pool(pool: &SqlitePool) -> Result<SqliteBackend, DbError> {
         let conn = pool.acquire().await.map_err(DbError::from)?.detach();
-        Ok(SqliteBackend { conn: Some(conn), reopen: Reopen::Pool(pool.clone()), held: None })
+        Ok(SqliteBackend {
+            conn: Some(conn),
+            reopen: Reopen::Pool(pool.clone()),
+            held: None,
+        })
     }
 
     fn conn(&mut self) -> &mut SqliteConnection {
-        self.conn.as_mut().expect("connection is present until close")
+        self.conn
+            .as_mut()
+            .expect("connection is present until close")
     }
 
     async fn take_lock_row(&mut self, namespace: &str, me: &LockHolder) -> Result<bool, DbError> {
@@ -69,7 +85,10 @@ impl Backend for SqliteBackend {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        sqlx::Executor::execute(self.conn(), sqlx::raw_sql(sql)).await.map(drop).map_err(DbError::from)
+        sqlx::Executor::execute(self.conn(), sqlx::raw_sql(sql))
+            .await
+            .map(drop)
+            .map_err(DbError::from)
     }
 
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
@@ -84,7 +103,11 @@ impl Backend for SqliteBackend {
             Err(e) => return Err(e),
         }
         let taken = self.take_lock_row(namespace, me).await;
-        let end = if matches!(taken, Ok(true)) { "COMMIT" } else { "ROLLBACK" };
+        let end = if matches!(taken, Ok(true)) {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
         match (taken, self.execute(end).await) {
             (Ok(true), Ok(())) => {
                 self.held = Some((namespace.to_string(), me.owner.clone()));
@@ -101,7 +124,8 @@ impl Backend for SqliteBackend {
     async fn unlock(&mut self, namespace: &str) -> Result<(), DbError> {
         let owner = self.held.take().map(|(_, owner)| owner).unwrap_or_default();
         let d = dialect::of(Dialect::Sqlite);
-        self.execute(&lock::delete_sql(d, namespace, Some(&owner))).await
+        self.execute(&lock::delete_sql(d, namespace, Some(&owner)))
+            .await
     }
 
     async fn lock_session(&mut self, _namespace: &str) -> Result<Option<LockSession>, DbError> {
@@ -123,8 +147,12 @@ impl Drop for SqliteBackend {
     /// Released on every path: if this session is dropped while holding the lock (a panic, a cancelled future),
     /// the row is deleted from a fresh connection on the runtime.
     fn drop(&mut self) {
-        let Some((namespace, owner)) = self.held.take() else { return };
-        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        let Some((namespace, owner)) = self.held.take() else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let reopen = self.reopen.clone();
         drop(self.conn.take());
         handle.spawn(async move {

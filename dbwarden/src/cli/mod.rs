@@ -21,7 +21,12 @@ use output::Out;
 
 /// SQL-first database migrations for PostgreSQL, MySQL/MariaDB and SQLite.
 #[derive(Debug, Parser)]
-#[command(name = "dbwarden", version, about, after_help = "Without dbwarden.toml, the database is SQLite `app.db` (or DATABASE_URL) with migrations in migrations/primary.")]
+#[command(
+    name = "dbwarden",
+    version,
+    about,
+    after_help = "Without dbwarden.toml, the database is SQLite `app.db` (or DATABASE_URL) with migrations in migrations/primary."
+)]
 pub struct Cli {
     /// The config file.
     #[arg(long, global = true, default_value = crate::config::FILE_NAME)]
@@ -57,10 +62,14 @@ pub enum Command {
         db: DbArg,
     },
     /// Apply pending migrations, behind the lock.
-    #[command(after_help = "Examples:\n  dbwarden migrate\n  dbwarden migrate --to-version 0004 --dry-run\n  dbwarden --url postgres://app@localhost/main migrate")]
+    #[command(
+        after_help = "Examples:\n  dbwarden migrate\n  dbwarden migrate --to-version 0004 --dry-run\n  dbwarden --url postgres://app@localhost/main migrate"
+    )]
     Migrate(MigrateArgs),
     /// Revert applied migrations, newest first (default: the newest one).
-    #[command(after_help = "Examples:\n  dbwarden rollback\n  dbwarden rollback --count 3\n  dbwarden rollback --to-version 0002")]
+    #[command(
+        after_help = "Examples:\n  dbwarden rollback\n  dbwarden rollback --count 3\n  dbwarden rollback --to-version 0002"
+    )]
     Rollback {
         /// How many to revert.
         #[arg(long, conflicts_with = "to_version")]
@@ -147,11 +156,14 @@ pub struct MigrateArgs {
 }
 
 fn parse_version(text: &str) -> Result<u64, String> {
-    dbwarden_core::file::Version::parse(text).map(|v| v.0).ok_or_else(|| format!("`{text}` is not a version number"))
+    dbwarden_core::file::Version::parse(text)
+        .map(|v| v.0)
+        .ok_or_else(|| format!("`{text}` is not a version number"))
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::config::parse_duration(text).ok_or_else(|| format!("`{text}`: write a duration like 30s, 2m or 500ms"))
+    crate::config::parse_duration(text)
+        .ok_or_else(|| format!("`{text}`: write a duration like 30s, 2m or 500ms"))
 }
 
 /// Runs the CLI with the process arguments; returns the exit code.
@@ -164,7 +176,10 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(cli.verbose);
     let out = Out::new(cli.json);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             out.error(&format!("cannot start the async runtime: {e}"), None);
@@ -186,8 +201,13 @@ fn init_logging(verbose: u8) {
         1 => "dbwarden=info",
         _ => "dbwarden=debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DBWARDEN_LOG").unwrap_or_else(|_| default.into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DBWARDEN_LOG")
+        .unwrap_or_else(|_| default.into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 /// A failed command: message, hint, exit code.
@@ -199,19 +219,31 @@ struct Failure {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
-        Failure { hint: e.hint(), message: e.to_string(), code: 2 }
+        Failure {
+            hint: e.hint(),
+            message: e.to_string(),
+            code: 2,
+        }
     }
 }
 
 impl From<ConfigError> for Failure {
     fn from(e: ConfigError) -> Failure {
-        Failure { message: e.to_string(), hint: Some("see the Configuration section of the README".into()), code: 2 }
+        Failure {
+            message: e.to_string(),
+            hint: Some("see the Configuration section of the README".into()),
+            code: 2,
+        }
     }
 }
 
 impl Failure {
     fn usage(message: String) -> Failure {
-        Failure { message, hint: None, code: 2 }
+        Failure {
+            message,
+            hint: None,
+            code: 2,
+        }
     }
 }
 
@@ -219,17 +251,27 @@ impl Failure {
 fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseConfig>, Failure> {
     let explicit_config = cli.config != Path::new(crate::config::FILE_NAME);
     if explicit_config && !cli.config.exists() {
-        return Err(Failure::usage(format!("{}: no such config file", cli.config.display())));
+        return Err(Failure::usage(format!(
+            "{}: no such config file",
+            cli.config.display()
+        )));
     }
     let config = if let (Some(url), false) = (&cli.url, cli.config.exists()) {
         // Ad hoc: no config file at all.
         let dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
         let db_name = name.map(str::to_string).unwrap_or_else(|| "primary".into());
-        Config { origin: "--url".into(), databases: vec![DatabaseConfig::new(&db_name, dialect, url.clone())] }
+        Config {
+            origin: "--url".into(),
+            databases: vec![DatabaseConfig::new(&db_name, dialect, url.clone())],
+        }
     } else {
         Config::load(&cli.config)?
     };
-    let mut chosen = if all { config.databases.clone() } else { vec![config.database(name)?.clone()] };
+    let mut chosen = if all {
+        config.databases.clone()
+    } else {
+        vec![config.database(name)?.clone()]
+    };
     for db in &mut chosen {
         if let Some(url) = &cli.url {
             db.dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
@@ -243,21 +285,33 @@ fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseCon
 }
 
 fn migrator(db: &DatabaseConfig) -> Migrator {
-    Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
-        .table(db.migration_table.clone())
-        .lock_timeout(db.lock_timeout)
+    Migrator::new(Source::Dir {
+        path: db.migrations_dir.clone(),
+        db: Some(db.name.clone()),
+    })
+    .table(db.migration_table.clone())
+    .lock_timeout(db.lock_timeout)
 }
 
 fn spec(db: &DatabaseConfig, create: bool) -> ConnectSpec {
-    ConnectSpec { url: db.url.clone(), create }
+    ConnectSpec {
+        url: db.url.clone(),
+        create,
+    }
 }
 
 async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
     match &cli.command {
         Command::Init => init(cli, out),
-        Command::New { description, db } => new_file(cli, out, &description.join(" "), db.database.as_deref()),
+        Command::New { description, db } => {
+            new_file(cli, out, &description.join(" "), db.database.as_deref())
+        }
         Command::Migrate(args) => migrate(cli, out, args).await,
-        Command::Rollback { count, to_version, db } => {
+        Command::Rollback {
+            count,
+            to_version,
+            db,
+        } => {
             let to = match (count, to_version) {
                 (_, Some(v)) => RollbackTo::Version(*v),
                 (Some(n), None) => RollbackTo::Count(*n),
@@ -265,7 +319,9 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
             };
             rollback(cli, out, db.database.as_deref(), to).await
         }
-        Command::Downgrade { to, db } => rollback(cli, out, db.database.as_deref(), RollbackTo::Version(*to)).await,
+        Command::Downgrade { to, db } => {
+            rollback(cli, out, db.database.as_deref(), RollbackTo::Version(*to)).await
+        }
         Command::Status(db) => status(cli, out, db.database.as_deref()).await,
         Command::History(db) => history(cli, out, db.database.as_deref()).await,
         Command::LockStatus(db) => lock_status(cli, out, db.database.as_deref()).await,
@@ -309,19 +365,31 @@ fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
 
 fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
-    let files = dbwarden_core::file::read_dir(&db.migrations_dir).map_err(|e| Failure::from(Error::from(e)))?;
-    let resolved = dbwarden_core::file::resolve_files(files, Some(&db.name)).map_err(|e| Failure::from(Error::from(e)))?;
-    let next = resolved.iter().filter_map(|f| f.name.version).map(|v| v.0).max().unwrap_or(0) + 1;
+    let files = dbwarden_core::file::read_dir(&db.migrations_dir)
+        .map_err(|e| Failure::from(Error::from(e)))?;
+    let resolved = dbwarden_core::file::resolve_files(files, Some(&db.name))
+        .map_err(|e| Failure::from(Error::from(e)))?;
+    let next = resolved
+        .iter()
+        .filter_map(|f| f.name.version)
+        .map(|v| v.0)
+        .max()
+        .unwrap_or(0)
+        + 1;
     let slug = dbwarden_core::file::slugify(description);
     let filename = format!("{}__{:04}_{slug}.sql", db.name, next);
     let path = db.migrations_dir.join(&filename);
-    std::fs::create_dir_all(&db.migrations_dir).map_err(|e| Failure::usage(format!("{}: {e}", db.migrations_dir.display())))?;
+    std::fs::create_dir_all(&db.migrations_dir)
+        .map_err(|e| Failure::usage(format!("{}: {e}", db.migrations_dir.display())))?;
     let text = format!(
         "-- {}\n-- Written by hand. Directives go here, e.g. `-- dbwarden: no-transaction` or `-- dbwarden: irreversible`.\n-- upgrade\n\n-- rollback\n",
         if description.trim().is_empty() { "untitled" } else { description.trim() }
     );
     std::fs::write(&path, text).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-    out.emit(&serde_json::json!({ "path": path, "version": format!("{next:04}") }), |_| format!("wrote {}", path.display()));
+    out.emit(
+        &serde_json::json!({ "path": path, "version": format!("{next:04}") }),
+        |_| format!("wrote {}", path.display()),
+    );
     Ok(0)
 }
 
@@ -332,7 +400,9 @@ struct MultiReport {
 
 async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure> {
     if args.dry_run && args.baseline {
-        return Err(Failure::usage("--dry-run and --baseline do not go together".into()));
+        return Err(Failure::usage(
+            "--dry-run and --baseline do not go together".into(),
+        ));
     }
     let mut reports = Vec::new();
     for db in databases(cli, args.database.as_deref(), args.all)? {
@@ -354,24 +424,39 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
         let report = m.run(&spec(&db, !args.dry_run)).await?;
         reports.push(report);
     }
-    out.emit(&MultiReport { databases: reports.clone() }, |o| {
-        let mut text = String::new();
-        for r in &reports {
-            let verb = if r.dry_run { "would apply" } else { "applied" };
-            if r.steps.is_empty() {
-                text.push_str(&format!("{}: up to date, nothing to apply\n", r.database));
-            }
-            for s in &r.steps {
-                let how = if s.baseline { " (baseline: recorded, not run)".to_string() } else { format!(" ({} ms)", s.elapsed_ms) };
-                let how = if r.dry_run { String::new() } else { how };
-                text.push_str(&format!("{}: {} {}{}\n", r.database, o.green(verb), s.filename, o.dim(&how)));
-                if let Some(sql) = &s.sql {
-                    text.push_str(&format!("{sql}\n\n"));
+    out.emit(
+        &MultiReport {
+            databases: reports.clone(),
+        },
+        |o| {
+            let mut text = String::new();
+            for r in &reports {
+                let verb = if r.dry_run { "would apply" } else { "applied" };
+                if r.steps.is_empty() {
+                    text.push_str(&format!("{}: up to date, nothing to apply\n", r.database));
+                }
+                for s in &r.steps {
+                    let how = if s.baseline {
+                        " (baseline: recorded, not run)".to_string()
+                    } else {
+                        format!(" ({} ms)", s.elapsed_ms)
+                    };
+                    let how = if r.dry_run { String::new() } else { how };
+                    text.push_str(&format!(
+                        "{}: {} {}{}\n",
+                        r.database,
+                        o.green(verb),
+                        s.filename,
+                        o.dim(&how)
+                    ));
+                    if let Some(sql) = &s.sql {
+                        text.push_str(&format!("{sql}\n\n"));
+                    }
                 }
             }
-        }
-        text
-    });
+            text
+        },
+    );
     Ok(0)
 }
 
@@ -382,7 +467,18 @@ async fn rollback(cli: &Cli, out: &Out, name: Option<&str>, to: RollbackTo) -> R
         if report.steps.is_empty() {
             return format!("{}: nothing to roll back", report.database);
         }
-        report.steps.iter().map(|s| format!("{}: {} {}\n", report.database, o.yellow("rolled back"), s.filename)).collect()
+        report
+            .steps
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}: {} {}\n",
+                    report.database,
+                    o.yellow("rolled back"),
+                    s.filename
+                )
+            })
+            .collect()
     });
     Ok(0)
 }
@@ -407,14 +503,23 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
                 EntryState::Partial => o.red("PART-APPLIED"),
                 EntryState::RollingBack => o.red("HALF-REVERTED"),
             };
-            let when = e.applied_at.as_deref().map(|a| o.dim(&format!("  {a}"))).unwrap_or_default();
+            let when = e
+                .applied_at
+                .as_deref()
+                .map(|a| o.dim(&format!("  {a}")))
+                .unwrap_or_default();
             text.push_str(&format!("  {label}  {}{when}\n", e.filename));
         }
         for f in &status.not_embedded {
-            text.push_str(&format!("  {}  {f} (on disk, not in this binary: rebuild)\n", o.red("NOT EMBEDDED")));
+            text.push_str(&format!(
+                "  {}  {f} (on disk, not in this binary: rebuild)\n",
+                o.red("NOT EMBEDDED")
+            ));
         }
         if status.entries.iter().any(|e| e.state == EntryState::Edited) {
-            text.push_str("edited files: restore them, or run `dbwarden repair` to accept the edit\n");
+            text.push_str(
+                "edited files: restore them, or run `dbwarden repair` to accept the edit\n",
+            );
         }
         text
     });
@@ -435,7 +540,11 @@ async fn history(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure
                     r.version.as_deref().unwrap_or("----"),
                     r.applied_at.as_deref().unwrap_or("?"),
                     r.filename,
-                    o.dim(&r.execution_time_ms.map(|t| format!("  {t} ms")).unwrap_or_default())
+                    o.dim(
+                        &r.execution_time_ms
+                            .map(|t| format!("  {t} ms"))
+                            .unwrap_or_default()
+                    )
                 )
             })
             .collect()
@@ -455,10 +564,24 @@ async fn lock_status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Fai
             h.pid,
             h.host,
             h.since(),
-            status.session.as_deref().map(|s| format!(", server session {s}")).unwrap_or_default()
+            status
+                .session
+                .as_deref()
+                .map(|s| format!(", server session {s}"))
+                .unwrap_or_default()
         ),
-        (true, None) => format!("{}: {} by server session {}", status.namespace, o.yellow("held"), status.session.as_deref().unwrap_or("?")),
-        (false, Some(h)) => format!("{}: {} (stale record of {} left behind; `dbwarden unlock` clears it)", status.namespace, o.green("free"), h.owner),
+        (true, None) => format!(
+            "{}: {} by server session {}",
+            status.namespace,
+            o.yellow("held"),
+            status.session.as_deref().unwrap_or("?")
+        ),
+        (false, Some(h)) => format!(
+            "{}: {} (stale record of {} left behind; `dbwarden unlock` clears it)",
+            status.namespace,
+            o.green("free"),
+            h.owner
+        ),
         (false, None) => format!("{}: {}", status.namespace, o.green("free")),
     });
     Ok(0)

@@ -1,0 +1,408 @@
+//! The library migrator against real SQLite, PostgreSQL and MariaDB databases: apply, roll back, status, failures
+//! and resume, edited files, adoption of a Python DBWarden history, dry run, baseline, embedding.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{write_migrations, TestDb};
+use dbwarden::{Dialect, EntryState, Error, Migrator, RollbackTo, Source};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/basic")
+}
+
+fn migrator(dir: &Path) -> Migrator {
+    Migrator::new(Source::dir(dir)).lock_timeout(Duration::from_secs(5))
+}
+
+/// Runs a scenario once per backend, each as its own test.
+macro_rules! per_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(dbwarden::Dialect::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name(dbwarden::Dialect::Postgres).await } )* }
+        mod mariadb { $( #[tokio::test] async fn $name() { super::$name(dbwarden::Dialect::MySql).await } )* }
+    };
+}
+
+per_backend!(
+    apply_status_rollback,
+    failure_reports_the_line_releases_the_lock_and_resumes,
+    edited_upgrade_stops_migrate_and_repair_accepts_it,
+    python_dbwarden_history_is_adopted,
+    dry_run_writes_nothing_and_baseline_runs_nothing,
+    target_version_and_count,
+    irreversible_and_empty_rollbacks,
+    repeatables_run_after_versioned,
+);
+
+async fn apply_status_rollback(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let m = migrator(&fixtures());
+    let status = m.status(db.url.as_str()).await.unwrap();
+    assert_eq!((status.applied, status.pending), (0, 3));
+
+    let report = m.run(db.url.as_str()).await.unwrap();
+    let applied: Vec<&str> = report.steps.iter().map(|s| s.filename.as_str()).collect();
+    assert_eq!(
+        applied,
+        [
+            "app__0001_create_users.sql",
+            "app__0002_tags_and_names.sql",
+            "app__0003_posts.sql"
+        ]
+    );
+    assert_eq!(db.tables().await, ["posts", "tags", "users"]);
+    assert_eq!(
+        db.strings("SELECT email FROM users").await,
+        ["a;b@example.com"]
+    );
+    assert_eq!(db.strings("SELECT label FROM tags").await, ["it's; fine"]);
+    assert_eq!(db.recorded().await, ["0001", "0002", "0003"]);
+
+    // Everything applied: a second run does nothing.
+    assert!(m.run(db.url.as_str()).await.unwrap().steps.is_empty());
+    let status = m.status(db.url.as_str()).await.unwrap();
+    assert_eq!((status.applied, status.pending), (3, 0));
+    assert!(!status.has_problems());
+
+    let back = m
+        .rollback(db.url.as_str(), RollbackTo::Count(1))
+        .await
+        .unwrap();
+    assert_eq!(back.steps[0].filename, "app__0003_posts.sql");
+    assert_eq!(db.tables().await, ["tags", "users"]);
+    let back = m
+        .rollback(db.url.as_str(), RollbackTo::Version(0))
+        .await
+        .unwrap();
+    assert_eq!(back.steps.len(), 2);
+    assert!(db.tables().await.is_empty());
+    assert!(m.history(db.url.as_str()).await.unwrap().is_empty());
+
+    // And forward again from scratch.
+    assert_eq!(m.run(db.url.as_str()).await.unwrap().steps.len(), 3);
+}
+
+async fn failure_reports_the_line_releases_the_lock_and_resumes(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let bad = "-- upgrade\nCREATE TABLE t1 (id INTEGER);\nCREATE TABLE t2 (id INTEGER);\nINSERT INTO missing_table VALUES (1);\n-- rollback\nDROP TABLE t2;\nDROP TABLE t1;\n";
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            (
+                "app__0001_first.sql",
+                "-- upgrade\nCREATE TABLE t0 (id INTEGER);\n-- rollback\nDROP TABLE t0;\n",
+            ),
+            ("app__0002_broken.sql", bad),
+        ],
+    );
+    let m = migrator(&dir).lock_timeout(Duration::from_secs(2));
+    for _attempt in 0..2 {
+        // The second attempt proves the lock was released: it fails the same way at once, not with a lock timeout.
+        match m.run(db.url.as_str()).await {
+            Err(Error::Statement { at, source }) => {
+                assert_eq!(
+                    (at.file.as_str(), at.line, at.index, at.total),
+                    ("app__0002_broken.sql", 4, 3, 3),
+                    "{source}"
+                );
+                assert!(!at.rollback);
+                // Transactional DDL rolls the migration back; MariaDB keeps (and records) what ran.
+                assert_eq!(at.applied, if dialect == Dialect::MySql { 2 } else { 0 });
+            }
+            other => panic!("expected a statement error, got {other:?}"),
+        }
+    }
+    let expected: &[&str] = if dialect == Dialect::MySql {
+        &["t0", "t1", "t2"]
+    } else {
+        &["t0"]
+    };
+    assert_eq!(db.tables().await, expected);
+    let status = m.status(db.url.as_str()).await.unwrap();
+    let state = status
+        .entries
+        .iter()
+        .find(|e| e.filename == "app__0002_broken.sql")
+        .unwrap()
+        .state;
+    assert_eq!(
+        state,
+        if dialect == Dialect::MySql {
+            EntryState::Partial
+        } else {
+            EntryState::Pending
+        }
+    );
+
+    // Fix the file: the next run resumes (MariaDB: at statement 3, so t1 and t2 are not created twice).
+    std::fs::write(
+        dir.join("app__0002_broken.sql"),
+        bad.replace(
+            "INSERT INTO missing_table VALUES (1)",
+            "CREATE TABLE t3 (id INTEGER)",
+        ),
+    )
+    .unwrap();
+    let report = m.run(db.url.as_str()).await.unwrap();
+    assert_eq!(report.steps.len(), 1);
+    assert_eq!(db.tables().await, ["t0", "t1", "t2", "t3"]);
+    assert_eq!(db.recorded().await, ["0001", "0002"]);
+    assert_eq!(m.status(db.url.as_str()).await.unwrap().pending, 0);
+}
+
+async fn edited_upgrade_stops_migrate_and_repair_accepts_it(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let text = "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\n";
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_a.sql", text)]);
+    let m = migrator(&dir);
+    m.run(db.url.as_str()).await.unwrap();
+
+    // Editing the rollback section (or line ends) is not an edit of what was applied.
+    std::fs::write(
+        dir.join("app__0001_a.sql"),
+        text.replace("DROP TABLE a;", "DROP TABLE IF EXISTS a;")
+            .replace('\n', "\r\n"),
+    )
+    .unwrap();
+    m.run(db.url.as_str()).await.unwrap();
+
+    std::fs::write(
+        dir.join("app__0001_a.sql"),
+        text.replace("id INTEGER", "id BIGINT"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("app__0002_b.sql"),
+        "-- upgrade\nCREATE TABLE b (id INTEGER);\n-- rollback\nDROP TABLE b;\n",
+    )
+    .unwrap();
+    match m.run(db.url.as_str()).await {
+        Err(e @ Error::Edited { .. }) => {
+            assert!(e.to_string().contains("app__0001_a.sql"), "{e}");
+            assert!(e.hint().unwrap().contains("repair"));
+        }
+        other => panic!("expected Edited, got {other:?}"),
+    }
+    assert_eq!(db.tables().await, ["a"], "nothing ran");
+    let status = m.status(db.url.as_str()).await.unwrap();
+    assert_eq!(status.entries[0].state, EntryState::Edited);
+    assert!(status.has_problems());
+
+    assert_eq!(
+        m.repair(db.url.as_str()).await.unwrap(),
+        ["app__0001_a.sql"]
+    );
+    m.run(db.url.as_str()).await.unwrap();
+    assert_eq!(db.tables().await, ["a", "b"]);
+}
+
+async fn python_dbwarden_history_is_adopted(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let first = "-- upgrade\nCREATE TABLE core (id INTEGER);\n\nCREATE TABLE more_core (id INTEGER);\n-- rollback\nDROP TABLE more_core;\nDROP TABLE core;\n";
+    let dir = write_migrations(
+        db.dir.path(),
+        "primary",
+        &[
+            ("primary__0001_create_core_tables.sql", first),
+            (
+                "primary__0002_extra.sql",
+                "-- upgrade\nCREATE TABLE extra (id INTEGER);\n-- rollback\nDROP TABLE extra;\n",
+            ),
+        ],
+    );
+    // What Python DBWarden 0.20 left: its table, its row, and the schema it applied.
+    let legacy = dbwarden::checksum::legacy_checksum(
+        "CREATE TABLE core (id INTEGER);\n\nCREATE TABLE more_core (id INTEGER);\n",
+    );
+    db.exec("CREATE TABLE _dbwarden_migrations (version VARCHAR(255), description VARCHAR(500), filename VARCHAR(500) UNIQUE, migration_type VARCHAR(50), applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, checksum VARCHAR(128))").await;
+    db.exec(&format!("INSERT INTO _dbwarden_migrations (version, description, filename, migration_type, checksum) VALUES ('0001', '0001 create core tables', 'primary__0001_create_core_tables.sql', 'versioned', '{legacy}')")).await;
+    db.exec("CREATE TABLE core (id INTEGER); CREATE TABLE more_core (id INTEGER);")
+        .await;
+
+    let m = migrator(&dir);
+    let status = m.status(db.url.as_str()).await.unwrap();
+    assert_eq!((status.applied, status.pending), (1, 1));
+    let report = m.run(db.url.as_str()).await.unwrap();
+    assert_eq!(
+        report
+            .steps
+            .iter()
+            .map(|s| s.filename.as_str())
+            .collect::<Vec<_>>(),
+        ["primary__0002_extra.sql"]
+    );
+    let rows = m.history(db.url.as_str()).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| r.checksum_algorithm.as_deref() == Some("sha256")),
+        "{rows:?}"
+    );
+    assert_eq!(db.tables().await, ["core", "extra", "more_core"]);
+    // The adopted row rolls back like any other.
+    m.rollback(db.url.as_str(), RollbackTo::Version(0))
+        .await
+        .unwrap();
+    assert!(db.tables().await.is_empty());
+}
+
+async fn dry_run_writes_nothing_and_baseline_runs_nothing(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let report = migrator(&fixtures())
+        .dry_run(true)
+        .run(db.url.as_str())
+        .await
+        .unwrap();
+    assert!(report.dry_run);
+    assert_eq!(report.steps.len(), 3);
+    assert!(report.steps[0]
+        .sql
+        .as_deref()
+        .unwrap()
+        .contains("CREATE TABLE users"));
+    let all = db.strings(match dialect {
+        Dialect::Sqlite => "SELECT name FROM sqlite_master",
+        Dialect::Postgres => "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public'",
+        Dialect::MySql => "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE()",
+    }).await;
+    assert!(all.is_empty(), "a dry run created {all:?}");
+
+    let report = migrator(&fixtures())
+        .baseline(true)
+        .target_version(2)
+        .run(db.url.as_str())
+        .await
+        .unwrap();
+    assert!(report.steps.iter().all(|s| s.baseline));
+    assert_eq!(db.recorded().await, ["0001", "0002"]);
+    assert!(db.tables().await.is_empty(), "baseline must not run SQL");
+}
+
+async fn target_version_and_count(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let m = migrator(&fixtures());
+    assert_eq!(
+        m.clone()
+            .count(1)
+            .run(db.url.as_str())
+            .await
+            .unwrap()
+            .steps
+            .len(),
+        1
+    );
+    assert_eq!(
+        m.clone()
+            .target_version(2)
+            .run(db.url.as_str())
+            .await
+            .unwrap()
+            .steps
+            .len(),
+        1
+    );
+    assert_eq!(db.recorded().await, ["0001", "0002"]);
+    assert!(matches!(
+        m.clone().target_version(7).run(db.url.as_str()).await,
+        Err(Error::UnknownVersion { .. })
+    ));
+    m.run(db.url.as_str()).await.unwrap();
+    m.rollback(db.url.as_str(), RollbackTo::Version(1))
+        .await
+        .unwrap();
+    assert_eq!(db.recorded().await, ["0001"]);
+    assert!(matches!(
+        m.rollback(db.url.as_str(), RollbackTo::Version(3)).await,
+        Err(Error::UnknownVersion { .. })
+    ));
+}
+
+async fn irreversible_and_empty_rollbacks(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            ("app__0001_a.sql", "-- dbwarden: irreversible\n-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\n"),
+            ("app__0002_b.sql", "-- upgrade\nCREATE TABLE b (id INTEGER);\n-- rollback\n-- nothing to undo\n"),
+        ],
+    );
+    let m = migrator(&dir);
+    m.run(db.url.as_str()).await.unwrap();
+    // Refused before anything runs, although 0002 could be reverted.
+    match m.rollback(db.url.as_str(), RollbackTo::Version(0)).await {
+        Err(Error::Irreversible { file }) => assert_eq!(file, "app__0001_a.sql"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(db.recorded().await, ["0001", "0002"]);
+    // An empty rollback section is a no-op rollback.
+    m.rollback(db.url.as_str(), RollbackTo::Count(1))
+        .await
+        .unwrap();
+    assert_eq!(db.recorded().await, ["0001"]);
+}
+
+async fn repeatables_run_after_versioned(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            ("app__0001_a.sql", "-- upgrade\nCREATE TABLE a (id INTEGER);\nCREATE TABLE runs (n INTEGER);\n-- rollback\nDROP TABLE runs;\nDROP TABLE a;\n"),
+            ("app__RA__count.sql", "-- upgrade\nINSERT INTO runs (n) VALUES (1);\n-- rollback\n"),
+            ("app__ROC__view.sql", "-- upgrade\nDELETE FROM a;\nINSERT INTO a (id) VALUES (1);\n-- rollback\n"),
+        ],
+    );
+    let m = migrator(&dir);
+    m.run(db.url.as_str()).await.unwrap();
+    let second = m.run(db.url.as_str()).await.unwrap();
+    // RA runs every time; ROC only when it changed.
+    assert_eq!(
+        second
+            .steps
+            .iter()
+            .map(|s| s.filename.as_str())
+            .collect::<Vec<_>>(),
+        ["app__RA__count.sql"]
+    );
+    assert_eq!(
+        db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM runs")
+            .await,
+        ["2"]
+    );
+    std::fs::write(
+        dir.join("app__ROC__view.sql"),
+        "-- upgrade\nDELETE FROM a;\nINSERT INTO a (id) VALUES (2);\n-- rollback\n",
+    )
+    .unwrap();
+    let third = m.run(db.url.as_str()).await.unwrap();
+    assert_eq!(third.steps.len(), 2);
+    assert_eq!(
+        db.strings("SELECT CAST(id AS CHAR(10)) FROM a").await,
+        ["2"]
+    );
+}
+
+/// `embed_migrations!` and a folder read at run time resolve to the same migrations.
+#[test]
+fn embedded_equals_runtime_resolution() {
+    static EMBEDDED: dbwarden::EmbeddedMigrations =
+        dbwarden::embed_migrations!("tests/fixtures/basic");
+    let at_runtime = Source::dir(fixtures()).load().unwrap();
+    let embedded = Source::Embedded(&EMBEDDED).load().unwrap();
+    assert_eq!(embedded.db, "app");
+    assert_eq!(embedded.files, at_runtime.files);
+    for (file, baked) in at_runtime.files.iter().zip(EMBEDDED.files) {
+        assert_eq!(
+            file.checksum, baked.checksum,
+            "compile-time checksum of {}",
+            file.filename
+        );
+        assert_eq!(file.rollback_checksum, baked.rollback_checksum);
+    }
+    assert!(embedded.not_embedded.is_empty());
+}
