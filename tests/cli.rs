@@ -23,10 +23,7 @@ fn portable(n: usize) -> Vec<(String, String)> {
 }
 
 fn write(root: &Path, files: &[(String, String)]) -> std::path::PathBuf {
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     write_migrations(root, "primary", &refs)
 }
 
@@ -44,66 +41,34 @@ fn init_new_migrate_status_rollback_on_the_sqlite_default() {
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
         &file,
-        text.replace(
-            "-- upgrade\n",
-            "-- upgrade\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n",
-        )
-        .replace("-- rollback\n", "-- rollback\nDROP TABLE users;\n"),
+        text.replace("-- upgrade\n", "-- upgrade\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n")
+            .replace("-- rollback\n", "-- rollback\nDROP TABLE users;\n"),
     )
     .unwrap();
     assert_eq!(cli(root, &["new", "second"]).code, 0);
-    assert!(root
-        .join("migrations/primary/primary__0002_second.sql")
-        .exists());
+    assert!(root.join("migrations/primary/primary__0002_second.sql").exists());
 
     let out = cli(root, &["migrate"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stdout
-            .contains("applied primary__0001_create_users.sql"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        root.join("app.db").exists(),
-        "the default database is ./app.db"
-    );
+    assert!(out.stdout.contains("applied primary__0001_create_users.sql"), "{}", out.stdout);
+    assert!(root.join("app.db").exists(), "the default database is ./app.db");
 
     let status = cli(root, &["status", "--json"]);
     assert_eq!(status.code, 0, "{status:?}");
     let json = status.json();
-    assert_eq!(
-        (json["applied"].as_u64(), json["pending"].as_u64()),
-        (Some(2), Some(0))
-    );
+    assert_eq!((json["applied"].as_u64(), json["pending"].as_u64()), (Some(2), Some(0)));
 
     let out = cli(root, &["--json", "migrate"]);
-    assert_eq!(
-        out.json()["databases"][0]["steps"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(out.json()["databases"][0]["steps"].as_array().unwrap().len(), 0);
 
     // An edited applied file: status exits 1, migrate exits 2 naming the file.
-    std::fs::write(
-        &file,
-        std::fs::read_to_string(&file)
-            .unwrap()
-            .replace("id INTEGER", "id BIGINT"),
-    )
-    .unwrap();
+    std::fs::write(&file, std::fs::read_to_string(&file).unwrap().replace("id INTEGER", "id BIGINT")).unwrap();
     let status = cli(root, &["status"]);
     assert_eq!(status.code, 1, "{status:?}");
     assert!(status.stdout.contains("EDITED"), "{}", status.stdout);
     let out = cli(root, &["migrate"]);
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("primary__0001_create_users.sql") && out.stderr.contains("hint:"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("primary__0001_create_users.sql") && out.stderr.contains("hint:"), "{}", out.stderr);
     assert_eq!(cli(root, &["repair"]).code, 0);
     assert_eq!(cli(root, &["status"]).code, 0);
 
@@ -111,80 +76,39 @@ fn init_new_migrate_status_rollback_on_the_sqlite_default() {
     assert_eq!(out.code, 0, "{out:?}");
     let history = cli(root, &["history", "--json"]).json();
     assert_eq!(history.as_array().unwrap().len(), 0);
-    assert_eq!(
-        cli(root, &["rollback", "--count", "1", "--to-version", "1"]).code,
-        2,
-        "conflicting options"
-    );
+    assert_eq!(cli(root, &["rollback", "--count", "1", "--to-version", "1"]).code, 2, "conflicting options");
 }
 
 #[test]
 fn bad_files_and_config_are_errors_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let migrations = write_migrations(
-        root,
-        "primary",
-        &[("primary__0001_a.sql", "-- upgrade\nSELECT 1;\n")],
-    );
+    let migrations = write_migrations(root, "primary", &[("primary__0001_a.sql", "-- upgrade\nSELECT 1;\n")]);
     let out = cli(root, &["migrate"]);
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .contains("primary__0001_a.sql:2: no `-- rollback` line"),
-        "{}",
-        out.stderr
-    );
-    std::fs::write(
-        migrations.join("primary__0001_a.sql"),
-        "-- upgrade\nSELECT 1;\n-- rollback\n",
-    )
-    .unwrap();
+    assert!(out.stderr.contains("primary__0001_a.sql:2: no `-- rollback` line"), "{}", out.stderr);
+    std::fs::write(migrations.join("primary__0001_a.sql"), "-- upgrade\nSELECT 1;\n-- rollback\n").unwrap();
     std::fs::write(migrations.join("primary_0002_typo.sql"), "").unwrap();
     let out = cli(root, &["migrate"]);
-    assert!(
-        out.code == 2 && out.stderr.contains("primary_0002_typo.sql"),
-        "{out:?}"
-    );
+    assert!(out.code == 2 && out.stderr.contains("primary_0002_typo.sql"), "{out:?}");
     std::fs::remove_file(migrations.join("primary_0002_typo.sql")).unwrap();
-    std::fs::write(
-        migrations.join("primary__0001_b.sql"),
-        "-- upgrade\n-- rollback\n",
-    )
-    .unwrap();
+    std::fs::write(migrations.join("primary__0001_b.sql"), "-- upgrade\n-- rollback\n").unwrap();
     let out = cli(root, &["--json", "status"]);
     assert_eq!(out.code, 2);
-    assert!(
-        out.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("both have version 0001"),
-        "{out:?}"
-    );
+    assert!(out.json()["error"]["message"].as_str().unwrap().contains("both have version 0001"), "{out:?}");
     std::fs::remove_file(migrations.join("primary__0001_b.sql")).unwrap();
+    std::fs::write(migrations.join("primary__0002_bin.sql"), b"-- upgrade\nSELECT '\xff';\n-- rollback\n").unwrap();
+    let out = cli(root, &["status"]);
+    assert!(out.code == 2 && out.stderr.contains("primary__0002_bin.sql:2: not valid UTF-8"), "{out:?}");
+    std::fs::remove_file(migrations.join("primary__0002_bin.sql")).unwrap();
+
     std::fs::write(
-        migrations.join("primary__0002_bin.sql"),
-        b"-- upgrade\nSELECT '\xff';\n-- rollback\n",
+        root.join("dbwarden.toml"),
+        "[[database]]\nname = \"primary\"\nurl = \"postgres://app:hunter2@127.0.0.1:1/x\"\nlock_timout = \"5s\"\n",
     )
     .unwrap();
     let out = cli(root, &["status"]);
-    assert!(
-        out.code == 2
-            && out
-                .stderr
-                .contains("primary__0002_bin.sql:2: not valid UTF-8"),
-        "{out:?}"
-    );
-    std::fs::remove_file(migrations.join("primary__0002_bin.sql")).unwrap();
-
-    std::fs::write(root.join("dbwarden.toml"), "[[database]]\nname = \"primary\"\nurl = \"postgres://app:hunter2@127.0.0.1:1/x\"\nlock_timout = \"5s\"\n").unwrap();
-    let out = cli(root, &["status"]);
-    assert!(
-        out.code == 2
-            && out.stderr.contains("dbwarden.toml:4:")
-            && out.stderr.contains("lock_timout"),
-        "{out:?}"
-    );
+    assert!(out.code == 2 && out.stderr.contains("dbwarden.toml:4:") && out.stderr.contains("lock_timout"), "{out:?}");
     // A connection error never shows the password.
     std::fs::write(
         root.join("dbwarden.toml"),
@@ -193,10 +117,7 @@ fn bad_files_and_config_are_errors_naming_file_and_line() {
     .unwrap();
     let out = cli(root, &["status"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        !out.stderr.contains("hunter2") && !out.stdout.contains("hunter2"),
-        "{out:?}"
-    );
+    assert!(!out.stderr.contains("hunter2") && !out.stdout.contains("hunter2"), "{out:?}");
 }
 
 #[tokio::test]
@@ -205,52 +126,17 @@ async fn ad_hoc_url_without_config_on_every_backend() {
         let db = TestDb::new(dialect).await;
         let dir = write(db.dir.path(), &portable(2));
         let dir = dir.to_str().unwrap();
-        let out = cli(
-            db.dir.path(),
-            &[
-                "--url",
-                &db.url,
-                "--migrations-dir",
-                dir,
-                "migrate",
-                "--dry-run",
-            ],
-        );
+        let out = cli(db.dir.path(), &["--url", &db.url, "--migrations-dir", dir, "migrate", "--dry-run"]);
         assert_eq!(out.code, 0, "{dialect}: {out:?}");
         assert!(out.stdout.contains("CREATE TABLE t1"), "{}", out.stdout);
         assert!(db.tables().await.is_empty());
-        let out = cli(
-            db.dir.path(),
-            &["--url", &db.url, "--migrations-dir", dir, "migrate"],
-        );
+        let out = cli(db.dir.path(), &["--url", &db.url, "--migrations-dir", dir, "migrate"]);
         assert_eq!(out.code, 0, "{dialect}: {out:?}");
         assert_eq!(db.recorded().await, ["0001", "0002"]);
-        let out = cli(
-            db.dir.path(),
-            &[
-                "--url",
-                &db.url,
-                "--migrations-dir",
-                dir,
-                "downgrade",
-                "--to",
-                "1",
-            ],
-        );
+        let out = cli(db.dir.path(), &["--url", &db.url, "--migrations-dir", dir, "downgrade", "--to", "1"]);
         assert_eq!(out.code, 0, "{dialect}: {out:?}");
         assert_eq!(db.recorded().await, ["0001"]);
-        let lock = cli(
-            db.dir.path(),
-            &[
-                "--url",
-                &db.url,
-                "--migrations-dir",
-                dir,
-                "--json",
-                "lock-status",
-            ],
-        )
-        .json();
+        let lock = cli(db.dir.path(), &["--url", &db.url, "--migrations-dir", dir, "--json", "lock-status"]).json();
         assert_eq!(lock["held"], false, "{dialect}");
     }
 }
@@ -266,15 +152,7 @@ async fn sixteen_concurrent_processes_per_backend() {
             .map(|_| {
                 cli_command(
                     db.dir.path(),
-                    &[
-                        "--url",
-                        &db.url,
-                        "--migrations-dir",
-                        &dir,
-                        "migrate",
-                        "--lock-timeout",
-                        "120s",
-                    ],
+                    &["--url", &db.url, "--migrations-dir", &dir, "migrate", "--lock-timeout", "120s"],
                 )
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
@@ -284,22 +162,10 @@ async fn sixteen_concurrent_processes_per_backend() {
             .collect();
         for child in children {
             let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{dialect}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert!(out.status.success(), "{dialect}: {}", String::from_utf8_lossy(&out.stderr));
         }
-        assert_eq!(
-            db.recorded().await,
-            (1..=8).map(|i| format!("{i:04}")).collect::<Vec<_>>(),
-            "{dialect}"
-        );
-        assert_eq!(
-            db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM _dbwarden_migrations")
-                .await,
-            ["8"]
-        );
+        assert_eq!(db.recorded().await, (1..=8).map(|i| format!("{i:04}")).collect::<Vec<_>>(), "{dialect}");
+        assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM _dbwarden_migrations").await, ["8"]);
         if dialect == Dialect::Postgres {
             let locks = db.strings("SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())").await;
             assert_eq!(locks, ["0"], "no advisory lock may remain");
@@ -312,23 +178,16 @@ fn slow_statement(dialect: Dialect, secs: u32) -> String {
         Dialect::Postgres => format!("SELECT pg_sleep({secs})"),
         Dialect::MySql => format!("SELECT SLEEP({secs})"),
         // No sleep in SQLite: a recursive count that takes a few seconds.
-        Dialect::Sqlite => format!("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {}) SELECT COUNT(*) FROM c", secs as u64 * 4_000_000),
+        Dialect::Sqlite => format!(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {}) SELECT COUNT(*) FROM c",
+            secs as u64 * 4_000_000
+        ),
     }
 }
 
 async fn wait_until_held(root: &Path, url: &str, dir: &str) -> serde_json::Value {
     for _ in 0..200 {
-        let status = cli(
-            root,
-            &[
-                "--url",
-                url,
-                "--migrations-dir",
-                dir,
-                "--json",
-                "lock-status",
-            ],
-        );
+        let status = cli(root, &["--url", url, "--migrations-dir", dir, "--json", "lock-status"]);
         let json = status.json();
         if json["held"] == true {
             return json;
@@ -344,7 +203,10 @@ async fn wait_until_held(root: &Path, url: &str, dir: &str) -> serde_json::Value
 async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
     for dialect in ALL {
         let db = TestDb::new(dialect).await;
-        let slow = format!("-- upgrade\n{};\nCREATE TABLE slow_done (id INTEGER);\n-- rollback\nDROP TABLE slow_done;\n", slow_statement(dialect, 4));
+        let slow = format!(
+            "-- upgrade\n{};\nCREATE TABLE slow_done (id INTEGER);\n-- rollback\nDROP TABLE slow_done;\n",
+            slow_statement(dialect, 4)
+        );
         let dir = write(db.dir.path(), &[("primary__0001_slow.sql".into(), slow)]);
         let dir = dir.to_str().unwrap().to_string();
         let args = ["--url", db.url.as_str(), "--migrations-dir", dir.as_str()];
@@ -355,19 +217,11 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
             .spawn()
             .unwrap();
         let status = wait_until_held(db.dir.path(), &db.url, &dir).await;
-        assert_eq!(
-            status["holder"]["pid"].as_u64(),
-            Some(holder.id() as u64),
-            "{dialect}: {status}"
-        );
-        let waiter = cli(
-            db.dir.path(),
-            &[&args[..], &["migrate", "--lock-timeout", "1s"]].concat(),
-        );
+        assert_eq!(status["holder"]["pid"].as_u64(), Some(holder.id() as u64), "{dialect}: {status}");
+        let waiter = cli(db.dir.path(), &[&args[..], &["migrate", "--lock-timeout", "1s"]].concat());
         assert_eq!(waiter.code, 2, "{dialect}: {waiter:?}");
         assert!(
-            waiter.stderr.contains(&format!("pid {}", holder.id()))
-                && waiter.stderr.contains("since"),
+            waiter.stderr.contains(&format!("pid {}", holder.id())) && waiter.stderr.contains("since"),
             "{dialect}: {}",
             waiter.stderr
         );
@@ -376,46 +230,26 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
         holder.kill().unwrap();
         holder.wait().unwrap();
         let started = Instant::now();
-        let next = cli(
-            db.dir.path(),
-            &[&args[..], &["migrate", "--lock-timeout", "60s"]].concat(),
-        );
+        let next = cli(db.dir.path(), &[&args[..], &["migrate", "--lock-timeout", "60s"]].concat());
         assert_eq!(next.code, 0, "{dialect}: {next:?}");
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{dialect}: took {:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_secs(30), "{dialect}: took {:?}", started.elapsed());
         assert_eq!(db.recorded().await, ["0001"]);
 
         // 3. unlock --force ends a live holder (PostgreSQL/MariaDB: its session; SQLite: its row).
         if dialect != Dialect::Sqlite {
-            assert_eq!(
-                cli(db.dir.path(), &[&args[..], &["rollback"]].concat()).code,
-                0
-            );
+            assert_eq!(cli(db.dir.path(), &[&args[..], &["rollback"]].concat()).code, 0);
             let mut holder = cli_command(db.dir.path(), &[&args[..], &["migrate"]].concat())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap();
             wait_until_held(db.dir.path(), &db.url, &dir).await;
             let refused = cli(db.dir.path(), &[&args[..], &["unlock"]].concat());
-            assert_eq!(
-                refused.code, 2,
-                "{dialect}: unlock without --force must refuse a live holder: {refused:?}"
-            );
+            assert_eq!(refused.code, 2, "{dialect}: unlock without --force must refuse a live holder: {refused:?}");
             let forced = cli(db.dir.path(), &[&args[..], &["unlock", "--force"]].concat());
             assert_eq!(forced.code, 0, "{dialect}: {forced:?}");
             let status = holder.wait().unwrap();
-            assert!(
-                !status.success(),
-                "{dialect}: the holder's session was ended"
-            );
-            let lock = cli(
-                db.dir.path(),
-                &[&args[..], &["--json", "lock-status"]].concat(),
-            )
-            .json();
+            assert!(!status.success(), "{dialect}: the holder's session was ended");
+            let lock = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
             assert_eq!(lock["held"], false, "{dialect}");
             let _ = holder.kill();
         }

@@ -45,19 +45,9 @@ async fn apply_status_rollback(dialect: Dialect) {
 
     let report = m.run(db.url.as_str()).await.unwrap();
     let applied: Vec<&str> = report.steps.iter().map(|s| s.filename.as_str()).collect();
-    assert_eq!(
-        applied,
-        [
-            "app__0001_create_users.sql",
-            "app__0002_tags_and_names.sql",
-            "app__0003_posts.sql"
-        ]
-    );
+    assert_eq!(applied, ["app__0001_create_users.sql", "app__0002_tags_and_names.sql", "app__0003_posts.sql"]);
     assert_eq!(db.tables().await, ["posts", "tags", "users"]);
-    assert_eq!(
-        db.strings("SELECT email FROM users").await,
-        ["a;b@example.com"]
-    );
+    assert_eq!(db.strings("SELECT email FROM users").await, ["a;b@example.com"]);
     assert_eq!(db.strings("SELECT label FROM tags").await, ["it's; fine"]);
     assert_eq!(db.recorded().await, ["0001", "0002", "0003"]);
 
@@ -67,16 +57,10 @@ async fn apply_status_rollback(dialect: Dialect) {
     assert_eq!((status.applied, status.pending), (3, 0));
     assert!(!status.has_problems());
 
-    let back = m
-        .rollback(db.url.as_str(), RollbackTo::Count(1))
-        .await
-        .unwrap();
+    let back = m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap();
     assert_eq!(back.steps[0].filename, "app__0003_posts.sql");
     assert_eq!(db.tables().await, ["tags", "users"]);
-    let back = m
-        .rollback(db.url.as_str(), RollbackTo::Version(0))
-        .await
-        .unwrap();
+    let back = m.rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap();
     assert_eq!(back.steps.len(), 2);
     assert!(db.tables().await.is_empty());
     assert!(m.history(db.url.as_str()).await.unwrap().is_empty());
@@ -92,10 +76,7 @@ async fn failure_reports_the_line_releases_the_lock_and_resumes(dialect: Dialect
         db.dir.path(),
         "app",
         &[
-            (
-                "app__0001_first.sql",
-                "-- upgrade\nCREATE TABLE t0 (id INTEGER);\n-- rollback\nDROP TABLE t0;\n",
-            ),
+            ("app__0001_first.sql", "-- upgrade\nCREATE TABLE t0 (id INTEGER);\n-- rollback\nDROP TABLE t0;\n"),
             ("app__0002_broken.sql", bad),
         ],
     );
@@ -116,35 +97,16 @@ async fn failure_reports_the_line_releases_the_lock_and_resumes(dialect: Dialect
             other => panic!("expected a statement error, got {other:?}"),
         }
     }
-    let expected: &[&str] = if dialect == Dialect::MySql {
-        &["t0", "t1", "t2"]
-    } else {
-        &["t0"]
-    };
+    let expected: &[&str] = if dialect == Dialect::MySql { &["t0", "t1", "t2"] } else { &["t0"] };
     assert_eq!(db.tables().await, expected);
     let status = m.status(db.url.as_str()).await.unwrap();
-    let state = status
-        .entries
-        .iter()
-        .find(|e| e.filename == "app__0002_broken.sql")
-        .unwrap()
-        .state;
-    assert_eq!(
-        state,
-        if dialect == Dialect::MySql {
-            EntryState::Partial
-        } else {
-            EntryState::Pending
-        }
-    );
+    let state = status.entries.iter().find(|e| e.filename == "app__0002_broken.sql").unwrap().state;
+    assert_eq!(state, if dialect == Dialect::MySql { EntryState::Partial } else { EntryState::Pending });
 
     // Fix the file: the next run resumes (MariaDB: at statement 3, so t1 and t2 are not created twice).
     std::fs::write(
         dir.join("app__0002_broken.sql"),
-        bad.replace(
-            "INSERT INTO missing_table VALUES (1)",
-            "CREATE TABLE t3 (id INTEGER)",
-        ),
+        bad.replace("INSERT INTO missing_table VALUES (1)", "CREATE TABLE t3 (id INTEGER)"),
     )
     .unwrap();
     let report = m.run(db.url.as_str()).await.unwrap();
@@ -164,17 +126,12 @@ async fn edited_upgrade_stops_migrate_and_repair_accepts_it(dialect: Dialect) {
     // Editing the rollback section (or line ends) is not an edit of what was applied.
     std::fs::write(
         dir.join("app__0001_a.sql"),
-        text.replace("DROP TABLE a;", "DROP TABLE IF EXISTS a;")
-            .replace('\n', "\r\n"),
+        text.replace("DROP TABLE a;", "DROP TABLE IF EXISTS a;").replace('\n', "\r\n"),
     )
     .unwrap();
     m.run(db.url.as_str()).await.unwrap();
 
-    std::fs::write(
-        dir.join("app__0001_a.sql"),
-        text.replace("id INTEGER", "id BIGINT"),
-    )
-    .unwrap();
+    std::fs::write(dir.join("app__0001_a.sql"), text.replace("id INTEGER", "id BIGINT")).unwrap();
     std::fs::write(
         dir.join("app__0002_b.sql"),
         "-- upgrade\nCREATE TABLE b (id INTEGER);\n-- rollback\nDROP TABLE b;\n",
@@ -192,10 +149,7 @@ async fn edited_upgrade_stops_migrate_and_repair_accepts_it(dialect: Dialect) {
     assert_eq!(status.entries[0].state, EntryState::Edited);
     assert!(status.has_problems());
 
-    assert_eq!(
-        m.repair(db.url.as_str()).await.unwrap(),
-        ["app__0001_a.sql"]
-    );
+    assert_eq!(m.repair(db.url.as_str()).await.unwrap(), ["app__0001_a.sql"]);
     m.run(db.url.as_str()).await.unwrap();
     assert_eq!(db.tables().await, ["a", "b"]);
 }
@@ -220,63 +174,42 @@ async fn python_dbwarden_history_is_adopted(dialect: Dialect) {
     );
     db.exec("CREATE TABLE _dbwarden_migrations (version VARCHAR(255), description VARCHAR(500), filename VARCHAR(500) UNIQUE, migration_type VARCHAR(50), applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, checksum VARCHAR(128))").await;
     db.exec(&format!("INSERT INTO _dbwarden_migrations (version, description, filename, migration_type, checksum) VALUES ('0001', '0001 create core tables', 'primary__0001_create_core_tables.sql', 'versioned', '{legacy}')")).await;
-    db.exec("CREATE TABLE core (id INTEGER); CREATE TABLE more_core (id INTEGER);")
-        .await;
+    db.exec("CREATE TABLE core (id INTEGER); CREATE TABLE more_core (id INTEGER);").await;
 
     let m = migrator(&dir);
     let status = m.status(db.url.as_str()).await.unwrap();
     assert_eq!((status.applied, status.pending), (1, 1));
     let report = m.run(db.url.as_str()).await.unwrap();
-    assert_eq!(
-        report
-            .steps
-            .iter()
-            .map(|s| s.filename.as_str())
-            .collect::<Vec<_>>(),
-        ["primary__0002_extra.sql"]
-    );
+    assert_eq!(report.steps.iter().map(|s| s.filename.as_str()).collect::<Vec<_>>(), ["primary__0002_extra.sql"]);
     let rows = m.history(db.url.as_str()).await.unwrap();
     assert_eq!(rows.len(), 2);
-    assert!(
-        rows.iter()
-            .all(|r| r.checksum_algorithm.as_deref() == Some("sha256")),
-        "{rows:?}"
-    );
+    assert!(rows.iter().all(|r| r.checksum_algorithm.as_deref() == Some("sha256")), "{rows:?}");
     assert_eq!(db.tables().await, ["core", "extra", "more_core"]);
     // The adopted row rolls back like any other.
-    m.rollback(db.url.as_str(), RollbackTo::Version(0))
-        .await
-        .unwrap();
+    m.rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap();
     assert!(db.tables().await.is_empty());
 }
 
 async fn dry_run_writes_nothing_and_baseline_runs_nothing(dialect: Dialect) {
     let db = TestDb::new(dialect).await;
-    let report = migrator(&fixtures())
-        .dry_run(true)
-        .run(db.url.as_str())
-        .await
-        .unwrap();
+    let report = migrator(&fixtures()).dry_run(true).run(db.url.as_str()).await.unwrap();
     assert!(report.dry_run);
     assert_eq!(report.steps.len(), 3);
-    assert!(report.steps[0]
-        .sql
-        .as_deref()
-        .unwrap()
-        .contains("CREATE TABLE users"));
-    let all = db.strings(match dialect {
-        Dialect::Sqlite => "SELECT name FROM sqlite_master",
-        Dialect::Postgres => "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public'",
-        Dialect::MySql => "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE()",
-    }).await;
+    assert!(report.steps[0].sql.as_deref().unwrap().contains("CREATE TABLE users"));
+    let all = db
+        .strings(match dialect {
+            Dialect::Sqlite => "SELECT name FROM sqlite_master",
+            Dialect::Postgres => {
+                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public'"
+            }
+            Dialect::MySql => {
+                "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE()"
+            }
+        })
+        .await;
     assert!(all.is_empty(), "a dry run created {all:?}");
 
-    let report = migrator(&fixtures())
-        .baseline(true)
-        .target_version(2)
-        .run(db.url.as_str())
-        .await
-        .unwrap();
+    let report = migrator(&fixtures()).baseline(true).target_version(2).run(db.url.as_str()).await.unwrap();
     assert!(report.steps.iter().all(|s| s.baseline));
     assert_eq!(db.recorded().await, ["0001", "0002"]);
     assert!(db.tables().await.is_empty(), "baseline must not run SQL");
@@ -285,40 +218,14 @@ async fn dry_run_writes_nothing_and_baseline_runs_nothing(dialect: Dialect) {
 async fn target_version_and_count(dialect: Dialect) {
     let db = TestDb::new(dialect).await;
     let m = migrator(&fixtures());
-    assert_eq!(
-        m.clone()
-            .count(1)
-            .run(db.url.as_str())
-            .await
-            .unwrap()
-            .steps
-            .len(),
-        1
-    );
-    assert_eq!(
-        m.clone()
-            .target_version(2)
-            .run(db.url.as_str())
-            .await
-            .unwrap()
-            .steps
-            .len(),
-        1
-    );
+    assert_eq!(m.clone().count(1).run(db.url.as_str()).await.unwrap().steps.len(), 1);
+    assert_eq!(m.clone().target_version(2).run(db.url.as_str()).await.unwrap().steps.len(), 1);
     assert_eq!(db.recorded().await, ["0001", "0002"]);
-    assert!(matches!(
-        m.clone().target_version(7).run(db.url.as_str()).await,
-        Err(Error::UnknownVersion { .. })
-    ));
+    assert!(matches!(m.clone().target_version(7).run(db.url.as_str()).await, Err(Error::UnknownVersion { .. })));
     m.run(db.url.as_str()).await.unwrap();
-    m.rollback(db.url.as_str(), RollbackTo::Version(1))
-        .await
-        .unwrap();
+    m.rollback(db.url.as_str(), RollbackTo::Version(1)).await.unwrap();
     assert_eq!(db.recorded().await, ["0001"]);
-    assert!(matches!(
-        m.rollback(db.url.as_str(), RollbackTo::Version(3)).await,
-        Err(Error::UnknownVersion { .. })
-    ));
+    assert!(matches!(m.rollback(db.url.as_str(), RollbackTo::Version(3)).await, Err(Error::UnknownVersion { .. })));
 }
 
 async fn irreversible_and_empty_rollbacks(dialect: Dialect) {
@@ -340,9 +247,7 @@ async fn irreversible_and_empty_rollbacks(dialect: Dialect) {
     }
     assert_eq!(db.recorded().await, ["0001", "0002"]);
     // An empty rollback section is a no-op rollback.
-    m.rollback(db.url.as_str(), RollbackTo::Count(1))
-        .await
-        .unwrap();
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap();
     assert_eq!(db.recorded().await, ["0001"]);
 }
 
@@ -361,19 +266,8 @@ async fn repeatables_run_after_versioned(dialect: Dialect) {
     m.run(db.url.as_str()).await.unwrap();
     let second = m.run(db.url.as_str()).await.unwrap();
     // RA runs every time; ROC only when it changed.
-    assert_eq!(
-        second
-            .steps
-            .iter()
-            .map(|s| s.filename.as_str())
-            .collect::<Vec<_>>(),
-        ["app__RA__count.sql"]
-    );
-    assert_eq!(
-        db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM runs")
-            .await,
-        ["2"]
-    );
+    assert_eq!(second.steps.iter().map(|s| s.filename.as_str()).collect::<Vec<_>>(), ["app__RA__count.sql"]);
+    assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM runs").await, ["2"]);
     std::fs::write(
         dir.join("app__ROC__view.sql"),
         "-- upgrade\nDELETE FROM a;\nINSERT INTO a (id) VALUES (2);\n-- rollback\n",
@@ -381,27 +275,19 @@ async fn repeatables_run_after_versioned(dialect: Dialect) {
     .unwrap();
     let third = m.run(db.url.as_str()).await.unwrap();
     assert_eq!(third.steps.len(), 2);
-    assert_eq!(
-        db.strings("SELECT CAST(id AS CHAR(10)) FROM a").await,
-        ["2"]
-    );
+    assert_eq!(db.strings("SELECT CAST(id AS CHAR(10)) FROM a").await, ["2"]);
 }
 
 /// `embed_migrations!` and a folder read at run time resolve to the same migrations.
 #[test]
 fn embedded_equals_runtime_resolution() {
-    static EMBEDDED: dbwarden::EmbeddedMigrations =
-        dbwarden::embed_migrations!("tests/fixtures/basic");
+    static EMBEDDED: dbwarden::EmbeddedMigrations = dbwarden::embed_migrations!("tests/fixtures/basic");
     let at_runtime = Source::dir(fixtures()).load().unwrap();
     let embedded = Source::Embedded(&EMBEDDED).load().unwrap();
     assert_eq!(embedded.db, "app");
     assert_eq!(embedded.files, at_runtime.files);
     for (file, baked) in at_runtime.files.iter().zip(EMBEDDED.files) {
-        assert_eq!(
-            file.checksum, baked.checksum,
-            "compile-time checksum of {}",
-            file.filename
-        );
+        assert_eq!(file.checksum, baked.checksum, "compile-time checksum of {}", file.filename);
         assert_eq!(file.rollback_checksum, baked.rollback_checksum);
     }
     assert!(embedded.not_embedded.is_empty());

@@ -45,9 +45,7 @@ pub fn section_checksum(section: &str) -> String {
 /// The checksum Python DBWarden 0.20 stored: SHA-256 of its upgrade statements joined by `;`, where a statement is a
 /// run of non-blank, non-comment lines (it split on blank lines).
 pub fn legacy_checksum(upgrade_section: &str) -> String {
-    hex(&Sha256::digest(
-        legacy_statements(upgrade_section).join(";").as_bytes(),
-    ))
+    hex(&Sha256::digest(legacy_statements(upgrade_section).join(";").as_bytes()))
 }
 
 /// Python DBWarden's statement split: blank lines end a statement, lines starting with `--` are dropped.
@@ -77,12 +75,10 @@ fn legacy_statements(section: &str) -> Vec<String> {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]
@@ -92,10 +88,7 @@ mod tests {
     #[test]
     fn known_vector() {
         // sha256("abc")
-        assert_eq!(
-            section_checksum("abc\n"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(section_checksum("abc\n"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
@@ -103,22 +96,14 @@ mod tests {
         let a = "CREATE TABLE t (\n  id int\n);\n";
         let b = "\u{feff}\n\nCREATE TABLE t (  \r\n  id int\t\r\n);\r\n\r\n";
         assert_eq!(section_checksum(a), section_checksum(b));
-        assert_ne!(
-            section_checksum(a),
-            section_checksum("CREATE TABLE t (\n id int\n);")
-        );
+        assert_ne!(section_checksum(a), section_checksum("CREATE TABLE t (\n id int\n);"));
     }
 
     #[test]
     fn legacy_splits_on_blank_lines_and_drops_comments() {
         let section = "-- note\nCREATE TABLE a (id int);\n\nCREATE TABLE b (\n  id int\n);\n";
-        assert_eq!(
-            legacy_statements(section),
-            vec!["CREATE TABLE a (id int);", "CREATE TABLE b (\n  id int\n);"]
-        );
-        let expected = hex(&Sha256::digest(
-            "CREATE TABLE a (id int);;CREATE TABLE b (\n  id int\n);".as_bytes(),
-        ));
+        assert_eq!(legacy_statements(section), vec!["CREATE TABLE a (id int);", "CREATE TABLE b (\n  id int\n);"]);
+        let expected = hex(&Sha256::digest("CREATE TABLE a (id int);;CREATE TABLE b (\n  id int\n);".as_bytes()));
         assert_eq!(legacy_checksum(section), expected);
     }
 }

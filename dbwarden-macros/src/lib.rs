@@ -60,12 +60,29 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
 /// The macro's argument: nothing, or one string literal (a trailing comma is allowed).
 struct Input {
     folder: Option<LitStr>,
+    /// `root = "dir"`: the registering form over another root than `migrations/`.
+    root: Option<LitStr>,
 }
 
 impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         if input.is_empty() {
-            return Ok(Input { folder: None });
+            return Ok(Input { folder: None, root: None });
+        }
+        if input.peek(syn::Ident) {
+            let key: syn::Ident = input.parse()?;
+            if key != "root" {
+                return Err(syn::Error::new(key.span(), "embed_migrations! knows one key, `root = \"dir\"`"));
+            }
+            input.parse::<Token![=]>()?;
+            let root: LitStr = input.parse()?;
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            }
+            if !input.is_empty() {
+                return Err(input.error("embed_migrations!(root = \"dir\") takes nothing else"));
+            }
+            return Ok(Input { folder: None, root: Some(root) });
         }
         let folder: LitStr = input.parse().map_err(|e| {
             syn::Error::new(
@@ -80,19 +97,18 @@ impl Parse for Input {
         if !input.is_empty() {
             return Err(input.error("embed_migrations! takes at most one argument, a folder path"));
         }
-        Ok(Input {
-            folder: Some(folder),
-        })
+        Ok(Input { folder: Some(folder), root: None })
     }
 }
 
 /// The macro's logic, over `proc_macro2` so that it can be tested: `manifest_dir` is the root of the crate being
 /// compiled.
 fn expand(input: TokenStream2, manifest_dir: &Path) -> Result<TokenStream2, syn::Error> {
-    let Input { folder } = syn::parse2(input)?;
-    match folder {
-        Some(lit) => expand_folder(&lit, manifest_dir),
-        None => expand_all(manifest_dir),
+    let Input { folder, root } = syn::parse2(input)?;
+    match (folder, root) {
+        (Some(lit), _) => expand_folder(&lit, manifest_dir),
+        (None, Some(root)) => expand_all(manifest_dir, &root.value(), root.span()),
+        (None, None) => expand_all(manifest_dir, "migrations", Span::call_site()),
     }
 }
 
@@ -101,34 +117,20 @@ fn expand_folder(lit: &LitStr, manifest_dir: &Path) -> Result<TokenStream2, syn:
     let span = lit.span();
     let dir = manifest_dir.join(lit.value());
     if !dir.is_dir() {
-        let what = if dir.exists() {
-            "is not a folder"
-        } else {
-            "does not exist"
-        };
-        return Err(syn::Error::new(
-            span,
-            format!(
-                "embed_migrations!: migrations folder {} {what}",
-                dir.display()
-            ),
-        ));
+        let what = if dir.exists() { "is not a folder" } else { "does not exist" };
+        return Err(syn::Error::new(span, format!("embed_migrations!: migrations folder {} {what}", dir.display())));
     }
     let set = load(&dir, span)?;
     set.to_tokens(span)
 }
 
 /// `embed_migrations!()`: every database folder under `migrations/`, each a registered `static`.
-fn expand_all(manifest_dir: &Path) -> Result<TokenStream2, syn::Error> {
-    let span = Span::call_site();
-    let root = manifest_dir.join("migrations");
+fn expand_all(manifest_dir: &Path, root: &str, span: Span) -> Result<TokenStream2, syn::Error> {
+    let root = manifest_dir.join(root);
     let mut sets = Vec::new();
     if root.exists() {
         if !root.is_dir() {
-            return Err(syn::Error::new(
-                span,
-                format!("embed_migrations!: {} is not a folder", root.display()),
-            ));
+            return Err(syn::Error::new(span, format!("embed_migrations!: {} is not a folder", root.display())));
         }
         let root_set = load(&root, span)?;
         if !root_set.files.is_empty() {
@@ -179,10 +181,7 @@ fn expand_all(manifest_dir: &Path) -> Result<TokenStream2, syn::Error> {
 /// The sub-folders of `root`, by name, skipping hidden ones (`.git`, ...).
 fn sub_folders(root: &Path, span: Span) -> Result<Vec<PathBuf>, syn::Error> {
     let io = |path: &Path, e: std::io::Error| {
-        syn::Error::new(
-            span,
-            format!("embed_migrations!: cannot read {}: {e}", path.display()),
-        )
+        syn::Error::new(span, format!("embed_migrations!: cannot read {}: {e}", path.display()))
     };
     let mut dirs = Vec::new();
     for entry in std::fs::read_dir(root).map_err(|e| io(root, e))? {
@@ -219,19 +218,13 @@ fn load(dir: &Path, span: Span) -> Result<Set, syn::Error> {
         Some(file) => file.name.db.clone(),
         None => folder_name(dir),
     };
-    Ok(Set {
-        db,
-        dir: dir.to_path_buf(),
-        files,
-    })
+    Ok(Set { db, dir: dir.to_path_buf(), files })
 }
 
 /// The last component of `dir` (`migrations/primary/` → `primary`), resolving `.` and `..` when needed.
 fn folder_name(dir: &Path) -> String {
     let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-    name(dir)
-        .or_else(|| dir.canonicalize().ok().as_deref().and_then(name))
-        .unwrap_or_default()
+    name(dir).or_else(|| dir.canonicalize().ok().as_deref().and_then(name)).unwrap_or_default()
 }
 
 impl Set {
@@ -287,8 +280,7 @@ mod tests {
         fn new(name: &str) -> TempDir {
             static COUNTER: AtomicUsize = AtomicUsize::new(0);
             let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-            let path = std::env::temp_dir()
-                .join(format!("dbwarden-macros-{}-{name}-{n}", std::process::id()));
+            let path = std::env::temp_dir().join(format!("dbwarden-macros-{}-{name}-{n}", std::process::id()));
             let _ = std::fs::remove_dir_all(&path);
             std::fs::create_dir_all(&path).unwrap();
             TempDir(path)
@@ -319,42 +311,26 @@ mod tests {
     }
 
     fn field<'a>(expr: &'a syn::ExprStruct, name: &str) -> &'a syn::Expr {
-        &expr
-            .fields
-            .iter()
-            .find(|f| matches!(&f.member, syn::Member::Named(i) if i == name))
-            .unwrap()
-            .expr
+        &expr.fields.iter().find(|f| matches!(&f.member, syn::Member::Named(i) if i == name)).unwrap().expr
     }
 
     fn lit_str(expr: &syn::Expr) -> String {
         match expr {
-            syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(s),
-                ..
-            }) => s.value(),
+            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => s.value(),
             other => panic!("not a string literal: {}", quote!(#other)),
         }
     }
 
     /// (filename, include_str! path, checksum, rollback_checksum) of each embedded file.
     fn files(expr: &syn::ExprStruct) -> Vec<(String, String, String, String)> {
-        let syn::Expr::Reference(r) = field(expr, "files") else {
-            panic!("files is not a reference")
-        };
-        let syn::Expr::Array(array) = &*r.expr else {
-            panic!("files is not an array")
-        };
+        let syn::Expr::Reference(r) = field(expr, "files") else { panic!("files is not a reference") };
+        let syn::Expr::Array(array) = &*r.expr else { panic!("files is not an array") };
         array
             .elems
             .iter()
             .map(|e| {
-                let syn::Expr::Struct(file) = e else {
-                    panic!("not a struct")
-                };
-                let syn::Expr::Macro(m) = field(file, "contents") else {
-                    panic!("contents is not a macro")
-                };
+                let syn::Expr::Struct(file) = e else { panic!("not a struct") };
+                let syn::Expr::Macro(m) = field(file, "contents") else { panic!("contents is not a macro") };
                 assert_eq!(m.mac.path.segments.last().unwrap().ident, "include_str");
                 let path: LitStr = m.mac.parse_body().unwrap();
                 (
@@ -382,14 +358,7 @@ mod tests {
         assert_eq!(lit_str(field(&set, "dir")), dir.to_str().unwrap());
         let files = files(&set);
         let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "primary__0002_two.sql",
-                "primary__0010_ten.sql",
-                "primary__RA__views.sql"
-            ]
-        );
+        assert_eq!(names, ["primary__0002_two.sql", "primary__0010_ten.sql", "primary__RA__views.sql"]);
         for (filename, path, checksum, rollback_checksum) in &files {
             assert_eq!(Path::new(path), dir.join(filename));
             assert!(Path::new(path).is_absolute());
@@ -418,18 +387,10 @@ mod tests {
         let root = TempDir::new("badname");
         root.write("migrations/primary/primary__0001_ok.sql", SQL);
         root.write("migrations/primary/primary_0002_bad.sql", SQL);
-        let message = run(quote!("migrations/primary"), &root)
-            .unwrap_err()
-            .to_string();
+        let message = run(quote!("migrations/primary"), &root).unwrap_err().to_string();
         assert!(message.contains("primary_0002_bad.sql"), "{message}");
-        assert!(
-            message.contains(root.0.join("migrations/primary").to_str().unwrap()),
-            "{message}"
-        );
-        let tokens = run(quote!("migrations/primary"), &root)
-            .unwrap_err()
-            .to_compile_error()
-            .to_string();
+        assert!(message.contains(root.0.join("migrations/primary").to_str().unwrap()), "{message}");
+        let tokens = run(quote!("migrations/primary"), &root).unwrap_err().to_compile_error().to_string();
         assert!(tokens.contains("compile_error"), "{tokens}");
     }
 
@@ -439,30 +400,18 @@ mod tests {
         root.write("dup/app__0001_a.sql", SQL);
         root.write("dup/app__0001_b.sql", SQL);
         let message = run(quote!("dup"), &root).unwrap_err().to_string();
-        assert!(
-            message.contains("app__0001_a.sql") && message.contains("app__0001_b.sql"),
-            "{message}"
-        );
+        assert!(message.contains("app__0001_a.sql") && message.contains("app__0001_b.sql"), "{message}");
 
         root.write("section/app__0001_a.sql", "-- upgrade\nSELECT 1;\n");
         let message = run(quote!("section"), &root).unwrap_err().to_string();
         assert!(message.contains("app__0001_a.sql:2:"), "{message}");
 
-        root.write(
-            "utf8/app__0001_a.sql",
-            b"-- upgrade\nSELECT '\xff';\n-- rollback\n",
-        );
+        root.write("utf8/app__0001_a.sql", b"-- upgrade\nSELECT '\xff';\n-- rollback\n");
         let message = run(quote!("utf8"), &root).unwrap_err().to_string();
-        assert!(
-            message.contains("app__0001_a.sql:2: not valid UTF-8"),
-            "{message}"
-        );
+        assert!(message.contains("app__0001_a.sql:2: not valid UTF-8"), "{message}");
 
         let message = run(quote!("nowhere"), &root).unwrap_err().to_string();
-        assert!(
-            message.contains("nowhere") && message.contains("does not exist"),
-            "{message}"
-        );
+        assert!(message.contains("nowhere") && message.contains("does not exist"), "{message}");
 
         root.write("afile", "x");
         let message = run(quote!("afile"), &root).unwrap_err().to_string();
@@ -478,21 +427,16 @@ mod tests {
     }
 
     fn registrations(tokens: &TokenStream2) -> usize {
-        let item: syn::ItemConst =
-            syn::parse2(tokens.clone()).expect("a `const _: () = { .. };` item");
+        let item: syn::ItemConst = syn::parse2(tokens.clone()).expect("a `const _: () = { .. };` item");
         assert_eq!(item.ident, "_");
-        let syn::Expr::Block(block) = &*item.expr else {
-            panic!("not a block")
-        };
+        let syn::Expr::Block(block) = &*item.expr else { panic!("not a block") };
         block
             .block
             .stmts
             .iter()
             .filter(|s| match s {
                 syn::Stmt::Macro(m) => m.mac.path.segments.last().unwrap().ident == "submit",
-                syn::Stmt::Item(syn::Item::Macro(m)) => {
-                    m.mac.path.segments.last().unwrap().ident == "submit"
-                }
+                syn::Stmt::Item(syn::Item::Macro(m)) => m.mac.path.segments.last().unwrap().ident == "submit",
                 _ => false,
             })
             .count()
@@ -509,22 +453,10 @@ mod tests {
         let tokens = run(TokenStream2::new(), &root).unwrap();
         assert_eq!(registrations(&tokens), 2, "{tokens}");
         let text = tokens.to_string();
-        assert!(
-            text.contains("\"analytics\"") && text.contains("\"primary\""),
-            "{text}"
-        );
-        assert!(
-            text.contains(":: dbwarden :: __private :: Registered (& __DBWARDEN_MIGRATIONS_0)"),
-            "{text}"
-        );
-        assert!(
-            text.contains(":: dbwarden :: __private :: inventory :: submit !"),
-            "{text}"
-        );
-        assert!(
-            text.contains("static __DBWARDEN_MIGRATIONS_1 : :: dbwarden :: EmbeddedMigrations"),
-            "{text}"
-        );
+        assert!(text.contains("\"analytics\"") && text.contains("\"primary\""), "{text}");
+        assert!(text.contains(":: dbwarden :: __private :: Registered (& __DBWARDEN_MIGRATIONS_0)"), "{text}");
+        assert!(text.contains(":: dbwarden :: __private :: inventory :: submit !"), "{text}");
+        assert!(text.contains("static __DBWARDEN_MIGRATIONS_1 : :: dbwarden :: EmbeddedMigrations"), "{text}");
     }
 
     #[test]

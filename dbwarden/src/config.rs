@@ -20,18 +20,10 @@ pub enum ConfigError {
     Read { file: String, message: String },
     /// A key or value is wrong; `line` is 1-based.
     #[error("{file}:{line}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        message: String,
-    },
+    Invalid { file: String, line: usize, message: String },
     /// No database by that name.
     #[error("no database named `{name}` in {file} (known: {known})")]
-    UnknownDatabase {
-        file: String,
-        name: String,
-        known: String,
-    },
+    UnknownDatabase { file: String, name: String, known: String },
 }
 
 #[derive(Deserialize)]
@@ -94,25 +86,17 @@ impl Config {
     /// Reads `path` if it exists; otherwise the defaults (one SQLite database `app.db`, or `DATABASE_URL`).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text, &path.display().to_string(), |k| {
-                std::env::var(k).ok()
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Ok(Config::defaults(|k| std::env::var(k).ok()))
-            }
-            Err(e) => Err(ConfigError::Read {
-                file: path.display().to_string(),
-                message: e.to_string(),
-            }),
+            Ok(text) => Config::parse(&text, &path.display().to_string(), |k| std::env::var(k).ok()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::defaults(|k| std::env::var(k).ok())),
+            Err(e) => Err(ConfigError::Read { file: path.display().to_string(), message: e.to_string() }),
         }
     }
 
     /// The configuration used when there is no file: SQLite `app.db` (or `DATABASE_URL`), migrations in
     /// `migrations/primary`.
     pub fn defaults(env: impl Fn(&str) -> Option<String>) -> Config {
-        let url = env("DBWARDEN_PRIMARY_URL")
-            .or_else(|| env("DATABASE_URL"))
-            .unwrap_or_else(|| "sqlite://app.db".into());
+        let url =
+            env("DBWARDEN_PRIMARY_URL").or_else(|| env("DATABASE_URL")).unwrap_or_else(|| "sqlite://app.db".into());
         let dialect = crate::url::dialect_of(&url).unwrap_or(Dialect::Sqlite);
         Config {
             origin: "defaults (no dbwarden.toml)".into(),
@@ -130,58 +114,35 @@ impl Config {
     /// let err = Config::parse("[[database]]\nname = \"p\"\nurl = \"sqlite://a.db\"\ncolour = 1\n", "dbwarden.toml", |_| None);
     /// assert!(err.unwrap_err().to_string().starts_with("dbwarden.toml:4:"));
     /// ```
-    pub fn parse(
-        text: &str,
-        file: &str,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
+    pub fn parse(text: &str, file: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-        let invalid = |offset: usize, message: String| ConfigError::Invalid {
-            file: file.into(),
-            line: line_of(offset),
-            message,
-        };
+        let invalid =
+            |offset: usize, message: String| ConfigError::Invalid { file: file.into(), line: line_of(offset), message };
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
             invalid(offset, e.message().to_string())
         })?;
         if raw.database.is_empty() {
-            return Err(invalid(
-                0,
-                "no [[database]] entry; add one with at least `name` and `url`".into(),
-            ));
+            return Err(invalid(0, "no [[database]] entry; add one with at least `name` and `url`".into()));
         }
         let only_one = raw.database.len() == 1;
         let mut databases = Vec::new();
         for db in raw.database {
             let name = db.name.get_ref().clone();
             if !valid_name(&name) {
-                return Err(invalid(
-                    db.name.span().start,
-                    format!("name `{name}` must match [a-zA-Z][a-zA-Z0-9_]*"),
-                ));
+                return Err(invalid(db.name.span().start, format!("name `{name}` must match [a-zA-Z][a-zA-Z0-9_]*")));
             }
             if databases.iter().any(|d: &DatabaseConfig| d.name == name) {
-                return Err(invalid(
-                    db.name.span().start,
-                    format!("a second database named `{name}`"),
-                ));
+                return Err(invalid(db.name.span().start, format!("a second database named `{name}`")));
             }
             let default = db.default.as_ref().map_or(only_one, |d| *d.get_ref());
             let env_key = format!("DBWARDEN_{}_URL", name.to_ascii_uppercase());
-            let from_env =
-                env(&env_key).or_else(|| if default { env("DATABASE_URL") } else { None });
+            let from_env = env(&env_key).or_else(|| if default { env("DATABASE_URL") } else { None });
             let url = match (from_env, &db.url, &db.url_env) {
                 (Some(url), _, _) => url,
                 (None, Some(url), _) => url.get_ref().clone(),
                 (None, None, Some(var)) => env(var.get_ref()).ok_or_else(|| {
-                    invalid(
-                        var.span().start,
-                        format!(
-                            "url_env = \"{}\" but that variable is not set",
-                            var.get_ref()
-                        ),
-                    )
+                    invalid(var.span().start, format!("url_env = \"{}\" but that variable is not set", var.get_ref()))
                 })?,
                 (None, None, None) => {
                     return Err(invalid(
@@ -196,20 +157,14 @@ impl Config {
                     let d = Dialect::from_url_scheme(kind.get_ref()).ok_or_else(|| {
                         invalid(
                             kind.span().start,
-                            format!(
-                                "type `{}` is not one of sqlite, postgresql, mysql, mariadb",
-                                kind.get_ref()
-                            ),
+                            format!("type `{}` is not one of sqlite, postgresql, mysql, mariadb", kind.get_ref()),
                         )
                     })?;
                     if let Ok(u) = url_dialect {
                         if u != d {
                             return Err(invalid(
                                 kind.span().start,
-                                format!(
-                                    "type `{}` does not match the url's scheme ({u})",
-                                    kind.get_ref()
-                                ),
+                                format!("type `{}` does not match the url's scheme ({u})", kind.get_ref()),
                             ));
                         }
                     }
@@ -224,10 +179,7 @@ impl Config {
             }
             if let Some(table) = db.migration_table {
                 if table.get_ref().is_empty() {
-                    return Err(invalid(
-                        table.span().start,
-                        "migration_table must not be empty".into(),
-                    ));
+                    return Err(invalid(table.span().start, "migration_table must not be empty".into()));
                 }
                 config.migration_table = table.into_inner();
             }
@@ -248,15 +200,9 @@ impl Config {
         }
         let defaults = databases.iter().filter(|d| d.default).count();
         if defaults != 1 {
-            return Err(invalid(
-                0,
-                format!("{defaults} databases are marked `default = true`; mark exactly one"),
-            ));
+            return Err(invalid(0, format!("{defaults} databases are marked `default = true`; mark exactly one")));
         }
-        Ok(Config {
-            origin: file.into(),
-            databases,
-        })
+        Ok(Config { origin: file.into(), databases })
     }
 
     /// The default database.
@@ -273,12 +219,7 @@ impl Config {
         found.ok_or_else(|| ConfigError::UnknownDatabase {
             file: self.origin.clone(),
             name: name.unwrap_or("(default)").into(),
-            known: self
-                .databases
-                .iter()
-                .map(|d| d.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            known: self.databases.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", "),
         })
     }
 }
@@ -302,16 +243,13 @@ impl DatabaseConfig {
 
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let n: u64 = number.parse().ok()?;
     Some(match unit.trim() {
@@ -328,9 +266,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, "dbwarden.toml", |k| {
-            (k == "MAIN_URL").then(|| "mysql://root@h/db".to_string())
-        })
+        Config::parse(text, "dbwarden.toml", |k| (k == "MAIN_URL").then(|| "mysql://root@h/db".to_string()))
     }
 
     #[test]
@@ -343,10 +279,7 @@ mod tests {
         );
         assert_eq!(p.migration_table, "_hist");
         let a = c.database(Some("analytics")).unwrap();
-        assert_eq!(
-            (a.dialect, a.url.as_str(), a.default),
-            (Dialect::MySql, "mysql://root@h/db", false)
-        );
+        assert_eq!((a.dialect, a.url.as_str(), a.default), (Dialect::MySql, "mysql://root@h/db", false));
         assert!(c.database(Some("nope")).is_err());
     }
 
@@ -360,13 +293,15 @@ mod tests {
             ("[[database]]\nname = \"p\"\n\nurl = \"sqlite://a\"\nbogus = 1\n", 5, "bogus"),
             ("[[database]]\nname = \"p\"\n", 2, "has no url"),
             ("[[database]]\nname = \"p\"\nurl_env = \"UNSET_VAR\"\n", 3, "UNSET_VAR"),
-            ("[[database]]\nname = \"a\"\nurl = \"sqlite://a\"\n[[database]]\nname = \"b\"\nurl = \"sqlite://b\"\n", 1, "exactly one"),
+            (
+                "[[database]]\nname = \"a\"\nurl = \"sqlite://a\"\n[[database]]\nname = \"b\"\nurl = \"sqlite://b\"\n",
+                1,
+                "exactly one",
+            ),
         ];
         for (text, line, needle) in cases {
             match parse(text) {
-                Err(ConfigError::Invalid {
-                    line: l, message, ..
-                }) => {
+                Err(ConfigError::Invalid { line: l, message, .. }) => {
                     assert_eq!(l, line, "{text}: {message}");
                     assert!(message.contains(needle), "{message} lacks {needle}");
                 }
@@ -378,16 +313,10 @@ mod tests {
     #[test]
     fn environment_overrides_the_file() {
         let text = "[[database]]\nname = \"primary\"\nurl = \"sqlite://a.db\"\n";
-        let c = Config::parse(text, "f", |k| {
-            (k == "DATABASE_URL").then(|| "postgres://x@h/d".into())
-        })
-        .unwrap();
+        let c = Config::parse(text, "f", |k| (k == "DATABASE_URL").then(|| "postgres://x@h/d".into())).unwrap();
         assert_eq!(c.databases[0].url, "postgres://x@h/d");
         assert_eq!(c.databases[0].dialect, Dialect::Postgres);
-        let c = Config::parse(text, "f", |k| {
-            (k == "DBWARDEN_PRIMARY_URL").then(|| "mysql://r@h/d".into())
-        })
-        .unwrap();
+        let c = Config::parse(text, "f", |k| (k == "DBWARDEN_PRIMARY_URL").then(|| "mysql://r@h/d".into())).unwrap();
         assert_eq!(c.databases[0].dialect, Dialect::MySql);
         let d = Config::defaults(|_| None);
         assert_eq!(d.databases[0].url, "sqlite://app.db");

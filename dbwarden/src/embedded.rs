@@ -43,10 +43,7 @@ impl EmbeddedMigrations {
         let files = self
             .files
             .iter()
-            .map(|f| SourceFile {
-                filename: f.filename.to_string(),
-                contents: f.contents.to_string(),
-            })
+            .map(|f| SourceFile { filename: f.filename.to_string(), contents: f.contents.to_string() })
             .collect();
         resolve_files(files, Some(self.db))
     }
@@ -75,10 +72,7 @@ inventory::collect!(Registered);
 
 /// Every migration set registered by `embed_migrations!()` in the linked program, sorted by database name.
 pub fn registered() -> Vec<&'static EmbeddedMigrations> {
-    let mut all: Vec<&'static EmbeddedMigrations> = inventory::iter::<Registered>
-        .into_iter()
-        .map(|r| r.0)
-        .collect();
+    let mut all: Vec<&'static EmbeddedMigrations> = inventory::iter::<Registered>.into_iter().map(|r| r.0).collect();
     all.sort_by_key(|m| m.db);
     all.dedup_by_key(|m| m.db);
     all

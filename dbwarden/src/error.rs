@@ -24,20 +24,13 @@ pub struct DbError {
 
 impl DbError {
     pub(crate) fn connect(message: String) -> DbError {
-        DbError {
-            message: crate::url::mask_in_text(&message),
-            code: None,
-            position: None,
-            connect: true,
-        }
+        DbError { message: crate::url::mask_in_text(&message), code: None, position: None, connect: true }
     }
 
     /// Whether the server refused because the database was busy (SQLite's `database is locked`).
     pub fn is_busy(&self) -> bool {
-        matches!(
-            self.code.as_deref(),
-            Some("5") | Some("6") | Some("517") | Some("261")
-        ) || self.message.contains("database is locked")
+        matches!(self.code.as_deref(), Some("5") | Some("6") | Some("517") | Some("261"))
+            || self.message.contains("database is locked")
     }
 }
 
@@ -57,12 +50,9 @@ impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> DbError {
         match &e {
             sqlx::Error::Database(db) => {
-                let position = db
-                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-                    .and_then(|pg| match pg.position() {
-                        Some(sqlx::postgres::PgErrorPosition::Original(p)) => {
-                            Some(p.saturating_sub(1))
-                        }
+                let position =
+                    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().and_then(|pg| match pg.position() {
+                        Some(sqlx::postgres::PgErrorPosition::Original(p)) => Some(p.saturating_sub(1)),
                         _ => None,
                     });
                 let mut message = db.message().to_string();
@@ -122,10 +112,7 @@ pub enum Error {
     Db { context: String, source: DbError },
     /// A statement of a migration failed.
     #[error("{}:{}: {} statement {} of {} failed: {source}{}", .at.file, .at.line, if .at.rollback { "rollback" } else { "upgrade" }, .at.index, .at.total, applied_note(.at))]
-    Statement {
-        at: FailedStatement,
-        source: DbError,
-    },
+    Statement { at: FailedStatement, source: DbError },
     /// Applied migrations whose upgrade section changed since they were applied.
     #[error("{} applied migration(s) were edited since they were applied: {}", .files.len(), .files.join(", "))]
     Edited { files: Vec<String> },
@@ -137,18 +124,10 @@ pub enum Error {
     OutOfOrder { file: String, applied: String },
     /// A migration half applied or half rolled back by an earlier run (MySQL or `no-transaction`).
     #[error("{file}: an earlier run stopped part-way ({state}: {done} of {total} statements ran)")]
-    Partial {
-        file: String,
-        state: String,
-        done: usize,
-        total: usize,
-    },
+    Partial { file: String, state: String, done: usize, total: usize },
     /// The lock could not be taken in time.
     #[error("timed out after {waited_secs}s waiting for the migration lock held by {holder}")]
-    LockTimeout {
-        waited_secs: u64,
-        holder: LockHolderDescription,
-    },
+    LockTimeout { waited_secs: u64, holder: LockHolderDescription },
     /// A rollback asked for a migration that cannot be reverted.
     #[error("{file} is marked `-- dbwarden: irreversible`; it cannot be rolled back")]
     Irreversible { file: String },
@@ -167,14 +146,7 @@ pub struct LockHolderDescription(pub Option<LockHolder>);
 impl fmt::Display for LockHolderDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Some(h) => write!(
-                f,
-                "{} (pid {} on {}, since {})",
-                h.owner,
-                h.pid,
-                h.host,
-                h.since()
-            ),
+            Some(h) => write!(f, "{} (pid {} on {}, since {})", h.owner, h.pid, h.host, h.since()),
             None => f.write_str("another session (no holder recorded)"),
         }
     }

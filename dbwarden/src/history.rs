@@ -153,32 +153,15 @@ impl History<'_> {
             .map(|c| c.to_ascii_lowercase())
             .collect();
         if existing.is_empty() {
-            let cols: Vec<String> = COLUMNS
-                .iter()
-                .map(|(n, ty)| format!("{} {ty}", self.d.quote_ident(n)))
-                .collect();
-            let sql = format!(
-                "CREATE TABLE IF NOT EXISTS {} ({})",
-                self.t(),
-                cols.join(", ")
-            );
-            return backend
-                .execute(&sql)
-                .await
-                .map_err(Error::db(format!("creating {}", self.table)));
+            let cols: Vec<String> = COLUMNS.iter().map(|(n, ty)| format!("{} {ty}", self.d.quote_ident(n))).collect();
+            let sql = format!("CREATE TABLE IF NOT EXISTS {} ({})", self.t(), cols.join(", "));
+            return backend.execute(&sql).await.map_err(Error::db(format!("creating {}", self.table)));
         }
         for (name, ty) in &COLUMNS[ADDED_COLUMNS..] {
             if !existing.iter().any(|c| c == name) {
                 tracing::info!(table = %self.table, column = name, "upgrading the history table in place");
-                let sql = format!(
-                    "ALTER TABLE {} ADD COLUMN {} {ty}",
-                    self.t(),
-                    self.d.quote_ident(name)
-                );
-                backend
-                    .execute(&sql)
-                    .await
-                    .map_err(Error::db(format!("adding column {name} to {}", self.table)))?;
+                let sql = format!("ALTER TABLE {} ADD COLUMN {} {ty}", self.t(), self.d.quote_ident(name));
+                backend.execute(&sql).await.map_err(Error::db(format!("adding column {name} to {}", self.table)))?;
             }
         }
         Ok(())
@@ -197,15 +180,11 @@ impl History<'_> {
         if existing.is_empty() {
             return Ok(Vec::new());
         }
-        self.select(backend, |name| existing.iter().any(|c| c == name))
-            .await
+        self.select(backend, |name| existing.iter().any(|c| c == name)).await
     }
 
     /// Every row of a table that [`History::ensure`] brought up to date (one round trip).
-    pub async fn read_existing(
-        &self,
-        backend: &mut dyn Backend,
-    ) -> Result<Vec<AppliedMigration>, DbError> {
+    pub async fn read_existing(&self, backend: &mut dyn Backend) -> Result<Vec<AppliedMigration>, DbError> {
         self.select(backend, |_| true).await
     }
 
@@ -216,41 +195,24 @@ impl History<'_> {
     ) -> Result<Vec<AppliedMigration>, DbError> {
         let cols: Vec<String> = COLUMNS
             .iter()
-            .map(|(n, _)| {
-                if has(n) {
-                    self.d.text(&self.d.quote_ident(n))
-                } else {
-                    "NULL".to_string()
-                }
-            })
+            .map(|(n, _)| if has(n) { self.d.text(&self.d.quote_ident(n)) } else { "NULL".to_string() })
             .collect();
         let sql = format!("SELECT {} FROM {}", cols.join(", "), self.t());
-        let mut rows: Vec<AppliedMigration> = backend
-            .query(&sql)
-            .await?
-            .into_iter()
-            .map(AppliedMigration::from_row)
-            .collect();
+        let mut rows: Vec<AppliedMigration> =
+            backend.query(&sql).await?.into_iter().map(AppliedMigration::from_row).collect();
         rows.sort_by(|a, b| {
-            (
-                a.version_number().is_none(),
-                a.version_number(),
-                &a.filename,
-            )
-                .cmp(&(
-                    b.version_number().is_none(),
-                    b.version_number(),
-                    &b.filename,
-                ))
+            (a.version_number().is_none(), a.version_number(), &a.filename).cmp(&(
+                b.version_number().is_none(),
+                b.version_number(),
+                &b.filename,
+            ))
         });
         Ok(rows)
     }
 
     pub fn insert(&self, row: &NewRow<'_>, elapsed_ms: &str) -> String {
         let d = self.d;
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_default();
+        let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
         let applied_by = format!("{user}@{}", gethostname::gethostname().to_string_lossy());
         format!(
             "INSERT INTO {} (version, description, filename, migration_type, checksum, checksum_algorithm, rollback_checksum, execution_time_ms, state, statements_done, applied_by, tool_version) \
@@ -281,13 +243,7 @@ impl History<'_> {
     }
 
     /// Marks a row applied with the file's current checksums.
-    pub fn finish(
-        &self,
-        filename: &str,
-        checksum: &str,
-        rollback_checksum: &str,
-        elapsed_ms: &str,
-    ) -> String {
+    pub fn finish(&self, filename: &str, checksum: &str, rollback_checksum: &str, elapsed_ms: &str) -> String {
         format!(
             "UPDATE {} SET state = 'applied', statements_done = 0, checksum = {}, checksum_algorithm = {}, rollback_checksum = {}, execution_time_ms = {elapsed_ms} WHERE filename = {}",
             self.t(),
@@ -311,10 +267,6 @@ impl History<'_> {
     }
 
     pub fn delete(&self, filename: &str) -> String {
-        format!(
-            "DELETE FROM {} WHERE filename = {}",
-            self.t(),
-            self.d.literal(filename)
-        )
+        format!("DELETE FROM {} WHERE filename = {}", self.t(), self.d.literal(filename))
     }
 }

@@ -105,22 +105,10 @@ pub(crate) fn create_table_sql(d: &dyn SqlDialect) -> String {
 }
 
 pub(crate) fn select_sql(d: &dyn SqlDialect, namespace: &str) -> String {
-    let cols = [
-        "owner",
-        "host",
-        "pid",
-        "state",
-        "acquired_at",
-        "heartbeat",
-        "expiry",
-    ]
-    .map(|c| d.text(&d.quote_ident(c)))
-    .join(", ");
-    format!(
-        "SELECT {cols} FROM {} WHERE namespace = {}",
-        d.quote_ident(LOCK_TABLE),
-        d.literal(namespace)
-    )
+    let cols = ["owner", "host", "pid", "state", "acquired_at", "heartbeat", "expiry"]
+        .map(|c| d.text(&d.quote_ident(c)))
+        .join(", ");
+    format!("SELECT {cols} FROM {} WHERE namespace = {}", d.quote_ident(LOCK_TABLE), d.literal(namespace))
 }
 
 pub(crate) fn write_sql(d: &dyn SqlDialect, namespace: &str, h: &LockHolder) -> String {
@@ -140,11 +128,7 @@ pub(crate) fn write_sql(d: &dyn SqlDialect, namespace: &str, h: &LockHolder) -> 
 }
 
 pub(crate) fn delete_sql(d: &dyn SqlDialect, namespace: &str, owner: Option<&str>) -> String {
-    let mut sql = format!(
-        "DELETE FROM {} WHERE namespace = {}",
-        d.quote_ident(LOCK_TABLE),
-        d.literal(namespace)
-    );
+    let mut sql = format!("DELETE FROM {} WHERE namespace = {}", d.quote_ident(LOCK_TABLE), d.literal(namespace));
     if let Some(owner) = owner {
         sql.push_str(&format!(" AND owner = {}", d.literal(owner)));
     }
@@ -174,11 +158,7 @@ pub(crate) async fn acquire(
     let started = Instant::now();
     let mut attempt = 0;
     loop {
-        if backend
-            .try_lock(namespace, me)
-            .await
-            .map_err(Error::db("taking the migration lock"))?
-        {
+        if backend.try_lock(namespace, me).await.map_err(Error::db("taking the migration lock"))? {
             if !backend.table_lock() {
                 // Server locks: the row only informs `lock-status` and timeout messages.
                 let record = format!("{};\n{}", create_table_sql(d), write_sql(d, namespace, me));
@@ -215,9 +195,7 @@ pub(crate) async fn release(
     if backend.table_lock() {
         return backend.unlock(namespace).await;
     }
-    let forget = backend
-        .execute(&delete_sql(d, namespace, Some(&me.owner)))
-        .await;
+    let forget = backend.execute(&delete_sql(d, namespace, Some(&me.owner))).await;
     let unlock = backend.unlock(namespace).await;
     forget.and(unlock)
 }
@@ -247,18 +225,9 @@ pub struct LockStatus {
 }
 
 /// Reads the lock's state without taking it.
-pub async fn status(
-    backend: &mut dyn Backend,
-    d: &dyn SqlDialect,
-    namespace: &str,
-) -> Result<LockStatus, Error> {
-    let holder = read_holder(backend, d, namespace)
-        .await
-        .map_err(Error::db("reading the lock table"))?;
-    let session = backend
-        .lock_session(namespace)
-        .await
-        .map_err(Error::db("reading the server lock"))?;
+pub async fn status(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &str) -> Result<LockStatus, Error> {
+    let holder = read_holder(backend, d, namespace).await.map_err(Error::db("reading the lock table"))?;
+    let session = backend.lock_session(namespace).await.map_err(Error::db("reading the server lock"))?;
     let (held, session) = match session {
         Some(LockSession::Server(id)) => (true, Some(id)),
         Some(LockSession::Table) => {
@@ -267,35 +236,21 @@ pub async fn status(
         }
         None => (false, None),
     };
-    Ok(LockStatus {
-        namespace: namespace.to_string(),
-        held,
-        holder,
-        session,
-    })
+    Ok(LockStatus { namespace: namespace.to_string(), held, holder, session })
 }
 
 /// Releases a lock someone else holds: ends the holder's server session (PostgreSQL, MySQL) and deletes the row.
 /// Returns whether the lock is free afterwards.
-pub async fn force_unlock(
-    backend: &mut dyn Backend,
-    d: &dyn SqlDialect,
-    namespace: &str,
-) -> Result<bool, Error> {
+pub async fn force_unlock(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &str) -> Result<bool, Error> {
     let before = status(backend, d, namespace).await?;
     if let Some(session) = &before.session {
         backend
             .kill_session(session)
             .await
-            .map_err(Error::db(format!(
-                "ending the lock holder's session {session}"
-            )))?;
+            .map_err(Error::db(format!("ending the lock holder's session {session}")))?;
     }
     if before.holder.is_some() {
-        backend
-            .execute(&delete_sql(d, namespace, None))
-            .await
-            .map_err(Error::db("deleting the lock row"))?;
+        backend.execute(&delete_sql(d, namespace, None)).await.map_err(Error::db("deleting the lock row"))?;
     }
     // The server needs a moment to end a killed session.
     for attempt in 0..20 {

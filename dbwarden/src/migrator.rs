@@ -140,10 +140,7 @@ impl Status {
             || self.entries.iter().any(|e| {
                 matches!(
                     e.state,
-                    EntryState::Edited
-                        | EntryState::Missing
-                        | EntryState::Partial
-                        | EntryState::RollingBack
+                    EntryState::Edited | EntryState::Missing | EntryState::Partial | EntryState::RollingBack
                 )
             })
     }
@@ -237,11 +234,7 @@ impl Migrator {
     }
 
     /// Reverts applied migrations, newest first, behind the lock.
-    pub async fn rollback(
-        &self,
-        target: &(impl Target + ?Sized),
-        to: RollbackTo,
-    ) -> Result<Report, Error> {
+    pub async fn rollback(&self, target: &(impl Target + ?Sized), to: RollbackTo) -> Result<Report, Error> {
         let loaded = self.source.load()?;
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let result = match self.lock(backend.as_mut(), &loaded.db).await {
@@ -278,41 +271,23 @@ impl Migrator {
     pub async fn status(&self, target: &(impl Target + ?Sized)) -> Result<Status, Error> {
         let loaded = self.source.load()?;
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
-        let history = History {
-            d: dialect::of(backend.dialect()),
-            table: self.table.clone(),
-        };
-        let rows = history
-            .read(backend.as_mut())
-            .await
-            .map_err(Error::db("reading the history table"));
+        let history = History { d: dialect::of(backend.dialect()), table: self.table.clone() };
+        let rows = history.read(backend.as_mut()).await.map_err(Error::db("reading the history table"));
         backend.close().await;
         Ok(build_status(&loaded, &rows?))
     }
 
     /// The rows of the history table, oldest version first. Read-only.
-    pub async fn history(
-        &self,
-        target: &(impl Target + ?Sized),
-    ) -> Result<Vec<AppliedMigration>, Error> {
+    pub async fn history(&self, target: &(impl Target + ?Sized)) -> Result<Vec<AppliedMigration>, Error> {
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
-        let history = History {
-            d: dialect::of(backend.dialect()),
-            table: self.table.clone(),
-        };
-        let rows = history
-            .read(backend.as_mut())
-            .await
-            .map_err(Error::db("reading the history table"));
+        let history = History { d: dialect::of(backend.dialect()), table: self.table.clone() };
+        let rows = history.read(backend.as_mut()).await.map_err(Error::db("reading the history table"));
         backend.close().await;
         rows
     }
 
     /// The lock's state. Read-only.
-    pub async fn lock_status(
-        &self,
-        target: &(impl Target + ?Sized),
-    ) -> Result<lock::LockStatus, Error> {
+    pub async fn lock_status(&self, target: &(impl Target + ?Sized)) -> Result<lock::LockStatus, Error> {
         let db = self.source.load()?.db;
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let d = dialect::of(backend.dialect());
@@ -337,16 +312,7 @@ impl Migrator {
         let namespace = self.namespace(db);
         let me = LockHolder::me();
         lock::acquire(backend, d, &namespace, &me, self.lock_timeout).await?;
-        Ok(Run {
-            backend,
-            d,
-            history: History {
-                d,
-                table: self.table.clone(),
-            },
-            namespace,
-            me,
-        })
+        Ok(Run { backend, d, history: History { d, table: self.table.clone() }, namespace, me })
     }
 }
 
@@ -379,10 +345,7 @@ fn units<'s>(statements: Vec<Statement<'s>>, transactional: bool, skip: usize) -
         let alone = !transactional || statement.autocommit;
         match units.last_mut() {
             Some(unit) if unit.transactional && !alone => unit.statements.push((index, statement)),
-            _ => units.push(Unit {
-                statements: vec![(index, statement)],
-                transactional: !alone,
-            }),
+            _ => units.push(Unit { statements: vec![(index, statement)], transactional: !alone }),
         }
     }
     units
@@ -396,36 +359,18 @@ enum Direction {
 }
 
 impl Migrator {
-    async fn plan_dry_run(
-        &self,
-        backend: &mut dyn Backend,
-        loaded: &Loaded,
-    ) -> Result<Report, Error> {
+    async fn plan_dry_run(&self, backend: &mut dyn Backend, loaded: &Loaded) -> Result<Report, Error> {
         let d = dialect::of(backend.dialect());
-        let history = History {
-            d,
-            table: self.table.clone(),
-        };
-        let rows = history
-            .read(backend)
-            .await
-            .map_err(Error::db("reading the history table"))?;
+        let history = History { d, table: self.table.clone() };
+        let rows = history.read(backend).await.map_err(Error::db("reading the history table"))?;
         let plan = self.plan(loaded, &rows)?;
         let mut steps = Vec::new();
         for (file, _resume) in plan {
             let statements = file.statements(&file.upgrade, backend.dialect())?;
-            let sql = statements
-                .iter()
-                .map(|s| format!("{};", s.sql))
-                .collect::<Vec<_>>()
-                .join("\n");
+            let sql = statements.iter().map(|s| format!("{};", s.sql)).collect::<Vec<_>>().join("\n");
             steps.push(step(file, statements.len(), 0, Some(sql), self.baseline));
         }
-        Ok(Report {
-            database: loaded.db.clone(),
-            steps,
-            dry_run: true,
-        })
+        Ok(Report { database: loaded.db.clone(), steps, dry_run: true })
     }
 
     /// The migrations to apply, in order, each with the statement to resume at.
@@ -434,19 +379,12 @@ impl Migrator {
         loaded: &'f Loaded,
         rows: &[AppliedMigration],
     ) -> Result<Vec<(&'f MigrationFile, usize)>, Error> {
-        let by_version: HashMap<u64, &AppliedMigration> = rows
-            .iter()
-            .filter_map(|r| Some((r.version_number()?, r)))
-            .collect();
-        let by_file: HashMap<&str, &AppliedMigration> =
-            rows.iter().map(|r| (r.filename.as_str(), r)).collect();
+        let by_version: HashMap<u64, &AppliedMigration> =
+            rows.iter().filter_map(|r| Some((r.version_number()?, r))).collect();
+        let by_file: HashMap<&str, &AppliedMigration> = rows.iter().map(|r| (r.filename.as_str(), r)).collect();
 
         let mut edited = Vec::new();
-        for file in loaded
-            .files
-            .iter()
-            .filter(|f| f.name.kind == MigrationKind::Versioned)
-        {
+        for file in loaded.files.iter().filter(|f| f.name.kind == MigrationKind::Versioned) {
             let Some(row) = by_version.get(&file.name.version.expect("versioned").0) else {
                 continue;
             };
@@ -456,9 +394,7 @@ impl Migrator {
                         file: file.filename.clone(),
                         state: "rollback stopped part-way".into(),
                         done: row.statements_done,
-                        total: file
-                            .statements(&file.rollback, dbwarden_core::Dialect::Postgres)
-                            .map_or(0, |s| s.len()),
+                        total: file.statements(&file.rollback, dbwarden_core::Dialect::Postgres).map_or(0, |s| s.len()),
                     })
                 }
                 RowState::Partial => {}
@@ -472,11 +408,7 @@ impl Migrator {
         if !edited.is_empty() {
             return Err(Error::Edited { files: edited });
         }
-        let known: Vec<u64> = loaded
-            .files
-            .iter()
-            .filter_map(|f| f.name.version.map(|v| v.0))
-            .collect();
+        let known: Vec<u64> = loaded.files.iter().filter_map(|f| f.name.version.map(|v| v.0)).collect();
         let missing: Vec<String> = rows
             .iter()
             .filter(|r| r.version_number().is_some_and(|v| !known.contains(&v)))
@@ -519,9 +451,7 @@ impl Migrator {
                 _ if self.target_version.is_some() || self.count.is_some() => continue,
                 MigrationKind::RepeatableAlways => 0,
                 MigrationKind::RepeatableOnChange => match by_file.get(file.filename.as_str()) {
-                    Some(row) if row.checksum.as_deref() == Some(file.checksum.as_str()) => {
-                        continue
-                    }
+                    Some(row) if row.checksum.as_deref() == Some(file.checksum.as_str()) => continue,
                     _ => 0,
                 },
             };
@@ -549,27 +479,16 @@ impl Migrator {
             )));
         }
         run.history.ensure(run.backend).await?;
-        let mut rows = run
-            .history
-            .read_existing(run.backend)
-            .await
-            .map_err(Error::db("reading the history table"))?;
+        let mut rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
         adopt_legacy_rows(run, loaded, &mut rows).await?;
         let plan = self.plan(loaded, &rows)?;
         let mut steps = Vec::new();
         if plan.is_empty() {
-            return Ok(Report {
-                database: loaded.db.clone(),
-                steps,
-                dry_run: false,
-            });
+            return Ok(Report { database: loaded.db.clone(), steps, dry_run: false });
         }
         let outer = self.single_transaction;
         if outer {
-            run.backend
-                .execute("BEGIN")
-                .await
-                .map_err(Error::db("beginning the transaction"))?;
+            run.backend.execute("BEGIN").await.map_err(Error::db("beginning the transaction"))?;
         }
         for (file, resume) in plan {
             let existing = rows.iter().any(|r| r.filename == file.filename);
@@ -587,16 +506,9 @@ impl Migrator {
             }
         }
         if outer {
-            run.backend
-                .execute("COMMIT")
-                .await
-                .map_err(Error::db("committing the migrations"))?;
+            run.backend.execute("COMMIT").await.map_err(Error::db("committing the migrations"))?;
         }
-        Ok(Report {
-            database: loaded.db.clone(),
-            steps,
-            dry_run: false,
-        })
+        Ok(Report { database: loaded.db.clone(), steps, dry_run: false })
     }
 
     async fn apply_one(
@@ -631,47 +543,27 @@ impl Migrator {
             statements_done: done,
         };
         let description = file.name.description();
-        let row = NewRow {
-            description: &description,
-            ..new_row(RowState::Applied, 0)
-        };
+        let row = NewRow { description: &description, ..new_row(RowState::Applied, 0) };
         if self.baseline {
             let sql = format!(
                 "{}{}",
-                if row_exists {
-                    format!("{};\n", run.history.delete(&file.filename))
-                } else {
-                    String::new()
-                },
+                if row_exists { format!("{};\n", run.history.delete(&file.filename)) } else { String::new() },
                 run.history.insert(&row, "0")
             );
-            run.backend
-                .execute(&sql)
-                .await
-                .map_err(Error::db(format!("recording {}", file.filename)))?;
+            run.backend.execute(&sql).await.map_err(Error::db(format!("recording {}", file.filename)))?;
             return Ok(step(file, total, 0, None, true));
         }
         // A repeatable's row is replaced each time it runs.
-        let replace = if repeatable && row_exists {
-            format!("{};\n", run.history.delete(&file.filename))
-        } else {
-            String::new()
-        };
+        let replace =
+            if repeatable && row_exists { format!("{};\n", run.history.delete(&file.filename)) } else { String::new() };
         let transactional = dialect.transactional_ddl() && !file.directives.no_transaction;
         let units = units(statements, transactional, resume);
         let many = units.len() > 1;
         let mut row_written = row_exists && !repeatable;
-        let ctx = ExecCtx {
-            file,
-            total,
-            direction: Direction::Up,
-            resume,
-            outer,
-        };
+        let ctx = ExecCtx { file, total, direction: Direction::Up, resume, outer };
         if units.is_empty() {
             let record = if row_written {
-                run.history
-                    .finish(&file.filename, &file.checksum, &file.rollback_checksum, "0")
+                run.history.finish(&file.filename, &file.checksum, &file.rollback_checksum, "0")
             } else {
                 format!("{replace}{}", run.history.insert(&row, "0"))
             };
@@ -679,13 +571,7 @@ impl Migrator {
                 .execute(&self.with_heartbeat(run, record))
                 .await
                 .map_err(Error::db(format!("recording {}", file.filename)))?;
-            return Ok(step(
-                file,
-                total,
-                started.elapsed().as_millis() as u64,
-                None,
-                false,
-            ));
+            return Ok(step(file, total, started.elapsed().as_millis() as u64, None, false));
         }
         let last = units.len() - 1;
         for (i, unit) in units.iter().enumerate() {
@@ -694,117 +580,67 @@ impl Migrator {
             let elapsed = elapsed_expr(run.d, single_batch_elapsed, started);
             let record = if i == last {
                 if row_written {
-                    run.history.finish(
-                        &file.filename,
-                        &file.checksum,
-                        &file.rollback_checksum,
-                        &elapsed,
-                    )
+                    run.history.finish(&file.filename, &file.checksum, &file.rollback_checksum, &elapsed)
                 } else {
                     format!("{replace}{}", run.history.insert(&row, &elapsed))
                 }
             } else if row_written {
-                run.history
-                    .progress(&file.filename, RowState::Partial, done)
+                run.history.progress(&file.filename, RowState::Partial, done)
             } else {
-                format!(
-                    "{replace}{}",
-                    run.history
-                        .insert(&new_row(RowState::Partial, done), "NULL")
-                )
+                format!("{replace}{}", run.history.insert(&new_row(RowState::Partial, done), "NULL"))
             };
-            let record = if i == last {
-                self.with_heartbeat(run, record)
-            } else {
-                record
-            };
+            let record = if i == last { self.with_heartbeat(run, record) } else { record };
             exec_unit(run, &ctx, unit, &record, i == 0).await?;
             row_written = true;
         }
-        Ok(step(
-            file,
-            total,
-            started.elapsed().as_millis() as u64,
-            None,
-            false,
-        ))
+        Ok(step(file, total, started.elapsed().as_millis() as u64, None, false))
     }
 
     fn with_heartbeat(&self, run: &Run<'_>, record: String) -> String {
         if run.backend.table_lock() {
-            format!(
-                "{record};\n{}",
-                lock::heartbeat_sql(run.d, &run.namespace, &run.me.owner)
-            )
+            format!("{record};\n{}", lock::heartbeat_sql(run.d, &run.namespace, &run.me.owner))
         } else {
             record
         }
     }
 
-    async fn revert(
-        &self,
-        run: &mut Run<'_>,
-        loaded: &Loaded,
-        to: RollbackTo,
-    ) -> Result<Report, Error> {
+    async fn revert(&self, run: &mut Run<'_>, loaded: &Loaded, to: RollbackTo) -> Result<Report, Error> {
         run.history.ensure(run.backend).await?;
-        let rows = run
-            .history
-            .read_existing(run.backend)
-            .await
-            .map_err(Error::db("reading the history table"))?;
-        let mut applied: Vec<&AppliedMigration> = rows
-            .iter()
-            .filter(|r| r.version_number().is_some())
-            .collect();
+        let rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
+        let mut applied: Vec<&AppliedMigration> = rows.iter().filter(|r| r.version_number().is_some()).collect();
         applied.sort_by_key(|r| std::cmp::Reverse(r.version_number()));
         let chosen: Vec<&AppliedMigration> = match to {
             RollbackTo::Count(n) => applied.into_iter().take(n).collect(),
             RollbackTo::Version(v) => {
                 if v != 0 && !rows.iter().any(|r| r.version_number() == Some(v)) {
-                    return Err(Error::UnknownVersion {
-                        version: format!("{v:04}"),
-                        reason: "is not applied".into(),
-                    });
+                    return Err(Error::UnknownVersion { version: format!("{v:04}"), reason: "is not applied".into() });
                 }
-                applied
-                    .into_iter()
-                    .filter(|r| r.version_number() > Some(v))
-                    .collect()
+                applied.into_iter().filter(|r| r.version_number() > Some(v)).collect()
             }
         };
-        let files: HashMap<u64, &MigrationFile> = loaded
-            .files
-            .iter()
-            .filter_map(|f| Some((f.name.version?.0, f)))
-            .collect();
+        let files: HashMap<u64, &MigrationFile> =
+            loaded.files.iter().filter_map(|f| Some((f.name.version?.0, f))).collect();
         // Check every chosen migration before reverting any, so a predictable refusal never stops part-way.
         let mut plan = Vec::new();
         for row in &chosen {
             let file = files
                 .get(&row.version_number().expect("versioned"))
                 .copied()
-                .ok_or_else(|| Error::Missing {
-                    versions: vec![row.filename.clone()],
-                })?;
+                .ok_or_else(|| Error::Missing { versions: vec![row.filename.clone()] })?;
             if file.directives.irreversible {
-                return Err(Error::Irreversible {
-                    file: file.filename.clone(),
-                });
+                return Err(Error::Irreversible { file: file.filename.clone() });
             }
             if row.state == RowState::Partial {
                 return Err(Error::Partial {
                     file: file.filename.clone(),
-                    state: "upgrade stopped part-way; finish it with migrate or clear it with repair before rolling back".into(),
+                    state:
+                        "upgrade stopped part-way; finish it with migrate or clear it with repair before rolling back"
+                            .into(),
                     done: row.statements_done,
                     total: file.statements(&file.upgrade, run.backend.dialect())?.len(),
                 });
             }
-            let resume = if row.state == RowState::RollingBack {
-                row.statements_done
-            } else {
-                0
-            };
+            let resume = if row.state == RowState::RollingBack { row.statements_done } else { 0 };
             plan.push((file, *row, resume));
         }
         let mut steps = Vec::new();
@@ -812,25 +648,15 @@ impl Migrator {
             let started = Instant::now();
             let statements = file.statements(&file.rollback, run.backend.dialect())?;
             let total = statements.len();
-            let transactional =
-                run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
+            let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
             let units = units(statements, transactional, resume);
-            let ctx = ExecCtx {
-                file,
-                total,
-                direction: Direction::Down,
-                resume,
-                outer: false,
-            };
+            let ctx = ExecCtx { file, total, direction: Direction::Down, resume, outer: false };
             let forget = self.with_heartbeat(run, run.history.delete(&row.filename));
             if units.is_empty() {
                 run.backend
                     .execute(&forget)
                     .await
-                    .map_err(Error::db(format!(
-                        "recording the rollback of {}",
-                        file.filename
-                    )))?;
+                    .map_err(Error::db(format!("recording the rollback of {}", file.filename)))?;
             }
             let last = units.len().saturating_sub(1);
             for (i, unit) in units.iter().enumerate() {
@@ -838,64 +664,33 @@ impl Migrator {
                 let record = if i == last {
                     forget.clone()
                 } else {
-                    run.history
-                        .progress(&row.filename, RowState::RollingBack, done)
+                    run.history.progress(&row.filename, RowState::RollingBack, done)
                 };
                 exec_unit(run, &ctx, unit, &record, i == 0).await?;
             }
             tracing::info!(file = %file.filename, "rolled back");
-            steps.push(step(
-                file,
-                total,
-                started.elapsed().as_millis() as u64,
-                None,
-                false,
-            ));
+            steps.push(step(file, total, started.elapsed().as_millis() as u64, None, false));
         }
-        Ok(Report {
-            database: loaded.db.clone(),
-            steps,
-            dry_run: false,
-        })
+        Ok(Report { database: loaded.db.clone(), steps, dry_run: false })
     }
 
-    async fn repair_locked(
-        &self,
-        run: &mut Run<'_>,
-        loaded: &Loaded,
-    ) -> Result<Vec<String>, Error> {
+    async fn repair_locked(&self, run: &mut Run<'_>, loaded: &Loaded) -> Result<Vec<String>, Error> {
         run.history.ensure(run.backend).await?;
-        let rows = run
-            .history
-            .read_existing(run.backend)
-            .await
-            .map_err(Error::db("reading the history table"))?;
+        let rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
         let mut changed = Vec::new();
         for row in &rows {
-            let file = loaded
-                .files
-                .iter()
-                .find(|f| match (row.version_number(), f.name.version) {
-                    (Some(v), Some(fv)) => v == fv.0,
-                    _ => f.filename == row.filename,
-                });
+            let file = loaded.files.iter().find(|f| match (row.version_number(), f.name.version) {
+                (Some(v), Some(fv)) => v == fv.0,
+                _ => f.filename == row.filename,
+            });
             let sql = match (row.state, file) {
                 (RowState::Partial | RowState::RollingBack, _) => run.history.delete(&row.filename),
-                (RowState::Applied, Some(file))
-                    if is_edited(row, file) || row.checksum_algorithm.is_none() =>
-                {
-                    run.history.set_checksums(
-                        &row.filename,
-                        &file.checksum,
-                        &file.rollback_checksum,
-                    )
+                (RowState::Applied, Some(file)) if is_edited(row, file) || row.checksum_algorithm.is_none() => {
+                    run.history.set_checksums(&row.filename, &file.checksum, &file.rollback_checksum)
                 }
                 _ => continue,
             };
-            run.backend
-                .execute(&sql)
-                .await
-                .map_err(Error::db(format!("repairing the row of {}", row.filename)))?;
+            run.backend.execute(&sql).await.map_err(Error::db(format!("repairing the row of {}", row.filename)))?;
             changed.push(row.filename.clone());
         }
         Ok(changed)
@@ -910,32 +705,20 @@ fn is_edited(row: &AppliedMigration, file: &MigrationFile) -> bool {
 }
 
 /// Python DBWarden rows carry no algorithm: verify them with its checksum and record ours.
-async fn adopt_legacy_rows(
-    run: &mut Run<'_>,
-    loaded: &Loaded,
-    rows: &mut [AppliedMigration],
-) -> Result<(), Error> {
+async fn adopt_legacy_rows(run: &mut Run<'_>, loaded: &Loaded, rows: &mut [AppliedMigration]) -> Result<(), Error> {
     for row in rows.iter_mut().filter(|r| r.checksum_algorithm.is_none()) {
         let Some(file) = loaded.files.iter().find(|f| {
             f.filename == row.filename
-                || (row.version_number().is_some()
-                    && f.name.version.map(|v| v.0) == row.version_number())
+                || (row.version_number().is_some() && f.name.version.map(|v| v.0) == row.version_number())
         }) else {
             continue;
         };
         let legacy = checksum::legacy_checksum(&file.upgrade.text);
-        if row.checksum.as_deref() != Some(legacy.as_str())
-            && row.checksum.as_deref() != Some(file.checksum.as_str())
-        {
+        if row.checksum.as_deref() != Some(legacy.as_str()) && row.checksum.as_deref() != Some(file.checksum.as_str()) {
             tracing::warn!(file = %file.filename, "adopting a Python DBWarden row whose checksum does not match the file; check that the file is what was applied");
         }
-        let sql = run
-            .history
-            .set_checksums(&row.filename, &file.checksum, &file.rollback_checksum);
-        run.backend
-            .execute(&sql)
-            .await
-            .map_err(Error::db(format!("adopting the row of {}", row.filename)))?;
+        let sql = run.history.set_checksums(&row.filename, &file.checksum, &file.rollback_checksum);
+        run.backend.execute(&sql).await.map_err(Error::db(format!("adopting the row of {}", row.filename)))?;
         row.checksum = Some(file.checksum.clone());
         row.checksum_algorithm = Some(checksum::ALGORITHM.to_string());
         row.rollback_checksum = Some(file.rollback_checksum.clone());
@@ -991,50 +774,31 @@ async fn exec_unit(
             Ok(()) => Ok(()),
             Err(e) => {
                 let at = match e.position {
-                    Some(p) if p < record_start => {
-                        starts.iter().rposition(|&s| s <= p).unwrap_or(0)
-                    }
+                    Some(p) if p < record_start => starts.iter().rposition(|&s| s <= p).unwrap_or(0),
                     _ => 0,
                 };
                 let (index, statement) = &unit.statements[at];
                 if e.position.is_some_and(|p| p >= record_start) {
                     return Err(Error::db(format!("recording {}", ctx.file.filename))(e));
                 }
-                Err(fail(
-                    *index,
-                    statement.line,
-                    if ctx.outer { 0 } else { first_index },
-                    e,
-                ))
+                Err(fail(*index, statement.line, if ctx.outer { 0 } else { first_index }, e))
             }
         };
     }
     if unit.transactional {
         // Statement by statement inside BEGIN/COMMIT, so a failure names its statement exactly.
         if !ctx.outer {
-            run.backend
-                .execute("BEGIN")
-                .await
-                .map_err(Error::db("beginning a transaction"))?;
+            run.backend.execute("BEGIN").await.map_err(Error::db("beginning a transaction"))?;
         }
         for (index, s) in &unit.statements {
             if let Err(e) = run.backend.execute(s.sql).await {
                 if !ctx.outer {
                     let _ = run.backend.execute("ROLLBACK").await;
                 }
-                return Err(fail(
-                    *index,
-                    s.line,
-                    if ctx.outer { 0 } else { first_index },
-                    e,
-                ));
+                return Err(fail(*index, s.line, if ctx.outer { 0 } else { first_index }, e));
             }
         }
-        let end = if ctx.outer {
-            String::new()
-        } else {
-            ";\nCOMMIT".to_string()
-        };
+        let end = if ctx.outer { String::new() } else { ";\nCOMMIT".to_string() };
         if let Err(e) = run.backend.execute(&format!("{record}{end}")).await {
             if !ctx.outer {
                 let _ = run.backend.execute("ROLLBACK").await;
@@ -1047,20 +811,10 @@ async fn exec_unit(
     let (index, s) = &unit.statements[0];
     if d.autocommit_batches() {
         let sql = format!("{prefix}{};\n{record}", s.sql);
-        return run
-            .backend
-            .execute(&sql)
-            .await
-            .map_err(|e| fail(*index, s.line, *index.max(&ctx.resume), e));
+        return run.backend.execute(&sql).await.map_err(|e| fail(*index, s.line, *index.max(&ctx.resume), e));
     }
-    run.backend
-        .execute(s.sql)
-        .await
-        .map_err(|e| fail(*index, s.line, *index.max(&ctx.resume), e))?;
-    run.backend
-        .execute(record)
-        .await
-        .map_err(Error::db(format!("recording {}", ctx.file.filename)))
+    run.backend.execute(s.sql).await.map_err(|e| fail(*index, s.line, *index.max(&ctx.resume), e))?;
+    run.backend.execute(record).await.map_err(Error::db(format!("recording {}", ctx.file.filename)))
 }
 
 fn elapsed_expr(d: &dyn SqlDialect, single_batch: bool, started: Instant) -> String {
@@ -1070,13 +824,7 @@ fn elapsed_expr(d: &dyn SqlDialect, single_batch: bool, started: Instant) -> Str
     }
 }
 
-fn step(
-    file: &MigrationFile,
-    statements: usize,
-    elapsed_ms: u64,
-    sql: Option<String>,
-    baseline: bool,
-) -> Step {
+fn step(file: &MigrationFile, statements: usize, elapsed_ms: u64, sql: Option<String>, baseline: bool) -> Step {
     Step {
         version: file.name.version.map(|v| v.to_string()),
         filename: file.filename.clone(),
@@ -1091,12 +839,10 @@ fn step(
 fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
     let mut entries = Vec::new();
     for file in &loaded.files {
-        let row = rows
-            .iter()
-            .find(|r| match (r.version_number(), file.name.version) {
-                (Some(v), Some(fv)) => v == fv.0,
-                _ => r.filename == file.filename,
-            });
+        let row = rows.iter().find(|r| match (r.version_number(), file.name.version) {
+            (Some(v), Some(fv)) => v == fv.0,
+            _ => r.filename == file.filename,
+        });
         let state = match row {
             None => EntryState::Pending,
             Some(r) if r.state == RowState::Partial => EntryState::Partial,
@@ -1107,9 +853,7 @@ fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
             {
                 EntryState::Pending
             }
-            Some(r) if file.name.kind == MigrationKind::Versioned && is_edited(r, file) => {
-                EntryState::Edited
-            }
+            Some(r) if file.name.kind == MigrationKind::Versioned && is_edited(r, file) => EntryState::Edited,
             Some(_) => EntryState::Applied,
         };
         entries.push(StatusEntry {
@@ -1121,13 +865,10 @@ fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
         });
     }
     for row in rows {
-        let known = loaded
-            .files
-            .iter()
-            .any(|f| match (row.version_number(), f.name.version) {
-                (Some(v), Some(fv)) => v == fv.0,
-                _ => f.filename == row.filename,
-            });
+        let known = loaded.files.iter().any(|f| match (row.version_number(), f.name.version) {
+            (Some(v), Some(fv)) => v == fv.0,
+            _ => f.filename == row.filename,
+        });
         if !known {
             entries.push(StatusEntry {
                 version: row.version.clone(),
@@ -1139,25 +880,9 @@ fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
         }
     }
     entries.sort_by_key(|e| {
-        (
-            e.version.is_none(),
-            e.version.as_ref().and_then(|v| v.parse::<u64>().ok()),
-            e.filename.clone(),
-        )
+        (e.version.is_none(), e.version.as_ref().and_then(|v| v.parse::<u64>().ok()), e.filename.clone())
     });
-    let pending = entries
-        .iter()
-        .filter(|e| e.state == EntryState::Pending)
-        .count();
-    let applied = entries
-        .iter()
-        .filter(|e| matches!(e.state, EntryState::Applied | EntryState::Edited))
-        .count();
-    Status {
-        database: loaded.db.clone(),
-        entries,
-        pending,
-        applied,
-        not_embedded: loaded.not_embedded.clone(),
-    }
+    let pending = entries.iter().filter(|e| e.state == EntryState::Pending).count();
+    let applied = entries.iter().filter(|e| matches!(e.state, EntryState::Applied | EntryState::Edited)).count();
+    Status { database: loaded.db.clone(), entries, pending, applied, not_embedded: loaded.not_embedded.clone() }
 }

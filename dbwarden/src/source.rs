@@ -20,10 +20,7 @@ pub enum Source {
 impl Source {
     /// A folder; the database name is taken from the files.
     pub fn dir(path: impl AsRef<Path>) -> Source {
-        Source::Dir {
-            path: path.as_ref().to_path_buf(),
-            db: None,
-        }
+        Source::Dir { path: path.as_ref().to_path_buf(), db: None }
     }
 
     /// Reads and orders the migrations.
@@ -38,11 +35,7 @@ impl Source {
                         "migration files on disk are not in this binary; rebuild it (add `println!(\"cargo:rerun-if-changed=migrations\")` to build.rs)"
                     );
                 }
-                Ok(Loaded {
-                    db: set.db.to_string(),
-                    files: set.resolve()?,
-                    not_embedded: missing,
-                })
+                Ok(Loaded { db: set.db.to_string(), files: set.resolve()?, not_embedded: missing })
             }
             Source::Dir { path, db } => {
                 let files = resolve_files(read_dir(path)?, db.as_deref())?;
@@ -51,11 +44,7 @@ impl Source {
                     .or_else(|| files.first().map(|f| f.name.db.clone()))
                     .or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
                     .unwrap_or_else(|| "primary".into());
-                Ok(Loaded {
-                    db,
-                    files,
-                    not_embedded: Vec::new(),
-                })
+                Ok(Loaded { db, files, not_embedded: Vec::new() })
             }
         }
     }

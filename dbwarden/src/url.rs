@@ -4,9 +4,7 @@ use dbwarden_core::Dialect;
 
 /// A URL whose scheme dbwarden does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{masked}`: unknown database URL scheme; use postgres://, mysql://, mariadb:// or sqlite://"
-)]
+#[error("`{masked}`: unknown database URL scheme; use postgres://, mysql://, mariadb:// or sqlite://")]
 pub struct UnknownScheme {
     masked: String,
 }
@@ -39,9 +37,7 @@ pub fn mask(url: &str) -> String {
         return url.to_string();
     };
     let rest_start = scheme_end + 3;
-    let authority_end = url[rest_start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| rest_start + i);
+    let authority_end = url[rest_start..].find(['/', '?', '#']).map_or(url.len(), |i| rest_start + i);
     let authority = &url[rest_start..authority_end];
     let mut out = url[..rest_start].to_string();
     match authority.rfind('@') {
@@ -66,9 +62,7 @@ fn mask_query(tail: &str) -> String {
     let masked: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((k, _))
-                if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass") =>
-            {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass") => {
                 format!("{k}=***")
             }
             _ => pair.to_string(),
@@ -80,13 +74,7 @@ fn mask_query(tail: &str) -> String {
 /// Masks every URL found in free text (driver messages sometimes echo the URL).
 pub fn mask_in_text(text: &str) -> String {
     text.split_inclusive(char::is_whitespace)
-        .map(|word| {
-            if word.contains("://") {
-                mask(word)
-            } else {
-                word.to_string()
-            }
-        })
+        .map(|word| if word.contains("://") { mask(word) } else { word.to_string() })
         .collect()
 }
 

@@ -14,13 +14,11 @@ use dbwarden::Dialect;
 pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql];
 
 fn pg_admin() -> String {
-    std::env::var("DBWARDEN_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("DBWARDEN_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 fn mysql_admin() -> String {
-    std::env::var("DBWARDEN_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+    std::env::var("DBWARDEN_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
 }
 
 /// A database of its own for one test; dropped when this value is.
@@ -34,16 +32,8 @@ pub struct TestDb {
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn unique_name() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "dbw_{}_{}_{:x}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst),
-        nanos
-    )
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("dbw_{}_{}_{:x}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), nanos)
 }
 
 fn replace_db(url: &str, name: &str) -> String {
@@ -56,10 +46,7 @@ impl TestDb {
         let name = unique_name();
         let dir = tempfile::tempdir().unwrap();
         let url = match dialect {
-            Dialect::Sqlite => format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join(format!("{name}.db")).display()
-            ),
+            Dialect::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join(format!("{name}.db")).display()),
             Dialect::Postgres => {
                 admin_exec(Dialect::Postgres, &format!("CREATE DATABASE \"{name}\"")).await;
                 replace_db(&pg_admin(), &name)
@@ -69,12 +56,7 @@ impl TestDb {
                 replace_db(&mysql_admin(), &name)
             }
         };
-        TestDb {
-            dialect,
-            url,
-            name,
-            dir,
-        }
+        TestDb { dialect, url, name, dir }
     }
 
     /// Runs SQL on this database.
@@ -83,24 +65,15 @@ impl TestDb {
         match self.dialect {
             Dialect::Postgres => {
                 let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::raw_sql(sql)
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
             Dialect::MySql => {
                 let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
-                sqlx::raw_sql(sql)
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
             Dialect::Sqlite => {
                 let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::raw_sql(sql)
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
         }
     }
@@ -116,13 +89,7 @@ impl TestDb {
                     .await
                     .unwrap_or_else(|e| panic!("{sql}: {e}"))
                     .iter()
-                    .map(|r| {
-                        r.try_get::<Option<String>, _>(0)
-                            .unwrap()
-                            .unwrap_or_default()
-                            .trim_end()
-                            .to_string()
-                    })
+                    .map(|r| r.try_get::<Option<String>, _>(0).unwrap().unwrap_or_default().trim_end().to_string())
                     .collect()
             }};
         }
@@ -140,19 +107,12 @@ impl TestDb {
             Dialect::MySql => "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1",
             Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
         };
-        self.strings(sql)
-            .await
-            .into_iter()
-            .filter(|t| t != "_dbwarden_migrations" && t != "dbwarden_lock")
-            .collect()
+        self.strings(sql).await.into_iter().filter(|t| t != "_dbwarden_migrations" && t != "dbwarden_lock").collect()
     }
 
     /// Versions recorded in the history table, in order.
     pub async fn recorded(&self) -> Vec<String> {
-        self.strings(
-            "SELECT version FROM _dbwarden_migrations WHERE version IS NOT NULL ORDER BY version",
-        )
-        .await
+        self.strings("SELECT version FROM _dbwarden_migrations WHERE version IS NOT NULL ORDER BY version").await
     }
 }
 
@@ -163,19 +123,13 @@ async fn admin_exec(dialect: Dialect, sql: &str) {
             let mut c = sqlx::PgConnection::connect(&pg_admin())
                 .await
                 .unwrap_or_else(|e| panic!("PostgreSQL at {} cannot be reached: {e}", pg_admin()));
-            sqlx::raw_sql(sql)
-                .execute(&mut c)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
         Dialect::MySql => {
             let mut c = sqlx::MySqlConnection::connect(&mysql_admin())
                 .await
                 .unwrap_or_else(|e| panic!("MariaDB at {} cannot be reached: {e}", mysql_admin()));
-            sqlx::raw_sql(sql)
-                .execute(&mut c)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
         Dialect::Sqlite => {}
     }
@@ -189,10 +143,7 @@ impl Drop for TestDb {
         }
         // Drop on a thread of its own: Drop may run inside a runtime, which cannot block.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 let sql = match dialect {
                     Dialect::Postgres => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
@@ -238,14 +189,8 @@ pub fn cli(cwd: &Path, args: &[&str]) -> CliOutput {
         .output()
         .map(|o| {
             let stdout = String::from_utf8_lossy(&o.stdout);
-            let stdout = stdout
-                .split_once(MARKER)
-                .map_or(String::new(), |(_, rest)| rest.to_string());
-            CliOutput {
-                code: o.status.code().unwrap_or(-1),
-                stdout,
-                stderr: String::from_utf8_lossy(&o.stderr).into(),
-            }
+            let stdout = stdout.split_once(MARKER).map_or(String::new(), |(_, rest)| rest.to_string());
+            CliOutput { code: o.status.code().unwrap_or(-1), stdout, stderr: String::from_utf8_lossy(&o.stderr).into() }
         })
         .unwrap()
 }
@@ -253,18 +198,12 @@ pub fn cli(cwd: &Path, args: &[&str]) -> CliOutput {
 /// The command for a CLI child process, to spawn several at once.
 pub fn cli_command(cwd: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        "cli_entry",
-        "--nocapture",
-        "--test-threads=1",
-        "-q",
-    ])
-    .env(CLI_ENV, serde_json::to_string(args).unwrap())
-    .env("NO_COLOR", "1")
-    .env_remove("DATABASE_URL")
-    .env_remove("DBWARDEN_PRIMARY_URL")
-    .current_dir(cwd);
+    cmd.args(["--exact", "cli_entry", "--nocapture", "--test-threads=1", "-q"])
+        .env(CLI_ENV, serde_json::to_string(args).unwrap())
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("DBWARDEN_PRIMARY_URL")
+        .current_dir(cwd);
     cmd
 }
 
@@ -292,8 +231,6 @@ pub fn run_cli_child() {
     let code = dbwarden::cli::run(cli);
     std::io::stdout().flush().unwrap();
     // ExitCode has no accessor; compare against the codes the CLI uses.
-    let code = (0u8..=3)
-        .find(|c| std::process::ExitCode::from(*c) == code)
-        .unwrap_or(2);
+    let code = (0u8..=3).find(|c| std::process::ExitCode::from(*c) == code).unwrap_or(2);
     std::process::exit(code as i32);
 }

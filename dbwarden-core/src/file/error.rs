@@ -9,11 +9,7 @@ pub enum FormatError {
     BadName { file: String },
     /// Two versioned files with one version.
     #[error("{first} and {second} both have version {version}: renumber one of them")]
-    DuplicateVersion {
-        version: String,
-        first: String,
-        second: String,
-    },
+    DuplicateVersion { version: String, first: String, second: String },
     /// Two repeatable files with one slug, or a file of another database in this folder.
     #[error("{file}: {message}")]
     Misplaced { file: String, message: String },
@@ -22,18 +18,10 @@ pub enum FormatError {
     NotUtf8 { file: String, line: u32 },
     /// A section line is missing, repeated or misplaced, or a directive is malformed.
     #[error("{file}:{line}: {message}")]
-    Syntax {
-        file: String,
-        line: u32,
-        message: String,
-    },
+    Syntax { file: String, line: u32, message: String },
     /// The statement lexer rejected a section.
     #[error("{file}:{line}: {message}")]
-    Lex {
-        file: String,
-        line: u32,
-        message: String,
-    },
+    Lex { file: String, line: u32, message: String },
     /// Reading the folder or a file failed.
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },

@@ -77,9 +77,7 @@ pub struct FileName {
 impl FileName {
     /// Parses `name` (a file name, not a path).
     pub fn parse(name: &str) -> Result<FileName, FormatError> {
-        let bad = || FormatError::BadName {
-            file: name.to_string(),
-        };
+        let bad = || FormatError::BadName { file: name.to_string() };
         let stem = name.strip_suffix(".sql").ok_or_else(bad)?;
         // The database name may itself hold `_`, so try every `__` until the rest parses.
         for (at, _) in stem.match_indices("__") {
@@ -111,12 +109,7 @@ impl FileName {
 
 fn parse_rest(db: &str, rest: &str) -> Option<FileName> {
     let make = |kind, version, slug: &str| {
-        valid_slug(slug).then(|| FileName {
-            db: db.to_string(),
-            kind,
-            version,
-            slug: slug.to_string(),
-        })
+        valid_slug(slug).then(|| FileName { db: db.to_string(), kind, version, slug: slug.to_string() })
     };
     if let Some(slug) = rest.strip_prefix("RA__") {
         return make(MigrationKind::RepeatableAlways, None, slug);
@@ -128,18 +121,13 @@ fn parse_rest(db: &str, rest: &str) -> Option<FileName> {
     if digits.len() < 4 {
         return None;
     }
-    make(
-        MigrationKind::Versioned,
-        Some(Version::parse(digits)?),
-        slug,
-    )
+    make(MigrationKind::Versioned, Some(Version::parse(digits)?), slug)
 }
 
 /// `[a-zA-Z][a-zA-Z0-9_]*`, the config's rule for database names.
 pub(crate) fn valid_db_name(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn valid_slug(slug: &str) -> bool {
@@ -173,18 +161,12 @@ mod tests {
     #[test]
     fn names() {
         let n = FileName::parse("my_db__0012_add_index.sql").unwrap();
-        assert_eq!(
-            (n.db.as_str(), n.version, n.slug.as_str()),
-            ("my_db", Some(Version(12)), "add_index")
-        );
+        assert_eq!((n.db.as_str(), n.version, n.slug.as_str()), ("my_db", Some(Version(12)), "add_index"));
         assert_eq!(n.file_name(), "my_db__0012_add_index.sql");
         let big = FileName::parse("primary__12345_x.sql").unwrap();
         assert_eq!(big.version.unwrap().to_string(), "12345");
         let roc = FileName::parse("primary__ROC__refresh_views.sql").unwrap();
-        assert_eq!(
-            (roc.kind, roc.version),
-            (MigrationKind::RepeatableOnChange, None)
-        );
+        assert_eq!((roc.kind, roc.version), (MigrationKind::RepeatableOnChange, None));
         for bad in [
             "primary__001_short.sql",
             "primary__0001_.sql",

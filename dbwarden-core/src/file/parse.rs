@@ -15,9 +15,7 @@ pub struct Section {
 impl Section {
     /// Whether the section holds no SQL (only white space and comments).
     pub fn is_empty(&self, dialect: Dialect) -> bool {
-        lexer::split(&self.text, dialect)
-            .map(|s| s.is_empty())
-            .unwrap_or(false)
+        lexer::split(&self.text, dialect).map(|s| s.is_empty()).unwrap_or(false)
     }
 }
 
@@ -85,37 +83,31 @@ impl MigrationFile {
             match (marker, upgrade_at, rollback_at) {
                 (Some(Marker::Upgrade), None, None) => upgrade_at = Some((index, offset)),
                 (Some(Marker::Upgrade), _, _) => {
-                    return Err(syntax(
-                        index + 1,
-                        "a second `-- upgrade` line; a file has one upgrade section".into(),
-                    ))
+                    return Err(syntax(index + 1, "a second `-- upgrade` line; a file has one upgrade section".into()))
                 }
                 (Some(Marker::Rollback), None, _) => {
                     return Err(syntax(
                         index + 1,
-                        "`-- rollback` comes before `-- upgrade`; put the upgrade section first"
-                            .into(),
+                        "`-- rollback` comes before `-- upgrade`; put the upgrade section first".into(),
                     ))
                 }
-                (Some(Marker::Rollback), Some(_), None) => {
-                    rollback_at = Some((index, start, offset))
-                }
+                (Some(Marker::Rollback), Some(_), None) => rollback_at = Some((index, start, offset)),
                 (Some(Marker::Rollback), Some(_), Some(_)) => {
                     return Err(syntax(
                         index + 1,
                         "a second `-- rollback` line; a file has one rollback section".into(),
                     ))
                 }
-                (None, None, _) => parse_header_line(line, &mut directives)
-                    .map_err(|message| syntax(index + 1, message))?,
+                (None, None, _) => {
+                    parse_header_line(line, &mut directives).map_err(|message| syntax(index + 1, message))?
+                }
                 (None, Some(_), _) => {}
             }
         }
         let Some((upgrade_line, upgrade_start)) = upgrade_at else {
             return Err(syntax(
                 1,
-                "no `-- upgrade` line; a migration file needs `-- upgrade` and `-- rollback` lines"
-                    .into(),
+                "no `-- upgrade` line; a migration file needs `-- upgrade` and `-- rollback` lines".into(),
             ));
         };
         let Some((rollback_line, rollback_marker, rollback_start)) = rollback_at else {
@@ -125,14 +117,9 @@ impl MigrationFile {
                 "no `-- rollback` line; add one (leave the section empty and add `-- dbwarden: irreversible` to the header if it cannot be undone)".into(),
             ));
         };
-        let upgrade = Section {
-            text: text[upgrade_start..rollback_marker].to_string(),
-            first_line: upgrade_line as u32 + 2,
-        };
-        let rollback = Section {
-            text: text[rollback_start..].to_string(),
-            first_line: rollback_line as u32 + 2,
-        };
+        let upgrade =
+            Section { text: text[upgrade_start..rollback_marker].to_string(), first_line: upgrade_line as u32 + 2 };
+        let rollback = Section { text: text[rollback_start..].to_string(), first_line: rollback_line as u32 + 2 };
         Ok(MigrationFile {
             checksum: checksum::section_checksum(&upgrade.text),
             rollback_checksum: checksum::section_checksum(&rollback.text),
@@ -145,11 +132,7 @@ impl MigrationFile {
     }
 
     /// Splits a section into statements; line numbers are lines of the file.
-    pub fn statements<'a>(
-        &self,
-        section: &'a Section,
-        dialect: Dialect,
-    ) -> Result<Vec<Statement<'a>>, FormatError> {
+    pub fn statements<'a>(&self, section: &'a Section, dialect: Dialect) -> Result<Vec<Statement<'a>>, FormatError> {
         let base = section.first_line - 1;
         match lexer::split(&section.text, dialect) {
             Ok(mut statements) => {
@@ -158,11 +141,9 @@ impl MigrationFile {
                 }
                 Ok(statements)
             }
-            Err(e) => Err(FormatError::Lex {
-                file: self.filename.clone(),
-                line: e.line + base,
-                message: e.kind.to_string(),
-            }),
+            Err(e) => {
+                Err(FormatError::Lex { file: self.filename.clone(), line: e.line + base, message: e.kind.to_string() })
+            }
         }
     }
 }
@@ -223,12 +204,7 @@ fn parse_list(value: &str) -> Result<Vec<String>, String> {
     let inner = value
         .strip_prefix('[')
         .and_then(|v| v.strip_suffix(']'))
-        .ok_or_else(|| {
-            format!(
-                "expected a list like [\"0004\"], found `{}`",
-                truncate(value)
-            )
-        })?;
+        .ok_or_else(|| format!("expected a list like [\"0004\"], found `{}`", truncate(value)))?;
     inner
         .split(',')
         .map(str::trim)
@@ -238,12 +214,7 @@ fn parse_list(value: &str) -> Result<Vec<String>, String> {
                 .and_then(|i| i.strip_suffix('"'))
                 .or_else(|| item.strip_prefix('\'').and_then(|i| i.strip_suffix('\'')))
                 .map(str::to_string)
-                .ok_or_else(|| {
-                    format!(
-                        "list items must be quoted strings, found `{}`",
-                        truncate(item)
-                    )
-                })
+                .ok_or_else(|| format!("list items must be quoted strings, found `{}`", truncate(item)))
         })
         .collect()
 }
@@ -278,83 +249,38 @@ mod tests {
 
     #[test]
     fn rollback_edit_does_not_change_upgrade_checksum() {
-        let a = MigrationFile::parse(
-            "db__0001_x.sql",
-            "-- upgrade\nSELECT 1;\n-- rollback\nSELECT 2;\n",
-        )
-        .unwrap();
-        let b = MigrationFile::parse(
-            "db__0001_x.sql",
-            "-- upgrade\r\nSELECT 1;\r\n-- rollback\r\nSELECT 3;\r\n",
-        )
-        .unwrap();
+        let a = MigrationFile::parse("db__0001_x.sql", "-- upgrade\nSELECT 1;\n-- rollback\nSELECT 2;\n").unwrap();
+        let b =
+            MigrationFile::parse("db__0001_x.sql", "-- upgrade\r\nSELECT 1;\r\n-- rollback\r\nSELECT 3;\r\n").unwrap();
         assert_eq!(a.checksum, b.checksum);
         assert_ne!(a.rollback_checksum, b.rollback_checksum);
     }
 
     #[test]
     fn errors_name_the_line() {
-        assert!(matches!(
-            err("SELECT 1;\n-- upgrade\n-- rollback\n"),
-            FormatError::Syntax { line: 1, .. }
-        ));
-        assert!(matches!(
-            err("-- upgrade\nSELECT 1;\n"),
-            FormatError::Syntax { line: 2, .. }
-        ));
-        assert!(matches!(
-            err("-- rollback\n-- upgrade\n"),
-            FormatError::Syntax { line: 1, .. }
-        ));
-        assert!(matches!(
-            err("-- upgrade\n-- rollback\n-- upgrade\n"),
-            FormatError::Syntax { line: 3, .. }
-        ));
+        assert!(matches!(err("SELECT 1;\n-- upgrade\n-- rollback\n"), FormatError::Syntax { line: 1, .. }));
+        assert!(matches!(err("-- upgrade\nSELECT 1;\n"), FormatError::Syntax { line: 2, .. }));
+        assert!(matches!(err("-- rollback\n-- upgrade\n"), FormatError::Syntax { line: 1, .. }));
+        assert!(matches!(err("-- upgrade\n-- rollback\n-- upgrade\n"), FormatError::Syntax { line: 3, .. }));
         assert!(matches!(
             err("-- dbwarden: irreversable\n-- upgrade\n-- rollback\n"),
             FormatError::Syntax { line: 1, .. }
         ));
-        assert!(matches!(
-            err("-- depends_on: 0004\n-- upgrade\n-- rollback\n"),
-            FormatError::Syntax { line: 1, .. }
-        ));
-        assert!(matches!(
-            err("-- foo\n"),
-            FormatError::Syntax { line: 1, .. }
-        ));
+        assert!(matches!(err("-- depends_on: 0004\n-- upgrade\n-- rollback\n"), FormatError::Syntax { line: 1, .. }));
+        assert!(matches!(err("-- foo\n"), FormatError::Syntax { line: 1, .. }));
         let msg = err("-- upgrade\nSELECT 1;\n").to_string();
-        assert!(
-            msg.starts_with("db__0001_x.sql:2: no `-- rollback` line"),
-            "{msg}"
-        );
+        assert!(msg.starts_with("db__0001_x.sql:2: no `-- rollback` line"), "{msg}");
     }
 
     #[test]
     fn statement_lines_are_file_lines() {
-        let f = MigrationFile::parse(
-            "db__0001_x.sql",
-            "-- upgrade\n\nSELECT 1;\nSELECT 2;\n-- rollback\nSELECT 3;\n",
-        )
-        .unwrap();
-        let lines: Vec<u32> = f
-            .statements(&f.upgrade, Dialect::Postgres)
-            .unwrap()
-            .iter()
-            .map(|s| s.line)
-            .collect();
+        let f = MigrationFile::parse("db__0001_x.sql", "-- upgrade\n\nSELECT 1;\nSELECT 2;\n-- rollback\nSELECT 3;\n")
+            .unwrap();
+        let lines: Vec<u32> = f.statements(&f.upgrade, Dialect::Postgres).unwrap().iter().map(|s| s.line).collect();
         assert_eq!(lines, vec![3, 4]);
-        let rb: Vec<u32> = f
-            .statements(&f.rollback, Dialect::Postgres)
-            .unwrap()
-            .iter()
-            .map(|s| s.line)
-            .collect();
+        let rb: Vec<u32> = f.statements(&f.rollback, Dialect::Postgres).unwrap().iter().map(|s| s.line).collect();
         assert_eq!(rb, vec![6]);
-        let bad = MigrationFile::parse(
-            "db__0001_x.sql",
-            "-- upgrade\nSELECT 1;\nSELECT 'x;\n-- rollback\n",
-        )
-        .unwrap();
+        let bad = MigrationFile::parse("db__0001_x.sql", "-- upgrade\nSELECT 1;\nSELECT 'x;\n-- rollback\n").unwrap();
         match bad.statements(&bad.upgrade, Dialect::Postgres).unwrap_err() {
             FormatError::Lex { line, .. } => assert_eq!(line, 3),
             other => panic!("{other:?}"),

@@ -15,10 +15,7 @@ pub struct SourceFile {
 /// Reads the `.sql` files of a folder (not its sub-folders). Other files (a README, the schema snapshot) are left
 /// alone. A missing folder is an empty set. Text that is not UTF-8 is an error naming the file and line.
 pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, FormatError> {
-    let io = |e: std::io::Error| FormatError::Io {
-        path: dir.to_path_buf(),
-        message: e.to_string(),
-    };
+    let io = |e: std::io::Error| FormatError::Io { path: dir.to_path_buf(), message: e.to_string() };
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -28,27 +25,17 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, FormatError> {
     for entry in entries {
         let entry = entry.map_err(io)?;
         let path = entry.path();
-        let Some(filename) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-        else {
+        let Some(filename) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
             continue;
         };
         if !filename.ends_with(".sql") || !path.is_file() {
             continue;
         }
-        let bytes = std::fs::read(&path).map_err(|e| FormatError::Io {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let bytes = std::fs::read(&path).map_err(|e| FormatError::Io { path: path.clone(), message: e.to_string() })?;
         let contents = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = 1 + valid.iter().filter(|&&b| b == b'\n').count() as u32;
-            FormatError::NotUtf8 {
-                file: filename.clone(),
-                line,
-            }
+            FormatError::NotUtf8 { file: filename.clone(), line }
         })?;
         files.push(SourceFile { filename, contents });
     }
@@ -68,19 +55,12 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, FormatError> {
 /// assert_eq!(names, ["app__0001_a.sql", "app__0002_b.sql", "app__RA__v.sql"]);
 /// assert!(resolve_files(vec![file("app__0001_a.sql"), file("app__0001_b.sql")], None).is_err());
 /// ```
-pub fn resolve_files(
-    files: Vec<SourceFile>,
-    expected_db: Option<&str>,
-) -> Result<Vec<MigrationFile>, FormatError> {
-    let mut parsed = files
-        .iter()
-        .map(|f| MigrationFile::parse(&f.filename, &f.contents))
-        .collect::<Result<Vec<_>, _>>()?;
+pub fn resolve_files(files: Vec<SourceFile>, expected_db: Option<&str>) -> Result<Vec<MigrationFile>, FormatError> {
+    let mut parsed =
+        files.iter().map(|f| MigrationFile::parse(&f.filename, &f.contents)).collect::<Result<Vec<_>, _>>()?;
     parsed.sort_by(|a, b| a.filename.cmp(&b.filename));
 
-    let db = expected_db
-        .map(str::to_string)
-        .or_else(|| parsed.first().map(|f| f.name.db.clone()));
+    let db = expected_db.map(str::to_string).or_else(|| parsed.first().map(|f| f.name.db.clone()));
     let mut versions: BTreeMap<u64, &MigrationFile> = BTreeMap::new();
     let mut repeatables: BTreeMap<&str, &MigrationFile> = BTreeMap::new();
     for file in &parsed {
@@ -118,13 +98,7 @@ pub fn resolve_files(
         }
     }
     parsed.sort_by(|a, b| {
-        let key = |f: &MigrationFile| {
-            (
-                f.name.kind != MigrationKind::Versioned,
-                f.name.version,
-                f.filename.clone(),
-            )
-        };
+        let key = |f: &MigrationFile| (f.name.kind != MigrationKind::Versioned, f.name.version, f.filename.clone());
         key(a).cmp(&key(b))
     });
     Ok(parsed)

@@ -106,10 +106,7 @@ impl SqlDialect for Sqlite {
         quote_with(name, '"')
     }
     fn columns_query(&self, table: &str) -> String {
-        format!(
-            "SELECT name FROM pragma_table_info({})",
-            self.literal(table)
-        )
+        format!("SELECT name FROM pragma_table_info({})", self.literal(table))
     }
 }
 
@@ -119,10 +116,7 @@ mod tests {
 
     #[test]
     fn quoting_doubles_quote_characters() {
-        assert_eq!(
-            of(Dialect::Postgres).quote_ident("we\"ird"),
-            "\"we\"\"ird\""
-        );
+        assert_eq!(of(Dialect::Postgres).quote_ident("we\"ird"), "\"we\"\"ird\"");
         assert_eq!(of(Dialect::MySql).quote_ident("or`der"), "`or``der`");
         assert_eq!(of(Dialect::Sqlite).quote_ident("user"), "\"user\"");
         assert_eq!(of(Dialect::MySql).literal("a'b\\"), "'a''b\\\\'");

@@ -28,11 +28,7 @@ pub trait Backend: Send {
     /// Runs a query whose columns are all text (the caller casts) and returns its rows.
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError>;
     /// Tries once to take the server-side lock for `namespace`; `Ok(false)` when someone else holds it.
-    async fn try_lock(
-        &mut self,
-        namespace: &str,
-        me: &crate::lock::LockHolder,
-    ) -> Result<bool, DbError>;
+    async fn try_lock(&mut self, namespace: &str, me: &crate::lock::LockHolder) -> Result<bool, DbError>;
     /// Whether the lock is the `dbwarden_lock` row itself (SQLite) rather than a server lock.
     fn table_lock(&self) -> bool {
         false
@@ -72,9 +68,7 @@ pub async fn connect(spec: &ConnectSpec) -> Result<Box<dyn Backend>, DbError> {
     match dialect {
         Dialect::Postgres => postgres::PgBackend::connect_url(&spec.url).await.map(boxed),
         Dialect::MySql => mysql::MySqlBackend::connect_url(&spec.url).await.map(boxed),
-        Dialect::Sqlite => sqlite::SqliteBackend::connect_url(&spec.url, spec.create)
-            .await
-            .map(boxed),
+        Dialect::Sqlite => sqlite::SqliteBackend::connect_url(&spec.url, spec.create).await.map(boxed),
     }
 }
 
@@ -96,18 +90,14 @@ pub trait Target: Send + Sync {
 #[async_trait]
 impl Target for sqlx::PgPool {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
-        postgres::PgBackend::connect_with(&self.connect_options())
-            .await
-            .map(boxed)
+        postgres::PgBackend::connect_with(&self.connect_options()).await.map(boxed)
     }
 }
 
 #[async_trait]
 impl Target for sqlx::MySqlPool {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
-        mysql::MySqlBackend::connect_with(&self.connect_options())
-            .await
-            .map(boxed)
+        mysql::MySqlBackend::connect_with(&self.connect_options()).await.map(boxed)
     }
 }
 
@@ -129,11 +119,7 @@ impl Target for sqlx::AnyPool {
 #[async_trait]
 impl Target for str {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
-        connect(&ConnectSpec {
-            url: self.to_string(),
-            create: true,
-        })
-        .await
+        connect(&ConnectSpec { url: self.to_string(), create: true }).await
     }
 }
 
@@ -165,14 +151,7 @@ where
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     rows.iter()
-        .map(|row| {
-            (0..row.len())
-                .map(|i| {
-                    row.try_get::<Option<String>, usize>(i)
-                        .map_err(DbError::from)
-                })
-                .collect()
-        })
+        .map(|row| (0..row.len()).map(|i| row.try_get::<Option<String>, usize>(i).map_err(DbError::from)).collect())
         .collect()
 }
 

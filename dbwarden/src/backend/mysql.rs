@@ -24,22 +24,11 @@ impl MySqlBackend {
         MySqlBackend::connect_with(&options).await
     }
 
-    pub(crate) async fn connect_with(
-        options: &MySqlConnectOptions,
-    ) -> Result<MySqlBackend, DbError> {
-        let conn = MySqlConnection::connect_with(options)
-            .await
-            .map_err(DbError::from)?;
-        let mut backend = MySqlBackend {
-            conn,
-            database: String::new(),
-        };
+    pub(crate) async fn connect_with(options: &MySqlConnectOptions) -> Result<MySqlBackend, DbError> {
+        let conn = MySqlConnection::connect_with(options).await.map_err(DbError::from)?;
+        let mut backend = MySqlBackend { conn, database: String::new() };
         let rows = backend.query("SELECT CAST(DATABASE() AS CHAR)").await?;
-        backend.database = rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next().flatten())
-            .unwrap_or_default();
+        backend.database = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).unwrap_or_default();
         Ok(backend)
     }
 
@@ -58,10 +47,7 @@ impl Backend for MySqlBackend {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        sqlx::Executor::execute(&mut self.conn, sqlx::raw_sql(sql))
-            .await
-            .map(drop)
-            .map_err(DbError::from)
+        sqlx::Executor::execute(&mut self.conn, sqlx::raw_sql(sql)).await.map(drop).map_err(DbError::from)
     }
 
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
@@ -69,39 +55,23 @@ impl Backend for MySqlBackend {
     }
 
     async fn try_lock(&mut self, namespace: &str, _me: &LockHolder) -> Result<bool, DbError> {
-        let sql = format!(
-            "SELECT CAST(GET_LOCK('{}', 0) AS CHAR)",
-            self.lock_name(namespace)
-        );
+        let sql = format!("SELECT CAST(GET_LOCK('{}', 0) AS CHAR)", self.lock_name(namespace));
         let rows = self.query(&sql).await?;
         Ok(rows.first().and_then(|r| r[0].as_deref()) == Some("1"))
     }
 
     async fn unlock(&mut self, namespace: &str) -> Result<(), DbError> {
-        self.execute(&format!(
-            "SELECT RELEASE_LOCK('{}')",
-            self.lock_name(namespace)
-        ))
-        .await
+        self.execute(&format!("SELECT RELEASE_LOCK('{}')", self.lock_name(namespace))).await
     }
 
     async fn lock_session(&mut self, namespace: &str) -> Result<Option<LockSession>, DbError> {
-        let sql = format!(
-            "SELECT CAST(IS_USED_LOCK('{}') AS CHAR)",
-            self.lock_name(namespace)
-        );
+        let sql = format!("SELECT CAST(IS_USED_LOCK('{}') AS CHAR)", self.lock_name(namespace));
         let rows = self.query(&sql).await?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next().flatten())
-            .map(LockSession::Server))
+        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).map(LockSession::Server))
     }
 
     async fn kill_session(&mut self, session: &str) -> Result<bool, DbError> {
-        let id: u64 = session
-            .parse()
-            .map_err(|_| DbError::connect(format!("not a connection id: {session}")))?;
+        let id: u64 = session.parse().map_err(|_| DbError::connect(format!("not a connection id: {session}")))?;
         self.execute(&format!("KILL {id}")).await.map(|()| true)
     }
 

@@ -26,9 +26,7 @@ impl PgBackend {
 
     pub(crate) async fn connect_with(options: &PgConnectOptions) -> Result<PgBackend, DbError> {
         let options = options.clone().application_name("dbwarden");
-        let conn = PgConnection::connect_with(&options)
-            .await
-            .map_err(DbError::from)?;
+        let conn = PgConnection::connect_with(&options).await.map_err(DbError::from)?;
         Ok(PgBackend { conn })
     }
 }
@@ -46,10 +44,7 @@ impl Backend for PgBackend {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        sqlx::Executor::execute(&mut self.conn, sqlx::raw_sql(sql))
-            .await
-            .map(drop)
-            .map_err(DbError::from)
+        sqlx::Executor::execute(&mut self.conn, sqlx::raw_sql(sql)).await.map(drop).map_err(DbError::from)
     }
 
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
@@ -57,21 +52,12 @@ impl Backend for PgBackend {
     }
 
     async fn try_lock(&mut self, namespace: &str, _me: &LockHolder) -> Result<bool, DbError> {
-        let rows = self
-            .query(&format!(
-                "SELECT CAST(pg_try_advisory_lock({}) AS TEXT)",
-                lock_key(namespace)
-            ))
-            .await?;
+        let rows = self.query(&format!("SELECT CAST(pg_try_advisory_lock({}) AS TEXT)", lock_key(namespace))).await?;
         Ok(rows.first().and_then(|r| r[0].as_deref()) == Some("true"))
     }
 
     async fn unlock(&mut self, namespace: &str) -> Result<(), DbError> {
-        self.execute(&format!(
-            "SELECT pg_advisory_unlock({})",
-            lock_key(namespace)
-        ))
-        .await
+        self.execute(&format!("SELECT pg_advisory_unlock({})", lock_key(namespace))).await
     }
 
     async fn lock_session(&mut self, namespace: &str) -> Result<Option<LockSession>, DbError> {
@@ -85,20 +71,12 @@ impl Backend for PgBackend {
             key & 0xffff_ffff
         );
         let rows = self.query(&sql).await?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next().flatten())
-            .map(LockSession::Server))
+        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).map(LockSession::Server))
     }
 
     async fn kill_session(&mut self, session: &str) -> Result<bool, DbError> {
-        let pid: i64 = session
-            .parse()
-            .map_err(|_| DbError::connect(format!("not a backend pid: {session}")))?;
-        let rows = self
-            .query(&format!("SELECT CAST(pg_terminate_backend({pid}) AS TEXT)"))
-            .await?;
+        let pid: i64 = session.parse().map_err(|_| DbError::connect(format!("not a backend pid: {session}")))?;
+        let rows = self.query(&format!("SELECT CAST(pg_terminate_backend({pid}) AS TEXT)")).await?;
         Ok(rows.first().and_then(|r| r[0].as_deref()) == Some("true"))
     }
 

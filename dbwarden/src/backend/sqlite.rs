@@ -13,10 +13,15 @@ use crate::error::DbError;
 use crate::lock::{self, LockHolder};
 
 pub(crate) struct SqliteBackend {
-    conn: Option<SqliteConnection>,
+    conn: Option<Conn>,
     /// How to reach the file again to release a lock if this session is dropped while holding it.
     reopen: Reopen,
     held: Option<(String, String)>,
+}
+
+enum Conn {
+    Own(SqliteConnection),
+    Pooled(sqlx::pool::PoolConnection<sqlx::Sqlite>),
 }
 
 #[derive(Clone)]
@@ -32,31 +37,34 @@ impl SqliteBackend {
             // Only ever switched on: a URL's own `mode=rwc` stays in force for read-only commands.
             options = options.create_if_missing(true);
         }
-        let conn = SqliteConnection::connect_with(&options)
-            .await
-            .map_err(DbError::from)?;
-        Ok(SqliteBackend {
-            conn: Some(conn),
-            reopen: Reopen::Options(options),
-            held: None,
-        })
+        let conn = SqliteConnection::connect_with(&options).await.map_err(DbError::from)?;
+        Ok(SqliteBackend { conn: Some(Conn::Own(conn)), reopen: Reopen::Options(options), held: None })
     }
 
-    /// Takes a connection out of the pool for good (`detach`), so an open transaction or a dropped future can never
-    /// hand a half-used connection back; in-memory databases stay reachable because sqlx shares their cache.
+    /// A file database gets a dedicated connection from the pool's options, so an open transaction or a dropped
+    /// future can never hand a half-used connection back. An in-memory database lives only in the pool's
+    /// connections, so one of them is borrowed (a lock there is moot: no other process can see it).
     pub(crate) async fn from_pool(pool: &SqlitePool) -> Result<SqliteBackend, DbError> {
-        let conn = pool.acquire().await.map_err(DbError::from)?.detach();
-        Ok(SqliteBackend {
-            conn: Some(conn),
-            reopen: Reopen::Pool(pool.clone()),
-            held: None,
-        })
+        let options = pool.connect_options();
+        let name = options.get_filename().to_string_lossy().into_owned();
+        // sqlx names `sqlite::memory:` databases `file:sqlx-in-memory-<n>`.
+        if name.starts_with("file:sqlx-in-memory-") || name == ":memory:" || name.contains("mode=memory") {
+            let conn = pool.acquire().await.map_err(DbError::from)?;
+            return Ok(SqliteBackend {
+                conn: Some(Conn::Pooled(conn)),
+                reopen: Reopen::Pool(pool.clone()),
+                held: None,
+            });
+        }
+        let conn = SqliteConnection::connect_with(&options).await.map_err(DbError::from)?;
+        Ok(SqliteBackend { conn: Some(Conn::Own(conn)), reopen: Reopen::Options((*options).clone()), held: None })
     }
 
     fn conn(&mut self) -> &mut SqliteConnection {
-        self.conn
-            .as_mut()
-            .expect("connection is present until close")
+        match self.conn.as_mut().expect("connection is present until close") {
+            Conn::Own(c) => c,
+            Conn::Pooled(c) => c,
+        }
     }
 
     async fn take_lock_row(&mut self, namespace: &str, me: &LockHolder) -> Result<bool, DbError> {
@@ -85,10 +93,7 @@ impl Backend for SqliteBackend {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        sqlx::Executor::execute(self.conn(), sqlx::raw_sql(sql))
-            .await
-            .map(drop)
-            .map_err(DbError::from)
+        sqlx::Executor::execute(self.conn(), sqlx::raw_sql(sql)).await.map(drop).map_err(DbError::from)
     }
 
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
@@ -103,11 +108,7 @@ impl Backend for SqliteBackend {
             Err(e) => return Err(e),
         }
         let taken = self.take_lock_row(namespace, me).await;
-        let end = if matches!(taken, Ok(true)) {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
-        };
+        let end = if matches!(taken, Ok(true)) { "COMMIT" } else { "ROLLBACK" };
         match (taken, self.execute(end).await) {
             (Ok(true), Ok(())) => {
                 self.held = Some((namespace.to_string(), me.owner.clone()));
@@ -124,8 +125,7 @@ impl Backend for SqliteBackend {
     async fn unlock(&mut self, namespace: &str) -> Result<(), DbError> {
         let owner = self.held.take().map(|(_, owner)| owner).unwrap_or_default();
         let d = dialect::of(Dialect::Sqlite);
-        self.execute(&lock::delete_sql(d, namespace, Some(&owner)))
-            .await
+        self.execute(&lock::delete_sql(d, namespace, Some(&owner))).await
     }
 
     async fn lock_session(&mut self, _namespace: &str) -> Result<Option<LockSession>, DbError> {
@@ -137,8 +137,12 @@ impl Backend for SqliteBackend {
     }
 
     async fn close(mut self: Box<Self>) {
-        if let Some(conn) = self.conn.take() {
-            let _ = conn.close().await;
+        match self.conn.take() {
+            Some(Conn::Own(conn)) => {
+                let _ = conn.close().await;
+            }
+            Some(Conn::Pooled(conn)) => drop(conn),
+            None => {}
         }
     }
 }

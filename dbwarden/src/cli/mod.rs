@@ -156,14 +156,11 @@ pub struct MigrateArgs {
 }
 
 fn parse_version(text: &str) -> Result<u64, String> {
-    dbwarden_core::file::Version::parse(text)
-        .map(|v| v.0)
-        .ok_or_else(|| format!("`{text}` is not a version number"))
+    dbwarden_core::file::Version::parse(text).map(|v| v.0).ok_or_else(|| format!("`{text}` is not a version number"))
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::config::parse_duration(text)
-        .ok_or_else(|| format!("`{text}`: write a duration like 30s, 2m or 500ms"))
+    crate::config::parse_duration(text).ok_or_else(|| format!("`{text}`: write a duration like 30s, 2m or 500ms"))
 }
 
 /// Runs the CLI with the process arguments; returns the exit code.
@@ -176,10 +173,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(cli.verbose);
     let out = Out::new(cli.json);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             out.error(&format!("cannot start the async runtime: {e}"), None);
@@ -201,13 +195,9 @@ fn init_logging(verbose: u8) {
         1 => "dbwarden=info",
         _ => "dbwarden=debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DBWARDEN_LOG")
-        .unwrap_or_else(|_| default.into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DBWARDEN_LOG").unwrap_or_else(|_| default.into());
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 /// A failed command: message, hint, exit code.
@@ -219,31 +209,19 @@ struct Failure {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
-        Failure {
-            hint: e.hint(),
-            message: e.to_string(),
-            code: 2,
-        }
+        Failure { hint: e.hint(), message: e.to_string(), code: 2 }
     }
 }
 
 impl From<ConfigError> for Failure {
     fn from(e: ConfigError) -> Failure {
-        Failure {
-            message: e.to_string(),
-            hint: Some("see the Configuration section of the README".into()),
-            code: 2,
-        }
+        Failure { message: e.to_string(), hint: Some("see the Configuration section of the README".into()), code: 2 }
     }
 }
 
 impl Failure {
     fn usage(message: String) -> Failure {
-        Failure {
-            message,
-            hint: None,
-            code: 2,
-        }
+        Failure { message, hint: None, code: 2 }
     }
 }
 
@@ -251,27 +229,17 @@ impl Failure {
 fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseConfig>, Failure> {
     let explicit_config = cli.config != Path::new(crate::config::FILE_NAME);
     if explicit_config && !cli.config.exists() {
-        return Err(Failure::usage(format!(
-            "{}: no such config file",
-            cli.config.display()
-        )));
+        return Err(Failure::usage(format!("{}: no such config file", cli.config.display())));
     }
     let config = if let (Some(url), false) = (&cli.url, cli.config.exists()) {
         // Ad hoc: no config file at all.
         let dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
         let db_name = name.map(str::to_string).unwrap_or_else(|| "primary".into());
-        Config {
-            origin: "--url".into(),
-            databases: vec![DatabaseConfig::new(&db_name, dialect, url.clone())],
-        }
+        Config { origin: "--url".into(), databases: vec![DatabaseConfig::new(&db_name, dialect, url.clone())] }
     } else {
         Config::load(&cli.config)?
     };
-    let mut chosen = if all {
-        config.databases.clone()
-    } else {
-        vec![config.database(name)?.clone()]
-    };
+    let mut chosen = if all { config.databases.clone() } else { vec![config.database(name)?.clone()] };
     for db in &mut chosen {
         if let Some(url) = &cli.url {
             db.dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
@@ -285,33 +253,21 @@ fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseCon
 }
 
 fn migrator(db: &DatabaseConfig) -> Migrator {
-    Migrator::new(Source::Dir {
-        path: db.migrations_dir.clone(),
-        db: Some(db.name.clone()),
-    })
-    .table(db.migration_table.clone())
-    .lock_timeout(db.lock_timeout)
+    Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
+        .table(db.migration_table.clone())
+        .lock_timeout(db.lock_timeout)
 }
 
 fn spec(db: &DatabaseConfig, create: bool) -> ConnectSpec {
-    ConnectSpec {
-        url: db.url.clone(),
-        create,
-    }
+    ConnectSpec { url: db.url.clone(), create }
 }
 
 async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
     match &cli.command {
         Command::Init => init(cli, out),
-        Command::New { description, db } => {
-            new_file(cli, out, &description.join(" "), db.database.as_deref())
-        }
+        Command::New { description, db } => new_file(cli, out, &description.join(" "), db.database.as_deref()),
         Command::Migrate(args) => migrate(cli, out, args).await,
-        Command::Rollback {
-            count,
-            to_version,
-            db,
-        } => {
+        Command::Rollback { count, to_version, db } => {
             let to = match (count, to_version) {
                 (_, Some(v)) => RollbackTo::Version(*v),
                 (Some(n), None) => RollbackTo::Count(*n),
@@ -319,9 +275,7 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
             };
             rollback(cli, out, db.database.as_deref(), to).await
         }
-        Command::Downgrade { to, db } => {
-            rollback(cli, out, db.database.as_deref(), RollbackTo::Version(*to)).await
-        }
+        Command::Downgrade { to, db } => rollback(cli, out, db.database.as_deref(), RollbackTo::Version(*to)).await,
         Command::Status(db) => status(cli, out, db.database.as_deref()).await,
         Command::History(db) => history(cli, out, db.database.as_deref()).await,
         Command::LockStatus(db) => lock_status(cli, out, db.database.as_deref()).await,
@@ -348,7 +302,8 @@ fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
     }
     // A crate embedding migrations must rebuild when a file is added: cargo reruns build.rs when the folder changes.
     if Path::new("Cargo.toml").exists() && !Path::new("build.rs").exists() {
-        let text = "// Written by `dbwarden init`: rebuild when a migration file is added, so embed_migrations! sees it.\n\
+        let text =
+            "// Written by `dbwarden init`: rebuild when a migration file is added, so embed_migrations! sees it.\n\
                     fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n";
         std::fs::write("build.rs", text).map_err(|e| io(Path::new("build.rs"), e))?;
         written.push("build.rs".into());
@@ -365,17 +320,10 @@ fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
 
 fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
-    let files = dbwarden_core::file::read_dir(&db.migrations_dir)
-        .map_err(|e| Failure::from(Error::from(e)))?;
-    let resolved = dbwarden_core::file::resolve_files(files, Some(&db.name))
-        .map_err(|e| Failure::from(Error::from(e)))?;
-    let next = resolved
-        .iter()
-        .filter_map(|f| f.name.version)
-        .map(|v| v.0)
-        .max()
-        .unwrap_or(0)
-        + 1;
+    let files = dbwarden_core::file::read_dir(&db.migrations_dir).map_err(|e| Failure::from(Error::from(e)))?;
+    let resolved =
+        dbwarden_core::file::resolve_files(files, Some(&db.name)).map_err(|e| Failure::from(Error::from(e)))?;
+    let next = resolved.iter().filter_map(|f| f.name.version).map(|v| v.0).max().unwrap_or(0) + 1;
     let slug = dbwarden_core::file::slugify(description);
     let filename = format!("{}__{:04}_{slug}.sql", db.name, next);
     let path = db.migrations_dir.join(&filename);
@@ -386,10 +334,9 @@ fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Resu
         if description.trim().is_empty() { "untitled" } else { description.trim() }
     );
     std::fs::write(&path, text).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-    out.emit(
-        &serde_json::json!({ "path": path, "version": format!("{next:04}") }),
-        |_| format!("wrote {}", path.display()),
-    );
+    out.emit(&serde_json::json!({ "path": path, "version": format!("{next:04}") }), |_| {
+        format!("wrote {}", path.display())
+    });
     Ok(0)
 }
 
@@ -400,9 +347,7 @@ struct MultiReport {
 
 async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure> {
     if args.dry_run && args.baseline {
-        return Err(Failure::usage(
-            "--dry-run and --baseline do not go together".into(),
-        ));
+        return Err(Failure::usage("--dry-run and --baseline do not go together".into()));
     }
     let mut reports = Vec::new();
     for db in databases(cli, args.database.as_deref(), args.all)? {
@@ -424,39 +369,28 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
         let report = m.run(&spec(&db, !args.dry_run)).await?;
         reports.push(report);
     }
-    out.emit(
-        &MultiReport {
-            databases: reports.clone(),
-        },
-        |o| {
-            let mut text = String::new();
-            for r in &reports {
-                let verb = if r.dry_run { "would apply" } else { "applied" };
-                if r.steps.is_empty() {
-                    text.push_str(&format!("{}: up to date, nothing to apply\n", r.database));
-                }
-                for s in &r.steps {
-                    let how = if s.baseline {
-                        " (baseline: recorded, not run)".to_string()
-                    } else {
-                        format!(" ({} ms)", s.elapsed_ms)
-                    };
-                    let how = if r.dry_run { String::new() } else { how };
-                    text.push_str(&format!(
-                        "{}: {} {}{}\n",
-                        r.database,
-                        o.green(verb),
-                        s.filename,
-                        o.dim(&how)
-                    ));
-                    if let Some(sql) = &s.sql {
-                        text.push_str(&format!("{sql}\n\n"));
-                    }
+    out.emit(&MultiReport { databases: reports.clone() }, |o| {
+        let mut text = String::new();
+        for r in &reports {
+            let verb = if r.dry_run { "would apply" } else { "applied" };
+            if r.steps.is_empty() {
+                text.push_str(&format!("{}: up to date, nothing to apply\n", r.database));
+            }
+            for s in &r.steps {
+                let how = if s.baseline {
+                    " (baseline: recorded, not run)".to_string()
+                } else {
+                    format!(" ({} ms)", s.elapsed_ms)
+                };
+                let how = if r.dry_run { String::new() } else { how };
+                text.push_str(&format!("{}: {} {}{}\n", r.database, o.green(verb), s.filename, o.dim(&how)));
+                if let Some(sql) = &s.sql {
+                    text.push_str(&format!("{sql}\n\n"));
                 }
             }
-            text
-        },
-    );
+        }
+        text
+    });
     Ok(0)
 }
 
@@ -470,14 +404,7 @@ async fn rollback(cli: &Cli, out: &Out, name: Option<&str>, to: RollbackTo) -> R
         report
             .steps
             .iter()
-            .map(|s| {
-                format!(
-                    "{}: {} {}\n",
-                    report.database,
-                    o.yellow("rolled back"),
-                    s.filename
-                )
-            })
+            .map(|s| format!("{}: {} {}\n", report.database, o.yellow("rolled back"), s.filename))
             .collect()
     });
     Ok(0)
@@ -503,23 +430,14 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
                 EntryState::Partial => o.red("PART-APPLIED"),
                 EntryState::RollingBack => o.red("HALF-REVERTED"),
             };
-            let when = e
-                .applied_at
-                .as_deref()
-                .map(|a| o.dim(&format!("  {a}")))
-                .unwrap_or_default();
+            let when = e.applied_at.as_deref().map(|a| o.dim(&format!("  {a}"))).unwrap_or_default();
             text.push_str(&format!("  {label}  {}{when}\n", e.filename));
         }
         for f in &status.not_embedded {
-            text.push_str(&format!(
-                "  {}  {f} (on disk, not in this binary: rebuild)\n",
-                o.red("NOT EMBEDDED")
-            ));
+            text.push_str(&format!("  {}  {f} (on disk, not in this binary: rebuild)\n", o.red("NOT EMBEDDED")));
         }
         if status.entries.iter().any(|e| e.state == EntryState::Edited) {
-            text.push_str(
-                "edited files: restore them, or run `dbwarden repair` to accept the edit\n",
-            );
+            text.push_str("edited files: restore them, or run `dbwarden repair` to accept the edit\n");
         }
         text
     });
@@ -540,11 +458,7 @@ async fn history(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure
                     r.version.as_deref().unwrap_or("----"),
                     r.applied_at.as_deref().unwrap_or("?"),
                     r.filename,
-                    o.dim(
-                        &r.execution_time_ms
-                            .map(|t| format!("  {t} ms"))
-                            .unwrap_or_default()
-                    )
+                    o.dim(&r.execution_time_ms.map(|t| format!("  {t} ms")).unwrap_or_default())
                 )
             })
             .collect()
@@ -564,11 +478,7 @@ async fn lock_status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Fai
             h.pid,
             h.host,
             h.since(),
-            status
-                .session
-                .as_deref()
-                .map(|s| format!(", server session {s}"))
-                .unwrap_or_default()
+            status.session.as_deref().map(|s| format!(", server session {s}")).unwrap_or_default()
         ),
         (true, None) => format!(
             "{}: {} by server session {}",
@@ -609,7 +519,9 @@ async fn unlock(cli: &Cli, out: &Out, name: Option<&str>, force: bool) -> Result
     if !freed {
         return Err(Failure {
             message: format!("could not release the lock {}", before.namespace),
-            hint: Some("the holder's session did not end; check the server's permissions (pg_terminate_backend, KILL)".into()),
+            hint: Some(
+                "the holder's session did not end; check the server's permissions (pg_terminate_backend, KILL)".into(),
+            ),
             code: 2,
         });
     }

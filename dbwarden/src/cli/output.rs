@@ -12,18 +12,14 @@ pub struct Out {
 
 impl Out {
     pub fn new(json: bool) -> Out {
-        let colour =
-            !json && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let colour = !json && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         Out { json, colour }
     }
 
     /// Prints the JSON document (in `--json` mode) or the human lines.
     pub fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce(&Out) -> String) {
         if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value).expect("serialisable")
-            );
+            println!("{}", serde_json::to_string_pretty(value).expect("serialisable"));
         } else {
             let text = human(self);
             if !text.is_empty() {
@@ -57,17 +53,10 @@ impl Out {
     pub fn error(&self, message: &str, hint: Option<&str>) {
         if self.json {
             let doc = serde_json::json!({ "error": { "message": message, "hint": hint } });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&doc).expect("serialisable")
-            );
+            println!("{}", serde_json::to_string_pretty(&doc).expect("serialisable"));
         } else {
             let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let label = if colour {
-                "\x1b[31merror\x1b[0m"
-            } else {
-                "error"
-            };
+            let label = if colour { "\x1b[31merror\x1b[0m" } else { "error" };
             eprintln!("{label}: {message}");
             if let Some(hint) = hint {
                 eprintln!("  hint: {hint}");

@@ -1,0 +1,139 @@
+//! Runtime behaviours beyond the basic flow: PostgreSQL statements that refuse transactions, pools, the
+//! compile-time registry behind `dbwarden::migrate(&pool)`, a cancelled future, and files added after the build.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{write_migrations, TestDb};
+use dbwarden::{Dialect, EmbeddedFile, EmbeddedMigrations, Migrator, Source};
+
+/// `no-transaction` files and `-- @dbwarden:autocommit` statements run outside the transaction, so
+/// `CREATE INDEX CONCURRENTLY` works; the lock never deadlocks with it.
+#[tokio::test]
+async fn postgres_concurrently_outside_the_transaction() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            ("app__0001_t.sql", "-- upgrade\nCREATE TABLE t (id INTEGER, v TEXT);\n-- @dbwarden:autocommit\nCREATE INDEX CONCURRENTLY ix_t_v ON t (v);\nINSERT INTO t VALUES (1, 'a');\n-- rollback\nDROP TABLE t;\n"),
+            ("app__0002_ix.sql", "-- dbwarden: no-transaction\n-- upgrade\nCREATE INDEX CONCURRENTLY ix_t_id ON t (id);\nCREATE UNIQUE INDEX CONCURRENTLY ux_t_id_v ON t (id, v);\n-- rollback\nDROP INDEX CONCURRENTLY ux_t_id_v;\nDROP INDEX CONCURRENTLY ix_t_id;\n"),
+            ("app__0003_in_tx.sql", "-- upgrade\nCREATE INDEX CONCURRENTLY ix_bad ON t (v);\n-- rollback\n"),
+        ],
+    );
+    let m = Migrator::new(Source::dir(&dir)).target_version(2);
+    assert_eq!(m.run(db.url.as_str()).await.unwrap().steps.len(), 2);
+    let indexes = db.strings("SELECT CAST(indexname AS TEXT) FROM pg_indexes WHERE tablename = 't' ORDER BY 1").await;
+    assert_eq!(indexes, ["ix_t_id", "ix_t_v", "ux_t_id_v"]);
+    // Without the directive, PostgreSQL refuses, and the error says where.
+    match Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await {
+        Err(dbwarden::Error::Statement { at, source }) => {
+            assert_eq!((at.file.as_str(), at.line), ("app__0003_in_tx.sql", 2));
+            assert!(source.message.contains("transaction block"), "{source}");
+        }
+        other => panic!("{other:?}"),
+    }
+    Migrator::new(Source::dir(&dir)).rollback(db.url.as_str(), dbwarden::RollbackTo::Version(0)).await.unwrap();
+    assert!(db.tables().await.is_empty());
+}
+
+/// Every pool type works, and a pool is never handed a connection with a lock or transaction on it.
+#[tokio::test]
+async fn pools_of_every_kind() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/basic");
+    let m = Migrator::new(Source::dir(&fixtures));
+    let pg = TestDb::new(Dialect::Postgres).await;
+    let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+    assert_eq!(m.run(&pool).await.unwrap().steps.len(), 3);
+    let my = TestDb::new(Dialect::MySql).await;
+    let pool = sqlx::MySqlPool::connect(&my.url).await.unwrap();
+    assert_eq!(m.run(&pool).await.unwrap().steps.len(), 3);
+    let lite = TestDb::new(Dialect::Sqlite).await;
+    let pool = sqlx::SqlitePool::connect(&lite.url).await.unwrap();
+    assert_eq!(m.run(&pool).await.unwrap().steps.len(), 3);
+    // In-memory SQLite: the migrated schema is visible through the pool afterwards.
+    let memory = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+    assert_eq!(m.run(&memory).await.unwrap().steps.len(), 3);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&memory).await.unwrap();
+    assert_eq!(n, 1);
+    sqlx::any::install_default_drivers();
+    let any_db = TestDb::new(Dialect::Postgres).await;
+    let any = sqlx::AnyPool::connect(&any_db.url).await.unwrap();
+    assert_eq!(m.run(&any).await.unwrap().steps.len(), 3);
+}
+
+mod registered {
+    // What an application writes: one line, no list of files.
+    dbwarden::embed_migrations!(root = "tests/fixtures/registered/migrations");
+}
+
+/// `embed_migrations!()` registers the set at compile time; `dbwarden::migrate(&pool)` finds it by itself.
+#[tokio::test]
+async fn migrate_finds_the_registered_set() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    let report = dbwarden::migrate(&pool).await.unwrap();
+    assert_eq!(report.database, "shop");
+    assert_eq!(report.steps[0].filename, "shop__0001_items.sql");
+    assert_eq!(db.tables().await, ["items"]);
+    assert!(dbwarden::embedded::find("shop").is_some());
+}
+
+/// A migrate future dropped mid-migration (a timeout, a cancelled task) releases the lock.
+#[tokio::test]
+async fn cancelled_future_releases_the_lock() {
+    for dialect in common::ALL {
+        let db = TestDb::new(dialect).await;
+        let slow = match dialect {
+            Dialect::Postgres => "SELECT pg_sleep(3)",
+            Dialect::MySql => "SELECT SLEEP(3)",
+            Dialect::Sqlite => "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT COUNT(*) FROM c",
+        };
+        let dir = write_migrations(
+            db.dir.path(),
+            "app",
+            &[("app__0001_slow.sql", &format!("-- upgrade\n{slow};\n-- rollback\n"))],
+        );
+        let m = Migrator::new(Source::dir(&dir)).lock_timeout(Duration::from_secs(30));
+        let cancelled = tokio::time::timeout(Duration::from_millis(300), m.run(db.url.as_str())).await;
+        assert!(cancelled.is_err(), "{dialect}: the run should have been cancelled");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = std::time::Instant::now();
+        // The server may have finished the batch it already had (PostgreSQL, MariaDB) or rolled it back with the
+        // dropped connection (SQLite): either way the migration ends up applied and recorded exactly once.
+        m.run(db.url.as_str()).await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{dialect}: waited {:?} for a dropped holder",
+            started.elapsed()
+        );
+        assert_eq!(db.recorded().await, ["0001"], "{dialect}");
+        assert_eq!(m.lock_status(db.url.as_str()).await.unwrap().held, false, "{dialect}");
+    }
+}
+
+/// A file on disk that the binary does not embed is reported, never silently ignored.
+#[test]
+fn files_added_after_the_build_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "-- upgrade\nSELECT 1;\n-- rollback\n";
+    std::fs::write(dir.path().join("app__0001_a.sql"), text).unwrap();
+    std::fs::write(dir.path().join("app__0002_new.sql"), text).unwrap();
+    let file = dbwarden::MigrationFile::parse("app__0001_a.sql", text).unwrap();
+    let files: &'static [EmbeddedFile] = Box::leak(Box::new([EmbeddedFile {
+        filename: "app__0001_a.sql",
+        contents: text,
+        checksum: Box::leak(file.checksum.into_boxed_str()),
+        rollback_checksum: Box::leak(file.rollback_checksum.into_boxed_str()),
+    }]));
+    let set: &'static EmbeddedMigrations = Box::leak(Box::new(EmbeddedMigrations {
+        db: "app",
+        dir: Box::leak(dir.path().to_str().unwrap().to_string().into_boxed_str()),
+        files,
+    }));
+    assert_eq!(set.files_missing_from_binary(), ["app__0002_new.sql"]);
+    let loaded = Source::Embedded(set).load().unwrap();
+    assert_eq!(loaded.not_embedded, ["app__0002_new.sql"]);
+}
