@@ -58,7 +58,13 @@ pub enum LexErrorKind {
 /// Splits `input` into statements. Chunks holding only white space and comments are not statements.
 ///
 /// `;` ends a statement only outside quotes, comments, dollar-quoted bodies and `BEGIN ... END` blocks of
-/// `CREATE TRIGGER/PROCEDURE/FUNCTION/EVENT`; blank lines never split; the last statement needs no `;`.
+/// `CREATE TRIGGER/PROCEDURE/FUNCTION/EVENT` (and MariaDB's `BEGIN NOT ATOMIC`); blank lines never split; the last
+/// statement needs no `;`.
+///
+/// # Errors
+///
+/// A [`LexError`] when a quote, a `/*` comment, a dollar-quoted body or a `BEGIN ... END` block is still open at
+/// the end of the input; its line is where that construct starts.
 ///
 /// ```
 /// use dbwarden_core::{lexer::split, Dialect};
@@ -320,6 +326,8 @@ struct Current {
     words: u8,
     /// The first word is `CREATE`.
     create: bool,
+    /// How many of the first words spell MariaDB's `BEGIN NOT ATOMIC` (a compound statement outside any CREATE).
+    compound: u8,
     /// Set when the statement creates a TRIGGER, PROCEDURE, FUNCTION or EVENT, whose body may hold `;`.
     block: Option<&'static str>,
     /// Open `BEGIN`/`CASE` levels.
@@ -353,9 +361,8 @@ impl<'a> Splitter<'a> {
                     }
                 }
                 Kind::Semicolon => {
-                    let Some(mut current) = self.current.take() else {
-                        continue;
-                    }; // an empty chunk
+                    // No current statement: an empty chunk, not a statement.
+                    let Some(mut current) = self.current.take() else { continue };
                     self.block_token(&mut current, token);
                     if current.level == 0 {
                         self.emit(current);
@@ -374,6 +381,7 @@ impl<'a> Splitter<'a> {
                             autocommit: std::mem::take(&mut self.autocommit),
                             words: 0,
                             create: false,
+                            compound: 0,
                             block: None,
                             level: 0,
                             opener_line: 0,
@@ -419,6 +427,20 @@ impl<'a> Splitter<'a> {
         } else if current.create && current.block.is_none() {
             current.block =
                 ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"].into_iter().find(|k| word.eq_ignore_ascii_case(k));
+        }
+        // Only while every word so far matched: `compound` then equals the index of this word.
+        let compound = ["BEGIN", "NOT", "ATOMIC"];
+        if self.lexer.dialect == Dialect::MySql
+            && usize::from(current.compound) + 1 == usize::from(current.words)
+            && compound.get(usize::from(current.compound)).is_some_and(|k| word.eq_ignore_ascii_case(k))
+        {
+            current.compound += 1;
+            if usize::from(current.compound) == compound.len() {
+                // The leading BEGIN was read before the statement was known to hold a block: count it now.
+                current.block = Some("BEGIN NOT ATOMIC");
+                current.level = 1;
+                current.opener_line = current.line;
+            }
         }
     }
 
@@ -776,6 +798,21 @@ mod tests {
         // `END` then a comment then `IF` is still `END IF`.
         let input = "CREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END /* c */ IF; END; x";
         assert_eq!(sqls(input, Dialect::MySql).len(), 2);
+    }
+
+    #[test]
+    fn mariadb_begin_not_atomic() {
+        let input = "BEGIN NOT ATOMIC\n  DECLARE x INT;\n  IF x THEN SELECT 1; END IF;\nEND;\nBEGIN;\nSELECT 2;\nCOMMIT";
+        assert_eq!(
+            sqls(input, Dialect::MySql),
+            ["BEGIN NOT ATOMIC\n  DECLARE x INT;\n  IF x THEN SELECT 1; END IF;\nEND", "BEGIN", "SELECT 2", "COMMIT"]
+        );
+        let e = error("SELECT 1;\nbegin not atomic SELECT 1; SELECT 2;", Dialect::MySql);
+        assert_eq!(e, LexError { line: 2, kind: LexErrorKind::UnterminatedBlock("BEGIN NOT ATOMIC".into()) });
+        // Only MariaDB has it.
+        assert_eq!(sqls("BEGIN NOT ATOMIC SELECT 1; END", Dialect::Postgres).len(), 2);
+        // A near miss is a plain statement.
+        assert_eq!(sqls("BEGIN NOT WORK; SELECT 1", Dialect::MySql).len(), 2);
     }
 
     #[test]
