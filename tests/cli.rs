@@ -189,7 +189,8 @@ async fn wait_until_held(root: &Path, url: &str, dir: &str) -> serde_json::Value
     for _ in 0..200 {
         let status = cli(root, &["--url", url, "--migrations-dir", dir, "--json", "lock-status"]);
         let json = status.json();
-        if json["held"] == true {
+        // The server lock is taken a moment before the holder row is written.
+        if json["held"] == true && !json["holder"].is_null() {
             return json;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

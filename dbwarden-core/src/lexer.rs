@@ -50,7 +50,7 @@ pub enum LexErrorKind {
     #[error("unterminated dollar-quoted body {0}")]
     UnterminatedDollarQuote(String),
     /// A `BEGIN`/`CASE` of a stored program or trigger without its `END`; the string names the object
-    /// (`TRIGGER`, `PROCEDURE`, `FUNCTION`, `EVENT`).
+    /// (`TRIGGER`, `PROCEDURE`, `FUNCTION`, `EVENT`, or `BEGIN NOT ATOMIC` for a MariaDB compound statement).
     #[error("{0} body opened by BEGIN is never closed by END")]
     UnterminatedBlock(String),
 }
@@ -802,7 +802,8 @@ mod tests {
 
     #[test]
     fn mariadb_begin_not_atomic() {
-        let input = "BEGIN NOT ATOMIC\n  DECLARE x INT;\n  IF x THEN SELECT 1; END IF;\nEND;\nBEGIN;\nSELECT 2;\nCOMMIT";
+        let input =
+            "BEGIN NOT ATOMIC\n  DECLARE x INT;\n  IF x THEN SELECT 1; END IF;\nEND;\nBEGIN;\nSELECT 2;\nCOMMIT";
         assert_eq!(
             sqls(input, Dialect::MySql),
             ["BEGIN NOT ATOMIC\n  DECLARE x INT;\n  IF x THEN SELECT 1; END IF;\nEND", "BEGIN", "SELECT 2", "COMMIT"]
@@ -971,6 +972,12 @@ mod tests {
                             .unwrap_or_else(|e| panic!("{} ({label}, {dialect}): {e}", path.display()));
                         if label == "upgrade" && !section.trim().is_empty() {
                             assert!(!statements.is_empty(), "{}: no statement in the upgrade section", path.display());
+                        }
+                        for s in &statements {
+                            // A dollar body is never cut in two.
+                            if dialect == Dialect::Postgres {
+                                assert_eq!(s.sql.matches("$$").count() % 2, 0, "{}: {}", path.display(), s.sql);
+                            }
                         }
                         statements_seen += statements.len();
                         if file_name == "authelia__0007_consistencyfixes.sql" {

@@ -14,7 +14,7 @@ use crate::lock::LockHolder;
 pub struct DbError {
     /// The server's (or driver's) message. URLs in it are masked.
     pub message: String,
-    /// The server's error code (SQLSTATE on PostgreSQL, error number on MySQL, result code on SQLite).
+    /// The server's error code: SQLSTATE on PostgreSQL and MySQL/MariaDB, the result code on SQLite.
     pub code: Option<String>,
     /// Byte offset in the SQL text the server pointed at (PostgreSQL), 0-based.
     pub position: Option<usize>,

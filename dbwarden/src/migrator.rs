@@ -363,7 +363,7 @@ impl Migrator {
         let d = dialect::of(backend.dialect());
         let history = History { d, table: self.table.clone() };
         let rows = history.read(backend).await.map_err(Error::db("reading the history table"))?;
-        let plan = self.plan(loaded, &rows)?;
+        let plan = self.plan(loaded, &rows, backend.dialect())?;
         let mut steps = Vec::new();
         for (file, _resume) in plan {
             let statements = file.statements(&file.upgrade, backend.dialect())?;
@@ -378,6 +378,7 @@ impl Migrator {
         &self,
         loaded: &'f Loaded,
         rows: &[AppliedMigration],
+        dialect: dbwarden_core::Dialect,
     ) -> Result<Vec<(&'f MigrationFile, usize)>, Error> {
         let by_version: HashMap<u64, &AppliedMigration> =
             rows.iter().filter_map(|r| Some((r.version_number()?, r))).collect();
@@ -394,7 +395,7 @@ impl Migrator {
                         file: file.filename.clone(),
                         state: "rollback stopped part-way".into(),
                         done: row.statements_done,
-                        total: file.statements(&file.rollback, dbwarden_core::Dialect::Postgres).map_or(0, |s| s.len()),
+                        total: file.statements(&file.rollback, dialect).map_or(0, |s| s.len()),
                     })
                 }
                 RowState::Partial => {}
@@ -481,7 +482,7 @@ impl Migrator {
         run.history.ensure(run.backend).await?;
         let mut rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
         adopt_legacy_rows(run, loaded, &mut rows).await?;
-        let plan = self.plan(loaded, &rows)?;
+        let plan = self.plan(loaded, &rows, run.backend.dialect())?;
         let mut steps = Vec::new();
         if plan.is_empty() {
             return Ok(Report { database: loaded.db.clone(), steps, dry_run: false });
