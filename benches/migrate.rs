@@ -1,1 +1,223 @@
-fn main() {}
+//! Apply / no-op / roll back N small migrations (default 1,000: CREATE TABLE, ADD COLUMN, CREATE INDEX in turn) on
+//! each backend with dbwarden, with sqlx's `Migrator` on the same SQL, and as a raw script through one connection
+//! (statement by statement, autocommit, like `psql -f`). Each figure is the median of ROUNDS runs on a fresh
+//! database; ratios are against the raw script measured in the same run.
+//!
+//! `cargo bench --bench migrate` (env: DBWARDEN_BENCH_N=1000, DBWARDEN_BENCH_ROUNDS=5,
+//! DBWARDEN_BENCH_BACKENDS=sqlite,postgres,mysql).
+
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use dbwarden::{Dialect, Migrator, RollbackTo, Source};
+use sqlx::Connection;
+
+struct Step {
+    up: String,
+    down: String,
+}
+
+fn workload(n: usize, dialect: Dialect) -> Vec<Step> {
+    (1..=n)
+        .map(|i| match i % 3 {
+            1 => Step {
+                up: format!("CREATE TABLE t{i} (id INTEGER PRIMARY KEY, v VARCHAR(50))"),
+                down: format!("DROP TABLE t{i}"),
+            },
+            2 => Step {
+                up: format!("ALTER TABLE t{} ADD COLUMN c{i} INTEGER", i - 1),
+                down: format!("ALTER TABLE t{} DROP COLUMN c{i}", i - 1),
+            },
+            _ => Step {
+                up: format!("CREATE INDEX ix{i} ON t{} (v)", i - 2),
+                down: if dialect == Dialect::MySql {
+                    format!("DROP INDEX ix{i} ON t{}", i - 2)
+                } else {
+                    format!("DROP INDEX ix{i}")
+                },
+            },
+        })
+        .collect()
+}
+
+fn write_dbwarden(dir: &Path, steps: &[Step]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (i, s) in steps.iter().enumerate() {
+        let text = format!("-- upgrade\n{};\n-- rollback\n{};\n", s.up, s.down);
+        std::fs::write(dir.join(format!("bench__{:04}_step.sql", i + 1)), text).unwrap();
+    }
+}
+
+fn write_sqlx(dir: &Path, steps: &[Step]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (i, s) in steps.iter().enumerate() {
+        std::fs::write(dir.join(format!("{}_step.up.sql", i + 1)), format!("{};\n", s.up)).unwrap();
+        std::fs::write(dir.join(format!("{}_step.down.sql", i + 1)), format!("{};\n", s.down)).unwrap();
+    }
+}
+
+/// Runs SQL statements one by one on one connection (autocommit), optionally inside one transaction.
+async fn raw(url: &str, dialect: Dialect, statements: &[&str], one_transaction: bool) -> Duration {
+    macro_rules! go {
+        ($conn:ty) => {{
+            let mut c = <$conn>::connect(url).await.unwrap();
+            let started = Instant::now();
+            if one_transaction {
+                sqlx::raw_sql("BEGIN").execute(&mut c).await.unwrap();
+            }
+            for s in statements {
+                sqlx::raw_sql(s).execute(&mut c).await.unwrap();
+            }
+            if one_transaction {
+                sqlx::raw_sql("COMMIT").execute(&mut c).await.unwrap();
+            }
+            started.elapsed()
+        }};
+    }
+    match dialect {
+        Dialect::Postgres => go!(sqlx::PgConnection),
+        Dialect::MySql => go!(sqlx::MySqlConnection),
+        Dialect::Sqlite => go!(sqlx::SqliteConnection),
+    }
+}
+
+async fn sqlx_pool_run(url: &str, dialect: Dialect, dir: &Path, undo: bool) -> Duration {
+    let m = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    macro_rules! go {
+        ($pool:ty) => {{
+            let pool = <$pool>::connect(url).await.unwrap();
+            let started = Instant::now();
+            if undo {
+                m.undo(&pool, 0).await.unwrap();
+            } else {
+                m.run(&pool).await.unwrap();
+            }
+            started.elapsed()
+        }};
+    }
+    match dialect {
+        Dialect::Postgres => go!(sqlx::PgPool),
+        Dialect::MySql => go!(sqlx::MySqlPool),
+        Dialect::Sqlite => go!(sqlx::SqlitePool),
+    }
+}
+
+enum Op {
+    Apply,
+    ApplyOneTx,
+    Rollback,
+}
+
+async fn dbwarden_pool_run(url: &str, dialect: Dialect, dir: &Path, op: Op) -> Duration {
+    let m = Migrator::new(Source::dir(dir));
+    macro_rules! go {
+        ($pool:ty) => {{
+            let pool = <$pool>::connect(url).await.unwrap();
+            let started = Instant::now();
+            match op {
+                Op::Apply => drop(m.run(&pool).await.unwrap()),
+                Op::ApplyOneTx => drop(m.single_transaction(true).run(&pool).await.unwrap()),
+                Op::Rollback => drop(m.rollback(&pool, RollbackTo::Version(0)).await.unwrap()),
+            }
+            started.elapsed()
+        }};
+    }
+    match dialect {
+        Dialect::Postgres => go!(sqlx::PgPool),
+        Dialect::MySql => go!(sqlx::MySqlPool),
+        Dialect::Sqlite => go!(sqlx::SqlitePool),
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn env_usize(key: &str, default: usize) -> usize {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing useful: run only under cargo bench.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let n = env_usize("DBWARDEN_BENCH_N", 1000);
+    let rounds = env_usize("DBWARDEN_BENCH_ROUNDS", 5);
+    let backends = std::env::var("DBWARDEN_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres,mysql".into());
+    println!("{n} migrations, median of {rounds} rounds, ratio = tool / raw script in the same run\n");
+    println!("| backend | case | raw script | sqlx Migrator | dbwarden | sqlx / raw | dbwarden / raw |");
+    println!("|---|---|---|---|---|---|---|");
+    for name in backends.split(',') {
+        let dialect = match name.trim() {
+            "sqlite" => Dialect::Sqlite,
+            "postgres" => Dialect::Postgres,
+            "mysql" | "mariadb" => Dialect::MySql,
+            other => panic!("unknown backend {other}"),
+        };
+        let steps = workload(n, dialect);
+        let files = tempfile::tempdir().unwrap();
+        let (dw_dir, sqlx_dir) = (files.path().join("dbwarden"), files.path().join("sqlx"));
+        write_dbwarden(&dw_dir, &steps);
+        write_sqlx(&sqlx_dir, &steps);
+        let ups: Vec<&str> = steps.iter().map(|s| s.up.as_str()).collect();
+        let downs: Vec<&str> = steps.iter().rev().map(|s| s.down.as_str()).collect();
+
+        let (mut raw_up, mut raw_down, mut raw_tx) = (vec![], vec![], vec![]);
+        let (mut sqlx_up, mut sqlx_down, mut sqlx_noop) = (vec![], vec![], vec![]);
+        let (mut dw_up, mut dw_down, mut dw_noop, mut dw_tx) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..rounds {
+            let db = TestDb::new(dialect).await;
+            raw_up.push(raw(&db.url, dialect, &ups, false).await);
+            raw_down.push(raw(&db.url, dialect, &downs, false).await);
+            if dialect != Dialect::MySql {
+                raw_tx.push(raw(&db.url, dialect, &ups, true).await);
+            }
+            let db = TestDb::new(dialect).await;
+            sqlx_up.push(sqlx_pool_run(&db.url, dialect, &sqlx_dir, false).await);
+            sqlx_noop.push(sqlx_pool_run(&db.url, dialect, &sqlx_dir, false).await);
+            sqlx_down.push(sqlx_pool_run(&db.url, dialect, &sqlx_dir, true).await);
+            let db = TestDb::new(dialect).await;
+            dw_up.push(dbwarden_pool_run(&db.url, dialect, &dw_dir, Op::Apply).await);
+            dw_noop.push(dbwarden_pool_run(&db.url, dialect, &dw_dir, Op::Apply).await);
+            dw_down.push(dbwarden_pool_run(&db.url, dialect, &dw_dir, Op::Rollback).await);
+            if dialect != Dialect::MySql {
+                let db = TestDb::new(dialect).await;
+                dw_tx.push(dbwarden_pool_run(&db.url, dialect, &dw_dir, Op::ApplyOneTx).await);
+            }
+        }
+        let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
+        let ratio = |a: Duration, b: Duration| format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64());
+        let row = |case: &str, raw: Option<Duration>, sqlx: Option<Duration>, dw: Duration| {
+            println!(
+                "| {dialect} | {case} | {} | {} | {} | {} | {} |",
+                raw.map(ms).unwrap_or_else(|| "-".into()),
+                sqlx.map(ms).unwrap_or_else(|| "-".into()),
+                ms(dw),
+                match (sqlx, raw) {
+                    (Some(s), Some(r)) => ratio(s, r),
+                    _ => "-".into(),
+                },
+                raw.map(|r| ratio(dw, r)).unwrap_or_else(|| "-".into()),
+            )
+        };
+        row("apply, a transaction per migration", Some(median(raw_up.clone())), Some(median(sqlx_up)), median(dw_up));
+        if dialect != Dialect::MySql {
+            row("apply, one transaction (raw: one transaction)", Some(median(raw_tx)), None, median(dw_tx));
+        }
+        row("roll back all", Some(median(raw_down)), Some(median(sqlx_down)), median(dw_down));
+        println!(
+            "| {dialect} | no-op migrate, {n} applied | - | {} | {} | - | dbwarden / sqlx {} |",
+            ms(median(sqlx_noop.clone())),
+            ms(median(dw_noop.clone())),
+            ratio(median(dw_noop), median(sqlx_noop))
+        );
+    }
+}

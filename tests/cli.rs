@@ -256,3 +256,53 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
         }
     }
 }
+
+/// `migrate --all` migrates every database of the config, each from its own folder and with its own lock.
+#[test]
+fn migrate_all_databases_of_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("dbwarden.toml"),
+        "[[database]]\nname = \"primary\"\ndefault = true\nurl = \"sqlite://main.db?mode=rwc\"\n\n[[database]]\nname = \"audit\"\nurl = \"sqlite://audit.db?mode=rwc\"\n",
+    )
+    .unwrap();
+    let text = "-- upgrade\nCREATE TABLE x (id INTEGER);\n-- rollback\nDROP TABLE x;\n";
+    write_migrations(root, "primary", &[("primary__0001_x.sql", text)]);
+    write_migrations(root, "audit", &[("audit__0001_x.sql", text), ("audit__0002_y.sql", &text.replace(" x", " y"))]);
+    let out = cli(root, &["--json", "migrate", "--all"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = out.json();
+    let counts: Vec<(String, usize)> = json["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["database"].as_str().unwrap().to_string(), d["steps"].as_array().unwrap().len()))
+        .collect();
+    assert_eq!(counts, [("primary".to_string(), 1), ("audit".to_string(), 2)]);
+    assert_eq!(cli(root, &["status", "-d", "audit", "--json"]).json()["applied"], 2);
+    let out = cli(root, &["status", "-d", "nope"]);
+    assert!(out.code == 2 && out.stderr.contains("no database named `nope`"), "{out:?}");
+}
+
+/// On SQLite, `unlock --force` deletes a live holder's row (its process cannot be ended from here).
+#[tokio::test]
+async fn sqlite_force_unlock() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let slow = format!("-- upgrade\n{};\n-- rollback\n", slow_statement(Dialect::Sqlite, 2));
+    let dir = write(db.dir.path(), &[("primary__0001_slow.sql".into(), slow)]);
+    let dir = dir.to_str().unwrap().to_string();
+    let args = ["--url", db.url.as_str(), "--migrations-dir", dir.as_str()];
+    let mut holder = cli_command(db.dir.path(), &[&args[..], &["migrate"]].concat())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_held(db.dir.path(), &db.url, &dir).await;
+    assert_eq!(cli(db.dir.path(), &[&args[..], &["unlock"]].concat()).code, 2, "a live holder needs --force");
+    let forced = cli(db.dir.path(), &[&args[..], &["unlock", "--force"]].concat());
+    assert_eq!(forced.code, 0, "{forced:?}");
+    let lock = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
+    assert_eq!(lock["held"], false);
+    holder.wait().unwrap();
+}

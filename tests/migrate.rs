@@ -35,6 +35,7 @@ per_backend!(
     target_version_and_count,
     irreversible_and_empty_rollbacks,
     repeatables_run_after_versioned,
+    identical_sql_in_two_files_runs_twice,
 );
 
 async fn apply_status_rollback(dialect: Dialect) {
@@ -291,4 +292,24 @@ fn embedded_equals_runtime_resolution() {
         assert_eq!(file.rollback_checksum, baked.rollback_checksum);
     }
     assert!(embedded.not_embedded.is_empty());
+}
+
+/// A pending file is never skipped because its SQL equals an applied one: identity is the version, not the text.
+async fn identical_sql_in_two_files_runs_twice(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let text = "-- upgrade\nINSERT INTO counter (n) VALUES (1);\n-- rollback\nDELETE FROM counter;\n";
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            (
+                "app__0001_counter.sql",
+                "-- upgrade\nCREATE TABLE counter (n INTEGER);\n-- rollback\nDROP TABLE counter;\n",
+            ),
+            ("app__0002_one.sql", text),
+            ("app__0003_same.sql", text),
+        ],
+    );
+    assert_eq!(migrator(&dir).run(db.url.as_str()).await.unwrap().steps.len(), 3);
+    assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM counter").await, ["2"]);
 }
