@@ -36,6 +36,7 @@ per_backend!(
     irreversible_and_empty_rollbacks,
     repeatables_run_after_versioned,
     identical_sql_in_two_files_runs_twice,
+    single_transaction_is_all_or_nothing,
 );
 
 async fn apply_status_rollback(dialect: Dialect) {
@@ -312,4 +313,43 @@ async fn identical_sql_in_two_files_runs_twice(dialect: Dialect) {
     );
     assert_eq!(migrator(&dir).run(db.url.as_str()).await.unwrap().steps.len(), 3);
     assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM counter").await, ["2"]);
+}
+
+/// `single_transaction(true)`: all pending migrations commit together or not at all (PostgreSQL, SQLite); refused
+/// where DDL commits implicitly (MariaDB) and for files that must run outside a transaction.
+async fn single_transaction_is_all_or_nothing(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let good = |t: &str| format!("-- upgrade\nCREATE TABLE {t} (id INTEGER);\n-- rollback\nDROP TABLE {t};\n");
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            ("app__0001_a.sql", &good("a")),
+            ("app__0002_b.sql", &good("b")),
+            ("app__0003_bad.sql", "-- upgrade\nINSERT INTO nowhere VALUES (1);\n-- rollback\n"),
+        ],
+    );
+    let m = migrator(&dir).single_transaction(true);
+    let result = m.run(db.url.as_str()).await;
+    if dialect == Dialect::MySql {
+        assert!(matches!(result, Err(Error::Usage(_))), "{result:?}");
+        assert!(db.tables().await.is_empty());
+        return;
+    }
+    match result {
+        Err(Error::Statement { at, .. }) => assert_eq!((at.file.as_str(), at.applied), ("app__0003_bad.sql", 0)),
+        other => panic!("{other:?}"),
+    }
+    assert!(db.tables().await.is_empty(), "0001 and 0002 must be rolled back with 0003");
+    assert!(db.recorded().await.is_empty());
+    std::fs::write(dir.join("app__0003_bad.sql"), good("c")).unwrap();
+    assert_eq!(m.run(db.url.as_str()).await.unwrap().steps.len(), 3);
+    assert_eq!(db.tables().await, ["a", "b", "c"]);
+    assert_eq!(db.recorded().await, ["0001", "0002", "0003"]);
+    std::fs::write(
+        dir.join("app__0004_nt.sql"),
+        "-- dbwarden: no-transaction\n-- upgrade\nCREATE TABLE d (id INTEGER);\n-- rollback\n",
+    )
+    .unwrap();
+    assert!(matches!(m.run(db.url.as_str()).await, Err(Error::Usage(msg)) if msg.contains("app__0004_nt.sql")));
 }

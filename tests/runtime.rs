@@ -47,6 +47,8 @@ async fn pools_of_every_kind() {
     let pg = TestDb::new(Dialect::Postgres).await;
     let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
     assert_eq!(m.run(&pool).await.unwrap().steps.len(), 3);
+    // Everything applied: the read-only fast path through the pool says so.
+    assert!(m.run(&pool).await.unwrap().steps.is_empty());
     let my = TestDb::new(Dialect::MySql).await;
     let pool = sqlx::MySqlPool::connect(&my.url).await.unwrap();
     assert_eq!(m.run(&pool).await.unwrap().steps.len(), 3);

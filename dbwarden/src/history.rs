@@ -122,7 +122,7 @@ impl AppliedMigration {
 /// Values for a new row.
 pub(crate) struct NewRow<'a> {
     pub version: Option<String>,
-    pub description: &'a str,
+    pub description: String,
     pub filename: &'a str,
     pub migration_type: &'a str,
     pub checksum: &'a str,
@@ -193,33 +193,47 @@ impl History<'_> {
         backend: &mut dyn Backend,
         has: impl Fn(&str) -> bool,
     ) -> Result<Vec<AppliedMigration>, DbError> {
+        Ok(Self::rows(backend.query(&self.select_sql(has)).await?))
+    }
+
+    /// The query reading every row; `has` says which columns exist (NULL stands in for the others).
+    pub fn select_sql(&self, has: impl Fn(&str) -> bool) -> String {
         let cols: Vec<String> = COLUMNS
             .iter()
             .map(|(n, _)| if has(n) { self.d.text(&self.d.quote_ident(n)) } else { "NULL".to_string() })
             .collect();
-        let sql = format!("SELECT {} FROM {}", cols.join(", "), self.t());
-        let mut rows: Vec<AppliedMigration> =
-            backend.query(&sql).await?.into_iter().map(AppliedMigration::from_row).collect();
-        rows.sort_by(|a, b| {
-            (a.version_number().is_none(), a.version_number(), &a.filename).cmp(&(
-                b.version_number().is_none(),
-                b.version_number(),
-                &b.filename,
-            ))
-        });
-        Ok(rows)
+        format!("SELECT {} FROM {}", cols.join(", "), self.t())
+    }
+
+    /// Rows read by [`History::select_sql`], oldest version first.
+    pub fn rows(rows: Vec<TextRow>) -> Vec<AppliedMigration> {
+        let mut rows: Vec<AppliedMigration> = rows.into_iter().map(AppliedMigration::from_row).collect();
+        rows.sort_by_key(|r| (r.version_number().is_none(), r.version_number(), r.filename.clone()));
+        rows
     }
 
     pub fn insert(&self, row: &NewRow<'_>, elapsed_ms: &str) -> String {
+        self.insert_many(&[(row, elapsed_ms.to_string())])
+    }
+
+    /// One INSERT for several rows (single-transaction mode records the whole run at once).
+    pub fn insert_many(&self, rows: &[(&NewRow<'_>, String)]) -> String {
+        let values: Vec<String> = rows.iter().map(|(row, elapsed)| self.values(row, elapsed)).collect();
+        format!(
+            "INSERT INTO {} (version, description, filename, migration_type, checksum, checksum_algorithm, rollback_checksum, execution_time_ms, state, statements_done, applied_by, tool_version) VALUES {}",
+            self.t(),
+            values.join(", ")
+        )
+    }
+
+    fn values(&self, row: &NewRow<'_>, elapsed_ms: &str) -> String {
         let d = self.d;
         let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
         let applied_by = format!("{user}@{}", gethostname::gethostname().to_string_lossy());
         format!(
-            "INSERT INTO {} (version, description, filename, migration_type, checksum, checksum_algorithm, rollback_checksum, execution_time_ms, state, statements_done, applied_by, tool_version) \
-             VALUES ({}, {}, {}, {}, {}, {}, {}, {elapsed_ms}, {}, {}, {}, {})",
-            self.t(),
+            "({}, {}, {}, {}, {}, {}, {}, {elapsed_ms}, {}, {}, {}, {})",
             row.version.as_deref().map_or("NULL".into(), |v| d.literal(v)),
-            d.literal(row.description),
+            d.literal(&row.description),
             d.literal(row.filename),
             d.literal(row.migration_type),
             d.literal(row.checksum),

@@ -216,6 +216,9 @@ impl Migrator {
     /// Applies pending migrations behind the lock.
     pub async fn run(&self, target: &(impl Target + ?Sized)) -> Result<Report, Error> {
         let loaded = self.source.load()?;
+        if !self.dry_run && !self.baseline && self.nothing_to_do(target, &loaded).await {
+            return Ok(Report { database: loaded.db.clone(), steps: Vec::new(), dry_run: false });
+        }
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let result = if self.dry_run {
             self.plan_dry_run(backend.as_mut(), &loaded).await
@@ -306,13 +309,36 @@ impl Migrator {
         freed
     }
 
+    /// The fast path of a start-up `migrate` with everything applied: one read-only query through the pool, no
+    /// dedicated connection and no lock. Anything else (pending work, an error, no pool) takes the locked path,
+    /// which reads the history again under the lock and decides for real.
+    async fn nothing_to_do(&self, target: &(impl Target + ?Sized), loaded: &Loaded) -> bool {
+        let Some(dialect) = target.pool_dialect() else { return false };
+        let history = History { d: dialect::of(dialect), table: self.table.clone() };
+        match target.peek(&history.select_sql(|_| true)).await {
+            Ok(rows) => {
+                let rows = History::rows(rows);
+                rows.iter().all(|r| r.checksum_algorithm.is_some())
+                    && matches!(self.plan(loaded, &rows, dialect), Ok(plan) if plan.is_empty())
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Takes the lock; everything done with the returned run happens under it.
     async fn lock<'b>(&self, backend: &'b mut dyn Backend, db: &str) -> Result<Run<'b>, Error> {
         let d = dialect::of(backend.dialect());
         let namespace = self.namespace(db);
         let me = LockHolder::me();
         lock::acquire(backend, d, &namespace, &me, self.lock_timeout).await?;
-        Ok(Run { backend, d, history: History { d, table: self.table.clone() }, namespace, me })
+        Ok(Run {
+            backend,
+            d,
+            history: History { d, table: self.table.clone() },
+            namespace,
+            me,
+            last_heartbeat: Instant::now(),
+        })
     }
 }
 
@@ -331,6 +357,7 @@ struct Run<'a> {
     history: History<'static>,
     namespace: String,
     me: LockHolder,
+    last_heartbeat: Instant,
 }
 
 /// A piece of a migration that runs as one: statements in one transaction, or one statement on its own.
@@ -487,15 +514,27 @@ impl Migrator {
         if plan.is_empty() {
             return Ok(Report { database: loaded.db.clone(), steps, dry_run: false });
         }
-        let outer = self.single_transaction;
+        let outer = self.single_transaction && !self.baseline;
         if outer {
+            // Everything must be able to run inside the one transaction: refuse before starting.
+            for (file, _) in &plan {
+                let autocommit = file.statements(&file.upgrade, run.backend.dialect())?.iter().any(|s| s.autocommit);
+                if file.directives.no_transaction || autocommit {
+                    return Err(Error::Usage(format!(
+                        "{} runs outside a transaction (no-transaction or @dbwarden:autocommit); it cannot be part of --single-transaction",
+                        file.filename
+                    )));
+                }
+            }
             run.backend.execute("BEGIN").await.map_err(Error::db("beginning the transaction"))?;
         }
+        let mut records = Vec::new();
         for (file, resume) in plan {
             let existing = rows.iter().any(|r| r.filename == file.filename);
             match self.apply_one(run, file, resume, existing, outer).await {
-                Ok(step) => {
+                Ok((step, record)) => {
                     tracing::info!(file = %file.filename, ms = step.elapsed_ms, "applied");
+                    records.extend(record);
                     steps.push(step);
                 }
                 Err(e) => {
@@ -507,19 +546,27 @@ impl Migrator {
             }
         }
         if outer {
-            run.backend.execute("COMMIT").await.map_err(Error::db("committing the migrations"))?;
+            // One multi-row INSERT records the whole run, inside the same transaction.
+            let rows: Vec<(&NewRow<'_>, String)> = records.iter().map(|(r, ms)| (r, ms.to_string())).collect();
+            let sql = format!("{};\nCOMMIT", run.history.insert_many(&rows));
+            if let Err(e) = run.backend.execute(&sql).await {
+                let _ = run.backend.execute("ROLLBACK").await;
+                return Err(Error::db("recording the migrations")(e));
+            }
         }
         Ok(Report { database: loaded.db.clone(), steps, dry_run: false })
     }
 
-    async fn apply_one(
+    /// Applies one migration. In single-transaction mode (`outer`) its history row is returned instead of written,
+    /// so the whole run is recorded by one INSERT.
+    async fn apply_one<'f>(
         &self,
         run: &mut Run<'_>,
-        file: &MigrationFile,
+        file: &'f MigrationFile,
         resume: usize,
         row_exists: bool,
         outer: bool,
-    ) -> Result<Step, Error> {
+    ) -> Result<(Step, Option<(NewRow<'f>, u128)>), Error> {
         let started = Instant::now();
         let dialect = run.backend.dialect();
         let statements = file.statements(&file.upgrade, dialect)?;
@@ -535,7 +582,7 @@ impl Migrator {
         let repeatable = file.name.kind != MigrationKind::Versioned;
         let new_row = |state, done| NewRow {
             version: file.name.version.map(|v| v.to_string()),
-            description: &file.name.slug,
+            description: file.name.description(),
             filename: &file.filename,
             migration_type: file.name.kind.as_str(),
             checksum: &file.checksum,
@@ -543,66 +590,69 @@ impl Migrator {
             state,
             statements_done: done,
         };
-        let description = file.name.description();
-        let row = NewRow { description: &description, ..new_row(RowState::Applied, 0) };
-        if self.baseline {
-            let sql = format!(
-                "{}{}",
-                if row_exists { format!("{};\n", run.history.delete(&file.filename)) } else { String::new() },
-                run.history.insert(&row, "0")
-            );
-            run.backend.execute(&sql).await.map_err(Error::db(format!("recording {}", file.filename)))?;
-            return Ok(step(file, total, 0, None, true));
-        }
         // A repeatable's row is replaced each time it runs.
         let replace =
             if repeatable && row_exists { format!("{};\n", run.history.delete(&file.filename)) } else { String::new() };
+        if self.baseline {
+            let sql = format!("{replace}{}", run.history.insert(&new_row(RowState::Applied, 0), "0"));
+            run.backend.execute(&sql).await.map_err(Error::db(format!("recording {}", file.filename)))?;
+            return Ok((step(file, total, 0, None, true), None));
+        }
         let transactional = dialect.transactional_ddl() && !file.directives.no_transaction;
         let units = units(statements, transactional, resume);
-        let many = units.len() > 1;
-        let mut row_written = row_exists && !repeatable;
         let ctx = ExecCtx { file, total, direction: Direction::Up, resume, outer };
+        if outer {
+            if !replace.is_empty() {
+                run.backend
+                    .execute(replace.trim_end_matches(";\n"))
+                    .await
+                    .map_err(Error::db(format!("recording {}", file.filename)))?;
+            }
+            for (i, unit) in units.iter().enumerate() {
+                exec_unit(run, &ctx, unit, "", i == 0).await?;
+            }
+            let elapsed = started.elapsed();
+            return Ok((
+                step(file, total, elapsed.as_millis() as u64, None, false),
+                Some((new_row(RowState::Applied, 0), elapsed.as_millis())),
+            ));
+        }
+        // The server can time the whole migration when it all goes in one batch.
+        let server_timed = units.len() == 1 && (units[0].transactional || run.d.autocommit_batches());
+        let mut row_written = row_exists && !repeatable;
         if units.is_empty() {
             let record = if row_written {
                 run.history.finish(&file.filename, &file.checksum, &file.rollback_checksum, "0")
             } else {
-                format!("{replace}{}", run.history.insert(&row, "0"))
+                format!("{replace}{}", run.history.insert(&new_row(RowState::Applied, 0), "0"))
             };
-            run.backend
-                .execute(&self.with_heartbeat(run, record))
-                .await
-                .map_err(Error::db(format!("recording {}", file.filename)))?;
-            return Ok(step(file, total, started.elapsed().as_millis() as u64, None, false));
+            let record = with_heartbeat(run, record);
+            run.backend.execute(&record).await.map_err(Error::db(format!("recording {}", file.filename)))?;
+            return Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None));
         }
         let last = units.len() - 1;
         for (i, unit) in units.iter().enumerate() {
             let done = unit.statements.last().expect("non-empty unit").0 + 1;
-            let single_batch_elapsed = !many && unit.transactional;
-            let elapsed = elapsed_expr(run.d, single_batch_elapsed, started);
             let record = if i == last {
-                if row_written {
+                let elapsed = match run.d.batch_elapsed_ms() {
+                    Some(expr) if server_timed => expr.to_string(),
+                    _ => started.elapsed().as_millis().to_string(),
+                };
+                let record = if row_written {
                     run.history.finish(&file.filename, &file.checksum, &file.rollback_checksum, &elapsed)
                 } else {
-                    format!("{replace}{}", run.history.insert(&row, &elapsed))
-                }
+                    format!("{replace}{}", run.history.insert(&new_row(RowState::Applied, 0), &elapsed))
+                };
+                with_heartbeat(run, record)
             } else if row_written {
                 run.history.progress(&file.filename, RowState::Partial, done)
             } else {
                 format!("{replace}{}", run.history.insert(&new_row(RowState::Partial, done), "NULL"))
             };
-            let record = if i == last { self.with_heartbeat(run, record) } else { record };
             exec_unit(run, &ctx, unit, &record, i == 0).await?;
             row_written = true;
         }
-        Ok(step(file, total, started.elapsed().as_millis() as u64, None, false))
-    }
-
-    fn with_heartbeat(&self, run: &Run<'_>, record: String) -> String {
-        if run.backend.table_lock() {
-            format!("{record};\n{}", lock::heartbeat_sql(run.d, &run.namespace, &run.me.owner))
-        } else {
-            record
-        }
+        Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None))
     }
 
     async fn revert(&self, run: &mut Run<'_>, loaded: &Loaded, to: RollbackTo) -> Result<Report, Error> {
@@ -652,7 +702,8 @@ impl Migrator {
             let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
             let units = units(statements, transactional, resume);
             let ctx = ExecCtx { file, total, direction: Direction::Down, resume, outer: false };
-            let forget = self.with_heartbeat(run, run.history.delete(&row.filename));
+            let forget = run.history.delete(&row.filename);
+            let forget = with_heartbeat(run, forget);
             if units.is_empty() {
                 run.backend
                     .execute(&forget)
@@ -747,7 +798,6 @@ async fn exec_unit(
     first: bool,
 ) -> Result<(), Error> {
     let d = run.d;
-    let prefix = if first { d.batch_prefix() } else { "" };
     let first_index = unit.statements[0].0;
     let fail = |index: usize, line: u32, applied: usize, source: DbError| Error::Statement {
         at: FailedStatement {
@@ -760,69 +810,68 @@ async fn exec_unit(
         },
         source,
     };
-    if unit.transactional && d.batch_is_atomic() {
-        // One round trip: the server runs the batch in one implicit transaction (or inside the outer one).
-        let mut sql = String::from(prefix);
-        let mut starts = Vec::with_capacity(unit.statements.len());
-        for (_, s) in &unit.statements {
-            starts.push(sql.len());
-            sql.push_str(s.sql);
-            sql.push_str(";\n");
-        }
-        let record_start = sql.len();
-        sql.push_str(record);
-        return match run.backend.execute(&sql).await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let at = match e.position {
-                    Some(p) if p < record_start => starts.iter().rposition(|&s| s <= p).unwrap_or(0),
-                    _ => 0,
-                };
-                let (index, statement) = &unit.statements[at];
-                if e.position.is_some_and(|p| p >= record_start) {
-                    return Err(Error::db(format!("recording {}", ctx.file.filename))(e));
-                }
-                Err(fail(*index, statement.line, if ctx.outer { 0 } else { first_index }, e))
-            }
-        };
-    }
-    if unit.transactional {
-        // Statement by statement inside BEGIN/COMMIT, so a failure names its statement exactly.
-        if !ctx.outer {
-            run.backend.execute("BEGIN").await.map_err(Error::db("beginning a transaction"))?;
-        }
-        for (index, s) in &unit.statements {
-            if let Err(e) = run.backend.execute(s.sql).await {
-                if !ctx.outer {
-                    let _ = run.backend.execute("ROLLBACK").await;
-                }
-                return Err(fail(*index, s.line, if ctx.outer { 0 } else { first_index }, e));
-            }
-        }
-        let end = if ctx.outer { String::new() } else { ";\nCOMMIT".to_string() };
-        if let Err(e) = run.backend.execute(&format!("{record}{end}")).await {
-            if !ctx.outer {
-                let _ = run.backend.execute("ROLLBACK").await;
-            }
-            return Err(Error::db(format!("recording {}", ctx.file.filename))(e));
+    if !unit.transactional && !d.autocommit_batches() {
+        // PostgreSQL runs a multi-statement query as one implicit transaction block, which statements like
+        // CREATE INDEX CONCURRENTLY refuse: send the statement alone, then its bookkeeping.
+        let (index, s) = &unit.statements[0];
+        run.backend.execute(s.sql).await.map_err(|e| fail(*index, s.line, (*index).max(ctx.resume), e))?;
+        if !record.is_empty() {
+            run.backend.execute(record).await.map_err(Error::db(format!("recording {}", ctx.file.filename)))?;
         }
         return Ok(());
     }
-    // Autocommit: the statement stays applied whatever follows, so its bookkeeping follows at once.
-    let (index, s) = &unit.statements[0];
-    if d.autocommit_batches() {
-        let sql = format!("{prefix}{};\n{record}", s.sql);
-        return run.backend.execute(&sql).await.map_err(|e| fail(*index, s.line, *index.max(&ctx.resume), e));
+    // One round trip: the statements and their bookkeeping. PostgreSQL makes the batch one implicit transaction;
+    // SQLite gets an explicit one; MySQL statements commit one by one, and the server stops at the first error.
+    let explicit = unit.transactional && !d.batch_is_atomic() && !ctx.outer;
+    let mut sql = String::new();
+    let mut lead = 0;
+    if explicit {
+        sql.push_str("BEGIN;\n");
+        lead += 1;
     }
-    run.backend.execute(s.sql).await.map_err(|e| fail(*index, s.line, *index.max(&ctx.resume), e))?;
-    run.backend.execute(record).await.map_err(Error::db(format!("recording {}", ctx.file.filename)))
+    if first && !d.batch_prefix().is_empty() {
+        sql.push_str(d.batch_prefix());
+        lead += 1;
+    }
+    for (_, s) in &unit.statements {
+        sql.push_str(s.sql);
+        sql.push_str(";\n");
+    }
+    if !record.is_empty() {
+        sql.push_str(record);
+        sql.push_str(";\n");
+    }
+    if explicit {
+        sql.push_str("COMMIT;\n");
+    }
+    match run.backend.execute_counted(&sql).await {
+        Ok(()) => Ok(()),
+        Err((done, e)) => {
+            if explicit {
+                let _ = run.backend.execute("ROLLBACK").await;
+            }
+            let at = done.saturating_sub(lead);
+            let Some((index, s)) = unit.statements.get(at) else {
+                return Err(Error::db(format!("recording {}", ctx.file.filename))(e));
+            };
+            // What stayed applied: before this unit for a transaction; everything before it for autocommit.
+            let applied = match (ctx.outer, unit.transactional) {
+                (true, _) => 0,
+                (false, true) => first_index,
+                (false, false) => *index,
+            };
+            Err(fail(*index, s.line, applied, e))
+        }
+    }
 }
 
-fn elapsed_expr(d: &dyn SqlDialect, single_batch: bool, started: Instant) -> String {
-    match d.batch_elapsed_ms() {
-        Some(expr) if single_batch => expr.to_string(),
-        _ => started.elapsed().as_millis().to_string(),
+/// Appends a renewal of the SQLite lock row to `record` when the last one is 30 seconds old.
+fn with_heartbeat(run: &mut Run<'_>, record: String) -> String {
+    if !run.backend.table_lock() || run.last_heartbeat.elapsed() < Duration::from_secs(30) {
+        return record;
     }
+    run.last_heartbeat = Instant::now();
+    format!("{record};\n{}", lock::heartbeat_sql(run.d, &run.namespace, &run.me.owner))
 }
 
 fn step(file: &MigrationFile, statements: usize, elapsed_ms: u64, sql: Option<String>, baseline: bool) -> Step {

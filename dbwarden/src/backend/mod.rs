@@ -25,6 +25,9 @@ pub trait Backend: Send {
     fn dialect(&self) -> Dialect;
     /// Runs SQL text that may hold several statements, in one round trip where the server allows.
     async fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+    /// Runs SQL text of several statements in one round trip, counting the statements that completed: on failure,
+    /// `Err((completed, error))`, so the caller knows exactly which statement failed.
+    async fn execute_counted(&mut self, sql: &str) -> Result<(), (usize, DbError)>;
     /// Runs a query whose columns are all text (the caller casts) and returns its rows.
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError>;
     /// Tries once to take the server-side lock for `namespace`; `Ok(false)` when someone else holds it.
@@ -85,12 +88,33 @@ fn boxed<B: Backend + 'static>(b: B) -> Box<dyn Backend> {
 pub trait Target: Send + Sync {
     #[doc(hidden)]
     async fn open(&self) -> Result<Box<dyn Backend>, DbError>;
+    /// A read-only query through the pool itself, for the fast "nothing to do" check; `None` for targets with no
+    /// pool (a URL), which always take the locked path. Read-only queries leave no lock or transaction behind, so
+    /// a pooled connection is safe here.
+    #[doc(hidden)]
+    fn pool_dialect(&self) -> Option<Dialect> {
+        None
+    }
+    #[doc(hidden)]
+    async fn peek(&self, _sql: &str) -> Result<Vec<TextRow>, DbError> {
+        Err(DbError::connect("no pool to peek through".into()))
+    }
 }
 
 #[async_trait]
 impl Target for sqlx::PgPool {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
         postgres::PgBackend::connect_with(&self.connect_options()).await.map(boxed)
+    }
+
+    fn pool_dialect(&self) -> Option<Dialect> {
+        Some(Dialect::Postgres)
+    }
+
+    async fn peek(&self, sql: &str) -> Result<Vec<TextRow>, DbError> {
+        let rows: Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> =
+            sqlx::Executor::fetch_all(self, sqlx::raw_sql(sql)).await;
+        rows.map_err(DbError::from).and_then(text_rows)
     }
 }
 
@@ -99,12 +123,32 @@ impl Target for sqlx::MySqlPool {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
         mysql::MySqlBackend::connect_with(&self.connect_options()).await.map(boxed)
     }
+
+    fn pool_dialect(&self) -> Option<Dialect> {
+        Some(Dialect::MySql)
+    }
+
+    async fn peek(&self, sql: &str) -> Result<Vec<TextRow>, DbError> {
+        let rows: Result<Vec<sqlx::mysql::MySqlRow>, sqlx::Error> =
+            sqlx::Executor::fetch_all(self, sqlx::raw_sql(sql)).await;
+        rows.map_err(DbError::from).and_then(text_rows)
+    }
 }
 
 #[async_trait]
 impl Target for sqlx::SqlitePool {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
         sqlite::SqliteBackend::from_pool(self).await.map(boxed)
+    }
+
+    fn pool_dialect(&self) -> Option<Dialect> {
+        Some(Dialect::Sqlite)
+    }
+
+    async fn peek(&self, sql: &str) -> Result<Vec<TextRow>, DbError> {
+        let rows: Result<Vec<sqlx::sqlite::SqliteRow>, sqlx::Error> =
+            sqlx::Executor::fetch_all(self, sqlx::raw_sql(sql)).await;
+        rows.map_err(DbError::from).and_then(text_rows)
     }
 }
 
@@ -142,6 +186,27 @@ impl<T: Target + ?Sized> Target for &T {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
         (**self).open().await
     }
+    fn pool_dialect(&self) -> Option<Dialect> {
+        (**self).pool_dialect()
+    }
+    async fn peek(&self, sql: &str) -> Result<Vec<TextRow>, DbError> {
+        (**self).peek(sql).await
+    }
+}
+
+/// Drains sqlx's per-statement result stream, counting completed statements.
+async fn count_completed<T>(
+    mut stream: futures_util::stream::BoxStream<'_, Result<T, sqlx::Error>>,
+) -> Result<(), (usize, DbError)> {
+    use futures_util::StreamExt;
+    let mut done = 0;
+    while let Some(result) = stream.next().await {
+        match result {
+            Ok(_) => done += 1,
+            Err(e) => return Err((done, DbError::from(e))),
+        }
+    }
+    Ok(())
 }
 
 /// Reads every row of a sqlx query result as text columns.

@@ -50,6 +50,10 @@ impl Backend for MySqlBackend {
         sqlx::Executor::execute(&mut self.conn, sqlx::raw_sql(sql)).await.map(drop).map_err(DbError::from)
     }
 
+    async fn execute_counted(&mut self, sql: &str) -> Result<(), (usize, DbError)> {
+        super::count_completed(sqlx::Executor::execute_many(&mut self.conn, sqlx::raw_sql(sql))).await
+    }
+
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
         text_rows(sqlx::Executor::fetch_all(&mut self.conn, sqlx::raw_sql(sql)).await?)
     }
