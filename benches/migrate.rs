@@ -114,7 +114,8 @@ enum Op {
 }
 
 async fn dbwarden_pool_run(url: &str, dialect: Dialect, dir: &Path, op: Op) -> Duration {
-    let m = Migrator::new(Source::dir(dir));
+    // Resolved before the clock starts, as sqlx's Migrator::new(dir) resolves its folder.
+    let m = Migrator::new(Source::dir(dir)).resolve().unwrap();
     macro_rules! go {
         ($pool:ty) => {{
             let pool = <$pool>::connect(url).await.unwrap();
@@ -139,6 +140,14 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// The median of per-round ratios `a[i] / b[i]`: each pair was measured back to back, so slow phases of the disk
+/// hit both sides of a ratio rather than one median.
+fn paired(a: &[Duration], b: &[Duration]) -> String {
+    let mut r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x.as_secs_f64() / y.as_secs_f64()).collect();
+    r.sort_by(|x, y| x.total_cmp(y));
+    format!("{:.2}x", r[r.len() / 2])
+}
+
 fn env_usize(key: &str, default: usize) -> usize {
     std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -152,7 +161,7 @@ async fn main() {
     let n = env_usize("DBWARDEN_BENCH_N", 1000);
     let rounds = env_usize("DBWARDEN_BENCH_ROUNDS", 5);
     let backends = std::env::var("DBWARDEN_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres,mysql".into());
-    println!("{n} migrations, median of {rounds} rounds, ratio = tool / raw script in the same run\n");
+    println!("{n} migrations, {rounds} rounds; times are medians, ratios are medians of per-round ratios to the raw script\n");
     println!("| backend | case | raw script | sqlx Migrator | dbwarden | sqlx / raw | dbwarden / raw |");
     println!("|---|---|---|---|---|---|---|");
     for name in backends.split(',') {
@@ -174,50 +183,44 @@ async fn main() {
         let (mut sqlx_up, mut sqlx_down, mut sqlx_noop) = (vec![], vec![], vec![]);
         let (mut dw_up, mut dw_down, mut dw_noop, mut dw_tx) = (vec![], vec![], vec![], vec![]);
         for _ in 0..rounds {
-            let db = TestDb::new(dialect).await;
-            raw_up.push(raw(&db.url, dialect, &ups, false).await);
-            raw_down.push(raw(&db.url, dialect, &downs, false).await);
+            // Apply: raw, sqlx, dbwarden back to back on fresh databases; then roll back each.
+            let (raw_db, sqlx_db, dw_db) =
+                (TestDb::new(dialect).await, TestDb::new(dialect).await, TestDb::new(dialect).await);
+            raw_up.push(raw(&raw_db.url, dialect, &ups, false).await);
+            sqlx_up.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false).await);
+            dw_up.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply).await);
+            sqlx_noop.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false).await);
+            dw_noop.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply).await);
+            raw_down.push(raw(&raw_db.url, dialect, &downs, false).await);
+            sqlx_down.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, true).await);
+            dw_down.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Rollback).await);
             if dialect != Dialect::MySql {
-                raw_tx.push(raw(&db.url, dialect, &ups, true).await);
-            }
-            let db = TestDb::new(dialect).await;
-            sqlx_up.push(sqlx_pool_run(&db.url, dialect, &sqlx_dir, false).await);
-            sqlx_noop.push(sqlx_pool_run(&db.url, dialect, &sqlx_dir, false).await);
-            sqlx_down.push(sqlx_pool_run(&db.url, dialect, &sqlx_dir, true).await);
-            let db = TestDb::new(dialect).await;
-            dw_up.push(dbwarden_pool_run(&db.url, dialect, &dw_dir, Op::Apply).await);
-            dw_noop.push(dbwarden_pool_run(&db.url, dialect, &dw_dir, Op::Apply).await);
-            dw_down.push(dbwarden_pool_run(&db.url, dialect, &dw_dir, Op::Rollback).await);
-            if dialect != Dialect::MySql {
-                let db = TestDb::new(dialect).await;
-                dw_tx.push(dbwarden_pool_run(&db.url, dialect, &dw_dir, Op::ApplyOneTx).await);
+                let (raw_db, dw_db) = (TestDb::new(dialect).await, TestDb::new(dialect).await);
+                raw_tx.push(raw(&raw_db.url, dialect, &ups, true).await);
+                dw_tx.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::ApplyOneTx).await);
             }
         }
         let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
-        let ratio = |a: Duration, b: Duration| format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64());
-        let row = |case: &str, raw: Option<Duration>, sqlx: Option<Duration>, dw: Duration| {
+        let row = |case: &str, raw: &[Duration], sqlx: Option<&[Duration]>, dw: &[Duration]| {
             println!(
                 "| {dialect} | {case} | {} | {} | {} | {} | {} |",
-                raw.map(ms).unwrap_or_else(|| "-".into()),
-                sqlx.map(ms).unwrap_or_else(|| "-".into()),
-                ms(dw),
-                match (sqlx, raw) {
-                    (Some(s), Some(r)) => ratio(s, r),
-                    _ => "-".into(),
-                },
-                raw.map(|r| ratio(dw, r)).unwrap_or_else(|| "-".into()),
+                ms(median(raw.to_vec())),
+                sqlx.map(|s| ms(median(s.to_vec()))).unwrap_or_else(|| "-".into()),
+                ms(median(dw.to_vec())),
+                sqlx.map(|s| paired(s, raw)).unwrap_or_else(|| "-".into()),
+                paired(dw, raw),
             )
         };
-        row("apply, a transaction per migration", Some(median(raw_up.clone())), Some(median(sqlx_up)), median(dw_up));
+        row("apply, a transaction per migration", &raw_up, Some(&sqlx_up), &dw_up);
         if dialect != Dialect::MySql {
-            row("apply, one transaction (raw: one transaction)", Some(median(raw_tx)), None, median(dw_tx));
+            row("apply, one transaction (raw: one transaction)", &raw_tx, None, &dw_tx);
         }
-        row("roll back all", Some(median(raw_down)), Some(median(sqlx_down)), median(dw_down));
+        row("roll back all", &raw_down, Some(&sqlx_down), &dw_down);
         println!(
             "| {dialect} | no-op migrate, {n} applied | - | {} | {} | - | dbwarden / sqlx {} |",
             ms(median(sqlx_noop.clone())),
             ms(median(dw_noop.clone())),
-            ratio(median(dw_noop), median(sqlx_noop))
+            paired(&dw_noop, &sqlx_noop)
         );
     }
 }

@@ -28,6 +28,10 @@ const COLUMNS: &[(&str, &str)] = &[
     ("tool_version", "VARCHAR(50)"),
 ];
 
+/// The columns an INSERT writes (applied_at takes its default).
+const INSERT_COLUMNS: &str = "version, description, filename, migration_type, checksum, checksum_algorithm, \
+     rollback_checksum, execution_time_ms, state, statements_done, applied_by, tool_version";
+
 /// Columns added to a table created by Python DBWarden (the first six exist there).
 const ADDED_COLUMNS: usize = 6;
 
@@ -135,6 +139,8 @@ pub(crate) struct NewRow<'a> {
 pub(crate) struct History<'d> {
     pub d: &'d dyn SqlDialect,
     pub table: String,
+    /// The bookkeeping statements were prepared on this session ([`History::prepare`]).
+    pub prepared: bool,
 }
 
 impl History<'_> {
@@ -193,37 +199,44 @@ impl History<'_> {
         backend: &mut dyn Backend,
         has: impl Fn(&str) -> bool,
     ) -> Result<Vec<AppliedMigration>, DbError> {
-        Ok(Self::rows(backend.query(&self.select_sql(has)).await?))
+        Ok(Self::rows(backend.query(&self.select_sql(&has)).await?, &has))
     }
 
-    /// The query reading every row; `has` says which columns exist (NULL stands in for the others).
+    /// The query reading every row, only the columns `has` selects (those that exist, or those needed).
     pub fn select_sql(&self, has: impl Fn(&str) -> bool) -> String {
-        let cols: Vec<String> = COLUMNS
-            .iter()
-            .map(|(n, _)| if has(n) { self.d.text(&self.d.quote_ident(n)) } else { "NULL".to_string() })
-            .collect();
+        let cols: Vec<String> =
+            COLUMNS.iter().filter(|(n, _)| has(n)).map(|(n, _)| self.d.text(&self.d.quote_ident(n))).collect();
         format!("SELECT {} FROM {}", cols.join(", "), self.t())
     }
 
-    /// Rows read by [`History::select_sql`], oldest version first.
-    pub fn rows(rows: Vec<TextRow>) -> Vec<AppliedMigration> {
-        let mut rows: Vec<AppliedMigration> = rows.into_iter().map(AppliedMigration::from_row).collect();
-        rows.sort_by_key(|r| (r.version_number().is_none(), r.version_number(), r.filename.clone()));
+    /// Rows read by [`History::select_sql`] with the same `has`, oldest version first.
+    pub fn rows(rows: Vec<TextRow>, has: impl Fn(&str) -> bool) -> Vec<AppliedMigration> {
+        let mut rows: Vec<AppliedMigration> = rows
+            .into_iter()
+            .map(|row| {
+                let mut values = row.into_iter();
+                let full = COLUMNS.iter().map(|(n, _)| if has(n) { values.next().flatten() } else { None }).collect();
+                AppliedMigration::from_row(full)
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            let key = |r: &AppliedMigration| (r.version_number().is_none(), r.version_number());
+            key(a).cmp(&key(b)).then_with(|| a.filename.cmp(&b.filename))
+        });
         rows
     }
 
     pub fn insert(&self, row: &NewRow<'_>, elapsed_ms: &str) -> String {
+        if self.prepared {
+            return format!("EXECUTE dbwarden_record{}", self.values(row, elapsed_ms));
+        }
         self.insert_many(&[(row, elapsed_ms.to_string())])
     }
 
     /// One INSERT for several rows (single-transaction mode records the whole run at once).
     pub fn insert_many(&self, rows: &[(&NewRow<'_>, String)]) -> String {
         let values: Vec<String> = rows.iter().map(|(row, elapsed)| self.values(row, elapsed)).collect();
-        format!(
-            "INSERT INTO {} (version, description, filename, migration_type, checksum, checksum_algorithm, rollback_checksum, execution_time_ms, state, statements_done, applied_by, tool_version) VALUES {}",
-            self.t(),
-            values.join(", ")
-        )
+        format!("INSERT INTO {} ({INSERT_COLUMNS}) VALUES {}", self.t(), values.join(", "))
     }
 
     fn values(&self, row: &NewRow<'_>, elapsed_ms: &str) -> String {
@@ -280,7 +293,25 @@ impl History<'_> {
         )
     }
 
+    /// Prepares the statements repeated for every migration (insert, delete) on this session where the dialect
+    /// can (PostgreSQL): parsed and planned once instead of a thousand times.
+    pub async fn prepare(&mut self, backend: &mut dyn Backend) {
+        if !self.d.prepares() || self.prepared {
+            return;
+        }
+        let sql = format!(
+            "PREPARE dbwarden_forget(text) AS DELETE FROM {t} WHERE filename = $1;\n\
+             PREPARE dbwarden_record(text, text, text, text, text, text, text, bigint, text, bigint, text, text) AS \
+             INSERT INTO {t} ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            t = self.t()
+        );
+        self.prepared = backend.execute(&sql).await.is_ok();
+    }
+
     pub fn delete(&self, filename: &str) -> String {
+        if self.prepared {
+            return format!("EXECUTE dbwarden_forget({})", self.d.literal(filename));
+        }
         format!("DELETE FROM {} WHERE filename = {}", self.t(), self.d.literal(filename))
     }
 }

@@ -163,6 +163,13 @@ impl Migrator {
         }
     }
 
+    /// Reads and checks the migration files now, once, instead of at every call: a long-lived process that migrates
+    /// several databases (or a benchmark) pays for resolving only here. Errors in the files surface here too.
+    pub fn resolve(mut self) -> Result<Self, Error> {
+        self.source = Source::Resolved(self.source.load()?);
+        Ok(self)
+    }
+
     /// The history table name (default `_dbwarden_migrations`).
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();
@@ -274,7 +281,7 @@ impl Migrator {
     pub async fn status(&self, target: &(impl Target + ?Sized)) -> Result<Status, Error> {
         let loaded = self.source.load()?;
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
-        let history = History { d: dialect::of(backend.dialect()), table: self.table.clone() };
+        let history = History { d: dialect::of(backend.dialect()), table: self.table.clone(), prepared: false };
         let rows = history.read(backend.as_mut()).await.map_err(Error::db("reading the history table"));
         backend.close().await;
         Ok(build_status(&loaded, &rows?))
@@ -283,7 +290,7 @@ impl Migrator {
     /// The rows of the history table, oldest version first. Read-only.
     pub async fn history(&self, target: &(impl Target + ?Sized)) -> Result<Vec<AppliedMigration>, Error> {
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
-        let history = History { d: dialect::of(backend.dialect()), table: self.table.clone() };
+        let history = History { d: dialect::of(backend.dialect()), table: self.table.clone(), prepared: false };
         let rows = history.read(backend.as_mut()).await.map_err(Error::db("reading the history table"));
         backend.close().await;
         rows
@@ -291,7 +298,7 @@ impl Migrator {
 
     /// The lock's state. Read-only.
     pub async fn lock_status(&self, target: &(impl Target + ?Sized)) -> Result<lock::LockStatus, Error> {
-        let db = self.source.load()?.db;
+        let db = self.source.load()?.db.clone();
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let d = dialect::of(backend.dialect());
         let status = lock::status(backend.as_mut(), d, &self.namespace(&db)).await;
@@ -301,7 +308,7 @@ impl Migrator {
 
     /// Releases a lock held by someone else (ending its server session). Returns whether it is free now.
     pub async fn force_unlock(&self, target: &(impl Target + ?Sized)) -> Result<bool, Error> {
-        let db = self.source.load()?.db;
+        let db = self.source.load()?.db.clone();
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let d = dialect::of(backend.dialect());
         let freed = lock::force_unlock(backend.as_mut(), d, &self.namespace(&db)).await;
@@ -314,10 +321,13 @@ impl Migrator {
     /// which reads the history again under the lock and decides for real.
     async fn nothing_to_do(&self, target: &(impl Target + ?Sized), loaded: &Loaded) -> bool {
         let Some(dialect) = target.pool_dialect() else { return false };
-        let history = History { d: dialect::of(dialect), table: self.table.clone() };
-        match target.peek(&history.select_sql(|_| true)).await {
+        let history = History { d: dialect::of(dialect), table: self.table.clone(), prepared: false };
+        // Only the columns planning reads; NULL stands in for the others.
+        const NEEDED: [&str; 6] = ["version", "filename", "migration_type", "checksum", "checksum_algorithm", "state"];
+        let needed = |c: &str| NEEDED.contains(&c);
+        match target.peek(&history.select_sql(needed)).await {
             Ok(rows) => {
-                let rows = History::rows(rows);
+                let rows = History::rows(rows, needed);
                 rows.iter().all(|r| r.checksum_algorithm.is_some())
                     && matches!(self.plan(loaded, &rows, dialect), Ok(plan) if plan.is_empty())
             }
@@ -334,7 +344,7 @@ impl Migrator {
         Ok(Run {
             backend,
             d,
-            history: History { d, table: self.table.clone() },
+            history: History { d, table: self.table.clone(), prepared: false },
             namespace,
             me,
             last_heartbeat: Instant::now(),
@@ -388,7 +398,7 @@ enum Direction {
 impl Migrator {
     async fn plan_dry_run(&self, backend: &mut dyn Backend, loaded: &Loaded) -> Result<Report, Error> {
         let d = dialect::of(backend.dialect());
-        let history = History { d, table: self.table.clone() };
+        let history = History { d, table: self.table.clone(), prepared: false };
         let rows = history.read(backend).await.map_err(Error::db("reading the history table"))?;
         let plan = self.plan(loaded, &rows, backend.dialect())?;
         let mut steps = Vec::new();
@@ -436,7 +446,8 @@ impl Migrator {
         if !edited.is_empty() {
             return Err(Error::Edited { files: edited });
         }
-        let known: Vec<u64> = loaded.files.iter().filter_map(|f| f.name.version.map(|v| v.0)).collect();
+        let known: std::collections::HashSet<u64> =
+            loaded.files.iter().filter_map(|f| f.name.version.map(|v| v.0)).collect();
         let missing: Vec<String> = rows
             .iter()
             .filter(|r| r.version_number().is_some_and(|v| !known.contains(&v)))
@@ -514,6 +525,7 @@ impl Migrator {
         if plan.is_empty() {
             return Ok(Report { database: loaded.db.clone(), steps, dry_run: false });
         }
+        run.history.prepare(run.backend).await;
         let outer = self.single_transaction && !self.baseline;
         if outer {
             // Everything must be able to run inside the one transaction: refuse before starting.
@@ -694,6 +706,7 @@ impl Migrator {
             let resume = if row.state == RowState::RollingBack { row.statements_done } else { 0 };
             plan.push((file, *row, resume));
         }
+        run.history.prepare(run.backend).await;
         let mut steps = Vec::new();
         for (file, row, resume) in plan {
             let started = Instant::now();

@@ -15,6 +15,8 @@ pub enum Source {
     Embedded(&'static EmbeddedMigrations),
     /// A folder read at run time; `db` is the database name the files must carry (their `<db>__` prefix).
     Dir { path: PathBuf, db: Option<String> },
+    /// Files already read and resolved (see [`crate::Migrator::resolve`]).
+    Resolved(std::sync::Arc<Loaded>),
 }
 
 impl Source {
@@ -24,7 +26,7 @@ impl Source {
     }
 
     /// Reads and orders the migrations.
-    pub fn load(&self) -> Result<Loaded, Error> {
+    pub fn load(&self) -> Result<std::sync::Arc<Loaded>, Error> {
         match self {
             Source::Embedded(set) => {
                 let missing = set.files_missing_from_binary();
@@ -35,7 +37,7 @@ impl Source {
                         "migration files on disk are not in this binary; rebuild it (add `println!(\"cargo:rerun-if-changed=migrations\")` to build.rs)"
                     );
                 }
-                Ok(Loaded { db: set.db.to_string(), files: set.resolve()?, not_embedded: missing })
+                Ok(std::sync::Arc::new(Loaded { db: set.db.to_string(), files: set.resolve()?, not_embedded: missing }))
             }
             Source::Dir { path, db } => {
                 let files = resolve_files(read_dir(path)?, db.as_deref())?;
@@ -44,8 +46,9 @@ impl Source {
                     .or_else(|| files.first().map(|f| f.name.db.clone()))
                     .or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
                     .unwrap_or_else(|| "primary".into());
-                Ok(Loaded { db, files, not_embedded: Vec::new() })
+                Ok(std::sync::Arc::new(Loaded { db, files, not_embedded: Vec::new() }))
             }
+            Source::Resolved(loaded) => Ok(loaded.clone()),
         }
     }
 }

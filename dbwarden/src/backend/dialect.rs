@@ -34,6 +34,11 @@ pub trait SqlDialect: Sync {
     fn autocommit_batches(&self) -> bool {
         false
     }
+    /// Whether `PREPARE name(types) AS ...` / `EXECUTE name(args)` is available, so the bookkeeping statements
+    /// repeated for every migration are parsed and planned once per session.
+    fn prepares(&self) -> bool {
+        false
+    }
 }
 
 /// The dialect object for `dialect`.
@@ -69,6 +74,9 @@ impl SqlDialect for Postgres {
         Some("CAST(EXTRACT(EPOCH FROM (clock_timestamp() - statement_timestamp())) * 1000 AS BIGINT)")
     }
     fn batch_is_atomic(&self) -> bool {
+        true
+    }
+    fn prepares(&self) -> bool {
         true
     }
 }
