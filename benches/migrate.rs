@@ -182,22 +182,35 @@ async fn main() {
         let (mut raw_up, mut raw_down, mut raw_tx) = (vec![], vec![], vec![]);
         let (mut sqlx_up, mut sqlx_down, mut sqlx_noop) = (vec![], vec![], vec![]);
         let (mut dw_up, mut dw_down, mut dw_noop, mut dw_tx) = (vec![], vec![], vec![], vec![]);
-        for _ in 0..rounds {
-            // Apply: raw, sqlx, dbwarden back to back on fresh databases; then roll back each.
+        for round in 0..rounds {
+            // Apply with raw, sqlx and dbwarden on fresh databases, in an order that rotates every round so no
+            // tool always runs after another one's burst of writes (checkpoints, fsync queues).
             let (raw_db, sqlx_db, dw_db) =
                 (TestDb::new(dialect).await, TestDb::new(dialect).await, TestDb::new(dialect).await);
-            raw_up.push(raw(&raw_db.url, dialect, &ups, false).await);
-            sqlx_up.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false).await);
-            dw_up.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply).await);
+            for tool in (0..3).map(|i| (i + round) % 3) {
+                match tool {
+                    0 => raw_up.push(raw(&raw_db.url, dialect, &ups, false).await),
+                    1 => sqlx_up.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false).await),
+                    _ => dw_up.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply).await),
+                }
+            }
             sqlx_noop.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false).await);
             dw_noop.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply).await);
-            raw_down.push(raw(&raw_db.url, dialect, &downs, false).await);
-            sqlx_down.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, true).await);
-            dw_down.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Rollback).await);
+            for tool in (0..3).map(|i| (i + round) % 3) {
+                match tool {
+                    0 => raw_down.push(raw(&raw_db.url, dialect, &downs, false).await),
+                    1 => sqlx_down.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, true).await),
+                    _ => dw_down.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Rollback).await),
+                }
+            }
             if dialect != Dialect::MySql {
                 let (raw_db, dw_db) = (TestDb::new(dialect).await, TestDb::new(dialect).await);
-                raw_tx.push(raw(&raw_db.url, dialect, &ups, true).await);
-                dw_tx.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::ApplyOneTx).await);
+                for tool in (0..2).map(|i| (i + round) % 2) {
+                    match tool {
+                        0 => raw_tx.push(raw(&raw_db.url, dialect, &ups, true).await),
+                        _ => dw_tx.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::ApplyOneTx).await),
+                    }
+                }
             }
         }
         let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);

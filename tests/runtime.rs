@@ -139,3 +139,40 @@ fn files_added_after_the_build_are_reported() {
     let loaded = Source::Embedded(set).load().unwrap();
     assert_eq!(loaded.not_embedded, ["app__0002_new.sql"]);
 }
+
+/// The start-up fast path (a read through the pool when nothing is pending) never hides anything: an edited file,
+/// a legacy row or a pending file still takes the locked path, on every pool type.
+#[tokio::test]
+async fn fast_path_never_hides_edits_or_pending_work() {
+    for dialect in common::ALL {
+        let db = TestDb::new(dialect).await;
+        let text = "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\n";
+        let dir = write_migrations(db.dir.path(), "app", &[("app__0001_a.sql", text)]);
+        let m = Migrator::new(Source::dir(&dir));
+        macro_rules! check {
+            ($pool:expr) => {{
+                let pool = $pool;
+                assert_eq!(m.run(&pool).await.unwrap().steps.len(), 1, "{dialect}");
+                assert!(m.run(&pool).await.unwrap().steps.is_empty(), "{dialect}: fast path");
+                std::fs::write(dir.join("app__0001_a.sql"), text.replace("id INTEGER", "id BIGINT")).unwrap();
+                assert!(matches!(m.run(&pool).await, Err(dbwarden::Error::Edited { .. })), "{dialect}: edit hidden");
+                std::fs::write(dir.join("app__0001_a.sql"), text).unwrap();
+                std::fs::write(dir.join("app__0002_b.sql"), text.replace(" a", " b")).unwrap();
+                assert_eq!(m.run(&pool).await.unwrap().steps.len(), 1, "{dialect}: pending file hidden");
+                // A Python DBWarden row (no algorithm) is adopted by the locked path, not skipped.
+                db.exec("UPDATE _dbwarden_migrations SET checksum_algorithm = NULL WHERE version = '0001'").await;
+                assert!(m.run(&pool).await.unwrap().steps.is_empty());
+                let rows = m.history(db.url.as_str()).await.unwrap();
+                assert!(
+                    rows.iter().all(|r| r.checksum_algorithm.as_deref() == Some("sha256")),
+                    "{dialect}: not adopted"
+                );
+            }};
+        }
+        match dialect {
+            Dialect::Postgres => check!(sqlx::PgPool::connect(&db.url).await.unwrap()),
+            Dialect::MySql => check!(sqlx::MySqlPool::connect(&db.url).await.unwrap()),
+            Dialect::Sqlite => check!(sqlx::SqlitePool::connect(&db.url).await.unwrap()),
+        }
+    }
+}

@@ -6,5 +6,6 @@ pub mod checksum;
 pub mod dialect;
 pub mod file;
 pub mod lexer;
+pub mod schema;
 
 pub use dialect::Dialect;

@@ -209,6 +209,65 @@ impl History<'_> {
         format!("SELECT {} FROM {}", cols.join(", "), self.t())
     }
 
+    /// The narrowest read planning can work from (the start-up fast path): per row the version (or, for
+    /// repeatables, the file name), the checksum, and the state (`legacy` for rows still carrying Python DBWarden's
+    /// checksum), as `key:checksum:state`; joined into one value where the server can aggregate text.
+    pub fn plan_sql(&self) -> String {
+        let q = |c: &str| self.d.quote_ident(c);
+        let item = format!(
+            "COALESCE({v}, {f}) || ':' || COALESCE({c}, '') || ':' || CASE WHEN {a} IS NULL THEN 'legacy' ELSE COALESCE({s}, 'applied') END",
+            v = self.d.text(&q("version")),
+            f = self.d.text(&q("filename")),
+            c = self.d.text(&q("checksum")),
+            a = q("checksum_algorithm"),
+            s = self.d.text(&q("state")),
+        );
+        match self.d.string_agg(&item, ",") {
+            Some(agg) => format!("SELECT {agg} FROM {}", self.t()),
+            None => format!(
+                "SELECT CONCAT(COALESCE({v}, {f}), ':', COALESCE({c}, ''), ':', CASE WHEN {a} IS NULL THEN 'legacy' ELSE COALESCE({s}, 'applied') END) FROM {t}",
+                v = self.d.text(&q("version")),
+                f = self.d.text(&q("filename")),
+                c = self.d.text(&q("checksum")),
+                a = q("checksum_algorithm"),
+                s = self.d.text(&q("state")),
+                t = self.t()
+            ),
+        }
+    }
+
+    /// Rows read by [`History::plan_sql`]; `None` when one is a legacy row (the locked path adopts it).
+    pub fn plan_rows(rows: Vec<TextRow>) -> Option<Vec<AppliedMigration>> {
+        let text: Vec<String> = rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect();
+        text.iter()
+            .flat_map(|t| t.split(','))
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                let mut parts = item.splitn(3, ':');
+                let (key, checksum, state) = (parts.next()?, parts.next()?, parts.next()?);
+                if state == "legacy" {
+                    return None;
+                }
+                let versioned = !key.ends_with(".sql");
+                Some(AppliedMigration {
+                    version: versioned.then(|| key.to_string()),
+                    description: String::new(),
+                    filename: if versioned { String::new() } else { key.to_string() },
+                    migration_type: String::new(),
+                    applied_at: None,
+                    checksum: (!checksum.is_empty()).then(|| checksum.to_string()),
+                    checksum_algorithm: Some(dbwarden_core::checksum::ALGORITHM.to_string()),
+                    rollback_checksum: None,
+                    execution_time_ms: None,
+                    state: RowState::parse(Some(state)),
+                    statements_done: 0,
+                    applied_by: None,
+                    tool_version: None,
+                })
+            })
+            .collect()
+    }
+
     /// Rows read by [`History::select_sql`] with the same `has`, oldest version first.
     pub fn rows(rows: Vec<TextRow>, has: impl Fn(&str) -> bool) -> Vec<AppliedMigration> {
         let mut rows: Vec<AppliedMigration> = rows

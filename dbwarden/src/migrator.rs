@@ -322,15 +322,11 @@ impl Migrator {
     async fn nothing_to_do(&self, target: &(impl Target + ?Sized), loaded: &Loaded) -> bool {
         let Some(dialect) = target.pool_dialect() else { return false };
         let history = History { d: dialect::of(dialect), table: self.table.clone(), prepared: false };
-        // Only the columns planning reads; NULL stands in for the others.
-        const NEEDED: [&str; 6] = ["version", "filename", "migration_type", "checksum", "checksum_algorithm", "state"];
-        let needed = |c: &str| NEEDED.contains(&c);
-        match target.peek(&history.select_sql(needed)).await {
-            Ok(rows) => {
-                let rows = History::rows(rows, needed);
-                rows.iter().all(|r| r.checksum_algorithm.is_some())
-                    && matches!(self.plan(loaded, &rows, dialect), Ok(plan) if plan.is_empty())
-            }
+        match target.peek(&history.plan_sql()).await {
+            Ok(rows) => match History::plan_rows(rows) {
+                Some(rows) => matches!(self.plan(loaded, &rows, dialect), Ok(plan) if plan.is_empty()),
+                None => false,
+            },
             Err(_) => false,
         }
     }

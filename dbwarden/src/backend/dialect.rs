@@ -34,6 +34,11 @@ pub trait SqlDialect: Sync {
     fn autocommit_batches(&self) -> bool {
         false
     }
+    /// An aggregate joining a text expression over all rows into one value, where it has no length limit
+    /// (`string_agg`, `group_concat`); one row crosses the wire instead of one per migration.
+    fn string_agg(&self, _expr: &str, _sep: &str) -> Option<String> {
+        None
+    }
     /// Whether `PREPARE name(types) AS ...` / `EXECUTE name(args)` is available, so the bookkeeping statements
     /// repeated for every migration are parsed and planned once per session.
     fn prepares(&self) -> bool {
@@ -79,6 +84,9 @@ impl SqlDialect for Postgres {
     fn prepares(&self) -> bool {
         true
     }
+    fn string_agg(&self, expr: &str, sep: &str) -> Option<String> {
+        Some(format!("string_agg({expr}, {})", self.literal(sep)))
+    }
 }
 
 impl SqlDialect for MySql {
@@ -115,6 +123,9 @@ impl SqlDialect for Sqlite {
     }
     fn columns_query(&self, table: &str) -> String {
         format!("SELECT name FROM pragma_table_info({})", self.literal(table))
+    }
+    fn string_agg(&self, expr: &str, sep: &str) -> Option<String> {
+        Some(format!("group_concat({expr}, {})", self.literal(sep)))
     }
 }
 

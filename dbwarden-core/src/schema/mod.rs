@@ -1,0 +1,291 @@
+//! The one schema model (IR) of dbwarden: what the models declare (derive or manifest), what introspection reads
+//! from a live database, and what the committed snapshot stores are all a [`Schema`], so they compare with `==`
+//! after normalisation.
+//!
+//! Conventions that make comparison exact:
+//! - tables sorted by name; columns in table order; indexes, uniques, foreign keys and checks sorted by name;
+//! - every constraint and index has a name (models get deterministic names from [`naming`]);
+//! - types are portable [`ColumnType`]s, defaults are normalised SQL expressions ([`normalize_default`]).
+
+mod naming;
+mod types;
+
+pub use naming::{check_name, fk_name, index_name, unique_name};
+pub use types::ColumnType;
+
+use serde::{Deserialize, Serialize};
+
+/// A database schema: its tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    /// Tables, sorted by name.
+    pub tables: Vec<Table>,
+}
+
+/// A table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    /// The table name, as written (case kept; quoted everywhere).
+    pub name: String,
+    /// Columns, in table order.
+    pub columns: Vec<Column>,
+    /// The primary key, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<PrimaryKey>,
+    /// Secondary indexes (unique or not), sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Index>,
+    /// Unique constraints, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uniques: Vec<Unique>,
+    /// Foreign keys, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Check constraints, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    /// The table comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// The column name.
+    pub name: String,
+    /// Its portable type.
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// The default, as a normalised SQL expression (`0`, `'x'`, `CURRENT_TIMESTAMP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// An integer primary key the database numbers itself (SERIAL/IDENTITY, AUTO_INCREMENT, INTEGER PRIMARY KEY).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_increment: bool,
+    /// The column comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A primary key (its name is not compared: MySQL calls every one PRIMARY, SQLite none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrimaryKey {
+    /// Key columns, in key order.
+    pub columns: Vec<String>,
+}
+
+/// A secondary index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    /// The index name.
+    pub name: String,
+    /// Indexed columns, in order.
+    pub columns: Vec<String>,
+    /// Whether it is a unique index.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unique: bool,
+}
+
+/// A unique constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unique {
+    /// The constraint name.
+    pub name: String,
+    /// Its columns, in order.
+    pub columns: Vec<String>,
+}
+
+/// What a foreign key does when the referenced row is deleted or updated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FkAction {
+    /// NO ACTION (the default).
+    #[default]
+    NoAction,
+    /// RESTRICT.
+    Restrict,
+    /// CASCADE.
+    Cascade,
+    /// SET NULL.
+    SetNull,
+    /// SET DEFAULT.
+    SetDefault,
+}
+
+impl FkAction {
+    /// Parses `cascade`, `set null`, `SET_NULL`, `restrict`, `no action`, `set default` (any case).
+    pub fn parse(text: &str) -> Option<FkAction> {
+        match text.trim().to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
+            "no action" | "noaction" => Some(FkAction::NoAction),
+            "restrict" => Some(FkAction::Restrict),
+            "cascade" => Some(FkAction::Cascade),
+            "set null" => Some(FkAction::SetNull),
+            "set default" => Some(FkAction::SetDefault),
+            _ => None,
+        }
+    }
+
+    /// The SQL words.
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    /// The constraint name.
+    pub name: String,
+    /// Referencing columns, in order.
+    pub columns: Vec<String>,
+    /// The referenced table.
+    pub ref_table: String,
+    /// Referenced columns, in order.
+    pub ref_columns: Vec<String>,
+    /// ON DELETE.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub on_delete: FkAction,
+    /// ON UPDATE.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub on_update: FkAction,
+}
+
+fn is_default(a: &FkAction) -> bool {
+    *a == FkAction::NoAction
+}
+
+/// A check constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// The constraint name.
+    pub name: String,
+    /// The boolean SQL expression.
+    pub expr: String,
+}
+
+impl Schema {
+    /// The table named `name`.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// Sorts everything into the canonical order, so two equal schemas compare equal.
+    pub fn normalize(&mut self) {
+        self.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        for t in &mut self.tables {
+            t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+            t.uniques.sort_by(|a, b| a.name.cmp(&b.name));
+            t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+            t.checks.sort_by(|a, b| a.name.cmp(&b.name));
+            for c in &mut t.columns {
+                c.default = c.default.as_deref().map(normalize_default);
+            }
+        }
+    }
+}
+
+impl Table {
+    /// The column named `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Normalises a default expression so that the forms servers echo back compare equal to what was declared:
+/// surrounding parentheses and casts of a literal (`'x'::text`, `(0)`) removed, keywords upper-cased.
+///
+/// ```
+/// use dbwarden_core::schema::normalize_default;
+/// assert_eq!(normalize_default("('draft'::character varying)"), "'draft'");
+/// assert_eq!(normalize_default("(0)"), "0");
+/// assert_eq!(normalize_default("now()"), "CURRENT_TIMESTAMP");
+/// assert_eq!(normalize_default("current_timestamp()"), "CURRENT_TIMESTAMP");
+/// assert_eq!(normalize_default("true"), "TRUE");
+/// ```
+pub fn normalize_default(expr: &str) -> String {
+    let mut e = expr.trim().to_string();
+    loop {
+        let trimmed = e.trim();
+        if trimmed.starts_with('(') && trimmed.ends_with(')') && balanced(&trimmed[1..trimmed.len() - 1]) {
+            e = trimmed[1..trimmed.len() - 1].trim().to_string();
+            continue;
+        }
+        // PostgreSQL echoes literals with a cast: 'x'::text, 0::bigint, 'a'::character varying.
+        if let Some(at) = cast_start(trimmed) {
+            e = trimmed[..at].trim().to_string();
+            continue;
+        }
+        break;
+    }
+    let upper = e.to_ascii_uppercase();
+    match upper.as_str() {
+        "NOW()" | "CURRENT_TIMESTAMP()" | "CURRENT_TIMESTAMP" | "LOCALTIMESTAMP" | "CURRENT_TIMESTAMP(6)" => {
+            "CURRENT_TIMESTAMP".into()
+        }
+        "TRUE" | "FALSE" | "NULL" | "CURRENT_DATE" | "CURRENT_TIME" => upper,
+        _ => e,
+    }
+}
+
+fn balanced(inner: &str) -> bool {
+    let mut depth = 0i32;
+    let mut in_quote = false;
+    for c in inner.chars() {
+        match c {
+            '\'' => in_quote = !in_quote,
+            '(' if !in_quote => depth += 1,
+            ')' if !in_quote => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0 && !in_quote
+}
+
+/// The byte offset of a `::type` cast of the whole expression (outside quotes and parentheses), if any.
+fn cast_start(expr: &str) -> Option<usize> {
+    let (mut in_quote, mut depth) = (false, 0i32);
+    let b = expr.as_bytes();
+    for i in 0..b.len().saturating_sub(1) {
+        match b[i] {
+            b'\'' => in_quote = !in_quote,
+            b'(' if !in_quote => depth += 1,
+            b')' if !in_quote => depth -= 1,
+            b':' if !in_quote && depth == 0 && b[i + 1] == b':' => {
+                let type_name = &expr[i + 2..];
+                let plain = type_name.chars().all(|c| c.is_ascii_alphanumeric() || " _(),\"".contains(c));
+                return plain.then_some(i);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_normalise_without_breaking_expressions() {
+        assert_eq!(normalize_default("nextval('t_id_seq'::regclass)"), "nextval('t_id_seq'::regclass)");
+        assert_eq!(normalize_default("'a::b'::text"), "'a::b'");
+        assert_eq!(normalize_default("((1 + 2))"), "1 + 2");
+        assert_eq!(normalize_default("(1) + (2)"), "(1) + (2)");
+        assert_eq!(normalize_default("'(x)'"), "'(x)'");
+        assert_eq!(normalize_default("CURRENT_TIMESTAMP::timestamp without time zone"), "CURRENT_TIMESTAMP");
+    }
+}
