@@ -24,9 +24,12 @@ pub mod config;
 pub mod embedded;
 mod error;
 pub mod history;
+pub mod introspect;
 pub mod lock;
 pub mod migrator;
+pub mod models;
 pub mod source;
+pub mod types;
 pub mod url;
 
 pub use dbwarden_core::file::{FormatError, MigrationFile};

@@ -289,3 +289,22 @@ mod tests {
         assert_eq!(normalize_default("CURRENT_TIMESTAMP::timestamp without time zone"), "CURRENT_TIMESTAMP");
     }
 }
+
+/// A table as the models declare it (a `#[derive(Table)]` struct or a manifest entry): the IR plus what only
+/// models know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelTable {
+    /// The table.
+    pub table: Table,
+    /// The database it belongs to (`database = "..."`); none means the default database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// The table's previous name (`renamed_from`): a rename, not a drop and a create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+    /// Column renames: (new name, previous name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub column_renames: Vec<(String, String)>,
+    /// Where it was declared, for messages: `struct User (src/models.rs:12)` or `dbwarden.schema.toml:40`.
+    pub origin: String,
+}

@@ -1,0 +1,1 @@
+//! The models registry: every `#[derive(Table)]` struct (and schema manifest) linked into the program.
