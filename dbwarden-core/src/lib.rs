@@ -4,6 +4,7 @@
 
 pub mod checksum;
 pub mod dialect;
+pub mod diff;
 pub mod file;
 pub mod lexer;
 pub mod schema;

@@ -1,0 +1,600 @@
+//! The diff: from one [`Schema`] to another as a list of [`Change`]s, each with an exact inverse, ordered so that
+//! foreign keys always resolve.
+//!
+//! The upgrade is `diff(old, new)`; the rollback is the inverses of the upgrade's changes in reverse order, which
+//! walks back through the same states, so it restores the old schema exactly (column order, NOT NULL, defaults,
+//! indexes) whenever every change is reversible. Type, nullability, default and comment changes are
+//! [`Change::AlterColumn`], never a drop and an add; renames come from `renamed_from` / `--rename` and keep the data.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::schema::{Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique};
+
+/// One schema change. Every variant carries what its inverse needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    /// A new table (without its foreign keys, which come later as [`Change::AddForeignKey`]).
+    CreateTable { table: Table },
+    /// A table dropped (its foreign keys were dropped before).
+    DropTable { table: Table },
+    /// A table renamed, keeping its data.
+    RenameTable { from: String, to: String },
+    /// A column added at `position` (0-based) of the new table.
+    AddColumn { table: String, column: Column, position: usize },
+    /// A column dropped from `position` (0-based) of the old table.
+    DropColumn { table: String, column: Column, position: usize },
+    /// A column renamed, keeping its data.
+    RenameColumn { table: String, from: String, to: String },
+    /// A column's type, nullability, default or comment changed.
+    AlterColumn { table: String, from: Column, to: Column },
+    /// A primary key added.
+    AddPrimaryKey { table: String, key: PrimaryKey },
+    /// A primary key dropped.
+    DropPrimaryKey { table: String, key: PrimaryKey },
+    /// An index created.
+    AddIndex { table: String, index: Index },
+    /// An index dropped.
+    DropIndex { table: String, index: Index },
+    /// A unique constraint added.
+    AddUnique { table: String, unique: Unique },
+    /// A unique constraint dropped.
+    DropUnique { table: String, unique: Unique },
+    /// A foreign key added.
+    AddForeignKey { table: String, key: ForeignKey },
+    /// A foreign key dropped.
+    DropForeignKey { table: String, key: ForeignKey },
+    /// A check constraint added.
+    AddCheck { table: String, check: Check },
+    /// A check constraint dropped.
+    DropCheck { table: String, check: Check },
+    /// The table comment changed.
+    SetTableComment { table: String, from: Option<String>, to: Option<String> },
+}
+
+impl Change {
+    /// The change that undoes this one.
+    pub fn inverse(&self) -> Change {
+        use Change::*;
+        match self.clone() {
+            CreateTable { table } => DropTable { table },
+            DropTable { table } => CreateTable { table },
+            RenameTable { from, to } => RenameTable { from: to, to: from },
+            AddColumn { table, column, position } => DropColumn { table, column, position },
+            DropColumn { table, column, position } => AddColumn { table, column, position },
+            RenameColumn { table, from, to } => RenameColumn { table, from: to, to: from },
+            AlterColumn { table, from, to } => AlterColumn { table, from: to, to: from },
+            AddPrimaryKey { table, key } => DropPrimaryKey { table, key },
+            DropPrimaryKey { table, key } => AddPrimaryKey { table, key },
+            AddIndex { table, index } => DropIndex { table, index },
+            DropIndex { table, index } => AddIndex { table, index },
+            AddUnique { table, unique } => DropUnique { table, unique },
+            DropUnique { table, unique } => AddUnique { table, unique },
+            AddForeignKey { table, key } => DropForeignKey { table, key },
+            DropForeignKey { table, key } => AddForeignKey { table, key },
+            AddCheck { table, check } => DropCheck { table, check },
+            DropCheck { table, check } => AddCheck { table, check },
+            SetTableComment { table, from, to } => SetTableComment { table, from: to, to: from },
+        }
+    }
+
+    /// The table the change is about (the new name for a rename).
+    pub fn table(&self) -> &str {
+        use Change::*;
+        match self {
+            CreateTable { table } | DropTable { table } => &table.name,
+            RenameTable { to, .. } => to,
+            AddColumn { table, .. }
+            | DropColumn { table, .. }
+            | RenameColumn { table, .. }
+            | AlterColumn { table, .. }
+            | AddPrimaryKey { table, .. }
+            | DropPrimaryKey { table, .. }
+            | AddIndex { table, .. }
+            | DropIndex { table, .. }
+            | AddUnique { table, .. }
+            | DropUnique { table, .. }
+            | AddForeignKey { table, .. }
+            | DropForeignKey { table, .. }
+            | AddCheck { table, .. }
+            | DropCheck { table, .. }
+            | SetTableComment { table, .. } => table,
+        }
+    }
+
+    /// The order class of the change: lower runs first. Drops of dependents come before what they depend on;
+    /// additions of dependents after.
+    fn phase(&self) -> u8 {
+        use Change::*;
+        match self {
+            DropForeignKey { .. } => 0,
+            DropIndex { .. } | DropUnique { .. } | DropCheck { .. } => 1,
+            DropPrimaryKey { .. } => 2,
+            RenameTable { .. } => 3,
+            RenameColumn { .. } => 4,
+            CreateTable { .. } => 5,
+            // Drops before adds, so that an added column's position counts only the columns that stay.
+            DropColumn { .. } => 6,
+            AddColumn { .. } => 7,
+            AlterColumn { .. } => 8,
+            DropTable { .. } => 9,
+            AddPrimaryKey { .. } => 10,
+            AddUnique { .. } | AddIndex { .. } | AddCheck { .. } => 11,
+            AddForeignKey { .. } => 12,
+            SetTableComment { .. } => 13,
+        }
+    }
+}
+
+/// Renames to apply: tables (old -> new) and columns (table, old -> new), from `renamed_from` or `--rename`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renames {
+    /// Table renames: (old name, new name).
+    pub tables: Vec<(String, String)>,
+    /// Column renames: (new table name, old column, new column).
+    pub columns: Vec<(String, String, String)>,
+}
+
+/// The changes that turn `old` into `new`, in an order where every foreign key resolves.
+///
+/// ```
+/// use dbwarden_core::diff::{diff, Change, Renames};
+/// use dbwarden_core::schema::{Column, ColumnType, Schema, Table};
+/// let col = |n: &str| Column { name: n.into(), ty: ColumnType::BigInt, nullable: false, default: None, auto_increment: false, comment: None };
+/// let old = Schema { tables: vec![Table { name: "t".into(), columns: vec![col("a")], ..Default::default() }] };
+/// let new = Schema { tables: vec![Table { name: "t".into(), columns: vec![col("a"), col("b")], ..Default::default() }] };
+/// let changes = diff(&old, &new, &Renames::default());
+/// assert!(matches!(&changes[..], [Change::AddColumn { position: 1, .. }]));
+/// ```
+pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let table_renames: BTreeMap<&str, &str> = renames
+        .tables
+        .iter()
+        .filter(|(o, n)| old.table(o).is_some() && new.table(n).is_some())
+        .map(|(o, n)| (o.as_str(), n.as_str()))
+        .collect();
+    let renamed_to: BTreeSet<&str> = table_renames.values().copied().collect();
+
+    for old_table in &old.tables {
+        let target = table_renames.get(old_table.name.as_str()).copied().unwrap_or(&old_table.name);
+        match new.table(target) {
+            Some(new_table) => {
+                if target != old_table.name {
+                    changes.push(Change::RenameTable { from: old_table.name.clone(), to: target.to_string() });
+                }
+                diff_table(old_table, new_table, renames, &mut changes);
+            }
+            None => {
+                for key in &old_table.foreign_keys {
+                    changes.push(Change::DropForeignKey { table: old_table.name.clone(), key: key.clone() });
+                }
+                changes.push(Change::DropTable { table: Table { foreign_keys: Vec::new(), ..old_table.clone() } });
+            }
+        }
+    }
+    for new_table in &new.tables {
+        let existed = old.table(&new_table.name).is_some() && !table_renames.contains_key(new_table.name.as_str())
+            || renamed_to.contains(new_table.name.as_str());
+        if !existed {
+            changes.push(Change::CreateTable { table: Table { foreign_keys: Vec::new(), ..new_table.clone() } });
+            for key in &new_table.foreign_keys {
+                changes.push(Change::AddForeignKey { table: new_table.name.clone(), key: key.clone() });
+            }
+        }
+    }
+    order(changes, old, new)
+}
+
+fn diff_table(old: &Table, new: &Table, renames: &Renames, changes: &mut Vec<Change>) {
+    let t = new.name.clone();
+    // Columns: renames first, so that the rest compares by the new names.
+    let column_renames: BTreeMap<&str, &str> = renames
+        .columns
+        .iter()
+        .filter(|(table, from, to)| table == &new.name && old.column(from).is_some() && new.column(to).is_some())
+        .map(|(_, from, to)| (from.as_str(), to.as_str()))
+        .collect();
+    let renamed_old = |name: &str| column_renames.get(name).copied().unwrap_or(name).to_string();
+    for (from, to) in &column_renames {
+        changes.push(Change::RenameColumn { table: t.clone(), from: from.to_string(), to: to.to_string() });
+    }
+    for (position, column) in old.columns.iter().enumerate() {
+        let name = renamed_old(&column.name);
+        match new.column(&name) {
+            Some(now) => {
+                let before = Column { name: name.clone(), ..column.clone() };
+                if &before != now {
+                    changes.push(Change::AlterColumn { table: t.clone(), from: before, to: now.clone() });
+                }
+            }
+            None => changes.push(Change::DropColumn { table: t.clone(), column: column.clone(), position }),
+        }
+    }
+    let old_names: BTreeSet<String> = old.columns.iter().map(|c| renamed_old(&c.name)).collect();
+    for (position, column) in new.columns.iter().enumerate() {
+        if !old_names.contains(&column.name) {
+            changes.push(Change::AddColumn { table: t.clone(), column: column.clone(), position });
+        }
+    }
+    // Constraints and indexes are compared after applying the column renames to the old side.
+    let rename_cols = |cols: &[String]| cols.iter().map(|c| renamed_old(c)).collect::<Vec<_>>();
+    let old_pk = old.primary_key.as_ref().map(|k| PrimaryKey { columns: rename_cols(&k.columns) });
+    if old_pk != new.primary_key {
+        if let Some(key) = old_pk {
+            changes.push(Change::DropPrimaryKey { table: t.clone(), key });
+        }
+        if let Some(key) = &new.primary_key {
+            changes.push(Change::AddPrimaryKey { table: t.clone(), key: key.clone() });
+        }
+    }
+    let old_indexes: Vec<Index> =
+        old.indexes.iter().map(|i| Index { columns: rename_cols(&i.columns), ..i.clone() }).collect();
+    set_diff(
+        &old_indexes,
+        &new.indexes,
+        |i| &i.name,
+        changes,
+        |index| Change::DropIndex { table: t.clone(), index },
+        |index| Change::AddIndex { table: t.clone(), index },
+    );
+    let old_uniques: Vec<Unique> =
+        old.uniques.iter().map(|u| Unique { columns: rename_cols(&u.columns), ..u.clone() }).collect();
+    set_diff(
+        &old_uniques,
+        &new.uniques,
+        |u| &u.name,
+        changes,
+        |unique| Change::DropUnique { table: t.clone(), unique },
+        |unique| Change::AddUnique { table: t.clone(), unique },
+    );
+    let old_fks: Vec<ForeignKey> =
+        old.foreign_keys.iter().map(|k| ForeignKey { columns: rename_cols(&k.columns), ..k.clone() }).collect();
+    set_diff(
+        &old_fks,
+        &new.foreign_keys,
+        |k| &k.name,
+        changes,
+        |key| Change::DropForeignKey { table: t.clone(), key },
+        |key| Change::AddForeignKey { table: t.clone(), key },
+    );
+    set_diff(
+        &old.checks,
+        &new.checks,
+        |c| &c.name,
+        changes,
+        |check| Change::DropCheck { table: t.clone(), check },
+        |check| Change::AddCheck { table: t.clone(), check },
+    );
+    if old.comment != new.comment {
+        changes.push(Change::SetTableComment { table: t, from: old.comment.clone(), to: new.comment.clone() });
+    }
+}
+
+/// Items matched by name: gone => drop, new => add, changed => drop and add (an index or constraint has no ALTER).
+fn set_diff<T: Clone + PartialEq>(
+    old: &[T],
+    new: &[T],
+    name: impl Fn(&T) -> &String,
+    changes: &mut Vec<Change>,
+    drop: impl Fn(T) -> Change,
+    add: impl Fn(T) -> Change,
+) {
+    for o in old {
+        match new.iter().find(|n| name(n) == name(o)) {
+            Some(n) if n == o => {}
+            _ => changes.push(drop(o.clone())),
+        }
+    }
+    for n in new {
+        match old.iter().find(|o| name(o) == name(n)) {
+            Some(o) if o == n => {}
+            _ => changes.push(add(n.clone())),
+        }
+    }
+}
+
+/// Sorts changes by phase; within a phase, tables are created in foreign key order and dropped in reverse.
+fn order(mut changes: Vec<Change>, old: &Schema, new: &Schema) -> Vec<Change> {
+    let create_rank = dependency_rank(new);
+    let drop_rank = dependency_rank(old);
+    changes.sort_by_key(|c| {
+        let table_rank = match c {
+            Change::CreateTable { table } => create_rank.get(table.name.as_str()).copied().unwrap_or(0) as i64,
+            Change::DropTable { table } => -(drop_rank.get(table.name.as_str()).copied().unwrap_or(0) as i64),
+            _ => 0,
+        };
+        // Added columns left to right; dropped ones right to left, so the rollback re-adds them left to right.
+        let column_rank = match c {
+            Change::AddColumn { position, .. } => *position as i64,
+            Change::DropColumn { position, .. } => -(*position as i64),
+            _ => 0,
+        };
+        (c.phase(), table_rank, c.table().to_string(), column_rank)
+    });
+    changes
+}
+
+/// For each table, the length of its longest chain of foreign keys to other tables (0: references nothing).
+fn dependency_rank(schema: &Schema) -> BTreeMap<&str, usize> {
+    fn rank<'a>(
+        schema: &'a Schema,
+        name: &'a str,
+        seen: &mut Vec<&'a str>,
+        memo: &mut BTreeMap<&'a str, usize>,
+    ) -> usize {
+        if let Some(r) = memo.get(name) {
+            return *r;
+        }
+        if seen.contains(&name) {
+            return 0; // A cycle: foreign keys are added after all tables exist, so any order works.
+        }
+        seen.push(name);
+        let r = schema
+            .table(name)
+            .map(|t| {
+                t.foreign_keys
+                    .iter()
+                    .filter(|k| k.ref_table != name)
+                    .map(|k| 1 + rank(schema, &k.ref_table, seen, memo))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        seen.pop();
+        memo.insert(name, r);
+        r
+    }
+    let mut memo = BTreeMap::new();
+    for t in &schema.tables {
+        rank(schema, &t.name, &mut Vec::new(), &mut memo);
+    }
+    memo
+}
+
+/// The rollback of `upgrade`: the inverses in reverse order.
+pub fn rollback(upgrade: &[Change]) -> Vec<Change> {
+    upgrade.iter().rev().map(Change::inverse).collect()
+}
+
+/// Applies changes to a schema in memory: what the database looks like after running them. Used to prove that
+/// `apply(old, diff(old, new)) == new` and that the rollback restores `old` (and for offline snapshots).
+pub fn apply(schema: &Schema, changes: &[Change]) -> Schema {
+    let mut s = schema.clone();
+    for change in changes {
+        apply_one(&mut s, change);
+    }
+    s.normalize();
+    s
+}
+
+fn apply_one(s: &mut Schema, change: &Change) {
+    use Change::*;
+    let find = |s: &mut Schema, name: &str| s.tables.iter_mut().position(|t| t.name == name);
+    match change {
+        CreateTable { table } => s.tables.push(table.clone()),
+        DropTable { table } => s.tables.retain(|t| t.name != table.name),
+        RenameTable { from, to } => {
+            if let Some(i) = find(s, from) {
+                s.tables[i].name = to.clone();
+            }
+        }
+        _ => {
+            let Some(i) = find(s, change.table()) else { return };
+            let t = &mut s.tables[i];
+            match change {
+                AddColumn { column, position, .. } => {
+                    t.columns.insert((*position).min(t.columns.len()), column.clone())
+                }
+                DropColumn { column, .. } => t.columns.retain(|c| c.name != column.name),
+                RenameColumn { from, to, .. } => {
+                    for c in &mut t.columns {
+                        if &c.name == from {
+                            c.name = to.clone();
+                        }
+                    }
+                    let rename =
+                        |cols: &mut Vec<String>| cols.iter_mut().filter(|c| *c == from).for_each(|c| *c = to.clone());
+                    if let Some(k) = &mut t.primary_key {
+                        rename(&mut k.columns);
+                    }
+                    t.indexes.iter_mut().for_each(|i| rename(&mut i.columns));
+                    t.uniques.iter_mut().for_each(|u| rename(&mut u.columns));
+                    t.foreign_keys.iter_mut().for_each(|k| rename(&mut k.columns));
+                }
+                AlterColumn { to, .. } => {
+                    if let Some(c) = t.columns.iter_mut().find(|c| c.name == to.name) {
+                        *c = to.clone();
+                    }
+                }
+                AddPrimaryKey { key, .. } => t.primary_key = Some(key.clone()),
+                DropPrimaryKey { .. } => t.primary_key = None,
+                AddIndex { index, .. } => t.indexes.push(index.clone()),
+                DropIndex { index, .. } => t.indexes.retain(|i| i.name != index.name),
+                AddUnique { unique, .. } => t.uniques.push(unique.clone()),
+                DropUnique { unique, .. } => t.uniques.retain(|u| u.name != unique.name),
+                AddForeignKey { key, .. } => t.foreign_keys.push(key.clone()),
+                DropForeignKey { key, .. } => t.foreign_keys.retain(|k| k.name != key.name),
+                AddCheck { check, .. } => t.checks.push(check.clone()),
+                DropCheck { check, .. } => t.checks.retain(|c| c.name != check.name),
+                SetTableComment { to, .. } => t.comment = to.clone(),
+                CreateTable { .. } | DropTable { .. } | RenameTable { .. } => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{ColumnType, FkAction};
+    use proptest::prelude::*;
+
+    fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
+        Column { name: name.into(), ty, nullable, default: None, auto_increment: false, comment: None }
+    }
+
+    fn users() -> Table {
+        Table {
+            name: "users".into(),
+            columns: vec![col("id", ColumnType::BigInt, false), col("email", ColumnType::Varchar(255), false)],
+            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
+            ..Default::default()
+        }
+    }
+
+    fn posts() -> Table {
+        Table {
+            name: "posts".into(),
+            columns: vec![col("id", ColumnType::BigInt, false), col("user_id", ColumnType::BigInt, false)],
+            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
+            foreign_keys: vec![ForeignKey {
+                name: "fk_posts_user_id_users".into(),
+                columns: vec!["user_id".into()],
+                ref_table: "users".into(),
+                ref_columns: vec!["id".into()],
+                on_delete: FkAction::Cascade,
+                on_update: FkAction::NoAction,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        let mut s = Schema { tables };
+        s.normalize();
+        s
+    }
+
+    fn round_trip(old: &Schema, new: &Schema, renames: &Renames) -> Vec<Change> {
+        let up = diff(old, new, renames);
+        assert_eq!(&apply(old, &up), new, "upgrade does not reach the new schema: {up:#?}");
+        assert_eq!(&apply(new, &rollback(&up)), old, "rollback does not restore the old schema");
+        up
+    }
+
+    #[test]
+    fn create_tables_in_foreign_key_order_and_drop_in_reverse() {
+        let up = round_trip(&Schema::default(), &schema(vec![posts(), users()]), &Renames::default());
+        let ops: Vec<String> = up.iter().map(|c| format!("{}:{}", c.phase(), c.table())).collect();
+        assert_eq!(ops, ["5:users", "5:posts", "12:posts"], "users before posts, FK last");
+        let down = rollback(&up);
+        assert!(matches!(&down[0], Change::DropForeignKey { .. }));
+        assert!(matches!(&down[1], Change::DropTable { table } if table.name == "posts"));
+        assert!(matches!(&down[2], Change::DropTable { table } if table.name == "users"));
+    }
+
+    #[test]
+    fn type_and_nullability_changes_are_alters_never_drop_add() {
+        let mut new_users = users();
+        new_users.columns[1] = col("email", ColumnType::Varchar(320), true);
+        let up = round_trip(&schema(vec![users()]), &schema(vec![new_users]), &Renames::default());
+        assert!(matches!(&up[..], [Change::AlterColumn { .. }]), "{up:?}");
+    }
+
+    #[test]
+    fn renames_keep_the_data() {
+        let mut renamed = users();
+        renamed.name = "accounts".into();
+        renamed.columns[1].name = "mail".into();
+        let renames = Renames {
+            tables: vec![("users".into(), "accounts".into())],
+            columns: vec![("accounts".into(), "email".into(), "mail".into())],
+        };
+        let up = round_trip(&schema(vec![users()]), &schema(vec![renamed.clone()]), &renames);
+        assert!(matches!(&up[..], [Change::RenameTable { .. }, Change::RenameColumn { .. }]), "{up:?}");
+        // Without the renames it is a drop and a create.
+        let up = round_trip(&schema(vec![users()]), &schema(vec![renamed]), &Renames::default());
+        assert!(up.iter().any(|c| matches!(c, Change::DropTable { .. })));
+    }
+
+    #[test]
+    fn no_change_no_changes() {
+        let s = schema(vec![users(), posts()]);
+        assert!(diff(&s, &s, &Renames::default()).is_empty());
+    }
+
+    /// A universe of 3 tables x 4 columns; a schema picks a subset with random types, nullability, indexes and
+    /// foreign keys. Columns keep the universe's order (column reordering is not a change dbwarden makes).
+    fn arb_schema() -> impl Strategy<Value = Schema> {
+        let types = prop_oneof![
+            Just(ColumnType::BigInt),
+            Just(ColumnType::Text),
+            Just(ColumnType::Varchar(50)),
+            Just(ColumnType::Boolean),
+            Just(ColumnType::Decimal(10, 2)),
+        ];
+        let column = (any::<bool>(), types, any::<bool>(), proptest::option::of(Just("0".to_string())));
+        let table = (proptest::collection::vec(column, 4), any::<bool>(), any::<bool>(), 0usize..3, any::<bool>());
+        proptest::collection::vec((any::<bool>(), table), 3).prop_map(|tables| {
+            let names = ["a", "b", "c"];
+            let present: Vec<&str> = tables.iter().zip(names).filter(|((keep, _), _)| *keep).map(|(_, n)| n).collect();
+            let mut out = Vec::new();
+            for ((keep, (cols, index, unique, fk_to, comment)), name) in tables.into_iter().zip(names) {
+                if !keep {
+                    continue;
+                }
+                let mut columns = vec![col("id", ColumnType::BigInt, false)];
+                for (i, (keep_col, ty, nullable, default)) in cols.into_iter().enumerate() {
+                    if keep_col {
+                        columns.push(Column { default, ..col(&format!("c{i}"), ty, nullable) });
+                    }
+                }
+                let second = columns.get(1).map(|c| c.name.clone());
+                let mut t = Table {
+                    name: name.into(),
+                    primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
+                    comment: comment.then(|| format!("table {name}")),
+                    ..Default::default()
+                };
+                if let Some(c) = &second {
+                    if index {
+                        t.indexes.push(Index {
+                            name: crate::schema::index_name(name, &[c]),
+                            columns: vec![c.clone()],
+                            unique,
+                        });
+                    }
+                }
+                let target = names[fk_to];
+                if present.contains(&target) && target != name {
+                    t.foreign_keys.push(ForeignKey {
+                        name: crate::schema::fk_name(name, &["id"], target),
+                        columns: vec!["id".into()],
+                        ref_table: target.into(),
+                        ref_columns: vec!["id".into()],
+                        on_delete: FkAction::Cascade,
+                        on_update: FkAction::NoAction,
+                    });
+                }
+                t.columns = columns;
+                out.push(t);
+            }
+            schema(out)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        #[test]
+        fn upgrade_reaches_new_and_rollback_restores_old(old in arb_schema(), new in arb_schema()) {
+            let up = diff(&old, &new, &Renames::default());
+            prop_assert_eq!(&apply(&old, &up), &new);
+            prop_assert_eq!(&apply(&new, &rollback(&up)), &old);
+            prop_assert!(diff(&new, &new, &Renames::default()).is_empty());
+            // Foreign keys always resolve: a table is created before any key that references it is added.
+            let mut state = old.clone();
+            for change in &up {
+                state = apply(&state, std::slice::from_ref(change));
+                if let Change::AddForeignKey { key, .. } = change {
+                    prop_assert!(state.table(&key.ref_table).is_some());
+                }
+                if let Change::DropTable { table } = change {
+                    prop_assert!(state.tables.iter().all(|t| t.foreign_keys.iter().all(|k| k.ref_table != table.name)));
+                }
+            }
+        }
+    }
+}
