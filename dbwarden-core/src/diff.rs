@@ -128,6 +128,117 @@ impl Change {
     }
 }
 
+/// How risky a change is to apply to a database with data in it (the `check` command's ceiling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Safety {
+    /// Cannot fail or lose anything (a new table, a nullable column, an index).
+    Safe,
+    /// Safe for the data, but visible to code (renames, comments, widening a type).
+    Info,
+    /// Can fail on existing rows or lock a big table (NOT NULL, a narrower type, a unique or foreign key).
+    Warn,
+    /// Loses data (a dropped table or column).
+    Critical,
+}
+
+impl std::fmt::Display for Safety {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Safety::Safe => "SAFE",
+            Safety::Info => "INFO",
+            Safety::Warn => "WARN",
+            Safety::Critical => "CRITICAL",
+        })
+    }
+}
+
+impl Change {
+    /// The safety level of applying this change.
+    pub fn safety(&self) -> Safety {
+        use Change::*;
+        match self {
+            CreateTable { .. } | AddIndex { index: Index { unique: false, .. }, .. } => Safety::Safe,
+            AddColumn { column, .. } if column.nullable || column.default.is_some() => Safety::Safe,
+            AddColumn { .. } => Safety::Warn, // NOT NULL without a default fails on a table with rows
+            RenameTable { .. } | RenameColumn { .. } | SetTableComment { .. } | DropIndex { .. } => Safety::Info,
+            DropUnique { .. } | DropCheck { .. } | DropForeignKey { .. } | DropPrimaryKey { .. } => Safety::Info,
+            AlterColumn { from, to, .. } => {
+                let tightened = from.nullable && !to.nullable;
+                let retyped = from.ty != to.ty && !widens(&from.ty, &to.ty);
+                if tightened || retyped {
+                    Safety::Warn
+                } else {
+                    Safety::Info
+                }
+            }
+            AddIndex { .. } | AddUnique { .. } | AddForeignKey { .. } | AddCheck { .. } | AddPrimaryKey { .. } => {
+                Safety::Warn
+            }
+            DropTable { .. } | DropColumn { .. } => Safety::Critical,
+        }
+    }
+
+    /// One line for people: `add column posts.title (varchar(255) NOT NULL)`.
+    pub fn describe(&self) -> String {
+        use Change::*;
+        let cols = |c: &[String]| c.join(", ");
+        match self {
+            CreateTable { table } => format!("create table {}", table.name),
+            DropTable { table } => format!("drop table {}", table.name),
+            RenameTable { from, to } => format!("rename table {from} to {to}"),
+            AddColumn { table, column, .. } => {
+                format!("add column {table}.{} ({})", column.name, column_summary(column))
+            }
+            DropColumn { table, column, .. } => format!("drop column {table}.{}", column.name),
+            RenameColumn { table, from, to } => format!("rename column {table}.{from} to {to}"),
+            AlterColumn { table, from, to } => {
+                format!("alter column {table}.{} ({} -> {})", to.name, column_summary(from), column_summary(to))
+            }
+            AddPrimaryKey { table, key } => format!("add primary key {table} ({})", cols(&key.columns)),
+            DropPrimaryKey { table, key } => format!("drop primary key {table} ({})", cols(&key.columns)),
+            AddIndex { table, index } => format!("create index {} on {table} ({})", index.name, cols(&index.columns)),
+            DropIndex { index, .. } => format!("drop index {}", index.name),
+            AddUnique { table, unique } => format!("add unique {} on {table} ({})", unique.name, cols(&unique.columns)),
+            DropUnique { unique, .. } => format!("drop unique {}", unique.name),
+            AddForeignKey { table, key } => format!(
+                "add foreign key {} on {table} ({}) -> {} ({})",
+                key.name,
+                cols(&key.columns),
+                key.ref_table,
+                cols(&key.ref_columns)
+            ),
+            DropForeignKey { key, .. } => format!("drop foreign key {}", key.name),
+            AddCheck { table, check } => format!("add check {} on {table}", check.name),
+            DropCheck { check, .. } => format!("drop check {}", check.name),
+            SetTableComment { table, .. } => format!("set comment of {table}"),
+        }
+    }
+}
+
+fn column_summary(c: &Column) -> String {
+    let mut s = c.ty.to_string();
+    if !c.nullable {
+        s.push_str(" NOT NULL");
+    }
+    if let Some(d) = &c.default {
+        s.push_str(&format!(" DEFAULT {d}"));
+    }
+    s
+}
+
+/// Whether every value of `from` fits `to` unchanged (a type change that cannot fail).
+fn widens(from: &crate::schema::ColumnType, to: &crate::schema::ColumnType) -> bool {
+    use crate::schema::ColumnType::*;
+    match (from, to) {
+        (SmallInt, Integer | BigInt) | (Integer, BigInt) | (Real, Double) => true,
+        (Varchar(a), Varchar(b)) | (Char(a), Varchar(b)) => a <= b,
+        (Varchar(_) | Char(_), Text) => true,
+        (Decimal(p1, s1), Decimal(p2, s2)) => p2 - s2.min(p2) >= p1 - s1.min(p1) && s2 >= s1,
+        _ => false,
+    }
+}
+
 /// Renames to apply: tables (old -> new) and columns (table, old -> new), from `renamed_from` or `--rename`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Renames {

@@ -7,6 +7,7 @@ pub mod dialect;
 pub mod diff;
 pub mod file;
 pub mod lexer;
+pub mod manifest;
 pub mod schema;
 
 pub use dialect::Dialect;
