@@ -14,6 +14,29 @@ use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
 
+mod table;
+
+/// Derives `dbwarden::models::Model` for a struct and registers it, so that the program that links it sees it in
+/// `dbwarden::models::registered()` without a list.
+///
+/// Every attribute, the type mapping and an example are documented in the `dbwarden::models` module; use the
+/// derive through `dbwarden::Table`:
+///
+/// ```ignore
+/// #[derive(dbwarden::Table)]
+/// #[dbwarden(name = "users")]
+/// pub struct User {
+///     #[dbwarden(primary_key)]
+///     pub id: i64,
+///     #[dbwarden(length = 255, unique)]
+///     pub email: String,
+/// }
+/// ```
+#[proc_macro_derive(Table, attributes(dbwarden))]
+pub fn derive_table(input: TokenStream) -> TokenStream {
+    table::derive(input.into()).into()
+}
+
 /// Bakes migration files into the binary, with their checksums computed at compile time.
 ///
 /// Paths are relative to the `CARGO_MANIFEST_DIR` of the crate being compiled. Each file is included with

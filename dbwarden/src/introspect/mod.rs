@@ -1,1 +1,229 @@
 //! Introspection: reads a live database into the schema IR with a constant number of catalog queries.
+//!
+//! Queries per call, whatever the number of tables (none when `only` is empty):
+//! - PostgreSQL: 3 (tables + columns + comments; constraints; indexes), all from `pg_catalog`, current schema;
+//! - MySQL/MariaDB: 4 (tables + columns + comments + server version; key constraints; checks; indexes), from
+//!   `information_schema`, current database;
+//! - SQLite: 4 (`sqlite_master`; then `pragma_table_info`, `pragma_index_list` + `pragma_index_info`,
+//!   `pragma_foreign_key_list` each joined against `sqlite_master` in one query).
+//!
+//! What is read is what [`canonical`] predicts for a schema created from models, so an unchanged schema compares
+//! equal to its models. dbwarden's own tables (`_dbwarden_migrations`, `dbwarden_lock`) and SQLite's internal ones
+//! are skipped. Not in the IR, hence not read: partial and expression indexes (skipped whole), index sort order,
+//! generated columns' expressions (read as plain columns without a default), MySQL's `ON UPDATE CURRENT_TIMESTAMP`,
+//! partitions (their parent is read), views.
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use std::collections::HashMap;
+
+use dbwarden_core::schema::{Schema, Table};
+use dbwarden_core::Dialect;
+
+use crate::backend::Backend;
+use crate::error::DbError;
+use crate::types;
+
+/// Reads the current schema (PostgreSQL), database (MySQL/MariaDB) or main database (SQLite) into the IR,
+/// normalised ([`Schema::normalize`]). With `only`, just the tables named there.
+pub async fn introspect(backend: &mut dyn Backend, only: Option<&[String]>) -> Result<Schema, DbError> {
+    if only.is_some_and(|names| names.is_empty()) {
+        return Ok(Schema::default());
+    }
+    let tables = match backend.dialect() {
+        Dialect::Postgres => postgres::read(backend, only).await?,
+        Dialect::MySql => mysql::read(backend, only).await?,
+        Dialect::Sqlite => sqlite::read(backend).await?,
+    };
+    let mut tables: Vec<Table> = tables
+        .into_tables()
+        .into_iter()
+        .filter(|t| !is_internal(&t.name) && only.is_none() || only.is_some_and(|names| names.contains(&t.name)))
+        .collect();
+    tables.iter_mut().for_each(|t| t.indexes.retain(|i| !i.columns.is_empty()));
+    let mut schema = Schema { tables };
+    schema.normalize();
+    Ok(schema)
+}
+
+/// What a schema created from `models` on `dialect` reads back as: the same schema with each column type passed
+/// through [`types::TypeMap::canonical`] and the dialect's other rewrites applied:
+/// - SQLite: no comments; an auto-increment column is only possible as the sole primary key column;
+/// - MySQL/MariaDB: a unique index is a unique constraint (the server cannot tell them apart); `RESTRICT` is
+///   `NO ACTION` (InnoDB treats them alike and MariaDB reports the default as `RESTRICT`); boolean defaults `1`/`0`
+///   read back as `TRUE`/`FALSE`.
+pub fn canonical(dialect: Dialect, models: &Schema) -> Schema {
+    let map = types::of(dialect);
+    let mut schema = models.clone();
+    for t in &mut schema.tables {
+        let sole_pk = t.primary_key.as_ref().filter(|pk| pk.columns.len() == 1).map(|pk| pk.columns[0].clone());
+        for c in &mut t.columns {
+            if dialect == Dialect::Sqlite && c.auto_increment && sole_pk.as_deref() != Some(c.name.as_str()) {
+                c.auto_increment = false;
+            }
+            c.ty = map.canonical(&c.ty, c.auto_increment);
+            if c.auto_increment {
+                c.default = None;
+            }
+            if dialect == Dialect::MySql && c.ty == dbwarden_core::schema::ColumnType::Boolean {
+                c.default = c.default.take().map(|d| boolean_default(&d));
+            }
+            if dialect == Dialect::Sqlite {
+                c.comment = None;
+            }
+        }
+        match dialect {
+            Dialect::Sqlite => t.comment = None,
+            Dialect::MySql => {
+                for fk in &mut t.foreign_keys {
+                    fk.on_delete = mysql::action(fk.on_delete);
+                    fk.on_update = mysql::action(fk.on_update);
+                }
+                let (unique, plain): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut t.indexes).into_iter().partition(|i| i.unique);
+                t.indexes = plain;
+                t.uniques.extend(
+                    unique.into_iter().map(|i| dbwarden_core::schema::Unique { name: i.name, columns: i.columns }),
+                );
+            }
+            Dialect::Postgres => {}
+        }
+    }
+    schema.normalize();
+    schema
+}
+
+/// `1`/`0` as `TRUE`/`FALSE` (MySQL stores a boolean default as a number).
+fn boolean_default(default: &str) -> String {
+    match dbwarden_core::schema::normalize_default(default).as_str() {
+        "1" | "'1'" => "TRUE".into(),
+        "0" | "'0'" => "FALSE".into(),
+        other => other.to_string(),
+    }
+}
+
+fn is_internal(table: &str) -> bool {
+    table == crate::history::DEFAULT_TABLE || table == crate::lock::LOCK_TABLE || table.starts_with("sqlite_")
+}
+
+/// An error about catalog content dbwarden did not expect (never a panic).
+fn unexpected(what: &str) -> DbError {
+    DbError {
+        message: format!("introspection: unexpected catalog content: {what}"),
+        code: None,
+        position: None,
+        connect: false,
+    }
+}
+
+/// Tables being read, by name, in the order first seen.
+#[derive(Default)]
+struct Tables {
+    list: Vec<Table>,
+    by_name: HashMap<String, usize>,
+}
+
+impl Tables {
+    /// The table `name`, created empty when first seen.
+    fn entry(&mut self, name: &str) -> &mut Table {
+        let at = match self.by_name.get(name) {
+            Some(&at) => at,
+            None => {
+                self.list.push(Table { name: name.to_string(), ..Table::default() });
+                self.by_name.insert(name.to_string(), self.list.len() - 1);
+                self.list.len() - 1
+            }
+        };
+        &mut self.list[at]
+    }
+
+    /// The table `name`, if it was read (constraints of tables filtered out are dropped with them).
+    fn get_mut(&mut self, name: &str) -> Option<&mut Table> {
+        self.by_name.get(name).map(|&at| &mut self.list[at])
+    }
+
+    fn into_tables(self) -> Vec<Table> {
+        self.list
+    }
+}
+
+/// One catalog row, read by position.
+struct Row<'a>(&'a [Option<String>]);
+
+impl<'a> Row<'a> {
+    /// Column `i`, `None` when NULL or missing.
+    fn opt(&self, i: usize) -> Option<&'a str> {
+        self.0.get(i).and_then(|v| v.as_deref())
+    }
+
+    /// Column `i`, which must not be NULL.
+    fn req(&self, i: usize, what: &str) -> Result<&'a str, DbError> {
+        self.opt(i).ok_or_else(|| unexpected(&format!("{what} is NULL")))
+    }
+
+    /// Column `i` as a number.
+    fn num(&self, i: usize, what: &str) -> Result<i64, DbError> {
+        let text = self.req(i, what)?;
+        text.trim().parse().map_err(|_| unexpected(&format!("{what} is `{text}`, not a number")))
+    }
+
+    /// Column `i` as a flag (`1`/`0`, `YES`/`NO`, `t`/`f`).
+    fn flag(&self, i: usize) -> bool {
+        matches!(self.opt(i).map(str::trim), Some("1" | "YES" | "yes" | "t" | "true" | "TRUE"))
+    }
+}
+
+/// ` AND <column> IN ('a', 'b')` for `only`, or nothing.
+fn only_filter(dialect: Dialect, column: &str, only: Option<&[String]>) -> String {
+    let Some(names) = only else { return String::new() };
+    let sql = crate::backend::dialect::of(dialect);
+    let list: Vec<String> = names.iter().map(|n| sql.literal(n)).collect();
+    format!(" AND {column} IN ({})", list.join(", "))
+}
+
+/// `expr` without parentheses that wrap all of it (`((a > 0))` is `a > 0`), quotes respected.
+fn strip_parens(expr: &str) -> String {
+    let mut e = expr.trim();
+    while e.starts_with('(') && e.ends_with(')') && wraps_all(e) {
+        e = e[1..e.len() - 1].trim();
+    }
+    e.to_string()
+}
+
+/// Whether the opening parenthesis at 0 closes at the very end.
+fn wraps_all(e: &str) -> bool {
+    let (mut depth, mut quote) = (0i32, None::<char>);
+    for (i, c) in e.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 && i != e.len() - 1 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outer_parentheses_go_quotes_stay() {
+        assert_eq!(strip_parens("((a > 0))"), "a > 0");
+        assert_eq!(strip_parens("(a > 0) AND (b > 0)"), "(a > 0) AND (b > 0)");
+        assert_eq!(strip_parens("(\")(\" > 0)"), "\")(\" > 0");
+        assert_eq!(strip_parens("`c` > 0"), "`c` > 0");
+        assert_eq!(boolean_default("1"), "TRUE");
+        assert_eq!(boolean_default("'0'"), "FALSE");
+    }
+}

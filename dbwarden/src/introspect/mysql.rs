@@ -1,0 +1,287 @@
+//! MySQL and MariaDB: four `information_schema` queries over the current database (columns, key constraints,
+//! checks, indexes).
+//!
+//! The server cannot tell a unique index from a unique constraint: every unique index is read as a [`Unique`].
+//! Indexes InnoDB created for a foreign key (named after it) are not read. MariaDB's JSON columns are `longtext`
+//! with a column CHECK `json_valid(col)` named after the column: read as `Json`, without that check.
+//! `RESTRICT` reads as `NO ACTION` (MariaDB reports the default as `RESTRICT`; InnoDB treats them alike).
+
+use std::collections::HashSet;
+
+use dbwarden_core::schema::{Check, Column, ColumnType, FkAction, ForeignKey, Index, PrimaryKey, Unique};
+use dbwarden_core::Dialect;
+
+use super::{boolean_default, only_filter, strip_parens, unexpected, Row, Tables};
+use crate::backend::Backend;
+use crate::error::DbError;
+use crate::types::{self, CatalogType};
+
+/// A column as read, before the checks tell which are JSON.
+struct Raw {
+    table: String,
+    position: i64,
+    name: String,
+    column_type: String,
+    data_type: String,
+    nullable: bool,
+    default: Option<String>,
+    extra: String,
+    comment: Option<String>,
+}
+
+pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> Result<Tables, DbError> {
+    let mut tables = Tables::default();
+    let sql = format!(
+        "SELECT CAST(t.TABLE_NAME AS CHAR), CAST(c.ORDINAL_POSITION AS CHAR), CAST(c.COLUMN_NAME AS CHAR), \
+         CAST(c.COLUMN_TYPE AS CHAR), CAST(c.DATA_TYPE AS CHAR), CAST(c.IS_NULLABLE AS CHAR), \
+         CAST(c.COLUMN_DEFAULT AS CHAR), CAST(c.EXTRA AS CHAR), CAST(c.COLUMN_COMMENT AS CHAR), \
+         CAST(t.TABLE_COMMENT AS CHAR), CAST(VERSION() AS CHAR) \
+         FROM information_schema.TABLES t LEFT JOIN information_schema.COLUMNS c \
+         ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME \
+         WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'{}",
+        only_filter(Dialect::MySql, "t.TABLE_NAME", only)
+    );
+    let mut mariadb = false;
+    let mut raw = Vec::new();
+    for row in backend.query(&sql).await? {
+        let row = Row(&row);
+        let table_name = row.req(0, "table name")?;
+        mariadb |= row.opt(10).is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
+        let table = tables.entry(table_name);
+        table.comment = row.opt(9).filter(|c| !c.is_empty()).map(str::to_string);
+        let Some(name) = row.opt(2) else { continue };
+        raw.push(Raw {
+            table: table_name.to_string(),
+            position: row.num(1, "ordinal position")?,
+            name: name.to_string(),
+            column_type: row.req(3, "column type")?.to_string(),
+            data_type: row.opt(4).unwrap_or_default().to_ascii_lowercase(),
+            nullable: row.flag(5),
+            default: row.opt(6).map(str::to_string),
+            extra: row.opt(7).unwrap_or_default().to_ascii_lowercase(),
+            comment: row.opt(8).filter(|c| !c.is_empty()).map(str::to_string),
+        });
+    }
+
+    // Primary keys, uniques and foreign keys, one row per key column.
+    let sql = format!(
+        "SELECT CAST(k.TABLE_NAME AS CHAR), CAST(k.CONSTRAINT_NAME AS CHAR), CAST(tc.CONSTRAINT_TYPE AS CHAR), \
+         CAST(k.ORDINAL_POSITION AS CHAR), CAST(k.COLUMN_NAME AS CHAR), CAST(k.REFERENCED_TABLE_NAME AS CHAR), \
+         CAST(k.REFERENCED_COLUMN_NAME AS CHAR), CAST(r.DELETE_RULE AS CHAR), CAST(r.UPDATE_RULE AS CHAR) \
+         FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.TABLE_CONSTRAINTS tc \
+         ON tc.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND tc.TABLE_NAME = k.TABLE_NAME \
+         AND tc.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+         LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA \
+         AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+         WHERE k.TABLE_SCHEMA = DATABASE(){}",
+        only_filter(Dialect::MySql, "k.TABLE_NAME", only)
+    );
+    let mut keys = Vec::new();
+    for row in backend.query(&sql).await? {
+        let row = Row(&row);
+        keys.push((
+            row.req(0, "constraint table")?.to_string(),
+            row.req(1, "constraint name")?.to_string(),
+            row.num(3, "key position")?,
+            row.0.to_vec(),
+        ));
+    }
+    // Rows come in no guaranteed order: by table, constraint, position (names compared exactly, not by collation).
+    keys.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+    // (table, lower-cased name) of foreign keys: InnoDB names the index it creates for one after it.
+    let mut fk_names = HashSet::new();
+    for (table_name, name, _, row) in &keys {
+        let row = Row(row);
+        let Some(table) = tables.get_mut(table_name) else { continue };
+        let column = row.opt(4).map(str::to_string);
+        match row.req(2, "constraint type")? {
+            "PRIMARY KEY" => {
+                table.primary_key.get_or_insert_with(|| PrimaryKey { columns: Vec::new() }).columns.extend(column)
+            }
+            "UNIQUE" => {
+                if table.uniques.last().map(|u| &u.name) != Some(name) {
+                    table.uniques.push(Unique { name: name.clone(), columns: Vec::new() });
+                }
+                if let Some(u) = table.uniques.last_mut() {
+                    u.columns.extend(column);
+                }
+            }
+            "FOREIGN KEY" => {
+                fk_names.insert((table_name.clone(), name.to_lowercase()));
+                if table.foreign_keys.last().map(|f| &f.name) != Some(name) {
+                    table.foreign_keys.push(ForeignKey {
+                        name: name.clone(),
+                        columns: Vec::new(),
+                        ref_table: row.opt(5).unwrap_or_default().to_string(),
+                        ref_columns: Vec::new(),
+                        on_delete: rule(row.opt(7))?,
+                        on_update: rule(row.opt(8))?,
+                    });
+                }
+                if let Some(fk) = table.foreign_keys.last_mut() {
+                    fk.columns.extend(column);
+                    fk.ref_columns.extend(row.opt(6).map(str::to_string));
+                }
+            }
+            other => return Err(unexpected(&format!("key constraint type `{other}`"))),
+        }
+    }
+
+    // Checks. MariaDB names them per table (CHECK_CONSTRAINTS has TABLE_NAME); MySQL 8 per schema.
+    let sql = if mariadb {
+        format!(
+            "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), CAST(CHECK_CLAUSE AS CHAR) \
+             FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE(){}",
+            only_filter(Dialect::MySql, "TABLE_NAME", only)
+        )
+    } else {
+        format!(
+            "SELECT CAST(tc.TABLE_NAME AS CHAR), CAST(tc.CONSTRAINT_NAME AS CHAR), CAST(cc.CHECK_CLAUSE AS CHAR) \
+             FROM information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.CHECK_CONSTRAINTS cc \
+             ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
+             WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'{}",
+            only_filter(Dialect::MySql, "tc.TABLE_NAME", only)
+        )
+    };
+    let mut json_columns = HashSet::new();
+    for row in backend.query(&sql).await? {
+        let row = Row(&row);
+        let table_name = row.req(0, "check table")?;
+        let name = row.req(1, "check name")?;
+        let clause = row.req(2, "check clause")?;
+        if clause == format!("json_valid({})", quote(name)) {
+            // MariaDB's JSON column: the check is part of the type.
+            json_columns.insert((table_name.to_string(), name.to_lowercase()));
+            continue;
+        }
+        if let Some(table) = tables.get_mut(table_name) {
+            table.checks.push(Check { name: name.to_string(), expr: strip_parens(clause) });
+        }
+    }
+
+    raw.sort_by(|a, b| (&a.table, a.position).cmp(&(&b.table, b.position)));
+    let types = types::of(Dialect::MySql);
+    for c in raw {
+        let is_json = json_columns.contains(&(c.table.clone(), c.name.to_lowercase()));
+        let ty = if is_json && c.data_type == "longtext" {
+            ColumnType::Json
+        } else {
+            types.parse(&CatalogType::named(c.column_type.clone()))
+        };
+        let auto_increment = c.extra.contains("auto_increment");
+        let mut default =
+            if mariadb { mariadb_default(c.default) } else { mysql_default(c.default, &c.data_type, &c.extra) };
+        if auto_increment {
+            default = None;
+        }
+        if ty == ColumnType::Boolean {
+            default = default.map(|d| boolean_default(&d));
+        }
+        if let Some(table) = tables.get_mut(&c.table) {
+            table.columns.push(Column {
+                name: c.name,
+                ty,
+                nullable: c.nullable,
+                default,
+                auto_increment,
+                comment: c.comment,
+            });
+        }
+    }
+
+    // Secondary indexes: the non-unique ones (unique ones are the uniques above), without FK-created ones.
+    let sql = format!(
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS CHAR), \
+         CAST(SEQ_IN_INDEX AS CHAR), CAST(COLUMN_NAME AS CHAR) FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY'{}",
+        only_filter(Dialect::MySql, "TABLE_NAME", only)
+    );
+    let mut rows = Vec::new();
+    for row in backend.query(&sql).await? {
+        let r = Row(&row);
+        let key =
+            (r.req(0, "index table")?.to_string(), r.req(1, "index name")?.to_string(), r.num(3, "seq_in_index")?);
+        rows.push((key, row));
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expression: HashSet<(String, String)> = HashSet::new();
+    for ((table_name, name, _), row) in &rows {
+        let row = Row(row);
+        if !row.flag(2) || fk_names.contains(&(table_name.clone(), name.to_lowercase())) {
+            continue;
+        }
+        let Some(table) = tables.get_mut(table_name) else { continue };
+        if table.indexes.last().map(|i| &i.name) != Some(name) {
+            table.indexes.push(Index { name: name.clone(), columns: Vec::new(), unique: false });
+        }
+        match row.opt(4) {
+            Some(column) => table.indexes.last_mut().into_iter().for_each(|i| i.columns.push(column.to_string())),
+            // A functional index part (MySQL 8): not in the IR, the index is dropped whole.
+            None => {
+                expression.insert((table_name.clone(), name.clone()));
+            }
+        }
+    }
+    for (table, name) in expression {
+        if let Some(i) = tables.get_mut(&table).and_then(|t| t.indexes.iter_mut().find(|i| i.name == name)) {
+            i.columns.clear();
+        }
+    }
+    Ok(tables)
+}
+
+/// `` `name` `` with backticks doubled, as MariaDB prints identifiers in a check clause.
+fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// MariaDB reports a default as an SQL expression (`'x'`, `0`, `current_timestamp()`), and no default as `NULL`.
+fn mariadb_default(default: Option<String>) -> Option<String> {
+    default.filter(|d| !d.eq_ignore_ascii_case("NULL"))
+}
+
+/// MySQL reports a literal default unquoted and flags expressions with `DEFAULT_GENERATED`.
+fn mysql_default(default: Option<String>, data_type: &str, extra: &str) -> Option<String> {
+    let value = default?;
+    const NUMERIC: &[&str] =
+        &["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "float", "double", "bit", "year"];
+    if extra.contains("default_generated") || NUMERIC.contains(&data_type) {
+        Some(value)
+    } else {
+        Some(format!("'{}'", value.replace('\'', "''")))
+    }
+}
+
+/// `DELETE_RULE`/`UPDATE_RULE`.
+fn rule(text: Option<&str>) -> Result<FkAction, DbError> {
+    let text = text.unwrap_or("NO ACTION");
+    FkAction::parse(text).map(action).ok_or_else(|| unexpected(&format!("foreign key rule `{text}`")))
+}
+
+/// The action as it reads back: `RESTRICT` is `NO ACTION`.
+pub(super) fn action(a: FkAction) -> FkAction {
+    if a == FkAction::Restrict {
+        FkAction::NoAction
+    } else {
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_of_both_flavours() {
+        assert_eq!(mariadb_default(Some("NULL".into())), None);
+        assert_eq!(mariadb_default(Some("'NULL'".into())), Some("'NULL'".into()));
+        assert_eq!(mysql_default(Some("it's".into()), "varchar", ""), Some("'it''s'".into()));
+        assert_eq!(mysql_default(Some("0".into()), "int", ""), Some("0".into()));
+        assert_eq!(
+            mysql_default(Some("CURRENT_TIMESTAMP".into()), "datetime", "default_generated"),
+            Some("CURRENT_TIMESTAMP".into())
+        );
+        assert_eq!(rule(Some("RESTRICT")).unwrap(), FkAction::NoAction);
+        assert!(rule(Some("SOMETIMES")).is_err());
+    }
+}

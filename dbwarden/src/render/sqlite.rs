@@ -1,0 +1,225 @@
+//! SQLite DDL. `ALTER TABLE` can rename a table or column, add a column at the end and drop an unconstrained
+//! column; everything else (a type, NOT NULL or default change, keys, uniques, checks, a column in the middle) is a
+//! table rebuild done as SQLite's documentation prescribes: foreign keys off outside the transaction, create the new
+//! table, copy, drop, rename, recreate the indexes, check the foreign keys, foreign keys on.
+
+use std::collections::BTreeSet;
+
+use dbwarden_core::diff::{apply, Change};
+use dbwarden_core::schema::{Column, ForeignKey, Schema, Table};
+use dbwarden_core::Dialect;
+
+use super::{Ddl, Statement};
+use crate::backend::SqlDialect;
+use crate::types::TypeMap;
+
+pub(crate) struct Sqlite;
+
+impl Ddl for Sqlite {
+    fn sql(&self) -> &'static dyn SqlDialect {
+        crate::backend::dialect::of(Dialect::Sqlite)
+    }
+
+    fn types(&self) -> &'static dyn TypeMap {
+        crate::types::of(Dialect::Sqlite)
+    }
+
+    fn column(&self, table: &Table, c: &Column) -> String {
+        if rowid_alias(table).is_some_and(|pk| pk == c.name) {
+            // Exactly `INTEGER PRIMARY KEY` makes the column the rowid: SQLite numbers it.
+            return format!("{} INTEGER PRIMARY KEY NOT NULL", self.q(&c.name));
+        }
+        let mut s = format!("{} {}", self.q(&c.name), self.types().render(&c.ty, c.auto_increment));
+        if !c.nullable {
+            s.push_str(" NOT NULL");
+        }
+        if let Some(d) = &c.default {
+            s.push_str(&format!(" DEFAULT {d}"));
+        }
+        s
+    }
+
+    fn table_primary_key(&self, table: &Table) -> Option<String> {
+        if rowid_alias(table).is_some() {
+            return None;
+        }
+        table.primary_key.as_ref().map(|pk| format!("PRIMARY KEY ({})", self.list(&pk.columns)))
+    }
+
+    fn inline_foreign_keys<'t>(&self, table: &'t Table) -> Vec<&'t ForeignKey> {
+        table.foreign_keys.iter().collect()
+    }
+
+    fn change(&self, change: &Change, _before: &Schema, _new: &Schema) -> Vec<Statement> {
+        use Change::*;
+        let alter = |table: &str, action: String| Statement::new(format!("ALTER TABLE {} {action}", self.q(table)));
+        match change {
+            CreateTable { table } => self.create_table(table),
+            DropTable { table } => vec![Statement::new(format!("DROP TABLE {}", self.q(&table.name)))],
+            RenameTable { from, to } => vec![alter(from, format!("RENAME TO {}", self.q(to)))],
+            AddColumn { table, column, .. } => {
+                vec![alter(table, format!("ADD COLUMN {}", self.column(&Table::default(), column)))]
+            }
+            DropColumn { table, column, .. } => vec![alter(table, format!("DROP COLUMN {}", self.q(&column.name)))],
+            RenameColumn { table, from, to } => {
+                vec![alter(table, format!("RENAME COLUMN {} TO {}", self.q(from), self.q(to)))]
+            }
+            AddIndex { table, index } => vec![Statement::new(self.create_index(table, index))],
+            DropIndex { index, .. } => vec![Statement::new(format!("DROP INDEX {}", self.q(&index.name)))],
+            // SQLite keeps no comments.
+            SetTableComment { .. } => Vec::new(),
+            // The rest never reaches here: `render` turns them into rebuilds.
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The single integer primary key column that becomes SQLite's rowid, if any.
+fn rowid_alias(table: &Table) -> Option<&str> {
+    let pk = table.primary_key.as_ref()?;
+    let [name] = pk.columns.as_slice() else { return None };
+    let column = table.column(name)?;
+    (column.auto_increment && column.ty.is_integer()).then_some(name.as_str())
+}
+
+/// Whether SQLite can make `change` with a plain ALTER (given the table's state at that point).
+fn direct(change: &Change, before: &Schema) -> bool {
+    use Change::*;
+    match change {
+        CreateTable { .. } | DropTable { .. } | RenameTable { .. } | RenameColumn { .. } => true,
+        AddIndex { .. } | DropIndex { .. } | SetTableComment { .. } => true,
+        AddColumn { table, column, position } => {
+            let appended = before.table(table).is_some_and(|t| *position >= t.columns.len());
+            let constant_default = column.default.as_deref().is_none_or(|d| !d.contains('('));
+            appended && (column.nullable || column.default.is_some()) && constant_default && !column.auto_increment
+        }
+        DropColumn { table, column, .. } => before.table(table).is_some_and(|t| {
+            let used = |cols: &[String]| cols.contains(&column.name);
+            !t.primary_key.as_ref().is_some_and(|k| used(&k.columns))
+                && !t.uniques.iter().any(|u| used(&u.columns))
+                && !t.foreign_keys.iter().any(|k| used(&k.columns))
+                && !t.indexes.iter().any(|i| used(&i.columns))
+                && !t.checks.iter().any(|c| c.expr.contains(&column.name))
+        }),
+        _ => false,
+    }
+}
+
+/// Renders a change set for SQLite: direct ALTERs where possible, one rebuild per table otherwise.
+pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Statement> {
+    let ddl = &Sqlite;
+    // Foreign keys of tables created in this set are written inside their CREATE TABLE.
+    let created: BTreeSet<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateTable { table } => Some(table.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    // Changes to a table this set drops (its foreign keys, say) vanish with the DROP TABLE.
+    let dropped: BTreeSet<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DropTable { table } => Some(table.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let moot = |c: &Change| !matches!(c, Change::DropTable { .. }) && dropped.contains(c.table());
+    // Walk the changes, tracking the schema, to know which tables need a rebuild.
+    let mut state = old.clone();
+    let mut rebuild: BTreeSet<String> = BTreeSet::new();
+    for change in changes {
+        let folded = matches!(change, Change::AddForeignKey { table, .. } if created.contains(table.as_str()));
+        if !folded && !moot(change) && !direct(change, &state) {
+            rebuild.insert(change.table().to_string());
+        }
+        state = apply(&state, std::slice::from_ref(change));
+    }
+    // With a rebuild, foreign keys are off for the whole file (the pragma only works outside a transaction), so
+    // that everything between the two pragmas is one transaction.
+    let mut out = Vec::new();
+    if !rebuild.is_empty() {
+        out.push(Statement { sql: "PRAGMA foreign_keys = OFF".into(), autocommit: true });
+    }
+    let mut state = old.clone();
+    for change in changes {
+        let table = change.table();
+        let skip = rebuild.contains(table)
+            && !matches!(change, Change::RenameTable { .. } | Change::RenameColumn { .. } | Change::CreateTable { .. });
+        let folded = matches!(change, Change::AddForeignKey { table, .. } if created.contains(table.as_str()));
+        if !skip && !folded && !moot(change) {
+            let change = match change {
+                // Write the table's final foreign keys inline.
+                Change::CreateTable { table } => {
+                    Change::CreateTable { table: new.table(&table.name).cloned().unwrap_or_else(|| table.clone()) }
+                }
+                other => other.clone(),
+            };
+            out.extend(ddl.change(&change, &state, new));
+        }
+        state = apply(&state, std::slice::from_ref(change));
+    }
+    if rebuild.is_empty() {
+        return out;
+    }
+    // The state before the rebuilds: every change applied except those of the rebuilt tables (renames kept).
+    let mut before = old.clone();
+    for change in changes {
+        let table = change.table();
+        if !rebuild.contains(table) || matches!(change, Change::RenameTable { .. } | Change::RenameColumn { .. }) {
+            before = apply(&before, std::slice::from_ref(change));
+        }
+    }
+    for name in &rebuild {
+        let (Some(from), Some(to)) = (before.table(name), new.table(name)) else { continue };
+        out.extend(rebuild_table(ddl, from, to));
+    }
+    // PRAGMA foreign_key_check only lists violations; a CHECK on a temporary table turns any into an error that
+    // rolls the migration back.
+    out.push(Statement::new("CREATE TEMP TABLE \"_dbwarden_fk_violations\" (n INTEGER CHECK (n = 0))".into()));
+    out.push(Statement::new(
+        "INSERT INTO \"_dbwarden_fk_violations\" SELECT COUNT(*) FROM pragma_foreign_key_check".into(),
+    ));
+    out.push(Statement::new("DROP TABLE \"_dbwarden_fk_violations\"".into()));
+    out.push(Statement { sql: "PRAGMA foreign_keys = ON".into(), autocommit: true });
+    out
+}
+
+/// Rebuilds `from` as `to` under the same name, copying the columns both have, in `to`'s column order.
+fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table) -> Vec<Statement> {
+    let temp = format!("_dbwarden_new_{}", to.name);
+    let mut staged = to.clone();
+    staged.name = temp.clone();
+    staged.indexes.clear(); // created under their own names after the rename
+    let mut out = ddl.create_table(&staged);
+    // Columns both tables have are copied; a column becoming NOT NULL with a default takes it where it was NULL.
+    let shared: Vec<(String, String)> = to
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let before = from.column(&c.name)?;
+            let value = match (&c.default, before.nullable && !c.nullable) {
+                (Some(d), true) => format!("COALESCE({}, {d})", ddl.q(&c.name)),
+                _ => ddl.q(&c.name),
+            };
+            Some((ddl.q(&c.name), value))
+        })
+        .collect();
+    if !shared.is_empty() {
+        let names: Vec<&str> = shared.iter().map(|(n, _)| n.as_str()).collect();
+        let values: Vec<&str> = shared.iter().map(|(_, v)| v.as_str()).collect();
+        out.push(Statement::new(format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            ddl.q(&temp),
+            names.join(", "),
+            values.join(", "),
+            ddl.q(&from.name)
+        )));
+    }
+    out.push(Statement::new(format!("DROP TABLE {}", ddl.q(&from.name))));
+    out.push(Statement::new(format!("ALTER TABLE {} RENAME TO {}", ddl.q(&temp), ddl.q(&to.name))));
+    for index in &to.indexes {
+        out.push(Statement::new(ddl.create_index(&to.name, index)));
+    }
+    out
+}

@@ -1,0 +1,208 @@
+//! MySQL and MariaDB types. The catalog spelling is `information_schema.COLUMNS.COLUMN_TYPE` (`varchar(255)`,
+//! `int(11) unsigned`, `enum('a','it''s')`, `datetime(6)`), except that introspection passes `json` for MariaDB's
+//! JSON columns, which it stores as `longtext` with a `json_valid` CHECK.
+//!
+//! Decisions: integer display widths (`int(11)`, `year(4)`) are dropped, as MySQL 8 does; `tinyint(1)` is the
+//! boolean; `TIMESTAMP(6)` is `TimestampTz` (it stores UTC and converts from the session time zone, the nearest to
+//! "with time zone", and reads back unambiguously since `Timestamp` is `DATETIME(6)`; its range ends in 2038 on
+//! MySQL and MariaDB before 11.5); a UUID is `CHAR(36)` and reads back as `Char(36)` (MariaDB's native `uuid` reads
+//! back as `Uuid`); `REAL` is a double, as on MySQL without `REAL_AS_FLOAT`.
+
+use dbwarden_core::schema::ColumnType;
+
+use super::{custom, spell, CatalogType, TypeMap};
+
+pub(super) struct MySql;
+
+/// Types whose parenthesised number is a display width, not part of the type.
+const DISPLAY_WIDTH: &[&str] = &["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"];
+
+impl TypeMap for MySql {
+    fn render(&self, ty: &ColumnType, _auto_increment: bool) -> String {
+        match ty {
+            ColumnType::SmallInt => "SMALLINT".into(),
+            ColumnType::Integer => "INT".into(),
+            ColumnType::BigInt => "BIGINT".into(),
+            ColumnType::Real => "FLOAT".into(),
+            ColumnType::Double => "DOUBLE".into(),
+            ColumnType::Boolean => "TINYINT(1)".into(),
+            ColumnType::Text => "TEXT".into(),
+            ColumnType::Varchar(n) => format!("VARCHAR({n})"),
+            ColumnType::Char(n) => format!("CHAR({n})"),
+            ColumnType::Blob => "LONGBLOB".into(),
+            ColumnType::Date => "DATE".into(),
+            ColumnType::Time => "TIME".into(),
+            ColumnType::Timestamp => "DATETIME(6)".into(),
+            ColumnType::TimestampTz => "TIMESTAMP(6)".into(),
+            ColumnType::Uuid => "CHAR(36)".into(),
+            ColumnType::Decimal(p, s) => format!("DECIMAL({p},{s})"),
+            ColumnType::Json => "JSON".into(),
+            ColumnType::Enum(values) => {
+                // Backslashes escape in MySQL strings (unless NO_BACKSLASH_ESCAPES); doubled, they are right both ways.
+                let quoted: Vec<String> =
+                    values.iter().map(|v| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "''"))).collect();
+                format!("ENUM({})", quoted.join(","))
+            }
+            ColumnType::Custom(sql) => sql.clone(),
+        }
+    }
+
+    fn parse(&self, catalog: &CatalogType) -> ColumnType {
+        let text = catalog.full();
+        let trimmed = text.trim();
+        if trimmed.get(..5).is_some_and(|head| head.eq_ignore_ascii_case("enum(")) {
+            return match parse_values(&trimmed[5..]) {
+                Some(values) => ColumnType::Enum(values),
+                None => custom(trimmed),
+            };
+        }
+        let Some(s) = spell(trimmed) else { return custom(trimmed) };
+        let args = s.args.as_deref();
+        if s.head == "tinyint" && args == Some(&[1]) && s.tail.is_empty() {
+            return ColumnType::Boolean;
+        }
+        let width_only = DISPLAY_WIDTH.contains(&s.head.as_str());
+        let args = if width_only { None } else { args };
+        match (s.name.as_str(), args) {
+            ("smallint", None) => ColumnType::SmallInt,
+            ("int" | "integer", None) => ColumnType::Integer,
+            ("bigint", None) => ColumnType::BigInt,
+            ("float", None) => ColumnType::Real,
+            ("double" | "double precision" | "real", None) => ColumnType::Double,
+            ("bool" | "boolean", None) => ColumnType::Boolean,
+            ("text", None) => ColumnType::Text,
+            ("varchar" | "character varying", Some([n])) => ColumnType::Varchar(*n),
+            ("char" | "character", Some([n])) => ColumnType::Char(*n),
+            ("char" | "character", None) => ColumnType::Char(1),
+            ("longblob", None) => ColumnType::Blob,
+            ("date", None) => ColumnType::Date,
+            ("time", None) => ColumnType::Time,
+            ("datetime", Some([6])) => ColumnType::Timestamp,
+            ("timestamp", Some([6])) => ColumnType::TimestampTz,
+            ("uuid", None) => ColumnType::Uuid,
+            ("decimal" | "numeric" | "dec" | "fixed", Some([p, sc])) => ColumnType::Decimal(*p, *sc),
+            ("decimal" | "numeric" | "dec" | "fixed", Some([p])) => ColumnType::Decimal(*p, 0),
+            ("decimal" | "numeric" | "dec" | "fixed", None) => ColumnType::Decimal(10, 0),
+            ("json", None) => ColumnType::Json,
+            // Unknown: the catalog's spelling, without a display width MySQL 8 would not print.
+            _ if width_only => {
+                let head = if s.head == "integer" { "int" } else { s.head.as_str() };
+                custom(&format!("{head} {}", s.tail))
+            }
+            _ => custom(trimmed),
+        }
+    }
+
+    fn canonical(&self, ty: &ColumnType, _auto_increment: bool) -> ColumnType {
+        match ty {
+            ColumnType::Uuid => ColumnType::Char(36),
+            ColumnType::Custom(sql) => self.parse(&CatalogType::named(sql.clone())),
+            other => other.clone(),
+        }
+    }
+
+    fn auto_increment_clause(&self) -> &'static str {
+        "AUTO_INCREMENT"
+    }
+}
+
+/// The values of `enum(...)` given the text after `enum(`: quoted with `''`, backslash escapes as MySQL prints them.
+fn parse_values(text: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next()? {
+            ')' if out.is_empty() => break,
+            '\'' => {}
+            _ => return None,
+        }
+        let mut value = String::new();
+        loop {
+            match chars.next()? {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    value.push('\'');
+                }
+                '\'' => break,
+                '\\' => value.push(unescape(chars.next()?)),
+                c => value.push(c),
+            }
+        }
+        out.push(value);
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next()? {
+            ',' => continue,
+            ')' => break,
+            _ => return None,
+        }
+    }
+    chars.all(|c| c.is_whitespace()).then_some(out)
+}
+
+fn unescape(c: char) -> char {
+    match c {
+        'n' => '\n',
+        't' => '\t',
+        'r' => '\r',
+        '0' => '\0',
+        'Z' => '\u{1a}',
+        other => other,
+    }
+}
+
+/// What `COLUMN_TYPE` says for a rendered type on MariaDB 10.11 (for the offline test; the live test asks).
+#[cfg(test)]
+pub(super) fn catalog_spelling(rendered: &str) -> String {
+    match rendered {
+        "SMALLINT" => "smallint(6)".into(),
+        "INT" => "int(11)".into(),
+        "BIGINT" => "bigint(20)".into(),
+        "JSON" => "json".into(),
+        other if other.starts_with("ENUM(") => format!("enum({}", &other[5..]),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> ColumnType {
+        MySql.parse(&CatalogType::named(text))
+    }
+
+    #[test]
+    fn catalog_spellings_parse() {
+        assert_eq!(parse("int(11)"), ColumnType::Integer);
+        assert_eq!(parse("tinyint(1)"), ColumnType::Boolean);
+        assert_eq!(parse("tinyint(4)"), ColumnType::Custom("tinyint".into()));
+        assert_eq!(parse("int(10) unsigned"), ColumnType::Custom("int unsigned".into()));
+        assert_eq!(parse("year(4)"), ColumnType::Custom("year".into()));
+        assert_eq!(parse("datetime"), ColumnType::Custom("datetime".into()));
+        assert_eq!(parse("datetime(6)"), ColumnType::Timestamp);
+        assert_eq!(parse("timestamp(6)"), ColumnType::TimestampTz);
+        assert_eq!(parse("decimal(10,2)"), ColumnType::Decimal(10, 2));
+        assert_eq!(parse("longtext"), ColumnType::Custom("longtext".into()));
+        assert_eq!(
+            parse(r"enum('a','it''s','b\\c','x,y')"),
+            ColumnType::Enum(vec!["a".into(), "it's".into(), r"b\c".into(), "x,y".into()])
+        );
+        assert_eq!(parse("enum('a'"), ColumnType::Custom("enum('a'".into()));
+        assert_eq!(parse("set('a','b')"), ColumnType::Custom("set('a','b')".into()));
+        assert_eq!(parse(""), ColumnType::Custom("".into()));
+    }
+
+    #[test]
+    fn enum_values_render_and_parse_back() {
+        let ty = ColumnType::Enum(vec!["a".into(), "it's".into(), r"b\c".into()]);
+        let rendered = MySql.render(&ty, false);
+        assert_eq!(rendered, r"ENUM('a','it''s','b\\c')");
+        assert_eq!(parse(&rendered), ty);
+        assert_eq!(MySql.canonical(&ColumnType::Custom("INTEGER UNSIGNED".into()), false), parse("int(10) unsigned"));
+    }
+}
