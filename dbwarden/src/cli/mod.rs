@@ -4,6 +4,7 @@
 //! (config, connection, lock timeout, SQL error, bad file); 3 stopped part-way on purpose.
 
 mod output;
+mod schema;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ pub struct Cli {
     /// Folder of migration files (default: migrations/<db>).
     #[arg(long, global = true)]
     pub migrations_dir: Option<PathBuf>,
+    /// The schema manifest (default: dbwarden.schema.toml when it exists), read with the linked models.
+    #[arg(long, global = true)]
+    pub schema: Option<PathBuf>,
     /// One JSON document on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -53,6 +57,60 @@ pub enum Command {
     /// Write dbwarden.toml (SQLite default) and migrations/<db>/.
     #[command(after_help = "Example: dbwarden init")]
     Init,
+    /// Diff the models against the database (or the snapshot) and write the next migration file.
+    #[command(
+        name = "make-migrations",
+        after_help = "Examples:\n  dbwarden make-migrations \"add user names\"\n  dbwarden make-migrations --sql\n  dbwarden make-migrations --rename users.name:full_name\n  cargo run --example generate   (the models linked into a binary; no arguments = make-migrations)"
+    )]
+    MakeMigrations {
+        /// What it does; becomes the file's slug (default: from the changes).
+        description: Vec<String>,
+        /// Print the migration; write nothing.
+        #[arg(long)]
+        sql: bool,
+        /// A rename, keeping the data: `table.old:new` (a column) or `old:new` (a table). Repeatable.
+        #[arg(long, value_parser = schema::parse_rename)]
+        rename: Vec<(Option<String>, String, String)>,
+        /// Compare with the committed snapshot even when the database is reachable.
+        #[arg(long)]
+        offline: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Models versus the live database (or, --offline, the snapshot); changes nothing.
+    #[command(after_help = "Examples:\n  dbwarden diff\n  dbwarden diff --offline --exit-code   (in CI: models changed without a migration)")]
+    Diff {
+        /// Exit 1 when there are differences.
+        #[arg(long)]
+        exit_code: bool,
+        /// Compare with the committed snapshot instead of the database.
+        #[arg(long)]
+        offline: bool,
+        /// Also print the SQL that would fix them.
+        #[arg(long)]
+        sql: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Read-only dump of the live schema.
+    #[command(name = "check-db", after_help = "Examples:\n  dbwarden check-db\n  dbwarden check-db -o sql")]
+    CheckDb {
+        /// text, json or sql.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        output: schema::CheckDbOutput,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Safety (SAFE/INFO/WARN/CRITICAL) of pending migrations and of model changes with no migration yet; exit 1
+    /// above the ceiling.
+    #[command(after_help = "Examples:\n  dbwarden check\n  dbwarden check --ceiling info")]
+    Check {
+        /// The highest level accepted.
+        #[arg(long, default_value = "WARN", value_parser = schema::parse_safety)]
+        ceiling: dbwarden_core::diff::Safety,
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Write an empty hand-written migration: the next version, an upgrade and a rollback section.
     #[command(after_help = "Example: dbwarden new \"add users email index\"")]
     New {
@@ -164,9 +222,15 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Runs the CLI with the process arguments; returns the exit code.
+///
+/// With no arguments at all it runs `make-migrations`, so `fn main() -> ExitCode { dbwarden::cli::main() }` in a
+/// binary that links the models is the generator (`cargo run --example generate`).
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    run(cli)
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.len() == 1 {
+        args.push("make-migrations".into());
+    }
+    run(Cli::parse_from(args))
 }
 
 /// Runs a parsed command line.
@@ -265,6 +329,15 @@ fn spec(db: &DatabaseConfig, create: bool) -> ConnectSpec {
 async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
     match &cli.command {
         Command::Init => init(cli, out),
+        Command::MakeMigrations { description, sql, rename, offline, db } => {
+            schema::make_migrations(cli, out, &description.join(" "), db.database.as_deref(), *sql, rename, *offline)
+                .await
+        }
+        Command::Diff { exit_code, offline, sql, db } => {
+            schema::diff(cli, out, db.database.as_deref(), *exit_code, *offline, *sql).await
+        }
+        Command::CheckDb { output, db } => schema::check_db(cli, out, db.database.as_deref(), *output).await,
+        Command::Check { ceiling, db } => schema::check(cli, out, db.database.as_deref(), *ceiling).await,
         Command::New { description, db } => new_file(cli, out, &description.join(" "), db.database.as_deref()),
         Command::Migrate(args) => migrate(cli, out, args).await,
         Command::Rollback { count, to_version, db } => {

@@ -1,0 +1,230 @@
+//! The model commands: `make-migrations`, `diff`, `check-db`, `check`.
+
+use dbwarden_core::diff::{Renames, Safety};
+
+use super::{databases, Cli, Failure, Out};
+use crate::make::{self, MakeError, MakeOptions, PlannedStep};
+
+impl From<MakeError> for Failure {
+    fn from(e: MakeError) -> Failure {
+        Failure { hint: e.hint(), message: e.to_string(), code: 2 }
+    }
+}
+
+/// Parses `--rename t.old:new` (a column) or `old:new` (a table).
+pub(super) fn parse_rename(text: &str) -> Result<(Option<String>, String, String), String> {
+    let bad = || format!("`{text}`: write table.old_column:new_column or old_table:new_table");
+    let (from, to) = text.split_once(':').ok_or_else(bad)?;
+    let (table, from) = match from.split_once('.') {
+        Some((t, c)) => (Some(t.to_string()), c.to_string()),
+        None => (None, from.to_string()),
+    };
+    if from.is_empty() || to.is_empty() || table.as_deref() == Some("") {
+        return Err(bad());
+    }
+    Ok((table, from, to.to_string()))
+}
+
+fn renames(list: &[(Option<String>, String, String)]) -> Renames {
+    let mut renames = Renames::default();
+    for (table, from, to) in list {
+        match table {
+            Some(t) => renames.columns.push((t.clone(), from.clone(), to.clone())),
+            None => renames.tables.push((from.clone(), to.clone())),
+        }
+    }
+    renames
+}
+
+fn step_lines(out: &Out, steps: &[PlannedStep]) -> String {
+    steps
+        .iter()
+        .map(|s| {
+            let level = format!("{:<8}", s.safety.to_string());
+            let level = match s.safety {
+                Safety::Safe => out.green(&level),
+                Safety::Info => level,
+                Safety::Warn => out.yellow(&level),
+                Safety::Critical => out.red(&level),
+            };
+            format!("  {level}  {}\n", s.step)
+        })
+        .collect()
+}
+
+/// `make-migrations`.
+pub(super) async fn make_migrations(
+    cli: &Cli,
+    out: &Out,
+    description: &str,
+    database: Option<&str>,
+    print_only: bool,
+    rename: &[(Option<String>, String, String)],
+    offline: bool,
+) -> Result<u8, Failure> {
+    let db = databases(cli, database, false)?.remove(0);
+    let options = MakeOptions {
+        description: description.to_string(),
+        print_only,
+        renames: renames(rename),
+        offline,
+        manifest: cli.schema.clone(),
+    };
+    let report = make::make_migrations(&db, &options).await?;
+    out.emit(&report, |o| {
+        let Some(path) = &report.path else {
+            let mut text = format!("{}: no changes: the models match {}; no file written", report.database, report.baseline);
+            if let Some(snapshot) = &report.snapshot {
+                text.push_str(&format!("\n{}: brought {} up to date", report.database, snapshot.display()));
+            }
+            return text;
+        };
+        let mut text = if print_only {
+            report.text.clone().unwrap_or_default()
+        } else {
+            format!("{}: wrote {} (compared with {})\n", report.database, path.display(), report.baseline)
+        };
+        if !print_only {
+            text.push_str(&step_lines(o, &report.steps));
+        }
+        if let Some(note) = &report.note {
+            text.push_str(&o.dim(&format!("  ({note})\n")));
+        }
+        text
+    });
+    Ok(0)
+}
+
+/// `diff`.
+pub(super) async fn diff(
+    cli: &Cli,
+    out: &Out,
+    database: Option<&str>,
+    exit_code: bool,
+    offline: bool,
+    sql: bool,
+) -> Result<u8, Failure> {
+    let db = databases(cli, database, false)?.remove(0);
+    let report = make::diff(&db, cli.schema.as_deref(), offline).await?;
+    out.emit(&report, |o| {
+        if report.steps.is_empty() {
+            return format!("{}: the models match {}", report.database, report.baseline);
+        }
+        let mut text =
+            format!("{}: {} difference(s) between {} and the models\n", report.database, report.steps.len(), report.baseline);
+        text.push_str(&step_lines(o, &report.steps));
+        if sql {
+            text.push_str(&report.sql.iter().map(|s| format!("{s};\n")).collect::<String>());
+        }
+        text
+    });
+    Ok(if exit_code && !report.steps.is_empty() { 1 } else { 0 })
+}
+
+/// `check-db -o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckDbOutput {
+    /// Tables and columns for people.
+    Text,
+    /// The schema IR as JSON.
+    Json,
+    /// CREATE statements.
+    Sql,
+}
+
+/// `check-db`.
+pub(super) async fn check_db(
+    cli: &Cli,
+    out: &Out,
+    database: Option<&str>,
+    format: CheckDbOutput,
+) -> Result<u8, Failure> {
+    let db = databases(cli, database, false)?.remove(0);
+    let schema = make::live_schema(&db).await?;
+    let format = if cli.json { CheckDbOutput::Json } else { format };
+    match format {
+        CheckDbOutput::Json => println!("{}", serde_json::to_string_pretty(&schema).expect("serialisable")),
+        CheckDbOutput::Sql => {
+            for s in make::schema_sql(db.dialect, &schema) {
+                println!("{s};");
+            }
+        }
+        CheckDbOutput::Text => out.emit(&schema, |o| {
+            let mut text = format!("{} ({}): {} table(s)\n", db.name, crate::url::mask(&db.url), schema.tables.len());
+            for t in &schema.tables {
+                text.push_str(&format!("{}\n", t.name));
+                for c in &t.columns {
+                    let mut line = format!("  {:<24} {}", c.name, c.ty);
+                    if !c.nullable {
+                        line.push_str(" NOT NULL");
+                    }
+                    if let Some(d) = &c.default {
+                        line.push_str(&format!(" DEFAULT {d}"));
+                    }
+                    if t.primary_key.as_ref().is_some_and(|k| k.columns.contains(&c.name)) {
+                        line.push_str(&o.dim("  (primary key)"));
+                    }
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+                for i in &t.indexes {
+                    let kind = if i.unique { "unique index" } else { "index" };
+                    text.push_str(&o.dim(&format!("  {kind} {} ({})\n", i.name, i.columns.join(", "))));
+                }
+                for u in &t.uniques {
+                    text.push_str(&o.dim(&format!("  unique {} ({})\n", u.name, u.columns.join(", "))));
+                }
+                for k in &t.foreign_keys {
+                    text.push_str(&o.dim(&format!(
+                        "  foreign key {} ({}) -> {} ({})\n",
+                        k.name,
+                        k.columns.join(", "),
+                        k.ref_table,
+                        k.ref_columns.join(", ")
+                    )));
+                }
+                for c in &t.checks {
+                    text.push_str(&o.dim(&format!("  check {} ({})\n", c.name, c.expr)));
+                }
+            }
+            text
+        }),
+    }
+    Ok(0)
+}
+
+/// `check`: exit 1 when something is above the ceiling.
+pub(super) async fn check(cli: &Cli, out: &Out, database: Option<&str>, ceiling: Safety) -> Result<u8, Failure> {
+    let db = databases(cli, database, false)?.remove(0);
+    let report = make::check(&db, cli.schema.as_deref()).await?;
+    let above = report.safety.is_some_and(|s| s > ceiling);
+    out.emit(&serde_json::json!({ "report": &report, "ceiling": ceiling, "above_ceiling": above }), |o| {
+        let mut text = String::new();
+        for f in &report.files {
+            text.push_str(&format!("{}: pending {} ({})\n", report.database, f.file, f.safety));
+            text.push_str(&step_lines(o, &f.steps));
+        }
+        if !report.models.is_empty() {
+            text.push_str(&format!("{}: model changes with no migration yet\n", report.database));
+            text.push_str(&step_lines(o, &report.models));
+        }
+        match report.safety {
+            None => text.push_str(&format!("{}: nothing pending", report.database)),
+            Some(s) if above => text.push_str(&o.red(&format!("{s} is above the ceiling {ceiling}"))),
+            Some(s) => text.push_str(&format!("highest level {s}, within the ceiling {ceiling}")),
+        }
+        text
+    });
+    Ok(if above { 1 } else { 0 })
+}
+
+/// Parses SAFE/INFO/WARN/CRITICAL (any case).
+pub(super) fn parse_safety(text: &str) -> Result<Safety, String> {
+    match text.to_ascii_uppercase().as_str() {
+        "SAFE" => Ok(Safety::Safe),
+        "INFO" => Ok(Safety::Info),
+        "WARN" => Ok(Safety::Warn),
+        "CRITICAL" => Ok(Safety::Critical),
+        _ => Err(format!("`{text}`: one of SAFE, INFO, WARN, CRITICAL")),
+    }
+}

@@ -1,0 +1,519 @@
+//! `make-migrations` and its read-only siblings (`diff`, `check-db`): the models of one database, its baseline (the
+//! live database when it is reachable and fully migrated, else the committed [`Snapshot`]), and the next migration
+//! file.
+//!
+//! The models are every `#[derive(Table)]` linked into the running binary plus the schema manifest
+//! (`dbwarden.schema.toml`) when there is one, so the standalone `dbwarden` binary works from a manifest alone.
+
+use std::path::{Path, PathBuf};
+
+use dbwarden_core::diff::{Change, Renames, Safety};
+use dbwarden_core::manifest::ManifestError;
+use dbwarden_core::schema::{ModelTable, Schema};
+use dbwarden_core::Dialect;
+use serde::Serialize;
+
+use crate::backend::ConnectSpec;
+use crate::config::DatabaseConfig;
+use crate::generate::{generate, Generated};
+use crate::migrator::Migrator;
+use crate::models::ModelError;
+use crate::snapshot::{Snapshot, SnapshotError};
+use crate::source::Source;
+use crate::Error;
+
+/// The manifest file read when it exists and no other is named.
+pub const MANIFEST_FILE: &str = "dbwarden.schema.toml";
+
+/// Why models could not be turned into a migration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MakeError {
+    /// The models are inconsistent.
+    #[error(transparent)]
+    Models(#[from] ModelError),
+    /// The schema manifest is wrong.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The snapshot cannot be used.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// Reading the migrations or the database failed.
+    #[error(transparent)]
+    Runtime(#[from] Error),
+    /// No models at all.
+    #[error("no models for database `{database}`: this program links no #[derive(dbwarden::Table)] for it and {manifest} declares none")]
+    NoModels {
+        /// The database.
+        database: String,
+        /// The manifest looked at (or "there is no manifest").
+        manifest: String,
+    },
+    /// Neither the database nor the snapshot can say what the migrations produce.
+    #[error("{database}: {reason}")]
+    NoBaseline {
+        /// The database.
+        database: String,
+        /// Why.
+        reason: String,
+    },
+    /// Writing the migration file failed.
+    #[error("{path}: {message}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl MakeError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            MakeError::NoModels { .. } => Some(
+                "run make-migrations from the binary that links your models (`cargo run --example generate`, or a \
+                 binary whose main calls dbwarden::cli::main()), or declare the tables in dbwarden.schema.toml"
+                    .into(),
+            ),
+            MakeError::NoBaseline { .. } => Some(
+                "start the database and run `dbwarden migrate`, then make-migrations again (it rewrites the snapshot)"
+                    .into(),
+            ),
+            MakeError::Runtime(e) => e.hint(),
+            MakeError::Snapshot(_) => Some(format!(
+                "{} is written by make-migrations; delete it and run make-migrations with the database reachable",
+                crate::snapshot::FILE_NAME
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Every model the program sees: the linked `#[derive(Table)]` structs and, when `manifest` exists, its tables.
+pub fn model_tables(manifest: Option<&Path>) -> Result<Vec<ModelTable>, MakeError> {
+    let mut tables = crate::models::registered();
+    if let Some(path) = manifest.filter(|p| p.exists()) {
+        tables.extend(dbwarden_core::manifest::load(path)?);
+    }
+    Ok(tables)
+}
+
+/// The schema the models declare for `db`, and the renames they ask for (`renamed_from`).
+pub fn model_schema(models: &[ModelTable], db: &DatabaseConfig) -> Result<(Schema, Renames), MakeError> {
+    let default_db = if db.default { db.name.as_str() } else { "\u{0}none" };
+    let mut schema = crate::models::schema(models, Some(&db.name), default_db)?;
+    if !db.tables.is_empty() {
+        schema.tables.retain(|t| db.tables.contains(&t.name));
+    }
+    let mut renames = Renames::default();
+    for m in models.iter().filter(|m| m.database.as_deref().unwrap_or(default_db) == db.name) {
+        if let Some(old) = &m.renamed_from {
+            renames.tables.push((old.clone(), m.table.name.clone()));
+        }
+        for (new, old) in &m.column_renames {
+            renames.columns.push((m.table.name.clone(), old.clone(), new.clone()));
+        }
+    }
+    Ok((schema, renames))
+}
+
+/// Reads the live schema of `db` (read-only), leaving out dbwarden's own tables and, when the config lists
+/// `tables`, every other table.
+pub async fn live_schema(db: &DatabaseConfig) -> Result<Schema, Error> {
+    let mut backend = crate::backend::connect(&ConnectSpec { url: db.url.clone(), create: false })
+        .await
+        .map_err(|source| Error::Db { context: format!("connecting to {}", crate::url::mask(&db.url)), source })?;
+    let only = (!db.tables.is_empty()).then_some(db.tables.as_slice());
+    let mut schema = crate::introspect::introspect(backend.as_mut(), only)
+        .await
+        .map_err(|source| Error::Db { context: "reading the schema".into(), source })?;
+    schema.tables.retain(|t| t.name != db.migration_table);
+    backend.close().await;
+    Ok(schema)
+}
+
+/// Where a baseline came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineOrigin {
+    /// The live database, fully migrated.
+    Live,
+    /// The committed snapshot.
+    Snapshot,
+    /// No migrations yet and no database: the empty schema.
+    Empty,
+}
+
+impl std::fmt::Display for BaselineOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BaselineOrigin::Live => "the live database",
+            BaselineOrigin::Snapshot => "the snapshot",
+            BaselineOrigin::Empty => "an empty schema (no migrations yet)",
+        })
+    }
+}
+
+/// The schema the existing migration files produce, and where it was read.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// The schema.
+    pub schema: Schema,
+    /// Where it came from.
+    pub origin: BaselineOrigin,
+    /// Why the live database was not used, when it was not.
+    pub note: Option<String>,
+}
+
+/// The newest versioned migration file of `db`'s folder.
+fn newest_file(db: &DatabaseConfig) -> Result<Option<(u64, String)>, Error> {
+    let files = dbwarden_core::file::read_dir(&db.migrations_dir)?;
+    let resolved = dbwarden_core::file::resolve_files(files, Some(&db.name))?;
+    Ok(resolved.iter().filter_map(|f| f.name.version.map(|v| (v.0, f.filename.clone()))).max())
+}
+
+/// The baseline of `db`: the live database when reachable (unless `offline`) with every migration file applied;
+/// otherwise the snapshot, which must cover the newest migration file; with no files and no snapshot, empty.
+pub async fn baseline(db: &DatabaseConfig, offline: bool) -> Result<Baseline, MakeError> {
+    let newest = newest_file(db)?;
+    let mut note = None;
+    if !offline {
+        let migrator = Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
+            .table(db.migration_table.clone());
+        match migrator.status(&ConnectSpec { url: db.url.clone(), create: false }).await {
+            Ok(status) if status.pending == 0 && !status.has_problems() => {
+                return Ok(Baseline { schema: live_schema(db).await?, origin: BaselineOrigin::Live, note: None });
+            }
+            Ok(status) if status.has_problems() => {
+                return Err(MakeError::NoBaseline {
+                    database: db.name.clone(),
+                    reason: "the database has edited, missing or part-way migrations (see `dbwarden status`)".into(),
+                })
+            }
+            Ok(status) => note = Some(format!("{} migration(s) not applied to the database", status.pending)),
+            Err(e) => note = Some(format!("database not reachable: {e}")),
+        }
+    }
+    match Snapshot::load(&db.migrations_dir)? {
+        Some(snapshot) => {
+            if snapshot.dialect != db.dialect {
+                return Err(MakeError::NoBaseline {
+                    database: db.name.clone(),
+                    reason: format!(
+                        "the snapshot was written for {} but the database is {}",
+                        snapshot.dialect, db.dialect
+                    ),
+                });
+            }
+            let covered = snapshot.covers.as_deref();
+            if let Some((_, file)) = &newest {
+                if covered != Some(file.as_str()) {
+                    return Err(MakeError::NoBaseline {
+                        database: db.name.clone(),
+                        reason: format!(
+                            "{file} was not written by make-migrations (the snapshot covers {}) and {}",
+                            covered.unwrap_or("no file"),
+                            note.as_deref().unwrap_or("offline mode was asked for")
+                        ),
+                    });
+                }
+            }
+            Ok(Baseline { schema: snapshot.schema, origin: BaselineOrigin::Snapshot, note })
+        }
+        None if newest.is_none() => Ok(Baseline { schema: Schema::default(), origin: BaselineOrigin::Empty, note }),
+        None => Err(MakeError::NoBaseline {
+            database: db.name.clone(),
+            reason: format!(
+                "there is no {} in {} and {}",
+                crate::snapshot::FILE_NAME,
+                db.migrations_dir.display(),
+                note.as_deref().unwrap_or("offline mode was asked for")
+            ),
+        }),
+    }
+}
+
+/// What `make-migrations` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct MakeOptions {
+    /// The description (the file's slug); derived from the changes when empty.
+    pub description: String,
+    /// Print only: write no file.
+    pub print_only: bool,
+    /// Renames given on the command line, on top of the models' `renamed_from`.
+    pub renames: Renames,
+    /// Use the snapshot even when the database is reachable.
+    pub offline: bool,
+    /// The manifest to read (default: `dbwarden.schema.toml` when it exists).
+    pub manifest: Option<PathBuf>,
+}
+
+/// One step of a generated migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedStep {
+    /// SAFE, INFO, WARN or CRITICAL.
+    pub safety: Safety,
+    /// What it does.
+    pub step: String,
+}
+
+/// What `make-migrations` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct MakeReport {
+    /// The database.
+    pub database: String,
+    /// Where the baseline came from.
+    pub baseline: BaselineOrigin,
+    /// Why the live database was not the baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The file written (or that would be written with `print_only`); none when nothing changed.
+    pub path: Option<PathBuf>,
+    /// Whether the file was written.
+    pub written: bool,
+    /// The steps.
+    pub steps: Vec<PlannedStep>,
+    /// The highest safety level.
+    pub safety: Option<Safety>,
+    /// The file text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The snapshot written, if it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<PathBuf>,
+}
+
+/// The steps of a change list, for reports.
+pub fn steps(changes: &[Change]) -> Vec<PlannedStep> {
+    changes.iter().map(|c| PlannedStep { safety: c.safety(), step: c.describe() }).collect()
+}
+
+/// A description from the changes when none is given: `create_table_users`, or the first step `_and_more`.
+fn describe(changes: &[Change]) -> String {
+    let first = changes.first().map(Change::describe).unwrap_or_default();
+    let first: String = first.split(" (").next().unwrap_or_default().to_string();
+    if changes.len() > 1 {
+        format!("{first} and more")
+    } else {
+        first
+    }
+}
+
+/// Diffs the models of `db` against its baseline and writes the next migration file and the snapshot.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), dbwarden::make::MakeError> {
+/// let db = dbwarden::config::Config::load("dbwarden.toml".as_ref()).unwrap().default_database().unwrap().clone();
+/// let report = dbwarden::make::make_migrations(&db, &Default::default()).await?;
+/// if let Some(path) = &report.path {
+///     println!("wrote {}", path.display());
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Result<MakeReport, MakeError> {
+    let manifest = options.manifest.clone().unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
+    let models = model_tables(Some(&manifest))?;
+    let (target, mut renames) = model_schema(&models, db)?;
+    if target.tables.is_empty() {
+        return Err(MakeError::NoModels {
+            database: db.name.clone(),
+            manifest: if manifest.exists() { manifest.display().to_string() } else { "there is no manifest".into() },
+        });
+    }
+    renames.tables.extend(options.renames.tables.iter().cloned());
+    renames.columns.extend(options.renames.columns.iter().cloned());
+    let base = baseline(db, options.offline).await?;
+    let mut report = MakeReport {
+        database: db.name.clone(),
+        baseline: base.origin,
+        note: base.note.clone(),
+        path: None,
+        written: false,
+        steps: Vec::new(),
+        safety: None,
+        text: None,
+        snapshot: None,
+    };
+    let Some(Generated { changes, text, safety }) = generate(db.dialect, &base.schema, &target, &renames) else {
+        // In step with a fully migrated database: bring a missing or stale snapshot up to date, so that offline
+        // runs (CI) see what the database sees.
+        if base.origin == BaselineOrigin::Live && !options.print_only {
+            let covers = newest_file(db)?.map(|(_, f)| f);
+            let fresh = Snapshot::new(db.dialect, covers, crate::introspect::canonical(db.dialect, &target));
+            if Snapshot::load(&db.migrations_dir)?.as_ref() != Some(&fresh) && fresh.covers.is_some() {
+                report.snapshot = Some(fresh.save(&db.migrations_dir)?);
+            }
+        }
+        return Ok(report);
+    };
+    let description = if options.description.trim().is_empty() { describe(&changes) } else { options.description.clone() };
+    let next = newest_file(db)?.map_or(0, |(v, _)| v) + 1;
+    let filename = format!("{}__{:04}_{}.sql", db.name, next, dbwarden_core::file::slugify(&description));
+    let path = db.migrations_dir.join(&filename);
+    let text = format!("-- {}\n{text}", description.trim());
+    report.steps = steps(&changes);
+    report.safety = Some(safety);
+    report.path = Some(path.clone());
+    if !options.print_only {
+        let write = |path: &Path, e: std::io::Error| MakeError::Write { path: path.to_path_buf(), message: e.to_string() };
+        std::fs::create_dir_all(&db.migrations_dir).map_err(|e| write(&db.migrations_dir, e))?;
+        // Never overwrite: a file by that name appearing meanwhile is someone else's migration.
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| write(&path, e))?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| write(&path, e))?;
+        let schema = crate::introspect::canonical(db.dialect, &target);
+        report.snapshot = Some(Snapshot::new(db.dialect, Some(filename), schema).save(&db.migrations_dir)?);
+        report.written = true;
+    }
+    report.text = Some(text);
+    Ok(report)
+}
+
+/// What `diff` found: the changes that would turn the baseline into the models.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    /// The database.
+    pub database: String,
+    /// What was compared with the models.
+    pub baseline: BaselineOrigin,
+    /// The differences, as migration steps.
+    pub steps: Vec<PlannedStep>,
+    /// The upgrade SQL that would fix them.
+    pub sql: Vec<String>,
+}
+
+/// Models versus the live database (or, `offline`, the snapshot), read-only.
+pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -> Result<DiffReport, MakeError> {
+    let manifest = manifest.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
+    let models = model_tables(Some(&manifest))?;
+    let (target, renames) = model_schema(&models, db)?;
+    let (schema, origin) = if offline {
+        let base = baseline(db, true).await?;
+        (base.schema, base.origin)
+    } else {
+        (live_schema(db).await?, BaselineOrigin::Live)
+    };
+    let (old, new) = (crate::introspect::canonical(db.dialect, &schema), crate::introspect::canonical(db.dialect, &target));
+    let changes = dbwarden_core::diff::diff(&old, &new, &renames);
+    let sql = crate::render::render(db.dialect, &changes, &old, &new).into_iter().map(|s| s.sql).collect();
+    Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(&changes), sql })
+}
+
+/// The CREATE statements of a schema (for `check-db -o sql`).
+pub fn schema_sql(dialect: Dialect, schema: &Schema) -> Vec<String> {
+    let empty = Schema::default();
+    let changes = dbwarden_core::diff::diff(&empty, schema, &Renames::default());
+    crate::render::render(dialect, &changes, &empty, schema).into_iter().map(|s| s.sql).collect()
+}
+
+/// The safety of one pending migration file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSafety {
+    /// The file.
+    pub file: String,
+    /// Its highest level.
+    pub safety: Safety,
+    /// Its steps: from the header of a generated file, else one per statement, classified by its leading keywords.
+    pub steps: Vec<PlannedStep>,
+}
+
+/// What `check` found: the safety of what `migrate` and `make-migrations` would do next.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The database.
+    pub database: String,
+    /// Pending migration files (not applied to the database).
+    pub files: Vec<FileSafety>,
+    /// Model changes no migration file holds yet.
+    pub models: Vec<PlannedStep>,
+    /// The highest level of all.
+    pub safety: Option<Safety>,
+}
+
+/// Classifies the pending migration files of `db` and the model changes not generated yet.
+pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<CheckReport, MakeError> {
+    let migrator = Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
+        .table(db.migration_table.clone());
+    let status = migrator.status(&ConnectSpec { url: db.url.clone(), create: false }).await?;
+    let pending: Vec<&str> = status
+        .entries
+        .iter()
+        .filter(|e| e.state == crate::migrator::EntryState::Pending && e.version.is_some())
+        .map(|e| e.filename.as_str())
+        .collect();
+    let files = dbwarden_core::file::resolve_files(dbwarden_core::file::read_dir(&db.migrations_dir).map_err(Error::from)?, Some(&db.name))
+        .map_err(Error::from)?;
+    let mut report = CheckReport { database: db.name.clone(), files: Vec::new(), models: Vec::new(), safety: None };
+    for file in files.iter().filter(|f| pending.contains(&f.filename.as_str())) {
+        let raw = std::fs::read_to_string(db.migrations_dir.join(&file.filename)).unwrap_or_default();
+        let steps = file_steps(db.dialect, file, &raw);
+        let safety = steps.iter().map(|s| s.safety).max().unwrap_or(Safety::Safe);
+        report.files.push(FileSafety { file: file.filename.clone(), safety, steps });
+    }
+    // Model changes beyond the files: only meaningful when the files are all applied (else they overlap).
+    let manifest = manifest.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
+    let models = model_tables(Some(&manifest))?;
+    let (target, renames) = model_schema(&models, db)?;
+    if !target.tables.is_empty() {
+        let base = if pending.is_empty() { Some(live_schema(db).await?) } else { baseline(db, true).await.ok().map(|b| b.schema) };
+        if let Some(base) = base {
+            let changes = dbwarden_core::diff::diff(
+                &crate::introspect::canonical(db.dialect, &base),
+                &crate::introspect::canonical(db.dialect, &target),
+                &renames,
+            );
+            report.models = steps(&changes);
+        }
+    }
+    report.safety = report.files.iter().map(|f| f.safety).chain(report.models.iter().map(|s| s.safety)).max();
+    Ok(report)
+}
+
+/// The steps of a migration file (`text` is the whole file): the `-- Steps:` header make-migrations writes, or else
+/// each statement classified by its leading keywords.
+pub fn file_steps(dialect: Dialect, file: &dbwarden_core::file::MigrationFile, text: &str) -> Vec<PlannedStep> {
+    let mut from_header = Vec::new();
+    for line in text.lines().take_while(|l| l.trim() != "-- upgrade") {
+        let Some(rest) = line.strip_prefix("--   ") else { continue };
+        let (level, step) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let safety = match level {
+            "SAFE" => Safety::Safe,
+            "INFO" => Safety::Info,
+            "WARN" => Safety::Warn,
+            "CRITICAL" => Safety::Critical,
+            _ => continue,
+        };
+        from_header.push(PlannedStep { safety, step: step.trim().to_string() });
+    }
+    if !from_header.is_empty() {
+        return from_header;
+    }
+    let statements = dbwarden_core::lexer::split(&file.upgrade.text, dialect).unwrap_or_default();
+    statements.iter().map(|s| classify(s.sql)).collect()
+}
+
+/// A hand-written statement's safety, from its leading keywords.
+fn classify(sql: &str) -> PlannedStep {
+    let words: Vec<String> = sql.split_whitespace().take(8).map(|w| w.to_ascii_uppercase()).collect();
+    let text = words.join(" ");
+    let has = |w: &str| words.iter().any(|x| x == w);
+    let safety = if text.starts_with("DROP TABLE")
+        || text.starts_with("TRUNCATE")
+        || text.starts_with("DELETE")
+        || (text.starts_with("ALTER TABLE") && has("DROP") && has("COLUMN"))
+    {
+        Safety::Critical
+    } else if text.starts_with("ALTER TABLE") && (has("TYPE") || has("MODIFY") || has("NOT") || has("UNIQUE"))
+        || text.starts_with("UPDATE")
+        || text.starts_with("CREATE UNIQUE")
+        || (text.starts_with("ALTER TABLE") && has("CONSTRAINT"))
+    {
+        Safety::Warn
+    } else if text.starts_with("CREATE") || text.starts_with("INSERT") {
+        Safety::Safe
+    } else {
+        Safety::Info
+    };
+    let step: String = sql.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect();
+    PlannedStep { safety, step }
+}

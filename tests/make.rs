@@ -1,0 +1,234 @@
+//! The model workflow through the real CLI, on every backend: make-migrations (from a manifest read at run time, as
+//! the standalone binary does, and from #[derive(Table)] models linked into the binary), the snapshot baseline,
+//! diff, check, check-db, renames, and the errors when neither the database nor the snapshot can say where we are.
+
+mod common;
+
+use std::path::Path;
+
+use common::{cli, TestDb, ALL};
+use dbwarden::Dialect;
+
+cli_entry!();
+
+const V1: &str = r#"
+[[table]]
+name = "users"
+[[table.column]]
+name = "id"
+type = "BigInteger"
+primary_key = true
+[[table.column]]
+name = "email"
+type = "String(255)"
+nullable = false
+unique = true
+[[table.column]]
+name = "name"
+type = "String(100)"
+
+[[table]]
+name = "posts"
+[[table.column]]
+name = "id"
+type = "BigInteger"
+primary_key = true
+[[table.column]]
+name = "user_id"
+type = "BigInteger"
+nullable = false
+foreign_key = "users.id"
+on_delete = "CASCADE"
+"#;
+
+/// V1 plus a column and an index.
+fn v2() -> String {
+    format!(
+        "{V1}[[table.column]]\nname = \"title\"\ntype = \"String(200)\"\nserver_default = \"'untitled'\"\nnullable = false\n\n\
+         [[table.index]]\nname = \"ix_posts_title\"\ncolumns = [\"title\"]\n"
+    )
+}
+
+fn files(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("migrations/primary"))
+        .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn run(root: &Path, url: &str, args: &[&str]) -> common::CliOutput {
+    let mut all = vec!["--url", url];
+    all.extend_from_slice(args);
+    cli(root, &all)
+}
+
+async fn workflow(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let root = db.dir.path();
+    let url = db.url.as_str();
+    std::fs::write(root.join("dbwarden.schema.toml"), V1).unwrap();
+
+    // First migration from an empty database.
+    let out = run(root, url, &["make-migrations", "create", "core"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(files(root), ["primary__0001_create_core.sql", "schema.snapshot.json"], "{out:?}");
+    let text = std::fs::read_to_string(root.join("migrations/primary/primary__0001_create_core.sql")).unwrap();
+    assert!(text.contains("--   SAFE      create table users"), "{text}");
+    assert!(text.contains("-- upgrade\n") && text.contains("-- rollback\n"), "{text}");
+
+    // Pending file: the snapshot is the baseline, and it already holds the models: no second file.
+    let out = run(root, url, &["make-migrations"]);
+    assert!(out.code == 0 && out.stdout.contains("no changes"), "{out:?}");
+    assert_eq!(files(root).len(), 2);
+
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    let out = run(root, url, &["diff", "--exit-code"]);
+    assert!(out.code == 0 && out.stdout.contains("match"), "{out:?}");
+
+    // The models change: diff (live and offline) and check see it before any file exists.
+    std::fs::write(root.join("dbwarden.schema.toml"), v2()).unwrap();
+    let out = run(root, url, &["--json", "diff", "--exit-code"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let steps: Vec<String> =
+        out.json()["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap().to_string()).collect();
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    assert!(steps.iter().any(|s| s.starts_with("add column posts.title")), "{steps:?}");
+    assert!(steps.iter().any(|s| s.starts_with("create index ix_posts_title")), "{steps:?}");
+    assert_eq!(run(root, url, &["diff", "--offline", "--exit-code"]).code, 1, "offline: the snapshot is behind");
+    let out = run(root, url, &["--json", "check"]);
+    assert_eq!(out.code, 0, "an added column with a default and an index are within WARN: {out:?}");
+    assert_eq!(out.json()["report"]["models"].as_array().unwrap().len(), 2);
+    assert_eq!(out.json()["report"]["safety"], "SAFE", "{out:?}");
+
+    // --sql prints and writes nothing.
+    let out = run(root, url, &["make-migrations", "--sql", "titles"]);
+    assert!(out.code == 0 && out.stdout.contains("-- upgrade") && out.stdout.contains("title"), "{out:?}");
+    assert_eq!(files(root).len(), 2);
+
+    let out = run(root, url, &["make-migrations", "titles"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(files(root).contains(&"primary__0002_titles.sql".to_string()), "{:?}", files(root));
+    db.exec("INSERT INTO users (id, email) VALUES (1, 'a@example.com')").await;
+    db.exec("INSERT INTO posts (id, user_id) VALUES (1, 1)").await;
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    assert_eq!(run(root, url, &["diff", "--exit-code"]).code, 0);
+    assert_eq!(run(root, url, &["diff", "--offline", "--exit-code"]).code, 0, "the snapshot follows the models");
+    assert_eq!(db.strings("SELECT title FROM posts").await, ["untitled"]);
+
+    // check-db: the live schema as JSON and as SQL.
+    let out = run(root, url, &["check-db", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let tables: Vec<&str> = json["tables"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(tables, ["posts", "users"], "bookkeeping tables are not part of the schema");
+    let out = run(root, url, &["check-db", "-o", "sql"]);
+    assert!(out.stdout.contains("CREATE TABLE") && out.stdout.contains("ix_posts_title"), "{out:?}");
+
+    // Rolled back, the database is behind the models again.
+    assert_eq!(run(root, url, &["rollback"]).code, 0);
+    assert_eq!(run(root, url, &["diff", "--exit-code"]).code, 1);
+    assert_eq!(db.strings("SELECT email FROM users").await, ["a@example.com"], "data kept");
+}
+
+async fn rename_keeps_data(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let root = db.dir.path();
+    let url = db.url.as_str();
+    std::fs::write(root.join("dbwarden.schema.toml"), V1).unwrap();
+    assert_eq!(run(root, url, &["make-migrations", "init"]).code, 0);
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    db.exec("INSERT INTO users (id, email, name) VALUES (1, 'a@example.com', 'Ada')").await;
+
+    std::fs::write(root.join("dbwarden.schema.toml"), V1.replace("name = \"name\"", "name = \"full_name\"")).unwrap();
+    // Without --rename it is a drop and an add, which the header marks CRITICAL.
+    let out = run(root, url, &["make-migrations", "--sql"]);
+    assert!(out.stdout.contains("CRITICAL  drop column users.name"), "{out:?}");
+    let out = run(root, url, &["check"]);
+    assert!(out.code == 1 && out.stdout.contains("CRITICAL is above the ceiling WARN"), "{out:?}");
+    assert_eq!(run(root, url, &["check", "--ceiling", "critical"]).code, 0);
+    let out = run(root, url, &["make-migrations", "rename", "--rename", "users.name:full_name"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let text = std::fs::read_to_string(root.join("migrations/primary/primary__0002_rename.sql")).unwrap();
+    assert!(text.contains("rename column users.name to full_name") && !text.contains("CRITICAL"), "{text}");
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    assert_eq!(db.strings("SELECT full_name FROM users").await, ["Ada"]);
+    assert_eq!(run(root, url, &["diff", "--exit-code"]).code, 0);
+    assert_eq!(run(root, url, &["rollback"]).code, 0);
+    assert_eq!(db.strings("SELECT name FROM users").await, ["Ada"]);
+
+    let out = run(root, url, &["make-migrations", "--rename", "users.name"]);
+    assert!(out.code == 2 && out.stderr.contains("table.old_column:new_column"), "{out:?}");
+}
+
+macro_rules! per_backend {
+    ($($name:ident),*) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(dbwarden::Dialect::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name(dbwarden::Dialect::Postgres).await } )* }
+        mod mariadb { $( #[tokio::test] async fn $name() { super::$name(dbwarden::Dialect::MySql).await } )* }
+    };
+}
+
+per_backend!(workflow, rename_keeps_data);
+
+#[test]
+fn without_database_or_snapshot_it_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // No models at all.
+    let out = cli(root, &["make-migrations"]);
+    assert!(out.code == 2 && out.stderr.contains("no models for database `primary`"), "{out:?}");
+    assert!(out.stderr.contains("hint:"), "{out:?}");
+
+    // Offline, with no migrations yet: the empty schema is the baseline.
+    std::fs::write(root.join("dbwarden.schema.toml"), V1).unwrap();
+    let out = cli(root, &["make-migrations", "init"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!root.join("app.db").exists(), "make-migrations never creates the database");
+
+    // A hand-written migration after the snapshot: offline, the snapshot cannot vouch for it.
+    assert_eq!(cli(root, &["new", "by", "hand"]).code, 0);
+    let out = cli(root, &["make-migrations"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("primary__0002_by_hand.sql was not written by make-migrations"), "{out:?}");
+    assert!(out.stderr.contains("dbwarden migrate"), "the hint says what to do: {out:?}");
+
+    // Applied to a database, the live schema is the baseline again and the snapshot is refreshed.
+    assert_eq!(cli(root, &["migrate"]).code, 0);
+    let out = cli(root, &["make-migrations"]);
+    assert!(out.code == 0 && out.stdout.contains("no changes"), "{out:?}");
+
+    // A broken manifest names its file and line.
+    std::fs::write(root.join("dbwarden.schema.toml"), "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"a\"\ntype = \"Integr\"\n")
+        .unwrap();
+    let out = cli(root, &["diff"]);
+    assert!(out.code == 2 && out.stderr.contains("dbwarden.schema.toml:5"), "{out:?}");
+}
+
+/// Models linked into the binary (the `cargo run --example generate` path), in their own database name.
+#[allow(dead_code)]
+mod linked {
+    #[derive(dbwarden::Table)]
+    #[dbwarden(name = "accounts", database = "linked")]
+    pub struct Account {
+        #[dbwarden(primary_key)]
+        pub id: i64,
+        #[dbwarden(length = 80, unique)]
+        pub handle: String,
+        pub created_at: chrono::NaiveDateTime,
+    }
+}
+
+#[tokio::test]
+async fn derived_models_linked_into_the_binary_generate_on_every_backend() {
+    for dialect in ALL {
+        let db = TestDb::new(dialect).await;
+        let root = db.dir.path();
+        let out = run(root, &db.url, &["make-migrations", "-d", "linked"]);
+        assert_eq!(out.code, 0, "{dialect}: {out:?}");
+        let dir = root.join("migrations/linked");
+        assert!(dir.join("linked__0001_create_table_accounts.sql").exists(), "{dialect}: {out:?}");
+        assert_eq!(run(root, &db.url, &["migrate", "-d", "linked"]).code, 0);
+        let out = run(root, &db.url, &["diff", "-d", "linked", "--exit-code"]);
+        assert_eq!(out.code, 0, "{dialect}: {out:?}");
+    }
+}
