@@ -232,3 +232,21 @@ async fn derived_models_linked_into_the_binary_generate_on_every_backend() {
         assert_eq!(out.code, 0, "{dialect}: {out:?}");
     }
 }
+
+dbwarden::schema_manifest!("tests/fixtures/manifest/compiled.schema.toml");
+
+#[tokio::test]
+async fn a_manifest_compiled_in_registers_beside_the_derives() {
+    let tags: Vec<_> = dbwarden::models::registered().into_iter().filter(|m| m.table.name == "tags").collect();
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags[0].database.as_deref(), Some("compiled_manifest"));
+    assert!(tags[0].origin.starts_with("tests/fixtures/manifest/compiled.schema.toml:"), "{}", tags[0].origin);
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let out = run(db.dir.path(), &db.url, &["make-migrations", "-d", "compiled_manifest"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let text = std::fs::read_to_string(
+        db.dir.path().join("migrations/compiled_manifest/compiled_manifest__0001_create_table_tags.sql"),
+    )
+    .unwrap();
+    assert!(text.contains("\"label\" VARCHAR(40) NOT NULL"), "{text}");
+}

@@ -513,4 +513,78 @@ mod tests {
         let message = run(TokenStream2::new(), &root).unwrap_err().to_string();
         assert!(message.contains("database `app`"), "{message}");
     }
+
+    #[test]
+    fn manifest_errors_name_file_and_line_and_good_ones_register_each_table() {
+        let dir = TempDir::new("manifest");
+        let good = "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n\n\
+                    [[table]]\nname = \"u\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n";
+        std::fs::write(dir.0.join("dbwarden.schema.toml"), good).unwrap();
+        let out = expand_manifest(TokenStream2::new(), &dir.0).unwrap().to_string();
+        assert_eq!(out.matches("inventory :: submit").count(), 2, "{out}");
+        assert!(out.contains("include_str !"), "{out}");
+
+        std::fs::write(dir.0.join("bad.toml"), "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"a\"\ntype = \"Integr\"\n").unwrap();
+        let err = expand_manifest(quote!("bad.toml"), &dir.0).unwrap_err().to_string();
+        assert!(err.starts_with("bad.toml:5"), "{err}");
+        let err = expand_manifest(quote!("missing.toml"), &dir.0).unwrap_err().to_string();
+        assert!(err.contains("cannot read") && err.contains("missing.toml"), "{err}");
+    }
+}
+
+/// Reads the schema manifest (`dbwarden.schema.toml`, SPEC §2) at compile time and registers its tables beside the
+/// `#[derive(Table)]` structs, so `make-migrations` in this binary sees both. Written once, at module level:
+///
+/// ```ignore
+/// dbwarden::schema_manifest!();                          // ./dbwarden.schema.toml
+/// dbwarden::schema_manifest!("schema/tables.toml");      // another file, relative to the crate root
+/// ```
+///
+/// A manifest error (an unknown type or key, a foreign key to a missing table) is a compile error naming the file
+/// and line. Editing the file rebuilds the crate (it is tracked with `include_str!`).
+#[proc_macro]
+pub fn schema_manifest(input: TokenStream) -> TokenStream {
+    let input = TokenStream2::from(input);
+    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        return syn::Error::new(Span::call_site(), "schema_manifest!: CARGO_MANIFEST_DIR is not set; build with cargo")
+            .to_compile_error()
+            .into();
+    };
+    match expand_manifest(input, Path::new(&manifest_dir)) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+fn expand_manifest(input: TokenStream2, manifest_dir: &Path) -> Result<TokenStream2, syn::Error> {
+    let (relative, span) = if input.is_empty() {
+        ("dbwarden.schema.toml".to_string(), Span::call_site())
+    } else {
+        let lit: LitStr = syn::parse2(input).map_err(|e| {
+            syn::Error::new(e.span(), "schema_manifest! takes a file path as a string literal, or nothing")
+        })?;
+        (lit.value(), lit.span())
+    };
+    let path = manifest_dir.join(&relative);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| syn::Error::new(span, format!("schema_manifest!: cannot read {}: {e}", path.display())))?;
+    let tables = dbwarden_core::manifest::parse(&text, &relative).map_err(|e| syn::Error::new(span, e.to_string()))?;
+    dbwarden_core::manifest::check_references(&tables).map_err(|e| syn::Error::new(span, e.to_string()))?;
+    let absolute = path.display().to_string();
+    let registrations = tables.iter().enumerate().map(|(i, table)| {
+        let f = format_ident!("__dbwarden_manifest_table_{}", i);
+        let json = serde_json::to_string(table).expect("the IR serialises");
+        quote! {
+            fn #f() -> ::dbwarden::schema::ModelTable {
+                ::dbwarden::models::__from_manifest(#json)
+            }
+            ::dbwarden::__private::inventory::submit! { ::dbwarden::models::Registration(#f) }
+        }
+    });
+    Ok(quote! {
+        const _: () = {
+            const _: &str = include_str!(#absolute);
+            #(#registrations)*
+        };
+    })
 }

@@ -40,6 +40,7 @@ pub use dbwarden_core::file::{FormatError, MigrationFile};
 pub use dbwarden_core::schema;
 pub use dbwarden_core::{checksum, diff, file, lexer, Dialect};
 pub use dbwarden_macros::embed_migrations;
+pub use dbwarden_macros::schema_manifest;
 pub use dbwarden_macros::Table;
 pub use embedded::{EmbeddedFile, EmbeddedMigrations};
 pub use error::{DbError, Error, FailedStatement, LockHolderDescription};

@@ -90,11 +90,15 @@ impl MakeError {
     }
 }
 
-/// Every model the program sees: the linked `#[derive(Table)]` structs and, when `manifest` exists, its tables.
+/// Every model the program sees: the linked `#[derive(Table)]` structs and, when `manifest` exists, its tables
+/// (unless `schema_manifest!()` compiled that same file in already).
 pub fn model_tables(manifest: Option<&Path>) -> Result<Vec<ModelTable>, MakeError> {
     let mut tables = crate::models::registered();
     if let Some(path) = manifest.filter(|p| p.exists()) {
-        tables.extend(dbwarden_core::manifest::load(path)?);
+        let prefix = format!("{}:", path.display());
+        if !tables.iter().any(|t| t.origin.starts_with(&prefix)) {
+            tables.extend(dbwarden_core::manifest::load(path)?);
+        }
     }
     Ok(tables)
 }

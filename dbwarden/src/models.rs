@@ -104,7 +104,13 @@ pub struct Registration(pub fn() -> ModelTable);
 
 inventory::collect!(Registration);
 
-/// Every model registered by `#[derive(Table)]` in the linked program, sorted by database (default first), table
+/// A table registered by `schema_manifest!()`, serialised at compile time from a manifest that parsed.
+#[doc(hidden)]
+pub fn __from_manifest(json: &str) -> ModelTable {
+    serde_json::from_str(json).expect("schema_manifest! wrote this JSON from the same IR version")
+}
+
+/// Every model registered by `#[derive(Table)]` (or `schema_manifest!()`) in the linked program, sorted by database (default first), table
 /// name and origin. Duplicates are kept: [`schema()`] reports them.
 pub fn registered() -> Vec<ModelTable> {
     let mut all: Vec<ModelTable> = inventory::iter::<Registration>.into_iter().map(|r| (r.0)()).collect();
