@@ -198,8 +198,11 @@ fn without_database_or_snapshot_it_says_what_to_do() {
     assert!(out.code == 0 && out.stdout.contains("no changes"), "{out:?}");
 
     // A broken manifest names its file and line.
-    std::fs::write(root.join("dbwarden.schema.toml"), "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"a\"\ntype = \"Integr\"\n")
-        .unwrap();
+    std::fs::write(
+        root.join("dbwarden.schema.toml"),
+        "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"a\"\ntype = \"Integr\"\n",
+    )
+    .unwrap();
     let out = cli(root, &["diff"]);
     assert!(out.code == 2 && out.stderr.contains("dbwarden.schema.toml:5"), "{out:?}");
 }
@@ -249,4 +252,40 @@ async fn a_manifest_compiled_in_registers_beside_the_derives() {
     )
     .unwrap();
     assert!(text.contains("\"label\" VARCHAR(40) NOT NULL"), "{text}");
+}
+
+#[tokio::test]
+async fn migrate_stops_before_a_migration_above_the_ceiling() {
+    for dialect in ALL {
+        let db = TestDb::new(dialect).await;
+        let root = db.dir.path();
+        let url = db.url.as_str();
+        std::fs::write(root.join("dbwarden.schema.toml"), V1).unwrap();
+        assert_eq!(run(root, url, &["make-migrations", "init"]).code, 0);
+        // A hand-written, data-losing migration, then a harmless one.
+        let dir = root.join("migrations/primary");
+        std::fs::write(dir.join("primary__0002_drop_names.sql"), "-- upgrade\nALTER TABLE users DROP COLUMN name;\n-- rollback\nALTER TABLE users ADD COLUMN name VARCHAR(100);\n").unwrap();
+        std::fs::write(
+            dir.join("primary__0003_later.sql"),
+            "-- upgrade\nCREATE TABLE later (id INTEGER PRIMARY KEY);\n-- rollback\nDROP TABLE later;\n",
+        )
+        .unwrap();
+
+        let out = run(root, url, &["migrate", "--ceiling", "warn"]);
+        assert_eq!(out.code, 3, "{dialect}: {out:?}");
+        assert!(out.stdout.contains("applied primary__0001_init.sql"), "{dialect}: {out:?}");
+        assert!(
+            out.stdout.contains("stopped before primary__0002_drop_names.sql: it is CRITICAL"),
+            "{dialect}: {out:?}"
+        );
+        let status = run(root, url, &["--json", "status"]).json();
+        assert_eq!((status["applied"].as_u64(), status["pending"].as_u64()), (Some(1), Some(2)), "{dialect}");
+
+        // Nothing applicable below the ceiling: still exit 3, nothing applied.
+        assert_eq!(run(root, url, &["migrate", "--ceiling", "warn"]).code, 3);
+        // Said on purpose, it goes through.
+        let out = run(root, url, &["migrate", "--ceiling", "critical"]);
+        assert_eq!(out.code, 0, "{dialect}: {out:?}");
+        assert_eq!(run(root, url, &["--json", "status"]).json()["pending"].as_u64(), Some(0));
+    }
 }

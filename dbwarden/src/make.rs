@@ -351,7 +351,8 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
         }
         return Ok(report);
     };
-    let description = if options.description.trim().is_empty() { describe(&changes) } else { options.description.clone() };
+    let description =
+        if options.description.trim().is_empty() { describe(&changes) } else { options.description.clone() };
     let next = newest_file(db)?.map_or(0, |(v, _)| v) + 1;
     let filename = format!("{}__{:04}_{}.sql", db.name, next, dbwarden_core::file::slugify(&description));
     let path = db.migrations_dir.join(&filename);
@@ -360,10 +361,12 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     report.safety = Some(safety);
     report.path = Some(path.clone());
     if !options.print_only {
-        let write = |path: &Path, e: std::io::Error| MakeError::Write { path: path.to_path_buf(), message: e.to_string() };
+        let write =
+            |path: &Path, e: std::io::Error| MakeError::Write { path: path.to_path_buf(), message: e.to_string() };
         std::fs::create_dir_all(&db.migrations_dir).map_err(|e| write(&db.migrations_dir, e))?;
         // Never overwrite: a file by that name appearing meanwhile is someone else's migration.
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| write(&path, e))?;
+        let mut file =
+            std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| write(&path, e))?;
         std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| write(&path, e))?;
         let schema = crate::introspect::canonical(db.dialect, &target);
         report.snapshot = Some(Snapshot::new(db.dialect, Some(filename), schema).save(&db.migrations_dir)?);
@@ -397,7 +400,8 @@ pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -
     } else {
         (live_schema(db).await?, BaselineOrigin::Live)
     };
-    let (old, new) = (crate::introspect::canonical(db.dialect, &schema), crate::introspect::canonical(db.dialect, &target));
+    let (old, new) =
+        (crate::introspect::canonical(db.dialect, &schema), crate::introspect::canonical(db.dialect, &target));
     let changes = dbwarden_core::diff::diff(&old, &new, &renames);
     let sql = crate::render::render(db.dialect, &changes, &old, &new).into_iter().map(|s| s.sql).collect();
     Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(&changes), sql })
@@ -434,32 +438,23 @@ pub struct CheckReport {
     pub safety: Option<Safety>,
 }
 
+/// The safety of each pending migration file of `db`, in apply order (a missing SQLite file is created, as
+/// `migrate` would).
+pub async fn check_files(db: &DatabaseConfig) -> Result<Vec<FileSafety>, MakeError> {
+    Ok(check_pending(db, true).await?.0)
+}
+
 /// Classifies the pending migration files of `db` and the model changes not generated yet.
 pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<CheckReport, MakeError> {
-    let migrator = Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
-        .table(db.migration_table.clone());
-    let status = migrator.status(&ConnectSpec { url: db.url.clone(), create: false }).await?;
-    let pending: Vec<&str> = status
-        .entries
-        .iter()
-        .filter(|e| e.state == crate::migrator::EntryState::Pending && e.version.is_some())
-        .map(|e| e.filename.as_str())
-        .collect();
-    let files = dbwarden_core::file::resolve_files(dbwarden_core::file::read_dir(&db.migrations_dir).map_err(Error::from)?, Some(&db.name))
-        .map_err(Error::from)?;
-    let mut report = CheckReport { database: db.name.clone(), files: Vec::new(), models: Vec::new(), safety: None };
-    for file in files.iter().filter(|f| pending.contains(&f.filename.as_str())) {
-        let raw = std::fs::read_to_string(db.migrations_dir.join(&file.filename)).unwrap_or_default();
-        let steps = file_steps(db.dialect, file, &raw);
-        let safety = steps.iter().map(|s| s.safety).max().unwrap_or(Safety::Safe);
-        report.files.push(FileSafety { file: file.filename.clone(), safety, steps });
-    }
-    // Model changes beyond the files: only meaningful when the files are all applied (else they overlap).
+    let (files, any_pending) = check_pending(db, false).await?;
+    let mut report = CheckReport { database: db.name.clone(), files, models: Vec::new(), safety: None };
     let manifest = manifest.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
     let models = model_tables(Some(&manifest))?;
     let (target, renames) = model_schema(&models, db)?;
     if !target.tables.is_empty() {
-        let base = if pending.is_empty() { Some(live_schema(db).await?) } else { baseline(db, true).await.ok().map(|b| b.schema) };
+        // With files pending, the snapshot (which includes them) is the baseline; else the live database.
+        let base =
+            if any_pending { baseline(db, true).await.ok().map(|b| b.schema) } else { Some(live_schema(db).await?) };
         if let Some(base) = base {
             let changes = dbwarden_core::diff::diff(
                 &crate::introspect::canonical(db.dialect, &base),
@@ -471,6 +466,29 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
     }
     report.safety = report.files.iter().map(|f| f.safety).chain(report.models.iter().map(|s| s.safety)).max();
     Ok(report)
+}
+
+/// The pending versioned files with their safety, and whether any file is pending.
+async fn check_pending(db: &DatabaseConfig, create: bool) -> Result<(Vec<FileSafety>, bool), MakeError> {
+    let migrator = Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
+        .table(db.migration_table.clone());
+    let status = migrator.status(&ConnectSpec { url: db.url.clone(), create }).await?;
+    let pending: Vec<&str> = status
+        .entries
+        .iter()
+        .filter(|e| e.state == crate::migrator::EntryState::Pending && e.version.is_some())
+        .map(|e| e.filename.as_str())
+        .collect();
+    let files = dbwarden_core::file::read_dir(&db.migrations_dir).map_err(Error::from)?;
+    let files = dbwarden_core::file::resolve_files(files, Some(&db.name)).map_err(Error::from)?;
+    let mut out = Vec::new();
+    for file in files.iter().filter(|f| pending.contains(&f.filename.as_str())) {
+        let raw = std::fs::read_to_string(db.migrations_dir.join(&file.filename)).unwrap_or_default();
+        let steps = file_steps(db.dialect, file, &raw);
+        let safety = steps.iter().map(|s| s.safety).max().unwrap_or(Safety::Safe);
+        out.push(FileSafety { file: file.filename.clone(), safety, steps });
+    }
+    Ok((out, !pending.is_empty()))
 }
 
 /// The steps of a migration file (`text` is the whole file): the `-- Steps:` header make-migrations writes, or else

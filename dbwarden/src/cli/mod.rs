@@ -78,7 +78,9 @@ pub enum Command {
         db: DbArg,
     },
     /// Models versus the live database (or, --offline, the snapshot); changes nothing.
-    #[command(after_help = "Examples:\n  dbwarden diff\n  dbwarden diff --offline --exit-code   (in CI: models changed without a migration)")]
+    #[command(
+        after_help = "Examples:\n  dbwarden diff\n  dbwarden diff --offline --exit-code   (in CI: models changed without a migration)"
+    )]
     Diff {
         /// Exit 1 when there are differences.
         #[arg(long)]
@@ -209,6 +211,10 @@ pub struct MigrateArgs {
     /// How long to wait for the lock (e.g. 30s); default from the config, else 60s.
     #[arg(long, value_parser = parse_duration)]
     pub lock_timeout: Option<Duration>,
+    /// Stop before the first pending migration whose safety is above this level (SAFE, INFO, WARN, CRITICAL);
+    /// exit 3 when it stops there.
+    #[arg(long, value_parser = schema::parse_safety)]
+    pub ceiling: Option<dbwarden_core::diff::Safety>,
     #[arg(short = 'd', long = "database")]
     database: Option<String>,
 }
@@ -416,6 +422,8 @@ fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Resu
 #[derive(Serialize)]
 struct MultiReport {
     databases: Vec<Report>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stopped: Vec<String>,
 }
 
 async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure> {
@@ -423,7 +431,18 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
         return Err(Failure::usage("--dry-run and --baseline do not go together".into()));
     }
     let mut reports = Vec::new();
+    let mut stopped = Vec::new();
     for db in databases(cli, args.database.as_deref(), args.all)? {
+        let mut held_back = None;
+        if let Some(ceiling) = args.ceiling {
+            if let Some((index, file, level)) = schema::first_above(&db, ceiling).await? {
+                held_back = Some(index);
+                stopped.push(format!("{}: stopped before {file}: it is {level}, above the ceiling {ceiling}", db.name));
+            }
+        }
+        if held_back == Some(0) {
+            continue;
+        }
         let mut m = migrator(&db)
             .dry_run(args.dry_run)
             .baseline(args.baseline)
@@ -433,8 +452,10 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
         if let Some(v) = args.to_version {
             m = m.target_version(v);
         }
-        if let Some(n) = args.count {
-            m = m.count(n);
+        match (args.count, held_back) {
+            (Some(n), Some(h)) => m = m.count(n.min(h)),
+            (Some(n), None) | (None, Some(n)) => m = m.count(n),
+            (None, None) => {}
         }
         if let Some(t) = args.lock_timeout {
             m = m.lock_timeout(t);
@@ -442,7 +463,7 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
         let report = m.run(&spec(&db, !args.dry_run)).await?;
         reports.push(report);
     }
-    out.emit(&MultiReport { databases: reports.clone() }, |o| {
+    out.emit(&MultiReport { databases: reports.clone(), stopped: stopped.clone() }, |o| {
         let mut text = String::new();
         for r in &reports {
             let verb = if r.dry_run { "would apply" } else { "applied" };
@@ -462,9 +483,12 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
                 }
             }
         }
+        for s in &stopped {
+            text.push_str(&format!("{}\n", o.yellow(s)));
+        }
         text
     });
-    Ok(0)
+    Ok(if stopped.is_empty() { 0 } else { 3 })
 }
 
 async fn rollback(cli: &Cli, out: &Out, name: Option<&str>, to: RollbackTo) -> Result<u8, Failure> {

@@ -73,7 +73,8 @@ pub(super) async fn make_migrations(
     let report = make::make_migrations(&db, &options).await?;
     out.emit(&report, |o| {
         let Some(path) = &report.path else {
-            let mut text = format!("{}: no changes: the models match {}; no file written", report.database, report.baseline);
+            let mut text =
+                format!("{}: no changes: the models match {}; no file written", report.database, report.baseline);
             if let Some(snapshot) = &report.snapshot {
                 text.push_str(&format!("\n{}: brought {} up to date", report.database, snapshot.display()));
             }
@@ -110,8 +111,12 @@ pub(super) async fn diff(
         if report.steps.is_empty() {
             return format!("{}: the models match {}", report.database, report.baseline);
         }
-        let mut text =
-            format!("{}: {} difference(s) between {} and the models\n", report.database, report.steps.len(), report.baseline);
+        let mut text = format!(
+            "{}: {} difference(s) between {} and the models\n",
+            report.database,
+            report.steps.len(),
+            report.baseline
+        );
         text.push_str(&step_lines(o, &report.steps));
         if sql {
             text.push_str(&report.sql.iter().map(|s| format!("{s};\n")).collect::<String>());
@@ -227,4 +232,14 @@ pub(super) fn parse_safety(text: &str) -> Result<Safety, String> {
         "CRITICAL" => Ok(Safety::Critical),
         _ => Err(format!("`{text}`: one of SAFE, INFO, WARN, CRITICAL")),
     }
+}
+
+/// For `migrate --ceiling`: the first pending versioned migration above `ceiling`, as (its index among the pending
+/// migrations, file name, level).
+pub(super) async fn first_above(
+    db: &crate::config::DatabaseConfig,
+    ceiling: Safety,
+) -> Result<Option<(usize, String, Safety)>, Failure> {
+    let report = make::check_files(db).await?;
+    Ok(report.iter().enumerate().find(|(_, f)| f.safety > ceiling).map(|(i, f)| (i, f.file.clone(), f.safety)))
 }
