@@ -289,3 +289,33 @@ async fn migrate_stops_before_a_migration_above_the_ceiling() {
         assert_eq!(run(root, url, &["--json", "status"]).json()["pending"].as_u64(), Some(0));
     }
 }
+
+#[tokio::test]
+async fn verify_replays_generated_migrations_and_catches_a_bad_rollback() {
+    for dialect in ALL {
+        let db = TestDb::new(dialect).await;
+        let root = db.dir.path();
+        let url = db.url.as_str();
+        std::fs::write(root.join("dbwarden.schema.toml"), V1).unwrap();
+        assert_eq!(run(root, url, &["make-migrations", "init"]).code, 0);
+        std::fs::write(root.join("dbwarden.schema.toml"), v2()).unwrap();
+        assert_eq!(run(root, url, &["make-migrations", "titles"]).code, 0);
+        let out = run(root, url, &["verify"]);
+        assert_eq!(out.code, 0, "{dialect}: generated migrations verify: {out:?}");
+        assert_eq!(out.stdout.matches("ok   primary__").count(), 2, "{dialect}: {out:?}");
+
+        // A hand-written migration whose rollback forgets its index.
+        std::fs::write(
+            root.join("migrations/primary/primary__0003_ix.sql"),
+            "-- upgrade\nCREATE INDEX ix_users_name ON users (name);\n-- rollback\n",
+        )
+        .unwrap();
+        let out = run(root, url, &["--json", "verify"]);
+        assert_eq!(out.code, 1, "{dialect}: {out:?}");
+        let json = out.json();
+        let last = json["checked"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["filename"], "primary__0003_ix.sql", "{dialect}: {json}");
+        assert!(json.to_string().contains("drop index ix_users_name"), "{dialect}: {json}");
+        assert!(db.strings("SELECT 'untouched'").await == ["untouched"]);
+    }
+}

@@ -137,6 +137,9 @@ pub enum Error {
     /// Options that do not go together, or no migrations to run.
     #[error("{0}")]
     Usage(String),
+    /// `verify` was given a scratch database (`dev_url`) that already holds objects.
+    #[error("the scratch database {url} is not empty ({} object(s): {}); verify needs an empty one", .objects.len(), .objects.join(", "))]
+    ScratchNotEmpty { url: String, objects: Vec<String> },
 }
 
 /// Who holds a lock, for messages.
@@ -184,6 +187,7 @@ impl Error {
             Error::Partial { .. } => "run `dbwarden migrate` (resumes an upgrade) or `dbwarden rollback` (finishes a rollback); `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
             Error::LockTimeout { .. } => "wait for that run to finish; if it is dead, `dbwarden lock-status` shows it and `dbwarden unlock --force` releases it".into(),
             Error::Irreversible { .. } => "roll back to a later version, or write a rollback section and remove the directive".into(),
+            Error::ScratchNotEmpty { .. } => "point dev_url at a database of its own (verify empties it again after each run), or leave dev_url out and verify creates and drops a throwaway database next to the project's".into(),
             _ => return None,
         })
     }

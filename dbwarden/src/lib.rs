@@ -35,6 +35,7 @@ pub mod snapshot;
 pub mod source;
 pub mod types;
 pub mod url;
+pub mod verify;
 
 pub use dbwarden_core::file::{FormatError, MigrationFile};
 pub use dbwarden_core::schema;

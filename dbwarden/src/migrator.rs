@@ -170,6 +170,11 @@ impl Migrator {
         Ok(self)
     }
 
+    /// The migrations this migrator reads (for tools that walk them one by one, such as [`crate::verify`]).
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
     /// The history table name (default `_dbwarden_migrations`).
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();

@@ -113,6 +113,12 @@ pub enum Command {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Replay upgrade -> rollback -> upgrade of every migration on a scratch database and compare the schemas
+    /// (exit 1 when a rollback does not restore the previous schema).
+    #[command(
+        after_help = "Examples:\n  dbwarden verify\n  dbwarden --url postgres://app@localhost/main verify   (a throwaway sibling database, dropped afterwards)\n\nThe scratch database is `dev_url` from dbwarden.toml when set (it must be empty), else a new database next to the project's."
+    )]
+    Verify(DbArg),
     /// Write an empty hand-written migration: the next version, an upgrade and a rollback section.
     #[command(after_help = "Example: dbwarden new \"add users email index\"")]
     New {
@@ -344,6 +350,7 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
         }
         Command::CheckDb { output, db } => schema::check_db(cli, out, db.database.as_deref(), *output).await,
         Command::Check { ceiling, db } => schema::check(cli, out, db.database.as_deref(), *ceiling).await,
+        Command::Verify(db) => verify(cli, out, db.database.as_deref()).await,
         Command::New { description, db } => new_file(cli, out, &description.join(" "), db.database.as_deref()),
         Command::Migrate(args) => migrate(cli, out, args).await,
         Command::Rollback { count, to_version, db } => {
@@ -639,4 +646,31 @@ async fn repair(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
         }
     });
     Ok(0)
+}
+
+async fn verify(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {
+    let db = databases(cli, name, false)?.remove(0);
+    let scratch = crate::verify::Scratch::new(&db.url, db.dev_url.as_deref());
+    let report = crate::verify::verify(&migrator(&db), &scratch).await?;
+    out.emit(&report, |o| {
+        let mut text = format!("{}: verified on {}\n", report.database, report.scratch);
+        for c in &report.checked {
+            let line = c.to_string();
+            text.push_str(&if c.verdict == crate::verify::Verdict::Ok {
+                format!("  {} {line}\n", o.green("ok  "))
+            } else if c.verdict.is_problem() {
+                format!("  {} {line}\n", o.red("FAIL"))
+            } else {
+                format!("  {} {line}\n", o.yellow("stop"))
+            });
+        }
+        if !report.not_reached.is_empty() {
+            text.push_str(&o.dim(&format!("  not reached: {}\n", report.not_reached.join(", "))));
+        }
+        for w in &report.warnings {
+            text.push_str(&format!("  warning: {w}\n"));
+        }
+        text
+    });
+    Ok(if report.failed() { 1 } else { 0 })
 }
