@@ -517,14 +517,19 @@ mod tests {
     #[test]
     fn manifest_errors_name_file_and_line_and_good_ones_register_each_table() {
         let dir = TempDir::new("manifest");
-        let good = "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n\n\
+        let good =
+            "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n\n\
                     [[table]]\nname = \"u\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n";
         std::fs::write(dir.0.join("dbwarden.schema.toml"), good).unwrap();
         let out = expand_manifest(TokenStream2::new(), &dir.0).unwrap().to_string();
         assert_eq!(out.matches("inventory :: submit").count(), 2, "{out}");
         assert!(out.contains("include_str !"), "{out}");
 
-        std::fs::write(dir.0.join("bad.toml"), "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"a\"\ntype = \"Integr\"\n").unwrap();
+        std::fs::write(
+            dir.0.join("bad.toml"),
+            "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"a\"\ntype = \"Integr\"\n",
+        )
+        .unwrap();
         let err = expand_manifest(quote!("bad.toml"), &dir.0).unwrap_err().to_string();
         assert!(err.starts_with("bad.toml:5"), "{err}");
         let err = expand_manifest(quote!("missing.toml"), &dir.0).unwrap_err().to_string();
