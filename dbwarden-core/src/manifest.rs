@@ -55,7 +55,11 @@
 //! Types (any case, `Integer()` accepted): Integer, BigInteger, SmallInteger, String(n) (no length: Text), Text,
 //! Boolean, Date, DateTime, DateTime(timezone=True), Time, Numeric(p, s) (Numeric(p): scale 0; Numeric: (38, 10)),
 //! Float (Float(n): n <= 24 single, else double precision), Double, LargeBinary, JSON, Uuid (`as_uuid` ignored),
-//! Enum('a', 'b') (`name=` ignored). Anything else is `sql_type = "..."`.
+//! Enum('a', 'b') (`name=` ignored; a native ENUM on MySQL, elsewhere a VARCHAR with a check
+//! `ck_<table>_<column>_enum` restricting the values). Anything else is `sql_type = "..."`.
+//!
+//! A check's `expr` is portable SQL: quote an identifier that needs it with double quotes (`"order" > 0`); MySQL
+//! is given backticks.
 //!
 //! [`parse`] checks one table at a time (and names that must be unique across the file); whether foreign keys point
 //! at declared tables and keys is [`check_references`], run once every model (derived or declared) is known.

@@ -7,9 +7,11 @@
 //! - every constraint and index has a name (models get deterministic names from [`naming`]);
 //! - types are portable [`ColumnType`]s, defaults are normalised SQL expressions ([`normalize_default`]).
 
+mod check;
 mod naming;
 mod types;
 
+pub use check::{check_key, requote_identifiers};
 pub use naming::{check_name, fk_name, index_name, unique_name};
 pub use types::ColumnType;
 
@@ -164,13 +166,25 @@ fn is_default(a: &FkAction) -> bool {
 }
 
 /// A check constraint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Two checks are equal when their names are and their expressions mean the same after normalisation
+/// ([`check_key`]): servers rewrite a check's text (PostgreSQL adds parentheses and casts, MariaDB backticks), so
+/// the text read back is rarely the text written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
     /// The constraint name.
     pub name: String,
     /// The boolean SQL expression.
     pub expr: String,
 }
+
+impl PartialEq for Check {
+    fn eq(&self, other: &Check) -> bool {
+        self.name == other.name && (self.expr == other.expr || check_key(&self.expr) == check_key(&other.expr))
+    }
+}
+
+impl Eq for Check {}
 
 impl Schema {
     /// The table named `name`.

@@ -50,25 +50,48 @@ pub async fn introspect(backend: &mut dyn Backend, only: Option<&[String]>) -> R
 
 /// What a schema created from `models` on `dialect` reads back as: the same schema with each column type passed
 /// through [`types::TypeMap::canonical`] and the dialect's other rewrites applied:
+/// - check expressions quote identifiers the dialect's way (they are written in portable SQL, `"col"`, which MySQL
+///   would read as a string);
+/// - PostgreSQL and SQLite: an `Enum` column is a `VARCHAR` with a check `ck_<table>_<column>_enum` restricting its
+///   values (`"col" IN ('a', 'b')`);
 /// - SQLite: no comments; an auto-increment column is only possible as the sole primary key column;
 /// - MySQL/MariaDB: a unique index is a unique constraint (the server cannot tell them apart); `RESTRICT` is
 ///   `NO ACTION` (InnoDB treats them alike and MariaDB reports the default as `RESTRICT`); boolean defaults `1`/`0`
-///   read back as `TRUE`/`FALSE`.
+///   read back as `TRUE`/`FALSE`; a numeric default of a `DECIMAL(p,s)` column has `s` decimals (`0` is `0.00`).
+///
+/// Applying it twice changes nothing more, so it may be given a live schema too.
 pub fn canonical(dialect: Dialect, models: &Schema) -> Schema {
+    use dbwarden_core::schema::{check_name, requote_identifiers, Check, ColumnType};
     let map = types::of(dialect);
+    let sql = crate::backend::dialect::of(dialect);
+    let quote = if dialect == Dialect::MySql { '`' } else { '"' };
     let mut schema = models.clone();
     for t in &mut schema.tables {
         let sole_pk = t.primary_key.as_ref().filter(|pk| pk.columns.len() == 1).map(|pk| pk.columns[0].clone());
+        for check in &mut t.checks {
+            check.expr = requote_identifiers(&check.expr, quote);
+        }
         for c in &mut t.columns {
             if dialect == Dialect::Sqlite && c.auto_increment && sole_pk.as_deref() != Some(c.name.as_str()) {
                 c.auto_increment = false;
+            }
+            if let (ColumnType::Enum(values), Dialect::Postgres | Dialect::Sqlite) = (&c.ty, dialect) {
+                let list: Vec<String> = values.iter().map(|v| sql.literal(v)).collect();
+                t.checks.push(Check {
+                    name: check_name(&t.name, &format!("{}_enum", c.name)),
+                    expr: format!("{} IN ({})", sql.quote_ident(&c.name), list.join(", ")),
+                });
             }
             c.ty = map.canonical(&c.ty, c.auto_increment);
             if c.auto_increment {
                 c.default = None;
             }
-            if dialect == Dialect::MySql && c.ty == dbwarden_core::schema::ColumnType::Boolean {
-                c.default = c.default.take().map(|d| boolean_default(&d));
+            if dialect == Dialect::MySql {
+                c.default = match &c.ty {
+                    ColumnType::Boolean => c.default.take().map(|d| boolean_default(&d)),
+                    ColumnType::Decimal(_, scale) => c.default.take().map(|d| decimal_default(&d, *scale)),
+                    _ => c.default.take(),
+                };
             }
             if dialect == Dialect::Sqlite {
                 c.comment = None;
@@ -102,6 +125,29 @@ fn boolean_default(default: &str) -> String {
         "0" | "'0'" => "FALSE".into(),
         other => other.to_string(),
     }
+}
+
+/// A plain number with `scale` decimals, as MySQL stores a `DECIMAL(p,scale)` default; anything else unchanged.
+fn decimal_default(default: &str, scale: u32) -> String {
+    let d = dbwarden_core::schema::normalize_default(default);
+    let unquoted = d.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')).unwrap_or(&d);
+    let (sign, digits) = match unquoted.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", unquoted),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit());
+    let scale = scale as usize;
+    // Only padding: a default with more decimals than the column keeps is left for the server to round.
+    if !plain || frac.len() > scale {
+        return d;
+    }
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    if scale == 0 {
+        return format!("{sign}{int}");
+    }
+    format!("{sign}{int}.{frac:0<scale$}")
 }
 
 fn is_internal(table: &str) -> bool {
@@ -225,5 +271,10 @@ mod tests {
         assert_eq!(strip_parens("`c` > 0"), "`c` > 0");
         assert_eq!(boolean_default("1"), "TRUE");
         assert_eq!(boolean_default("'0'"), "FALSE");
+        assert_eq!(decimal_default("0", 2), "0.00");
+        assert_eq!(decimal_default("-1.5", 3), "-1.500");
+        assert_eq!(decimal_default("'12'", 0), "12");
+        assert_eq!(decimal_default("0.125", 2), "0.125");
+        assert_eq!(decimal_default("CURRENT_TIMESTAMP", 2), "CURRENT_TIMESTAMP");
     }
 }

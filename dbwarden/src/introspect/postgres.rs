@@ -11,14 +11,19 @@ use crate::types::{self, CatalogType};
 pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> Result<Tables, DbError> {
     let mut tables = Tables::default();
     let types = types::of(Dialect::Postgres);
-    // Tables of the current schema (partitions are read through their parent), their columns and comments.
+    // Tables of the current schema (partitions are read through their parent), their columns and comments (joined
+    // from pg_description: col_description()/obj_description() per row cost more than the rest of the query).
     let sql = format!(
         "SELECT CAST(c.relname AS TEXT), CAST(a.attname AS TEXT), format_type(a.atttypid, a.atttypmod), \
          CASE WHEN a.attnotnull THEN '1' ELSE '0' END, pg_get_expr(d.adbin, d.adrelid), CAST(a.attidentity AS TEXT), \
-         CAST(a.attgenerated AS TEXT), col_description(c.oid, CAST(a.attnum AS INT)), obj_description(c.oid, 'pg_class') \
+         CAST(a.attgenerated AS TEXT), cd.description, td.description \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
          LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
+         LEFT JOIN pg_description cd ON cd.objoid = c.oid AND cd.classoid = CAST('pg_class' AS regclass) \
+         AND cd.objsubid = a.attnum \
+         LEFT JOIN pg_description td ON td.objoid = c.oid AND td.classoid = CAST('pg_class' AS regclass) \
+         AND td.objsubid = 0 \
          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition{} \
          ORDER BY c.relname, a.attnum",
         only_filter(Dialect::Postgres, "c.relname", only)
@@ -47,16 +52,18 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         });
     }
 
-    // Primary keys, uniques, foreign keys (one row per key column, in key order) and checks (one row each).
+    // Primary keys, uniques, foreign keys (one row per key column, in key order) and checks (one row each). Column
+    // names are scalar subqueries (one index probe each): joins to pg_attribute get planned as a scan of all of it.
     let sql = format!(
         "SELECT CAST(t.relname AS TEXT), CAST(c.conname AS TEXT), CAST(c.contype AS TEXT), CAST(k.ord AS TEXT), \
-         CAST(a.attname AS TEXT), CAST(rt.relname AS TEXT), CAST(ra.attname AS TEXT), CAST(c.confdeltype AS TEXT), \
+         (SELECT CAST(a.attname AS TEXT) FROM pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = k.attnum), \
+         CAST(rt.relname AS TEXT), \
+         (SELECT CAST(ra.attname AS TEXT) FROM pg_attribute ra WHERE ra.attrelid = c.confrelid AND ra.attnum = k.refnum), \
+         CAST(c.confdeltype AS TEXT), \
          CAST(c.confupdtype AS TEXT), CASE WHEN c.contype = 'c' THEN pg_get_expr(c.conbin, c.conrelid) END \
          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
          LEFT JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(attnum, refnum, ord) ON c.contype <> 'c' \
-         LEFT JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum \
          LEFT JOIN pg_class rt ON rt.oid = c.confrelid \
-         LEFT JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = k.refnum \
          WHERE n.nspname = current_schema() AND c.contype IN ('p', 'u', 'f', 'c') AND t.relkind IN ('r', 'p') \
          AND NOT t.relispartition{} \
          ORDER BY 1, 2, k.ord",
@@ -106,11 +113,11 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     // Indexes not backing a primary key, unique or exclusion constraint; key columns only (not INCLUDE).
     let sql = format!(
         "SELECT CAST(t.relname AS TEXT), CAST(ic.relname AS TEXT), CASE WHEN i.indisunique THEN '1' ELSE '0' END, \
-         CAST(a.attname AS TEXT), CASE WHEN i.indpred IS NOT NULL OR k.attnum = 0 THEN '1' ELSE '0' END \
+         (SELECT CAST(a.attname AS TEXT) FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = k.attnum), \
+         CASE WHEN i.indpred IS NOT NULL OR k.attnum = 0 THEN '1' ELSE '0' END \
          FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
          CROSS JOIN LATERAL unnest(CAST(i.indkey AS int2[])) WITH ORDINALITY AS k(attnum, ord) \
-         LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
          WHERE n.nspname = current_schema() AND t.relkind IN ('r', 'p') AND NOT t.relispartition \
          AND k.ord <= i.indnkeyatts AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid \
          AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')){} \

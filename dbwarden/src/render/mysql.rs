@@ -1,7 +1,7 @@
 //! MySQL/MariaDB DDL: `MODIFY COLUMN` restates the whole column; `AFTER` keeps column order exact.
 
 use dbwarden_core::diff::Change;
-use dbwarden_core::schema::{Column, Schema, Table};
+use dbwarden_core::schema::{normalize_default, Column, ColumnType, ForeignKey, Schema, Table};
 use dbwarden_core::Dialect;
 
 use super::{Ddl, Statement};
@@ -25,36 +25,61 @@ impl MySql {
 }
 
 impl MySql {
-    /// InnoDB needs an index starting with a foreign key's columns, and silently drops the one it made for the key
-    /// when another index can serve; so before dropping `index`, the keys it serves get their own index back (named
-    /// after the key, as InnoDB names it, which introspection does not report).
-    fn keep_foreign_key_indexes(&self, before: &Schema, table: &str, index: &str) -> Vec<Statement> {
-        let Some(t) = before.table(table) else { return Vec::new() };
-        let starts = |cols: &[String], key: &[String]| cols.len() >= key.len() && cols[..key.len()] == *key;
-        let mut others: Vec<&[String]> = t.indexes.iter().filter(|i| i.name != index).map(|i| &i.columns[..]).collect();
-        others.extend(t.uniques.iter().filter(|u| u.name != index).map(|u| &u.columns[..]));
-        others.extend(t.primary_key.iter().map(|k| &k.columns[..]));
-        let dropped: Vec<&[String]> = t
-            .indexes
-            .iter()
-            .filter(|i| i.name == index)
-            .map(|i| &i.columns[..])
-            .chain(t.uniques.iter().filter(|u| u.name == index).map(|u| &u.columns[..]))
-            .collect();
-        t.foreign_keys
-            .iter()
-            .filter(|k| dropped.iter().any(|cols| starts(cols, &k.columns)))
-            .filter(|k| !others.iter().any(|cols| starts(cols, &k.columns)))
-            .map(|k| {
-                Statement::new(format!(
-                    "CREATE INDEX {} ON {} ({})",
-                    self.q(&k.name),
-                    self.q(table),
-                    self.list(&k.columns)
-                ))
+    /// Drops `index` (`None`: the primary key) with `drop`, around the foreign keys only it serves: InnoDB refuses
+    /// to drop the index a key uses, so they are dropped first and added back after, when InnoDB gives each an
+    /// index of its own, named after the key. That index stays implicit: InnoDB drops it by itself once another
+    /// index can serve, which keeps "a key has its own index exactly when no other index starts with its columns"
+    /// true (what [`Change::DropForeignKey`] relies on). An index created explicitly under the key's name would
+    /// stay behind.
+    fn around_foreign_keys(&self, before: &Schema, table: &str, index: Option<&str>, drop: String) -> Vec<Statement> {
+        let keys: Vec<&ForeignKey> = before
+            .table(table)
+            .map(|t| {
+                let dropped: Vec<&[String]> = match index {
+                    None => t.primary_key.iter().map(|k| &k.columns[..]).collect(),
+                    Some(name) => t
+                        .indexes
+                        .iter()
+                        .filter(|i| i.name == name)
+                        .map(|i| &i.columns[..])
+                        .chain(t.uniques.iter().filter(|u| u.name == name).map(|u| &u.columns[..]))
+                        .collect(),
+                };
+                t.foreign_keys
+                    .iter()
+                    .filter(|k| dropped.iter().any(|cols| starts_with(cols, &k.columns)))
+                    .filter(|k| !indexed(t, &k.columns, Some(index)))
+                    .collect()
             })
-            .collect()
+            .unwrap_or_default();
+        let mut out: Vec<Statement> =
+            keys.iter().map(|k| self.alter(table, format!("DROP FOREIGN KEY {}", self.q(&k.name)))).collect();
+        out.push(Statement::new(drop));
+        out.extend(keys.iter().map(|k| self.alter(table, format!("ADD {}", self.foreign_key_clause(k)))));
+        out
     }
+}
+
+/// Whether `cols` begins with `key`.
+fn starts_with(cols: &[String], key: &[String]) -> bool {
+    cols.len() >= key.len() && cols[..key.len()] == *key
+}
+
+/// Whether the primary key or an index of `table` starts with `columns`, so that InnoDB serves a foreign key on
+/// them with it rather than with an index of its own; `except` leaves one out (`Some(None)`: the primary key).
+fn indexed(table: &Table, columns: &[String], except: Option<Option<&str>>) -> bool {
+    let other = |name: &str| except != Some(Some(name));
+    (except != Some(None) && table.primary_key.as_ref().is_some_and(|k| starts_with(&k.columns, columns)))
+        || table.indexes.iter().any(|i| other(&i.name) && starts_with(&i.columns, columns))
+        || table.uniques.iter().any(|u| other(&u.name) && starts_with(&u.columns, columns))
+}
+
+/// Whether `column` is the first column of the primary key or of an index of `table` (what AUTO_INCREMENT needs).
+fn leads_a_key(table: &Table, column: &str) -> bool {
+    let leads = |cols: &[String]| cols.first().is_some_and(|c| c == column);
+    table.primary_key.as_ref().is_some_and(|k| leads(&k.columns))
+        || table.indexes.iter().any(|i| leads(&i.columns))
+        || table.uniques.iter().any(|u| leads(&u.columns))
 }
 
 impl Ddl for MySql {
@@ -72,7 +97,10 @@ impl Ddl for MySql {
             s.push_str(" NOT NULL");
         }
         if let Some(d) = &c.default {
-            s.push_str(&format!(" DEFAULT {d}"));
+            // A DATETIME(6)/TIMESTAMP(6) default must have the column's precision on MySQL 8.
+            let now = matches!(c.ty, ColumnType::Timestamp | ColumnType::TimestampTz)
+                && normalize_default(d) == "CURRENT_TIMESTAMP";
+            s.push_str(&format!(" DEFAULT {}", if now { "CURRENT_TIMESTAMP(6)" } else { d }));
         }
         if c.auto_increment {
             s.push_str(&format!(" {}", self.types().auto_increment_clause()));
@@ -110,19 +138,45 @@ impl Ddl for MySql {
                 vec![self.alter(table, format!("RENAME COLUMN {} TO {}", self.q(from), self.q(to)))]
             }
             AlterColumn { table, from, to } => {
+                // An AUTO_INCREMENT column must lead a key: without one yet, the primary key added later sets it;
+                // without one any more, dropping the key already unset it. Nothing else changing, nothing to do.
+                let keyed = before.table(table).is_some_and(|t| leads_a_key(t, &to.name));
+                let only_numbering = Column { auto_increment: from.auto_increment, ..to.clone() } == *from;
+                if only_numbering && !keyed {
+                    return Vec::new();
+                }
                 let mut out: Vec<Statement> = self.backfill(table, from, to).into_iter().collect();
-                out.push(self.alter(table, format!("MODIFY COLUMN {}", self.column(&Table::default(), to))));
+                let to = Column { auto_increment: to.auto_increment && keyed, ..to.clone() };
+                out.push(self.alter(table, format!("MODIFY COLUMN {}", self.column(&Table::default(), &to))));
                 out
             }
             AddPrimaryKey { table, key } => {
-                vec![self.alter(table, format!("ADD PRIMARY KEY ({})", self.list(&key.columns)))]
+                let mut actions = vec![format!("ADD PRIMARY KEY ({})", self.list(&key.columns))];
+                if let Some(t) = new.table(table) {
+                    for c in t.columns.iter().filter(|c| c.auto_increment && key.columns.contains(&c.name)) {
+                        actions.push(format!("MODIFY COLUMN {}", self.column(&Table::default(), c)));
+                    }
+                }
+                vec![self.alter(table, actions.join(", "))]
             }
-            DropPrimaryKey { table, .. } => vec![self.alter(table, "DROP PRIMARY KEY".into())],
+            // MySQL refuses to leave an AUTO_INCREMENT column without its key: it stops numbering in the same
+            // statement.
+            DropPrimaryKey { table, key } => {
+                let mut actions = Vec::new();
+                if let Some(t) = before.table(table) {
+                    for c in t.columns.iter().filter(|c| c.auto_increment && key.columns.contains(&c.name)) {
+                        let plain = Column { auto_increment: false, ..c.clone() };
+                        actions.push(format!("MODIFY COLUMN {}", self.column(&Table::default(), &plain)));
+                    }
+                }
+                actions.push("DROP PRIMARY KEY".into());
+                let drop = format!("ALTER TABLE {} {}", self.q(table), actions.join(", "));
+                self.around_foreign_keys(before, table, None, drop)
+            }
             AddIndex { table, index } => vec![Statement::new(self.create_index(table, index))],
             DropIndex { table, index } => {
-                let mut out = self.keep_foreign_key_indexes(before, table, &index.name);
-                out.push(Statement::new(format!("DROP INDEX {} ON {}", self.q(&index.name), self.q(table))));
-                out
+                let drop = format!("DROP INDEX {} ON {}", self.q(&index.name), self.q(table));
+                self.around_foreign_keys(before, table, Some(&index.name), drop)
             }
             AddUnique { table, unique } => vec![self.alter(
                 table,
@@ -130,17 +184,20 @@ impl Ddl for MySql {
             )],
             // A unique constraint is an index in MySQL.
             DropUnique { table, unique } => {
-                let mut out = self.keep_foreign_key_indexes(before, table, &unique.name);
-                out.push(Statement::new(format!("DROP INDEX {} ON {}", self.q(&unique.name), self.q(table))));
-                out
+                let drop = format!("DROP INDEX {} ON {}", self.q(&unique.name), self.q(table));
+                self.around_foreign_keys(before, table, Some(&unique.name), drop)
             }
             AddForeignKey { table, key } => vec![self.alter(table, format!("ADD {}", self.foreign_key_clause(key)))],
-            // MySQL creates an index named after the key when none covers its columns, and keeps it when the key is
-            // dropped: drop it too, so the schema is exactly what it was.
-            DropForeignKey { table, key } => vec![
-                self.alter(table, format!("DROP FOREIGN KEY {}", self.q(&key.name))),
-                Statement::new(format!("DROP INDEX IF EXISTS {} ON {}", self.q(&key.name), self.q(table))),
-            ],
+            // MySQL creates an index named after the key when no index starts with its columns, and keeps it when
+            // the key is dropped: dropped too, so the schema is exactly what it was. (Told apart here rather than
+            // with IF EXISTS, which MySQL 8 does not have.)
+            DropForeignKey { table, key } => {
+                let mut out = vec![self.alter(table, format!("DROP FOREIGN KEY {}", self.q(&key.name)))];
+                if !before.table(table).is_some_and(|t| indexed(t, &key.columns, None)) {
+                    out.push(Statement::new(format!("DROP INDEX {} ON {}", self.q(&key.name), self.q(table))));
+                }
+                out
+            }
             AddCheck { table, check } => {
                 vec![self.alter(table, format!("ADD CONSTRAINT {} CHECK ({})", self.q(&check.name), check.expr))]
             }

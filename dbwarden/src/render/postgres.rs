@@ -10,6 +10,16 @@ use crate::types::TypeMap;
 
 pub(crate) struct Postgres;
 
+/// The name PostgreSQL gives the primary key of `table`: `<table>_pkey`, the table part cut so the whole fits in
+/// 63 bytes.
+fn pkey_name(table: &str) -> String {
+    let mut cut = table.len().min(63 - "_pkey".len());
+    while !table.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}_pkey", &table[..cut])
+}
+
 impl Postgres {
     fn alter(&self, table: &str, action: String) -> Statement {
         Statement::new(format!("ALTER TABLE {} {action}", self.q(table)))
@@ -59,12 +69,24 @@ impl Ddl for Postgres {
         out
     }
 
-    fn change(&self, change: &Change, _before: &Schema, _new: &Schema) -> Vec<Statement> {
+    fn change(&self, change: &Change, before: &Schema, _new: &Schema) -> Vec<Statement> {
         use Change::*;
         match change {
             CreateTable { table } => self.create_table(table),
             DropTable { table } => vec![Statement::new(format!("DROP TABLE {}", self.q(&table.name)))],
-            RenameTable { from, to } => vec![self.alter(from, format!("RENAME TO {}", self.q(to)))],
+            RenameTable { from, to } => {
+                let mut out = vec![self.alter(from, format!("RENAME TO {}", self.q(to)))];
+                // The primary key keeps its name (<table>_pkey) through a rename: renamed too, so that dropping it
+                // later finds it.
+                if before.table(from).is_some_and(|t| t.primary_key.is_some()) {
+                    out.push(Statement::new(format!(
+                        "ALTER INDEX IF EXISTS {} RENAME TO {}",
+                        self.q(&pkey_name(from)),
+                        self.q(&pkey_name(to))
+                    )));
+                }
+                out
+            }
             AddColumn { table, column, .. } => {
                 let mut out = vec![self.alter(table, format!("ADD COLUMN {}", self.column(&Table::default(), column)))];
                 if column.comment.is_some() {
@@ -106,6 +128,15 @@ impl Ddl for Postgres {
                 if !actions.is_empty() {
                     out.push(self.alter(table, actions.join(", ")));
                 }
+                // A new identity starts at 1: moved past the rows already there, or the next insert collides.
+                if to.auto_increment && !from.auto_increment {
+                    out.push(Statement::new(format!(
+                        "SELECT setval(pg_get_serial_sequence({}, {}), COALESCE(MAX({col}), 0) + 1, false) FROM {}",
+                        self.sql().literal(&self.q(table)),
+                        self.sql().literal(&to.name),
+                        self.q(table)
+                    )));
+                }
                 if from.comment != to.comment {
                     out.push(self.comment_on_column(table, &to.name, to.comment.as_deref()));
                 }
@@ -114,9 +145,8 @@ impl Ddl for Postgres {
             AddPrimaryKey { table, key } => {
                 vec![self.alter(table, format!("ADD PRIMARY KEY ({})", self.list(&key.columns)))]
             }
-            // PostgreSQL names a primary key <table>_pkey unless told otherwise.
             DropPrimaryKey { table, .. } => {
-                vec![self.alter(table, format!("DROP CONSTRAINT {}", self.q(&format!("{table}_pkey"))))]
+                vec![self.alter(table, format!("DROP CONSTRAINT {}", self.q(&pkey_name(table))))]
             }
             AddIndex { table, index } => vec![Statement::new(self.create_index(table, index))],
             DropIndex { index, .. } => vec![Statement::new(format!("DROP INDEX {}", self.q(&index.name)))],

@@ -90,7 +90,11 @@ fn direct(change: &Change, before: &Schema) -> bool {
         AddIndex { .. } | DropIndex { .. } | SetTableComment { .. } => true,
         AddColumn { table, column, position } => {
             let appended = before.table(table).is_some_and(|t| *position >= t.columns.len());
-            let constant_default = column.default.as_deref().is_none_or(|d| !d.contains('('));
+            // SQLite refuses ADD COLUMN with an expression default, CURRENT_TIME/DATE/TIMESTAMP included.
+            let constant_default = column.default.as_deref().is_none_or(|d| {
+                let upper = d.trim().to_ascii_uppercase();
+                !d.contains('(') && !upper.starts_with("CURRENT_")
+            });
             appended && (column.nullable || column.default.is_some()) && constant_default && !column.auto_increment
         }
         DropColumn { table, column, .. } => before.table(table).is_some_and(|t| {
@@ -125,26 +129,42 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
         })
         .collect();
     let moot = |c: &Change| !matches!(c, Change::DropTable { .. }) && dropped.contains(c.table());
+    // Drops name a renamed table by its old name: a rebuild is keyed by the name the table ends with.
+    let renamed: Vec<(&str, &str)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RenameTable { from, to } => Some((from.as_str(), to.as_str())),
+            _ => None,
+        })
+        .collect();
+    let final_name = |name: &str| renamed.iter().find(|(from, _)| *from == name).map_or(name, |(_, to)| to).to_string();
     // Walk the changes, tracking the schema, to know which tables need a rebuild.
     let mut state = old.clone();
     let mut rebuild: BTreeSet<String> = BTreeSet::new();
     for change in changes {
         let folded = matches!(change, Change::AddForeignKey { table, .. } if created.contains(table.as_str()));
         if !folded && !moot(change) && !direct(change, &state) {
-            rebuild.insert(change.table().to_string());
+            rebuild.insert(final_name(change.table()));
         }
         state = apply(&state, std::slice::from_ref(change));
     }
     // With a rebuild, foreign keys are off for the whole file (the pragma only works outside a transaction), so
     // that everything between the two pragmas is one transaction.
+    // Dropping a table other tables reference would, with foreign keys on, first delete its rows and cascade (or
+    // fail) into them; PostgreSQL and MySQL drop the keys first instead. Off for the file too, then.
+    let drops_referenced = old
+        .tables
+        .iter()
+        .flat_map(|t| t.foreign_keys.iter().filter(move |k| k.ref_table != t.name))
+        .any(|k| dropped.contains(k.ref_table.as_str()));
+    let foreign_keys_off = !rebuild.is_empty() || drops_referenced;
     let mut out = Vec::new();
-    if !rebuild.is_empty() {
+    if foreign_keys_off {
         out.push(Statement { sql: "PRAGMA foreign_keys = OFF".into(), autocommit: true });
     }
     let mut state = old.clone();
     for change in changes {
-        let table = change.table();
-        let skip = rebuild.contains(table)
+        let skip = rebuild.contains(&final_name(change.table()))
             && !matches!(change, Change::RenameTable { .. } | Change::RenameColumn { .. } | Change::CreateTable { .. });
         let folded = matches!(change, Change::AddForeignKey { table, .. } if created.contains(table.as_str()));
         if !skip && !folded && !moot(change) {
@@ -159,14 +179,14 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
         }
         state = apply(&state, std::slice::from_ref(change));
     }
-    if rebuild.is_empty() {
+    if !foreign_keys_off {
         return out;
     }
     // The state before the rebuilds: every change applied except those of the rebuilt tables (renames kept).
     let mut before = old.clone();
     for change in changes {
-        let table = change.table();
-        if !rebuild.contains(table) || matches!(change, Change::RenameTable { .. } | Change::RenameColumn { .. }) {
+        let rebuilt = rebuild.contains(&final_name(change.table()));
+        if !rebuilt || matches!(change, Change::RenameTable { .. } | Change::RenameColumn { .. }) {
             before = apply(&before, std::slice::from_ref(change));
         }
     }

@@ -9,10 +9,13 @@
 //!
 //! | type | PostgreSQL | MySQL/MariaDB | SQLite |
 //! |---|---|---|---|
-//! | `Enum(v)` | `VARCHAR(longest)` → `Varchar` | `ENUM(...)` (exact) | `VARCHAR(longest)` → `Varchar` |
+//! | `Enum(v)` | `VARCHAR(longest)` → `Varchar`, plus a check | `ENUM(...)` (exact) | `VARCHAR(longest)` → `Varchar`, plus a check |
 //! | `Uuid` | `UUID` (exact) | `CHAR(36)` → `Char(36)` | `UUID` (exact) |
 //! | auto-increment integer | exact, plus [`TypeMap::auto_increment_clause`] | exact, plus `AUTO_INCREMENT` | `INTEGER` → `BigInt` |
 //! | `Custom(s)` | what the catalog calls `s` | what the catalog calls `s` | `s` lower-cased |
+//!
+//! The check restricting an enum's values on PostgreSQL and SQLite (`ck_<table>_<column>_enum`, `"col" IN ('a',
+//! 'b')`) is added by [`crate::introspect::canonical`], so it is diffed, rendered and read back like any other.
 //!
 //! Catalog types with no portable equivalent become [`ColumnType::Custom`] with the catalog's spelling (lower case),
 //! never an error.

@@ -28,7 +28,7 @@ impl TypeMap for Postgres {
             ColumnType::Uuid => "UUID".into(),
             ColumnType::Decimal(p, s) => format!("NUMERIC({p},{s})"),
             ColumnType::Json => "JSONB".into(),
-            // The CHECK restricting the values is a table constraint, written by the DDL.
+            // The values are restricted by a check that `introspect::canonical` adds to the table.
             ColumnType::Enum(values) => format!("VARCHAR({})", enum_width(values)),
             ColumnType::Custom(sql) => sql.clone(),
         }
