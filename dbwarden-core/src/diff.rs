@@ -588,6 +588,16 @@ pub fn apply(schema: &Schema, changes: &[Change]) -> Schema {
     s
 }
 
+/// Applies one change in place: what [`apply`] does, without copying the schema or normalising the tables the change
+/// does not touch (renderers walk a change list this way, so a long list over a big schema stays linear).
+pub fn apply_in_place(schema: &mut Schema, change: &Change) {
+    apply_one(schema, change);
+    schema.tables.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(t) = schema.tables.iter_mut().find(|t| t.name == change.table()) {
+        t.normalize();
+    }
+}
+
 fn apply_one(s: &mut Schema, change: &Change) {
     use Change::*;
     match change {

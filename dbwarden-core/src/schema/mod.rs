@@ -196,18 +196,23 @@ impl Schema {
     pub fn normalize(&mut self) {
         self.tables.sort_by(|a, b| a.name.cmp(&b.name));
         for t in &mut self.tables {
-            t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
-            t.uniques.sort_by(|a, b| a.name.cmp(&b.name));
-            t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
-            t.checks.sort_by(|a, b| a.name.cmp(&b.name));
-            for c in &mut t.columns {
-                c.default = c.default.as_deref().map(normalize_default);
-            }
+            t.normalize();
         }
     }
 }
 
 impl Table {
+    /// Sorts the table's indexes and constraints by name and normalises its defaults (see [`Schema::normalize`]).
+    pub fn normalize(&mut self) {
+        self.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        self.uniques.sort_by(|a, b| a.name.cmp(&b.name));
+        self.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+        self.checks.sort_by(|a, b| a.name.cmp(&b.name));
+        for c in &mut self.columns {
+            c.default = c.default.as_deref().map(normalize_default);
+        }
+    }
+
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)

@@ -159,7 +159,7 @@ pub fn render(dialect: Dialect, changes: &[Change], old: &Schema, new: &Schema) 
     let mut out = Vec::new();
     for change in changes {
         out.extend(ddl.change(change, &state, new));
-        state = dbwarden_core::diff::apply(&state, std::slice::from_ref(change));
+        dbwarden_core::diff::apply_in_place(&mut state, change);
     }
     out
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use dbwarden_core::diff::{apply, Change};
+use dbwarden_core::diff::{apply_in_place, Change};
 use dbwarden_core::schema::{Column, ForeignKey, Schema, Table};
 use dbwarden_core::Dialect;
 
@@ -146,7 +146,7 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
         if !folded && !moot(change) && !direct(change, &state) {
             rebuild.insert(final_name(change.table()));
         }
-        state = apply(&state, std::slice::from_ref(change));
+        apply_in_place(&mut state, change);
     }
     // With a rebuild, foreign keys are off for the whole file (the pragma only works outside a transaction), so
     // that everything between the two pragmas is one transaction.
@@ -177,7 +177,7 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
             };
             out.extend(ddl.change(&change, &state, new));
         }
-        state = apply(&state, std::slice::from_ref(change));
+        apply_in_place(&mut state, change);
     }
     if !foreign_keys_off {
         return out;
@@ -187,7 +187,7 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
     for change in changes {
         let rebuilt = rebuild.contains(&final_name(change.table()));
         if !rebuilt || matches!(change, Change::RenameTable { .. } | Change::RenameColumn { .. }) {
-            before = apply(&before, std::slice::from_ref(change));
+            apply_in_place(&mut before, change);
         }
     }
     for name in &rebuild {
