@@ -105,21 +105,16 @@ pub fn model_tables(manifest: Option<&Path>) -> Result<Vec<ModelTable>, MakeErro
 
 /// The schema the models declare for `db`, and the renames they ask for (`renamed_from`).
 pub fn model_schema(models: &[ModelTable], db: &DatabaseConfig) -> Result<(Schema, Renames), MakeError> {
-    let default_db = if db.default { db.name.as_str() } else { "\u{0}none" };
+    // Models without `database = "..."` belong to the default database; for another one, a name no database can
+    // have (config names are [a-zA-Z][a-zA-Z0-9_]*) keeps them out.
+    let default_db = if db.default { db.name.as_str() } else { "\u{0}" };
     let mut schema = crate::models::schema(models, Some(&db.name), default_db)?;
     if !db.tables.is_empty() {
         schema.tables.retain(|t| db.tables.contains(&t.name));
     }
-    let mut renames = Renames::default();
-    for m in models.iter().filter(|m| m.database.as_deref().unwrap_or(default_db) == db.name) {
-        if let Some(old) = &m.renamed_from {
-            renames.tables.push((old.clone(), m.table.name.clone()));
-        }
-        for (new, old) in &m.column_renames {
-            renames.columns.push((m.table.name.clone(), old.clone(), new.clone()));
-        }
-    }
-    Ok((schema, renames))
+    let mine: Vec<ModelTable> =
+        models.iter().filter(|m| m.database.as_deref().unwrap_or(default_db) == db.name).cloned().collect();
+    Ok((schema, Renames::from_models(&mine)))
 }
 
 /// Reads the live schema of `db` (read-only), leaving out dbwarden's own tables and, when the config lists

@@ -180,8 +180,15 @@ pub(super) async fn check_db(
                     text.push_str(&o.dim(&format!("  unique {} ({})\n", u.name, u.columns.join(", "))));
                 }
                 for k in &t.foreign_keys {
+                    let mut actions = String::new();
+                    if k.on_delete != Default::default() {
+                        actions.push_str(&format!(" ON DELETE {}", k.on_delete.sql()));
+                    }
+                    if k.on_update != Default::default() {
+                        actions.push_str(&format!(" ON UPDATE {}", k.on_update.sql()));
+                    }
                     text.push_str(&o.dim(&format!(
-                        "  foreign key {} ({}) -> {} ({})\n",
+                        "  foreign key {} ({}) -> {} ({}){actions}\n",
                         k.name,
                         k.columns.join(", "),
                         k.ref_table,

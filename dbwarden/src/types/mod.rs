@@ -165,6 +165,17 @@ fn custom(text: &str) -> ColumnType {
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        /// Whatever a catalog says, reading it never panics (an unknown spelling becomes a custom type).
+        #[test]
+        fn catalog_text_never_panics(name in "\\PC{0,30}|[a-z ]{1,12}\\([0-9,' a-z]{0,12}\\)?", len in proptest::option::of(0u32..70000)) {
+            for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+                let catalog = CatalogType { name: name.clone(), length: len, precision: len, scale: len.map(|l| l % 40) };
+                let _ = of(dialect).parse(&catalog);
+            }
+        }
+    }
+
     use super::*;
 
     #[test]
