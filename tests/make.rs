@@ -109,6 +109,15 @@ async fn workflow(dialect: Dialect) {
     let out = run(root, url, &["make-migrations", "titles"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(files(root).contains(&"primary__0002_titles.sql".to_string()), "{:?}", files(root));
+    // check trusts the generated header (stamped with the upgrade checksum) only while the SQL is unchanged.
+    let file = root.join("migrations/primary/primary__0002_titles.sql");
+    let generated = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(run(root, url, &["--json", "check"]).json()["report"]["files"][0]["safety"], "SAFE");
+    std::fs::write(&file, generated.replace("-- rollback", "DELETE FROM posts WHERE 1 = 0;\n-- rollback")).unwrap();
+    let out = run(root, url, &["--json", "check"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.json()["report"]["files"][0]["safety"], "CRITICAL", "{out:?}");
+    std::fs::write(&file, &generated).unwrap();
     db.exec("INSERT INTO users (id, email) VALUES (1, 'a@example.com')").await;
     db.exec("INSERT INTO posts (id, user_id) VALUES (1, 1)").await;
     assert_eq!(run(root, url, &["migrate"]).code, 0);
@@ -197,6 +206,30 @@ fn without_database_or_snapshot_it_says_what_to_do() {
     let out = cli(root, &["make-migrations"]);
     assert!(out.code == 0 && out.stdout.contains("no changes"), "{out:?}");
 
+    // Without models, diff refuses rather than reading every table as dropped.
+    std::fs::rename(root.join("dbwarden.schema.toml"), root.join("models.toml")).unwrap();
+    let out = cli(root, &["diff", "--offline", "--exit-code"]);
+    assert!(out.code == 2 && out.stderr.contains("no models"), "{out:?}");
+    std::fs::rename(root.join("models.toml"), root.join("dbwarden.schema.toml")).unwrap();
+
+    // The snapshot vouches for exactly the files it was written with: removing them all is noticed offline.
+    let dir = root.join("migrations/primary");
+    let kept = tempfile::tempdir().unwrap();
+    for f in ["primary__0001_init.sql", "primary__0002_by_hand.sql"] {
+        std::fs::rename(dir.join(f), kept.path().join(f)).unwrap();
+    }
+    let out = cli(root, &["make-migrations", "--offline"]);
+    assert!(out.code == 2 && out.stderr.contains("no migration files any more"), "{out:?}");
+    // Editing a covered file is noticed too.
+    std::fs::rename(kept.path().join("primary__0001_init.sql"), dir.join("primary__0001_init.sql")).unwrap();
+    std::fs::rename(kept.path().join("primary__0002_by_hand.sql"), dir.join("primary__0002_by_hand.sql")).unwrap();
+    assert_eq!(cli(root, &["make-migrations", "--offline"]).code, 0, "restored: in step again");
+    let hand = dir.join("primary__0002_by_hand.sql");
+    std::fs::write(&hand, std::fs::read_to_string(&hand).unwrap().replace("-- rollback", "SELECT 1;\n-- rollback"))
+        .unwrap();
+    let out = cli(root, &["make-migrations", "--offline"]);
+    assert!(out.code == 2 && out.stderr.contains("edited, added or removed"), "{out:?}");
+
     // A broken manifest names its file and line.
     std::fs::write(
         root.join("dbwarden.schema.toml"),
@@ -283,6 +316,9 @@ async fn migrate_stops_before_a_migration_above_the_ceiling() {
 
         // Nothing applicable below the ceiling: still exit 3, nothing applied.
         assert_eq!(run(root, url, &["migrate", "--ceiling", "warn"]).code, 3);
+        // A target that stops short of the dangerous file holds nothing back: exit 0.
+        let out = run(root, url, &["migrate", "--ceiling", "warn", "--to-version", "1"]);
+        assert_eq!(out.code, 0, "{dialect}: {out:?}");
         // Said on purpose, it goes through.
         let out = run(root, url, &["migrate", "--ceiling", "critical"]);
         assert_eq!(out.code, 0, "{dialect}: {out:?}");

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::backend::ConnectSpec;
 use crate::config::DatabaseConfig;
 use crate::generate::{generate, Generated};
-use crate::migrator::Migrator;
+use crate::migrator::{EntryState, Migrator};
 use crate::models::ModelError;
 use crate::snapshot::{Snapshot, SnapshotError};
 use crate::source::Source;
@@ -103,6 +103,14 @@ pub fn model_tables(manifest: Option<&Path>) -> Result<Vec<ModelTable>, MakeErro
     Ok(tables)
 }
 
+fn manifest_label(manifest: &Path) -> String {
+    if manifest.exists() {
+        manifest.display().to_string()
+    } else {
+        format!("there is no {}", manifest.display())
+    }
+}
+
 /// The schema the models declare for `db`, and the renames they ask for (`renamed_from`).
 pub fn model_schema(models: &[ModelTable], db: &DatabaseConfig) -> Result<(Schema, Renames), MakeError> {
     // Models without `database = "..."` belong to the default database; for another one, a name no database can
@@ -165,17 +173,38 @@ pub struct Baseline {
     pub note: Option<String>,
 }
 
-/// The newest versioned migration file of `db`'s folder.
-fn newest_file(db: &DatabaseConfig) -> Result<Option<(u64, String)>, Error> {
-    let files = dbwarden_core::file::read_dir(&db.migrations_dir)?;
-    let resolved = dbwarden_core::file::resolve_files(files, Some(&db.name))?;
-    Ok(resolved.iter().filter_map(|f| f.name.version.map(|v| (v.0, f.filename.clone()))).max())
+/// The versioned migration files of `db`'s folder: the newest one and a digest of them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Files {
+    newest: Option<(u64, String)>,
+    digest: String,
+}
+
+fn files(db: &DatabaseConfig) -> Result<Files, Error> {
+    let found = dbwarden_core::file::read_dir(&db.migrations_dir)?;
+    let resolved = dbwarden_core::file::resolve_files(found, Some(&db.name))?;
+    let versioned: Vec<_> = resolved.iter().filter(|f| f.name.version.is_some()).collect();
+    let listing: String = versioned.iter().map(|f| format!("{}:{}\n", f.filename, f.checksum)).collect();
+    Ok(Files {
+        newest: versioned.iter().filter_map(|f| f.name.version.map(|v| (v.0, f.filename.clone()))).max(),
+        digest: dbwarden_core::checksum::section_checksum(&listing),
+    })
+}
+
+/// The snapshot of the current files and `schema`.
+fn snapshot_of(db: &DatabaseConfig, schema: &Schema) -> Result<Snapshot, Error> {
+    let now = files(db)?;
+    let mut snapshot =
+        Snapshot::new(db.dialect, now.newest.map(|(_, f)| f), crate::introspect::canonical(db.dialect, schema));
+    snapshot.files = Some(now.digest);
+    Ok(snapshot)
 }
 
 /// The baseline of `db`: the live database when reachable (unless `offline`) with every migration file applied;
-/// otherwise the snapshot, which must cover the newest migration file; with no files and no snapshot, empty.
+/// otherwise the snapshot, which must cover exactly the migration files there are; with no files and no snapshot,
+/// empty.
 pub async fn baseline(db: &DatabaseConfig, offline: bool) -> Result<Baseline, MakeError> {
-    let newest = newest_file(db)?;
+    let now = files(db)?;
     let mut note = None;
     if !offline {
         let migrator = Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
@@ -194,44 +223,48 @@ pub async fn baseline(db: &DatabaseConfig, offline: bool) -> Result<Baseline, Ma
             Err(e) => note = Some(format!("database not reachable: {e}")),
         }
     }
+    let why_not_live = note.clone().unwrap_or_else(|| "offline mode was asked for".into());
+    let refuse = |reason: String| MakeError::NoBaseline { database: db.name.clone(), reason };
     match Snapshot::load(&db.migrations_dir)? {
         Some(snapshot) => {
             if snapshot.dialect != db.dialect {
-                return Err(MakeError::NoBaseline {
-                    database: db.name.clone(),
-                    reason: format!(
-                        "the snapshot was written for {} but the database is {}",
-                        snapshot.dialect, db.dialect
-                    ),
-                });
+                return Err(refuse(format!(
+                    "the snapshot was written for {} but the database is {}",
+                    snapshot.dialect, db.dialect
+                )));
             }
             let covered = snapshot.covers.as_deref();
-            if let Some((_, file)) = &newest {
-                if covered != Some(file.as_str()) {
-                    return Err(MakeError::NoBaseline {
-                        database: db.name.clone(),
-                        reason: format!(
-                            "{file} was not written by make-migrations (the snapshot covers {}) and {}",
-                            covered.unwrap_or("no file"),
-                            note.as_deref().unwrap_or("offline mode was asked for")
-                        ),
-                    });
-                }
+            let newest = now.newest.as_ref().map(|(_, f)| f.as_str());
+            if covered != newest {
+                return Err(refuse(match newest {
+                    Some(file) => format!(
+                        "{file} was not written by make-migrations (the snapshot covers {}) and {why_not_live}",
+                        covered.unwrap_or("no file")
+                    ),
+                    None => format!(
+                        "the snapshot covers {} but there are no migration files any more, and {why_not_live}",
+                        covered.unwrap_or("no file")
+                    ),
+                }));
+            }
+            if snapshot.files.as_ref().is_some_and(|d| d != &now.digest) {
+                return Err(refuse(format!(
+                    "migration files were edited, added or removed since the snapshot was written, and {why_not_live}"
+                )));
             }
             Ok(Baseline { schema: snapshot.schema, origin: BaselineOrigin::Snapshot, note })
         }
-        None if newest.is_none() => Ok(Baseline { schema: Schema::default(), origin: BaselineOrigin::Empty, note }),
-        None => Err(MakeError::NoBaseline {
-            database: db.name.clone(),
-            reason: format!(
-                "there is no {} in {} and {}",
-                crate::snapshot::FILE_NAME,
-                db.migrations_dir.display(),
-                note.as_deref().unwrap_or("offline mode was asked for")
-            ),
-        }),
+        None if now.newest.is_none() => Ok(Baseline { schema: Schema::default(), origin: BaselineOrigin::Empty, note }),
+        None => Err(refuse(format!(
+            "there is no {} in {} and {why_not_live}",
+            crate::snapshot::FILE_NAME,
+            db.migrations_dir.display()
+        ))),
     }
 }
+
+/// The header line before the steps of a generated file, completed by the upgrade checksum's first 16 digits.
+const STEPS_STAMP: &str = "-- Steps (upgrade ";
 
 /// What `make-migrations` asks for.
 #[derive(Debug, Clone, Default)]
@@ -315,10 +348,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     let models = model_tables(Some(&manifest))?;
     let (target, mut renames) = model_schema(&models, db)?;
     if target.tables.is_empty() {
-        return Err(MakeError::NoModels {
-            database: db.name.clone(),
-            manifest: if manifest.exists() { manifest.display().to_string() } else { "there is no manifest".into() },
-        });
+        return Err(MakeError::NoModels { database: db.name.clone(), manifest: manifest_label(&manifest) });
     }
     renames.tables.extend(options.renames.tables.iter().cloned());
     renames.columns.extend(options.renames.columns.iter().cloned());
@@ -338,8 +368,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
         // In step with a fully migrated database: bring a missing or stale snapshot up to date, so that offline
         // runs (CI) see what the database sees.
         if base.origin == BaselineOrigin::Live && !options.print_only {
-            let covers = newest_file(db)?.map(|(_, f)| f);
-            let fresh = Snapshot::new(db.dialect, covers, crate::introspect::canonical(db.dialect, &target));
+            let fresh = snapshot_of(db, &target)?;
             if Snapshot::load(&db.migrations_dir)?.as_ref() != Some(&fresh) && fresh.covers.is_some() {
                 report.snapshot = Some(fresh.save(&db.migrations_dir)?);
             }
@@ -348,10 +377,13 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     };
     let description =
         if options.description.trim().is_empty() { describe(&changes) } else { options.description.clone() };
-    let next = newest_file(db)?.map_or(0, |(v, _)| v) + 1;
+    let next = files(db)?.newest.map_or(0, |(v, _)| v) + 1;
     let filename = format!("{}__{:04}_{}.sql", db.name, next, dbwarden_core::file::slugify(&description));
     let path = db.migrations_dir.join(&filename);
-    let text = format!("-- {}\n{text}", description.trim());
+    // Stamp the steps with the upgrade section's checksum, so `check` can tell the header still describes the SQL.
+    let checksum = dbwarden_core::file::MigrationFile::parse(&filename, &text).map(|f| f.checksum).unwrap_or_default();
+    let stamp = format!("{STEPS_STAMP}{}):\n", &checksum[..16.min(checksum.len())]);
+    let text = format!("-- {}\n{}", description.trim(), text.replacen("-- Steps:\n", &stamp, 1));
     report.steps = steps(&changes);
     report.safety = Some(safety);
     report.path = Some(path.clone());
@@ -363,8 +395,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
         let mut file =
             std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| write(&path, e))?;
         std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| write(&path, e))?;
-        let schema = crate::introspect::canonical(db.dialect, &target);
-        report.snapshot = Some(Snapshot::new(db.dialect, Some(filename), schema).save(&db.migrations_dir)?);
+        report.snapshot = Some(snapshot_of(db, &target)?.save(&db.migrations_dir)?);
         report.written = true;
     }
     report.text = Some(text);
@@ -389,6 +420,10 @@ pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -
     let manifest = manifest.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
     let models = model_tables(Some(&manifest))?;
     let (target, renames) = model_schema(&models, db)?;
+    if target.tables.is_empty() {
+        // Without models every table would read as "drop": refuse instead of advising that.
+        return Err(MakeError::NoModels { database: db.name.clone(), manifest: manifest_label(&manifest) });
+    }
     let (schema, origin) = if offline {
         let base = baseline(db, true).await?;
         (base.schema, base.origin)
@@ -414,6 +449,8 @@ pub fn schema_sql(dialect: Dialect, schema: &Schema) -> Vec<String> {
 pub struct FileSafety {
     /// The file.
     pub file: String,
+    /// Its version.
+    pub version: Option<u64>,
     /// Its highest level.
     pub safety: Safety,
     /// Its steps: from the header of a generated file, else one per statement, classified by its leading keywords.
@@ -429,27 +466,40 @@ pub struct CheckReport {
     pub files: Vec<FileSafety>,
     /// Model changes no migration file holds yet.
     pub models: Vec<PlannedStep>,
+    /// Why the models could not be compared (with files pending, the snapshot must cover them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models_unchecked: Option<String>,
     /// The highest level of all.
     pub safety: Option<Safety>,
 }
 
-/// The safety of each pending migration file of `db`, in apply order (a missing SQLite file is created, as
-/// `migrate` would).
-pub async fn check_files(db: &DatabaseConfig) -> Result<Vec<FileSafety>, MakeError> {
-    Ok(check_pending(db, true).await?.0)
+/// The safety of each pending (or part-applied) migration file of `db`, in apply order (`create`: a missing SQLite
+/// file is created, as `migrate` would).
+pub async fn check_files(db: &DatabaseConfig, create: bool) -> Result<Vec<FileSafety>, MakeError> {
+    Ok(check_pending(db, create).await?.0)
 }
 
 /// Classifies the pending migration files of `db` and the model changes not generated yet.
 pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<CheckReport, MakeError> {
     let (files, any_pending) = check_pending(db, false).await?;
-    let mut report = CheckReport { database: db.name.clone(), files, models: Vec::new(), safety: None };
+    let mut report =
+        CheckReport { database: db.name.clone(), files, models: Vec::new(), models_unchecked: None, safety: None };
     let manifest = manifest.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
     let models = model_tables(Some(&manifest))?;
     let (target, renames) = model_schema(&models, db)?;
     if !target.tables.is_empty() {
         // With files pending, the snapshot (which includes them) is the baseline; else the live database.
-        let base =
-            if any_pending { baseline(db, true).await.ok().map(|b| b.schema) } else { Some(live_schema(db).await?) };
+        let base = if any_pending {
+            match baseline(db, true).await {
+                Ok(b) => Some(b.schema),
+                Err(e) => {
+                    report.models_unchecked = Some(e.to_string());
+                    None
+                }
+            }
+        } else {
+            Some(live_schema(db).await?)
+        };
         if let Some(base) = base {
             let changes = dbwarden_core::diff::diff(
                 &crate::introspect::canonical(db.dialect, &base),
@@ -471,7 +521,7 @@ async fn check_pending(db: &DatabaseConfig, create: bool) -> Result<(Vec<FileSaf
     let pending: Vec<&str> = status
         .entries
         .iter()
-        .filter(|e| e.state == crate::migrator::EntryState::Pending && e.version.is_some())
+        .filter(|e| matches!(e.state, EntryState::Pending | EntryState::Partial) && e.version.is_some())
         .map(|e| e.filename.as_str())
         .collect();
     let files = dbwarden_core::file::read_dir(&db.migrations_dir).map_err(Error::from)?;
@@ -481,7 +531,7 @@ async fn check_pending(db: &DatabaseConfig, create: bool) -> Result<(Vec<FileSaf
         let raw = std::fs::read_to_string(db.migrations_dir.join(&file.filename)).unwrap_or_default();
         let steps = file_steps(db.dialect, file, &raw);
         let safety = steps.iter().map(|s| s.safety).max().unwrap_or(Safety::Safe);
-        out.push(FileSafety { file: file.filename.clone(), safety, steps });
+        out.push(FileSafety { file: file.filename.clone(), version: file.name.version.map(|v| v.0), safety, steps });
     }
     Ok((out, !pending.is_empty()))
 }
@@ -489,8 +539,13 @@ async fn check_pending(db: &DatabaseConfig, create: bool) -> Result<(Vec<FileSaf
 /// The steps of a migration file (`text` is the whole file): the `-- Steps:` header make-migrations writes, or else
 /// each statement classified by its leading keywords.
 pub fn file_steps(dialect: Dialect, file: &dbwarden_core::file::MigrationFile, text: &str) -> Vec<PlannedStep> {
+    // The header is trusted only for the upgrade section it was written with: an edited file is classified by its
+    // statements.
+    let header: Vec<&str> = text.lines().take_while(|l| l.trim() != "-- upgrade").collect();
+    let stamp = format!("{STEPS_STAMP}{}):", &file.checksum[..16.min(file.checksum.len())]);
+    let stamped = header.iter().any(|l| l.trim() == stamp);
     let mut from_header = Vec::new();
-    for line in text.lines().take_while(|l| l.trim() != "-- upgrade") {
+    for line in header.iter().filter(|_| stamped) {
         let Some(rest) = line.strip_prefix("--   ") else { continue };
         let (level, step) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
         let safety = match level {

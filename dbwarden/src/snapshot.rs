@@ -61,6 +61,10 @@ pub struct Snapshot {
     /// The newest versioned migration file the schema includes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub covers: Option<String>,
+    /// A digest of every versioned file it includes (names and upgrade checksums), so an edited, added or removed
+    /// file is noticed even when the newest one is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<String>,
     /// The schema.
     pub schema: Schema,
 }
@@ -68,7 +72,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// A snapshot of `schema`, which the files up to `covers` produce.
     pub fn new(dialect: Dialect, covers: Option<String>, schema: Schema) -> Snapshot {
-        Snapshot { format: FORMAT, dialect, covers, schema }
+        Snapshot { format: FORMAT, dialect, covers, files: None, schema }
     }
 
     /// The snapshot file of a migrations folder.

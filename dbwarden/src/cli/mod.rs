@@ -442,7 +442,10 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
     for db in databases(cli, args.database.as_deref(), args.all)? {
         let mut held_back = None;
         if let Some(ceiling) = args.ceiling {
-            if let Some((index, file, level)) = schema::first_above(&db, ceiling).await? {
+            let create = !args.dry_run;
+            if let Some((index, file, level)) =
+                schema::first_above(&db, ceiling, args.count, args.to_version, create).await?
+            {
                 held_back = Some(index);
                 stopped.push(format!("{}: stopped before {file}: it is {level}, above the ceiling {ceiling}", db.name));
             }
@@ -672,5 +675,12 @@ async fn verify(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
         }
         text
     });
-    Ok(if report.failed() { 1 } else { 0 })
+    // Stopping at an irreversible migration with files left unchecked is stopping part-way on purpose.
+    Ok(if report.failed() {
+        1
+    } else if !report.not_reached.is_empty() {
+        3
+    } else {
+        0
+    })
 }

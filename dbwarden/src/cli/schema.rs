@@ -220,6 +220,9 @@ pub(super) async fn check(cli: &Cli, out: &Out, database: Option<&str>, ceiling:
             text.push_str(&format!("{}: model changes with no migration yet\n", report.database));
             text.push_str(&step_lines(o, &report.models));
         }
+        if let Some(why) = &report.models_unchecked {
+            text.push_str(&o.yellow(&format!("{}: model changes not checked: {why}\n", report.database)));
+        }
         match report.safety {
             None => text.push_str(&format!("{}: nothing pending", report.database)),
             Some(s) if above => text.push_str(&o.red(&format!("{s} is above the ceiling {ceiling}"))),
@@ -227,7 +230,7 @@ pub(super) async fn check(cli: &Cli, out: &Out, database: Option<&str>, ceiling:
         }
         text
     });
-    Ok(if above { 1 } else { 0 })
+    Ok(if above || report.models_unchecked.is_some() { 1 } else { 0 })
 }
 
 /// Parses SAFE/INFO/WARN/CRITICAL (any case).
@@ -243,10 +246,20 @@ pub(super) fn parse_safety(text: &str) -> Result<Safety, String> {
 
 /// For `migrate --ceiling`: the first pending versioned migration above `ceiling`, as (its index among the pending
 /// migrations, file name, level).
+/// Only files the run would reach count (`count`, `to_version`); `create` as for `migrate` (not in a dry run).
 pub(super) async fn first_above(
     db: &crate::config::DatabaseConfig,
     ceiling: Safety,
+    count: Option<usize>,
+    to_version: Option<u64>,
+    create: bool,
 ) -> Result<Option<(usize, String, Safety)>, Failure> {
-    let report = make::check_files(db).await?;
-    Ok(report.iter().enumerate().find(|(_, f)| f.safety > ceiling).map(|(i, f)| (i, f.file.clone(), f.safety)))
+    let report = make::check_files(db, create).await?;
+    Ok(report
+        .iter()
+        .enumerate()
+        .take(count.unwrap_or(usize::MAX))
+        .take_while(|(_, f)| to_version.is_none_or(|t| f.version.is_some_and(|v| v <= t)))
+        .find(|(_, f)| f.safety > ceiling)
+        .map(|(i, f)| (i, f.file.clone(), f.safety)))
 }
