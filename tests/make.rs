@@ -353,5 +353,18 @@ async fn verify_replays_generated_migrations_and_catches_a_bad_rollback() {
         assert_eq!(last["filename"], "primary__0003_ix.sql", "{dialect}: {json}");
         assert!(json.to_string().contains("drop index ix_users_name"), "{dialect}: {json}");
         assert!(db.strings("SELECT 'untouched'").await == ["untouched"]);
+
+        // An irreversible migration before it: verify stops there on purpose (exit 3), or goes past it on request.
+        let dir = root.join("migrations/primary");
+        std::fs::rename(dir.join("primary__0003_ix.sql"), dir.join("primary__0004_ix.sql")).unwrap();
+        std::fs::write(
+            dir.join("primary__0003_seed.sql"),
+            "-- dbwarden: irreversible\n-- upgrade\nINSERT INTO users (id, email) VALUES (7, 'x@example.com');\n-- rollback\n",
+        )
+        .unwrap();
+        let out = run(root, url, &["verify"]);
+        assert!(out.code == 3 && out.stdout.contains("primary__0004_ix.sql"), "{dialect}: {out:?}");
+        let out = run(root, url, &["verify", "--past-irreversible"]);
+        assert!(out.code == 1 && out.stdout.contains("drop index ix_users_name"), "{dialect}: {out:?}");
     }
 }

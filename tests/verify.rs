@@ -571,6 +571,15 @@ async fn corpus_atuin_on_sqlite() {
     assert_eq!(report.not_reached, files[1..]);
     assert!(!report.failed());
     assert!(leftovers(&db).await.is_empty());
+
+    // Past the irreversible files: every upgrade applies in turn on the scratch database and nothing fails.
+    let options = dbwarden::verify::VerifyOptions { past_irreversible: true };
+    let m = dbwarden::Migrator::new(dbwarden::Source::dir(&dir));
+    let report = dbwarden::verify::verify_with(&m, &next_to(&db), options).await.unwrap();
+    assert_eq!(report.checked.len(), 12, "{report:#?}");
+    assert!(report.checked.iter().all(|c| matches!(c.verdict, Verdict::Irreversible { .. })), "{report:#?}");
+    assert!(report.not_reached.is_empty() && !report.failed(), "{report:#?}");
+    assert!(leftovers(&db).await.is_empty());
 }
 
 /// authelia: tests/corpus.rs rolls back from the newest and the first rollback that fails is V0007's. verify walks

@@ -214,31 +214,38 @@ impl History<'_> {
     /// checksum), as `key:checksum:state`; joined into one value where the server can aggregate text.
     pub fn plan_sql(&self) -> String {
         let q = |c: &str| self.d.quote_ident(c);
-        let item = format!(
-            "COALESCE({v}, {f}) || ':' || COALESCE({c}, '') || ':' || CASE WHEN {a} IS NULL THEN 'legacy' ELSE COALESCE({s}, 'applied') END",
-            v = self.d.text(&q("version")),
-            f = self.d.text(&q("filename")),
-            c = self.d.text(&q("checksum")),
-            a = q("checksum_algorithm"),
-            s = self.d.text(&q("state")),
-        );
-        match self.d.string_agg(&item, ",") {
-            Some(agg) => format!("SELECT {agg} FROM {}", self.t()),
-            None => format!(
-                "SELECT CONCAT(COALESCE({v}, {f}), ':', COALESCE({c}, ''), ':', CASE WHEN {a} IS NULL THEN 'legacy' ELSE COALESCE({s}, 'applied') END) FROM {t}",
-                v = self.d.text(&q("version")),
-                f = self.d.text(&q("filename")),
-                c = self.d.text(&q("checksum")),
-                a = q("checksum_algorithm"),
-                s = self.d.text(&q("state")),
-                t = self.t()
+        let item = self.d.concat(&[
+            format!("COALESCE({}, {})", self.d.text(&q("version")), self.d.text(&q("filename"))),
+            "':'".into(),
+            format!("COALESCE({}, '')", self.d.text(&q("checksum"))),
+            "':'".into(),
+            format!(
+                "CASE WHEN {} IS NULL THEN 'legacy' ELSE COALESCE({}, 'applied') END",
+                q("checksum_algorithm"),
+                self.d.text(&q("state"))
             ),
+        ]);
+        match self.d.string_agg(&item, ",") {
+            // The row count beside the aggregate catches one cut short (MySQL's group_concat_max_len).
+            Some(agg) => format!("SELECT {}, {} FROM {}", self.d.text(&agg), self.d.text("COUNT(*)"), self.t()),
+            None => format!("SELECT {item} FROM {}", self.t()),
         }
     }
 
     /// Rows read by [`History::plan_sql`]; `None` when one is a legacy row (the locked path adopts it).
     pub fn plan_rows(rows: Vec<TextRow>) -> Option<Vec<AppliedMigration>> {
+        // One aggregated row (the aggregate and the row count), or one row per migration.
+        let mut expected = None;
+        if let [row] = rows.as_slice() {
+            if let [_, Some(count)] = row.as_slice() {
+                expected = Some(count.parse::<usize>().ok()?);
+            }
+        }
         let text: Vec<String> = rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect();
+        let items = text.iter().flat_map(|t| t.split(',')).filter(|item| !item.is_empty()).count();
+        if expected.is_some_and(|n| n != items) {
+            return None; // cut short: let the locked path read the rows
+        }
         text.iter()
             .flat_map(|t| t.split(','))
             .filter(|item| !item.is_empty())
@@ -372,5 +379,28 @@ impl History<'_> {
             return format!("EXECUTE dbwarden_forget({})", self.d.literal(filename));
         }
         format!("DELETE FROM {} WHERE filename = {}", self.t(), self.d.literal(filename))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agg(text: &str, count: usize) -> Vec<TextRow> {
+        vec![vec![Some(text.to_string()), Some(count.to_string())]]
+    }
+
+    #[test]
+    fn an_aggregate_cut_short_sends_the_caller_to_the_rows() {
+        let full = "0001:abc:applied,0002:def:applied";
+        let rows = History::plan_rows(agg(full, 2)).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].version.as_deref(), Some("0002"));
+        // group_concat_max_len cut the text: fewer items than rows.
+        assert!(History::plan_rows(agg("0001:abc:applied", 2)).is_none());
+        // An empty history: no text, a zero count.
+        assert_eq!(History::plan_rows(vec![vec![None, Some("0".into())]]).unwrap().len(), 0);
+        // Python DBWarden rows go through the locked path, which adopts them.
+        assert!(History::plan_rows(agg("0001:abc:legacy", 1)).is_none());
     }
 }

@@ -252,10 +252,27 @@ impl fmt::Display for Checked {
 /// # Ok(()) }
 /// ```
 pub async fn verify(migrator: &Migrator, scratch: &Scratch) -> Result<VerifyReport, Error> {
+    verify_with(migrator, scratch, VerifyOptions::default()).await
+}
+
+/// How `verify` walks the history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Apply a migration marked irreversible (its upgrade is still checked) and go on with the next ones, instead
+    /// of stopping there: real histories have such files early.
+    pub past_irreversible: bool,
+}
+
+/// [`verify`] with options.
+pub async fn verify_with(
+    migrator: &Migrator,
+    scratch: &Scratch,
+    options: VerifyOptions,
+) -> Result<VerifyReport, Error> {
     match scratch {
         Scratch::NextTo(base) => {
             let throwaway = Throwaway::create(base).await?;
-            let result = check_all(migrator, &throwaway.url).await;
+            let result = check_all(migrator, &throwaway.url, options).await;
             let removed = throwaway.remove().await;
             match (result, removed) {
                 (Ok(mut report), Err(e)) => {
@@ -287,7 +304,7 @@ pub async fn verify(migrator: &Migrator, scratch: &Scratch) -> Result<VerifyRepo
                     objects: found.into_iter().map(|(what, _)| what).collect(),
                 });
             }
-            let result = check_all(migrator, url).await;
+            let result = check_all(migrator, url, options).await;
             let emptied = empty(&spec).await;
             match (result, emptied) {
                 (Ok(mut report), Err(e)) => {
@@ -318,7 +335,7 @@ impl Ctx<'_> {
 }
 
 /// Runs the checks on `url`, a database with nothing in it.
-async fn check_all(migrator: &Migrator, url: &str) -> Result<VerifyReport, Error> {
+async fn check_all(migrator: &Migrator, url: &str, options: VerifyOptions) -> Result<VerifyReport, Error> {
     let loaded = migrator.source().load()?;
     let dialect = crate::url::dialect_of(url).map_err(|e| Error::Usage(e.to_string()))?;
     let target = ConnectSpec { url: url.to_string(), create: true };
@@ -334,17 +351,23 @@ async fn check_all(migrator: &Migrator, url: &str) -> Result<VerifyReport, Error
         not_reached: Vec::new(),
         warnings: Vec::new(),
     };
-    let result = walk(&mut ctx, &loaded.files, &mut report).await;
+    let result = walk(&mut ctx, &loaded.files, &mut report, options).await;
     ctx.reader.close().await;
     result.map(|()| report)
 }
 
-async fn walk(ctx: &mut Ctx<'_>, files: &[MigrationFile], report: &mut VerifyReport) -> Result<(), Error> {
+async fn walk(
+    ctx: &mut Ctx<'_>,
+    files: &[MigrationFile],
+    report: &mut VerifyReport,
+    options: VerifyOptions,
+) -> Result<(), Error> {
     let versioned: Vec<&MigrationFile> = files.iter().filter(|f| f.name.kind == MigrationKind::Versioned).collect();
     let mut before = ctx.schema("before the first migration").await?;
     for (i, file) in versioned.iter().enumerate() {
         let (verdict, after) = check_one(ctx, file, &before).await?;
-        let stop = verdict != Verdict::Ok;
+        let passed = matches!(verdict, Verdict::Irreversible { .. }) && options.past_irreversible;
+        let stop = verdict != Verdict::Ok && !passed;
         tracing::info!(file = %file.filename, verdict = %verdict, "verified");
         report.checked.push(Checked {
             version: file.name.version.map(|v| v.to_string()),

@@ -34,8 +34,13 @@ pub trait SqlDialect: Sync {
     fn autocommit_batches(&self) -> bool {
         false
     }
-    /// An aggregate joining a text expression over all rows into one value, where it has no length limit
-    /// (`string_agg`, `group_concat`); one row crosses the wire instead of one per migration.
+    /// Text expressions joined end to end (`a || b`; MySQL's `||` is OR, so `CONCAT(a, b)` there).
+    fn concat(&self, parts: &[String]) -> String {
+        parts.join(" || ")
+    }
+    /// An aggregate joining a text expression over all rows into one value (`string_agg`, `group_concat`); one row
+    /// crosses the wire instead of one per migration. MySQL's is cut at `group_concat_max_len`: callers count the
+    /// rows beside it and treat a shortfall as "read the rows".
     fn string_agg(&self, _expr: &str, _sep: &str) -> Option<String> {
         None
     }
@@ -114,6 +119,12 @@ impl SqlDialect for MySql {
     }
     fn autocommit_batches(&self) -> bool {
         true
+    }
+    fn concat(&self, parts: &[String]) -> String {
+        format!("CONCAT({})", parts.join(", "))
+    }
+    fn string_agg(&self, expr: &str, sep: &str) -> Option<String> {
+        Some(format!("GROUP_CONCAT({expr} SEPARATOR {})", self.literal(sep)))
     }
 }
 

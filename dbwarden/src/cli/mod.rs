@@ -118,7 +118,13 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  dbwarden verify\n  dbwarden --url postgres://app@localhost/main verify   (a throwaway sibling database, dropped afterwards)\n\nThe scratch database is `dev_url` from dbwarden.toml when set (it must be empty), else a new database next to the project's."
     )]
-    Verify(DbArg),
+    Verify {
+        /// Apply migrations marked irreversible (their upgrade is still checked) and go on, instead of stopping.
+        #[arg(long)]
+        past_irreversible: bool,
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Write an empty hand-written migration: the next version, an upgrade and a rollback section.
     #[command(after_help = "Example: dbwarden new \"add users email index\"")]
     New {
@@ -350,7 +356,7 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
         }
         Command::CheckDb { output, db } => schema::check_db(cli, out, db.database.as_deref(), *output).await,
         Command::Check { ceiling, db } => schema::check(cli, out, db.database.as_deref(), *ceiling).await,
-        Command::Verify(db) => verify(cli, out, db.database.as_deref()).await,
+        Command::Verify { past_irreversible, db } => verify(cli, out, db.database.as_deref(), *past_irreversible).await,
         Command::New { description, db } => new_file(cli, out, &description.join(" "), db.database.as_deref()),
         Command::Migrate(args) => migrate(cli, out, args).await,
         Command::Rollback { count, to_version, db } => {
@@ -651,10 +657,11 @@ async fn repair(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
     Ok(0)
 }
 
-async fn verify(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {
+async fn verify(cli: &Cli, out: &Out, name: Option<&str>, past_irreversible: bool) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
     let scratch = crate::verify::Scratch::new(&db.url, db.dev_url.as_deref());
-    let report = crate::verify::verify(&migrator(&db), &scratch).await?;
+    let options = crate::verify::VerifyOptions { past_irreversible };
+    let report = crate::verify::verify_with(&migrator(&db), &scratch, options).await?;
     out.emit(&report, |o| {
         let mut text = format!("{}: verified on {}\n", report.database, report.scratch);
         for c in &report.checked {
