@@ -152,13 +152,19 @@ async fn fast_path_never_hides_edits_or_pending_work() {
         macro_rules! check {
             ($pool:expr) => {{
                 let pool = $pool;
+                assert!(!m.up_to_date(&pool).await.unwrap(), "{dialect}: nothing applied yet");
                 assert_eq!(m.run(&pool).await.unwrap().steps.len(), 1, "{dialect}");
+                // The fast path's own read answers (a failing query would answer false).
+                assert!(m.up_to_date(&pool).await.unwrap(), "{dialect}: fast path read");
                 assert!(m.run(&pool).await.unwrap().steps.is_empty(), "{dialect}: fast path");
                 std::fs::write(dir.join("app__0001_a.sql"), text.replace("id INTEGER", "id BIGINT")).unwrap();
+                assert!(!m.up_to_date(&pool).await.unwrap(), "{dialect}: edited");
                 assert!(matches!(m.run(&pool).await, Err(dbwarden::Error::Edited { .. })), "{dialect}: edit hidden");
                 std::fs::write(dir.join("app__0001_a.sql"), text).unwrap();
                 std::fs::write(dir.join("app__0002_b.sql"), text.replace(" a", " b")).unwrap();
+                assert!(!m.up_to_date(&pool).await.unwrap(), "{dialect}: pending");
                 assert_eq!(m.run(&pool).await.unwrap().steps.len(), 1, "{dialect}: pending file hidden");
+                assert!(m.up_to_date(&pool).await.unwrap(), "{dialect}: applied again");
                 // A Python DBWarden row (no algorithm) is adopted by the locked path, not skipped.
                 db.exec("UPDATE _dbwarden_migrations SET checksum_algorithm = NULL WHERE version = '0001'").await;
                 assert!(m.run(&pool).await.unwrap().steps.is_empty());

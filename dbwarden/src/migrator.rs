@@ -321,6 +321,21 @@ impl Migrator {
         freed
     }
 
+    /// Whether every migration is applied with its file unchanged, by the read `migrate` itself starts with: one
+    /// read-only query through the pool, no lock. A readiness probe for a service that must not start on an old
+    /// schema; `false` also when the pool cannot tell (a URL, an error: use [`Migrator::status`] for details).
+    ///
+    /// ```no_run
+    /// # async fn probe(pool: &sqlx::PgPool) -> Result<(), dbwarden::Error> {
+    /// let migrator = dbwarden::Migrator::new(dbwarden::Source::dir("migrations/primary"));
+    /// let ready = migrator.up_to_date(pool).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn up_to_date(&self, target: &(impl Target + ?Sized)) -> Result<bool, Error> {
+        let loaded = self.source.load()?;
+        Ok(self.nothing_to_do(target, &loaded).await)
+    }
+
     /// The fast path of a start-up `migrate` with everything applied: one read-only query through the pool, no
     /// dedicated connection and no lock. Anything else (pending work, an error, no pool) takes the locked path,
     /// which reads the history again under the lock and decides for real.
