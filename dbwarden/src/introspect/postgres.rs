@@ -1,5 +1,7 @@
 //! PostgreSQL: three `pg_catalog` queries over the current schema (columns, constraints, indexes).
 
+use std::collections::HashMap;
+
 use dbwarden_core::schema::{Check, Column, FkAction, ForeignKey, Index, PrimaryKey, Unique};
 use dbwarden_core::Dialect;
 
@@ -16,7 +18,7 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     let sql = format!(
         "SELECT CAST(c.relname AS TEXT), CAST(a.attname AS TEXT), format_type(a.atttypid, a.atttypmod), \
          CASE WHEN a.attnotnull THEN '1' ELSE '0' END, pg_get_expr(d.adbin, d.adrelid), CAST(a.attidentity AS TEXT), \
-         CAST(a.attgenerated AS TEXT), cd.description, td.description \
+         CAST(a.attgenerated AS TEXT), cd.description, td.description, CAST(a.attnum AS TEXT) \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
          LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
@@ -28,11 +30,18 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
          ORDER BY c.relname, a.attnum",
         only_filter(Dialect::Postgres, "c.relname", only)
     );
+    // Column names by (table, attnum): the key and index queries give numbers, resolved here rather than by a
+    // lookup in pg_attribute per key column.
+    let mut names: HashMap<(String, i32), String> = HashMap::new();
     for row in backend.query(&sql).await? {
         let row = Row(&row);
-        let table = tables.entry(row.req(0, "table name")?);
+        let table_name = row.req(0, "table name")?;
+        let table = tables.entry(table_name);
         table.comment = row.opt(8).map(str::to_string);
         let Some(name) = row.opt(1) else { continue }; // a table without columns
+        if let Some(num) = row.opt(9).and_then(|n| n.parse().ok()) {
+            names.insert((table_name.to_string(), num), name.to_string());
+        }
         let ty = types.parse(&CatalogType::named(row.req(2, "column type")?));
         let identity = matches!(row.opt(5), Some("a" | "d"));
         let generated = row.opt(6).is_some_and(|g| !g.is_empty());
@@ -52,99 +61,95 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         });
     }
 
-    // Primary keys, uniques, foreign keys (one row per key column, in key order) and checks (one row each). Column
-    // names are scalar subqueries (one index probe each): joins to pg_attribute get planned as a scan of all of it.
+    // Primary keys, uniques, foreign keys and checks, one row each, with their key columns as arrays of numbers
+    // resolved with the names read above (unnesting them, or looking each up in pg_attribute, costs more than the
+    // rest). Only a key referencing a table that was not read (another schema, or left out by `only`) has its
+    // referenced columns looked up, joined by a separator no identifier holds in practice.
     let sql = format!(
-        "SELECT CAST(t.relname AS TEXT), CAST(c.conname AS TEXT), CAST(c.contype AS TEXT), CAST(k.ord AS TEXT), \
-         (SELECT CAST(a.attname AS TEXT) FROM pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = k.attnum), \
-         CAST(rt.relname AS TEXT), \
-         (SELECT CAST(ra.attname AS TEXT) FROM pg_attribute ra WHERE ra.attrelid = c.confrelid AND ra.attnum = k.refnum), \
-         CAST(c.confdeltype AS TEXT), \
-         CAST(c.confupdtype AS TEXT), CASE WHEN c.contype = 'c' THEN pg_get_expr(c.conbin, c.conrelid) END \
+        "SELECT CAST(t.relname AS TEXT), CAST(c.conname AS TEXT), CAST(c.contype AS TEXT), \
+         array_to_string(c.conkey, ' '), CAST(rt.relname AS TEXT), array_to_string(c.confkey, ' '), \
+         CAST(c.confdeltype AS TEXT), CAST(c.confupdtype AS TEXT), \
+         CASE WHEN c.contype = 'c' THEN pg_get_expr(c.conbin, c.conrelid) END, \
+         CASE WHEN {} THEN (SELECT string_agg(CAST(ra.attname AS TEXT), E'\\x1f' \
+         ORDER BY array_position(c.confkey, ra.attnum)) FROM pg_attribute ra \
+         WHERE ra.attrelid = c.confrelid AND ra.attnum = ANY (c.confkey)) END \
          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
-         LEFT JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(attnum, refnum, ord) ON c.contype <> 'c' \
          LEFT JOIN pg_class rt ON rt.oid = c.confrelid \
          WHERE n.nspname = current_schema() AND c.contype IN ('p', 'u', 'f', 'c') AND t.relkind IN ('r', 'p') \
          AND NOT t.relispartition{} \
-         ORDER BY 1, 2, k.ord",
+         ORDER BY 1, 2",
+        if only.is_some() { "c.contype = 'f'" } else { "c.contype = 'f' AND rt.relnamespace <> t.relnamespace" },
         only_filter(Dialect::Postgres, "t.relname", only)
     );
+    // "3 1" => the names of columns 3 and 1 of `table`; `None` when one is not known.
+    let resolve = |table: &str, nums: Option<&str>| -> Option<Vec<String>> {
+        nums.unwrap_or_default()
+            .split_whitespace()
+            .map(|n| names.get(&(table.to_string(), n.parse().ok()?)).cloned())
+            .collect()
+    };
     for row in backend.query(&sql).await? {
         let row = Row(&row);
-        let Some(table) = tables.get_mut(row.req(0, "constraint table")?) else { continue };
+        let table_name = row.req(0, "constraint table")?;
         let name = row.req(1, "constraint name")?;
-        let column = row.opt(4).map(str::to_string);
-        match row.req(2, "constraint type")? {
-            "p" => {
-                let pk = table.primary_key.get_or_insert_with(|| PrimaryKey { columns: Vec::new() });
-                pk.columns.extend(column);
-            }
-            "u" => {
-                if table.uniques.last().map(|u| u.name.as_str()) != Some(name) {
-                    table.uniques.push(Unique { name: name.to_string(), columns: Vec::new() });
-                }
-                if let Some(u) = table.uniques.last_mut() {
-                    u.columns.extend(column);
-                }
-            }
+        let kind = row.req(2, "constraint type")?;
+        let columns = if kind == "c" {
+            Vec::new()
+        } else {
+            resolve(table_name, row.opt(3)).ok_or_else(|| unexpected(&format!("columns of constraint {name}")))?
+        };
+        let Some(table) = tables.get_mut(table_name) else { continue };
+        match kind {
+            "p" => table.primary_key = Some(PrimaryKey { columns }),
+            "u" => table.uniques.push(Unique { name: name.to_string(), columns }),
             "f" => {
-                if table.foreign_keys.last().map(|f| f.name.as_str()) != Some(name) {
-                    table.foreign_keys.push(ForeignKey {
-                        name: name.to_string(),
-                        columns: Vec::new(),
-                        ref_table: row.opt(5).unwrap_or_default().to_string(),
-                        ref_columns: Vec::new(),
-                        on_delete: action(row.opt(7))?,
-                        on_update: action(row.opt(8))?,
-                    });
-                }
-                if let Some(fk) = table.foreign_keys.last_mut() {
-                    fk.columns.extend(column);
-                    fk.ref_columns.extend(row.opt(6).map(str::to_string));
-                }
+                let ref_table = row.opt(4).unwrap_or_default().to_string();
+                let ref_columns = match row.opt(9) {
+                    Some(looked_up) => looked_up.split('\u{1f}').map(str::to_string).collect(),
+                    None => resolve(&ref_table, row.opt(5))
+                        .ok_or_else(|| unexpected(&format!("referenced columns of foreign key {name}")))?,
+                };
+                table.foreign_keys.push(ForeignKey {
+                    name: name.to_string(),
+                    columns,
+                    ref_table,
+                    ref_columns,
+                    on_delete: action(row.opt(6))?,
+                    on_update: action(row.opt(7))?,
+                });
             }
             "c" => {
-                table.checks.push(Check { name: name.to_string(), expr: strip_parens(row.req(9, "check expression")?) })
+                table.checks.push(Check { name: name.to_string(), expr: strip_parens(row.req(8, "check expression")?) })
             }
             other => return Err(unexpected(&format!("constraint type `{other}`"))),
         }
     }
 
-    // Indexes not backing a primary key, unique or exclusion constraint; key columns only (not INCLUDE).
+    // Indexes not backing a primary key, unique or exclusion constraint (an anti-join: a NOT EXISTS per index costs
+    // more than the rest of the query), one row each with its key columns (not INCLUDE) as numbers.
     let sql = format!(
         "SELECT CAST(t.relname AS TEXT), CAST(ic.relname AS TEXT), CASE WHEN i.indisunique THEN '1' ELSE '0' END, \
-         (SELECT CAST(a.attname AS TEXT) FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = k.attnum), \
-         CASE WHEN i.indpred IS NOT NULL OR k.attnum = 0 THEN '1' ELSE '0' END \
+         CAST(i.indkey AS TEXT), CAST(i.indnkeyatts AS TEXT), CASE WHEN i.indpred IS NOT NULL THEN '1' ELSE '0' END \
          FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
-         CROSS JOIN LATERAL unnest(CAST(i.indkey AS int2[])) WITH ORDINALITY AS k(attnum, ord) \
+         LEFT JOIN pg_constraint bc ON bc.conindid = i.indexrelid AND bc.conrelid = i.indrelid \
+         AND bc.contype IN ('p', 'u', 'x') \
          WHERE n.nspname = current_schema() AND t.relkind IN ('r', 'p') AND NOT t.relispartition \
-         AND k.ord <= i.indnkeyatts AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid \
-         AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')){} \
-         ORDER BY 1, 2, k.ord",
+         AND bc.oid IS NULL{} \
+         ORDER BY 1, 2",
         only_filter(Dialect::Postgres, "t.relname", only)
     );
-    let mut skipped: Vec<(String, String)> = Vec::new();
     for row in backend.query(&sql).await? {
         let row = Row(&row);
         let table_name = row.req(0, "index table")?;
-        let Some(table) = tables.get_mut(table_name) else { continue };
         let name = row.req(1, "index name")?;
-        if table.indexes.last().map(|i| i.name.as_str()) != Some(name) {
-            table.indexes.push(Index { name: name.to_string(), columns: Vec::new(), unique: row.flag(2) });
-        }
-        // Partial and expression indexes have no form in the IR: dropped whole (their columns emptied).
-        if row.flag(4) {
-            skipped.push((table_name.to_string(), name.to_string()));
-        }
-        if let (Some(index), Some(column)) = (table.indexes.last_mut(), row.opt(3)) {
-            index.columns.push(column.to_string());
-        }
-    }
-    for (table, index) in skipped {
-        if let Some(i) = tables.get_mut(&table).and_then(|t| t.indexes.iter_mut().find(|i| i.name == index)) {
-            i.columns.clear();
-        }
+        let keys: usize = row.req(4, "index key count")?.parse().map_err(|_| unexpected("index key count"))?;
+        let nums: Vec<&str> = row.req(3, "index columns")?.split_whitespace().take(keys).collect();
+        // Partial and expression (column 0) indexes have no form in the IR: left with no columns, which drops them.
+        let columns =
+            if row.flag(5) || nums.contains(&"0") { None } else { resolve(table_name, Some(&nums.join(" "))) };
+        let Some(table) = tables.get_mut(table_name) else { continue };
+        table.indexes.push(Index { name: name.to_string(), columns: columns.unwrap_or_default(), unique: row.flag(2) });
     }
     Ok(tables)
 }
