@@ -225,6 +225,13 @@ impl Config {
 }
 
 impl DatabaseConfig {
+    /// The migrator of this database: its migrations folder, history table and lock timeout.
+    pub fn migrator(&self) -> crate::Migrator {
+        crate::Migrator::new(crate::Source::Dir { path: self.migrations_dir.clone(), db: Some(self.name.clone()) })
+            .table(self.migration_table.clone())
+            .lock_timeout(self.lock_timeout)
+    }
+
     /// A database with default settings.
     pub fn new(name: &str, dialect: Dialect, url: String) -> DatabaseConfig {
         DatabaseConfig {

@@ -16,10 +16,9 @@ use serde::Serialize;
 use crate::backend::ConnectSpec;
 use crate::config::DatabaseConfig;
 use crate::generate::{generate, Generated};
-use crate::migrator::{EntryState, Migrator};
+use crate::migrator::EntryState;
 use crate::models::ModelError;
 use crate::snapshot::{Snapshot, SnapshotError};
-use crate::source::Source;
 use crate::Error;
 
 /// The manifest file read when it exists and no other is named.
@@ -103,12 +102,20 @@ pub fn model_tables(manifest: Option<&Path>) -> Result<Vec<ModelTable>, MakeErro
     Ok(tables)
 }
 
-fn manifest_label(manifest: &Path) -> String {
-    if manifest.exists() {
-        manifest.display().to_string()
-    } else {
-        format!("there is no {}", manifest.display())
+/// The schema and renames the models declare for `db`, reading `manifest` (default: [`MANIFEST_FILE`]) beside the
+/// linked derives; with `required`, no model at all is an error.
+fn declared(db: &DatabaseConfig, manifest: Option<&Path>, required: bool) -> Result<(Schema, Renames), MakeError> {
+    let manifest = manifest.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
+    let (target, renames) = model_schema(&model_tables(Some(&manifest))?, db)?;
+    if required && target.tables.is_empty() {
+        let manifest = if manifest.exists() {
+            manifest.display().to_string()
+        } else {
+            format!("there is no {}", manifest.display())
+        };
+        return Err(MakeError::NoModels { database: db.name.clone(), manifest });
     }
+    Ok((target, renames))
 }
 
 /// The schema the models declare for `db`, and the renames they ask for (`renamed_from`).
@@ -207,9 +214,7 @@ pub async fn baseline(db: &DatabaseConfig, offline: bool) -> Result<Baseline, Ma
     let now = files(db)?;
     let mut note = None;
     if !offline {
-        let migrator = Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
-            .table(db.migration_table.clone());
-        match migrator.status(&ConnectSpec { url: db.url.clone(), create: false }).await {
+        match db.migrator().status(&ConnectSpec { url: db.url.clone(), create: false }).await {
             Ok(status) if status.pending == 0 && !status.has_problems() => {
                 return Ok(Baseline { schema: live_schema(db).await?, origin: BaselineOrigin::Live, note: None });
             }
@@ -344,12 +349,7 @@ fn describe(changes: &[Change]) -> String {
 /// # Ok(()) }
 /// ```
 pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Result<MakeReport, MakeError> {
-    let manifest = options.manifest.clone().unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
-    let models = model_tables(Some(&manifest))?;
-    let (target, mut renames) = model_schema(&models, db)?;
-    if target.tables.is_empty() {
-        return Err(MakeError::NoModels { database: db.name.clone(), manifest: manifest_label(&manifest) });
-    }
+    let (target, mut renames) = declared(db, options.manifest.as_deref(), true)?;
     renames.tables.extend(options.renames.tables.iter().cloned());
     renames.columns.extend(options.renames.columns.iter().cloned());
     let base = baseline(db, options.offline).await?;
@@ -417,13 +417,8 @@ pub struct DiffReport {
 
 /// Models versus the live database (or, `offline`, the snapshot), read-only.
 pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -> Result<DiffReport, MakeError> {
-    let manifest = manifest.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
-    let models = model_tables(Some(&manifest))?;
-    let (target, renames) = model_schema(&models, db)?;
-    if target.tables.is_empty() {
-        // Without models every table would read as "drop": refuse instead of advising that.
-        return Err(MakeError::NoModels { database: db.name.clone(), manifest: manifest_label(&manifest) });
-    }
+    // Without models every table would read as "drop": refuse instead of advising that.
+    let (target, renames) = declared(db, manifest, true)?;
     let (schema, origin) = if offline {
         let base = baseline(db, true).await?;
         (base.schema, base.origin)
@@ -484,9 +479,7 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
     let (files, any_pending) = check_pending(db, false).await?;
     let mut report =
         CheckReport { database: db.name.clone(), files, models: Vec::new(), models_unchecked: None, safety: None };
-    let manifest = manifest.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
-    let models = model_tables(Some(&manifest))?;
-    let (target, renames) = model_schema(&models, db)?;
+    let (target, renames) = declared(db, manifest, false)?;
     if !target.tables.is_empty() {
         // With files pending, the snapshot (which includes them) is the baseline; else the live database.
         let base = if any_pending {
@@ -515,9 +508,7 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
 
 /// The pending versioned files with their safety, and whether any file is pending.
 async fn check_pending(db: &DatabaseConfig, create: bool) -> Result<(Vec<FileSafety>, bool), MakeError> {
-    let migrator = Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
-        .table(db.migration_table.clone());
-    let status = migrator.status(&ConnectSpec { url: db.url.clone(), create }).await?;
+    let status = db.migrator().status(&ConnectSpec { url: db.url.clone(), create }).await?;
     let pending: Vec<&str> = status
         .entries
         .iter()

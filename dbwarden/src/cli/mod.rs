@@ -15,8 +15,7 @@ use serde::Serialize;
 
 use crate::backend::ConnectSpec;
 use crate::config::{Config, ConfigError, DatabaseConfig};
-use crate::migrator::{EntryState, Migrator, Report, RollbackTo};
-use crate::source::Source;
+use crate::migrator::{EntryState, Report, RollbackTo};
 use crate::{url, Error};
 use output::Out;
 
@@ -334,12 +333,6 @@ fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseCon
     Ok(chosen)
 }
 
-fn migrator(db: &DatabaseConfig) -> Migrator {
-    Migrator::new(Source::Dir { path: db.migrations_dir.clone(), db: Some(db.name.clone()) })
-        .table(db.migration_table.clone())
-        .lock_timeout(db.lock_timeout)
-}
-
 fn spec(db: &DatabaseConfig, create: bool) -> ConnectSpec {
     ConnectSpec { url: db.url.clone(), create }
 }
@@ -459,7 +452,8 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
         if held_back == Some(0) {
             continue;
         }
-        let mut m = migrator(&db)
+        let mut m = db
+            .migrator()
             .dry_run(args.dry_run)
             .baseline(args.baseline)
             .single_transaction(args.single_transaction)
@@ -509,7 +503,7 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
 
 async fn rollback(cli: &Cli, out: &Out, name: Option<&str>, to: RollbackTo) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
-    let report = migrator(&db).rollback(&spec(&db, false), to).await?;
+    let report = db.migrator().rollback(&spec(&db, false), to).await?;
     out.emit(&report, |o| {
         if report.steps.is_empty() {
             return format!("{}: nothing to roll back", report.database);
@@ -525,7 +519,7 @@ async fn rollback(cli: &Cli, out: &Out, name: Option<&str>, to: RollbackTo) -> R
 
 async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
-    let status = migrator(&db).status(&spec(&db, false)).await?;
+    let status = db.migrator().status(&spec(&db, false)).await?;
     out.emit(&status, |o| {
         let mut text = format!(
             "{} ({}): {} applied, {} pending\n",
@@ -559,7 +553,7 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
 
 async fn history(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
-    let rows = migrator(&db).history(&spec(&db, false)).await?;
+    let rows = db.migrator().history(&spec(&db, false)).await?;
     out.emit(&rows, |o| {
         if rows.is_empty() {
             return format!("{}: no migration applied yet", db.name);
@@ -581,7 +575,7 @@ async fn history(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure
 
 async fn lock_status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
-    let status = migrator(&db).lock_status(&spec(&db, false)).await?;
+    let status = db.migrator().lock_status(&spec(&db, false)).await?;
     out.emit(&status, |o| match (&status.held, &status.holder) {
         (true, Some(h)) => format!(
             "{}: {} by {} (pid {} on {}, since {}){}",
@@ -612,7 +606,7 @@ async fn lock_status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Fai
 
 async fn unlock(cli: &Cli, out: &Out, name: Option<&str>, force: bool) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
-    let m = migrator(&db);
+    let m = db.migrator();
     let target = spec(&db, false);
     let before = m.lock_status(&target).await?;
     if before.held && !force {
@@ -646,7 +640,7 @@ async fn unlock(cli: &Cli, out: &Out, name: Option<&str>, force: bool) -> Result
 
 async fn repair(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
-    let changed = migrator(&db).repair(&spec(&db, false)).await?;
+    let changed = db.migrator().repair(&spec(&db, false)).await?;
     out.emit(&serde_json::json!({ "repaired": changed }), |_| {
         if changed.is_empty() {
             "nothing to repair".into()
@@ -661,7 +655,7 @@ async fn verify(cli: &Cli, out: &Out, name: Option<&str>, past_irreversible: boo
     let db = databases(cli, name, false)?.remove(0);
     let scratch = crate::verify::Scratch::new(&db.url, db.dev_url.as_deref());
     let options = crate::verify::VerifyOptions { past_irreversible };
-    let report = crate::verify::verify_with(&migrator(&db), &scratch, options).await?;
+    let report = crate::verify::verify_with(&db.migrator(), &scratch, options).await?;
     out.emit(&report, |o| {
         let mut text = format!("{}: verified on {}\n", report.database, report.scratch);
         for c in &report.checked {
