@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::backend::ConnectSpec;
 use crate::config::DatabaseConfig;
-use crate::generate::{generate, Generated};
+use crate::generate::{generate, Generated, STEPS_STAMP};
 use crate::migrator::EntryState;
 use crate::models::ModelError;
 use crate::snapshot::{Snapshot, SnapshotError};
@@ -268,9 +268,6 @@ pub async fn baseline(db: &DatabaseConfig, offline: bool) -> Result<Baseline, Ma
     }
 }
 
-/// The header line before the steps of a generated file, completed by the upgrade checksum's first 16 digits.
-const STEPS_STAMP: &str = "-- Steps (upgrade ";
-
 /// What `make-migrations` asks for.
 #[derive(Debug, Clone, Default)]
 pub struct MakeOptions {
@@ -380,10 +377,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     let next = files(db)?.newest.map_or(0, |(v, _)| v) + 1;
     let filename = format!("{}__{:04}_{}.sql", db.name, next, dbwarden_core::file::slugify(&description));
     let path = db.migrations_dir.join(&filename);
-    // Stamp the steps with the upgrade section's checksum, so `check` can tell the header still describes the SQL.
-    let checksum = dbwarden_core::file::MigrationFile::parse(&filename, &text).map(|f| f.checksum).unwrap_or_default();
-    let stamp = format!("{STEPS_STAMP}{}):\n", &checksum[..16.min(checksum.len())]);
-    let text = format!("-- {}\n{}", description.trim(), text.replacen("-- Steps:\n", &stamp, 1));
+    let text = format!("-- {}\n{text}", description.trim());
     report.steps = steps(&changes);
     report.safety = Some(safety);
     report.path = Some(path.clone());
@@ -527,7 +521,7 @@ async fn check_pending(db: &DatabaseConfig, create: bool) -> Result<(Vec<FileSaf
     Ok((out, !pending.is_empty()))
 }
 
-/// The steps of a migration file (`text` is the whole file): the `-- Steps:` header make-migrations writes, or else
+/// The steps of a migration file (`text` is the whole file): the stamped steps header `generate` writes, or else
 /// each statement classified by its leading keywords.
 pub fn file_steps(dialect: Dialect, file: &dbwarden_core::file::MigrationFile, text: &str) -> Vec<PlannedStep> {
     // The header is trusted only for the upgrade section it was written with: an edited file is classified by its
