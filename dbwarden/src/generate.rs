@@ -22,11 +22,28 @@ pub struct Generated {
     pub safety: Safety,
 }
 
+/// Two schemas as `dialect` reads them back, and the changes from the first to the second.
+pub struct Compared {
+    /// `old`, canonical for the dialect.
+    pub old: Schema,
+    /// `new`, canonical for the dialect.
+    pub new: Schema,
+    /// The changes, in upgrade order.
+    pub changes: Vec<Change>,
+}
+
+/// Compares `old` with `new` as `dialect` will read them back (the first half of [`generate`], for the read-only
+/// commands).
+pub fn compare(dialect: Dialect, old: &Schema, new: &Schema, renames: &Renames) -> Compared {
+    let (old, new) = (crate::introspect::canonical(dialect, old), crate::introspect::canonical(dialect, new));
+    let changes = diff(&old, &new, renames);
+    Compared { old, new, changes }
+}
+
 /// The migration turning `old` into `new` on `dialect` (both as the models declare them; they are compared as the
 /// database will read them back). `None` when there is nothing to change.
 pub fn generate(dialect: Dialect, old: &Schema, new: &Schema, renames: &Renames) -> Option<Generated> {
-    let (old, new) = (crate::introspect::canonical(dialect, old), crate::introspect::canonical(dialect, new));
-    let changes = diff(&old, &new, renames);
+    let Compared { old, new, changes } = compare(dialect, old, new, renames);
     if changes.is_empty() {
         return None;
     }

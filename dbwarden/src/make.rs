@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::backend::ConnectSpec;
 use crate::config::DatabaseConfig;
-use crate::generate::{generate, Generated, STEPS_STAMP};
+use crate::generate::{compare, generate, Compared, Generated, STEPS_STAMP};
 use crate::migrator::EntryState;
 use crate::models::ModelError;
 use crate::snapshot::{Snapshot, SnapshotError};
@@ -419,9 +419,7 @@ pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -
     } else {
         (live_schema(db).await?, BaselineOrigin::Live)
     };
-    let (old, new) =
-        (crate::introspect::canonical(db.dialect, &schema), crate::introspect::canonical(db.dialect, &target));
-    let changes = dbwarden_core::diff::diff(&old, &new, &renames);
+    let Compared { old, new, changes } = compare(db.dialect, &schema, &target, &renames);
     let sql = crate::render::render(db.dialect, &changes, &old, &new).into_iter().map(|s| s.sql).collect();
     Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(&changes), sql })
 }
@@ -488,12 +486,7 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
             Some(live_schema(db).await?)
         };
         if let Some(base) = base {
-            let changes = dbwarden_core::diff::diff(
-                &crate::introspect::canonical(db.dialect, &base),
-                &crate::introspect::canonical(db.dialect, &target),
-                &renames,
-            );
-            report.models = steps(&changes);
+            report.models = steps(&compare(db.dialect, &base, &target, &renames).changes);
         }
     }
     report.safety = report.files.iter().map(|f| f.safety).chain(report.models.iter().map(|s| s.safety)).max();
