@@ -225,7 +225,7 @@ async fn hand_made_schema_reads_back_exactly(dialect: Dialect) {
     let db = TestDb::new(dialect).await;
     db.exec(&ddl(dialect)).await;
     // dbwarden's own tables are not part of the schema.
-    db.exec("CREATE TABLE _dbwarden_migrations (id INTEGER); CREATE TABLE dbwarden_lock (id INTEGER)").await;
+    db.exec("CREATE TABLE _dbwarden_migrations (id INTEGER); CREATE TABLE dbwarden_lock (id INTEGER); CREATE TABLE dbwarden_head (id INTEGER)").await;
     let got = read(&db, None).await;
     let expected = canonical(dialect, &models(dialect));
     for (g, e) in got.tables.iter().zip(&expected.tables) {

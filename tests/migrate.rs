@@ -293,6 +293,10 @@ fn embedded_equals_runtime_resolution() {
         assert_eq!(file.rollback_checksum, baked.rollback_checksum);
     }
     assert!(embedded.not_embedded.is_empty());
+    // The start-up check's fingerprint, computed by the macro, is the one the runtime computes from the files.
+    let fingerprint = at_runtime.fingerprint.clone().expect("no RA__ file");
+    assert_eq!(EMBEDDED.fingerprint, Some(fingerprint.digest.as_str()));
+    assert_eq!(embedded.fingerprint, Some(fingerprint));
 }
 
 /// A pending file is never skipped because its SQL equals an applied one: identity is the version, not the text.

@@ -251,7 +251,7 @@ async fn mysql_indexes_exact(db: &TestDb, expected: &Schema, when: &str) -> Resu
     let rows = backend
         .query(
             "SELECT DISTINCT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR) FROM information_schema.STATISTICS \
-             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT IN ('_dbwarden_migrations', 'dbwarden_lock')",
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT IN ('_dbwarden_migrations', 'dbwarden_lock', 'dbwarden_head')",
         )
         .await
         .map_err(|e| e.to_string());

@@ -281,11 +281,20 @@ impl Set {
                 }
             });
         }
+        // Computed here by the runtime's own function, so a start-up with nothing to do needs no file parsed.
+        let fingerprint = match dbwarden_core::file::fingerprint::of_files(&self.files) {
+            Some(f) => {
+                let digest = LitStr::new(&f.digest, span);
+                quote! { ::core::option::Option::Some(#digest) }
+            }
+            None => quote! { ::core::option::Option::None },
+        };
         Ok(quote! {
             ::dbwarden::EmbeddedMigrations {
                 db: #db,
                 dir: #dir,
                 files: &[#(#files),*],
+                fingerprint: #fingerprint,
             }
         })
     }

@@ -35,6 +35,9 @@ pub struct EmbeddedMigrations {
     pub dir: &'static str,
     /// The files, in apply order.
     pub files: &'static [EmbeddedFile],
+    /// The digest of [`dbwarden_core::file::fingerprint::of_files`] over the files, computed by the macro; `None`
+    /// when a file runs on every migrate.
+    pub fingerprint: Option<&'static str>,
 }
 
 impl EmbeddedMigrations {
@@ -51,13 +54,14 @@ impl EmbeddedMigrations {
     /// File names present in the compile-time folder on this machine but not in the binary (a migration added after
     /// the last build). Empty when the folder is not there (a deployed binary).
     pub fn files_missing_from_binary(&self) -> Vec<String> {
-        let Ok(on_disk) = dbwarden_core::file::read_dir(Path::new(self.dir)) else {
+        // Names only: this runs on every start-up, where reading every file's text would cost as much as the check.
+        let Ok(on_disk) = std::fs::read_dir(Path::new(self.dir)) else {
             return Vec::new();
         };
+        let embedded: std::collections::HashSet<&str> = self.files.iter().map(|e| e.filename).collect();
         let mut missing: Vec<String> = on_disk
-            .into_iter()
-            .filter(|f| !self.files.iter().any(|e| e.filename == f.filename))
-            .map(|f| f.filename)
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.ends_with(".sql") && !embedded.contains(name.as_str()))
             .collect();
         missing.sort();
         missing

@@ -24,6 +24,7 @@ pub mod config;
 pub mod embedded;
 mod error;
 pub mod generate;
+pub mod head;
 pub mod history;
 pub mod introspect;
 pub mod lock;

@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use dbwarden_core::checksum;
-use dbwarden_core::file::{MigrationFile, MigrationKind};
+use dbwarden_core::file::{fingerprint, Fingerprint, MigrationFile, MigrationKind};
 use dbwarden_core::lexer::Statement;
 use serde::Serialize;
 
 use crate::backend::{dialect, Backend, SqlDialect, Target};
 use crate::error::{DbError, Error, FailedStatement};
+use crate::head;
 use crate::history::{AppliedMigration, History, NewRow, RowState, DEFAULT_TABLE};
 use crate::lock::{self, LockHolder};
 use crate::source::{Loaded, Source};
@@ -227,9 +228,33 @@ impl Migrator {
 
     /// Applies pending migrations behind the lock.
     pub async fn run(&self, target: &(impl Target + ?Sized)) -> Result<Report, Error> {
+        let nothing = |db: String| Ok(Report { database: db, steps: Vec::new(), dry_run: false });
+        let quick = !self.dry_run && !self.baseline;
+        // Start-up with nothing to do: one row read, no file parsed where the source allows (embedded).
+        let early = self.source.fingerprint();
+        if quick {
+            if let Some((db, Some(fingerprint))) = &early {
+                if self.head_current(target, db, fingerprint).await {
+                    return nothing(db.clone());
+                }
+            }
+        }
         let loaded = self.source.load()?;
-        if !self.dry_run && !self.baseline && self.nothing_to_do(target, &loaded).await {
-            return Ok(Report { database: loaded.db.clone(), steps: Vec::new(), dry_run: false });
+        if quick {
+            if let (None, Some(fingerprint)) = (&early, &loaded.fingerprint) {
+                if self.head_current(target, &loaded.db, fingerprint).await {
+                    return nothing(loaded.db.clone());
+                }
+            }
+            match self.peek(target, &loaded).await {
+                Peek::NothingToDo { head_writable } => {
+                    if head_writable {
+                        self.record_head(target, &loaded).await;
+                    }
+                    return nothing(loaded.db.clone());
+                }
+                Peek::Unknown => {}
+            }
         }
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let result = if self.dry_run {
@@ -332,23 +357,60 @@ impl Migrator {
     /// # Ok(()) }
     /// ```
     pub async fn up_to_date(&self, target: &(impl Target + ?Sized)) -> Result<bool, Error> {
+        if let Some((db, Some(fingerprint))) = self.source.fingerprint() {
+            if self.head_current(target, &db, &fingerprint).await {
+                return Ok(true);
+            }
+        }
         let loaded = self.source.load()?;
-        Ok(self.nothing_to_do(target, &loaded).await)
+        Ok(matches!(self.peek(target, &loaded).await, Peek::NothingToDo { .. }))
     }
 
-    /// The fast path of a start-up `migrate` with everything applied: one read-only query through the pool, no
-    /// dedicated connection and no lock. Anything else (pending work, an error, no pool) takes the locked path,
-    /// which reads the history again under the lock and decides for real.
-    async fn nothing_to_do(&self, target: &(impl Target + ?Sized), loaded: &Loaded) -> bool {
+    /// Whether the head record says the history holds exactly `fingerprint`'s set (see [`crate::head`]): one
+    /// read-only query of one row through the pool. `false` on any doubt (no pool, no record, an error).
+    async fn head_current(&self, target: &(impl Target + ?Sized), db: &str, fingerprint: &Fingerprint) -> bool {
         let Some(dialect) = target.pool_dialect() else { return false };
+        let sql = head::check_sql(dialect::of(dialect), &self.namespace(db), &self.table);
+        matches!(target.peek(&sql).await, Ok(rows) if head::matches(&rows, fingerprint))
+    }
+
+    /// The read-only check behind the head record: every history row, planned against the files, through the pool,
+    /// no dedicated connection and no lock. Anything but an empty plan takes the locked path, which reads the
+    /// history again under the lock and decides for real.
+    async fn peek(&self, target: &(impl Target + ?Sized), loaded: &Loaded) -> Peek {
+        let Some(dialect) = target.pool_dialect() else { return Peek::Unknown };
         let history = History { d: dialect::of(dialect), table: self.table.clone(), prepared: false };
-        match target.peek(&history.plan_sql()).await {
-            Ok(rows) => match History::plan_rows(rows) {
-                Some(rows) => matches!(self.plan(loaded, &rows, dialect), Ok(plan) if plan.is_empty()),
-                None => false,
+        let Ok(rows) = target.peek(&history.plan_sql()).await else { return Peek::Unknown };
+        let Some(rows) = History::plan_rows(rows) else { return Peek::Unknown };
+        match self.plan(loaded, &rows, dialect) {
+            Ok(plan) if plan.is_empty() => Peek::NothingToDo {
+                head_writable: loaded.fingerprint.is_some() && fingerprint_of(&rows) == loaded.fingerprint,
             },
-            Err(_) => false,
+            _ => Peek::Unknown,
         }
+    }
+
+    /// Writes the missing head record of a complete history, so the next start-up reads one row. Best effort: the
+    /// history was just found complete, so failing here (a read-only role, the lock busy) must not fail `migrate`.
+    async fn record_head(&self, target: &(impl Target + ?Sized), loaded: &Loaded) {
+        let Ok(mut backend) = target.open().await else { return };
+        let d = dialect::of(backend.dialect());
+        let namespace = self.namespace(&loaded.db);
+        let me = LockHolder::me();
+        // One try: someone holding the lock is migrating, and will write the record itself.
+        if lock::acquire(backend.as_mut(), d, &namespace, &me, Duration::ZERO).await.is_ok() {
+            let mut run = Run {
+                backend: backend.as_mut(),
+                d,
+                history: History { d, table: self.table.clone(), prepared: false },
+                namespace,
+                me,
+                last_heartbeat: Instant::now(),
+            };
+            write_head_if_complete(&mut run, loaded).await;
+            unlock(run).await;
+        }
+        backend.close().await;
     }
 
     /// Takes the lock; everything done with the returned run happens under it.
@@ -357,6 +419,11 @@ impl Migrator {
         let namespace = self.namespace(db);
         let me = LockHolder::me();
         lock::acquire(backend, d, &namespace, &me, self.lock_timeout).await?;
+        // Everything run under the lock may change the history: the head record is void until rewritten.
+        if let Err(e) = backend.execute(&head::clear_sql(d, &namespace)).await {
+            let _ = lock::release(backend, d, &namespace, &me).await;
+            return Err(Error::db("clearing the head record")(e));
+        }
         Ok(Run {
             backend,
             d,
@@ -539,6 +606,7 @@ impl Migrator {
         let plan = self.plan(loaded, &rows, run.backend.dialect())?;
         let mut steps = Vec::new();
         if plan.is_empty() {
+            write_head_if_complete(run, loaded).await;
             return Ok(Report { database: loaded.db.clone(), steps, dry_run: false });
         }
         run.history.prepare(run.backend).await;
@@ -582,6 +650,7 @@ impl Migrator {
                 return Err(Error::db("recording the migrations")(e));
             }
         }
+        write_head_if_complete(run, loaded).await;
         Ok(Report { database: loaded.db.clone(), steps, dry_run: false })
     }
 
@@ -775,6 +844,42 @@ impl Migrator {
             changed.push(row.filename.clone());
         }
         Ok(changed)
+    }
+}
+
+/// What the read-only check found.
+enum Peek {
+    /// Everything applied; `head_writable`: the history is exactly the files' set, but its head record is missing.
+    NothingToDo { head_writable: bool },
+    /// Work to do, or no way to tell without the lock.
+    Unknown,
+}
+
+/// The fingerprint of history rows read by [`History::plan_sql`], when all of them are applied with our checksum.
+fn fingerprint_of(rows: &[AppliedMigration]) -> Option<Fingerprint> {
+    let items = rows.iter().map(|r| {
+        let checksum = r.checksum.as_deref().filter(|_| r.state == RowState::Applied)?;
+        Some(fingerprint::item(r.version_number(), &r.filename, checksum))
+    });
+    Some(fingerprint::of_items(items.collect::<Option<Vec<_>>>()?))
+}
+
+/// Records the head when the history (read again, under the lock) holds exactly the files' set. A failure only
+/// costs the next start-up the full read, so it is logged, not returned.
+async fn write_head_if_complete(run: &mut Run<'_>, loaded: &Loaded) {
+    let Some(expected) = &loaded.fingerprint else { return };
+    let rows = match run.backend.query(&run.history.plan_sql()).await {
+        Ok(rows) => History::plan_rows(rows),
+        Err(e) => {
+            tracing::debug!(error = %e, "reading the history for the head record");
+            return;
+        }
+    };
+    if rows.as_deref().and_then(fingerprint_of).as_ref() != Some(expected) {
+        return;
+    }
+    if let Err(e) = run.backend.execute(&head::write_sql(run.d, &run.namespace, expected)).await {
+        tracing::warn!(error = %e, "recording the head record failed; the next start-up reads the whole history");
     }
 }
 

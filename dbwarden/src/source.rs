@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dbwarden_core::file::{read_dir, resolve_files, MigrationFile};
+use dbwarden_core::file::{read_dir, resolve_files, Fingerprint, MigrationFile};
 
 use crate::embedded::EmbeddedMigrations;
 use crate::error::Error;
@@ -30,14 +30,8 @@ impl Source {
         match self {
             Source::Embedded(set) => {
                 let missing = set.files_missing_from_binary();
-                if !missing.is_empty() {
-                    tracing::warn!(
-                        folder = set.dir,
-                        files = ?missing,
-                        "migration files on disk are not in this binary; rebuild it (add `println!(\"cargo:rerun-if-changed=migrations\")` to build.rs)"
-                    );
-                }
-                Ok(std::sync::Arc::new(Loaded { db: set.db.to_string(), files: set.resolve()?, not_embedded: missing }))
+                warn_not_embedded(set, &missing);
+                Ok(std::sync::Arc::new(Loaded::new(set.db.to_string(), set.resolve()?, missing)))
             }
             Source::Dir { path, db } => {
                 let files = resolve_files(read_dir(path)?, db.as_deref())?;
@@ -46,10 +40,36 @@ impl Source {
                     .or_else(|| files.first().map(|f| f.name.db.clone()))
                     .or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
                     .unwrap_or_else(|| "primary".into());
-                Ok(std::sync::Arc::new(Loaded { db, files, not_embedded: Vec::new() }))
+                Ok(std::sync::Arc::new(Loaded::new(db, files, Vec::new())))
             }
             Source::Resolved(loaded) => Ok(loaded.clone()),
         }
+    }
+
+    /// The database name and the fingerprint of the set fully applied, without reading or parsing a file where the
+    /// source allows it (embedded: computed at compile time; resolved: once). `None` for a folder, which must be read.
+    pub(crate) fn fingerprint(&self) -> Option<(String, Option<Fingerprint>)> {
+        match self {
+            Source::Embedded(set) => {
+                warn_not_embedded(set, &set.files_missing_from_binary());
+                let fingerprint = set
+                    .fingerprint
+                    .map(|digest| Fingerprint { digest: digest.to_string(), migrations: set.files.len() as u64 });
+                Some((set.db.to_string(), fingerprint))
+            }
+            Source::Resolved(loaded) => Some((loaded.db.clone(), loaded.fingerprint.clone())),
+            Source::Dir { .. } => None,
+        }
+    }
+}
+
+fn warn_not_embedded(set: &EmbeddedMigrations, missing: &[String]) {
+    if !missing.is_empty() {
+        tracing::warn!(
+            folder = set.dir,
+            files = ?missing,
+            "migration files on disk are not in this binary; rebuild it (add `println!(\"cargo:rerun-if-changed=migrations\")` to build.rs)"
+        );
     }
 }
 
@@ -68,4 +88,14 @@ pub struct Loaded {
     pub files: Vec<MigrationFile>,
     /// Files on disk that the binary lacks (embedded sources only).
     pub not_embedded: Vec<String>,
+    /// The set fully applied (see [`dbwarden_core::file::fingerprint`]); `None` with an `RA__` file.
+    pub fingerprint: Option<Fingerprint>,
+}
+
+impl Loaded {
+    /// A loaded set; computes its fingerprint.
+    pub fn new(db: String, files: Vec<MigrationFile>, not_embedded: Vec<String>) -> Loaded {
+        let fingerprint = dbwarden_core::file::fingerprint::of_files(&files);
+        Loaded { db, files, not_embedded, fingerprint }
+    }
 }

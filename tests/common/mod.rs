@@ -107,7 +107,11 @@ impl TestDb {
             Dialect::MySql => "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1",
             Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
         };
-        self.strings(sql).await.into_iter().filter(|t| t != "_dbwarden_migrations" && t != "dbwarden_lock").collect()
+        self.strings(sql)
+            .await
+            .into_iter()
+            .filter(|t| !["_dbwarden_migrations", "dbwarden_lock", "dbwarden_head"].contains(&t.as_str()))
+            .collect()
     }
 
     /// Versions recorded in the history table, in order.

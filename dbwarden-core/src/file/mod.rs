@@ -4,11 +4,13 @@
 //! folder, so the two cannot disagree.
 
 mod error;
+pub mod fingerprint;
 mod name;
 mod parse;
 mod resolve;
 
 pub use error::FormatError;
+pub use fingerprint::Fingerprint;
 pub use name::{slugify, FileName, MigrationKind, Version};
 pub use parse::{Directives, MigrationFile, Section};
 pub use resolve::{read_dir, resolve_files, SourceFile};

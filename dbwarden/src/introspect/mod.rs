@@ -151,7 +151,10 @@ fn decimal_default(default: &str, scale: u32) -> String {
 }
 
 fn is_internal(table: &str) -> bool {
-    table == crate::history::DEFAULT_TABLE || table == crate::lock::LOCK_TABLE || table.starts_with("sqlite_")
+    table == crate::history::DEFAULT_TABLE
+        || table == crate::lock::LOCK_TABLE
+        || table == crate::head::HEAD_TABLE
+        || table.starts_with("sqlite_")
 }
 
 /// An error about catalog content dbwarden did not expect (never a panic).
