@@ -194,8 +194,11 @@ async fn main() {
                     _ => dw_up.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply).await),
                 }
             }
-            sqlx_noop.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false).await);
-            dw_noop.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply).await);
+            // A no-op is a millisecond: ten pairs a round, each on a fresh pool as at start-up.
+            for _ in 0..10 {
+                sqlx_noop.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false).await);
+                dw_noop.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply).await);
+            }
             for tool in (0..3).map(|i| (i + round) % 3) {
                 match tool {
                     0 => raw_down.push(raw(&raw_db.url, dialect, &downs, false).await),

@@ -10,27 +10,6 @@ use dbwarden::schema::{
 };
 use dbwarden::Table;
 
-/// Stand-ins for the crates whose types map by name (the derive reads the last path segment only).
-mod chrono {
-    pub struct NaiveDate;
-    pub struct NaiveTime;
-    pub struct NaiveDateTime;
-    pub struct Utc;
-    pub struct DateTime<Tz>(pub Tz);
-}
-mod time {
-    pub struct Date;
-    pub struct Time;
-    pub struct PrimitiveDateTime;
-    pub struct OffsetDateTime;
-}
-mod uuid {
-    pub struct Uuid;
-}
-mod rust_decimal {
-    pub struct Decimal;
-}
-
 const DB: &str = "primary";
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -471,6 +471,21 @@ fn base_type(ty: &Type) -> Option<Base> {
     }
 }
 
+/// The marker trait of `dbwarden::field_types` that proves a field type from another crate is the type its name
+/// says (and that its cargo feature is on); `None` for the standard types, which the name alone identifies.
+fn field_kind(ty: &Type) -> Option<&'static str> {
+    Some(match last_segment(ty)?.ident.to_string().as_str() {
+        "NaiveDate" | "Date" => "DateField",
+        "NaiveTime" | "Time" => "TimeField",
+        "NaiveDateTime" | "PrimitiveDateTime" => "TimestampField",
+        "DateTime" | "OffsetDateTime" => "TimestampTzField",
+        "Uuid" => "UuidField",
+        "Decimal" => "DecimalField",
+        "Value" | "JsonValue" | "Json" => "JsonField",
+        _ => return None,
+    })
+}
+
 fn type_text(ty: &Type) -> String {
     quote!(#ty).to_string().replace(" < ", "<").replace(" >", ">").replace("< ", "<").replace(" :: ", "::")
 }
@@ -553,6 +568,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let mut uniques: Vec<(String, Vec<String>, Span)> = Vec::new();
     let mut fks: Vec<(Fk, Span)> = Vec::new();
     let mut renames: Vec<(String, String)> = Vec::new();
+    let mut type_checks: Vec<TokenStream> = Vec::new();
 
     for field in fields {
         let a = parse_field_attrs(&field.attrs)?;
@@ -580,6 +596,16 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         field_names.insert(field_name.clone(), name.clone());
 
         let (inner, nullable) = unwrap_option(&field.ty)?;
+        if let (None, Some(kind)) = (&a.sql_type, field_kind(inner)) {
+            // Spanned at the field's type: an unmapped or look-alike type is reported there.
+            let kind = syn::Ident::new(kind, inner.span());
+            type_checks.push(quote::quote_spanned! {inner.span()=>
+                {
+                    fn __dbwarden_field_type<T: ?Sized + ::dbwarden::field_types::#kind>() {}
+                    __dbwarden_field_type::<#inner>();
+                }
+            });
+        }
         let base = match &a.sql_type {
             Some(_) => None,
             None => Some(base_type(inner).ok_or_else(|| {
@@ -885,6 +911,18 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         let (new, old) = (s(new), s(old));
         quote!((#new, #old))
     });
+    let type_check_tokens = if type_checks.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            const _: () = {
+                #[allow(dead_code)]
+                fn __dbwarden_check() {
+                    #(#type_checks)*
+                }
+            };
+        }
+    };
     let origin_prefix = format!("struct {struct_name} (");
     // `line!()` spanned at the struct name: the line of the struct, not of the derive.
     let line = quote::quote_spanned!(ident.span()=> ::core::line!());
@@ -915,6 +953,8 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         ::dbwarden::__private::inventory::submit! {
             ::dbwarden::models::Registration(<#ident as ::dbwarden::models::Model>::model)
         }
+
+        #type_check_tokens
     })
 }
 

@@ -63,6 +63,6 @@ pub(crate) fn write_sql(d: &dyn SqlDialect, namespace: &str, fingerprint: &Finge
         d.literal(namespace),
         d.literal(&fingerprint.digest),
         fingerprint.migrations,
-        chrono::Utc::now().timestamp_millis()
+        crate::lock::now_ms()
     )
 }

@@ -23,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod embedded;
 mod error;
+pub mod field_types;
 pub mod generate;
 pub mod head;
 pub mod history;

@@ -42,9 +42,9 @@ impl LockHolder {
     pub fn me() -> LockHolder {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let pid = std::process::id();
-        let now = chrono::Utc::now();
-        let nonce = now.timestamp_subsec_nanos() ^ (pid.rotate_left(16));
-        let ms = now.timestamp_millis();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let nonce = now.subsec_nanos() ^ (pid.rotate_left(16));
+        let ms = now.as_millis() as i64;
         LockHolder {
             owner: format!("{host}:{pid}:{nonce:08x}"),
             host,
@@ -58,9 +58,7 @@ impl LockHolder {
 
     /// `acquired_at` as an RFC 3339 time.
     pub fn since(&self) -> String {
-        chrono::DateTime::from_timestamp_millis(self.acquired_at)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_else(|| self.acquired_at.to_string())
+        rfc3339(self.acquired_at)
     }
 
     pub(crate) fn from_row(row: &TextRow) -> Option<LockHolder> {
@@ -85,6 +83,27 @@ impl LockHolder {
         let same_host = self.host == gethostname::gethostname().to_string_lossy();
         same_host && !process_alive(self.pid)
     }
+}
+
+/// Now, in Unix milliseconds (the unit of every time in the lock and head tables).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Unix milliseconds as an RFC 3339 UTC time to the second (`2026-11-23T12:00:00Z`). The proleptic Gregorian
+/// calendar from days since the epoch (H. Hinnant's `civil_from_days`), so the runtime needs no date crate.
+pub(crate) fn rfc3339(ms: i64) -> String {
+    let (days, secs) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000) / 1000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -137,7 +156,7 @@ pub(crate) fn delete_sql(d: &dyn SqlDialect, namespace: &str, owner: Option<&str
 
 /// SQL renewing the holder's heartbeat and expiry (sent with each migration's bookkeeping on SQLite).
 pub(crate) fn heartbeat_sql(d: &dyn SqlDialect, namespace: &str, owner: &str) -> String {
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = now_ms();
     format!(
         "UPDATE {} SET heartbeat = {now}, expiry = {} WHERE namespace = {} AND owner = {}",
         d.quote_ident(LOCK_TABLE),
@@ -231,7 +250,7 @@ pub async fn status(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &s
     let (held, session) = match session {
         Some(LockSession::Server(id)) => (true, Some(id)),
         Some(LockSession::Table) => {
-            let now = chrono::Utc::now().timestamp_millis();
+            let now = now_ms();
             (holder.as_ref().is_some_and(|h| !h.is_stale(now)), None)
         }
         None => (false, None),
@@ -261,4 +280,25 @@ pub async fn force_unlock(backend: &mut dyn Backend, d: &dyn SqlDialect, namespa
         tokio::time::sleep(crate::backend::backoff(attempt)).await;
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    proptest::proptest! {
+        /// The hand-written calendar agrees with chrono's for any millisecond from year 1 to 9999.
+        #[test]
+        fn rfc3339_agrees_with_chrono(ms in -62_135_596_800_000i64..253_402_300_799_999) {
+            let expected = chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            proptest::prop_assert_eq!(super::rfc3339(ms), expected);
+        }
+    }
+
+    #[test]
+    fn rfc3339_known_instants() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(super::rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
 }

@@ -72,7 +72,7 @@ impl SqliteBackend {
         self.execute(&lock::create_table_sql(d)).await?;
         let rows = self.query(&lock::select_sql(d, namespace)).await?;
         if let Some(current) = rows.first().and_then(|row| LockHolder::from_row(row)) {
-            if !current.is_stale(chrono::Utc::now().timestamp_millis()) {
+            if !current.is_stale(crate::lock::now_ms()) {
                 return Ok(false);
             }
             tracing::warn!(holder = %current.owner, host = %current.host, pid = current.pid, "taking over a stale migration lock");
