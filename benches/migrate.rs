@@ -86,11 +86,16 @@ async fn raw(url: &str, dialect: Dialect, statements: &[&str], one_transaction: 
     }
 }
 
-async fn sqlx_pool_run(url: &str, dialect: Dialect, dir: &Path, undo: bool) -> Duration {
+/// `warm`: run once on the pool before the clock starts (the migrator's own cost, without the server's first-query
+/// work on a new connection, such as SQLite parsing the schema).
+async fn sqlx_pool_run(url: &str, dialect: Dialect, dir: &Path, undo: bool, warm: bool) -> Duration {
     let m = sqlx::migrate::Migrator::new(dir).await.unwrap();
     macro_rules! go {
         ($pool:ty) => {{
             let pool = <$pool>::connect(url).await.unwrap();
+            if warm {
+                m.run(&pool).await.unwrap();
+            }
             let started = Instant::now();
             if undo {
                 m.undo(&pool, 0).await.unwrap();
@@ -113,12 +118,15 @@ enum Op {
     Rollback,
 }
 
-async fn dbwarden_pool_run(url: &str, dialect: Dialect, dir: &Path, op: Op) -> Duration {
+async fn dbwarden_pool_run(url: &str, dialect: Dialect, dir: &Path, op: Op, warm: bool) -> Duration {
     // Resolved before the clock starts, as sqlx's Migrator::new(dir) resolves its folder.
     let m = Migrator::new(Source::dir(dir)).resolve().unwrap();
     macro_rules! go {
         ($pool:ty) => {{
             let pool = <$pool>::connect(url).await.unwrap();
+            if warm {
+                m.run(&pool).await.unwrap();
+            }
             let started = Instant::now();
             match op {
                 Op::Apply => drop(m.run(&pool).await.unwrap()),
@@ -182,6 +190,7 @@ async fn main() {
         let (mut raw_up, mut raw_down, mut raw_tx) = (vec![], vec![], vec![]);
         let (mut sqlx_up, mut sqlx_down, mut sqlx_noop) = (vec![], vec![], vec![]);
         let (mut dw_up, mut dw_down, mut dw_noop, mut dw_tx) = (vec![], vec![], vec![], vec![]);
+        let (mut sqlx_warm, mut dw_warm) = (vec![], vec![]);
         for round in 0..rounds {
             // Apply with raw, sqlx and dbwarden on fresh databases, in an order that rotates every round so no
             // tool always runs after another one's burst of writes (checkpoints, fsync queues).
@@ -190,20 +199,22 @@ async fn main() {
             for tool in (0..3).map(|i| (i + round) % 3) {
                 match tool {
                     0 => raw_up.push(raw(&raw_db.url, dialect, &ups, false).await),
-                    1 => sqlx_up.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false).await),
-                    _ => dw_up.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply).await),
+                    1 => sqlx_up.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false, false).await),
+                    _ => dw_up.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply, false).await),
                 }
             }
-            // A no-op is a millisecond: ten pairs a round, each on a fresh pool as at start-up.
+            // A no-op is a millisecond: ten pairs a round, each on a fresh pool as at start-up, then on a warm one.
             for _ in 0..10 {
-                sqlx_noop.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false).await);
-                dw_noop.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply).await);
+                sqlx_noop.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false, false).await);
+                dw_noop.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply, false).await);
+                sqlx_warm.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false, true).await);
+                dw_warm.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply, true).await);
             }
             for tool in (0..3).map(|i| (i + round) % 3) {
                 match tool {
                     0 => raw_down.push(raw(&raw_db.url, dialect, &downs, false).await),
-                    1 => sqlx_down.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, true).await),
-                    _ => dw_down.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Rollback).await),
+                    1 => sqlx_down.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, true, false).await),
+                    _ => dw_down.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Rollback, false).await),
                 }
             }
             if dialect != Dialect::MySql {
@@ -211,7 +222,7 @@ async fn main() {
                 for tool in (0..2).map(|i| (i + round) % 2) {
                     match tool {
                         0 => raw_tx.push(raw(&raw_db.url, dialect, &ups, true).await),
-                        _ => dw_tx.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::ApplyOneTx).await),
+                        _ => dw_tx.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::ApplyOneTx, false).await),
                     }
                 }
             }
@@ -235,10 +246,16 @@ async fn main() {
         // Sub-millisecond resolution: the no-op's flatness in the history length is the point of this row.
         let fine = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
         println!(
-            "| {dialect} | no-op migrate, {n} applied | - | {} | {} | - | dbwarden / sqlx {} |",
+            "| {dialect} | no-op migrate, {n} applied, fresh pool | - | {} | {} | - | dbwarden / sqlx {} |",
             fine(median(sqlx_noop.clone())),
             fine(median(dw_noop.clone())),
             paired(&dw_noop, &sqlx_noop)
+        );
+        println!(
+            "| {dialect} | no-op migrate, {n} applied, warm pool | - | {} | {} | - | dbwarden / sqlx {} |",
+            fine(median(sqlx_warm.clone())),
+            fine(median(dw_warm.clone())),
+            paired(&dw_warm, &sqlx_warm)
         );
     }
 }

@@ -324,3 +324,27 @@ async fn empty_database_and_only(dialect: Dialect) {
     assert_eq!(got.tables, vec![expected.table("order").unwrap().clone()]);
     assert_eq!(read(&db, Some(&[])).await, Schema::default());
 }
+
+/// MariaDB reads foreign keys from InnoDB's dictionary when it may (it needs the PROCESS privilege) and from
+/// `information_schema` otherwise: a user without the privilege reads the same schema, rules included.
+#[tokio::test]
+async fn mariadb_foreign_keys_read_alike_without_the_process_privilege() {
+    let db = TestDb::new(Dialect::MySql).await;
+    db.exec(&ddl(Dialect::MySql)).await;
+    let with_dictionary = read(&db, None).await;
+    assert_eq!(with_dictionary, canonical(Dialect::MySql, &models(Dialect::MySql)));
+
+    let user = format!("{}_u", db.name);
+    db.exec(&format!("CREATE USER '{user}'@'%'; GRANT ALL ON `{}`.* TO '{user}'@'%'", db.name)).await;
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_username(&user).unwrap();
+    url.set_password(None).unwrap();
+    let url = url.to_string();
+    let mut backend = connect(&ConnectSpec { url: url.clone(), create: false }).await.unwrap();
+    let denied = backend.query("SELECT ID FROM information_schema.INNODB_SYS_FOREIGN LIMIT 1").await;
+    let without = introspect(backend.as_mut(), None).await;
+    backend.close().await;
+    db.exec(&format!("DROP USER '{user}'@'%'")).await;
+    assert!(denied.is_err(), "the dictionary should be out of this user's reach");
+    assert_eq!(without.unwrap(), with_dictionary);
+}

@@ -1,5 +1,5 @@
-//! MySQL and MariaDB: four `information_schema` queries over the current database (columns, key constraints,
-//! checks, indexes).
+//! MySQL and MariaDB: four catalog queries over the current database (columns, key constraints or, on MariaDB,
+//! foreign keys from InnoDB's dictionary, checks, indexes).
 //!
 //! The server cannot tell a unique index from a unique constraint: every unique index is read as a [`Unique`].
 //! Indexes InnoDB created for a foreign key (named after it) are not read. MariaDB's JSON columns are `longtext`
@@ -35,21 +35,25 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     // MariaDB several times the two scans. Columns of views are read too, and dropped below (no table of theirs).
     let sql = format!(
         "SELECT CAST(TABLE_NAME AS CHAR), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-         CAST(TABLE_COMMENT AS CHAR), CAST(VERSION() AS CHAR) \
+         CAST(TABLE_COMMENT AS CHAR), CAST(VERSION() AS CHAR), CAST(DATABASE() AS CHAR) \
          FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'{} \
          UNION ALL SELECT CAST(TABLE_NAME AS CHAR), CAST(ORDINAL_POSITION AS CHAR), CAST(COLUMN_NAME AS CHAR), \
          CAST(COLUMN_TYPE AS CHAR), CAST(DATA_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR), \
-         CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR), CAST(COLUMN_COMMENT AS CHAR), NULL, NULL \
+         CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR), CAST(COLUMN_COMMENT AS CHAR), NULL, NULL, NULL \
          FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE(){}",
         only_filter(Dialect::MySql, "TABLE_NAME", only),
         only_filter(Dialect::MySql, "TABLE_NAME", only)
     );
     let mut mariadb = false;
+    let mut database = None;
     let mut raw = Vec::new();
     for row in backend.query(&sql).await? {
         let row = Row(&row);
         let table_name = row.req(0, "table name")?;
         mariadb |= row.opt(10).is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
+        if database.is_none() {
+            database = row.opt(11).map(str::to_string);
+        }
         let Some(name) = row.opt(2) else {
             tables.entry(table_name).comment = row.opt(9).filter(|c| !c.is_empty()).map(str::to_string);
             continue;
@@ -67,38 +71,52 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         });
     }
 
-    // Primary keys, uniques and foreign keys, one row per key column (KEY_COLUMN_USAGE holds only these three: the
-    // primary key is always named PRIMARY, a foreign key has a referenced table), then one `RULES` row per foreign
-    // key with its actions: a UNION ALL, as joins of information_schema views cost MariaDB several times the scans.
+    // Secondary indexes, and on MariaDB's fast path also the primary key and uniques (see below).
     let sql = format!(
-        "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), \
-         CASE WHEN REFERENCED_TABLE_NAME IS NOT NULL THEN 'FOREIGN KEY' WHEN CONSTRAINT_NAME = 'PRIMARY' \
-         THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, \
-         CAST(ORDINAL_POSITION AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(REFERENCED_TABLE_NAME AS CHAR), \
-         CAST(REFERENCED_COLUMN_NAME AS CHAR), NULL, NULL \
-         FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE(){} \
-         UNION ALL SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), 'RULES', '0', NULL, NULL, NULL, \
-         CAST(DELETE_RULE AS CHAR), CAST(UPDATE_RULE AS CHAR) \
-         FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE(){}",
-        only_filter(Dialect::MySql, "TABLE_NAME", only),
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS CHAR), \
+         CAST(SEQ_IN_INDEX AS CHAR), CAST(COLUMN_NAME AS CHAR) FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE(){}",
         only_filter(Dialect::MySql, "TABLE_NAME", only)
     );
-    let mut keys = Vec::new();
-    let mut rules = HashMap::new();
+    let mut index_rows = Vec::new();
     for row in backend.query(&sql).await? {
-        let row = Row(&row);
-        if row.opt(2) == Some("RULES") {
-            let key = (row.req(0, "constraint table")?.to_string(), row.req(1, "constraint name")?.to_string());
-            rules.insert(key, (rule(row.opt(7))?, rule(row.opt(8))?));
-            continue;
-        }
-        keys.push((
-            row.req(0, "constraint table")?.to_string(),
-            row.req(1, "constraint name")?.to_string(),
-            row.num(3, "key position")?,
-            row.0.to_vec(),
-        ));
+        let r = Row(&row);
+        let key =
+            (r.req(0, "index table")?.to_string(), r.req(1, "index name")?.to_string(), r.num(3, "seq_in_index")?);
+        index_rows.push((key, row));
     }
+    index_rows.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let innodb = match (mariadb, database.as_deref()) {
+        (true, Some(db)) => innodb_foreign_keys(backend, db, only).await,
+        _ => None,
+    };
+    // Rows in KEY_COLUMN_USAGE's layout (table, name, type, position, column, referenced table and column) and the
+    // foreign keys' rules.
+    let (mut keys, rules) = match innodb {
+        Some((mut keys, rules)) => {
+            // The primary key and unique constraints are the unique indexes (MySQL cannot tell them apart).
+            for ((table, name, seq), row) in &index_rows {
+                let r = Row(row);
+                if r.flag(2) {
+                    continue;
+                }
+                let kind = if name == "PRIMARY" { "PRIMARY KEY" } else { "UNIQUE" };
+                let layout = vec![
+                    Some(table.clone()),
+                    Some(name.clone()),
+                    Some(kind.to_string()),
+                    Some(seq.to_string()),
+                    r.opt(4).map(str::to_string),
+                    None,
+                    None,
+                ];
+                keys.push((table.clone(), name.clone(), *seq, layout));
+            }
+            (keys, rules)
+        }
+        None => information_schema_keys(backend, only).await?,
+    };
     // Rows come in no guaranteed order: by table, constraint, position (names compared exactly, not by collation).
     keys.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
     // (table, lower-cased name) of foreign keys: InnoDB names the index it creates for one after it.
@@ -205,24 +223,11 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     }
 
     // Secondary indexes: the non-unique ones (unique ones are the uniques above), without FK-created ones.
-    let sql = format!(
-        "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS CHAR), \
-         CAST(SEQ_IN_INDEX AS CHAR), CAST(COLUMN_NAME AS CHAR) FROM information_schema.STATISTICS \
-         WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY'{}",
-        only_filter(Dialect::MySql, "TABLE_NAME", only)
-    );
-    let mut rows = Vec::new();
-    for row in backend.query(&sql).await? {
-        let r = Row(&row);
-        let key =
-            (r.req(0, "index table")?.to_string(), r.req(1, "index name")?.to_string(), r.num(3, "seq_in_index")?);
-        rows.push((key, row));
-    }
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows = index_rows;
     let mut expression: HashSet<(String, String)> = HashSet::new();
     for ((table_name, name, _), row) in &rows {
         let row = Row(row);
-        if !row.flag(2) || fk_names.contains(&(table_name.clone(), name.to_lowercase())) {
+        if name == "PRIMARY" || !row.flag(2) || fk_names.contains(&(table_name.clone(), name.to_lowercase())) {
             continue;
         }
         let Some(table) = tables.get_mut(table_name) else { continue };
@@ -243,6 +248,120 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         }
     }
     Ok(tables)
+}
+
+type Keys = Vec<(String, String, i64, Vec<Option<String>>)>;
+type Rules = HashMap<(String, String), (FkAction, FkAction)>;
+
+/// Key constraints from `information_schema` (every MySQL and MariaDB; each view opens every table of the database).
+async fn information_schema_keys(backend: &mut dyn Backend, only: Option<&[String]>) -> Result<(Keys, Rules), DbError> {
+    // Primary keys, uniques and foreign keys, one row per key column (KEY_COLUMN_USAGE holds only these three: the
+    // primary key is always named PRIMARY, a foreign key has a referenced table), then one `RULES` row per foreign
+    // key with its actions: a UNION ALL, as joins of information_schema views cost MariaDB several times the scans.
+    let sql = format!(
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), \
+         CASE WHEN REFERENCED_TABLE_NAME IS NOT NULL THEN 'FOREIGN KEY' WHEN CONSTRAINT_NAME = 'PRIMARY' \
+         THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, \
+         CAST(ORDINAL_POSITION AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(REFERENCED_TABLE_NAME AS CHAR), \
+         CAST(REFERENCED_COLUMN_NAME AS CHAR), NULL, NULL \
+         FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE(){} \
+         UNION ALL SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), 'RULES', '0', NULL, NULL, NULL, \
+         CAST(DELETE_RULE AS CHAR), CAST(UPDATE_RULE AS CHAR) \
+         FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE(){}",
+        only_filter(Dialect::MySql, "TABLE_NAME", only),
+        only_filter(Dialect::MySql, "TABLE_NAME", only)
+    );
+    let mut keys = Vec::new();
+    let mut rules = HashMap::new();
+    for row in backend.query(&sql).await? {
+        let row = Row(&row);
+        if row.opt(2) == Some("RULES") {
+            let key = (row.req(0, "constraint table")?.to_string(), row.req(1, "constraint name")?.to_string());
+            rules.insert(key, (rule(row.opt(7))?, rule(row.opt(8))?));
+            continue;
+        }
+        keys.push((
+            row.req(0, "constraint table")?.to_string(),
+            row.req(1, "constraint name")?.to_string(),
+            row.num(3, "key position")?,
+            row.0.to_vec(),
+        ));
+    }
+    Ok((keys, rules))
+}
+
+/// MariaDB's foreign keys from InnoDB's own dictionary, which it serves from memory (about a tenth of what
+/// `KEY_COLUMN_USAGE` and `REFERENTIAL_CONSTRAINTS` cost, which open every table). `None` (use `information_schema`)
+/// when it cannot be read (it needs the PROCESS privilege) or when a database or table name is not plain: InnoDB
+/// stores those in its file-name encoding (`we@002dird/t`), which is not worth decoding here.
+async fn innodb_foreign_keys(backend: &mut dyn Backend, db: &str, only: Option<&[String]>) -> Option<(Keys, Rules)> {
+    let plain = |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !plain(db) {
+        return None;
+    }
+    let prefix = format!("{db}/");
+    // Two scans joined here: a join of the two views costs MariaDB several times their scans.
+    let sql = format!(
+        "SELECT 'F', CAST(ID AS CHAR), CAST(FOR_NAME AS CHAR), CAST(REF_NAME AS CHAR), CAST(TYPE AS CHAR) \
+         FROM information_schema.INNODB_SYS_FOREIGN WHERE LEFT(FOR_NAME, {n}) = '{prefix}' \
+         UNION ALL SELECT 'C', CAST(ID AS CHAR), CAST(FOR_COL_NAME AS CHAR), CAST(REF_COL_NAME AS CHAR), \
+         CAST(POS AS CHAR) FROM information_schema.INNODB_SYS_FOREIGN_COLS WHERE LEFT(ID, {n}) = '{prefix}'",
+        n = prefix.len()
+    );
+    let rows = match backend.query(&sql).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::debug!(error = %e, "InnoDB's dictionary is not readable; reading foreign keys from information_schema");
+            return None;
+        }
+    };
+    // id => (table, referenced table, type bits); id => [(position, column, referenced column)]
+    let mut fks: HashMap<String, (String, String, u32)> = HashMap::new();
+    let mut cols: HashMap<String, Vec<(i64, String, String)>> = HashMap::new();
+    for row in &rows {
+        let text = |i: usize| row.get(i).cloned().flatten();
+        let (id, a, b, c) = (text(1)?, text(2)?, text(3)?, text(4)?);
+        match text(0)?.as_str() {
+            "F" => {
+                let (table, ref_table) = (a.strip_prefix(&prefix)?, b.strip_prefix(&prefix)?);
+                if !plain(table) || !plain(ref_table) {
+                    return None;
+                }
+                fks.insert(id, (table.to_string(), ref_table.to_string(), c.parse().ok()?));
+            }
+            _ => cols.entry(id).or_default().push((c.parse().ok()?, a, b)),
+        }
+    }
+    let (mut keys, mut rules) = (Keys::new(), Rules::new());
+    for (id, (table, ref_table, bits)) in fks {
+        if only.is_some_and(|names| !names.contains(&table)) {
+            continue;
+        }
+        let name = id.strip_prefix(&prefix)?.to_string();
+        // DICT_FOREIGN_ON_DELETE_CASCADE 1, _SET_NULL 2, ON_UPDATE_CASCADE 4, _SET_NULL 8; RESTRICT and NO ACTION
+        // read alike (as `information_schema` does here).
+        let on = |cascade: u32, set_null: u32| match () {
+            _ if bits & cascade != 0 => FkAction::Cascade,
+            _ if bits & set_null != 0 => FkAction::SetNull,
+            _ => FkAction::NoAction,
+        };
+        rules.insert((table.clone(), name.clone()), (on(1, 2), on(4, 8)));
+        let mut columns = cols.remove(&id)?;
+        columns.sort();
+        for (pos, column, ref_column) in columns {
+            let layout = vec![
+                Some(table.clone()),
+                Some(name.clone()),
+                Some("FOREIGN KEY".to_string()),
+                Some((pos + 1).to_string()),
+                Some(column),
+                Some(ref_table.clone()),
+                Some(ref_column),
+            ];
+            keys.push((table.clone(), name.clone(), pos + 1, layout));
+        }
+    }
+    Some((keys, rules))
 }
 
 /// `` `name` `` with backticks doubled, as MariaDB prints identifiers in a check clause.
