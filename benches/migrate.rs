@@ -112,6 +112,24 @@ async fn sqlx_pool_run(url: &str, dialect: Dialect, dir: &Path, undo: bool, warm
     }
 }
 
+/// The floor of a no-op: one query reading one history row through a fresh pool (what any first query on a new
+/// connection pays, such as SQLite parsing a schema that grows with these migrations).
+async fn one_query(url: &str, dialect: Dialect) -> Duration {
+    macro_rules! go {
+        ($pool:ty) => {{
+            let pool = <$pool>::connect(url).await.unwrap();
+            let started = Instant::now();
+            sqlx::raw_sql("SELECT version FROM _dbwarden_migrations LIMIT 1").fetch_all(&pool).await.unwrap();
+            started.elapsed()
+        }};
+    }
+    match dialect {
+        Dialect::Postgres => go!(sqlx::PgPool),
+        Dialect::MySql => go!(sqlx::MySqlPool),
+        Dialect::Sqlite => go!(sqlx::SqlitePool),
+    }
+}
+
 enum Op {
     Apply,
     ApplyOneTx,
@@ -190,7 +208,7 @@ async fn main() {
         let (mut raw_up, mut raw_down, mut raw_tx) = (vec![], vec![], vec![]);
         let (mut sqlx_up, mut sqlx_down, mut sqlx_noop) = (vec![], vec![], vec![]);
         let (mut dw_up, mut dw_down, mut dw_noop, mut dw_tx) = (vec![], vec![], vec![], vec![]);
-        let (mut sqlx_warm, mut dw_warm) = (vec![], vec![]);
+        let (mut sqlx_warm, mut dw_warm, mut floor) = (vec![], vec![], vec![]);
         for round in 0..rounds {
             // Apply with raw, sqlx and dbwarden on fresh databases, in an order that rotates every round so no
             // tool always runs after another one's burst of writes (checkpoints, fsync queues).
@@ -209,6 +227,7 @@ async fn main() {
                 dw_noop.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply, false).await);
                 sqlx_warm.push(sqlx_pool_run(&sqlx_db.url, dialect, &sqlx_dir, false, true).await);
                 dw_warm.push(dbwarden_pool_run(&dw_db.url, dialect, &dw_dir, Op::Apply, true).await);
+                floor.push(one_query(&dw_db.url, dialect).await);
             }
             for tool in (0..3).map(|i| (i + round) % 3) {
                 match tool {
@@ -246,10 +265,12 @@ async fn main() {
         // Sub-millisecond resolution: the no-op's flatness in the history length is the point of this row.
         let fine = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
         println!(
-            "| {dialect} | no-op migrate, {n} applied, fresh pool | - | {} | {} | - | dbwarden / sqlx {} |",
+            "| {dialect} | no-op migrate, {n} applied, fresh pool (raw: one query) | {} | {} | {} | - | dbwarden / sqlx {}, / one query {} |",
+            fine(median(floor.clone())),
             fine(median(sqlx_noop.clone())),
             fine(median(dw_noop.clone())),
-            paired(&dw_noop, &sqlx_noop)
+            paired(&dw_noop, &sqlx_noop),
+            paired(&dw_noop, &floor)
         );
         println!(
             "| {dialect} | no-op migrate, {n} applied, warm pool | - | {} | {} | - | dbwarden / sqlx {} |",

@@ -47,27 +47,30 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     let mut mariadb = false;
     let mut database = None;
     let mut raw = Vec::new();
-    for row in backend.query(&sql).await? {
-        let row = Row(&row);
-        let table_name = row.req(0, "table name")?;
-        mariadb |= row.opt(10).is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
+    for mut row in backend.query(&sql).await? {
+        // Values are moved out of the row, not copied: this loop sees every column of the database.
+        let position = Row(&row).num(1, "ordinal position");
+        let nullable = Row(&row).flag(5);
+        let mut take = |i: usize| row.get_mut(i).and_then(Option::take);
+        let table_name = take(0).ok_or_else(|| unexpected("table name is NULL"))?;
         if database.is_none() {
-            database = row.opt(11).map(str::to_string);
+            mariadb |= take(10).is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
+            database = take(11);
         }
-        let Some(name) = row.opt(2) else {
-            tables.entry(table_name).comment = row.opt(9).filter(|c| !c.is_empty()).map(str::to_string);
+        let Some(name) = take(2) else {
+            tables.entry(&table_name).comment = take(9).filter(|c| !c.is_empty());
             continue;
         };
         raw.push(Raw {
-            table: table_name.to_string(),
-            position: row.num(1, "ordinal position")?,
-            name: name.to_string(),
-            column_type: row.req(3, "column type")?.to_string(),
-            data_type: row.opt(4).unwrap_or_default().to_ascii_lowercase(),
-            nullable: row.flag(5),
-            default: row.opt(6).map(str::to_string),
-            extra: row.opt(7).unwrap_or_default().to_ascii_lowercase(),
-            comment: row.opt(8).filter(|c| !c.is_empty()).map(str::to_string),
+            table: table_name,
+            position: position?,
+            name,
+            column_type: take(3).ok_or_else(|| unexpected("column type is NULL"))?,
+            data_type: take(4).unwrap_or_default().to_ascii_lowercase(),
+            nullable,
+            default: take(6),
+            extra: take(7).unwrap_or_default().to_ascii_lowercase(),
+            comment: take(8).filter(|c| !c.is_empty()),
         });
     }
 
@@ -195,12 +198,8 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     raw.sort_by(|a, b| (&a.table, a.position).cmp(&(&b.table, b.position)));
     let types = types::of(Dialect::MySql);
     for c in raw {
-        let is_json = json_columns.contains(&(c.table.clone(), c.name.to_lowercase()));
-        let ty = if is_json && c.data_type == "longtext" {
-            ColumnType::Json
-        } else {
-            types.parse(&CatalogType::named(c.column_type.clone()))
-        };
+        let is_json = c.data_type == "longtext" && json_columns.contains(&(c.table.clone(), c.name.to_lowercase()));
+        let ty = if is_json { ColumnType::Json } else { types.parse(&CatalogType::named(c.column_type)) };
         let auto_increment = c.extra.contains("auto_increment");
         let mut default =
             if mariadb { mariadb_default(c.default) } else { mysql_default(c.default, &c.data_type, &c.extra) };
