@@ -394,19 +394,8 @@ impl Migrator {
     /// history was just found complete, so failing here (a read-only role, the lock busy) must not fail `migrate`.
     async fn record_head(&self, target: &(impl Target + ?Sized), loaded: &Loaded) {
         let Ok(mut backend) = target.open().await else { return };
-        let d = dialect::of(backend.dialect());
-        let namespace = self.namespace(&loaded.db);
-        let me = LockHolder::me();
         // One try: someone holding the lock is migrating, and will write the record itself.
-        if lock::acquire(backend.as_mut(), d, &namespace, &me, Duration::ZERO).await.is_ok() {
-            let mut run = Run {
-                backend: backend.as_mut(),
-                d,
-                history: History { d, table: self.table.clone(), prepared: false },
-                namespace,
-                me,
-                last_heartbeat: Instant::now(),
-            };
+        if let Ok(mut run) = self.lock_within(backend.as_mut(), &loaded.db, Duration::ZERO).await {
             write_head_if_complete(&mut run, loaded).await;
             unlock(run).await;
         }
@@ -415,10 +404,19 @@ impl Migrator {
 
     /// Takes the lock; everything done with the returned run happens under it.
     async fn lock<'b>(&self, backend: &'b mut dyn Backend, db: &str) -> Result<Run<'b>, Error> {
+        self.lock_within(backend, db, self.lock_timeout).await
+    }
+
+    async fn lock_within<'b>(
+        &self,
+        backend: &'b mut dyn Backend,
+        db: &str,
+        timeout: Duration,
+    ) -> Result<Run<'b>, Error> {
         let d = dialect::of(backend.dialect());
         let namespace = self.namespace(db);
         let me = LockHolder::me();
-        lock::acquire(backend, d, &namespace, &me, self.lock_timeout).await?;
+        lock::acquire(backend, d, &namespace, &me, timeout).await?;
         // Everything run under the lock may change the history: the head record is void until rewritten.
         if let Err(e) = backend.execute(&head::clear_sql(d, &namespace)).await {
             let _ = lock::release(backend, d, &namespace, &me).await;
