@@ -7,7 +7,6 @@
 //! DBWARDEN_BENCH_BACKENDS=sqlite,postgres,mysql).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::path::Path;

@@ -15,21 +15,28 @@ use crate::backend::{SqlDialect, TextRow};
 pub const HEAD_TABLE: &str = "dbwarden_head";
 
 fn create_table_sql(d: &dyn SqlDialect) -> String {
+    let q = |c: &str| d.quote_ident(c);
     format!(
-        "CREATE TABLE IF NOT EXISTS {} (namespace VARCHAR(255) NOT NULL PRIMARY KEY, digest VARCHAR(64) NOT NULL, \
-         migrations BIGINT NOT NULL, written_at BIGINT NOT NULL)",
-        d.quote_ident(HEAD_TABLE)
+        "CREATE TABLE IF NOT EXISTS {} ({} VARCHAR(255) NOT NULL PRIMARY KEY, {} VARCHAR(64) NOT NULL, \
+         {} BIGINT NOT NULL, {} BIGINT NOT NULL)",
+        q(HEAD_TABLE),
+        q("namespace"),
+        q("digest"),
+        q("migrations"),
+        q("written_at")
     )
 }
 
 /// The start-up check: the recorded digest and size, and the history table's current row count.
 pub(crate) fn check_sql(d: &dyn SqlDialect, namespace: &str, history_table: &str) -> String {
+    let q = |c: &str| d.quote_ident(c);
     format!(
-        "SELECT {}, {}, {} FROM {} WHERE namespace = {}",
-        d.text("digest"),
-        d.text("migrations"),
-        d.text(&format!("(SELECT COUNT(*) FROM {})", d.quote_ident(history_table))),
-        d.quote_ident(HEAD_TABLE),
+        "SELECT {}, {}, {} FROM {} WHERE {} = {}",
+        d.text(&q("digest")),
+        d.text(&q("migrations")),
+        d.text(&format!("(SELECT COUNT(*) FROM {})", q(history_table))),
+        q(HEAD_TABLE),
+        q("namespace"),
         d.literal(namespace)
     )
 }
@@ -47,17 +54,19 @@ pub(crate) fn matches(rows: &[TextRow], expected: &Fingerprint) -> bool {
 /// Forgets the record (first thing in a locked run that changes the history); creates the table on first use.
 pub(crate) fn clear_sql(d: &dyn SqlDialect, namespace: &str) -> String {
     format!(
-        "{};\nDELETE FROM {} WHERE namespace = {}",
+        "{};\nDELETE FROM {} WHERE {} = {}",
         create_table_sql(d),
         d.quote_ident(HEAD_TABLE),
+        d.quote_ident("namespace"),
         d.literal(namespace)
     )
 }
 
 /// Records that the history now holds exactly the set `fingerprint` describes.
 pub(crate) fn write_sql(d: &dyn SqlDialect, namespace: &str, fingerprint: &Fingerprint) -> String {
+    let columns = ["namespace", "digest", "migrations", "written_at"].map(|c| d.quote_ident(c)).join(", ");
     format!(
-        "{};\nINSERT INTO {} (namespace, digest, migrations, written_at) VALUES ({}, {}, {}, {})",
+        "{};\nINSERT INTO {} ({columns}) VALUES ({}, {}, {}, {})",
         clear_sql(d, namespace),
         d.quote_ident(HEAD_TABLE),
         d.literal(namespace),
@@ -65,4 +74,31 @@ pub(crate) fn write_sql(d: &dyn SqlDialect, namespace: &str, fingerprint: &Finge
         fingerprint.migrations,
         crate::lock::now_ms()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_matches_only_the_same_set_and_row_count() {
+        let expected = Fingerprint { digest: "ab".into(), migrations: 2 };
+        let row = |d: &str, m: &str, n: &str| vec![Some(d.to_string()), Some(m.to_string()), Some(n.to_string())];
+        assert!(matches(&[row("ab", "2", "2")], &expected));
+        assert!(!matches(&[row("ab", "2", "1")], &expected), "a history row deleted by hand");
+        assert!(!matches(&[row("ab", "2", "3")], &expected), "a history row added by hand");
+        assert!(!matches(&[row("cd", "2", "2")], &expected), "another set of files");
+        assert!(!matches(&[], &expected), "no record");
+        assert!(!matches(&[vec![None, None, None]], &expected));
+    }
+
+    #[test]
+    fn every_identifier_is_quoted() {
+        let d = crate::backend::dialect::of(dbwarden_core::Dialect::MySql);
+        let sql = write_sql(d, "app:_dbwarden_migrations", &Fingerprint { digest: "ab".into(), migrations: 1 });
+        for name in ["dbwarden_head", "namespace", "digest", "migrations", "written_at"] {
+            assert!(sql.contains(&format!("`{name}`")), "{name} unquoted in {sql}");
+        }
+        assert!(check_sql(d, "x", "my`history").contains("`my``history`"));
+    }
 }
