@@ -2,6 +2,7 @@
 //! the lock, recording each with its checksums. Written once over the [`Backend`] primitives.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dbwarden_core::checksum;
@@ -230,22 +231,14 @@ impl Migrator {
     pub async fn run(&self, target: &(impl Target + ?Sized)) -> Result<Report, Error> {
         let nothing = |db: String| Ok(Report { database: db, steps: Vec::new(), dry_run: false });
         let quick = !self.dry_run && !self.baseline;
-        // Start-up with nothing to do: one row read, no file parsed where the source allows (embedded).
-        let early = self.source.fingerprint();
+        let loaded = match quick {
+            true => match self.head_or_load(target).await? {
+                Ok(db) => return nothing(db),
+                Err(loaded) => loaded,
+            },
+            false => self.source.load()?,
+        };
         if quick {
-            if let Some((db, Some(fingerprint))) = &early {
-                if self.head_current(target, db, fingerprint).await {
-                    return nothing(db.clone());
-                }
-            }
-        }
-        let loaded = self.source.load()?;
-        if quick {
-            if let (None, Some(fingerprint)) = (&early, &loaded.fingerprint) {
-                if self.head_current(target, &loaded.db, fingerprint).await {
-                    return nothing(loaded.db.clone());
-                }
-            }
             match self.peek(target, &loaded).await {
                 Peek::NothingToDo { head_writable } => {
                     if head_writable {
@@ -357,21 +350,37 @@ impl Migrator {
     /// # Ok(()) }
     /// ```
     pub async fn up_to_date(&self, target: &(impl Target + ?Sized)) -> Result<bool, Error> {
-        if let Some((db, Some(fingerprint))) = self.source.fingerprint() {
-            if self.head_current(target, &db, &fingerprint).await {
-                return Ok(true);
-            }
+        match self.head_or_load(target).await? {
+            Ok(_) => Ok(true),
+            Err(loaded) => Ok(matches!(self.peek(target, &loaded).await, Peek::NothingToDo { .. })),
         }
-        let loaded = self.source.load()?;
-        Ok(matches!(self.peek(target, &loaded).await, Peek::NothingToDo { .. }))
     }
 
-    /// Whether the head record says the history holds exactly `fingerprint`'s set (see [`crate::head`]): one
-    /// read-only query of one row through the pool. `false` on any doubt (no pool, no record, an error).
-    async fn head_current(&self, target: &(impl Target + ?Sized), db: &str, fingerprint: &Fingerprint) -> bool {
-        let Some(dialect) = target.pool_dialect() else { return false };
-        let sql = head::check_sql(dialect::of(dialect), &self.namespace(db), &self.table);
-        matches!(target.peek(&sql).await, Ok(rows) if head::matches(&rows, fingerprint))
+    /// The start-up check: `Ok(database)` when the head record says the history holds exactly this set (see
+    /// [`crate::head`]: one read-only query of one row through the pool, no file parsed where the source allows),
+    /// else the files, loaded. Any doubt (no pool, no record, an error) is a miss.
+    async fn head_or_load(&self, target: &(impl Target + ?Sized)) -> Result<Result<String, Arc<Loaded>>, Error> {
+        let (db, fingerprint, loaded) = match self.source.fingerprint() {
+            Some((db, fingerprint)) => (db, fingerprint, None),
+            None => {
+                let loaded = self.source.load()?;
+                (loaded.db.clone(), loaded.fingerprint.clone(), Some(loaded))
+            }
+        };
+        if let (Some(fingerprint), Some(dialect)) = (fingerprint, target.pool_dialect()) {
+            let sql = head::check_sql(dialect::of(dialect), &self.namespace(&db), &self.table);
+            if matches!(target.peek(&sql).await, Ok(rows) if head::matches(&rows, &fingerprint)) {
+                if loaded.is_none() {
+                    self.source.warn_not_embedded();
+                }
+                return Ok(Ok(db));
+            }
+        }
+        // On a miss `load` reads the files (and warns about files missing from a binary) once.
+        Ok(Err(match loaded {
+            Some(loaded) => loaded,
+            None => self.source.load()?,
+        }))
     }
 
     /// The read-only check behind the head record: every history row, planned against the files, through the pool,
@@ -396,7 +405,7 @@ impl Migrator {
         let Ok(mut backend) = target.open().await else { return };
         // One try: someone holding the lock is migrating, and will write the record itself.
         if let Ok(mut run) = self.lock_within(backend.as_mut(), &loaded.db, Duration::ZERO).await {
-            write_head_if_complete(&mut run, loaded).await;
+            write_head_if_complete(&mut run, loaded, None).await;
             unlock(run).await;
         }
         backend.close().await;
@@ -604,7 +613,8 @@ impl Migrator {
         let plan = self.plan(loaded, &rows, run.backend.dialect())?;
         let mut steps = Vec::new();
         if plan.is_empty() {
-            write_head_if_complete(run, loaded).await;
+            // Nothing ran: the rows just read under the lock are the history.
+            write_head_if_complete(run, loaded, Some(&rows)).await;
             return Ok(Report { database: loaded.db.clone(), steps, dry_run: false });
         }
         run.history.prepare(run.backend).await;
@@ -648,7 +658,7 @@ impl Migrator {
                 return Err(Error::db("recording the migrations")(e));
             }
         }
-        write_head_if_complete(run, loaded).await;
+        write_head_if_complete(run, loaded, None).await;
         Ok(Report { database: loaded.db.clone(), steps, dry_run: false })
     }
 
@@ -862,18 +872,21 @@ fn fingerprint_of(rows: &[AppliedMigration]) -> Option<Fingerprint> {
     Some(fingerprint::of_items(items.collect::<Option<Vec<_>>>()?))
 }
 
-/// Records the head when the history (read again, under the lock) holds exactly the files' set. A failure only
-/// costs the next start-up the full read, so it is logged, not returned.
-async fn write_head_if_complete(run: &mut Run<'_>, loaded: &Loaded) {
+/// Records the head when the history holds exactly the files' set: `rows` as read under the lock, or read again
+/// here (after migrations ran). A failure only costs the next start-up the full read, so it is logged, not returned.
+async fn write_head_if_complete(run: &mut Run<'_>, loaded: &Loaded, rows: Option<&[AppliedMigration]>) {
     let Some(expected) = &loaded.fingerprint else { return };
-    let rows = match run.backend.query(&run.history.plan_sql()).await {
-        Ok(rows) => History::plan_rows(rows),
-        Err(e) => {
-            tracing::debug!(error = %e, "reading the history for the head record");
-            return;
-        }
+    let found = match rows {
+        Some(rows) => fingerprint_of(rows),
+        None => match run.backend.query(&run.history.plan_sql()).await {
+            Ok(rows) => History::plan_rows(rows).as_deref().and_then(fingerprint_of),
+            Err(e) => {
+                tracing::debug!(error = %e, "reading the history for the head record");
+                return;
+            }
+        },
     };
-    if rows.as_deref().and_then(fingerprint_of).as_ref() != Some(expected) {
+    if found.as_ref() != Some(expected) {
         return;
     }
     if let Err(e) = run.backend.execute(&head::write_sql(run.d, &run.namespace, expected)).await {

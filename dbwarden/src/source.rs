@@ -48,10 +48,10 @@ impl Source {
 
     /// The database name and the fingerprint of the set fully applied, without reading or parsing a file where the
     /// source allows it (embedded: computed at compile time; resolved: once). `None` for a folder, which must be read.
+    /// Unlike [`Source::load`] it does not look for files missing from a binary: see [`Source::warn_not_embedded`].
     pub(crate) fn fingerprint(&self) -> Option<(String, Option<Fingerprint>)> {
         match self {
             Source::Embedded(set) => {
-                warn_not_embedded(set, &set.files_missing_from_binary());
                 let fingerprint = set
                     .fingerprint
                     .map(|digest| Fingerprint { digest: digest.to_string(), migrations: set.files.len() as u64 });
@@ -59,6 +59,13 @@ impl Source {
             }
             Source::Resolved(loaded) => Some((loaded.db.clone(), loaded.fingerprint.clone())),
             Source::Dir { .. } => None,
+        }
+    }
+
+    /// The warning [`Source::load`] gives about files on disk an embedded set lacks, for callers that skip `load`.
+    pub(crate) fn warn_not_embedded(&self) {
+        if let Source::Embedded(set) = self {
+            warn_not_embedded(set, &set.files_missing_from_binary());
         }
     }
 }
