@@ -146,44 +146,7 @@ fn requote(dialect: Dialect, sql: &str) -> String {
     if dialect != Dialect::MySql {
         return sql.to_string();
     }
-    let sql = sql.replace(" AS TEXT)", " AS CHAR)");
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                out.push(c);
-                while let Some(s) = chars.next() {
-                    out.push(s);
-                    if s == '\'' {
-                        if chars.peek() == Some(&'\'') {
-                            out.push(chars.next().unwrap());
-                        } else {
-                            break;
-                        }
-                    }
-                }
-            }
-            '"' => {
-                let mut ident = String::new();
-                while let Some(s) = chars.next() {
-                    if s == '"' {
-                        if chars.peek() == Some(&'"') {
-                            chars.next();
-                        } else {
-                            break;
-                        }
-                    }
-                    ident.push(s);
-                }
-                out.push('`');
-                out.push_str(&ident.replace('`', "``"));
-                out.push('`');
-            }
-            _ => out.push(c),
-        }
-    }
-    out
+    dbwarden_core::schema::requote_identifiers(&sql.replace(" AS TEXT)", " AS CHAR)"), '`')
 }
 
 fn schema_of(tables: &[ModelTable]) -> Schema {
