@@ -21,6 +21,8 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "support/stats.rs"]
+mod stats;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,6 +34,7 @@ use dbwarden::diff::{Change, Renames};
 use dbwarden::schema::{Column, ColumnType, ForeignKey, Index, PrimaryKey, Schema, Table};
 use dbwarden::{DbError, Dialect, Migrator, Source};
 use sqlx::Connection;
+use stats::{env_usize, median, paired};
 
 // ---------------------------------------------------------------------------------------------------------------
 // The schema
@@ -437,24 +440,8 @@ async fn floor_run(url: &str, dialect: Dialect, queries: &[String]) -> (Duration
 // ---------------------------------------------------------------------------------------------------------------
 // Statistics
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// The median of per-round ratios `a[i] / b[i]` (each pair measured back to back).
-fn paired(a: &[Duration], b: &[Duration]) -> f64 {
-    let mut r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x.as_secs_f64() / y.as_secs_f64()).collect();
-    r.sort_by(|x, y| x.total_cmp(y));
-    r[r.len() / 2]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn env_usize(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 struct Measured {

@@ -8,6 +8,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/stats.rs"]
+mod stats;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 use common::TestDb;
 use dbwarden::{Dialect, Migrator, RollbackTo, Source};
 use sqlx::Connection;
+use stats::{env_usize, median, paired};
 
 struct Step {
     up: String,
@@ -129,6 +132,11 @@ async fn one_query(url: &str, dialect: Dialect) -> Duration {
     }
 }
 
+/// [`paired`] as the tables print it.
+fn ratio(a: &[Duration], b: &[Duration]) -> String {
+    format!("{:.2}x", paired(a, b))
+}
+
 enum Op {
     Apply,
     ApplyOneTx,
@@ -158,23 +166,6 @@ async fn dbwarden_pool_run(url: &str, dialect: Dialect, dir: &Path, op: Op, warm
         Dialect::MySql => go!(sqlx::MySqlPool),
         Dialect::Sqlite => go!(sqlx::SqlitePool),
     }
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// The median of per-round ratios `a[i] / b[i]`: each pair was measured back to back, so slow phases of the disk
-/// hit both sides of a ratio rather than one median.
-fn paired(a: &[Duration], b: &[Duration]) -> String {
-    let mut r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x.as_secs_f64() / y.as_secs_f64()).collect();
-    r.sort_by(|x, y| x.total_cmp(y));
-    format!("{:.2}x", r[r.len() / 2])
-}
-
-fn env_usize(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -252,8 +243,8 @@ async fn main() {
                 ms(median(raw.to_vec())),
                 sqlx.map(|s| ms(median(s.to_vec()))).unwrap_or_else(|| "-".into()),
                 ms(median(dw.to_vec())),
-                sqlx.map(|s| paired(s, raw)).unwrap_or_else(|| "-".into()),
-                paired(dw, raw),
+                sqlx.map(|s| ratio(s, raw)).unwrap_or_else(|| "-".into()),
+                ratio(dw, raw),
             )
         };
         row("apply, a transaction per migration", &raw_up, Some(&sqlx_up), &dw_up);
@@ -268,14 +259,14 @@ async fn main() {
             fine(median(floor.clone())),
             fine(median(sqlx_noop.clone())),
             fine(median(dw_noop.clone())),
-            paired(&dw_noop, &sqlx_noop),
-            paired(&dw_noop, &floor)
+            ratio(&dw_noop, &sqlx_noop),
+            ratio(&dw_noop, &floor)
         );
         println!(
             "| {dialect} | no-op migrate, {n} applied, warm pool | - | {} | {} | - | dbwarden / sqlx {} |",
             fine(median(sqlx_warm.clone())),
             fine(median(dw_warm.clone())),
-            paired(&dw_warm, &sqlx_warm)
+            ratio(&dw_warm, &sqlx_warm)
         );
     }
 }
