@@ -6,7 +6,8 @@
 //! indexes) whenever every change is reversible. Type, nullability, default and comment changes are
 //! [`Change::AlterColumn`], never a drop and an add; renames come from `renamed_from` / `--rename` and keep the data.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -293,32 +294,34 @@ impl Renames {
 /// ```
 pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Vec<Change> {
     let mut changes = Vec::new();
+    // Tables by name: a lookup per table in a list would make the diff quadratic in the number of tables.
+    let old_tables = by_name(old);
+    let new_tables = by_name(new);
     let table_renames: BTreeMap<&str, &str> = renames
         .tables
         .iter()
-        .filter(|(o, n)| old.table(o).is_some() && new.table(n).is_some())
+        .filter(|(o, n)| old_tables.contains_key(o.as_str()) && new_tables.contains_key(n.as_str()))
         .map(|(o, n)| (o.as_str(), n.as_str()))
         .collect();
     let renamed_to: BTreeSet<&str> = table_renames.values().copied().collect();
-    let new_name = |old_name: &str| table_renames.get(old_name).copied().unwrap_or(old_name).to_string();
     // Column renames that apply: (new table, old column) -> new column.
-    let mut column_renames: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut column_renames: BTreeMap<(&str, &str), &str> = BTreeMap::new();
     for (table, from, to) in &renames.columns {
         let old_table = table_renames.iter().find(|(_, n)| **n == table.as_str()).map_or(table.as_str(), |(o, _)| o);
-        let valid = old.table(old_table).is_some_and(|t| t.column(from).is_some())
-            && new.table(table).is_some_and(|t| t.column(to).is_some());
+        let valid = old_tables.get(old_table).is_some_and(|t| t.column(from).is_some())
+            && new_tables.get(table.as_str()).is_some_and(|t| t.column(to).is_some());
         if valid {
-            column_renames.insert((table.clone(), from.clone()), to.clone());
+            column_renames.insert((table.as_str(), from.as_str()), to.as_str());
         }
     }
-    let cx = Cx { new_name: &new_name, column_renames: &column_renames };
+    let cx = Cx { table_renames: &table_renames, column_renames: &column_renames };
 
     for old_table in &old.tables {
-        let target = new_name(&old_table.name);
-        match new.table(&target) {
+        let target = cx.new_name(&old_table.name);
+        match new_tables.get(target) {
             Some(new_table) => {
                 if target != old_table.name {
-                    changes.push(Change::RenameTable { from: old_table.name.clone(), to: target.clone() });
+                    changes.push(Change::RenameTable { from: old_table.name.clone(), to: target.to_string() });
                 }
                 diff_table(old_table, new_table, &cx, &mut changes);
             }
@@ -331,8 +334,8 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Vec<Change> {
         }
     }
     for new_table in &new.tables {
-        let existed = old.table(&new_table.name).is_some() && !table_renames.contains_key(new_table.name.as_str())
-            || renamed_to.contains(new_table.name.as_str());
+        let name = new_table.name.as_str();
+        let existed = old_tables.contains_key(name) && !table_renames.contains_key(name) || renamed_to.contains(name);
         if !existed {
             changes.push(Change::CreateTable { table: Table { foreign_keys: Vec::new(), ..new_table.clone() } });
             for key in &new_table.foreign_keys {
@@ -340,36 +343,60 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Vec<Change> {
             }
         }
     }
-    recreate_retyped_foreign_keys(old, new, &cx, &mut changes);
-    order(changes, old, new)
+    recreate_retyped_foreign_keys(old, &new_tables, &cx, &mut changes);
+    order(changes, (old, &old_tables), (new, &new_tables))
+}
+
+/// A schema's tables by name.
+fn by_name(schema: &Schema) -> HashMap<&str, &Table> {
+    schema.tables.iter().map(|t| (t.name.as_str(), t)).collect()
 }
 
 /// What a table needs to know about the renames of the whole change set.
 struct Cx<'a> {
     /// An old table name -> its new name.
-    new_name: &'a dyn Fn(&str) -> String,
+    table_renames: &'a BTreeMap<&'a str, &'a str>,
     /// (new table, old column) -> new column.
-    column_renames: &'a BTreeMap<(String, String), String>,
+    column_renames: &'a BTreeMap<(&'a str, &'a str), &'a str>,
 }
 
-impl Cx<'_> {
+impl<'a> Cx<'a> {
+    /// No renames at all: every old name is the new one.
+    fn is_identity(&self) -> bool {
+        self.table_renames.is_empty() && self.column_renames.is_empty()
+    }
+
+    /// The new name of old table `table`.
+    fn new_name<'s>(&self, table: &'s str) -> &'s str
+    where
+        'a: 's,
+    {
+        self.table_renames.get(table).copied().unwrap_or(table)
+    }
+
     /// A column of (new) table `table` under its new name.
-    fn column(&self, table: &str, column: &str) -> String {
-        self.column_renames.get(&(table.to_string(), column.to_string())).cloned().unwrap_or_else(|| column.to_string())
+    fn column<'s>(&self, table: &str, column: &'s str) -> &'s str
+    where
+        'a: 's,
+    {
+        if self.column_renames.is_empty() {
+            return column;
+        }
+        self.column_renames.get(&(table, column)).copied().unwrap_or(column)
     }
 
     /// Columns of (new) table `table` under their new names.
     fn columns(&self, table: &str, columns: &[String]) -> Vec<String> {
-        columns.iter().map(|c| self.column(table, c)).collect()
+        columns.iter().map(|c| self.column(table, c).to_string()).collect()
     }
 
     /// An old foreign key of old table `table` as it reads after the renames (its own and its target's).
     fn foreign_key(&self, table: &str, k: &ForeignKey) -> ForeignKey {
-        let ref_table = (self.new_name)(&k.ref_table);
+        let ref_table = self.new_name(&k.ref_table);
         ForeignKey {
-            columns: self.columns(&(self.new_name)(table), &k.columns),
-            ref_columns: self.columns(&ref_table, &k.ref_columns),
-            ref_table,
+            columns: self.columns(self.new_name(table), &k.columns),
+            ref_columns: self.columns(ref_table, &k.ref_columns),
+            ref_table: ref_table.to_string(),
             ..k.clone()
         }
     }
@@ -377,7 +404,7 @@ impl Cx<'_> {
 
 /// MySQL refuses to change the type of a column a foreign key uses (on either side), and the key's two column types
 /// must stay compatible: a key whose columns change type is dropped before and added back after.
-fn recreate_retyped_foreign_keys(old: &Schema, new: &Schema, cx: &Cx, changes: &mut Vec<Change>) {
+fn recreate_retyped_foreign_keys(old: &Schema, new_tables: &HashMap<&str, &Table>, cx: &Cx, changes: &mut Vec<Change>) {
     let retyped: BTreeSet<(String, String)> = changes
         .iter()
         .filter_map(|c| match c {
@@ -391,7 +418,7 @@ fn recreate_retyped_foreign_keys(old: &Schema, new: &Schema, cx: &Cx, changes: &
     let touched = |table: &str, cols: &[String]| cols.iter().any(|c| retyped.contains(&(table.to_string(), c.clone())));
     let mut extra = Vec::new();
     for old_table in &old.tables {
-        let Some(new_table) = new.table(&(cx.new_name)(&old_table.name)) else { continue };
+        let Some(new_table) = new_tables.get(cx.new_name(&old_table.name)) else { continue };
         for k in &old_table.foreign_keys {
             let now = cx.foreign_key(&old_table.name, k);
             // Only keys kept as they are: a changed key is dropped and added already.
@@ -408,85 +435,121 @@ fn recreate_retyped_foreign_keys(old: &Schema, new: &Schema, cx: &Cx, changes: &
 }
 
 fn diff_table(old: &Table, new: &Table, cx: &Cx, changes: &mut Vec<Change>) {
-    let t = new.name.clone();
+    let t = new.name.as_str();
     // Drops run before the renames, so they name the table and columns as they were; additions run after.
-    let o = old.name.clone();
-    let renamed_old = |name: &str| cx.column(&t, name);
-    let mut column_renames: Vec<(String, String)> =
-        old.columns.iter().map(|c| (c.name.clone(), renamed_old(&c.name))).filter(|(from, to)| from != to).collect();
+    let o = old.name.as_str();
+    let renamed_old = |name: &'_ str| -> String { cx.column(t, name).to_string() };
+    let mut column_renames: Vec<(String, String)> = old
+        .columns
+        .iter()
+        .filter(|c| cx.column(t, &c.name) != c.name)
+        .map(|c| (c.name.clone(), renamed_old(&c.name)))
+        .collect();
     column_renames.sort();
     for (from, to) in column_renames {
-        changes.push(Change::RenameColumn { table: t.clone(), from, to });
+        changes.push(Change::RenameColumn { table: t.to_string(), from, to });
     }
     for (position, column) in old.columns.iter().enumerate() {
-        let name = renamed_old(&column.name);
-        match new.column(&name) {
+        let name = cx.column(t, &column.name);
+        match new.column(name) {
             Some(now) => {
-                let before = Column { name: name.clone(), ..column.clone() };
-                if &before != now {
-                    changes.push(Change::AlterColumn { table: t.clone(), from: before, to: now.clone() });
+                if !same_definition(column, now) {
+                    let before = Column { name: name.to_string(), ..column.clone() };
+                    changes.push(Change::AlterColumn { table: t.to_string(), from: before, to: now.clone() });
                 }
             }
-            None => changes.push(Change::DropColumn { table: t.clone(), column: column.clone(), position }),
+            None => changes.push(Change::DropColumn { table: t.to_string(), column: column.clone(), position }),
         }
     }
-    let old_names: BTreeSet<String> = old.columns.iter().map(|c| renamed_old(&c.name)).collect();
+    let old_names: HashSet<&str> = old.columns.iter().map(|c| cx.column(t, &c.name)).collect();
     for (position, column) in new.columns.iter().enumerate() {
-        if !old_names.contains(&column.name) {
-            changes.push(Change::AddColumn { table: t.clone(), column: column.clone(), position });
+        if !old_names.contains(column.name.as_str()) {
+            changes.push(Change::AddColumn { table: t.to_string(), column: column.clone(), position });
         }
     }
-    // Constraints and indexes are compared after applying the column renames to the old side.
-    let rename_cols = |cols: &[String]| cx.columns(&t, cols);
-    let old_pk = old.primary_key.as_ref().map(|k| PrimaryKey { columns: rename_cols(&k.columns) });
-    if old_pk != new.primary_key {
+    // Constraints and indexes are compared after applying the column renames to the old side (without a copy when
+    // nothing is renamed).
+    let identity = cx.is_identity();
+    let rename_cols = |cols: &[String]| cx.columns(t, cols);
+    let old_pk = match &old.primary_key {
+        Some(k) if !identity => Some(Cow::Owned(PrimaryKey { columns: rename_cols(&k.columns) })),
+        other => other.as_ref().map(Cow::Borrowed),
+    };
+    if old_pk.as_deref() != new.primary_key.as_ref() {
         if let Some(key) = &old.primary_key {
-            changes.push(Change::DropPrimaryKey { table: o.clone(), key: key.clone() });
+            changes.push(Change::DropPrimaryKey { table: o.to_string(), key: key.clone() });
         }
         if let Some(key) = &new.primary_key {
-            changes.push(Change::AddPrimaryKey { table: t.clone(), key: key.clone() });
+            changes.push(Change::AddPrimaryKey { table: t.to_string(), key: key.clone() });
         }
     }
     set_diff(
         &old.indexes,
         &new.indexes,
-        |i| Index { columns: rename_cols(&i.columns), ..i.clone() },
+        |i| {
+            if identity {
+                Cow::Borrowed(i)
+            } else {
+                Cow::Owned(Index { columns: rename_cols(&i.columns), ..i.clone() })
+            }
+        },
         |i| &i.name,
         changes,
-        |index| Change::DropIndex { table: o.clone(), index },
-        |index| Change::AddIndex { table: t.clone(), index },
+        |index| Change::DropIndex { table: o.to_string(), index },
+        |index| Change::AddIndex { table: t.to_string(), index },
     );
     set_diff(
         &old.uniques,
         &new.uniques,
-        |u| Unique { columns: rename_cols(&u.columns), ..u.clone() },
+        |u| {
+            if identity {
+                Cow::Borrowed(u)
+            } else {
+                Cow::Owned(Unique { columns: rename_cols(&u.columns), ..u.clone() })
+            }
+        },
         |u| &u.name,
         changes,
-        |unique| Change::DropUnique { table: o.clone(), unique },
-        |unique| Change::AddUnique { table: t.clone(), unique },
+        |unique| Change::DropUnique { table: o.to_string(), unique },
+        |unique| Change::AddUnique { table: t.to_string(), unique },
     );
     set_diff(
         &old.foreign_keys,
         &new.foreign_keys,
-        |k| cx.foreign_key(&o, k),
+        |k| if identity { Cow::Borrowed(k) } else { Cow::Owned(cx.foreign_key(o, k)) },
         |k| &k.name,
         changes,
-        |key| Change::DropForeignKey { table: o.clone(), key },
-        |key| Change::AddForeignKey { table: t.clone(), key },
+        |key| Change::DropForeignKey { table: o.to_string(), key },
+        |key| Change::AddForeignKey { table: t.to_string(), key },
     );
     // A check's expression names columns, which a rename changes under it: compared as written.
     set_diff(
         &old.checks,
         &new.checks,
-        Check::clone,
+        |c: &Check| Cow::Borrowed(c),
         |c| &c.name,
         changes,
-        |check| Change::DropCheck { table: o.clone(), check },
-        |check| Change::AddCheck { table: t.clone(), check },
+        |check| Change::DropCheck { table: o.to_string(), check },
+        |check| Change::AddCheck { table: t.to_string(), check },
     );
     if old.comment != new.comment {
-        changes.push(Change::SetTableComment { table: t, from: old.comment.clone(), to: new.comment.clone() });
+        changes.push(Change::SetTableComment {
+            table: t.to_string(),
+            from: old.comment.clone(),
+            to: new.comment.clone(),
+        });
     }
+}
+
+/// Whether two columns are defined alike, their names aside (compared without copying either).
+fn same_definition(a: &Column, b: &Column) -> bool {
+    // Exhaustive on purpose: a new field of `Column` must be considered here.
+    let Column { name: _, ty, nullable, default, auto_increment, comment } = a;
+    *ty == b.ty
+        && *nullable == b.nullable
+        && *default == b.default
+        && *auto_increment == b.auto_increment
+        && *comment == b.comment
 }
 
 /// Items matched by name: gone => drop, new => add, changed => drop and add (an index or constraint has no ALTER).
@@ -494,7 +557,7 @@ fn diff_table(old: &Table, new: &Table, cx: &Cx, changes: &mut Vec<Change>) {
 fn set_diff<T: Clone + PartialEq>(
     old: &[T],
     new: &[T],
-    renamed: impl Fn(&T) -> T,
+    renamed: impl Fn(&T) -> Cow<'_, T>,
     name: impl Fn(&T) -> &String,
     changes: &mut Vec<Change>,
     drop: impl Fn(T) -> Change,
@@ -502,23 +565,26 @@ fn set_diff<T: Clone + PartialEq>(
 ) {
     for o in old {
         match new.iter().find(|n| name(n) == name(o)) {
-            Some(n) if *n == renamed(o) => {}
+            Some(n) if *n == *renamed(o) => {}
             _ => changes.push(drop(o.clone())),
         }
     }
     for n in new {
         match old.iter().find(|o| name(o) == name(n)) {
-            Some(o) if renamed(o) == *n => {}
+            Some(o) if *renamed(o) == *n => {}
             _ => changes.push(add(n.clone())),
         }
     }
 }
 
 /// Sorts changes by phase; within a phase, tables are created in foreign key order and dropped in reverse.
-fn order(mut changes: Vec<Change>, old: &Schema, new: &Schema) -> Vec<Change> {
+fn order(mut changes: Vec<Change>, old: Indexed<'_>, new: Indexed<'_>) -> Vec<Change> {
+    if changes.is_empty() {
+        return changes;
+    }
     let create_rank = dependency_rank(new);
     let drop_rank = dependency_rank(old);
-    changes.sort_by_key(|c| {
+    let key = |c: &Change| {
         let table_rank = match c {
             Change::CreateTable { table } => create_rank.get(table.name.as_str()).copied().unwrap_or(0) as i64,
             Change::DropTable { table } => -(drop_rank.get(table.name.as_str()).copied().unwrap_or(0) as i64),
@@ -530,44 +596,52 @@ fn order(mut changes: Vec<Change>, old: &Schema, new: &Schema) -> Vec<Change> {
             Change::DropColumn { position, .. } => -(*position as i64),
             _ => 0,
         };
-        (c.phase(), table_rank, c.table().to_string(), column_rank)
+        (c.phase(), table_rank, column_rank)
+    };
+    // Stable: changes of one table and rank keep the order the diff found them in.
+    changes.sort_by(|a, b| {
+        let ((pa, ta, ca), (pb, tb, cb)) = (key(a), key(b));
+        (pa, ta, a.table(), ca).cmp(&(pb, tb, b.table(), cb))
     });
     changes
 }
 
+/// A schema and its tables by name.
+type Indexed<'a> = (&'a Schema, &'a HashMap<&'a str, &'a Table>);
+
 /// For each table, the length of its longest chain of foreign keys to other tables (0: references nothing).
-fn dependency_rank(schema: &Schema) -> BTreeMap<&str, usize> {
+/// Tables are visited in the schema's order, so a cycle breaks at the same place every time.
+fn dependency_rank<'a>((schema, tables): Indexed<'a>) -> HashMap<&'a str, usize> {
     fn rank<'a>(
-        schema: &'a Schema,
+        tables: &HashMap<&'a str, &'a Table>,
         name: &'a str,
-        seen: &mut Vec<&'a str>,
-        memo: &mut BTreeMap<&'a str, usize>,
+        seen: &mut HashSet<&'a str>,
+        memo: &mut HashMap<&'a str, usize>,
     ) -> usize {
         if let Some(r) = memo.get(name) {
             return *r;
         }
-        if seen.contains(&name) {
+        if !seen.insert(name) {
             return 0; // A cycle: foreign keys are added after all tables exist, so any order works.
         }
-        seen.push(name);
-        let r = schema
-            .table(name)
+        let r = tables
+            .get(name)
             .map(|t| {
                 t.foreign_keys
                     .iter()
                     .filter(|k| k.ref_table != name)
-                    .map(|k| 1 + rank(schema, &k.ref_table, seen, memo))
+                    .map(|k| 1 + rank(tables, &k.ref_table, seen, memo))
                     .max()
                     .unwrap_or(0)
             })
             .unwrap_or(0);
-        seen.pop();
+        seen.remove(name);
         memo.insert(name, r);
         r
     }
-    let mut memo = BTreeMap::new();
+    let mut memo = HashMap::new();
     for t in &schema.tables {
-        rank(schema, &t.name, &mut Vec::new(), &mut memo);
+        rank(tables, &t.name, &mut HashSet::new(), &mut memo);
     }
     memo
 }
@@ -596,6 +670,28 @@ pub fn apply_in_place(schema: &mut Schema, change: &Change) {
     if let Some(t) = schema.tables.iter_mut().find(|t| t.name == change.table()) {
         t.normalize();
     }
+}
+
+/// The tables of `schema` that `changes` name (under any of their names): all a renderer walking the changes with
+/// [`apply_in_place`] ever looks up, copied instead of the whole schema.
+///
+/// ```
+/// use dbwarden_core::diff::{touched, Change};
+/// use dbwarden_core::schema::{Schema, Table};
+/// let t = |name: &str| Table { name: name.into(), ..Default::default() };
+/// let schema = Schema { tables: vec![t("a"), t("b"), t("c")] };
+/// let changes = [Change::RenameTable { from: "b".into(), to: "d".into() }];
+/// assert_eq!(touched(&schema, &changes).tables, vec![t("b")]);
+/// ```
+pub fn touched(schema: &Schema, changes: &[Change]) -> Schema {
+    let mut names: HashSet<&str> = changes.iter().map(Change::table).collect();
+    for change in changes {
+        if let Change::RenameTable { from, to } = change {
+            names.insert(from);
+            names.insert(to);
+        }
+    }
+    Schema { tables: schema.tables.iter().filter(|t| names.contains(t.name.as_str())).cloned().collect() }
 }
 
 fn apply_one(s: &mut Schema, change: &Change) {

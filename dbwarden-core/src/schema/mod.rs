@@ -15,6 +15,8 @@ pub use check::{check_key, requote_identifiers};
 pub use naming::{check_name, fk_name, index_name, unique_name};
 pub use types::ColumnType;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// A database schema: its tables.
@@ -208,8 +210,11 @@ impl Table {
         self.uniques.sort_by(|a, b| a.name.cmp(&b.name));
         self.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
         self.checks.sort_by(|a, b| a.name.cmp(&b.name));
-        for c in &mut self.columns {
-            c.default = c.default.as_deref().map(normalize_default);
+        for d in self.columns.iter_mut().filter_map(|c| c.default.as_mut()) {
+            let normal = normalized(d);
+            if let Some(n) = (normal != d.as_str()).then(|| normal.into_owned()) {
+                *d = n;
+            }
         }
     }
 
@@ -231,28 +236,35 @@ impl Table {
 /// assert_eq!(normalize_default("true"), "TRUE");
 /// ```
 pub fn normalize_default(expr: &str) -> String {
-    let mut e = expr.trim().to_string();
+    normalized(expr).into_owned()
+}
+
+/// [`normalize_default`] without a copy when the expression is already normal (the common case: a schema
+/// normalised before, or read back from a server that writes defaults plainly).
+fn normalized(expr: &str) -> Cow<'_, str> {
+    let mut e = expr.trim();
     loop {
-        let trimmed = e.trim();
-        if trimmed.starts_with('(') && trimmed.ends_with(')') && balanced(&trimmed[1..trimmed.len() - 1]) {
-            e = trimmed[1..trimmed.len() - 1].trim().to_string();
+        if e.starts_with('(') && e.ends_with(')') && balanced(&e[1..e.len() - 1]) {
+            e = e[1..e.len() - 1].trim();
             continue;
         }
         // PostgreSQL echoes literals with a cast: 'x'::text, 0::bigint, 'a'::character varying.
-        if let Some(at) = cast_start(trimmed) {
-            e = trimmed[..at].trim().to_string();
+        if let Some(at) = cast_start(e) {
+            e = e[..at].trim();
             continue;
         }
         break;
     }
-    let upper = e.to_ascii_uppercase();
-    match upper.as_str() {
-        "NOW()" | "CURRENT_TIMESTAMP()" | "CURRENT_TIMESTAMP" | "LOCALTIMESTAMP" | "CURRENT_TIMESTAMP(6)" => {
-            "CURRENT_TIMESTAMP".into()
-        }
-        "TRUE" | "FALSE" | "NULL" | "CURRENT_DATE" | "CURRENT_TIME" => upper,
-        _ => e,
+    const NOW: [&str; 5] =
+        ["NOW()", "CURRENT_TIMESTAMP()", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "CURRENT_TIMESTAMP(6)"];
+    const KEYWORDS: [&str; 5] = ["TRUE", "FALSE", "NULL", "CURRENT_DATE", "CURRENT_TIME"];
+    if NOW.iter().any(|k| e.eq_ignore_ascii_case(k)) {
+        return Cow::Borrowed("CURRENT_TIMESTAMP");
     }
+    if KEYWORDS.iter().any(|k| e.eq_ignore_ascii_case(k)) && e.bytes().any(|b| b.is_ascii_lowercase()) {
+        return Cow::Owned(e.to_ascii_uppercase());
+    }
+    Cow::Borrowed(e)
 }
 
 fn balanced(inner: &str) -> bool {

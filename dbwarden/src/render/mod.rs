@@ -155,7 +155,7 @@ pub fn render(dialect: Dialect, changes: &[Change], old: &Schema, new: &Schema) 
         return sqlite::render(changes, old, new);
     }
     let ddl = of(dialect);
-    let mut state = old.clone();
+    let mut state = dbwarden_core::diff::touched(old, changes);
     let mut out = Vec::new();
     for change in changes {
         out.extend(ddl.change(change, &state, new));
