@@ -209,14 +209,21 @@ async fn count_completed<T>(
     Ok(())
 }
 
-/// Reads every row of a sqlx query result as text columns.
+/// Reads every row of a `raw_sql` result as text columns.
+///
+/// `raw_sql` runs PostgreSQL's simple query protocol and MySQL's text protocol, where every value arrives as its
+/// text, and SQLite converts any value to text on request; so sqlx's type check is skipped (`try_get_unchecked`)
+/// and a number, a boolean or a `name` reads as text without a `CAST` in the query (casts cost the server time on
+/// catalog queries of thousands of rows).
 fn text_rows<R: sqlx::Row>(rows: Vec<R>) -> Result<Vec<TextRow>, DbError>
 where
     usize: sqlx::ColumnIndex<R>,
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     rows.iter()
-        .map(|row| (0..row.len()).map(|i| row.try_get::<Option<String>, usize>(i).map_err(DbError::from)).collect())
+        .map(|row| {
+            (0..row.len()).map(|i| row.try_get_unchecked::<Option<String>, usize>(i).map_err(DbError::from)).collect()
+        })
         .collect()
 }
 

@@ -1,5 +1,5 @@
-//! MySQL and MariaDB: four catalog queries over the current database (columns, key constraints or, on MariaDB,
-//! foreign keys from InnoDB's dictionary, checks, indexes).
+//! MySQL and MariaDB: five catalog queries over the current database (tables, columns, indexes, key constraints or,
+//! on MariaDB, foreign keys from InnoDB's dictionary, checks); one when it has no tables.
 //!
 //! The server cannot tell a unique index from a unique constraint: every unique index is read as a [`Unique`].
 //! Indexes InnoDB created for a foreign key (named after it) are not read. MariaDB's JSON columns are `longtext`
@@ -31,40 +31,47 @@ struct Raw {
 
 pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> Result<Tables, DbError> {
     let mut tables = Tables::default();
-    // Table rows (no column name) then column rows, as one UNION ALL: a join of two information_schema views costs
-    // MariaDB several times the two scans. Columns of views are read too, and dropped below (no table of theirs).
+    // Base tables and their comments, then the columns: two scans (a UNION ALL of the two, or a join, makes MariaDB
+    // build a temporary table of every column first, which costs more than both scans). Every value arrives as
+    // text (the text protocol): nothing is cast. Columns of views are read too, and dropped (no table of theirs).
     let sql = format!(
-        "SELECT CAST(TABLE_NAME AS CHAR), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-         CAST(TABLE_COMMENT AS CHAR), CAST(VERSION() AS CHAR), CAST(DATABASE() AS CHAR) \
-         FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'{} \
-         UNION ALL SELECT CAST(TABLE_NAME AS CHAR), CAST(ORDINAL_POSITION AS CHAR), CAST(COLUMN_NAME AS CHAR), \
-         CAST(COLUMN_TYPE AS CHAR), CAST(DATA_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR), \
-         CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR), CAST(COLUMN_COMMENT AS CHAR), NULL, NULL, NULL \
-         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE(){}",
-        only_filter(Dialect::MySql, "TABLE_NAME", only),
+        "SELECT TABLE_NAME, TABLE_COMMENT, VERSION(), DATABASE() FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'{}",
         only_filter(Dialect::MySql, "TABLE_NAME", only)
     );
     let mut mariadb = false;
     let mut database = None;
-    let mut raw = Vec::new();
     for mut row in backend.query(&sql).await? {
-        // Values are moved out of the row, not copied: this loop sees every column of the database.
-        let position = Row(&row).num(1, "ordinal position");
-        let nullable = Row(&row).flag(5);
         let mut take = |i: usize| row.get_mut(i).and_then(Option::take);
         let table_name = take(0).ok_or_else(|| unexpected("table name is NULL"))?;
         if database.is_none() {
-            mariadb |= take(10).is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
-            database = take(11);
+            mariadb |= take(2).is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
+            database = take(3);
         }
-        let Some(name) = take(2) else {
-            tables.entry(&table_name).comment = take(9).filter(|c| !c.is_empty());
-            continue;
-        };
+        tables.entry(&table_name).comment = take(1).filter(|c| !c.is_empty());
+    }
+    if tables.list.is_empty() {
+        return Ok(tables);
+    }
+    let sql = format!(
+        "SELECT TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT, \
+         EXTRA, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE(){}",
+        only_filter(Dialect::MySql, "TABLE_NAME", only)
+    );
+    let mut raw = Vec::new();
+    for mut row in backend.query(&sql).await? {
+        // Values are moved out of the row, not copied: this loop sees every column of the database.
+        let position = Row(&row).num(1, "ordinal position")?;
+        let nullable = Row(&row).flag(5);
+        let mut take = |i: usize| row.get_mut(i).and_then(Option::take);
+        let table = take(0).ok_or_else(|| unexpected("table name is NULL"))?;
+        if tables.get_mut(&table).is_none() {
+            continue; // a view's
+        }
         raw.push(Raw {
-            table: table_name,
-            position: position?,
-            name,
+            table,
+            position,
+            name: take(2).ok_or_else(|| unexpected("column name is NULL"))?,
             column_type: take(3).ok_or_else(|| unexpected("column type is NULL"))?,
             data_type: take(4).unwrap_or_default().to_ascii_lowercase(),
             nullable,
@@ -76,8 +83,7 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
 
     // Secondary indexes, and on MariaDB's fast path also the primary key and uniques (see below).
     let sql = format!(
-        "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS CHAR), \
-         CAST(SEQ_IN_INDEX AS CHAR), CAST(COLUMN_NAME AS CHAR) FROM information_schema.STATISTICS \
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS \
          WHERE TABLE_SCHEMA = DATABASE(){}",
         only_filter(Dialect::MySql, "TABLE_NAME", only)
     );
@@ -166,8 +172,8 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     // Checks. MariaDB names them per table (CHECK_CONSTRAINTS has TABLE_NAME); MySQL 8 per schema.
     let sql = if mariadb {
         format!(
-            "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), CAST(CHECK_CLAUSE AS CHAR) \
-             FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE(){}",
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = DATABASE(){}",
             only_filter(Dialect::MySql, "TABLE_NAME", only)
         )
     } else {

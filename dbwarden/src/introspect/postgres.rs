@@ -15,10 +15,11 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     let types = types::of(Dialect::Postgres);
     // Tables of the current schema (partitions are read through their parent), their columns and comments (joined
     // from pg_description: col_description()/obj_description() per row cost more than the rest of the query).
+    // Every cell arrives as text (the simple query protocol), so nothing is cast; rows come in no particular order
+    // (an ORDER BY costs the server more than sorting the columns here by their number).
     let sql = format!(
-        "SELECT CAST(c.relname AS TEXT), CAST(a.attname AS TEXT), format_type(a.atttypid, a.atttypmod), \
-         CASE WHEN a.attnotnull THEN '1' ELSE '0' END, pg_get_expr(d.adbin, d.adrelid), CAST(a.attidentity AS TEXT), \
-         CAST(a.attgenerated AS TEXT), cd.description, td.description, CAST(a.attnum AS TEXT) \
+        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+         pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, cd.description, td.description, a.attnum \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
          LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
@@ -26,22 +27,22 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
          AND cd.objsubid = a.attnum \
          LEFT JOIN pg_description td ON td.objoid = c.oid AND td.classoid = CAST('pg_class' AS regclass) \
          AND td.objsubid = 0 \
-         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition{} \
-         ORDER BY c.relname, a.attnum",
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition{}",
         only_filter(Dialect::Postgres, "c.relname", only)
     );
     // Column names by (table, attnum): the key and index queries give numbers, resolved here rather than by a
     // lookup in pg_attribute per key column.
     let mut names: HashMap<(String, i32), String> = HashMap::new();
+    // (table, attnum, column), put in order below.
+    let mut columns: Vec<(String, i32, Column)> = Vec::new();
     for row in backend.query(&sql).await? {
         let row = Row(&row);
         let table_name = row.req(0, "table name")?;
         let table = tables.entry(table_name);
         table.comment = row.opt(8).map(str::to_string);
         let Some(name) = row.opt(1) else { continue }; // a table without columns
-        if let Some(num) = row.opt(9).and_then(|n| n.parse().ok()) {
-            names.insert((table_name.to_string(), num), name.to_string());
-        }
+        let num: i32 = row.req(9, "column number")?.parse().map_err(|_| unexpected("column number"))?;
+        names.insert((table_name.to_string(), num), name.to_string());
         let ty = types.parse(&CatalogType::named(row.req(2, "column type")?));
         let identity = matches!(row.opt(5), Some("a" | "d"));
         let generated = row.opt(6).is_some_and(|g| !g.is_empty());
@@ -51,14 +52,19 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         if identity || serial {
             default = None;
         }
-        table.columns.push(Column {
+        let column = Column {
             name: name.to_string(),
             ty,
             nullable: !row.flag(3),
             default,
             auto_increment: identity || serial,
             comment: row.opt(7).map(str::to_string),
-        });
+        };
+        columns.push((table_name.to_string(), num, column));
+    }
+    columns.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    for (table_name, _, column) in columns {
+        tables.entry(&table_name).columns.push(column);
     }
 
     // Primary keys, uniques, foreign keys and checks, one row each, with their key columns as arrays of numbers
@@ -66,9 +72,8 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     // rest). Only a key referencing a table that was not read (another schema, or left out by `only`) has its
     // referenced columns looked up, joined by a separator no identifier holds in practice.
     let sql = format!(
-        "SELECT CAST(t.relname AS TEXT), CAST(c.conname AS TEXT), CAST(c.contype AS TEXT), \
-         array_to_string(c.conkey, ' '), CAST(rt.relname AS TEXT), array_to_string(c.confkey, ' '), \
-         CAST(c.confdeltype AS TEXT), CAST(c.confupdtype AS TEXT), \
+        "SELECT t.relname, c.conname, c.contype, array_to_string(c.conkey, ' '), rt.relname, \
+         array_to_string(c.confkey, ' '), c.confdeltype, c.confupdtype, \
          CASE WHEN c.contype = 'c' THEN pg_get_expr(c.conbin, c.conrelid) END, \
          CASE WHEN {} THEN (SELECT string_agg(CAST(ra.attname AS TEXT), E'\\x1f' \
          ORDER BY array_position(c.confkey, ra.attnum)) FROM pg_attribute ra \
@@ -76,8 +81,7 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
          LEFT JOIN pg_class rt ON rt.oid = c.confrelid \
          WHERE n.nspname = current_schema() AND c.contype IN ('p', 'u', 'f', 'c') AND t.relkind IN ('r', 'p') \
-         AND NOT t.relispartition{} \
-         ORDER BY 1, 2",
+         AND NOT t.relispartition{}",
         if only.is_some() { "c.contype = 'f'" } else { "c.contype = 'f' AND rt.relnamespace <> t.relnamespace" },
         only_filter(Dialect::Postgres, "t.relname", only)
     );
@@ -128,15 +132,13 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     // Indexes not backing a primary key, unique or exclusion constraint (an anti-join: a NOT EXISTS per index costs
     // more than the rest of the query), one row each with its key columns (not INCLUDE) as numbers.
     let sql = format!(
-        "SELECT CAST(t.relname AS TEXT), CAST(ic.relname AS TEXT), CASE WHEN i.indisunique THEN '1' ELSE '0' END, \
-         CAST(i.indkey AS TEXT), CAST(i.indnkeyatts AS TEXT), CASE WHEN i.indpred IS NOT NULL THEN '1' ELSE '0' END \
+        "SELECT t.relname, ic.relname, i.indisunique, i.indkey, i.indnkeyatts, i.indpred IS NOT NULL \
          FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
          LEFT JOIN pg_constraint bc ON bc.conindid = i.indexrelid AND bc.conrelid = i.indrelid \
          AND bc.contype IN ('p', 'u', 'x') \
          WHERE n.nspname = current_schema() AND t.relkind IN ('r', 'p') AND NOT t.relispartition \
-         AND bc.oid IS NULL{} \
-         ORDER BY 1, 2",
+         AND bc.oid IS NULL{}",
         only_filter(Dialect::Postgres, "t.relname", only)
     );
     for row in backend.query(&sql).await? {
