@@ -55,7 +55,7 @@ impl Backend for MySqlBackend {
     }
 
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
-        text_rows(sqlx::Executor::fetch_all(&mut self.conn, sqlx::raw_sql(sql)).await?)
+        text_rows(sqlx::Executor::fetch(&mut self.conn, sqlx::raw_sql(sql))).await
     }
 
     async fn try_lock(&mut self, namespace: &str, _me: &LockHolder) -> Result<bool, DbError> {

@@ -101,7 +101,7 @@ impl Backend for SqliteBackend {
     }
 
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
-        text_rows(sqlx::Executor::fetch_all(self.conn(), sqlx::raw_sql(sql)).await?)
+        text_rows(sqlx::Executor::fetch(self.conn(), sqlx::raw_sql(sql))).await
     }
 
     async fn try_lock(&mut self, namespace: &str, me: &LockHolder) -> Result<bool, DbError> {
