@@ -24,12 +24,10 @@ mod common;
 #[path = "support/stats.rs"]
 mod stats;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use common::TestDb;
-use dbwarden::backend::{Backend, ConnectSpec, LockSession, TextRow};
+use dbwarden::backend::{Backend, ConnectSpec, EachRow, LockSession};
 use dbwarden::diff::{Change, Renames};
 use dbwarden::schema::{Column, ColumnType, ForeignKey, Index, PrimaryKey, Schema, Table};
 use dbwarden::{DbError, Dialect, Migrator, Source};
@@ -205,103 +203,62 @@ async fn create(db: &TestDb, models: &Schema) {
 // ---------------------------------------------------------------------------------------------------------------
 // Counting the queries dbwarden sends
 
-type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
 /// A `Backend` that counts what goes through it and delegates everything.
 struct Counting {
     inner: Box<dyn Backend>,
     sent: usize,
-    /// Time and row count of each `query`, in order.
+    /// Time and row count of each query, in order.
     log: Vec<(Duration, usize)>,
 }
 
-// The desugared form of `#[async_trait] impl Backend` (the suite has no async-trait dependency of its own).
+#[async_trait::async_trait]
 impl Backend for Counting {
     fn dialect(&self) -> Dialect {
         self.inner.dialect()
     }
-    fn execute<'a, 'b, 'at>(&'a mut self, sql: &'b str) -> Fut<'at, Result<(), DbError>>
-    where
-        'a: 'at,
-        'b: 'at,
-        Self: 'at,
-    {
+    async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         self.sent += 1;
-        self.inner.execute(sql)
+        self.inner.execute(sql).await
     }
-    fn execute_counted<'a, 'b, 'at>(&'a mut self, sql: &'b str) -> Fut<'at, Result<(), (usize, DbError)>>
-    where
-        'a: 'at,
-        'b: 'at,
-        Self: 'at,
-    {
+    async fn execute_counted(&mut self, sql: &str) -> Result<(), (usize, DbError)> {
         self.sent += 1;
-        self.inner.execute_counted(sql)
+        self.inner.execute_counted(sql).await
     }
-    fn query<'a, 'b, 'at>(&'a mut self, sql: &'b str) -> Fut<'at, Result<Vec<TextRow>, DbError>>
-    where
-        'a: 'at,
-        'b: 'at,
-        Self: 'at,
-    {
+    async fn query_each(&mut self, sql: &str, each: &mut EachRow<'_>) -> Result<(), DbError> {
         self.sent += 1;
-        let (log, inner) = (&mut self.log, &mut self.inner);
-        Box::pin(async move {
-            let started = Instant::now();
-            let rows = inner.query(sql).await;
-            log.push((started.elapsed(), rows.as_ref().map_or(0, Vec::len)));
-            rows
-        })
+        let started = Instant::now();
+        let mut rows = 0;
+        let result = self
+            .inner
+            .query_each(sql, &mut |cells| {
+                rows += 1;
+                each(cells)
+            })
+            .await;
+        self.log.push((started.elapsed(), rows));
+        result
     }
-    fn try_lock<'a, 'b, 'c, 'at>(
-        &'a mut self,
-        namespace: &'b str,
-        me: &'c dbwarden::lock::LockHolder,
-    ) -> Fut<'at, Result<bool, DbError>>
-    where
-        'a: 'at,
-        'b: 'at,
-        'c: 'at,
-        Self: 'at,
-    {
+    async fn try_lock(&mut self, namespace: &str, me: &dbwarden::lock::LockHolder) -> Result<bool, DbError> {
         self.sent += 1;
-        self.inner.try_lock(namespace, me)
+        self.inner.try_lock(namespace, me).await
     }
     fn table_lock(&self) -> bool {
         self.inner.table_lock()
     }
-    fn unlock<'a, 'b, 'at>(&'a mut self, namespace: &'b str) -> Fut<'at, Result<(), DbError>>
-    where
-        'a: 'at,
-        'b: 'at,
-        Self: 'at,
-    {
+    async fn unlock(&mut self, namespace: &str) -> Result<(), DbError> {
         self.sent += 1;
-        self.inner.unlock(namespace)
+        self.inner.unlock(namespace).await
     }
-    fn lock_session<'a, 'b, 'at>(&'a mut self, namespace: &'b str) -> Fut<'at, Result<Option<LockSession>, DbError>>
-    where
-        'a: 'at,
-        'b: 'at,
-        Self: 'at,
-    {
+    async fn lock_session(&mut self, namespace: &str) -> Result<Option<LockSession>, DbError> {
         self.sent += 1;
-        self.inner.lock_session(namespace)
+        self.inner.lock_session(namespace).await
     }
-    fn kill_session<'a, 'b, 'at>(&'a mut self, session: &'b str) -> Fut<'at, Result<bool, DbError>>
-    where
-        'a: 'at,
-        'b: 'at,
-        Self: 'at,
-    {
+    async fn kill_session(&mut self, session: &str) -> Result<bool, DbError> {
         self.sent += 1;
-        self.inner.kill_session(session)
+        self.inner.kill_session(session).await
     }
-    fn close<'at>(self: Box<Self>) -> Fut<'at, ()>
-    where
-        Self: 'at,
-    {
-        self.inner.close()
+    async fn close(self: Box<Self>) {
+        self.inner.close().await
     }
 }
 

@@ -14,8 +14,11 @@ pub use dialect::SqlDialect;
 
 use crate::error::DbError;
 
-/// A row read back with every column cast to text by the query.
+/// A row read back as text, one cell per column (`None` for NULL).
 pub type TextRow = Vec<Option<String>>;
+
+/// What [`Backend::query_each`] calls for each row: the row's cells as text borrowed from the driver's buffer.
+pub type EachRow<'f> = dyn FnMut(&[Option<&str>]) -> Result<(), DbError> + Send + 'f;
 
 /// One dedicated database session (never a pooled connection that could go back to a pool with a lock or an open
 /// transaction on it).
@@ -28,8 +31,20 @@ pub trait Backend: Send {
     /// Runs SQL text of several statements in one round trip, counting the statements that completed: on failure,
     /// `Err((completed, error))`, so the caller knows exactly which statement failed.
     async fn execute_counted(&mut self, sql: &str) -> Result<(), (usize, DbError)>;
-    /// Runs a query whose columns are all text (the caller casts) and returns its rows.
-    async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError>;
+    /// Runs a query and hands each row to `each` as it arrives, every cell as text borrowed from the driver (no copy
+    /// per cell: catalog reads look at thousands of cells and keep few). An error from `each` stops the query and
+    /// is returned.
+    async fn query_each(&mut self, sql: &str, each: &mut EachRow<'_>) -> Result<(), DbError>;
+    /// Runs a query and returns its rows as text.
+    async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
+        let mut rows = Vec::new();
+        self.query_each(sql, &mut |cells| {
+            rows.push(owned(cells));
+            Ok(())
+        })
+        .await?;
+        Ok(rows)
+    }
     /// Tries once to take the server-side lock for `namespace`; `Ok(false)` when someone else holds it.
     async fn try_lock(&mut self, namespace: &str, me: &crate::lock::LockHolder) -> Result<bool, DbError>;
     /// Whether the lock is the `dbwarden_lock` row itself (SQLite) rather than a server lock.
@@ -203,31 +218,50 @@ async fn count_completed<T>(
     Ok(())
 }
 
-/// Reads every row of a `raw_sql` result as text columns.
+/// Hands every row of a `raw_sql` result to `each` as text cells, as the rows stream in.
 ///
 /// `raw_sql` runs PostgreSQL's simple query protocol and MySQL's text protocol, where every value arrives as its
 /// text, and SQLite converts any value to text on request; so sqlx's type check is skipped (`try_get_unchecked`)
 /// and a number, a boolean or a `name` reads as text without a `CAST` in the query (casts cost the server time on
 /// catalog queries of thousands of rows).
-///
-/// Rows are converted as they arrive rather than collected first: a catalog query returns thousands, and holding
-/// them all beside their text doubled the time spent here.
-async fn text_rows<R: sqlx::Row>(
+async fn each_row<R: sqlx::Row>(
     mut stream: futures_util::stream::BoxStream<'_, Result<R, sqlx::Error>>,
+    each: &mut EachRow<'_>,
+) -> Result<(), DbError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<&'r str>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    use futures_util::StreamExt;
+    while let Some(row) = stream.next().await {
+        let row = row?;
+        let cells: Result<Vec<Option<&str>>, sqlx::Error> =
+            (0..row.len()).map(|i| row.try_get_unchecked::<Option<&str>, usize>(i)).collect();
+        each(&cells?)?;
+    }
+    Ok(())
+}
+
+/// Every row of a `raw_sql` result as owned text (see [`each_row`]).
+async fn text_rows<R: sqlx::Row>(
+    stream: futures_util::stream::BoxStream<'_, Result<R, sqlx::Error>>,
 ) -> Result<Vec<TextRow>, DbError>
 where
     usize: sqlx::ColumnIndex<R>,
-    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<&'r str>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    use futures_util::StreamExt;
-    let mut out = Vec::new();
-    while let Some(row) = stream.next().await {
-        let row = row?;
-        let text: Result<TextRow, sqlx::Error> =
-            (0..row.len()).map(|i| row.try_get_unchecked::<Option<String>, usize>(i)).collect();
-        out.push(text?);
-    }
-    Ok(out)
+    let mut rows = Vec::new();
+    each_row(stream, &mut |cells| {
+        rows.push(owned(cells));
+        Ok(())
+    })
+    .await?;
+    Ok(rows)
+}
+
+/// A row's borrowed cells, copied.
+fn owned(cells: &[Option<&str>]) -> TextRow {
+    cells.iter().map(|c| c.map(str::to_string)).collect()
 }
 
 /// How long to wait between two tries of a lock: short at first, then up to half a second.

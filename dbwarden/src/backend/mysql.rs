@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use sqlx::Connection;
 
-use super::{text_rows, Backend, LockSession, TextRow};
+use super::{each_row, Backend, EachRow, LockSession};
 use crate::error::DbError;
 use crate::lock::LockHolder;
 
@@ -54,8 +54,8 @@ impl Backend for MySqlBackend {
         super::count_completed(sqlx::Executor::execute_many(&mut self.conn, sqlx::raw_sql(sql))).await
     }
 
-    async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
-        text_rows(sqlx::Executor::fetch(&mut self.conn, sqlx::raw_sql(sql))).await
+    async fn query_each(&mut self, sql: &str, each: &mut EachRow<'_>) -> Result<(), DbError> {
+        each_row(sqlx::Executor::fetch(&mut self.conn, sqlx::raw_sql(sql)), each).await
     }
 
     async fn try_lock(&mut self, namespace: &str, _me: &LockHolder) -> Result<bool, DbError> {

@@ -8,7 +8,7 @@ use dbwarden_core::Dialect;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool};
 use sqlx::Connection;
 
-use super::{dialect, text_rows, Backend, LockSession, TextRow};
+use super::{dialect, each_row, Backend, EachRow, LockSession};
 use crate::error::DbError;
 use crate::lock::{self, LockHolder};
 
@@ -100,8 +100,8 @@ impl Backend for SqliteBackend {
         super::count_completed(sqlx::Executor::execute_many(self.conn(), sqlx::raw_sql(sql))).await
     }
 
-    async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
-        text_rows(sqlx::Executor::fetch(self.conn(), sqlx::raw_sql(sql))).await
+    async fn query_each(&mut self, sql: &str, each: &mut EachRow<'_>) -> Result<(), DbError> {
+        each_row(sqlx::Executor::fetch(self.conn(), sqlx::raw_sql(sql)), each).await
     }
 
     async fn try_lock(&mut self, namespace: &str, me: &LockHolder) -> Result<bool, DbError> {

@@ -178,15 +178,20 @@ struct Tables {
 impl Tables {
     /// The table `name`, created empty when first seen.
     fn entry(&mut self, name: &str) -> &mut Table {
-        let at = match self.by_name.get(name) {
+        let at = self.index(name);
+        &mut self.list[at]
+    }
+
+    /// The position of table `name` in the list, created empty when first seen.
+    fn index(&mut self, name: &str) -> usize {
+        match self.by_name.get(name) {
             Some(&at) => at,
             None => {
                 self.list.push(Table { name: name.to_string(), ..Table::default() });
                 self.by_name.insert(name.to_string(), self.list.len() - 1);
                 self.list.len() - 1
             }
-        };
-        &mut self.list[at]
+        }
     }
 
     /// The table `name`, if it was read (constraints of tables filtered out are dropped with them).
@@ -199,13 +204,23 @@ impl Tables {
     }
 }
 
-/// One catalog row, read by position.
-struct Row<'a>(&'a [Option<String>]);
+/// A row held as owned text, as borrowed cells for [`Row`].
+fn cells(row: &[Option<String>]) -> Vec<Option<&str>> {
+    row.iter().map(|c| c.as_deref()).collect()
+}
+
+/// Borrowed cells, copied (a row kept past [`Backend::query_each`]).
+fn owned(cells: &[Option<&str>]) -> Vec<Option<String>> {
+    cells.iter().map(|c| c.map(str::to_string)).collect()
+}
+
+/// One catalog row, read by position: the cells [`Backend::query_each`] lends.
+struct Row<'a>(&'a [Option<&'a str>]);
 
 impl<'a> Row<'a> {
     /// Column `i`, `None` when NULL or missing.
     fn opt(&self, i: usize) -> Option<&'a str> {
-        self.0.get(i).and_then(|v| v.as_deref())
+        self.0.get(i).copied().flatten()
     }
 
     /// Column `i`, which must not be NULL.

@@ -18,7 +18,8 @@ use crate::types::{self, CatalogType};
 
 /// A column as read, before the checks tell which are JSON.
 struct Raw {
-    table: String,
+    /// The table's position in [`Tables`].
+    table: usize,
     position: i64,
     name: String,
     column_type: String,
@@ -41,15 +42,17 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     );
     let mut mariadb = false;
     let mut database = None;
-    for mut row in backend.query(&sql).await? {
-        let mut take = |i: usize| row.get_mut(i).and_then(Option::take);
-        let table_name = take(0).ok_or_else(|| unexpected("table name is NULL"))?;
-        if database.is_none() {
-            mariadb |= take(2).is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
-            database = take(3);
-        }
-        tables.entry(&table_name).comment = take(1).filter(|c| !c.is_empty());
-    }
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            if database.is_none() {
+                mariadb |= row.opt(2).is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
+                database = row.opt(3).map(str::to_string);
+            }
+            tables.entry(row.req(0, "table name")?).comment = row.opt(1).filter(|c| !c.is_empty()).map(str::to_string);
+            Ok(())
+        })
+        .await?;
     if tables.list.is_empty() {
         return Ok(tables);
     }
@@ -59,27 +62,26 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         only_filter(Dialect::MySql, "TABLE_NAME", only)
     );
     let mut raw = Vec::new();
-    for mut row in backend.query(&sql).await? {
-        // Values are moved out of the row, not copied: this loop sees every column of the database.
-        let position = Row(&row).num(1, "ordinal position")?;
-        let nullable = Row(&row).flag(5);
-        let mut take = |i: usize| row.get_mut(i).and_then(Option::take);
-        let table = take(0).ok_or_else(|| unexpected("table name is NULL"))?;
-        if tables.get_mut(&table).is_none() {
-            continue; // a view's
-        }
-        raw.push(Raw {
-            table,
-            position,
-            name: take(2).ok_or_else(|| unexpected("column name is NULL"))?,
-            column_type: take(3).ok_or_else(|| unexpected("column type is NULL"))?,
-            data_type: take(4).unwrap_or_default().to_ascii_lowercase(),
-            nullable,
-            default: take(6),
-            extra: take(7).unwrap_or_default().to_ascii_lowercase(),
-            comment: take(8).filter(|c| !c.is_empty()),
-        });
-    }
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let Some(&table) = tables.by_name.get(row.req(0, "table name")?) else {
+                return Ok(()); // a view's
+            };
+            raw.push(Raw {
+                table,
+                position: row.num(1, "ordinal position")?,
+                name: row.req(2, "column name")?.to_string(),
+                column_type: row.req(3, "column type")?.to_string(),
+                data_type: row.opt(4).unwrap_or_default().to_ascii_lowercase(),
+                nullable: row.flag(5),
+                default: row.opt(6).map(str::to_string),
+                extra: row.opt(7).unwrap_or_default().to_ascii_lowercase(),
+                comment: row.opt(8).filter(|c| !c.is_empty()).map(str::to_string),
+            });
+            Ok(())
+        })
+        .await?;
 
     // Secondary indexes, and on MariaDB's fast path also the primary key and uniques (see below).
     let sql = format!(
@@ -88,12 +90,15 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         only_filter(Dialect::MySql, "TABLE_NAME", only)
     );
     let mut index_rows = Vec::new();
-    for row in backend.query(&sql).await? {
-        let r = Row(&row);
-        let key =
-            (r.req(0, "index table")?.to_string(), r.req(1, "index name")?.to_string(), r.num(3, "seq_in_index")?);
-        index_rows.push((key, row));
-    }
+    backend
+        .query_each(&sql, &mut |row| {
+            let r = Row(row);
+            let key =
+                (r.req(0, "index table")?.to_string(), r.req(1, "index name")?.to_string(), r.num(3, "seq_in_index")?);
+            index_rows.push((key, IndexRow { unique: !r.flag(2), column: r.opt(4).map(str::to_string) }));
+            Ok(())
+        })
+        .await?;
     index_rows.sort_by(|a, b| a.0.cmp(&b.0));
 
     let innodb = match (mariadb, database.as_deref()) {
@@ -106,8 +111,7 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         Some((mut keys, rules)) => {
             // The primary key and unique constraints are the unique indexes (MySQL cannot tell them apart).
             for ((table, name, seq), row) in &index_rows {
-                let r = Row(row);
-                if r.flag(2) {
+                if !row.unique {
                     continue;
                 }
                 let kind = if name == "PRIMARY" { "PRIMARY KEY" } else { "UNIQUE" };
@@ -116,7 +120,7 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
                     Some(name.clone()),
                     Some(kind.to_string()),
                     Some(seq.to_string()),
-                    r.opt(4).map(str::to_string),
+                    row.column.clone(),
                     None,
                     None,
                 ];
@@ -131,7 +135,8 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     // (table, lower-cased name) of foreign keys: InnoDB names the index it creates for one after it.
     let mut fk_names = HashSet::new();
     for (table_name, name, _, row) in &keys {
-        let row = Row(row);
+        let cells = super::cells(row);
+        let row = Row(&cells);
         let Some(table) = tables.get_mut(table_name) else { continue };
         let column = row.opt(4).map(str::to_string);
         match row.req(2, "constraint type")? {
@@ -186,25 +191,29 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         )
     };
     let mut json_columns = HashSet::new();
-    for row in backend.query(&sql).await? {
-        let row = Row(&row);
-        let table_name = row.req(0, "check table")?;
-        let name = row.req(1, "check name")?;
-        let clause = row.req(2, "check clause")?;
-        if clause == format!("json_valid({})", quote(name)) {
-            // MariaDB's JSON column: the check is part of the type.
-            json_columns.insert((table_name.to_string(), name.to_lowercase()));
-            continue;
-        }
-        if let Some(table) = tables.get_mut(table_name) {
-            table.checks.push(Check { name: name.to_string(), expr: strip_parens(&standard_quotes(clause)) });
-        }
-    }
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let table_name = row.req(0, "check table")?;
+            let name = row.req(1, "check name")?;
+            let clause = row.req(2, "check clause")?;
+            if clause == format!("json_valid({})", quote(name)) {
+                // MariaDB's JSON column: the check is part of the type.
+                json_columns.insert((table_name.to_string(), name.to_lowercase()));
+                return Ok(());
+            }
+            if let Some(table) = tables.get_mut(table_name) {
+                table.checks.push(Check { name: name.to_string(), expr: strip_parens(&standard_quotes(clause)) });
+            }
+            Ok(())
+        })
+        .await?;
 
-    raw.sort_by(|a, b| (&a.table, a.position).cmp(&(&b.table, b.position)));
+    raw.sort_unstable_by_key(|c| (c.table, c.position));
     let types = types::of(Dialect::MySql);
     for c in raw {
-        let is_json = c.data_type == "longtext" && json_columns.contains(&(c.table.clone(), c.name.to_lowercase()));
+        let is_json = c.data_type == "longtext"
+            && json_columns.contains(&(tables.list[c.table].name.clone(), c.name.to_lowercase()));
         let ty = if is_json { ColumnType::Json } else { types.parse(&CatalogType::named(c.column_type)) };
         let auto_increment = c.extra.contains("auto_increment");
         let mut default =
@@ -215,32 +224,29 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         if ty == ColumnType::Boolean {
             default = default.map(|d| boolean_default(&d));
         }
-        if let Some(table) = tables.get_mut(&c.table) {
-            table.columns.push(Column {
-                name: c.name,
-                ty,
-                nullable: c.nullable,
-                default,
-                auto_increment,
-                comment: c.comment,
-            });
-        }
+        tables.list[c.table].columns.push(Column {
+            name: c.name,
+            ty,
+            nullable: c.nullable,
+            default,
+            auto_increment,
+            comment: c.comment,
+        });
     }
 
     // Secondary indexes: the non-unique ones (unique ones are the uniques above), without FK-created ones.
     let rows = index_rows;
     let mut expression: HashSet<(String, String)> = HashSet::new();
     for ((table_name, name, _), row) in &rows {
-        let row = Row(row);
-        if name == "PRIMARY" || !row.flag(2) || fk_names.contains(&(table_name.clone(), name.to_lowercase())) {
+        if name == "PRIMARY" || row.unique || fk_names.contains(&(table_name.clone(), name.to_lowercase())) {
             continue;
         }
         let Some(table) = tables.get_mut(table_name) else { continue };
         if table.indexes.last().map(|i| &i.name) != Some(name) {
             table.indexes.push(Index { name: name.clone(), columns: Vec::new(), unique: false });
         }
-        match row.opt(4) {
-            Some(column) => table.indexes.last_mut().into_iter().for_each(|i| i.columns.push(column.to_string())),
+        match &row.column {
+            Some(column) => table.indexes.last_mut().into_iter().for_each(|i| i.columns.push(column.clone())),
             // A functional index part (MySQL 8): not in the IR, the index is dropped whole.
             None => {
                 expression.insert((table_name.clone(), name.clone()));
@@ -253,6 +259,13 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         }
     }
     Ok(tables)
+}
+
+/// A row of `STATISTICS`: one column of an index.
+struct IndexRow {
+    unique: bool,
+    /// `None` for an expression.
+    column: Option<String>,
 }
 
 type Keys = Vec<(String, String, i64, Vec<Option<String>>)>;
@@ -279,7 +292,8 @@ async fn information_schema_keys(backend: &mut dyn Backend, only: Option<&[Strin
     let mut keys = Vec::new();
     let mut rules = HashMap::new();
     for row in backend.query(&sql).await? {
-        let row = Row(&row);
+        let cells = super::cells(&row);
+        let row = Row(&cells);
         if row.opt(2) == Some("RULES") {
             let key = (row.req(0, "constraint table")?.to_string(), row.req(1, "constraint name")?.to_string());
             rules.insert(key, (rule(row.opt(7))?, rule(row.opt(8))?));
@@ -289,7 +303,7 @@ async fn information_schema_keys(backend: &mut dyn Backend, only: Option<&[Strin
             row.req(0, "constraint table")?.to_string(),
             row.req(1, "constraint name")?.to_string(),
             row.num(3, "key position")?,
-            row.0.to_vec(),
+            super::owned(row.0),
         ));
     }
     Ok((keys, rules))

@@ -1,7 +1,5 @@
 //! PostgreSQL: three `pg_catalog` queries over the current schema (columns, constraints, indexes).
 
-use std::collections::HashMap;
-
 use dbwarden_core::schema::{Check, Column, FkAction, ForeignKey, Index, PrimaryKey, Unique};
 use dbwarden_core::Dialect;
 
@@ -32,39 +30,40 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     );
     // Column names by (table, attnum): the key and index queries give numbers, resolved here rather than by a
     // lookup in pg_attribute per key column.
-    let mut names: HashMap<(String, i32), String> = HashMap::new();
     // (table, attnum, column), put in order below.
-    let mut columns: Vec<(String, i32, Column)> = Vec::new();
-    for row in backend.query(&sql).await? {
-        let row = Row(&row);
-        let table_name = row.req(0, "table name")?;
-        let table = tables.entry(table_name);
-        table.comment = row.opt(8).map(str::to_string);
-        let Some(name) = row.opt(1) else { continue }; // a table without columns
-        let num: i32 = row.req(9, "column number")?.parse().map_err(|_| unexpected("column number"))?;
-        names.insert((table_name.to_string(), num), name.to_string());
-        let ty = types.parse(&CatalogType::named(row.req(2, "column type")?));
-        let identity = matches!(row.opt(5), Some("a" | "d"));
-        let generated = row.opt(6).is_some_and(|g| !g.is_empty());
-        let mut default = row.opt(4).filter(|_| !generated).map(str::to_string);
-        // serial/bigserial: a sequence default is the server numbering the column, as an identity is.
-        let serial = default.as_deref().is_some_and(|d| d.starts_with("nextval("));
-        if identity || serial {
-            default = None;
-        }
-        let column = Column {
-            name: name.to_string(),
-            ty,
-            nullable: !row.flag(3),
-            default,
-            auto_increment: identity || serial,
-            comment: row.opt(7).map(str::to_string),
-        };
-        columns.push((table_name.to_string(), num, column));
-    }
-    columns.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    for (table_name, _, column) in columns {
-        tables.entry(&table_name).columns.push(column);
+    let mut columns: Vec<(usize, i32, Column)> = Vec::new();
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let at = tables.index(row.req(0, "table name")?);
+            tables.list[at].comment = row.opt(8).map(str::to_string);
+            let Some(name) = row.opt(1) else { return Ok(()) }; // a table without columns
+            let num: i32 = row.req(9, "column number")?.parse().map_err(|_| unexpected("column number"))?;
+            let ty = types.parse(&CatalogType::named(row.req(2, "column type")?));
+            let identity = matches!(row.opt(5), Some("a" | "d"));
+            let generated = row.opt(6).is_some_and(|g| !g.is_empty());
+            // serial/bigserial: a sequence default is the server numbering the column, as an identity is.
+            let serial = row.opt(4).is_some_and(|d| d.starts_with("nextval("));
+            let default = row.opt(4).filter(|_| !generated && !identity && !serial).map(str::to_string);
+            let column = Column {
+                name: name.to_string(),
+                ty,
+                nullable: !row.flag(3),
+                default,
+                auto_increment: identity || serial,
+                comment: row.opt(7).map(str::to_string),
+            };
+            columns.push((at, num, column));
+            Ok(())
+        })
+        .await?;
+    columns.sort_unstable_by_key(|(at, num, _)| (*at, *num));
+    // Column numbers per table, in column order: key and index columns come as numbers, resolved with these rather
+    // than by a lookup in pg_attribute per key column.
+    let mut numbers: Vec<Vec<i32>> = vec![Vec::new(); tables.list.len()];
+    for (at, num, column) in columns {
+        numbers[at].push(num);
+        tables.list[at].columns.push(column);
     }
 
     // Primary keys, uniques, foreign keys and checks, one row each, with their key columns as arrays of numbers
@@ -85,49 +84,50 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         if only.is_some() { "c.contype = 'f'" } else { "c.contype = 'f' AND rt.relnamespace <> t.relnamespace" },
         only_filter(Dialect::Postgres, "t.relname", only)
     );
-    // "3 1" => the names of columns 3 and 1 of `table`; `None` when one is not known.
-    let resolve = |table: &str, nums: Option<&str>| -> Option<Vec<String>> {
-        nums.unwrap_or_default()
-            .split_whitespace()
-            .map(|n| names.get(&(table.to_string(), n.parse().ok()?)).cloned())
-            .collect()
-    };
-    for row in backend.query(&sql).await? {
-        let row = Row(&row);
-        let table_name = row.req(0, "constraint table")?;
-        let name = row.req(1, "constraint name")?;
-        let kind = row.req(2, "constraint type")?;
-        let columns = if kind == "c" {
-            Vec::new()
-        } else {
-            resolve(table_name, row.opt(3)).ok_or_else(|| unexpected(&format!("columns of constraint {name}")))?
-        };
-        let Some(table) = tables.get_mut(table_name) else { continue };
-        match kind {
-            "p" => table.primary_key = Some(PrimaryKey { columns }),
-            "u" => table.uniques.push(Unique { name: name.to_string(), columns }),
-            "f" => {
-                let ref_table = row.opt(4).unwrap_or_default().to_string();
-                let ref_columns = match row.opt(9) {
-                    Some(looked_up) => looked_up.split('\u{1f}').map(str::to_string).collect(),
-                    None => resolve(&ref_table, row.opt(5))
-                        .ok_or_else(|| unexpected(&format!("referenced columns of foreign key {name}")))?,
-                };
-                table.foreign_keys.push(ForeignKey {
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let table_name = row.req(0, "constraint table")?;
+            let name = row.req(1, "constraint name")?;
+            let kind = row.req(2, "constraint type")?;
+            let Some(&at) = tables.by_name.get(table_name) else { return Ok(()) };
+            let columns = if kind == "c" {
+                Vec::new()
+            } else {
+                resolve(&tables, &numbers, table_name, row.opt(3).unwrap_or_default().split_whitespace())
+                    .ok_or_else(|| unexpected(&format!("columns of constraint {name}")))?
+            };
+            let ref_columns = match (kind, row.opt(9)) {
+                ("f", Some(looked_up)) => looked_up.split('\u{1f}').map(str::to_string).collect(),
+                ("f", None) => resolve(
+                    &tables,
+                    &numbers,
+                    row.opt(4).unwrap_or_default(),
+                    row.opt(5).unwrap_or_default().split_whitespace(),
+                )
+                .ok_or_else(|| unexpected(&format!("referenced columns of foreign key {name}")))?,
+                _ => Vec::new(),
+            };
+            let table = &mut tables.list[at];
+            match kind {
+                "p" => table.primary_key = Some(PrimaryKey { columns }),
+                "u" => table.uniques.push(Unique { name: name.to_string(), columns }),
+                "f" => table.foreign_keys.push(ForeignKey {
                     name: name.to_string(),
                     columns,
-                    ref_table,
+                    ref_table: row.opt(4).unwrap_or_default().to_string(),
                     ref_columns,
                     on_delete: action(row.opt(6))?,
                     on_update: action(row.opt(7))?,
-                });
+                }),
+                "c" => table
+                    .checks
+                    .push(Check { name: name.to_string(), expr: strip_parens(row.req(8, "check expression")?) }),
+                other => return Err(unexpected(&format!("constraint type `{other}`"))),
             }
-            "c" => {
-                table.checks.push(Check { name: name.to_string(), expr: strip_parens(row.req(8, "check expression")?) })
-            }
-            other => return Err(unexpected(&format!("constraint type `{other}`"))),
-        }
-    }
+            Ok(())
+        })
+        .await?;
 
     // Indexes not backing a primary key, unique or exclusion constraint (an anti-join: a NOT EXISTS per index costs
     // more than the rest of the query), one row each with its key columns (not INCLUDE) as numbers.
@@ -141,19 +141,41 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
          AND bc.oid IS NULL{}",
         only_filter(Dialect::Postgres, "t.relname", only)
     );
-    for row in backend.query(&sql).await? {
-        let row = Row(&row);
-        let table_name = row.req(0, "index table")?;
-        let name = row.req(1, "index name")?;
-        let keys: usize = row.req(4, "index key count")?.parse().map_err(|_| unexpected("index key count"))?;
-        let nums: Vec<&str> = row.req(3, "index columns")?.split_whitespace().take(keys).collect();
-        // Partial and expression (column 0) indexes have no form in the IR: left with no columns, which drops them.
-        let columns =
-            if row.flag(5) || nums.contains(&"0") { None } else { resolve(table_name, Some(&nums.join(" "))) };
-        let Some(table) = tables.get_mut(table_name) else { continue };
-        table.indexes.push(Index { name: name.to_string(), columns: columns.unwrap_or_default(), unique: row.flag(2) });
-    }
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let table_name = row.req(0, "index table")?;
+            let name = row.req(1, "index name")?;
+            let keys: usize = row.req(4, "index key count")?.parse().map_err(|_| unexpected("index key count"))?;
+            let nums = row.req(3, "index columns")?.split_whitespace().take(keys);
+            // Partial and expression (column 0) indexes have no form in the IR: left with no columns, which drops
+            // them.
+            let partial = row.flag(5) || nums.clone().any(|n| n == "0");
+            let columns = if partial { None } else { resolve(&tables, &numbers, table_name, nums) };
+            let Some(table) = tables.get_mut(table_name) else { return Ok(()) };
+            let index = Index { name: name.to_string(), columns: columns.unwrap_or_default(), unique: row.flag(2) };
+            table.indexes.push(index);
+            Ok(())
+        })
+        .await?;
     Ok(tables)
+}
+
+/// Column numbers (`3`, `1`) of `table` as names; `None` when one is not known.
+fn resolve<'n>(
+    tables: &Tables,
+    numbers: &[Vec<i32>],
+    table: &str,
+    nums: impl IntoIterator<Item = &'n str>,
+) -> Option<Vec<String>> {
+    let at = *tables.by_name.get(table)?;
+    let (columns, numbers) = (&tables.list[at].columns, numbers.get(at)?);
+    nums.into_iter()
+        .map(|n| {
+            let position = numbers.binary_search(&n.parse().ok()?).ok()?;
+            Some(columns[position].name.clone())
+        })
+        .collect()
 }
 
 /// `confdeltype`/`confupdtype`.

@@ -22,14 +22,15 @@ const FILTER: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '
 pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
     let mut tables = Tables::default();
     let mut scans = Vec::new();
-    for row in
-        backend.query(&format!("SELECT m.name, m.sql FROM sqlite_master m WHERE {FILTER} ORDER BY m.name")).await?
-    {
-        let row = Row(&row);
-        let name = row.req(0, "table name")?;
-        tables.entry(name);
-        scans.push(scan(row.opt(1).unwrap_or_default()));
-    }
+    let sql = format!("SELECT m.name, m.sql FROM sqlite_master m WHERE {FILTER} ORDER BY m.name");
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            tables.entry(row.req(0, "table name")?);
+            scans.push(scan(row.opt(1).unwrap_or_default()));
+            Ok(())
+        })
+        .await?;
 
     // Joined as `FROM sqlite_master m JOIN pragma_...(m.name)`: one query for all tables.
     let sql = format!(
@@ -38,25 +39,28 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
     );
     let types = types::of(Dialect::Sqlite);
     let mut key_positions: Vec<(String, i64, String)> = Vec::new();
-    for row in backend.query(&sql).await? {
-        let row = Row(&row);
-        let table_name = row.req(0, "table name")?;
-        let Some(table) = tables.get_mut(table_name) else { continue };
-        let name = row.req(2, "column name")?;
-        let declared = row.opt(3).unwrap_or_default();
-        let pk = row.num(6, "pk")?;
-        if pk > 0 {
-            key_positions.push((table_name.to_string(), pk, name.to_string()));
-        }
-        table.columns.push(Column {
-            name: name.to_string(),
-            ty: types.parse(&CatalogType::named(declared)),
-            nullable: !row.flag(4),
-            default: row.opt(5).map(str::to_string),
-            auto_increment: false,
-            comment: None,
-        });
-    }
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let table_name = row.req(0, "table name")?;
+            let Some(table) = tables.get_mut(table_name) else { return Ok(()) };
+            let name = row.req(2, "column name")?;
+            let declared = row.opt(3).unwrap_or_default();
+            let pk = row.num(6, "pk")?;
+            if pk > 0 {
+                key_positions.push((table_name.to_string(), pk, name.to_string()));
+            }
+            table.columns.push(Column {
+                name: name.to_string(),
+                ty: types.parse(&CatalogType::named(declared)),
+                nullable: !row.flag(4),
+                default: row.opt(5).map(str::to_string),
+                auto_increment: false,
+                comment: None,
+            });
+            Ok(())
+        })
+        .await?;
     key_positions.sort();
     for (table_name, _, column) in key_positions {
         if let Some(table) = tables.get_mut(&table_name) {
@@ -85,33 +89,36 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
          JOIN pragma_index_info(il.name) ii WHERE {FILTER} ORDER BY m.name, il.name, ii.seqno"
     );
     let mut skipped = Vec::new();
-    for row in backend.query(&sql).await? {
-        let row = Row(&row);
-        let table_name = row.req(0, "table name")?;
-        let Some(at) = tables.by_name.get(table_name).copied() else { continue };
-        let table = &mut tables.list[at];
-        let name = row.req(1, "index name")?;
-        let column = row.opt(6);
-        match row.req(3, "index origin")? {
-            "pk" => {}
-            "u" => {
-                // Named later, once all its columns are known.
-                if table.uniques.last().map(|u| u.name.as_str()) != Some(name) {
-                    table.uniques.push(Unique { name: name.to_string(), columns: Vec::new() });
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let table_name = row.req(0, "table name")?;
+            let Some(at) = tables.by_name.get(table_name).copied() else { return Ok(()) };
+            let table = &mut tables.list[at];
+            let name = row.req(1, "index name")?;
+            let column = row.opt(6);
+            match row.req(3, "index origin")? {
+                "pk" => {}
+                "u" => {
+                    // Named later, once all its columns are known.
+                    if table.uniques.last().map(|u| u.name.as_str()) != Some(name) {
+                        table.uniques.push(Unique { name: name.to_string(), columns: Vec::new() });
+                    }
+                    table.uniques.last_mut().into_iter().for_each(|u| u.columns.extend(column.map(str::to_string)));
                 }
-                table.uniques.last_mut().into_iter().for_each(|u| u.columns.extend(column.map(str::to_string)));
+                _ => {
+                    if table.indexes.last().map(|i| i.name.as_str()) != Some(name) {
+                        table.indexes.push(Index { name: name.to_string(), columns: Vec::new(), unique: row.flag(2) });
+                    }
+                    if row.flag(4) || column.is_none() {
+                        skipped.push((at, name.to_string()));
+                    }
+                    table.indexes.last_mut().into_iter().for_each(|i| i.columns.extend(column.map(str::to_string)));
+                }
             }
-            _ => {
-                if table.indexes.last().map(|i| i.name.as_str()) != Some(name) {
-                    table.indexes.push(Index { name: name.to_string(), columns: Vec::new(), unique: row.flag(2) });
-                }
-                if row.flag(4) || column.is_none() {
-                    skipped.push((at, name.to_string()));
-                }
-                table.indexes.last_mut().into_iter().for_each(|i| i.columns.extend(column.map(str::to_string)));
-            }
-        }
-    }
+            Ok(())
+        })
+        .await?;
     for (at, name) in skipped {
         tables.list[at].indexes.iter_mut().filter(|i| i.name == name).for_each(|i| i.columns.clear());
     }
@@ -125,32 +132,34 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
         "SELECT m.name, CAST(f.id AS TEXT), CAST(f.seq AS TEXT), f.\"table\", f.\"from\", f.\"to\", f.on_delete, \
          f.on_update FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE {FILTER} ORDER BY m.name, f.id, f.seq"
     );
-    let rows = backend.query(&sql).await?;
     let mut fks: Vec<(String, String, ForeignKey)> = Vec::new(); // (table, id, fk)
-    for row in &rows {
-        let row = Row(row);
-        let table_name = row.req(0, "table name")?;
-        let id = row.req(1, "foreign key id")?;
-        if fks.last().map(|(t, i, _)| (t.as_str(), i.as_str())) != Some((table_name, id)) {
-            fks.push((
-                table_name.to_string(),
-                id.to_string(),
-                ForeignKey {
-                    name: String::new(),
-                    columns: Vec::new(),
-                    ref_table: row.req(3, "referenced table")?.to_string(),
-                    ref_columns: Vec::new(),
-                    on_delete: action(row.opt(6))?,
-                    on_update: action(row.opt(7))?,
-                },
-            ));
-        }
-        if let Some((_, _, fk)) = fks.last_mut() {
-            fk.columns.push(row.req(4, "foreign key column")?.to_string());
-            // `to` is NULL when the key references the parent's primary key implicitly.
-            fk.ref_columns.extend(row.opt(5).map(str::to_string));
-        }
-    }
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let table_name = row.req(0, "table name")?;
+            let id = row.req(1, "foreign key id")?;
+            if fks.last().map(|(t, i, _)| (t.as_str(), i.as_str())) != Some((table_name, id)) {
+                fks.push((
+                    table_name.to_string(),
+                    id.to_string(),
+                    ForeignKey {
+                        name: String::new(),
+                        columns: Vec::new(),
+                        ref_table: row.req(3, "referenced table")?.to_string(),
+                        ref_columns: Vec::new(),
+                        on_delete: action(row.opt(6))?,
+                        on_update: action(row.opt(7))?,
+                    },
+                ));
+            }
+            if let Some((_, _, fk)) = fks.last_mut() {
+                fk.columns.push(row.req(4, "foreign key column")?.to_string());
+                // `to` is NULL when the key references the parent's primary key implicitly.
+                fk.ref_columns.extend(row.opt(5).map(str::to_string));
+            }
+            Ok(())
+        })
+        .await?;
     for (table_name, _, mut fk) in fks {
         if fk.ref_columns.is_empty() {
             fk.ref_columns = primary_key_of(&tables.list, &fk.ref_table);
