@@ -20,7 +20,7 @@ mod sqlite;
 
 use std::collections::HashMap;
 
-use dbwarden_core::schema::{Schema, Table};
+use dbwarden_core::schema::{ColumnType, Schema, Table};
 use dbwarden_core::Dialect;
 
 use crate::backend::Backend;
@@ -201,6 +201,29 @@ impl Tables {
 
     fn into_tables(self) -> Vec<Table> {
         self.list
+    }
+}
+
+/// Catalog type spellings parsed once each: thousands of columns use a few dozen spellings, and parsing one costs
+/// more than looking it up.
+struct ParsedTypes {
+    map: &'static dyn types::TypeMap,
+    seen: HashMap<String, ColumnType>,
+}
+
+impl ParsedTypes {
+    fn of(dialect: Dialect) -> ParsedTypes {
+        ParsedTypes { map: types::of(dialect), seen: HashMap::new() }
+    }
+
+    /// [`TypeMap::parse`](types::TypeMap::parse) of a type as the catalog spells it.
+    fn parse(&mut self, spelling: &str) -> ColumnType {
+        if let Some(ty) = self.seen.get(spelling) {
+            return ty.clone();
+        }
+        let ty = self.map.parse(&types::CatalogType::named(spelling));
+        self.seen.insert(spelling.to_string(), ty.clone());
+        ty
     }
 }
 

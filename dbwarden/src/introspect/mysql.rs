@@ -11,10 +11,9 @@ use std::collections::{HashMap, HashSet};
 use dbwarden_core::schema::{Check, Column, ColumnType, FkAction, ForeignKey, Index, PrimaryKey, Unique};
 use dbwarden_core::Dialect;
 
-use super::{boolean_default, only_filter, strip_parens, unexpected, Row, Tables};
+use super::{boolean_default, only_filter, strip_parens, unexpected, ParsedTypes, Row, Tables};
 use crate::backend::Backend;
 use crate::error::DbError;
-use crate::types::{self, CatalogType};
 
 /// A column as read, before the checks tell which are JSON.
 struct Raw {
@@ -210,11 +209,11 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         .await?;
 
     raw.sort_unstable_by_key(|c| (c.table, c.position));
-    let types = types::of(Dialect::MySql);
+    let mut types = ParsedTypes::of(Dialect::MySql);
     for c in raw {
         let is_json = c.data_type == "longtext"
             && json_columns.contains(&(tables.list[c.table].name.clone(), c.name.to_lowercase()));
-        let ty = if is_json { ColumnType::Json } else { types.parse(&CatalogType::named(c.column_type)) };
+        let ty = if is_json { ColumnType::Json } else { types.parse(&c.column_type) };
         let auto_increment = c.extra.contains("auto_increment");
         let mut default =
             if mariadb { mariadb_default(c.default) } else { mysql_default(c.default, &c.data_type, &c.extra) };

@@ -3,14 +3,13 @@
 use dbwarden_core::schema::{Check, Column, FkAction, ForeignKey, Index, PrimaryKey, Unique};
 use dbwarden_core::Dialect;
 
-use super::{only_filter, strip_parens, unexpected, Row, Tables};
+use super::{only_filter, strip_parens, unexpected, ParsedTypes, Row, Tables};
 use crate::backend::Backend;
 use crate::error::DbError;
-use crate::types::{self, CatalogType};
 
 pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> Result<Tables, DbError> {
     let mut tables = Tables::default();
-    let types = types::of(Dialect::Postgres);
+    let mut types = ParsedTypes::of(Dialect::Postgres);
     // Tables of the current schema (partitions are read through their parent), their columns and comments (joined
     // from pg_description: col_description()/obj_description() per row cost more than the rest of the query).
     // Every cell arrives as text (the simple query protocol), so nothing is cast; rows come in no particular order
@@ -39,7 +38,7 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
             tables.list[at].comment = row.opt(8).map(str::to_string);
             let Some(name) = row.opt(1) else { return Ok(()) }; // a table without columns
             let num: i32 = row.req(9, "column number")?.parse().map_err(|_| unexpected("column number"))?;
-            let ty = types.parse(&CatalogType::named(row.req(2, "column type")?));
+            let ty = types.parse(row.req(2, "column type")?);
             let identity = matches!(row.opt(5), Some("a" | "d"));
             let generated = row.opt(6).is_some_and(|g| !g.is_empty());
             // serial/bigserial: a sequence default is the server numbering the column, as an identity is.

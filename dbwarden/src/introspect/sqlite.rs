@@ -10,10 +10,10 @@ use dbwarden_core::schema::{check_name, fk_name, unique_name, Check, Column, FkA
 use dbwarden_core::schema::{Table, Unique};
 use dbwarden_core::Dialect;
 
-use super::{unexpected, Row, Tables};
+use super::{unexpected, ParsedTypes, Row, Tables};
 use crate::backend::Backend;
 use crate::error::DbError;
-use crate::types::{self, CatalogType};
+use crate::types;
 
 /// The tables read (`m`): not SQLite's own, not virtual tables (their shadow tables are plain tables and are read).
 const FILTER: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
@@ -38,6 +38,7 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
          CAST(p.pk AS TEXT) FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE {FILTER} ORDER BY m.name, p.cid"
     );
     let types = types::of(Dialect::Sqlite);
+    let mut parsed = ParsedTypes::of(Dialect::Sqlite);
     let mut key_positions: Vec<(String, i64, String)> = Vec::new();
     backend
         .query_each(&sql, &mut |row| {
@@ -52,7 +53,7 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
             }
             table.columns.push(Column {
                 name: name.to_string(),
-                ty: types.parse(&CatalogType::named(declared)),
+                ty: parsed.parse(declared),
                 nullable: !row.flag(4),
                 default: row.opt(5).map(str::to_string),
                 auto_increment: false,
