@@ -234,12 +234,30 @@ where
 {
     use futures_util::StreamExt;
     while let Some(row) = stream.next().await {
-        let row = row?;
-        let cells: Result<Vec<Option<&str>>, sqlx::Error> =
-            (0..row.len()).map(|i| row.try_get_unchecked::<Option<&str>, usize>(i)).collect();
-        each(&cells?)?;
+        each(&cells(&row?)?)?;
     }
     Ok(())
+}
+
+/// [`each_row`] for rows already fetched.
+fn each_fetched<R: sqlx::Row>(rows: Vec<R>, each: &mut EachRow<'_>) -> Result<(), DbError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<&'r str>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    for row in &rows {
+        each(&cells(row)?)?;
+    }
+    Ok(())
+}
+
+/// A row's cells as text (see [`each_row`] for why unchecked).
+fn cells<R: sqlx::Row>(row: &R) -> Result<Vec<Option<&str>>, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<&'r str>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    (0..row.len()).map(|i| row.try_get_unchecked::<Option<&str>, usize>(i)).collect()
 }
 
 /// Every row of a `raw_sql` result as owned text (see [`each_row`]).
