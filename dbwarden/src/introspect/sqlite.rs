@@ -311,7 +311,7 @@ fn ident(tok: (Tok, &str)) -> String {
         (Tok::Quoted, t) if t.len() >= 2 => {
             let q = &t[..1];
             let inner = &t[1..t.len() - 1];
-            if q == "[" {
+            if q == "[" || !inner.contains(q) {
                 inner.to_string()
             } else {
                 inner.replace(&format!("{q}{q}"), q)
