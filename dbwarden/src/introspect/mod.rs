@@ -227,16 +227,6 @@ impl ParsedTypes {
     }
 }
 
-/// A row held as owned text, as borrowed cells for [`Row`].
-fn cells(row: &[Option<String>]) -> Vec<Option<&str>> {
-    row.iter().map(|c| c.as_deref()).collect()
-}
-
-/// Borrowed cells, copied (a row kept past [`Backend::query_each`]).
-fn owned(cells: &[Option<&str>]) -> Vec<Option<String>> {
-    cells.iter().map(|c| c.map(str::to_string)).collect()
-}
-
 /// One catalog row, read by position: the cells [`Backend::query_each`] lends.
 struct Row<'a>(&'a [Option<&'a str>]);
 

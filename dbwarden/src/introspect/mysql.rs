@@ -104,61 +104,54 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         (true, Some(db)) => innodb_foreign_keys(backend, db, only).await,
         _ => None,
     };
-    // Rows in KEY_COLUMN_USAGE's layout (table, name, type, position, column, referenced table and column) and the
-    // foreign keys' rules.
+    // The key columns (as KEY_COLUMN_USAGE lists them) and the foreign keys' rules.
     let (mut keys, rules) = match innodb {
         Some((mut keys, rules)) => {
             // The primary key and unique constraints are the unique indexes (MySQL cannot tell them apart).
-            for ((table, name, seq), row) in &index_rows {
+            for ((table, name, position), row) in &index_rows {
                 if !row.unique {
                     continue;
                 }
-                let kind = if name == "PRIMARY" { "PRIMARY KEY" } else { "UNIQUE" };
-                let layout = vec![
-                    Some(table.clone()),
-                    Some(name.clone()),
-                    Some(kind.to_string()),
-                    Some(seq.to_string()),
-                    row.column.clone(),
-                    None,
-                    None,
-                ];
-                keys.push((table.clone(), name.clone(), *seq, layout));
+                keys.push(KeyColumn {
+                    table: table.clone(),
+                    name: name.clone(),
+                    kind: if name == "PRIMARY" { KeyKind::Primary } else { KeyKind::Unique },
+                    position: *position,
+                    column: row.column.clone(),
+                    referenced: None,
+                });
             }
             (keys, rules)
         }
         None => information_schema_keys(backend, only).await?,
     };
     // Rows come in no guaranteed order: by table, constraint, position (names compared exactly, not by collation).
-    keys.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+    keys.sort_by(|a, b| (&a.table, &a.name, a.position).cmp(&(&b.table, &b.name, b.position)));
     // (table, lower-cased name) of foreign keys: InnoDB names the index it creates for one after it.
     let mut fk_names = HashSet::new();
-    for (table_name, name, _, row) in &keys {
-        let cells = super::cells(row);
-        let row = Row(&cells);
-        let Some(table) = tables.get_mut(table_name) else { continue };
-        let column = row.opt(4).map(str::to_string);
-        match row.req(2, "constraint type")? {
-            "PRIMARY KEY" => {
+    for KeyColumn { table: table_name, name, kind, column, referenced, .. } in keys {
+        let Some(table) = tables.get_mut(&table_name) else { continue };
+        match kind {
+            KeyKind::Primary => {
                 table.primary_key.get_or_insert_with(|| PrimaryKey { columns: Vec::new() }).columns.extend(column)
             }
-            "UNIQUE" => {
-                if table.uniques.last().map(|u| &u.name) != Some(name) {
-                    table.uniques.push(Unique { name: name.clone(), columns: Vec::new() });
+            KeyKind::Unique => {
+                if table.uniques.last().map(|u| &u.name) != Some(&name) {
+                    table.uniques.push(Unique { name, columns: Vec::new() });
                 }
                 if let Some(u) = table.uniques.last_mut() {
                     u.columns.extend(column);
                 }
             }
-            "FOREIGN KEY" => {
-                fk_names.insert((table_name.clone(), name.to_lowercase()));
-                if table.foreign_keys.last().map(|f| &f.name) != Some(name) {
+            KeyKind::Foreign => {
+                let (ref_table, ref_column) = referenced.unwrap_or_default();
+                if table.foreign_keys.last().map(|f| &f.name) != Some(&name) {
                     let (on_delete, on_update) =
                         rules.get(&(table_name.clone(), name.clone())).copied().unwrap_or_default();
                     table.foreign_keys.push(ForeignKey {
                         name: name.clone(),
                         columns: Vec::new(),
-                        ref_table: row.opt(5).unwrap_or_default().to_string(),
+                        ref_table,
                         ref_columns: Vec::new(),
                         on_delete,
                         on_update,
@@ -166,10 +159,10 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
                 }
                 if let Some(fk) = table.foreign_keys.last_mut() {
                     fk.columns.extend(column);
-                    fk.ref_columns.extend(row.opt(6).map(str::to_string));
+                    fk.ref_columns.push(ref_column);
                 }
+                fk_names.insert((table_name, name.to_lowercase()));
             }
-            other => return Err(unexpected(&format!("key constraint type `{other}`"))),
         }
     }
 
@@ -267,7 +260,26 @@ struct IndexRow {
     column: Option<String>,
 }
 
-type Keys = Vec<(String, String, i64, Vec<Option<String>>)>;
+/// One column of a primary key, unique constraint or foreign key, as `KEY_COLUMN_USAGE` lists it.
+struct KeyColumn {
+    table: String,
+    name: String,
+    kind: KeyKind,
+    /// 1-based, within the key.
+    position: i64,
+    column: Option<String>,
+    /// A foreign key's referenced table and column.
+    referenced: Option<(String, String)>,
+}
+
+#[derive(Clone, Copy)]
+enum KeyKind {
+    Primary,
+    Unique,
+    Foreign,
+}
+
+type Keys = Vec<KeyColumn>;
 type Rules = HashMap<(String, String), (FkAction, FkAction)>;
 
 /// Key constraints from `information_schema` (every MySQL and MariaDB; each view opens every table of the database).
@@ -290,21 +302,32 @@ async fn information_schema_keys(backend: &mut dyn Backend, only: Option<&[Strin
     );
     let mut keys = Vec::new();
     let mut rules = HashMap::new();
-    for row in backend.query(&sql).await? {
-        let cells = super::cells(&row);
-        let row = Row(&cells);
-        if row.opt(2) == Some("RULES") {
-            let key = (row.req(0, "constraint table")?.to_string(), row.req(1, "constraint name")?.to_string());
-            rules.insert(key, (rule(row.opt(7))?, rule(row.opt(8))?));
-            continue;
-        }
-        keys.push((
-            row.req(0, "constraint table")?.to_string(),
-            row.req(1, "constraint name")?.to_string(),
-            row.num(3, "key position")?,
-            super::owned(row.0),
-        ));
-    }
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let (table, name) =
+                (row.req(0, "constraint table")?.to_string(), row.req(1, "constraint name")?.to_string());
+            let kind = match row.req(2, "constraint type")? {
+                "RULES" => {
+                    rules.insert((table, name), (rule(row.opt(7))?, rule(row.opt(8))?));
+                    return Ok(());
+                }
+                "PRIMARY KEY" => KeyKind::Primary,
+                "UNIQUE" => KeyKind::Unique,
+                "FOREIGN KEY" => KeyKind::Foreign,
+                other => return Err(unexpected(&format!("key constraint type `{other}`"))),
+            };
+            let referenced = match kind {
+                KeyKind::Foreign => {
+                    Some((row.req(5, "referenced table")?.to_string(), row.req(6, "referenced column")?.to_string()))
+                }
+                _ => None,
+            };
+            let position = row.num(3, "key position")?;
+            keys.push(KeyColumn { table, name, kind, position, column: row.opt(4).map(str::to_string), referenced });
+            Ok(())
+        })
+        .await?;
     Ok((keys, rules))
 }
 
@@ -367,16 +390,14 @@ async fn innodb_foreign_keys(backend: &mut dyn Backend, db: &str, only: Option<&
         let mut columns = cols.remove(&id)?;
         columns.sort();
         for (pos, column, ref_column) in columns {
-            let layout = vec![
-                Some(table.clone()),
-                Some(name.clone()),
-                Some("FOREIGN KEY".to_string()),
-                Some((pos + 1).to_string()),
-                Some(column),
-                Some(ref_table.clone()),
-                Some(ref_column),
-            ];
-            keys.push((table.clone(), name.clone(), pos + 1, layout));
+            keys.push(KeyColumn {
+                table: table.clone(),
+                name: name.clone(),
+                kind: KeyKind::Foreign,
+                position: pos + 1,
+                column: Some(column),
+                referenced: Some((ref_table.clone(), ref_column)),
+            });
         }
     }
     Some((keys, rules))
