@@ -22,7 +22,64 @@ macro_rules! per_backend {
     };
 }
 
-per_backend!(hand_made_schema_reads_back_exactly, every_type_round_trips, empty_database_and_only);
+per_backend!(
+    hand_made_schema_reads_back_exactly,
+    every_type_round_trips,
+    empty_database_and_only,
+    rows_are_lent_as_text_and_a_reader_error_stops_cleanly
+);
+
+/// `query_each` (what introspection reads through) lends every cell as text, numbers and booleans included with no
+/// cast, NULL as `None`; an error from the reader ends the query with that error, and the session stays usable even
+/// when it stopped the server's rows part-way.
+async fn rows_are_lent_as_text_and_a_reader_error_stops_cleanly(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let mut backend = connect(&ConnectSpec { url: db.url.clone(), create: true }).await.unwrap();
+    let (truth, series) = match dialect {
+        Dialect::Postgres => ("TRUE", "SELECT n, 'row' || n FROM generate_series(1, 5000) AS n"),
+        Dialect::MySql => (
+            "1",
+            "WITH RECURSIVE s (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 5000) \
+             SELECT n, CONCAT('row', n) FROM s",
+        ),
+        Dialect::Sqlite => (
+            "1",
+            "WITH RECURSIVE s (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 5000) \
+             SELECT n, 'row' || n FROM s",
+        ),
+    };
+    let mut seen = Vec::new();
+    let sql = format!("SELECT 42, 2.5, {truth}, NULL, 'x'");
+    backend
+        .query_each(&sql, &mut |cells| {
+            seen.push(cells.iter().map(|c| c.map(str::to_string)).collect::<Vec<_>>());
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let flag = if dialect == Dialect::Postgres { "t" } else { "1" };
+    let expected = vec![Some("42"), Some("2.5"), Some(flag), None, Some("x")];
+    assert_eq!(seen, vec![expected.iter().map(|c| c.map(str::to_string)).collect::<Vec<_>>()], "{dialect}");
+
+    // Stop after 10 of 5,000 rows with an error of the reader's own.
+    let mut read = 0;
+    let result = backend
+        .query_each(series, &mut |cells| {
+            read += 1;
+            assert_eq!(cells[1], Some(format!("row{read}").as_str()), "{dialect}");
+            if read == 10 {
+                return Err(dbwarden::DbError::other("the reader had enough"));
+            }
+            Ok(())
+        })
+        .await;
+    assert_eq!(read, 10, "{dialect}");
+    assert!(result.unwrap_err().to_string().contains("the reader had enough"), "{dialect}");
+    // The session still answers, with the right rows.
+    let rows = backend.query("SELECT 7").await.unwrap();
+    assert_eq!(rows, vec![vec![Some("7".to_string())]], "{dialect}");
+    backend.close().await;
+}
 
 async fn read(db: &TestDb, only: Option<&[String]>) -> Schema {
     let mut backend = connect(&ConnectSpec { url: db.url.clone(), create: true }).await.unwrap();

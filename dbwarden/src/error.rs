@@ -23,6 +23,20 @@ pub struct DbError {
 }
 
 impl DbError {
+    /// An error that did not come from the server: for instance one a [`query_each`] reader returns to stop the
+    /// query. URLs in the message are masked.
+    ///
+    /// ```
+    /// let e = dbwarden::DbError::other("the reader had enough");
+    /// assert_eq!(e.to_string(), "the reader had enough");
+    /// assert!(e.code.is_none());
+    /// ```
+    ///
+    /// [`query_each`]: crate::backend::Backend::query_each
+    pub fn other(message: impl Into<String>) -> DbError {
+        DbError { message: crate::url::mask_in_text(&message.into()), code: None, position: None, connect: false }
+    }
+
     pub(crate) fn connect(message: String) -> DbError {
         DbError { message: crate::url::mask_in_text(&message), code: None, position: None, connect: true }
     }
