@@ -1,5 +1,5 @@
-//! MySQL and MariaDB: five catalog queries over the current database (tables, columns, indexes, key constraints or,
-//! on MariaDB, foreign keys from InnoDB's dictionary, checks); one when it has no tables.
+//! MySQL and MariaDB: five catalog queries over the current database (tables, checks, columns, indexes, key
+//! constraints or, on MariaDB, foreign keys from InnoDB's dictionary); one when it has no tables.
 //!
 //! The server cannot tell a unique index from a unique constraint: every unique index is read as a [`Unique`].
 //! Indexes InnoDB created for a foreign key (named after it) are not read. MariaDB's JSON columns are `longtext`
@@ -14,20 +14,6 @@ use dbwarden_core::Dialect;
 use super::{boolean_default, only_filter, strip_parens, unexpected, ParsedTypes, Row, Tables};
 use crate::backend::Backend;
 use crate::error::DbError;
-
-/// A column as read, before the checks tell which are JSON.
-struct Raw {
-    /// The table's position in [`Tables`].
-    table: usize,
-    position: i64,
-    name: String,
-    column_type: String,
-    data_type: String,
-    nullable: bool,
-    default: Option<String>,
-    extra: String,
-    comment: Option<String>,
-}
 
 pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> Result<Tables, DbError> {
     let mut tables = Tables::default();
@@ -55,32 +41,91 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     if tables.list.is_empty() {
         return Ok(tables);
     }
+    // Checks before the columns: they tell MariaDB's JSON columns. MariaDB names them per table (CHECK_CONSTRAINTS
+    // has TABLE_NAME); MySQL 8 per schema.
+    let sql = if mariadb {
+        format!(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = DATABASE(){}",
+            only_filter(Dialect::MySql, "TABLE_NAME", only)
+        )
+    } else {
+        format!(
+            "SELECT CAST(tc.TABLE_NAME AS CHAR), CAST(tc.CONSTRAINT_NAME AS CHAR), CAST(cc.CHECK_CLAUSE AS CHAR) \
+             FROM information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.CHECK_CONSTRAINTS cc \
+             ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
+             WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'{}",
+            only_filter(Dialect::MySql, "tc.TABLE_NAME", only)
+        )
+    };
+    let mut json_columns = HashSet::new();
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let table_name = row.req(0, "check table")?;
+            let name = row.req(1, "check name")?;
+            let clause = row.req(2, "check clause")?;
+            if clause == format!("json_valid({})", quote(name)) {
+                // MariaDB's JSON column: the check is part of the type.
+                json_columns.insert((table_name.to_string(), name.to_lowercase()));
+                return Ok(());
+            }
+            if let Some(table) = tables.get_mut(table_name) {
+                table.checks.push(Check { name: name.to_string(), expr: strip_parens(&standard_quotes(clause)) });
+            }
+            Ok(())
+        })
+        .await?;
+
     let sql = format!(
         "SELECT TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT, \
          EXTRA, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE(){}",
         only_filter(Dialect::MySql, "TABLE_NAME", only)
     );
-    let mut raw = Vec::new();
+    // (table, position, column), put in order below.
+    let mut columns: Vec<(usize, i64, Column)> = Vec::new();
+    let mut types = ParsedTypes::of(Dialect::MySql);
     backend
         .query_each(&sql, &mut |row| {
             let row = Row(row);
             let Some(&table) = tables.by_name.get(row.req(0, "table name")?) else {
                 return Ok(()); // a view's
             };
-            raw.push(Raw {
-                table,
-                position: row.num(1, "ordinal position")?,
-                name: row.req(2, "column name")?.to_string(),
-                column_type: row.req(3, "column type")?.to_string(),
-                data_type: row.opt(4).unwrap_or_default().to_ascii_lowercase(),
+            let name = row.req(2, "column name")?;
+            let data_type = row.opt(4).unwrap_or_default();
+            let extra = row.opt(7).unwrap_or_default();
+            let is_json = data_type.eq_ignore_ascii_case("longtext")
+                && json_columns.contains(&(tables.list[table].name.clone(), name.to_lowercase()));
+            let ty = if is_json { ColumnType::Json } else { types.parse(row.req(3, "column type")?) };
+            let auto_increment = contains_ignore_case(extra, "auto_increment");
+            let default = row.opt(6).map(str::to_string);
+            let mut default = if mariadb {
+                mariadb_default(default)
+            } else {
+                mysql_default(default, &data_type.to_ascii_lowercase(), &extra.to_ascii_lowercase())
+            };
+            if auto_increment {
+                default = None;
+            }
+            if ty == ColumnType::Boolean {
+                default = default.map(|d| boolean_default(&d));
+            }
+            let column = Column {
+                name: name.to_string(),
+                ty,
                 nullable: row.flag(5),
-                default: row.opt(6).map(str::to_string),
-                extra: row.opt(7).unwrap_or_default().to_ascii_lowercase(),
+                default,
+                auto_increment,
                 comment: row.opt(8).filter(|c| !c.is_empty()).map(str::to_string),
-            });
+            };
+            columns.push((table, row.num(1, "ordinal position")?, column));
             Ok(())
         })
         .await?;
+    columns.sort_unstable_by_key(|(table, position, _)| (*table, *position));
+    for (table, _, column) in columns {
+        tables.list[table].columns.push(column);
+    }
 
     // Secondary indexes, and on MariaDB's fast path also the primary key and uniques (see below).
     let sql = format!(
@@ -164,66 +209,6 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
                 fk_names.insert((table_name, name.to_lowercase()));
             }
         }
-    }
-
-    // Checks. MariaDB names them per table (CHECK_CONSTRAINTS has TABLE_NAME); MySQL 8 per schema.
-    let sql = if mariadb {
-        format!(
-            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
-             WHERE CONSTRAINT_SCHEMA = DATABASE(){}",
-            only_filter(Dialect::MySql, "TABLE_NAME", only)
-        )
-    } else {
-        format!(
-            "SELECT CAST(tc.TABLE_NAME AS CHAR), CAST(tc.CONSTRAINT_NAME AS CHAR), CAST(cc.CHECK_CLAUSE AS CHAR) \
-             FROM information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.CHECK_CONSTRAINTS cc \
-             ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
-             WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'{}",
-            only_filter(Dialect::MySql, "tc.TABLE_NAME", only)
-        )
-    };
-    let mut json_columns = HashSet::new();
-    backend
-        .query_each(&sql, &mut |row| {
-            let row = Row(row);
-            let table_name = row.req(0, "check table")?;
-            let name = row.req(1, "check name")?;
-            let clause = row.req(2, "check clause")?;
-            if clause == format!("json_valid({})", quote(name)) {
-                // MariaDB's JSON column: the check is part of the type.
-                json_columns.insert((table_name.to_string(), name.to_lowercase()));
-                return Ok(());
-            }
-            if let Some(table) = tables.get_mut(table_name) {
-                table.checks.push(Check { name: name.to_string(), expr: strip_parens(&standard_quotes(clause)) });
-            }
-            Ok(())
-        })
-        .await?;
-
-    raw.sort_unstable_by_key(|c| (c.table, c.position));
-    let mut types = ParsedTypes::of(Dialect::MySql);
-    for c in raw {
-        let is_json = c.data_type == "longtext"
-            && json_columns.contains(&(tables.list[c.table].name.clone(), c.name.to_lowercase()));
-        let ty = if is_json { ColumnType::Json } else { types.parse(&c.column_type) };
-        let auto_increment = c.extra.contains("auto_increment");
-        let mut default =
-            if mariadb { mariadb_default(c.default) } else { mysql_default(c.default, &c.data_type, &c.extra) };
-        if auto_increment {
-            default = None;
-        }
-        if ty == ColumnType::Boolean {
-            default = default.map(|d| boolean_default(&d));
-        }
-        tables.list[c.table].columns.push(Column {
-            name: c.name,
-            ty,
-            nullable: c.nullable,
-            default,
-            auto_increment,
-            comment: c.comment,
-        });
     }
 
     // Secondary indexes: the non-unique ones (unique ones are the uniques above), without FK-created ones.
@@ -401,6 +386,11 @@ async fn innodb_foreign_keys(backend: &mut dyn Backend, db: &str, only: Option<&
         }
     }
     Some((keys, rules))
+}
+
+/// Whether `text` holds `word`, in any case.
+fn contains_ignore_case(text: &str, word: &str) -> bool {
+    text.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 /// `` `name` `` with backticks doubled, as MariaDB prints identifiers in a check clause.
