@@ -78,6 +78,24 @@ async fn rows_are_lent_as_text_and_a_reader_error_stops_cleanly(dialect: Dialect
     // The session still answers, with the right rows.
     let rows = backend.query("SELECT 7").await.unwrap();
     assert_eq!(rows, vec![vec![Some("7".to_string())]], "{dialect}");
+    if dialect == Dialect::Postgres {
+        // The server fails this query after the reader stopped reading it: that failure belongs to it, not to the
+        // session's next query.
+        let failing = "SELECT 1 / (n - 5000) FROM generate_series(1, 5000) AS n";
+        let mut read = 0;
+        let result = backend
+            .query_each(failing, &mut |_| {
+                read += 1;
+                if read == 10 {
+                    return Err(dbwarden::DbError::other("stop"));
+                }
+                Ok(())
+            })
+            .await;
+        assert_eq!(result.unwrap_err().message, "stop");
+        let rows = backend.query("SELECT 8").await.unwrap();
+        assert_eq!(rows, vec![vec![Some("8".to_string())]]);
+    }
     backend.close().await;
 }
 

@@ -234,7 +234,12 @@ where
 {
     use futures_util::StreamExt;
     while let Some(row) = stream.next().await {
-        each(&cells(&row?)?)?;
+        if let Err(e) = cells(&row?).map_err(DbError::from).and_then(|cells| each(&cells)) {
+            // Read the rest: left unread, what the server still sends for this query (an error included) would
+            // surface on the session's next query.
+            while stream.next().await.is_some() {}
+            return Err(e);
+        }
     }
     Ok(())
 }
