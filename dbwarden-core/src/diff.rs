@@ -347,9 +347,13 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Vec<Change> {
     order(changes, (old, &old_tables), (new, &new_tables))
 }
 
-/// A schema's tables by name.
+/// A schema's tables by name (the first of a name, as [`Schema::table`] finds it).
 fn by_name(schema: &Schema) -> HashMap<&str, &Table> {
-    schema.tables.iter().map(|t| (t.name.as_str(), t)).collect()
+    let mut tables = HashMap::with_capacity(schema.tables.len());
+    for t in &schema.tables {
+        tables.entry(t.name.as_str()).or_insert(t);
+    }
+    tables
 }
 
 /// What a table needs to know about the renames of the whole change set.
