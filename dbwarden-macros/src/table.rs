@@ -474,14 +474,15 @@ fn base_type(ty: &Type) -> Option<Base> {
 /// The marker trait of `dbwarden::field_types` that proves a field type from another crate is the type its name
 /// says (and that its cargo feature is on); `None` for the standard types, which the name alone identifies.
 fn field_kind(ty: &Type) -> Option<&'static str> {
-    Some(match last_segment(ty)?.ident.to_string().as_str() {
-        "NaiveDate" | "Date" => "DateField",
-        "NaiveTime" | "Time" => "TimeField",
-        "NaiveDateTime" | "PrimitiveDateTime" => "TimestampField",
-        "DateTime" | "OffsetDateTime" => "TimestampTzField",
-        "Uuid" => "UuidField",
-        "Decimal" => "DecimalField",
-        "Value" | "JsonValue" | "Json" => "JsonField",
+    // From the column type `base_type` reads, so the names are listed once.
+    Some(match base_type(ty)? {
+        Base::Plain(ColumnType::Date) => "DateField",
+        Base::Plain(ColumnType::Time) => "TimeField",
+        Base::Plain(ColumnType::Timestamp) => "TimestampField",
+        Base::Plain(ColumnType::TimestampTz) => "TimestampTzField",
+        Base::Plain(ColumnType::Uuid) => "UuidField",
+        Base::Decimal => "DecimalField",
+        Base::Plain(ColumnType::Json) => "JsonField",
         _ => return None,
     })
 }

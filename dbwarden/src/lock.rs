@@ -42,7 +42,7 @@ impl LockHolder {
     pub fn me() -> LockHolder {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let pid = std::process::id();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let now = since_epoch();
         let nonce = now.subsec_nanos() ^ (pid.rotate_left(16));
         let ms = now.as_millis() as i64;
         LockHolder {
@@ -87,7 +87,12 @@ impl LockHolder {
 
 /// Now, in Unix milliseconds (the unit of every time in the lock and head tables).
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    since_epoch().as_millis() as i64
+}
+
+/// The time since the Unix epoch (zero on a clock set before it).
+fn since_epoch() -> std::time::Duration {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
 }
 
 /// Unix milliseconds as an RFC 3339 UTC time to the second (`2026-11-23T12:00:00Z`). The proleptic Gregorian

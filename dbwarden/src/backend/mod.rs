@@ -38,11 +38,7 @@ pub trait Backend: Send {
     /// Runs a query and returns its rows as text.
     async fn query(&mut self, sql: &str) -> Result<Vec<TextRow>, DbError> {
         let mut rows = Vec::new();
-        self.query_each(sql, &mut |cells| {
-            rows.push(owned(cells));
-            Ok(())
-        })
-        .await?;
+        self.query_each(sql, &mut keep_into(&mut rows)).await?;
         Ok(rows)
     }
     /// Tries once to take the server-side lock for `namespace`; `Ok(false)` when someone else holds it.
@@ -274,17 +270,16 @@ where
     for<'r> Option<&'r str>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let mut rows = Vec::new();
-    each_row(stream, &mut |cells| {
-        rows.push(owned(cells));
-        Ok(())
-    })
-    .await?;
+    each_row(stream, &mut keep_into(&mut rows)).await?;
     Ok(rows)
 }
 
-/// A row's borrowed cells, copied.
-fn owned(cells: &[Option<&str>]) -> TextRow {
-    cells.iter().map(|c| c.map(str::to_string)).collect()
+/// A reader that keeps every row it is lent, copied into `rows`.
+fn keep_into(rows: &mut Vec<TextRow>) -> impl FnMut(&[Option<&str>]) -> Result<(), DbError> + Send + '_ {
+    move |cells| {
+        rows.push(cells.iter().map(|c| c.map(str::to_string)).collect());
+        Ok(())
+    }
 }
 
 /// How long to wait between two tries of a lock: short at first, then up to half a second.

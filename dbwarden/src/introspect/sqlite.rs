@@ -13,7 +13,6 @@ use dbwarden_core::Dialect;
 use super::{unexpected, ParsedTypes, Row, Tables};
 use crate::backend::Backend;
 use crate::error::DbError;
-use crate::types;
 
 /// The tables read (`m`): not SQLite's own, not virtual tables (their shadow tables are plain tables and are read).
 const FILTER: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
@@ -37,8 +36,7 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
         "SELECT m.name, CAST(p.cid AS TEXT), p.name, p.type, CAST(p.\"notnull\" AS TEXT), p.dflt_value, \
          CAST(p.pk AS TEXT) FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE {FILTER} ORDER BY m.name, p.cid"
     );
-    let types = types::of(Dialect::Sqlite);
-    let mut parsed = ParsedTypes::of(Dialect::Sqlite);
+    let mut types = ParsedTypes::of(Dialect::Sqlite);
     let mut key_positions: Vec<(String, i64, String)> = Vec::new();
     backend
         .query_each(&sql, &mut |row| {
@@ -53,7 +51,7 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
             }
             table.columns.push(Column {
                 name: name.to_string(),
-                ty: parsed.parse(declared),
+                ty: types.parse(declared),
                 nullable: !row.flag(4),
                 default: row.opt(5).map(str::to_string),
                 auto_increment: false,
@@ -77,7 +75,7 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
                 c.auto_increment = true;
                 // The rowid is never NULL, declared NOT NULL or not.
                 c.nullable = false;
-                c.ty = types.canonical(&c.ty, true);
+                c.ty = types.map.canonical(&c.ty, true);
             }
         }
         table.checks = scan.checks(&table.name);
