@@ -442,12 +442,13 @@ fn diff_table(old: &Table, new: &Table, cx: &Cx, changes: &mut Vec<Change>) {
     let t = new.name.as_str();
     // Drops run before the renames, so they name the table and columns as they were; additions run after.
     let o = old.name.as_str();
-    let renamed_old = |name: &'_ str| -> String { cx.column(t, name).to_string() };
     let mut column_renames: Vec<(String, String)> = old
         .columns
         .iter()
-        .filter(|c| cx.column(t, &c.name) != c.name)
-        .map(|c| (c.name.clone(), renamed_old(&c.name)))
+        .filter_map(|c| {
+            let to = cx.column(t, &c.name);
+            (to != c.name).then(|| (c.name.clone(), to.to_string()))
+        })
         .collect();
     column_renames.sort();
     for (from, to) in column_renames {

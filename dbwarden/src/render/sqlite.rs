@@ -138,8 +138,10 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
         })
         .collect();
     let final_name = |name: &str| renamed.iter().find(|(from, _)| *from == name).map_or(name, |(_, to)| to).to_string();
+    // The tables the changes name, as they were: each walk below tracks its own copy.
+    let start = touched(old, changes);
     // Walk the changes, tracking the schema, to know which tables need a rebuild.
-    let mut state = touched(old, changes);
+    let mut state = start.clone();
     let mut rebuild: BTreeSet<String> = BTreeSet::new();
     for change in changes {
         let folded = matches!(change, Change::AddForeignKey { table, .. } if created.contains(table.as_str()));
@@ -162,7 +164,7 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
     if foreign_keys_off {
         out.push(Statement { sql: "PRAGMA foreign_keys = OFF".into(), autocommit: true });
     }
-    let mut state = touched(old, changes);
+    let mut state = start.clone();
     for change in changes {
         let skip = rebuild.contains(&final_name(change.table()))
             && !matches!(change, Change::RenameTable { .. } | Change::RenameColumn { .. } | Change::CreateTable { .. });
@@ -183,7 +185,7 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
         return out;
     }
     // The state before the rebuilds: every change applied except those of the rebuilt tables (renames kept).
-    let mut before = touched(old, changes);
+    let mut before = start;
     for change in changes {
         let rebuilt = rebuild.contains(&final_name(change.table()));
         if !rebuilt || matches!(change, Change::RenameTable { .. } | Change::RenameColumn { .. }) {
