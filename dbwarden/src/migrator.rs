@@ -231,12 +231,13 @@ impl Migrator {
     pub async fn run(&self, target: &(impl Target + ?Sized)) -> Result<Report, Error> {
         let nothing = |db: String| Ok(Report { database: db, steps: Vec::new(), dry_run: false });
         let quick = !self.dry_run && !self.baseline;
-        let loaded = match quick {
-            true => match self.head_or_load(target).await? {
+        let loaded = if quick {
+            match self.head_or_load(target).await? {
                 Ok(db) => return nothing(db),
                 Err(loaded) => loaded,
-            },
-            false => self.source.load()?,
+            }
+        } else {
+            self.source.load()?
         };
         if quick {
             match self.peek(target, &loaded).await {

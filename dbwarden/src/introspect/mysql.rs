@@ -212,9 +212,8 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     }
 
     // Secondary indexes: the non-unique ones (unique ones are the uniques above), without FK-created ones.
-    let rows = index_rows;
     let mut expression: HashSet<(String, String)> = HashSet::new();
-    for ((table_name, name, _), row) in &rows {
+    for ((table_name, name, _), row) in &index_rows {
         if name == "PRIMARY" || row.unique || fk_names.contains(&(table_name.clone(), name.to_lowercase())) {
             continue;
         }

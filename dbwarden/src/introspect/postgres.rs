@@ -27,8 +27,6 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition{}",
         only_filter(Dialect::Postgres, "c.relname", only)
     );
-    // Column names by (table, attnum): the key and index queries give numbers, resolved here rather than by a
-    // lookup in pg_attribute per key column.
     // (table, attnum, column), put in order below.
     let mut columns: Vec<(usize, i32, Column)> = Vec::new();
     backend
