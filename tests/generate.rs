@@ -115,19 +115,19 @@ async fn generated_migrations_converge_and_roll_back_exactly(dialect: Dialect) {
     let m = Migrator::new(Source::dir(&dir));
     let canonical = |s| comparable(dialect, dbwarden::introspect::canonical(dialect, s));
 
-    let g1 = dbwarden::generate::generate(dialect, &empty, &s1, &Renames::default()).unwrap();
+    let g1 = dbwarden::generate::generate(dialect, empty.clone(), s1.clone(), &Renames::default()).unwrap();
     std::fs::write(dir.join("app__0001_create.sql"), &g1.text).unwrap();
     m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g1.text));
     assert_eq!(introspect(&db).await, canonical(&s1), "{dialect}: v1\n{}", g1.text);
 
-    let g2 = dbwarden::generate::generate(dialect, &s1, &s2, &Renames::default()).unwrap();
+    let g2 = dbwarden::generate::generate(dialect, s1.clone(), s2.clone(), &Renames::default()).unwrap();
     std::fs::write(dir.join("app__0002_change.sql"), &g2.text).unwrap();
     db.exec("INSERT INTO users (id, email) VALUES (1, 'a@example.com')").await;
     m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
     let live = introspect(&db).await;
     assert_eq!(live, canonical(&s2), "{dialect}: v2\n{}", g2.text);
     // Generating again from the live database finds nothing.
-    assert!(dbwarden::generate::generate(dialect, &live, &s2, &Renames::default()).is_none(), "{dialect}: again");
+    assert!(dbwarden::generate::generate(dialect, live, s2.clone(), &Renames::default()).is_none(), "{dialect}: again");
     assert_eq!(db.strings("SELECT email FROM users").await, ["a@example.com"], "{dialect}: data kept");
 
     m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));

@@ -423,3 +423,37 @@ async fn mariadb_foreign_keys_read_alike_without_the_process_privilege() {
     assert!(denied.is_err(), "the dictionary should be out of this user's reach");
     assert_eq!(without.unwrap(), with_dictionary);
 }
+
+/// A table name InnoDB's dictionary stores encoded (`we@002dird`) makes MariaDB read the keys from
+/// `information_schema` instead, in the same read: the foreign key to it and its rule are all there.
+#[tokio::test]
+async fn mariadb_reads_keys_of_tables_innodb_names_encoded() {
+    let db = TestDb::new(Dialect::MySql).await;
+    db.exec(
+        "CREATE TABLE `we-ird` (id BIGINT NOT NULL, PRIMARY KEY (id));\
+         CREATE TABLE child (id BIGINT NOT NULL, parent_id BIGINT, code VARCHAR(10), PRIMARY KEY (id), \
+         CONSTRAINT uq_child_code UNIQUE (code), CONSTRAINT fk_child_parent FOREIGN KEY (parent_id) \
+         REFERENCES `we-ird` (id) ON DELETE CASCADE)",
+    )
+    .await;
+    let schema = read(&db, None).await;
+    let child = schema.table("child").expect("child is read");
+    assert_eq!(
+        child.foreign_keys,
+        vec![ForeignKey {
+            name: "fk_child_parent".into(),
+            columns: vec!["parent_id".into()],
+            ref_table: "we-ird".into(),
+            ref_columns: vec!["id".into()],
+            on_delete: FkAction::Cascade,
+            on_update: FkAction::NoAction,
+        }]
+    );
+    assert_eq!(child.primary_key.as_ref().map(|pk| pk.columns.clone()), Some(vec!["id".to_string()]));
+    assert_eq!(child.uniques.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["uq_child_code"]);
+    assert!(child.indexes.is_empty(), "the index InnoDB made for the key is not read: {:?}", child.indexes);
+    assert_eq!(
+        schema.table("we-ird").and_then(|t| t.primary_key.clone()).map(|pk| pk.columns),
+        Some(vec!["id".into()])
+    );
+}

@@ -170,7 +170,7 @@ fn canonical(dialect: Dialect, schema: &Schema) -> Schema {
 
 /// The generated file, without the version that would churn every snapshot at each release.
 fn generated(dialect: Dialect, old: &Schema, new: &Schema, renames: &Renames) -> Option<String> {
-    let g = dbwarden::generate::generate(dialect, old, new, renames)?;
+    let g = dbwarden::generate::generate(dialect, old.clone(), new.clone(), renames)?;
     Some(g.text.replace(&format!("dbwarden {} ", env!("CARGO_PKG_VERSION")), "dbwarden [version] "))
 }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::backend::ConnectSpec;
 use crate::config::DatabaseConfig;
-use crate::generate::{compare, generate, Compared, Generated, STEPS_STAMP};
+use crate::generate::{compare, Compared, Generated, STEPS_STAMP};
 use crate::migrator::EntryState;
 use crate::models::ModelError;
 use crate::snapshot::{Snapshot, SnapshotError};
@@ -361,11 +361,14 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
         text: None,
         snapshot: None,
     };
-    let Some(Generated { changes, text, safety }) = generate(db.dialect, &base.schema, &target, &renames) else {
+    let compared = compare(db.dialect, base.schema, target, &renames);
+    // `compared.new` is the models as the database reads them back: what the snapshot records.
+    let target = &compared.new;
+    let Some(Generated { changes, text, safety }) = compared.migration(db.dialect) else {
         // In step with a fully migrated database: bring a missing or stale snapshot up to date, so that offline
         // runs (CI) see what the database sees.
         if base.origin == BaselineOrigin::Live && !options.print_only {
-            let fresh = snapshot_of(db, &target)?;
+            let fresh = snapshot_of(db, target)?;
             if Snapshot::load(&db.migrations_dir)?.as_ref() != Some(&fresh) && fresh.covers.is_some() {
                 report.snapshot = Some(fresh.save(&db.migrations_dir)?);
             }
@@ -389,7 +392,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
         let mut file =
             std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| write(&path, e))?;
         std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| write(&path, e))?;
-        report.snapshot = Some(snapshot_of(db, &target)?.save(&db.migrations_dir)?);
+        report.snapshot = Some(snapshot_of(db, target)?.save(&db.migrations_dir)?);
         report.written = true;
     }
     report.text = Some(text);
@@ -419,7 +422,7 @@ pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -
     } else {
         (live_schema(db).await?, BaselineOrigin::Live)
     };
-    let Compared { old, new, changes } = compare(db.dialect, &schema, &target, &renames);
+    let Compared { old, new, changes } = compare(db.dialect, schema, target, &renames);
     let sql = crate::render::render(db.dialect, &changes, &old, &new).into_iter().map(|s| s.sql).collect();
     Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(&changes), sql })
 }
@@ -486,7 +489,7 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
             Some(live_schema(db).await?)
         };
         if let Some(base) = base {
-            report.models = steps(&compare(db.dialect, &base, &target, &renames).changes);
+            report.models = steps(&compare(db.dialect, base, target, &renames).changes);
         }
     }
     report.safety = report.files.iter().map(|f| f.safety).chain(report.models.iter().map(|s| s.safety)).max();

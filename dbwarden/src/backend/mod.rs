@@ -230,7 +230,7 @@ where
 {
     use futures_util::StreamExt;
     while let Some(row) = stream.next().await {
-        if let Err(e) = cells(&row?).map_err(DbError::from).and_then(|cells| each(&cells)) {
+        if let Err(e) = lend(&row?, each) {
             // Read the rest: left unread, what the server still sends for this query (an error included) would
             // surface on the session's next query.
             while stream.next().await.is_some() {}
@@ -247,9 +247,27 @@ where
     for<'r> Option<&'r str>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     for row in &rows {
-        each(&cells(row)?)?;
+        lend(row, each)?;
     }
     Ok(())
+}
+
+/// Lends `row`'s cells to `each`, from the stack when the row is narrow (catalog rows are: no allocation per row).
+fn lend<R: sqlx::Row>(row: &R, each: &mut EachRow<'_>) -> Result<(), DbError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<&'r str>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    const NARROW: usize = 12;
+    let n = row.len();
+    if n > NARROW {
+        return each(&cells(row)?);
+    }
+    let mut cells: [Option<&str>; NARROW] = [None; NARROW];
+    for (i, cell) in cells[..n].iter_mut().enumerate() {
+        *cell = row.try_get_unchecked::<Option<&str>, usize>(i)?;
+    }
+    each(&cells[..n])
 }
 
 /// A row's cells as text (see [`each_row`] for why unchecked).

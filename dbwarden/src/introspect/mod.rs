@@ -20,6 +20,8 @@ mod sqlite;
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use dbwarden_core::schema::{ColumnType, Schema, Table};
 use dbwarden_core::Dialect;
 
@@ -61,12 +63,30 @@ pub async fn introspect(backend: &mut dyn Backend, only: Option<&[String]>) -> R
 ///   read back as `TRUE`/`FALSE`; a numeric default of a `DECIMAL(p,s)` column has `s` decimals (`0` is `0.00`).
 ///
 /// Applying it twice changes nothing more, so it may be given a live schema too.
+///
+/// ```
+/// use dbwarden::schema::{Column, ColumnType, Schema, Table};
+/// use dbwarden::Dialect;
+///
+/// let id = Column { name: "id".into(), ty: ColumnType::Uuid, nullable: false, default: None,
+///                   auto_increment: false, comment: None };
+/// let models = Schema { tables: vec![Table { name: "users".into(), columns: vec![id], ..Table::default() }] };
+/// // MySQL has no UUID type: the column is created, and read back, as CHAR(36).
+/// let read_back = dbwarden::introspect::canonical(Dialect::MySql, &models);
+/// assert_eq!(read_back.tables[0].columns[0].ty, ColumnType::Char(36));
+/// ```
 pub fn canonical(dialect: Dialect, models: &Schema) -> Schema {
+    into_canonical(dialect, models.clone())
+}
+
+/// [`canonical`] of a schema the caller hands over (no copy is made).
+pub fn into_canonical(dialect: Dialect, mut schema: Schema) -> Schema {
     use dbwarden_core::schema::{check_name, requote_identifiers, Check, ColumnType};
     let map = types::of(dialect);
     let sql = crate::backend::dialect::of(dialect);
     let quote = if dialect == Dialect::MySql { '`' } else { '"' };
-    let mut schema = models.clone();
+    // A custom type is parsed to find what it reads back as: once per spelling, not once per column.
+    let mut customs: HashMap<(String, bool), ColumnType> = HashMap::new();
     for t in &mut schema.tables {
         let sole_pk = t.primary_key.as_ref().filter(|pk| pk.columns.len() == 1).map(|pk| pk.columns[0].clone());
         for check in &mut t.checks {
@@ -83,7 +103,13 @@ pub fn canonical(dialect: Dialect, models: &Schema) -> Schema {
                     expr: format!("{} IN ({})", sql.quote_ident(&c.name), list.join(", ")),
                 });
             }
-            c.ty = map.canonical(&c.ty, c.auto_increment);
+            c.ty = match &c.ty {
+                ColumnType::Custom(spelling) => customs
+                    .entry((spelling.clone(), c.auto_increment))
+                    .or_insert_with(|| map.canonical(&c.ty, c.auto_increment))
+                    .clone(),
+                _ => map.canonical(&c.ty, c.auto_increment),
+            };
             if c.auto_increment {
                 c.default = None;
             }
@@ -172,7 +198,7 @@ fn unexpected(what: &str) -> DbError {
 #[derive(Default)]
 struct Tables {
     list: Vec<Table>,
-    by_name: HashMap<String, usize>,
+    by_name: FxHashMap<String, usize>,
 }
 
 impl Tables {
@@ -208,12 +234,12 @@ impl Tables {
 /// more than looking it up.
 struct ParsedTypes {
     map: &'static dyn types::TypeMap,
-    seen: HashMap<String, ColumnType>,
+    seen: FxHashMap<String, ColumnType>,
 }
 
 impl ParsedTypes {
     fn of(dialect: Dialect) -> ParsedTypes {
-        ParsedTypes { map: types::of(dialect), seen: HashMap::new() }
+        ParsedTypes { map: types::of(dialect), seen: FxHashMap::default() }
     }
 
     /// [`TypeMap::parse`](types::TypeMap::parse) of a type as the catalog spells it.

@@ -1,5 +1,6 @@
-//! MySQL and MariaDB: five catalog queries over the current database (tables, checks, columns, indexes, key
-//! constraints or, on MariaDB, foreign keys from InnoDB's dictionary); one when it has no tables.
+//! MySQL and MariaDB: five catalog queries over the current database (tables; then checks, columns, indexes, key
+//! constraints or, on MariaDB, foreign keys from InnoDB's dictionary, as one batch), in two round trips; one query
+//! when it has no tables.
 //!
 //! The server cannot tell a unique index from a unique constraint: every unique index is read as a [`Unique`].
 //! Indexes InnoDB created for a foreign key (named after it) are not read. MariaDB's JSON columns are `longtext`
@@ -17,9 +18,8 @@ use crate::error::DbError;
 
 pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> Result<Tables, DbError> {
     let mut tables = Tables::default();
-    // Base tables and their comments, then the columns: two scans (a UNION ALL of the two, or a join, makes MariaDB
-    // build a temporary table of every column first, which costs more than both scans). Every value arrives as
-    // text (the text protocol): nothing is cast. Columns of views are read too, and dropped (no table of theirs).
+    // Base tables and their comments first (they name what the rest is kept for), with the server and database.
+    // Every value arrives as text (the text protocol): nothing is cast.
     let sql = format!(
         "SELECT TABLE_NAME, TABLE_COMMENT, VERSION(), DATABASE() FROM information_schema.TABLES \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'{}",
@@ -41,212 +41,432 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     if tables.list.is_empty() {
         return Ok(tables);
     }
-    // Checks before the columns: they tell MariaDB's JSON columns. MariaDB names them per table (CHECK_CONSTRAINTS
-    // has TABLE_NAME); MySQL 8 per schema.
-    let sql = if mariadb {
-        format!(
-            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
-             WHERE CONSTRAINT_SCHEMA = DATABASE(){}",
-            only_filter(Dialect::MySql, "TABLE_NAME", only)
-        )
-    } else {
-        format!(
-            "SELECT CAST(tc.TABLE_NAME AS CHAR), CAST(tc.CONSTRAINT_NAME AS CHAR), CAST(cc.CHECK_CLAUSE AS CHAR) \
-             FROM information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.CHECK_CONSTRAINTS cc \
-             ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
-             WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'{}",
-            only_filter(Dialect::MySql, "tc.TABLE_NAME", only)
-        )
+    let batch = Batch { mariadb, database: database.as_deref(), only };
+    let mut read = match batch.run(backend, &tables, batch.innodb()).await {
+        Ok(read) => read,
+        // InnoDB's dictionary needs the PROCESS privilege: without it, the same reads with the keys from
+        // information_schema.
+        Err(e) if batch.innodb() => {
+            tracing::debug!(error = %e, "InnoDB's dictionary is not readable; reading keys from information_schema");
+            batch.run(backend, &tables, false).await?
+        }
+        Err(e) => return Err(e),
     };
-    let mut json_columns = HashSet::new();
-    backend
-        .query_each(&sql, &mut |row| {
-            let row = Row(row);
-            let table_name = row.req(0, "check table")?;
-            let name = row.req(1, "check name")?;
-            let clause = row.req(2, "check clause")?;
-            if clause == format!("json_valid({})", quote(name)) {
-                // MariaDB's JSON column: the check is part of the type.
-                json_columns.insert((table_name.to_string(), name.to_lowercase()));
-                return Ok(());
-            }
-            if let Some(table) = tables.get_mut(table_name) {
-                table.checks.push(Check { name: name.to_string(), expr: strip_parens(&standard_quotes(clause)) });
-            }
-            Ok(())
-        })
-        .await?;
+    if read.innodb.as_ref().is_some_and(|i| i.encoded) {
+        // A table name InnoDB stores in its file-name encoding (`we@002dird`): keys from information_schema.
+        read.innodb = None;
+        backend.query_each(&batch.keys_sql(), &mut |row| read.row(&tables, mariadb, Row(row))).await?;
+    }
+    Ok(read.into_tables(tables))
+}
 
-    let sql = format!(
-        "SELECT TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT, \
-         EXTRA, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE(){}",
-        only_filter(Dialect::MySql, "TABLE_NAME", only)
-    );
-    // (table, position, column), put in order below.
-    let mut columns: Vec<(usize, i64, Column)> = Vec::new();
-    let mut types = ParsedTypes::of(Dialect::MySql);
-    backend
-        .query_each(&sql, &mut |row| {
-            let row = Row(row);
-            let Some(&table) = tables.by_name.get(row.req(0, "table name")?) else {
-                return Ok(()); // a view's
-            };
-            let name = row.req(2, "column name")?;
-            let data_type = row.opt(4).unwrap_or_default();
-            let extra = row.opt(7).unwrap_or_default();
-            let is_json = data_type.eq_ignore_ascii_case("longtext")
-                && json_columns.contains(&(tables.list[table].name.clone(), name.to_lowercase()));
-            let ty = if is_json { ColumnType::Json } else { types.parse(row.req(3, "column type")?) };
-            let auto_increment = contains_ignore_case(extra, "auto_increment");
-            let default = row.opt(6).map(str::to_string);
-            let mut default = if mariadb {
-                mariadb_default(default)
-            } else {
-                mysql_default(default, &data_type.to_ascii_lowercase(), &extra.to_ascii_lowercase())
-            };
-            if auto_increment {
-                default = None;
-            }
-            if ty == ColumnType::Boolean {
-                default = default.map(|d| boolean_default(&d));
-            }
-            let column = Column {
-                name: name.to_string(),
-                ty,
-                nullable: row.flag(5),
-                default,
-                auto_increment,
-                comment: row.opt(8).filter(|c| !c.is_empty()).map(str::to_string),
-            };
-            columns.push((table, row.num(1, "ordinal position")?, column));
-            Ok(())
-        })
-        .await?;
-    columns.sort_unstable_by_key(|(table, position, _)| (*table, *position));
-    for (table, _, column) in columns {
-        tables.list[table].columns.push(column);
+/// The catalog queries after the first, sent as one multi-statement batch: the server computes each next result
+/// while this side decodes the one before (on one connection, two cores work), and there is one round trip instead
+/// of four. Each row starts with a tag naming its query.
+struct Batch<'a> {
+    mariadb: bool,
+    database: Option<&'a str>,
+    only: Option<&'a [String]>,
+}
+
+impl Batch<'_> {
+    /// Whether foreign keys come from InnoDB's dictionary (MariaDB, a database name InnoDB stores as is).
+    fn innodb(&self) -> bool {
+        self.mariadb && self.database.is_some_and(plain)
     }
 
-    // Secondary indexes, and on MariaDB's fast path also the primary key and uniques (see below).
-    let sql = format!(
-        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS \
-         WHERE TABLE_SCHEMA = DATABASE(){}",
-        only_filter(Dialect::MySql, "TABLE_NAME", only)
-    );
-    let mut index_rows = Vec::new();
-    backend
-        .query_each(&sql, &mut |row| {
-            let r = Row(row);
-            let key =
-                (r.req(0, "index table")?.to_string(), r.req(1, "index name")?.to_string(), r.num(3, "seq_in_index")?);
-            index_rows.push((key, IndexRow { unique: !r.flag(2), column: r.opt(4).map(str::to_string) }));
-            Ok(())
-        })
-        .await?;
-    index_rows.sort_by(|a, b| a.0.cmp(&b.0));
+    /// The database by name: MariaDB answers `TABLE_SCHEMA = 'db'` a little faster than `= DATABASE()` (it
+    /// evaluates the function for every row it considers).
+    fn schema(&self) -> String {
+        match self.database {
+            Some(db) if plain(db) => format!("'{db}'"),
+            _ => "DATABASE()".to_string(),
+        }
+    }
 
-    let innodb = match (mariadb, database.as_deref()) {
-        (true, Some(db)) => innodb_foreign_keys(backend, db, only).await,
-        _ => None,
-    };
-    // The key columns (as KEY_COLUMN_USAGE lists them) and the foreign keys' rules.
-    let (mut keys, rules) = match innodb {
-        Some((mut keys, rules)) => {
-            // The primary key and unique constraints are the unique indexes (MySQL cannot tell them apart).
-            for ((table, name, position), row) in &index_rows {
-                if !row.unique {
+    fn only(&self, column: &str) -> String {
+        only_filter(Dialect::MySql, column, self.only)
+    }
+
+    /// Checks (`K`; before the columns: they tell MariaDB's JSON columns), columns (`C`), indexes (`S`), then the
+    /// foreign keys from InnoDB (`F` and `f`) or all key constraints from information_schema.
+    async fn run(&self, backend: &mut dyn Backend, tables: &Tables, innodb: bool) -> Result<Read, DbError> {
+        let schema = self.schema();
+        let checks = if self.mariadb {
+            // MariaDB names checks per table (CHECK_CONSTRAINTS has TABLE_NAME); MySQL 8 per schema.
+            format!(
+                "SELECT 'K', TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+                 WHERE CONSTRAINT_SCHEMA = {schema}{}",
+                self.only("TABLE_NAME")
+            )
+        } else {
+            format!(
+                "SELECT 'K', CAST(tc.TABLE_NAME AS CHAR), CAST(tc.CONSTRAINT_NAME AS CHAR), \
+                 CAST(cc.CHECK_CLAUSE AS CHAR) FROM information_schema.TABLE_CONSTRAINTS tc \
+                 JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
+                 AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
+                 WHERE tc.TABLE_SCHEMA = {schema} AND tc.CONSTRAINT_TYPE = 'CHECK'{}",
+                self.only("tc.TABLE_NAME")
+            )
+        };
+        // DATA_TYPE is COLUMN_TYPE's first word: not read. Columns of views come too, and are dropped.
+        let columns = format!(
+            "SELECT 'C', TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
+             COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema}{}",
+            self.only("TABLE_NAME")
+        );
+        let indexes = format!(
+            "SELECT 'S', TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = {schema}{}",
+            self.only("TABLE_NAME")
+        );
+        let keys = match (innodb, self.database) {
+            (true, Some(db)) => {
+                // Two scans, joined here: a join of the two views costs MariaDB several times their scans.
+                let prefix = format!("{db}/");
+                format!(
+                    "SELECT 'F', ID, FOR_NAME, REF_NAME, TYPE FROM information_schema.INNODB_SYS_FOREIGN \
+                     WHERE LEFT(FOR_NAME, {n}) = '{prefix}' UNION ALL SELECT 'f', ID, FOR_COL_NAME, REF_COL_NAME, POS \
+                     FROM information_schema.INNODB_SYS_FOREIGN_COLS WHERE LEFT(ID, {n}) = '{prefix}'",
+                    n = prefix.len()
+                )
+            }
+            _ => self.keys_sql(),
+        };
+        let mut read = Read::new(tables.list.len(), innodb.then(|| format!("{}/", self.database.unwrap_or_default())));
+        let sql = format!("{checks};\n{columns};\n{indexes};\n{keys}");
+        backend.query_each(&sql, &mut |row| read.row(tables, self.mariadb, Row(row))).await?;
+        Ok(read)
+    }
+
+    /// Key constraints from `information_schema` (every MySQL and MariaDB; each view opens every table of the
+    /// database): one row per key column, tagged with its kind (KEY_COLUMN_USAGE holds only primary keys, named
+    /// PRIMARY, uniques, and foreign keys, which have a referenced table), then one `RULES` row per foreign key: a
+    /// UNION ALL, as joins of information_schema views cost MariaDB several times the scans.
+    fn keys_sql(&self) -> String {
+        let schema = self.schema();
+        format!(
+            "SELECT CASE WHEN REFERENCED_TABLE_NAME IS NOT NULL THEN 'FOREIGN KEY' WHEN CONSTRAINT_NAME = 'PRIMARY' \
+             THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), \
+             CAST(ORDINAL_POSITION AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(REFERENCED_TABLE_NAME AS CHAR), \
+             CAST(REFERENCED_COLUMN_NAME AS CHAR), NULL, NULL \
+             FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = {schema}{} \
+             UNION ALL SELECT 'RULES', CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), '0', NULL, NULL, NULL, \
+             CAST(DELETE_RULE AS CHAR), CAST(UPDATE_RULE AS CHAR) \
+             FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = {schema}{}",
+            self.only("TABLE_NAME"),
+            self.only("TABLE_NAME")
+        )
+    }
+}
+
+/// What the batch read, per table (as [`Tables::list`] orders them), before it is put together.
+struct Read {
+    checks: Vec<(usize, Check)>,
+    /// (table, lower-cased column) of MariaDB's JSON columns.
+    json_columns: HashSet<(usize, String)>,
+    /// (table, position, column).
+    columns: Vec<(usize, i64, Column)>,
+    types: ParsedTypes,
+    indexes: Vec<Vec<IndexRow>>,
+    keys: Vec<Vec<KeyColumn>>,
+    /// A foreign key's (ON DELETE, ON UPDATE), by (table, name).
+    rules: HashMap<(usize, String), (FkAction, FkAction)>,
+    innodb: Option<InnoDb>,
+}
+
+/// Foreign keys as InnoDB's dictionary lists them, by id (`db/name`).
+struct InnoDb {
+    /// `db/`.
+    prefix: String,
+    /// id => (table, referenced table, type bits).
+    keys: HashMap<String, (String, String, u32)>,
+    /// id => [(position, column, referenced column)].
+    columns: HashMap<String, Vec<(i64, String, String)>>,
+    /// A name InnoDB stores encoded was met: read information_schema instead.
+    encoded: bool,
+}
+
+impl Read {
+    fn new(tables: usize, innodb_prefix: Option<String>) -> Read {
+        Read {
+            checks: Vec::new(),
+            json_columns: HashSet::new(),
+            columns: Vec::new(),
+            types: ParsedTypes::of(Dialect::MySql),
+            indexes: (0..tables).map(|_| Vec::new()).collect(),
+            keys: (0..tables).map(|_| Vec::new()).collect(),
+            rules: HashMap::new(),
+            innodb: innodb_prefix.map(|prefix| InnoDb {
+                prefix,
+                keys: HashMap::new(),
+                columns: HashMap::new(),
+                encoded: false,
+            }),
+        }
+    }
+
+    /// One row of the batch, by its tag. Rows of tables not read (views, tables left out) are dropped.
+    fn row(&mut self, tables: &Tables, mariadb: bool, row: Row<'_>) -> Result<(), DbError> {
+        let table = |i: usize, what: &str| -> Result<Option<usize>, DbError> {
+            Ok(tables.by_name.get(row.req(i, what)?).copied())
+        };
+        match row.req(0, "row kind")? {
+            "K" => {
+                let Some(table) = table(1, "check table")? else { return Ok(()) };
+                let (name, clause) = (row.req(2, "check name")?, row.req(3, "check clause")?);
+                if clause == format!("json_valid({})", quote(name)) {
+                    // MariaDB's JSON column: the check is part of the type.
+                    self.json_columns.insert((table, name.to_lowercase()));
+                } else {
+                    let check = Check { name: name.to_string(), expr: strip_parens(&standard_quotes(clause)) };
+                    self.checks.push((table, check));
+                }
+            }
+            "C" => {
+                let Some(table) = table(1, "table name")? else { return Ok(()) };
+                let name = row.req(3, "column name")?;
+                let column_type = row.req(4, "column type")?;
+                let data_type = data_type(column_type);
+                let extra = row.opt(7).unwrap_or_default();
+                let is_json = data_type.eq_ignore_ascii_case("longtext")
+                    && !self.json_columns.is_empty()
+                    && self.json_columns.contains(&(table, name.to_lowercase()));
+                let ty = if is_json { ColumnType::Json } else { self.types.parse(column_type) };
+                let auto_increment = contains_ignore_case(extra, "auto_increment");
+                let default = row.opt(6).map(str::to_string);
+                let mut default = if mariadb {
+                    mariadb_default(default)
+                } else {
+                    mysql_default(default, &data_type.to_ascii_lowercase(), &extra.to_ascii_lowercase())
+                };
+                if auto_increment {
+                    default = None;
+                }
+                if ty == ColumnType::Boolean {
+                    default = default.map(|d| boolean_default(&d));
+                }
+                let column = Column {
+                    name: name.to_string(),
+                    ty,
+                    nullable: row.flag(5),
+                    default,
+                    auto_increment,
+                    comment: row.opt(8).filter(|c| !c.is_empty()).map(str::to_string),
+                };
+                self.columns.push((table, row.num(2, "ordinal position")?, column));
+            }
+            "S" => {
+                let Some(table) = table(1, "index table")? else { return Ok(()) };
+                self.indexes[table].push(IndexRow {
+                    name: row.req(2, "index name")?.to_string(),
+                    position: row.num(4, "seq_in_index")?,
+                    unique: !row.flag(3),
+                    column: row.opt(5).map(str::to_string),
+                });
+            }
+            kind @ ("F" | "f") => {
+                let Some(innodb) = self.innodb.as_mut() else { return Ok(()) };
+                let (id, a, b) = (row.req(1, "foreign key id")?, row.req(2, "foreign key")?, row.req(3, "reference")?);
+                if kind == "F" {
+                    let names = a.strip_prefix(&innodb.prefix).zip(b.strip_prefix(&innodb.prefix));
+                    match names.filter(|(t, r)| plain(t) && plain(r)) {
+                        Some((t, r)) => {
+                            let bits = row.num(4, "foreign key type")? as u32;
+                            innodb.keys.insert(id.to_string(), (t.to_string(), r.to_string(), bits));
+                        }
+                        None => innodb.encoded = true,
+                    }
+                } else {
+                    let position = row.num(4, "foreign key column position")?;
+                    let column = (position, a.to_string(), b.to_string());
+                    innodb.columns.entry(id.to_string()).or_default().push(column);
+                }
+            }
+            "RULES" => {
+                let Some(table) = table(1, "constraint table")? else { return Ok(()) };
+                let name = row.req(2, "constraint name")?.to_string();
+                self.rules.insert((table, name), (rule(row.opt(7))?, rule(row.opt(8))?));
+            }
+            kind @ ("PRIMARY KEY" | "UNIQUE" | "FOREIGN KEY") => {
+                let Some(table) = table(1, "constraint table")? else { return Ok(()) };
+                let (kind, referenced) = match kind {
+                    "PRIMARY KEY" => (KeyKind::Primary, None),
+                    "UNIQUE" => (KeyKind::Unique, None),
+                    _ => (
+                        KeyKind::Foreign,
+                        Some((
+                            row.req(5, "referenced table")?.to_string(),
+                            row.req(6, "referenced column")?.to_string(),
+                        )),
+                    ),
+                };
+                self.keys[table].push(KeyColumn {
+                    name: row.req(2, "constraint name")?.to_string(),
+                    kind,
+                    position: row.num(3, "key position")?,
+                    column: row.opt(4).map(str::to_string),
+                    referenced,
+                });
+            }
+            other => return Err(unexpected(&format!("catalog row of kind `{other}`"))),
+        }
+        Ok(())
+    }
+
+    /// Puts what was read into `tables`.
+    fn into_tables(mut self, mut tables: Tables) -> Tables {
+        for (table, check) in std::mem::take(&mut self.checks) {
+            tables.list[table].checks.push(check);
+        }
+        self.columns.sort_unstable_by_key(|(table, position, _)| (*table, *position));
+        for (table, _, column) in std::mem::take(&mut self.columns) {
+            tables.list[table].columns.push(column);
+        }
+        // Rows come in no guaranteed order: by index, then position (names compared exactly, not by collation). A
+        // table's few rows sort cheaply; the whole list, by table name first, did not.
+        for rows in &mut self.indexes {
+            rows.sort_unstable_by(|a, b| (&a.name, a.position).cmp(&(&b.name, b.position)));
+        }
+        if let Some(innodb) = self.innodb.take() {
+            self.innodb_keys(&tables, innodb);
+        }
+        for (at, keys) in self.keys.iter_mut().enumerate() {
+            // By constraint, then position (names compared exactly).
+            keys.sort_unstable_by(|a, b| (&a.name, a.position).cmp(&(&b.name, b.position)));
+            let table = &mut tables.list[at];
+            for KeyColumn { name, kind, column, referenced, .. } in keys.drain(..) {
+                match kind {
+                    KeyKind::Primary => table
+                        .primary_key
+                        .get_or_insert_with(|| PrimaryKey { columns: Vec::new() })
+                        .columns
+                        .extend(column),
+                    KeyKind::Unique => {
+                        if table.uniques.last().map(|u| &u.name) != Some(&name) {
+                            table.uniques.push(Unique { name, columns: Vec::new() });
+                        }
+                        if let Some(u) = table.uniques.last_mut() {
+                            u.columns.extend(column);
+                        }
+                    }
+                    KeyKind::Foreign => {
+                        let (ref_table, ref_column) = referenced.unwrap_or_default();
+                        if table.foreign_keys.last().map(|f| &f.name) != Some(&name) {
+                            let (on_delete, on_update) =
+                                self.rules.get(&(at, name.clone())).copied().unwrap_or_default();
+                            table.foreign_keys.push(ForeignKey {
+                                name,
+                                columns: Vec::new(),
+                                ref_table,
+                                ref_columns: Vec::new(),
+                                on_delete,
+                                on_update,
+                            });
+                        }
+                        if let Some(fk) = table.foreign_keys.last_mut() {
+                            fk.columns.extend(column);
+                            fk.ref_columns.push(ref_column);
+                        }
+                    }
+                }
+            }
+        }
+        // Secondary indexes: the non-unique ones (unique ones are the uniques above), without the ones InnoDB made
+        // for a foreign key (named after it, in any case).
+        for (at, rows) in self.indexes.into_iter().enumerate() {
+            let table = &mut tables.list[at];
+            let mut expression = Vec::new();
+            for row in rows {
+                if row.name == "PRIMARY"
+                    || row.unique
+                    || table.foreign_keys.iter().any(|fk| fk.name.eq_ignore_ascii_case(&row.name))
+                {
                     continue;
                 }
-                keys.push(KeyColumn {
-                    table: table.clone(),
-                    name: name.clone(),
-                    kind: if name == "PRIMARY" { KeyKind::Primary } else { KeyKind::Unique },
-                    position: *position,
+                if table.indexes.last().map(|i| &i.name) != Some(&row.name) {
+                    table.indexes.push(Index { name: row.name.clone(), columns: Vec::new(), unique: false });
+                }
+                match row.column {
+                    Some(column) => {
+                        if let Some(i) = table.indexes.last_mut() {
+                            i.columns.push(column);
+                        }
+                    }
+                    // A functional index part (MySQL 8): not in the IR, the index is dropped whole.
+                    None => expression.push(row.name),
+                }
+            }
+            for name in expression {
+                if let Some(i) = table.indexes.iter_mut().find(|i| i.name == name) {
+                    i.columns.clear();
+                }
+            }
+        }
+        tables
+    }
+
+    /// InnoDB's foreign keys as key columns and rules, and the primary keys and uniques from the unique indexes
+    /// (MySQL cannot tell a unique index from a unique constraint).
+    fn innodb_keys(&mut self, tables: &Tables, mut innodb: InnoDb) {
+        for (at, rows) in self.indexes.iter().enumerate() {
+            for row in rows.iter().filter(|r| r.unique) {
+                self.keys[at].push(KeyColumn {
+                    name: row.name.clone(),
+                    kind: if row.name == "PRIMARY" { KeyKind::Primary } else { KeyKind::Unique },
+                    position: row.position,
                     column: row.column.clone(),
                     referenced: None,
                 });
             }
-            (keys, rules)
         }
-        None => information_schema_keys(backend, only).await?,
-    };
-    // Rows come in no guaranteed order: by table, constraint, position (names compared exactly, not by collation).
-    keys.sort_by(|a, b| (&a.table, &a.name, a.position).cmp(&(&b.table, &b.name, b.position)));
-    // (table, lower-cased name) of foreign keys: InnoDB names the index it creates for one after it.
-    let mut fk_names = HashSet::new();
-    for KeyColumn { table: table_name, name, kind, column, referenced, .. } in keys {
-        let Some(table) = tables.get_mut(&table_name) else { continue };
-        match kind {
-            KeyKind::Primary => {
-                table.primary_key.get_or_insert_with(|| PrimaryKey { columns: Vec::new() }).columns.extend(column)
-            }
-            KeyKind::Unique => {
-                if table.uniques.last().map(|u| &u.name) != Some(&name) {
-                    table.uniques.push(Unique { name, columns: Vec::new() });
-                }
-                if let Some(u) = table.uniques.last_mut() {
-                    u.columns.extend(column);
-                }
-            }
-            KeyKind::Foreign => {
-                let (ref_table, ref_column) = referenced.unwrap_or_default();
-                if table.foreign_keys.last().map(|f| &f.name) != Some(&name) {
-                    let (on_delete, on_update) =
-                        rules.get(&(table_name.clone(), name.clone())).copied().unwrap_or_default();
-                    table.foreign_keys.push(ForeignKey {
-                        name: name.clone(),
-                        columns: Vec::new(),
-                        ref_table,
-                        ref_columns: Vec::new(),
-                        on_delete,
-                        on_update,
-                    });
-                }
-                if let Some(fk) = table.foreign_keys.last_mut() {
-                    fk.columns.extend(column);
-                    fk.ref_columns.push(ref_column);
-                }
-                fk_names.insert((table_name, name.to_lowercase()));
+        for (id, (table, ref_table, bits)) in innodb.keys {
+            let Some(&at) = tables.by_name.get(&table) else { continue };
+            let Some(name) = id.strip_prefix(&innodb.prefix) else { continue };
+            // DICT_FOREIGN_ON_DELETE_CASCADE 1, _SET_NULL 2, ON_UPDATE_CASCADE 4, _SET_NULL 8; RESTRICT and NO
+            // ACTION read alike (as `information_schema` does here).
+            let on = |cascade: u32, set_null: u32| match () {
+                _ if bits & cascade != 0 => FkAction::Cascade,
+                _ if bits & set_null != 0 => FkAction::SetNull,
+                _ => FkAction::NoAction,
+            };
+            self.rules.insert((at, name.to_string()), (on(1, 2), on(4, 8)));
+            for (position, column, ref_column) in innodb.columns.remove(&id).unwrap_or_default() {
+                self.keys[at].push(KeyColumn {
+                    name: name.to_string(),
+                    kind: KeyKind::Foreign,
+                    position: position + 1,
+                    column: Some(column),
+                    referenced: Some((ref_table.clone(), ref_column)),
+                });
             }
         }
     }
+}
 
-    // Secondary indexes: the non-unique ones (unique ones are the uniques above), without FK-created ones.
-    let mut expression: HashSet<(String, String)> = HashSet::new();
-    for ((table_name, name, _), row) in &index_rows {
-        if name == "PRIMARY" || row.unique || fk_names.contains(&(table_name.clone(), name.to_lowercase())) {
-            continue;
-        }
-        let Some(table) = tables.get_mut(table_name) else { continue };
-        if table.indexes.last().map(|i| &i.name) != Some(name) {
-            table.indexes.push(Index { name: name.clone(), columns: Vec::new(), unique: false });
-        }
-        match &row.column {
-            Some(column) => table.indexes.last_mut().into_iter().for_each(|i| i.columns.push(column.clone())),
-            // A functional index part (MySQL 8): not in the IR, the index is dropped whole.
-            None => {
-                expression.insert((table_name.clone(), name.clone()));
-            }
-        }
-    }
-    for (table, name) in expression {
-        if let Some(i) = tables.get_mut(&table).and_then(|t| t.indexes.iter_mut().find(|i| i.name == name)) {
-            i.columns.clear();
-        }
-    }
-    Ok(tables)
+/// A type's name as `DATA_TYPE` gives it: `COLUMN_TYPE` up to its arguments or attributes (`int(10) unsigned`).
+fn data_type(column_type: &str) -> &str {
+    let end = column_type.find(['(', ' ']).unwrap_or(column_type.len());
+    &column_type[..end]
+}
+
+/// Whether a name needs no quoting in a literal or InnoDB's file-name encoding (letters, digits, `_`).
+fn plain(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A row of `STATISTICS`: one column of an index.
 struct IndexRow {
+    name: String,
+    /// 1-based, within the index.
+    position: i64,
     unique: bool,
     /// `None` for an expression.
     column: Option<String>,
 }
 
-/// One column of a primary key, unique constraint or foreign key, as `KEY_COLUMN_USAGE` lists it.
+/// One column of a primary key, unique constraint or foreign key of a table, as `KEY_COLUMN_USAGE` lists it.
 struct KeyColumn {
-    table: String,
     name: String,
     kind: KeyKind,
     /// 1-based, within the key.
@@ -261,130 +481,6 @@ enum KeyKind {
     Primary,
     Unique,
     Foreign,
-}
-
-type Keys = Vec<KeyColumn>;
-type Rules = HashMap<(String, String), (FkAction, FkAction)>;
-
-/// Key constraints from `information_schema` (every MySQL and MariaDB; each view opens every table of the database).
-async fn information_schema_keys(backend: &mut dyn Backend, only: Option<&[String]>) -> Result<(Keys, Rules), DbError> {
-    // Primary keys, uniques and foreign keys, one row per key column (KEY_COLUMN_USAGE holds only these three: the
-    // primary key is always named PRIMARY, a foreign key has a referenced table), then one `RULES` row per foreign
-    // key with its actions: a UNION ALL, as joins of information_schema views cost MariaDB several times the scans.
-    let sql = format!(
-        "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), \
-         CASE WHEN REFERENCED_TABLE_NAME IS NOT NULL THEN 'FOREIGN KEY' WHEN CONSTRAINT_NAME = 'PRIMARY' \
-         THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, \
-         CAST(ORDINAL_POSITION AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(REFERENCED_TABLE_NAME AS CHAR), \
-         CAST(REFERENCED_COLUMN_NAME AS CHAR), NULL, NULL \
-         FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE(){} \
-         UNION ALL SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), 'RULES', '0', NULL, NULL, NULL, \
-         CAST(DELETE_RULE AS CHAR), CAST(UPDATE_RULE AS CHAR) \
-         FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE(){}",
-        only_filter(Dialect::MySql, "TABLE_NAME", only),
-        only_filter(Dialect::MySql, "TABLE_NAME", only)
-    );
-    let mut keys = Vec::new();
-    let mut rules = HashMap::new();
-    backend
-        .query_each(&sql, &mut |row| {
-            let row = Row(row);
-            let (table, name) =
-                (row.req(0, "constraint table")?.to_string(), row.req(1, "constraint name")?.to_string());
-            let kind = match row.req(2, "constraint type")? {
-                "RULES" => {
-                    rules.insert((table, name), (rule(row.opt(7))?, rule(row.opt(8))?));
-                    return Ok(());
-                }
-                "PRIMARY KEY" => KeyKind::Primary,
-                "UNIQUE" => KeyKind::Unique,
-                "FOREIGN KEY" => KeyKind::Foreign,
-                other => return Err(unexpected(&format!("key constraint type `{other}`"))),
-            };
-            let referenced = match kind {
-                KeyKind::Foreign => {
-                    Some((row.req(5, "referenced table")?.to_string(), row.req(6, "referenced column")?.to_string()))
-                }
-                _ => None,
-            };
-            let position = row.num(3, "key position")?;
-            keys.push(KeyColumn { table, name, kind, position, column: row.opt(4).map(str::to_string), referenced });
-            Ok(())
-        })
-        .await?;
-    Ok((keys, rules))
-}
-
-/// MariaDB's foreign keys from InnoDB's own dictionary, which it serves from memory (about a tenth of what
-/// `KEY_COLUMN_USAGE` and `REFERENTIAL_CONSTRAINTS` cost, which open every table). `None` (use `information_schema`)
-/// when it cannot be read (it needs the PROCESS privilege) or when a database or table name is not plain: InnoDB
-/// stores those in its file-name encoding (`we@002dird/t`), which is not worth decoding here.
-async fn innodb_foreign_keys(backend: &mut dyn Backend, db: &str, only: Option<&[String]>) -> Option<(Keys, Rules)> {
-    let plain = |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !plain(db) {
-        return None;
-    }
-    let prefix = format!("{db}/");
-    // Two scans joined here: a join of the two views costs MariaDB several times their scans.
-    let sql = format!(
-        "SELECT 'F', CAST(ID AS CHAR), CAST(FOR_NAME AS CHAR), CAST(REF_NAME AS CHAR), CAST(TYPE AS CHAR) \
-         FROM information_schema.INNODB_SYS_FOREIGN WHERE LEFT(FOR_NAME, {n}) = '{prefix}' \
-         UNION ALL SELECT 'C', CAST(ID AS CHAR), CAST(FOR_COL_NAME AS CHAR), CAST(REF_COL_NAME AS CHAR), \
-         CAST(POS AS CHAR) FROM information_schema.INNODB_SYS_FOREIGN_COLS WHERE LEFT(ID, {n}) = '{prefix}'",
-        n = prefix.len()
-    );
-    let rows = match backend.query(&sql).await {
-        Ok(rows) => rows,
-        Err(e) => {
-            tracing::debug!(error = %e, "InnoDB's dictionary is not readable; reading foreign keys from information_schema");
-            return None;
-        }
-    };
-    // id => (table, referenced table, type bits); id => [(position, column, referenced column)]
-    let mut fks: HashMap<String, (String, String, u32)> = HashMap::new();
-    let mut cols: HashMap<String, Vec<(i64, String, String)>> = HashMap::new();
-    for row in &rows {
-        let text = |i: usize| row.get(i).cloned().flatten();
-        let (id, a, b, c) = (text(1)?, text(2)?, text(3)?, text(4)?);
-        match text(0)?.as_str() {
-            "F" => {
-                let (table, ref_table) = (a.strip_prefix(&prefix)?, b.strip_prefix(&prefix)?);
-                if !plain(table) || !plain(ref_table) {
-                    return None;
-                }
-                fks.insert(id, (table.to_string(), ref_table.to_string(), c.parse().ok()?));
-            }
-            _ => cols.entry(id).or_default().push((c.parse().ok()?, a, b)),
-        }
-    }
-    let (mut keys, mut rules) = (Keys::new(), Rules::new());
-    for (id, (table, ref_table, bits)) in fks {
-        if only.is_some_and(|names| !names.contains(&table)) {
-            continue;
-        }
-        let name = id.strip_prefix(&prefix)?.to_string();
-        // DICT_FOREIGN_ON_DELETE_CASCADE 1, _SET_NULL 2, ON_UPDATE_CASCADE 4, _SET_NULL 8; RESTRICT and NO ACTION
-        // read alike (as `information_schema` does here).
-        let on = |cascade: u32, set_null: u32| match () {
-            _ if bits & cascade != 0 => FkAction::Cascade,
-            _ if bits & set_null != 0 => FkAction::SetNull,
-            _ => FkAction::NoAction,
-        };
-        rules.insert((table.clone(), name.clone()), (on(1, 2), on(4, 8)));
-        let mut columns = cols.remove(&id)?;
-        columns.sort();
-        for (pos, column, ref_column) in columns {
-            keys.push(KeyColumn {
-                table: table.clone(),
-                name: name.clone(),
-                kind: KeyKind::Foreign,
-                position: pos + 1,
-                column: Some(column),
-                referenced: Some((ref_table.clone(), ref_column)),
-            });
-        }
-    }
-    Some((keys, rules))
 }
 
 /// Whether `text` holds `word`, in any case.
