@@ -8,8 +8,9 @@
 //! - initial: introspection + generate against the unchanged models (asserted to find nothing);
 //! - after 10 changes: the models changed in 10 places (2 add column, 2 drop column, 2 NULL -> NOT NULL, 2 add index,
 //!   2 widen VARCHAR); introspection + generate of the migration text (asserted to find exactly those 10 changes);
-//! - queries: what dbwarden sent per run, counted by a wrapper around its `Backend` (on MariaDB also by the server:
-//!   `SHOW SESSION STATUS LIKE 'Questions'` on the same connection), for N tables and for 30 tables (asserted equal).
+//! - queries: the round trips dbwarden made per run (a multi-statement batch is one), counted by a wrapper around its
+//!   `Backend`, and on MariaDB the statements the server counted (`SHOW SESSION STATUS LIKE 'Questions'` on the
+//!   same connection), for N tables and for 30 tables (asserted equal).
 //!
 //! Each figure is the median of ROUNDS runs on the same database (the work is read-only), each on a fresh connection
 //! opened before the clock starts, the sides in an order that rotates every round; ratios are medians of per-round
@@ -537,12 +538,12 @@ async fn main() {
     );
     println!(
         "| backend | tables | floor | dbwarden initial | initial / floor | dbwarden after 10 changes \
-         | after 10 / floor | queries dbwarden sent | context: information_schema floor (initial, after 10 / it) |"
+         | after 10 / floor | round trips dbwarden made | context: information_schema floor (initial, after 10 / it) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (dialect, m) in &all {
         let queries = match m.server_count {
-            Some(server) => format!("{} (server's Questions: {server})", m.sent),
+            Some(server) => format!("{} (statements, by the server's Questions: {server})", m.sent),
             None => m.sent.to_string(),
         };
         let context = if m.context_floor.is_empty() {
@@ -570,7 +571,7 @@ async fn main() {
         let [(dialect, big), (_, small)] = pair else { continue };
         let same = big.sent == small.sent && big.server_count == small.server_count;
         println!(
-            "{dialect}: dbwarden sent {} queries for {} tables and {} for {} tables: {}",
+            "{dialect}: dbwarden made {} round trips for {} tables and {} for {} tables: {}",
             big.sent,
             big.tables,
             small.sent,
