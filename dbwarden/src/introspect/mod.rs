@@ -2,9 +2,9 @@
 //!
 //! Queries per call, whatever the number of tables (none when `only` is empty):
 //! - PostgreSQL: 3 (tables + columns + comments; constraints; indexes), all from `pg_catalog`, current schema;
-//! - MySQL/MariaDB: 5 (tables + comments + server version; checks; columns; indexes; key constraints, or on
-//!   MariaDB foreign keys from InnoDB's dictionary), from `information_schema`, current database (1 when it has
-//!   no tables);
+//! - MySQL/MariaDB: 5 (tables + comments + server version; then checks, columns, indexes and key constraints, or
+//!   on MariaDB foreign keys from InnoDB's dictionary, sent as one batch), from `information_schema`, current
+//!   database, in 2 round trips (1 query when it has no tables);
 //! - SQLite: 4 (`sqlite_master`; then `pragma_table_info`, `pragma_index_list` + `pragma_index_info`,
 //!   `pragma_foreign_key_list` each joined against `sqlite_master` in one query).
 //!
