@@ -198,11 +198,10 @@ fn files(db: &DatabaseConfig) -> Result<Files, Error> {
     })
 }
 
-/// The snapshot of the current files and `schema`.
+/// The snapshot of the current files and `schema`, which is canonical already (as [`compare`] returns it).
 fn snapshot_of(db: &DatabaseConfig, schema: &Schema) -> Result<Snapshot, Error> {
     let now = files(db)?;
-    let mut snapshot =
-        Snapshot::new(db.dialect, now.newest.map(|(_, f)| f), crate::introspect::canonical(db.dialect, schema));
+    let mut snapshot = Snapshot::new(db.dialect, now.newest.map(|(_, f)| f), schema.clone());
     snapshot.files = Some(now.digest);
     Ok(snapshot)
 }

@@ -1,6 +1,6 @@
-//! MySQL and MariaDB: five catalog queries over the current database (tables; then checks, columns, indexes, key
-//! constraints or, on MariaDB, foreign keys from InnoDB's dictionary, as one batch), in two round trips; one query
-//! when it has no tables.
+//! MySQL and MariaDB: five catalog queries over the current database (tables; then foreign keys from InnoDB's
+//! dictionary on MariaDB or key constraints, checks, columns and indexes, as one batch), in two round trips (three
+//! when InnoDB's dictionary cannot serve: see [`Batch`]); one query when it has no tables.
 //!
 //! The server cannot tell a unique index from a unique constraint: every unique index is read as a [`Unique`].
 //! Indexes InnoDB created for a foreign key (named after it) are not read. MariaDB's JSON columns are `longtext`
@@ -52,8 +52,9 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         }
         Err(e) => return Err(e),
     };
-    if read.innodb.as_ref().is_some_and(|i| i.encoded) {
-        // A table name InnoDB stores in its file-name encoding (`we@002dird`): keys from information_schema.
+    if read.innodb.as_ref().is_some_and(InnoDb::incomplete) {
+        // A table name InnoDB stores in its file-name encoding (`we@002dird`), a key to another database, or a key
+        // whose columns were not listed (changed while read): keys from information_schema.
         read.innodb = None;
         backend.query_each(&batch.keys_sql(), &mut |row| read.row(&tables, mariadb, Row(row))).await?;
     }
@@ -62,7 +63,9 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
 
 /// The catalog queries after the first, sent as one multi-statement batch: the server computes each next result
 /// while this side decodes the one before (on one connection, two cores work), and there is one round trip instead
-/// of four. Each row starts with a tag naming its query.
+/// of four. Each row starts with a tag naming its query. InnoDB's dictionary comes first: without the PROCESS
+/// privilege the server stops the batch there, and the batch is sent again with information_schema's keys, so
+/// that costs one failed statement, not a second read of everything.
 struct Batch<'a> {
     mariadb: bool,
     database: Option<&'a str>,
@@ -88,8 +91,8 @@ impl Batch<'_> {
         only_filter(Dialect::MySql, column, self.only)
     }
 
-    /// Checks (`K`; before the columns: they tell MariaDB's JSON columns), columns (`C`), indexes (`S`), then the
-    /// foreign keys from InnoDB (`F` and `f`) or all key constraints from information_schema.
+    /// The foreign keys from InnoDB (`F` and `f`) or all key constraints from information_schema, checks (`K`;
+    /// before the columns: they tell MariaDB's JSON columns), columns (`C`), indexes (`S`).
     async fn run(&self, backend: &mut dyn Backend, tables: &Tables, innodb: bool) -> Result<Read, DbError> {
         let schema = self.schema();
         let checks = if self.mariadb {
@@ -134,7 +137,7 @@ impl Batch<'_> {
             _ => self.keys_sql(),
         };
         let mut read = Read::new(tables.list.len(), innodb.then(|| format!("{}/", self.database.unwrap_or_default())));
-        let sql = format!("{checks};\n{columns};\n{indexes};\n{keys}");
+        let sql = format!("{keys};\n{checks};\n{columns};\n{indexes}");
         backend.query_each(&sql, &mut |row| read.row(tables, self.mariadb, Row(row))).await?;
         Ok(read)
     }
@@ -185,6 +188,14 @@ struct InnoDb {
     columns: HashMap<String, Vec<(i64, String, String)>>,
     /// A name InnoDB stores encoded was met: read information_schema instead.
     encoded: bool,
+}
+
+impl InnoDb {
+    /// Whether information_schema must be read instead: a name InnoDB encodes (or another database's), or a key
+    /// whose columns were not listed.
+    fn incomplete(&self) -> bool {
+        self.encoded || self.keys.keys().any(|id| !self.columns.contains_key(id))
+    }
 }
 
 impl Read {
@@ -380,7 +391,7 @@ impl Read {
             for row in rows {
                 if row.name == "PRIMARY"
                     || row.unique
-                    || table.foreign_keys.iter().any(|fk| fk.name.eq_ignore_ascii_case(&row.name))
+                    || table.foreign_keys.iter().any(|fk| same_ignoring_case(&fk.name, &row.name))
                 {
                     continue;
                 }
@@ -442,6 +453,11 @@ impl Read {
             }
         }
     }
+}
+
+/// Whether two names are equal in any case (Unicode lower case, as MySQL compares identifiers).
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// A type's name as `DATA_TYPE` gives it: `COLUMN_TYPE` up to its arguments or attributes (`int(10) unsigned`).

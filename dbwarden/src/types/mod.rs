@@ -245,3 +245,36 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod idempotence {
+    use super::tests::all_types;
+    use super::*;
+
+    /// `canonical` of what `canonical` gave is the same type, for every portable type and for custom spellings
+    /// (of portable types and of server-only ones): comparing a live schema, already in that form, with models
+    /// needs it, and so does a snapshot written from canonical models.
+    #[test]
+    fn canonical_twice_is_canonical_once() {
+        let customs = ["uuid", "INTEGER", "int4", "int(11)", "serial", "varchar(10)", "inet", "tinyint(1)", "longtext"];
+        for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+            let map = of(dialect);
+            let types = all_types().into_iter().chain(customs.iter().map(|c| ColumnType::Custom(c.to_string())));
+            for ty in types {
+                for auto in [false, true] {
+                    let once = map.canonical(&ty, auto);
+                    assert_eq!(map.canonical(&once, auto), once, "{dialect} {ty} auto={auto}");
+                }
+            }
+        }
+    }
+
+    /// MariaDB's native `uuid` is not the portable UUID (`CHAR(36)` there): asked for by name, it stays itself.
+    #[test]
+    fn mariadb_native_uuid_stays_native() {
+        let map = of(Dialect::MySql);
+        assert_eq!(map.parse(&CatalogType::named("uuid")), ColumnType::Custom("uuid".into()));
+        assert_eq!(map.canonical(&ColumnType::Custom("UUID".into()), false), ColumnType::Custom("uuid".into()));
+        assert_eq!(map.canonical(&ColumnType::Uuid, false), ColumnType::Char(36));
+    }
+}

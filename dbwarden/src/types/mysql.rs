@@ -5,8 +5,9 @@
 //! Decisions: integer display widths (`int(11)`, `year(4)`) are dropped, as MySQL 8 does; `tinyint(1)` is the
 //! boolean; `TIMESTAMP(6)` is `TimestampTz` (it stores UTC and converts from the session time zone, the nearest to
 //! "with time zone", and reads back unambiguously since `Timestamp` is `DATETIME(6)`; its range ends in 2038 on
-//! MySQL and MariaDB before 11.5); a UUID is `CHAR(36)` and reads back as `Char(36)` (MariaDB's native `uuid` reads
-//! back as `Uuid`); `REAL` is a double, as on MySQL without `REAL_AS_FLOAT`.
+//! MySQL and MariaDB before 11.5); a UUID is `CHAR(36)` and reads back as `Char(36)` (MariaDB's native `uuid` type
+//! is `Custom("uuid")`, so that a model asking for it with `sql_type` gets it and a change between the two is
+//! seen); `REAL` is a double, as on MySQL without `REAL_AS_FLOAT`.
 
 use dbwarden_core::schema::ColumnType;
 
@@ -79,7 +80,6 @@ impl TypeMap for MySql {
             ("time", None) => ColumnType::Time,
             ("datetime", Some([6])) => ColumnType::Timestamp,
             ("timestamp", Some([6])) => ColumnType::TimestampTz,
-            ("uuid", None) => ColumnType::Uuid,
             ("decimal" | "numeric" | "dec" | "fixed", Some([p, sc])) => ColumnType::Decimal(*p, *sc),
             ("decimal" | "numeric" | "dec" | "fixed", Some([p])) => ColumnType::Decimal(*p, 0),
             ("decimal" | "numeric" | "dec" | "fixed", None) => ColumnType::Decimal(10, 0),
@@ -93,10 +93,14 @@ impl TypeMap for MySql {
         }
     }
 
-    fn canonical(&self, ty: &ColumnType, _auto_increment: bool) -> ColumnType {
+    fn canonical(&self, ty: &ColumnType, auto_increment: bool) -> ColumnType {
         match ty {
             ColumnType::Uuid => ColumnType::Char(36),
-            ColumnType::Custom(sql) => self.parse(&CatalogType::named(sql.clone())),
+            ColumnType::Custom(sql) => match self.parse(&CatalogType::named(sql.clone())) {
+                custom @ ColumnType::Custom(_) => custom,
+                // A spelling of a portable type reads back as that type does (canonical twice changes nothing).
+                parsed => self.canonical(&parsed, auto_increment),
+            },
             other => other.clone(),
         }
     }

@@ -71,10 +71,14 @@ impl TypeMap for Postgres {
         }
     }
 
-    fn canonical(&self, ty: &ColumnType, _auto_increment: bool) -> ColumnType {
+    fn canonical(&self, ty: &ColumnType, auto_increment: bool) -> ColumnType {
         match ty {
             ColumnType::Enum(values) => ColumnType::Varchar(enum_width(values)),
-            ColumnType::Custom(sql) => self.parse(&CatalogType::named(sql.clone())),
+            ColumnType::Custom(sql) => match self.parse(&CatalogType::named(sql.clone())) {
+                custom @ ColumnType::Custom(_) => custom,
+                // A spelling of a portable type reads back as that type does: canonical twice changes nothing.
+                parsed => self.canonical(&parsed, auto_increment),
+            },
             other => other.clone(),
         }
     }

@@ -72,7 +72,12 @@ impl TypeMap for Sqlite {
         match ty {
             t if auto_increment && t.is_integer() => ColumnType::BigInt,
             ColumnType::Enum(values) => ColumnType::Varchar(enum_width(values)),
-            ColumnType::Custom(sql) => self.parse(&CatalogType::named(sql.clone())),
+            ColumnType::Custom(sql) => match self.parse(&CatalogType::named(sql.clone())) {
+                custom @ ColumnType::Custom(_) => custom,
+                // A spelling of a portable type reads back as that type does (`INTEGER` numbering itself is a
+                // `BigInt`): canonical twice changes nothing.
+                parsed => self.canonical(&parsed, auto_increment),
+            },
             other => other.clone(),
         }
     }
