@@ -457,3 +457,44 @@ async fn mariadb_reads_keys_of_tables_innodb_names_encoded() {
         Some(vec!["id".into()])
     );
 }
+
+/// A type asked for by its server's spelling (`sql_type`) is created as written, reads back equal to the models,
+/// and leaves nothing to generate: MariaDB's native `uuid` (not the portable UUID, which is `CHAR(36)` there) and
+/// SQLite's `INTEGER` primary key numbering itself.
+#[tokio::test]
+async fn server_spellings_are_created_as_written_and_converge() {
+    for (dialect, spelling, auto_increment, created_as) in
+        [(Dialect::MySql, "uuid", false, "uuid"), (Dialect::Sqlite, "INTEGER", true, "INTEGER")]
+    {
+        let db = TestDb::new(dialect).await;
+        let id = Column {
+            name: "id".into(),
+            ty: ColumnType::Custom(spelling.into()),
+            nullable: false,
+            default: None,
+            auto_increment,
+            comment: None,
+        };
+        let models = Schema {
+            tables: vec![Table {
+                name: "things".into(),
+                columns: vec![id],
+                primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
+                ..Table::default()
+            }],
+        };
+        let g = dbwarden::generate::generate(dialect, Schema::default(), models.clone(), &Default::default()).unwrap();
+        let upgrade = g.text.split("-- upgrade\n").nth(1).and_then(|s| s.split("-- rollback\n").next()).unwrap();
+        db.exec(upgrade).await;
+        let declared = match dialect {
+            Dialect::MySql => {
+                db.strings("SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()").await
+            }
+            _ => db.strings("SELECT type FROM pragma_table_info('things')").await,
+        };
+        assert_eq!(declared, [created_as], "{dialect}: {upgrade}");
+        let live = read(&db, None).await;
+        assert_eq!(live, canonical(dialect, &models), "{dialect}");
+        assert!(dbwarden::generate::generate(dialect, live, models, &Default::default()).is_none(), "{dialect}: again");
+    }
+}
