@@ -419,9 +419,20 @@ async fn mariadb_foreign_keys_read_alike_without_the_process_privilege() {
     let denied = backend.query("SELECT ID FROM information_schema.INNODB_SYS_FOREIGN LIMIT 1").await;
     let without = introspect(backend.as_mut(), None).await;
     backend.close().await;
+    // A user who may read everyone's privileges sees another's PROCESS and guesses wrong: the dictionary refuses
+    // the batch, which is sent again with information_schema's keys.
+    db.exec(&format!("GRANT SELECT ON mysql.* TO '{user}'@'%'")).await;
+    let mut backend = connect(&ConnectSpec { url: url.clone(), create: false }).await.unwrap();
+    let guessed = backend
+        .query("SELECT EXISTS (SELECT 1 FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS')")
+        .await;
+    let retried = introspect(backend.as_mut(), None).await;
+    backend.close().await;
     db.exec(&format!("DROP USER '{user}'@'%'")).await;
     assert!(denied.is_err(), "the dictionary should be out of this user's reach");
     assert_eq!(without.unwrap(), with_dictionary);
+    assert_eq!(guessed.unwrap()[0][0].as_deref(), Some("1"), "the wrong guess this part is about");
+    assert_eq!(retried.unwrap(), with_dictionary);
 }
 
 /// A table name InnoDB's dictionary stores encoded (`we@002dird`) makes MariaDB read the keys from

@@ -1,6 +1,7 @@
-//! MySQL and MariaDB: five catalog queries over the current database (tables; then foreign keys from InnoDB's
-//! dictionary on MariaDB or key constraints, checks, columns and indexes, as one batch), in two round trips (three
-//! when InnoDB's dictionary cannot serve: see [`Batch`]); one query when it has no tables.
+//! MySQL and MariaDB: five catalog queries over the current database (tables; then checks, columns, indexes, and
+//! foreign keys from InnoDB's dictionary on MariaDB or key constraints from information_schema, as one batch), in
+//! two round trips (three when a name InnoDB encodes sends the keys to information_schema: see [`Batch`]); one
+//! query when it has no tables.
 //!
 //! The server cannot tell a unique index from a unique constraint: every unique index is read as a [`Unique`].
 //! Indexes InnoDB created for a foreign key (named after it) are not read. MariaDB's JSON columns are `longtext`
@@ -18,21 +19,26 @@ use crate::error::DbError;
 
 pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> Result<Tables, DbError> {
     let mut tables = Tables::default();
-    // Base tables and their comments first (they name what the rest is kept for), with the server and database.
-    // Every value arrives as text (the text protocol): nothing is cast.
+    // Base tables and their comments first (they name what the rest is kept for), with the server, the database and
+    // whether this user may read InnoDB's dictionary (PROCESS: USER_PRIVILEGES lists only the user's own
+    // privileges unless it may read everyone's, in which case it holds PROCESS too in practice; a wrong guess
+    // costs a retry, see below). Every value arrives as text (the text protocol): nothing is cast.
     let sql = format!(
-        "SELECT TABLE_NAME, TABLE_COMMENT, VERSION(), DATABASE() FROM information_schema.TABLES \
+        "SELECT TABLE_NAME, TABLE_COMMENT, VERSION(), DATABASE(), EXISTS (SELECT 1 FROM \
+         information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS') FROM information_schema.TABLES \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'{}",
         only_filter(Dialect::MySql, "TABLE_NAME", only)
     );
     let mut mariadb = false;
     let mut database = None;
+    let mut process = false;
     backend
         .query_each(&sql, &mut |row| {
             let row = Row(row);
             if database.is_none() {
                 mariadb |= row.opt(2).is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
                 database = row.opt(3).map(str::to_string);
+                process = row.flag(4);
             }
             tables.entry(row.req(0, "table name")?).comment = row.opt(1).filter(|c| !c.is_empty()).map(str::to_string);
             Ok(())
@@ -41,7 +47,7 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     if tables.list.is_empty() {
         return Ok(tables);
     }
-    let batch = Batch { mariadb, database: database.as_deref(), only };
+    let batch = Batch { mariadb, process, database: database.as_deref(), only };
     let mut read = match batch.run(backend, &tables, batch.innodb()).await {
         Ok(read) => read,
         // InnoDB's dictionary needs the PROCESS privilege: without it, the same reads with the keys from
@@ -63,19 +69,22 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
 
 /// The catalog queries after the first, sent as one multi-statement batch: the server computes each next result
 /// while this side decodes the one before (on one connection, two cores work), and there is one round trip instead
-/// of four. Each row starts with a tag naming its query. InnoDB's dictionary comes first: without the PROCESS
-/// privilege the server stops the batch there, and the batch is sent again with information_schema's keys, so
-/// that costs one failed statement, not a second read of everything.
+/// of four. Each row starts with a tag naming its query. InnoDB's dictionary is read only by a user with the PROCESS
+/// privilege (the first query asks); should it still be refused, the batch is sent again with information_schema's
+/// keys.
 struct Batch<'a> {
     mariadb: bool,
+    /// The user holds the PROCESS privilege (InnoDB's dictionary is readable).
+    process: bool,
     database: Option<&'a str>,
     only: Option<&'a [String]>,
 }
 
 impl Batch<'_> {
-    /// Whether foreign keys come from InnoDB's dictionary (MariaDB, a database name InnoDB stores as is).
+    /// Whether foreign keys come from InnoDB's dictionary (MariaDB, a user with PROCESS, a database name InnoDB
+    /// stores as is).
     fn innodb(&self) -> bool {
-        self.mariadb && self.database.is_some_and(plain)
+        self.mariadb && self.process && self.database.is_some_and(plain)
     }
 
     /// The database by name: MariaDB answers `TABLE_SCHEMA = 'db'` a little faster than `= DATABASE()` (it
@@ -91,8 +100,8 @@ impl Batch<'_> {
         only_filter(Dialect::MySql, column, self.only)
     }
 
-    /// The foreign keys from InnoDB (`F` and `f`) or all key constraints from information_schema, checks (`K`;
-    /// before the columns: they tell MariaDB's JSON columns), columns (`C`), indexes (`S`).
+    /// Checks (`K`; before the columns: they tell MariaDB's JSON columns), columns (`C`), indexes (`S`), then the
+    /// foreign keys from InnoDB (`F` and `f`) or all key constraints from information_schema.
     async fn run(&self, backend: &mut dyn Backend, tables: &Tables, innodb: bool) -> Result<Read, DbError> {
         let schema = self.schema();
         let checks = if self.mariadb {
@@ -137,7 +146,9 @@ impl Batch<'_> {
             _ => self.keys_sql(),
         };
         let mut read = Read::new(tables.list.len(), innodb.then(|| format!("{}/", self.database.unwrap_or_default())));
-        let sql = format!("{keys};\n{checks};\n{columns};\n{indexes}");
+        // The keys last: the statement whose rows are decoded after the server has finished is the cheapest one
+        // (checks must come before columns).
+        let sql = format!("{checks};\n{columns};\n{indexes};\n{keys}");
         backend.query_each(&sql, &mut |row| read.row(tables, self.mariadb, Row(row))).await?;
         Ok(read)
     }
