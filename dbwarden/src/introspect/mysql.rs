@@ -615,4 +615,56 @@ mod tests {
         assert_eq!(standard_quotes(r"`it's` = 'a\'b'"), r"`it's` = 'a''b'");
         assert!(rule(Some("SOMETIMES")).is_err());
     }
+
+    /// `plain` names and `DATA_TYPE` as the catalog gives it.
+    #[test]
+    fn names_and_data_types() {
+        assert!(plain("app_1") && !plain("we-ird") && !plain("") && !plain("é"));
+        assert_eq!(data_type("int(10) unsigned"), "int");
+        assert_eq!(data_type("enum('a','b')"), "enum");
+        assert_eq!(data_type("longtext"), "longtext");
+        assert!(same_ignoring_case("FK_Ä", "fk_ä") && !same_ignoring_case("fk_a", "fk_b"));
+    }
+
+    fn cell() -> impl proptest::strategy::Strategy<Value = Option<String>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(None),
+            Just(Some("t1".to_string())),
+            Just(Some("1".to_string())),
+            Just(Some("db/t1".to_string())),
+            Just(Some("json_valid(`c`)".to_string())),
+            "\\PC{0,12}".prop_map(Some),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever rows a server sends, in whatever order, reading them and putting them together never panics:
+        /// unexpected content is an error or is dropped.
+        #[test]
+        fn catalog_rows_never_panic(
+            rows in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "K", "C", "S", "F", "f", "RULES", "PRIMARY KEY", "UNIQUE", "FOREIGN KEY", "?",
+                    ]),
+                    proptest::collection::vec(cell(), 0..10),
+                ),
+                0..40,
+            ),
+            mariadb in proptest::bool::ANY,
+            innodb in proptest::bool::ANY,
+        ) {
+            let mut tables = Tables::default();
+            tables.entry("t1");
+            tables.entry("t2");
+            let mut read = Read::new(tables.list.len(), innodb.then(|| "db/".to_string()));
+            for (tag, cells) in &rows {
+                let row: Vec<Option<&str>> =
+                    std::iter::once(Some(*tag)).chain(cells.iter().map(|c| c.as_deref())).collect();
+                let _ = read.row(&tables, mariadb, Row(&row));
+            }
+            let _ = read.into_tables(tables);
+        }
+    }
 }
