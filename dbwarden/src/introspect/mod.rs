@@ -85,8 +85,9 @@ pub fn into_canonical(dialect: Dialect, mut schema: Schema) -> Schema {
     let map = types::of(dialect);
     let sql = crate::backend::dialect::of(dialect);
     let quote = if dialect == Dialect::MySql { '`' } else { '"' };
-    // A custom type is parsed to find what it reads back as: once per spelling, not once per column.
-    let mut customs: HashMap<(String, bool), ColumnType> = HashMap::new();
+    // A custom type is parsed to find what it reads back as: once per spelling (and auto-increment), not once per
+    // column, and looked up without copying the spelling.
+    let mut customs: [HashMap<String, ColumnType>; 2] = Default::default();
     for t in &mut schema.tables {
         let sole_pk = t.primary_key.as_ref().filter(|pk| pk.columns.len() == 1).map(|pk| pk.columns[0].clone());
         for check in &mut t.checks {
@@ -104,10 +105,17 @@ pub fn into_canonical(dialect: Dialect, mut schema: Schema) -> Schema {
                 });
             }
             c.ty = match &c.ty {
-                ColumnType::Custom(spelling) => customs
-                    .entry((spelling.clone(), c.auto_increment))
-                    .or_insert_with(|| map.canonical(&c.ty, c.auto_increment))
-                    .clone(),
+                ColumnType::Custom(spelling) => {
+                    let seen = &mut customs[usize::from(c.auto_increment)];
+                    match seen.get(spelling) {
+                        Some(ty) => ty.clone(),
+                        None => {
+                            let ty = map.canonical(&c.ty, c.auto_increment);
+                            seen.insert(spelling.clone(), ty.clone());
+                            ty
+                        }
+                    }
+                }
                 _ => map.canonical(&c.ty, c.auto_increment),
             };
             if c.auto_increment {

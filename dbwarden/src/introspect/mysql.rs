@@ -91,7 +91,7 @@ impl Batch<'_> {
     /// evaluates the function for every row it considers).
     fn schema(&self) -> String {
         match self.database {
-            Some(db) if plain(db) => format!("'{db}'"),
+            Some(db) if plain(db) => crate::backend::dialect::of(Dialect::MySql).literal(db),
             _ => "DATABASE()".to_string(),
         }
     }
@@ -132,20 +132,19 @@ impl Batch<'_> {
              FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = {schema}{}",
             self.only("TABLE_NAME")
         );
-        let keys = match (innodb, self.database) {
-            (true, Some(db)) => {
-                // Two scans, joined here: a join of the two views costs MariaDB several times their scans.
-                let prefix = format!("{db}/");
-                format!(
-                    "SELECT 'F', ID, FOR_NAME, REF_NAME, TYPE FROM information_schema.INNODB_SYS_FOREIGN \
-                     WHERE LEFT(FOR_NAME, {n}) = '{prefix}' UNION ALL SELECT 'f', ID, FOR_COL_NAME, REF_COL_NAME, POS \
-                     FROM information_schema.INNODB_SYS_FOREIGN_COLS WHERE LEFT(ID, {n}) = '{prefix}'",
-                    n = prefix.len()
-                )
-            }
-            _ => self.keys_sql(),
+        // InnoDB names a key `db/name` and a table `db/table`.
+        let prefix = self.database.filter(|_| innodb).map(|db| format!("{db}/"));
+        let keys = match &prefix {
+            // Two scans, joined here: a join of the two views costs MariaDB several times their scans.
+            Some(prefix) => format!(
+                "SELECT 'F', ID, FOR_NAME, REF_NAME, TYPE FROM information_schema.INNODB_SYS_FOREIGN \
+                 WHERE LEFT(FOR_NAME, {n}) = '{prefix}' UNION ALL SELECT 'f', ID, FOR_COL_NAME, REF_COL_NAME, POS \
+                 FROM information_schema.INNODB_SYS_FOREIGN_COLS WHERE LEFT(ID, {n}) = '{prefix}'",
+                n = prefix.len()
+            ),
+            None => self.keys_sql(),
         };
-        let mut read = Read::new(tables.list.len(), innodb.then(|| format!("{}/", self.database.unwrap_or_default())));
+        let mut read = Read::new(tables.list.len(), prefix);
         // The keys last: the statement whose rows are decoded after the server has finished is the cheapest one
         // (checks must come before columns).
         let sql = format!("{checks};\n{columns};\n{indexes};\n{keys}");
