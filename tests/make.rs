@@ -169,6 +169,135 @@ async fn rename_keeps_data(dialect: Dialect) {
     assert!(out.code == 2 && out.stderr.contains("table.old_column:new_column"), "{out:?}");
 }
 
+/// V1 with `users.nick` added between `email` and `name`: a column in the middle.
+fn with_nick() -> String {
+    V1.replace(
+        "[[table.column]]\nname = \"name\"",
+        "[[table.column]]\nname = \"nick\"\ntype = \"String(20)\"\nnullable = false\nserver_default = \"'-'\"\n\n[[table.column]]\nname = \"name\"",
+    )
+}
+
+/// SQLite drops a table's triggers with it, and checks every view when a table is renamed: a rebuild generated
+/// against the live database creates the triggers again and keeps the views working, through the upgrade and the
+/// rollback; one generated offline (the snapshot knows no triggers) fails before touching the table, naming it.
+#[tokio::test]
+async fn sqlite_rebuild_keeps_triggers_and_views() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let root = db.dir.path();
+    let url = db.url.as_str();
+    std::fs::write(root.join("dbwarden.schema.toml"), V1).unwrap();
+    assert_eq!(run(root, url, &["make-migrations", "init"]).code, 0);
+    std::fs::write(
+        root.join("migrations/primary/primary__0002_touch.sql"),
+        "-- upgrade\nCREATE TRIGGER \"users_touch\" AFTER UPDATE OF email ON users BEGIN\n    UPDATE users SET name = 'touched' WHERE id = new.id;\nEND;\n\
+         CREATE VIEW user_emails AS SELECT id, email FROM users;\n\
+         -- rollback\nDROP VIEW user_emails;\nDROP TRIGGER users_touch;\n",
+    )
+    .unwrap();
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    db.exec("INSERT INTO users (id, email, name) VALUES (1, 'a@example.com', 'Ada')").await;
+
+    // A column in the middle, and a wider `name`: SQLite rebuilds the table both ways.
+    let v2 = with_nick().replace("String(100)", "String(120)");
+    std::fs::write(root.join("dbwarden.schema.toml"), &v2).unwrap();
+    let out = run(root, url, &["make-migrations", "nick"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let text = std::fs::read_to_string(root.join("migrations/primary/primary__0003_nick.sql")).unwrap();
+    assert_eq!(text.matches("CREATE TRIGGER \"users_touch\"").count(), 2, "upgrade and rollback: {text}");
+    let out = run(root, url, &["migrate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let touch = |email: &str| format!("UPDATE users SET email = '{email}' WHERE id = 1");
+    let columns = "SELECT name FROM pragma_table_info('users') ORDER BY cid";
+    assert_eq!(db.strings(columns).await, ["id", "email", "nick", "name"]);
+    db.exec(&touch("b@example.com")).await;
+    assert_eq!(db.strings("SELECT name FROM users").await, ["touched"], "the trigger fires after the upgrade");
+    assert_eq!(db.strings("SELECT email FROM user_emails").await, ["b@example.com"], "the view reads");
+
+    assert_eq!(run(root, url, &["rollback"]).code, 0);
+    assert_eq!(db.strings(columns).await, ["id", "email", "name"]);
+    db.exec("UPDATE users SET name = 'Ada'").await;
+    db.exec(&touch("c@example.com")).await;
+    assert_eq!(db.strings("SELECT name FROM users").await, ["touched"], "the trigger fires after the rollback");
+    assert_eq!(db.strings("SELECT email FROM user_emails").await, ["c@example.com"]);
+
+    // Generated offline, the rebuild does not know the trigger: migrate refuses before touching the table.
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    std::fs::write(root.join("dbwarden.schema.toml"), v2.replace("'-'", "'?'")).unwrap();
+    let out = run(root, url, &["make-migrations", "--offline", "default"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(root, url, &["migrate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("table \"\"users\"\" has triggers") || out.stderr.contains("table \"users\" has triggers"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("database reachable"), "says what to do: {out:?}");
+    assert_eq!(db.strings("SELECT dflt_value FROM pragma_table_info('users') WHERE name = 'nick'").await, ["'-'"]);
+    assert_eq!(db.strings("SELECT name FROM sqlite_master WHERE type = 'trigger'").await, ["users_touch"]);
+}
+
+/// `column_order = "exact"` on PostgreSQL: a column added in the middle is created there by rebuilding the table,
+/// which keeps the rows, the identity sequence (name and position) and the foreign key pointing at it; a trigger on
+/// the table makes the migration refuse, naming it, and leave the table as it was.
+#[tokio::test]
+async fn postgres_exact_column_order_rebuilds_and_refuses_to_lose_a_trigger() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    let root = db.dir.path();
+    let url = db.url.as_str();
+    std::fs::write(
+        root.join("dbwarden.toml"),
+        format!("[[database]]\nname = \"primary\"\nurl = \"{url}\"\ncolumn_order = \"exact\"\n"),
+    )
+    .unwrap();
+    std::fs::write(root.join("dbwarden.schema.toml"), V1).unwrap();
+    assert_eq!(cli(root, &["make-migrations", "init"]).code, 0);
+    assert_eq!(cli(root, &["migrate"]).code, 0);
+    db.exec("INSERT INTO users (email, name) VALUES ('a@example.com', 'Ada'), ('b@example.com', 'Bo')").await;
+    db.exec("INSERT INTO posts (id, user_id) VALUES (1, 2)").await;
+    db.exec(
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; \
+         CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()",
+    )
+    .await;
+
+    std::fs::write(root.join("dbwarden.schema.toml"), with_nick()).unwrap();
+    assert_eq!(cli(root, &["make-migrations", "nick"]).code, 0);
+    let out = cli(root, &["migrate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("would lose: trigger users_touch") && out.stderr.contains("column_order"), "{out:?}");
+    let columns = "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_name = 'users' \
+                   ORDER BY ordinal_position";
+    assert_eq!(db.strings(columns).await, ["id", "email", "name"], "the failed migration left the table as it was");
+
+    db.exec("DROP TRIGGER users_touch ON users").await;
+    let out = cli(root, &["migrate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(db.strings(columns).await, ["id", "email", "nick", "name"]);
+    assert_eq!(cli(root, &["diff", "--exit-code"]).code, 0);
+    db.exec("INSERT INTO users (email) VALUES ('c@example.com')").await;
+    assert_eq!(
+        db.strings("SELECT CAST(id AS TEXT) || ' ' || nick FROM users ORDER BY id").await,
+        ["1 -", "2 -", "3 -"]
+    );
+    let sequence = db.strings("SELECT pg_get_serial_sequence('users', 'id')").await;
+    assert_eq!(sequence, ["public.users_id_seq"], "the identity keeps its sequence's name");
+    assert_eq!(
+        db.strings(
+            "SELECT CAST(confrelid::regclass AS TEXT) FROM pg_constraint WHERE conname = 'fk_posts_user_id_users'"
+        )
+        .await,
+        ["users"],
+        "the foreign key pointing at the table is back"
+    );
+
+    assert_eq!(cli(root, &["rollback"]).code, 0);
+    assert_eq!(db.strings(columns).await, ["id", "email", "name"]);
+    assert_eq!(
+        db.strings("SELECT email FROM users ORDER BY id").await,
+        ["a@example.com", "b@example.com", "c@example.com"]
+    );
+}
+
 macro_rules! per_backend {
     ($($name:ident),*) => {
         mod sqlite { $( #[tokio::test] async fn $name() { super::$name(dbwarden::Dialect::Sqlite).await } )* }

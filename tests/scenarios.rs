@@ -12,6 +12,7 @@
 //! [[rollback]]                                    # the same, after the rollback
 //! ```
 //!
+//! and, optionally, an `options.toml` with the generation options of the scenario (`column_order = "exact"`)
 //! (identifiers in double quotes are re-quoted with backticks for MariaDB, `CAST(x AS TEXT)` is `CAST(x AS CHAR)`
 //! there; every selected value must be text, so cast the others). For each scenario and each backend the
 //! migration `before -> after` is generated and snapshotted (`tests/snapshots/scenarios__<scenario>__<backend>.snap`),
@@ -34,6 +35,7 @@ use std::sync::Arc;
 use common::{write_migrations, TestDb};
 use dbwarden::backend::{connect, ConnectSpec};
 use dbwarden::diff::Renames;
+use dbwarden::generate::{ColumnOrder, Options};
 use dbwarden::schema::{ModelTable, Schema};
 use dbwarden::{Dialect, Migrator, RollbackTo, Source};
 
@@ -49,6 +51,14 @@ struct Scenario {
     before: Vec<ModelTable>,
     after: Vec<ModelTable>,
     data: Data,
+    options: Options,
+}
+
+impl Scenario {
+    /// Whether column order is compared on PostgreSQL too.
+    fn exact(&self) -> bool {
+        self.options.column_order == ColumnOrder::Exact
+    }
 }
 
 #[derive(Default)]
@@ -90,7 +100,17 @@ fn load(dir: &Path) -> Scenario {
         Ok(text) => parse_data(&name, &text),
         Err(_) => Data::default(),
     };
-    Scenario { before: manifest("before.toml"), after: manifest("after.toml"), data, name }
+    let mut options = Options::default();
+    if let Ok(text) = std::fs::read_to_string(dir.join("options.toml")) {
+        let table: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{name}/options.toml: {e}"));
+        for (key, value) in table {
+            match (key.as_str(), value.as_str().and_then(ColumnOrder::parse)) {
+                ("column_order", Some(order)) => options.column_order = order,
+                _ => panic!("{name}/options.toml: `{key} = {value}` is not an option (column_order = \"exact\")"),
+            }
+        }
+    }
+    Scenario { before: manifest("before.toml"), after: manifest("after.toml"), data, name, options }
 }
 
 fn parse_data(name: &str, text: &str) -> Data {
@@ -153,10 +173,11 @@ fn schema_of(tables: &[ModelTable]) -> Schema {
     dbwarden::models::schema(tables, None, "primary").unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// PostgreSQL has no column positions (ADD COLUMN appends, and dbwarden does not rewrite tables to reorder), so
-/// there the columns compare as a set; MariaDB (`AFTER`) and SQLite (rebuilds) must match in order too.
-fn comparable(dialect: Dialect, mut schema: Schema) -> Schema {
-    if dialect == Dialect::Postgres {
+/// PostgreSQL has no column positions (ADD COLUMN appends, and dbwarden rewrites a table to reorder it only with
+/// `column_order = "exact"`), so there the columns compare as a set unless `exact`; MariaDB (`AFTER`) and SQLite
+/// (rebuilds) must match in order too.
+fn comparable(dialect: Dialect, exact: bool, mut schema: Schema) -> Schema {
+    if dialect == Dialect::Postgres && !exact {
         for t in &mut schema.tables {
             t.columns.sort_by(|a, b| a.name.cmp(&b.name));
         }
@@ -164,13 +185,13 @@ fn comparable(dialect: Dialect, mut schema: Schema) -> Schema {
     schema
 }
 
-fn canonical(dialect: Dialect, schema: &Schema) -> Schema {
-    comparable(dialect, dbwarden::introspect::canonical(dialect, schema))
+fn canonical(dialect: Dialect, exact: bool, schema: &Schema) -> Schema {
+    comparable(dialect, exact, dbwarden::introspect::canonical(dialect, schema))
 }
 
 /// The generated file, without the version that would churn every snapshot at each release.
-fn generated(dialect: Dialect, old: &Schema, new: &Schema, renames: &Renames) -> Option<String> {
-    let g = dbwarden::generate::generate(dialect, old.clone(), new.clone(), renames)?;
+fn generated(dialect: Dialect, old: &Schema, new: &Schema, renames: &Renames, options: &Options) -> Option<String> {
+    let g = dbwarden::generate::compare(dialect, old.clone(), new.clone(), renames).migration(dialect, options)?;
     Some(g.text.replace(&format!("dbwarden {} ", env!("CARGO_PKG_VERSION")), "dbwarden [version] "))
 }
 
@@ -196,11 +217,11 @@ fn difference(expected: &Schema, live: &Schema) -> String {
     out
 }
 
-async fn introspect(db: &TestDb) -> Result<Schema, String> {
+async fn introspect(db: &TestDb, exact: bool) -> Result<Schema, String> {
     let mut backend = connect(&ConnectSpec { url: db.url.clone(), create: true }).await.map_err(|e| e.to_string())?;
     let schema = dbwarden::introspect::introspect(backend.as_mut(), None).await.map_err(|e| e.to_string());
     backend.close().await;
-    schema.map(|s| comparable(db.dialect, s))
+    schema.map(|s| comparable(db.dialect, exact, s))
 }
 
 /// On MariaDB, every index of the live database is one `expected` declares or the one InnoDB makes for a foreign
@@ -272,22 +293,22 @@ async fn check_rows(db: &TestDb, backend_name: &str, queries: &[Query], when: &s
 
 /// Proves one scenario on one backend; the error says which step failed and shows the file.
 async fn prove(s: &Scenario, db: &TestDb, backend_name: &str, text: &str) -> Result<(), String> {
-    let dialect = db.dialect;
+    let (dialect, exact) = (db.dialect, s.exact());
     let (before, after) = (schema_of(&s.before), schema_of(&s.after));
     let dir = write_migrations(db.dir.path(), "app", &[]);
     let m = Migrator::new(Source::dir(&dir));
     let url = db.url.as_str();
 
     if !before.tables.is_empty() {
-        let setup = generated(dialect, &Schema::default(), &before, &Renames::default())
+        let setup = generated(dialect, &Schema::default(), &before, &Renames::default(), &s.options)
             .ok_or("creating `before` from empty generated nothing")?;
         std::fs::write(dir.join("app__0001_before.sql"), &setup).unwrap();
         m.run(url).await.map_err(|e| format!("applying `before`: {e}\n{setup}"))?;
-        let live = introspect(db).await?;
-        if live != canonical(dialect, &before) {
+        let live = introspect(db, exact).await?;
+        if live != canonical(dialect, exact, &before) {
             return Err(format!(
                 "`before` does not read back:\n{}{setup}",
-                difference(&canonical(dialect, &before), &live)
+                difference(&canonical(dialect, exact, &before), &live)
             ));
         }
         mysql_indexes_exact(db, &before, "after `before`").await?;
@@ -297,19 +318,19 @@ async fn prove(s: &Scenario, db: &TestDb, backend_name: &str, text: &str) -> Res
     }
 
     if text == NOTHING {
-        let live = introspect(db).await?;
-        if live != canonical(dialect, &after) {
+        let live = introspect(db, exact).await?;
+        if live != canonical(dialect, exact, &after) {
             return Err(format!(
                 "nothing was generated but `after` differs:\n{}",
-                difference(&canonical(dialect, &after), &live)
+                difference(&canonical(dialect, exact, &after), &live)
             ));
         }
         return check_rows(db, backend_name, &s.data.upgrade, "with nothing generated").await;
     }
     std::fs::write(dir.join("app__0002_scenario.sql"), text).unwrap();
     m.run(url).await.map_err(|e| format!("upgrade: {e}"))?;
-    let live = introspect(db).await?;
-    let expected = canonical(dialect, &after);
+    let live = introspect(db, exact).await?;
+    let expected = canonical(dialect, exact, &after);
     if live != expected {
         return Err(format!("after the upgrade the live schema is not `after`:\n{}", difference(&expected, &live)));
     }
@@ -322,7 +343,7 @@ async fn prove(s: &Scenario, db: &TestDb, backend_name: &str, text: &str) -> Res
         backend.close().await;
         s?
     };
-    if let Some(again) = generated(dialect, &raw_live, &after, &Renames::default()) {
+    if let Some(again) = generated(dialect, &raw_live, &after, &Renames::default(), &s.options) {
         return Err(format!("generating again from the live schema is not empty:\n{again}"));
     }
     for sql in &s.data.upgrade_insert {
@@ -331,8 +352,8 @@ async fn prove(s: &Scenario, db: &TestDb, backend_name: &str, text: &str) -> Res
     check_rows(db, backend_name, &s.data.upgrade, "after the upgrade").await?;
 
     m.rollback(url, RollbackTo::Count(1)).await.map_err(|e| format!("rollback: {e}"))?;
-    let live = introspect(db).await?;
-    let expected = canonical(dialect, &before);
+    let live = introspect(db, exact).await?;
+    let expected = canonical(dialect, exact, &before);
     if live != expected {
         return Err(format!("after the rollback the live schema is not `before`:\n{}", difference(&expected, &live)));
     }
@@ -364,7 +385,7 @@ fn scenarios() {
         let renames = Renames::from_models(&s.after);
         for (dialect, backend) in BACKENDS {
             // Nothing to do is a result too (comments on SQLite, which keeps none).
-            let text = generated(dialect, &schema_of(&s.before), &schema_of(&s.after), &renames)
+            let text = generated(dialect, &schema_of(&s.before), &schema_of(&s.after), &renames, &s.options)
                 .unwrap_or_else(|| NOTHING.to_string());
             let snapshot = std::panic::catch_unwind(|| {
                 insta::assert_snapshot!(format!("{}__{backend}", s.name), &text);

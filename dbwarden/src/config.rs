@@ -48,6 +48,7 @@ struct RawDatabase {
     migration_table: Option<Spanned<String>>,
     lock_timeout: Option<Spanned<String>>,
     dev_url: Option<String>,
+    column_order: Option<Spanned<String>>,
 }
 
 /// One database, with every default and override applied.
@@ -71,6 +72,9 @@ pub struct DatabaseConfig {
     pub tables: Vec<String>,
     /// A scratch database for `verify`.
     pub dev_url: Option<String>,
+    /// PostgreSQL: where generated migrations put a column added before the last one (`column_order = "append"`,
+    /// the default, or `"exact"`); MySQL and SQLite always keep the declared order.
+    pub column_order: crate::render::ColumnOrder,
 }
 
 /// The whole configuration.
@@ -194,6 +198,14 @@ impl Config {
                     )
                 })?;
             }
+            if let Some(order) = db.column_order {
+                config.column_order = crate::render::ColumnOrder::parse(order.get_ref()).ok_or_else(|| {
+                    invalid(
+                        order.span().start,
+                        format!("column_order `{}` is not \"append\" or \"exact\"", order.get_ref()),
+                    )
+                })?;
+            }
             config.tables = db.tables.unwrap_or_default();
             config.dev_url = db.dev_url;
             databases.push(config);
@@ -244,6 +256,7 @@ impl DatabaseConfig {
             lock_timeout: Duration::from_secs(60),
             tables: Vec::new(),
             dev_url: None,
+            column_order: Default::default(),
         }
     }
 }
@@ -285,6 +298,10 @@ mod tests {
             ("primary", Dialect::Postgres, Duration::from_secs(120))
         );
         assert_eq!(p.migration_table, "_hist");
+        assert_eq!(p.column_order, crate::render::ColumnOrder::Append);
+        let exact =
+            parse("[[database]]\nname = \"p\"\nurl = \"postgres://a@h/d\"\ncolumn_order = \"exact\"\n").unwrap();
+        assert_eq!(exact.databases[0].column_order, crate::render::ColumnOrder::Exact);
         let a = c.database(Some("analytics")).unwrap();
         assert_eq!((a.dialect, a.url.as_str(), a.default), (Dialect::MySql, "mysql://root@h/db", false));
         assert!(c.database(Some("nope")).is_err());
@@ -299,6 +316,11 @@ mod tests {
             ("[[database]]\nname = \"p\"\nurl = \"sqlite://a\"\nlock_timeout = \"soon\"\n", 4, "lock_timeout"),
             ("[[database]]\nname = \"p\"\n\nurl = \"sqlite://a\"\nbogus = 1\n", 5, "bogus"),
             ("[[database]]\nname = \"p\"\n", 2, "has no url"),
+            (
+                "[[database]]\nname = \"p\"\nurl = \"sqlite://a\"\ncolumn_order = \"sorted\"\n",
+                4,
+                "column_order `sorted`",
+            ),
             ("[[database]]\nname = \"p\"\nurl_env = \"UNSET_VAR\"\n", 3, "UNSET_VAR"),
             (
                 "[[database]]\nname = \"a\"\nurl = \"sqlite://a\"\n[[database]]\nname = \"b\"\nurl = \"sqlite://b\"\n",

@@ -6,6 +6,7 @@ use dbwarden_core::schema::Schema;
 use dbwarden_core::Dialect;
 
 use crate::render::{render, Statement};
+pub use crate::render::{ColumnOrder, Options};
 
 /// The header line before the steps of a generated file, completed by the first 16 digits of the upgrade
 /// section's checksum: `-- Steps (upgrade 0123456789abcdef):`.
@@ -41,7 +42,7 @@ pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) ->
 }
 
 /// The migration turning `old` into `new` on `dialect` (both as the models declare them; they are compared as the
-/// database will read them back). `None` when there is nothing to change.
+/// database will read them back), with the default [`Options`]. `None` when there is nothing to change.
 ///
 /// ```
 /// use dbwarden::schema::{Column, ColumnType, Schema, Table};
@@ -55,20 +56,20 @@ pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) ->
 /// assert!(g.text.contains("-- rollback\nDROP TABLE \"users\";"));
 /// ```
 pub fn generate(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) -> Option<Generated> {
-    compare(dialect, old, new, renames).migration(dialect)
+    compare(dialect, old, new, renames).migration(dialect, &Options::default())
 }
 
 impl Compared {
     /// The migration file text for these changes on `dialect` (the second half of [`generate`]). `None` when there
     /// is nothing to change.
-    pub fn migration(&self, dialect: Dialect) -> Option<Generated> {
+    pub fn migration(&self, dialect: Dialect, options: &Options) -> Option<Generated> {
         let Compared { old, new, changes } = self;
         if changes.is_empty() {
             return None;
         }
-        let upgrade = render(dialect, changes, old, new);
+        let upgrade = render(dialect, changes, old, new, options);
         let down = rollback(changes);
-        let downgrade = render(dialect, &down, new, old);
+        let downgrade = render(dialect, &down, new, old, options);
         let safety = changes.iter().map(Change::safety).max().unwrap_or(Safety::Safe);
         let mut up = String::new();
         push_statements(&mut up, &upgrade);

@@ -18,6 +18,7 @@ use crate::config::DatabaseConfig;
 use crate::generate::{compare, Compared, Generated, STEPS_STAMP};
 use crate::migrator::EntryState;
 use crate::models::ModelError;
+use crate::render::{Options, Trigger};
 use crate::snapshot::{Snapshot, SnapshotError};
 use crate::Error;
 
@@ -135,16 +136,24 @@ pub fn model_schema(models: &[ModelTable], db: &DatabaseConfig) -> Result<(Schem
 /// Reads the live schema of `db` (read-only), leaving out dbwarden's own tables and, when the config lists
 /// `tables`, every other table.
 pub async fn live_schema(db: &DatabaseConfig) -> Result<Schema, Error> {
+    Ok(live(db, false).await?.0)
+}
+
+/// The live schema and, with `triggers`, the triggers a table rebuild must create again.
+async fn live(db: &DatabaseConfig, triggers: bool) -> Result<(Schema, Vec<Trigger>), Error> {
     let mut backend = crate::backend::connect(&ConnectSpec { url: db.url.clone(), create: false })
         .await
         .map_err(|source| Error::Db { context: format!("connecting to {}", crate::url::mask(&db.url)), source })?;
     let only = (!db.tables.is_empty()).then_some(db.tables.as_slice());
-    let mut schema = crate::introspect::introspect(backend.as_mut(), only)
-        .await
-        .map_err(|source| Error::Db { context: "reading the schema".into(), source })?;
-    schema.tables.retain(|t| t.name != db.migration_table);
+    let read = async {
+        let mut schema = crate::introspect::introspect(backend.as_mut(), only).await?;
+        schema.tables.retain(|t| t.name != db.migration_table);
+        let triggers = if triggers { crate::introspect::triggers(backend.as_mut()).await? } else { Vec::new() };
+        Ok((schema, triggers))
+    };
+    let read = read.await.map_err(|source| Error::Db { context: "reading the schema".into(), source });
     backend.close().await;
-    Ok(schema)
+    read
 }
 
 /// Where a baseline came from.
@@ -178,6 +187,8 @@ pub struct Baseline {
     pub origin: BaselineOrigin,
     /// Why the live database was not used, when it was not.
     pub note: Option<String>,
+    /// The live database's triggers, which a SQLite table rebuild creates again (empty unless live, on SQLite).
+    pub triggers: Vec<Trigger>,
 }
 
 /// The versioned migration files of `db`'s folder: the newest one and a digest of them all.
@@ -215,7 +226,8 @@ pub async fn baseline(db: &DatabaseConfig, offline: bool) -> Result<Baseline, Ma
     if !offline {
         match db.migrator().status(&ConnectSpec { url: db.url.clone(), create: false }).await {
             Ok(status) if status.pending == 0 && !status.has_problems() => {
-                return Ok(Baseline { schema: live_schema(db).await?, origin: BaselineOrigin::Live, note: None });
+                let (schema, triggers) = live(db, true).await?;
+                return Ok(Baseline { schema, origin: BaselineOrigin::Live, note: None, triggers });
             }
             Ok(status) if status.has_problems() => {
                 return Err(MakeError::NoBaseline {
@@ -256,9 +268,11 @@ pub async fn baseline(db: &DatabaseConfig, offline: bool) -> Result<Baseline, Ma
                     "migration files were edited, added or removed since the snapshot was written, and {why_not_live}"
                 )));
             }
-            Ok(Baseline { schema: snapshot.schema, origin: BaselineOrigin::Snapshot, note })
+            Ok(Baseline { schema: snapshot.schema, origin: BaselineOrigin::Snapshot, note, triggers: Vec::new() })
         }
-        None if now.newest.is_none() => Ok(Baseline { schema: Schema::default(), origin: BaselineOrigin::Empty, note }),
+        None if now.newest.is_none() => {
+            Ok(Baseline { schema: Schema::default(), origin: BaselineOrigin::Empty, note, triggers: Vec::new() })
+        }
         None => Err(refuse(format!(
             "there is no {} in {} and {why_not_live}",
             crate::snapshot::FILE_NAME,
@@ -360,10 +374,11 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
         text: None,
         snapshot: None,
     };
+    let render = Options { column_order: db.column_order, triggers: base.triggers };
     let compared = compare(db.dialect, base.schema, target, &renames);
     // `compared.new` is the models as the database reads them back: what the snapshot records.
     let target = &compared.new;
-    let Some(Generated { changes, text, safety }) = compared.migration(db.dialect) else {
+    let Some(Generated { changes, text, safety }) = compared.migration(db.dialect, &render) else {
         // In step with a fully migrated database: bring a missing or stale snapshot up to date, so that offline
         // runs (CI) see what the database sees.
         if base.origin == BaselineOrigin::Live && !options.print_only {
@@ -415,14 +430,16 @@ pub struct DiffReport {
 pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -> Result<DiffReport, MakeError> {
     // Without models every table would read as "drop": refuse instead of advising that.
     let (target, renames) = declared(db, manifest, true)?;
-    let (schema, origin) = if offline {
+    let (schema, origin, triggers) = if offline {
         let base = baseline(db, true).await?;
-        (base.schema, base.origin)
+        (base.schema, base.origin, base.triggers)
     } else {
-        (live_schema(db).await?, BaselineOrigin::Live)
+        let (schema, triggers) = live(db, true).await?;
+        (schema, BaselineOrigin::Live, triggers)
     };
     let Compared { old, new, changes } = compare(db.dialect, schema, target, &renames);
-    let sql = crate::render::render(db.dialect, &changes, &old, &new).into_iter().map(|s| s.sql).collect();
+    let options = Options { column_order: db.column_order, triggers };
+    let sql = crate::render::render(db.dialect, &changes, &old, &new, &options).into_iter().map(|s| s.sql).collect();
     Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(&changes), sql })
 }
 
@@ -430,7 +447,7 @@ pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -
 pub fn schema_sql(dialect: Dialect, schema: &Schema) -> Vec<String> {
     let empty = Schema::default();
     let changes = dbwarden_core::diff::diff(&empty, schema, &Renames::default());
-    crate::render::render(dialect, &changes, &empty, schema).into_iter().map(|s| s.sql).collect()
+    crate::render::render(dialect, &changes, &empty, schema, &Options::default()).into_iter().map(|s| s.sql).collect()
 }
 
 /// The safety of one pending migration file.

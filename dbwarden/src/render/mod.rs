@@ -1,5 +1,6 @@
-//! SQL for schema changes, per dialect: one small trait ([`Ddl`]) with an implementation per server, and the
-//! SQLite table rebuild for the changes its `ALTER TABLE` cannot make.
+//! SQL for schema changes, per dialect: one small trait ([`Ddl`]) with an implementation per server, the SQLite
+//! table rebuild for the changes its `ALTER TABLE` cannot make, and the PostgreSQL rebuild that keeps the declared
+//! column order when [`ColumnOrder::Exact`] asks for it.
 //!
 //! Identifiers are always quoted ([`SqlDialect::quote_ident`]), so `user`, `order`, mixed case and names holding a
 //! quote character all work.
@@ -28,6 +29,61 @@ impl Statement {
     fn new(sql: String) -> Statement {
         Statement { sql, autocommit: false }
     }
+}
+
+/// Where PostgreSQL puts a column added anywhere but last (a new field in the middle of a model, or the rollback
+/// of a dropped middle column): the `column_order` key of a `[[database]]` entry. MySQL (`AFTER`) and SQLite
+/// (rebuilds) always keep the declared order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ColumnOrder {
+    /// `ALTER TABLE ... ADD COLUMN` appends it: PostgreSQL has no column positions. Cheap, keeps everything
+    /// dbwarden does not model (grants, triggers, policies, views). The default.
+    #[default]
+    Append,
+    /// The table is rebuilt in the declared order (create, copy, drop, rename, keys and indexes again) under the
+    /// migration's lock. A guard at the start refuses, naming them, when the table has objects the rebuild would
+    /// lose (triggers, policies, rules, views, grants, another owner, inheritance, publications, statistics,
+    /// indexes or constraints the models do not declare, foreign keys from tables they do not declare).
+    Exact,
+}
+
+impl ColumnOrder {
+    /// `append` or `exact`.
+    pub fn parse(text: &str) -> Option<ColumnOrder> {
+        match text {
+            "append" => Some(ColumnOrder::Append),
+            "exact" => Some(ColumnOrder::Exact),
+            _ => None,
+        }
+    }
+}
+
+/// A trigger of the live database, which SQLite drops with its table: a rebuild creates it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    /// The table it is on.
+    pub table: String,
+    /// Its name.
+    pub name: String,
+    /// Its `CREATE TRIGGER` statement, as the database keeps it.
+    pub sql: String,
+}
+
+/// What rendering needs besides the changes and the two schemas.
+///
+/// ```
+/// use dbwarden::render::{ColumnOrder, Options};
+/// let exact = Options { column_order: ColumnOrder::Exact, ..Options::default() };
+/// assert_eq!(Options::default().column_order, ColumnOrder::Append);
+/// assert!(exact.triggers.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// PostgreSQL: append a column added in the middle, or rebuild the table to keep the declared order.
+    pub column_order: ColumnOrder,
+    /// SQLite: the live database's triggers, so that a table rebuild creates those of its table again. A trigger
+    /// a rebuild does not know of makes the migration fail (naming the table) rather than vanish with it.
+    pub triggers: Vec<Trigger>,
 }
 
 /// DDL of one dialect.
@@ -149,17 +205,45 @@ pub fn of(dialect: Dialect) -> &'static dyn Ddl {
     }
 }
 
-/// Renders a change set: the statements, in order. SQLite groups the changes it cannot `ALTER` into table rebuilds.
-pub fn render(dialect: Dialect, changes: &[Change], old: &Schema, new: &Schema) -> Vec<Statement> {
+/// Renders a change set: the statements, in order. SQLite groups the changes it cannot `ALTER` into table rebuilds;
+/// PostgreSQL with [`ColumnOrder::Exact`] rebuilds the tables that gained a column before their last one.
+pub fn render(dialect: Dialect, changes: &[Change], old: &Schema, new: &Schema, options: &Options) -> Vec<Statement> {
     if dialect == Dialect::Sqlite {
-        return sqlite::render(changes, old, new);
+        return sqlite::render(changes, old, new, &options.triggers);
     }
     let ddl = of(dialect);
     let mut state = dbwarden_core::diff::touched(old, changes);
     let mut out = Vec::new();
+    let mut reorder = std::collections::BTreeSet::new();
+    let final_name = final_names(changes);
     for change in changes {
         out.extend(ddl.change(change, &state, new));
+        if let Change::AddColumn { table, position, .. } = change {
+            if state.table(table).is_some_and(|t| *position < t.columns.len()) {
+                reorder.insert(final_name(table));
+            }
+        }
         dbwarden_core::diff::apply_in_place(&mut state, change);
     }
+    if dialect == Dialect::Postgres && options.column_order == ColumnOrder::Exact {
+        for name in &reorder {
+            if let Some(table) = new.table(name) {
+                out.extend(postgres::rebuild(table, new));
+            }
+        }
+    }
     out
+}
+
+/// The name each table has at the end of `changes` (changes name a table renamed in the set by its old name).
+fn final_names(changes: &[Change]) -> impl Fn(&str) -> String + '_ {
+    move |name: &str| {
+        changes
+            .iter()
+            .find_map(|c| match c {
+                Change::RenameTable { from, to } if from == name => Some(to.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| name.to_string())
+    }
 }

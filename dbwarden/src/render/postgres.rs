@@ -171,3 +171,168 @@ impl Ddl for Postgres {
         }
     }
 }
+
+/// Rebuilds `table` (already in its final shape but for the order of its columns) with its columns in declared
+/// order: a guard, create a copy in order, copy the rows, carry the identity sequences over, drop the foreign keys
+/// pointing at it, drop it, rename the copy, then its primary key, uniques, indexes, foreign keys (its own and
+/// those pointing at it) and comments again. All inside the migration's transaction, so a failure leaves the table
+/// as it was.
+pub(super) fn rebuild(table: &Table, new: &Schema) -> Vec<Statement> {
+    let ddl = &Postgres;
+    let name = &table.name;
+    let staged_name = format!("_dbwarden_new_{name}");
+    let inbound: Vec<(&str, &dbwarden_core::schema::ForeignKey)> = new
+        .tables
+        .iter()
+        .filter(|t| t.name != *name)
+        .flat_map(|t| t.foreign_keys.iter().filter(|k| k.ref_table == *name).map(move |k| (t.name.as_str(), k)))
+        .collect();
+    let mut out = vec![guard(table, &inbound)];
+
+    let mut staged = Table { name: staged_name.clone(), columns: table.columns.clone(), ..Table::default() };
+    staged.checks = table.checks.clone();
+    for c in &mut staged.columns {
+        c.comment = None;
+    }
+    out.extend(ddl.create_table(&staged));
+    let columns = ddl.list(&table.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
+    out.push(Statement::new(format!(
+        "INSERT INTO {} ({columns}) SELECT {columns} FROM {}",
+        ddl.q(&staged_name),
+        ddl.q(name)
+    )));
+    for c in table.columns.iter().filter(|c| c.auto_increment) {
+        out.push(carry_sequence(name, &staged_name, &c.name));
+    }
+    for (from, key) in &inbound {
+        out.push(ddl.alter(from, format!("DROP CONSTRAINT {}", ddl.q(&key.name))));
+    }
+    out.push(Statement::new(format!("DROP TABLE {}", ddl.q(name))));
+    out.push(ddl.alter(&staged_name, format!("RENAME TO {}", ddl.q(name))));
+    if let Some(pk) = &table.primary_key {
+        out.push(ddl.alter(name, format!("ADD PRIMARY KEY ({})", ddl.list(&pk.columns))));
+    }
+    for u in &table.uniques {
+        out.push(ddl.alter(name, format!("ADD CONSTRAINT {} UNIQUE ({})", ddl.q(&u.name), ddl.list(&u.columns))));
+    }
+    for index in &table.indexes {
+        out.push(Statement::new(ddl.create_index(name, index)));
+    }
+    for key in &table.foreign_keys {
+        out.push(ddl.alter(name, format!("ADD {}", ddl.foreign_key_clause(key))));
+    }
+    for (from, key) in &inbound {
+        out.push(ddl.alter(from, format!("ADD {}", ddl.foreign_key_clause(key))));
+    }
+    out.extend(ddl.comments(table));
+    out
+}
+
+/// The copy's identity sequence continues where the table's left off (or past its highest value), and takes the
+/// old sequence's name, so `nextval('<table>_id_seq')` written by hand keeps working.
+fn carry_sequence(table: &str, staged: &str, column: &str) -> Statement {
+    let ddl = &Postgres;
+    let lit = |s: &str| ddl.sql().literal(s);
+    Statement::new(format!(
+        "DO $dbwarden$
+DECLARE
+    old_seq regclass := pg_get_serial_sequence({}, {col});
+    new_seq regclass := pg_get_serial_sequence({}, {col});
+    old_name text := (SELECT relname FROM pg_class WHERE oid = old_seq);
+BEGIN
+    PERFORM setval(new_seq, GREATEST(COALESCE(pg_sequence_last_value(old_seq), 0),
+        (SELECT COALESCE(MAX({}), 0) FROM {})) + 1, false);
+    IF old_seq IS NOT NULL THEN
+        EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', old_seq, '_dbwarden_old_' || old_seq::oid);
+        EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', new_seq, old_name);
+    END IF;
+END
+$dbwarden$",
+        lit(&ddl.q(table)),
+        lit(&ddl.q(staged)),
+        ddl.q(column),
+        ddl.q(staged),
+        col = lit(column),
+    ))
+}
+
+/// Refuses the rebuild, naming them, when `table` has objects it would lose: what dbwarden does not model.
+fn guard(table: &Table, inbound: &[(&str, &dbwarden_core::schema::ForeignKey)]) -> Statement {
+    let ddl = &Postgres;
+    let lit = |s: &str| ddl.sql().literal(s);
+    let names = |names: Vec<&str>| {
+        if names.is_empty() {
+            "''".to_string()
+        } else {
+            names.into_iter().map(lit).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let indexes = names(table.indexes.iter().map(|i| i.name.as_str()).collect());
+    let constraints = names(
+        table
+            .uniques
+            .iter()
+            .map(|u| u.name.as_str())
+            .chain(table.checks.iter().map(|c| c.name.as_str()))
+            .chain(table.foreign_keys.iter().map(|k| k.name.as_str()))
+            .collect(),
+    );
+    let known_inbound = if inbound.is_empty() {
+        "false".to_string()
+    } else {
+        inbound
+            .iter()
+            .map(|(from, k)| format!("(conrelid = {}::regclass AND conname = {})", lit(&ddl.q(from)), lit(&k.name)))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    };
+    let message = format!(
+        "dbwarden: table {} is rebuilt to put its columns in declared order (column_order = \"exact\"), which would \
+         lose: %",
+        ddl.q(&table.name).replace('%', "%%") // RAISE's placeholder
+    );
+    let hint = "drop them before the rebuild in this migration and create them again after it, or set column_order \
+                = \"append\" for this database and generate the migration again";
+    Statement::new(format!(
+        "DO $dbwarden$
+DECLARE
+    rel regclass := {rel}::regclass;
+    lost text;
+BEGIN
+    SELECT string_agg(what, ', ') INTO lost FROM (
+        SELECT 'trigger ' || quote_ident(tgname) FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal
+        UNION ALL SELECT 'policy ' || quote_ident(polname) FROM pg_policy WHERE polrelid = rel
+        UNION ALL SELECT 'rule ' || quote_ident(rulename) FROM pg_rewrite WHERE ev_class = rel
+        UNION ALL SELECT DISTINCT 'view ' || r.ev_class::regclass::text FROM pg_depend d
+            JOIN pg_rewrite r ON r.oid = d.objid AND d.classid = 'pg_rewrite'::regclass
+            WHERE d.refobjid = rel AND r.ev_class <> rel
+        UNION ALL SELECT 'grants' FROM pg_class WHERE oid = rel AND relacl IS NOT NULL
+        UNION ALL SELECT 'grants on column ' || quote_ident(attname) FROM pg_attribute
+            WHERE attrelid = rel AND attacl IS NOT NULL
+        UNION ALL SELECT 'owner ' || pg_get_userbyid(relowner) FROM pg_class
+            WHERE oid = rel AND pg_get_userbyid(relowner) <> current_user
+        UNION ALL SELECT 'row level security' FROM pg_class WHERE oid = rel AND (relrowsecurity OR relforcerowsecurity)
+        UNION ALL SELECT 'storage options' FROM pg_class
+            WHERE oid = rel AND (reloptions IS NOT NULL OR relpersistence <> 'p' OR relreplident <> 'd' OR relkind <> 'r')
+        UNION ALL SELECT 'inheritance' FROM pg_inherits WHERE inhrelid = rel OR inhparent = rel
+        UNION ALL SELECT 'publication ' || quote_ident(p.pubname) FROM pg_publication_rel r
+            JOIN pg_publication p ON p.oid = r.prpubid WHERE r.prrelid = rel
+        UNION ALL SELECT 'statistics ' || quote_ident(stxname) FROM pg_statistic_ext WHERE stxrelid = rel
+        UNION ALL SELECT 'index ' || quote_ident(c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE i.indrelid = rel AND NOT i.indisprimary AND c.relname NOT IN ({indexes})
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = rel)
+        UNION ALL SELECT 'constraint ' || quote_ident(conname) FROM pg_constraint
+            WHERE conrelid = rel AND contype NOT IN ('p', 'n') AND conname NOT IN ({constraints})
+        UNION ALL SELECT 'foreign key ' || quote_ident(conname) || ' of ' || conrelid::regclass::text FROM pg_constraint
+            WHERE confrelid = rel AND conrelid <> rel AND contype = 'f' AND NOT ({known_inbound})
+    ) found(what);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION {message}, lost USING HINT = {hint};
+    END IF;
+END
+$dbwarden$",
+        rel = lit(&ddl.q(&table.name)),
+        message = lit(&message),
+        hint = lit(hint),
+    ))
+}

@@ -1,7 +1,7 @@
 //! SQLite DDL. `ALTER TABLE` can rename a table or column, add a column at the end and drop an unconstrained
 //! column; everything else (a type, NOT NULL or default change, keys, uniques, checks, a column in the middle) is a
 //! table rebuild done as SQLite's documentation prescribes: foreign keys off outside the transaction, create the new
-//! table, copy, drop, rename, recreate the indexes, check the foreign keys, foreign keys on.
+//! table, copy, drop, rename, create the indexes and triggers again, check the foreign keys, foreign keys on.
 
 use std::collections::BTreeSet;
 
@@ -9,7 +9,7 @@ use dbwarden_core::diff::{apply_in_place, touched, Change};
 use dbwarden_core::schema::{Column, ForeignKey, Schema, Table};
 use dbwarden_core::Dialect;
 
-use super::{Ddl, Statement};
+use super::{Ddl, Statement, Trigger};
 use crate::backend::SqlDialect;
 use crate::types::TypeMap;
 
@@ -110,7 +110,7 @@ fn direct(change: &Change, before: &Schema) -> bool {
 }
 
 /// Renders a change set for SQLite: direct ALTERs where possible, one rebuild per table otherwise.
-pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Statement> {
+pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, triggers: &[Trigger]) -> Vec<Statement> {
     let ddl = &Sqlite;
     // Foreign keys of tables created in this set are written inside their CREATE TABLE.
     let created: BTreeSet<&str> = changes
@@ -130,14 +130,7 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
         .collect();
     let moot = |c: &Change| !matches!(c, Change::DropTable { .. }) && dropped.contains(c.table());
     // Drops name a renamed table by its old name: a rebuild is keyed by the name the table ends with.
-    let renamed: Vec<(&str, &str)> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::RenameTable { from, to } => Some((from.as_str(), to.as_str())),
-            _ => None,
-        })
-        .collect();
-    let final_name = |name: &str| renamed.iter().find(|(from, _)| *from == name).map_or(name, |(_, to)| to).to_string();
+    let final_name = super::final_names(changes);
     // The tables the changes name, as they were: each walk below tracks its own copy.
     let start = touched(old, changes);
     // Walk the changes, tracking the schema, to know which tables need a rebuild.
@@ -192,9 +185,18 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
             apply_in_place(&mut before, change);
         }
     }
-    for name in &rebuild {
-        let (Some(from), Some(to)) = (before.table(name), new.table(name)) else { continue };
-        out.extend(rebuild_table(ddl, from, to));
+    // Only triggers of a table that keeps its name are known by their text: a renamed table's were rewritten by
+    // SQLite when it was renamed, after this text was read.
+    let kept = |name: &str| {
+        let renamed =
+            changes.iter().any(|c| matches!(c, Change::RenameTable { from, to } if from == name || to == name));
+        triggers.iter().filter(move |t| t.table == name && !renamed).collect::<Vec<_>>()
+    };
+    let rebuilt: Vec<(&Table, &Table)> =
+        rebuild.iter().filter_map(|name| Some((before.table(name)?, new.table(name)?))).collect();
+    out.extend(trigger_guard(ddl, rebuilt.iter().map(|(_, to)| (to.name.as_str(), kept(&to.name)))));
+    for (from, to) in rebuilt {
+        out.extend(rebuild_table(ddl, from, to, &kept(&to.name)));
     }
     // PRAGMA foreign_key_check only lists violations; a CHECK on a temporary table turns any into an error that
     // rolls the migration back.
@@ -207,8 +209,46 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema) -> Vec<Stat
     out
 }
 
-/// Rebuilds `from` as `to` under the same name, copying the columns both have, in `to`'s column order.
-fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table) -> Vec<Statement> {
+/// Dropping a table drops its triggers: before any rebuild, a migration fails if a rebuilt table has a trigger the
+/// rebuild will not create again (one added since the migration was generated, or generated without the live
+/// database), naming the table and what to do, instead of losing it. SQLite has no RAISE outside triggers: a
+/// CHECK named by the message turns a count into that error.
+fn trigger_guard<'a>(ddl: &Sqlite, tables: impl Iterator<Item = (&'a str, Vec<&'a Trigger>)>) -> Vec<Statement> {
+    let (mut checks, mut matches) = (Vec::new(), Vec::new());
+    for (table, known) in tables {
+        let message = format!(
+            "dbwarden: table {} has triggers this migration's rebuild of it would drop; generate the migration with \
+             the database reachable (it then creates them again), or drop them before the rebuild and create them \
+             after it",
+            ddl.q(table)
+        );
+        let name = ddl.sql().literal(table);
+        checks.push(format!("CONSTRAINT {} CHECK (t <> {name} OR n = 0)", ddl.q(&message)));
+        let known: Vec<String> = known.iter().map(|t| ddl.sql().literal(&t.name)).collect();
+        matches.push(if known.is_empty() {
+            format!("tbl_name = {name}")
+        } else {
+            format!("(tbl_name = {name} AND name NOT IN ({}))", known.join(", "))
+        });
+    }
+    if checks.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        Statement::new(format!("CREATE TEMP TABLE \"_dbwarden_triggers\" (t TEXT, n INTEGER, {})", checks.join(", "))),
+        Statement::new(format!(
+            "INSERT INTO \"_dbwarden_triggers\" SELECT tbl_name, COUNT(*) FROM sqlite_master WHERE type = 'trigger' \
+             AND ({}) GROUP BY tbl_name",
+            matches.join(" OR ")
+        )),
+        Statement::new("DROP TABLE \"_dbwarden_triggers\"".into()),
+    ]
+}
+
+/// Rebuilds `from` as `to` under the same name, copying the columns both have, in `to`'s column order, and creates
+/// its indexes and `triggers` again. The rename runs with `legacy_alter_table` on: otherwise SQLite checks every
+/// view against the schema at that moment, and a view of this table fails it, the table being gone.
+fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, triggers: &[&Trigger]) -> Vec<Statement> {
     let temp = format!("_dbwarden_new_{}", to.name);
     let mut staged = to.clone();
     staged.name = temp.clone();
@@ -239,9 +279,12 @@ fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table) -> Vec<Statement> {
         )));
     }
     out.push(Statement::new(format!("DROP TABLE {}", ddl.q(&from.name))));
+    out.push(Statement::new("PRAGMA legacy_alter_table = ON".into()));
     out.push(Statement::new(format!("ALTER TABLE {} RENAME TO {}", ddl.q(&temp), ddl.q(&to.name))));
+    out.push(Statement::new("PRAGMA legacy_alter_table = OFF".into()));
     for index in &to.indexes {
         out.push(Statement::new(ddl.create_index(&to.name, index)));
     }
+    out.extend(triggers.iter().map(|t| Statement::new(t.sql.trim().trim_end_matches(';').to_string())));
     out
 }
