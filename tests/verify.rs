@@ -573,7 +573,7 @@ async fn corpus_atuin_on_sqlite() {
     assert!(leftovers(&db).await.is_empty());
 
     // Past the irreversible files: every upgrade applies in turn on the scratch database and nothing fails.
-    let options = dbwarden::verify::VerifyOptions { past_irreversible: true };
+    let options = dbwarden::verify::VerifyOptions { past_irreversible: true, ..Default::default() };
     let m = dbwarden::Migrator::new(dbwarden::Source::dir(&dir));
     let report = dbwarden::verify::verify_with(&m, &next_to(&db), options).await.unwrap();
     assert_eq!(report.checked.len(), 12, "{report:#?}");

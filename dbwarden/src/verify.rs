@@ -33,6 +33,7 @@ use serde::Serialize;
 use crate::backend::{connect, Backend, ConnectSpec};
 use crate::error::{DbError, Error};
 use crate::migrator::{Migrator, RollbackTo};
+use crate::render::ColumnOrder;
 
 /// Where `verify` runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,6 +262,9 @@ pub struct VerifyOptions {
     /// Apply a migration marked irreversible (its upgrade is still checked) and go on with the next ones, instead
     /// of stopping there: real histories have such files early.
     pub past_irreversible: bool,
+    /// With [`ColumnOrder::Exact`], a rollback must restore column order on PostgreSQL too (it always must on
+    /// MySQL and SQLite).
+    pub column_order: ColumnOrder,
 }
 
 /// [`verify`] with options.
@@ -322,6 +326,8 @@ struct Ctx<'a> {
     migrator: &'a Migrator,
     target: ConnectSpec,
     dialect: Dialect,
+    /// Whether column order counts on PostgreSQL.
+    column_order: ColumnOrder,
     /// A session for introspection, open for the whole run.
     reader: Box<dyn Backend>,
 }
@@ -343,7 +349,7 @@ async fn check_all(migrator: &Migrator, url: &str, options: VerifyOptions) -> Re
     // (a custom history table is not skipped by introspection).
     migrator.rollback(&target, RollbackTo::Version(0)).await?;
     let reader = connect(&target).await.map_err(Error::db("connecting to the scratch database"))?;
-    let mut ctx = Ctx { migrator, target, dialect, reader };
+    let mut ctx = Ctx { migrator, target, dialect, column_order: options.column_order, reader };
     let mut report = VerifyReport {
         database: loaded.db.clone(),
         scratch: crate::url::mask(url),
@@ -447,7 +453,7 @@ async fn check_one(ctx: &mut Ctx<'_>, file: &MigrationFile, before: &Schema) -> 
         Err(e) => return Err(e),
     }
     let rolled_back = ctx.schema(&format!("after the rollback of {}", file.filename)).await?;
-    let missing = differences(ctx.dialect, &rolled_back, before);
+    let missing = differences(ctx.dialect, ctx.column_order, &rolled_back, before);
     if !missing.is_empty() {
         return Ok((Verdict::RollbackDiffers { differences: missing }, rolled_back));
     }
@@ -456,7 +462,7 @@ async fn check_one(ctx: &mut Ctx<'_>, file: &MigrationFile, before: &Schema) -> 
         return Ok((Verdict::SqlError(failure), rolled_back));
     }
     let again = ctx.schema(&format!("after the second upgrade of {}", file.filename)).await?;
-    let missing = differences(ctx.dialect, &again, &upgraded);
+    let missing = differences(ctx.dialect, ctx.column_order, &again, &upgraded);
     if !missing.is_empty() {
         return Ok((Verdict::ReupgradeDiffers { differences: missing }, again));
     }
@@ -524,10 +530,10 @@ fn sql_failure(
 }
 
 /// What would turn `found` into `expected`, one line per difference; empty when they match. Column order counts
-/// except on PostgreSQL.
-fn differences(dialect: Dialect, found: &Schema, expected: &Schema) -> Vec<String> {
+/// except on PostgreSQL with [`ColumnOrder::Append`].
+fn differences(dialect: Dialect, order: ColumnOrder, found: &Schema, expected: &Schema) -> Vec<String> {
     let mut lines: Vec<String> = diff(found, expected, &Renames::default()).iter().map(|c| c.describe()).collect();
-    if dialect != Dialect::Postgres {
+    if dialect != Dialect::Postgres || order == ColumnOrder::Exact {
         for want in &expected.tables {
             let Some(have) = found.table(&want.name) else { continue };
             let names = |t: &dbwarden_core::schema::Table| t.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
@@ -911,7 +917,7 @@ mod tests {
     }
 
     #[test]
-    fn column_order_counts_except_on_postgres() {
+    fn column_order_counts_except_on_postgres_appending() {
         use dbwarden_core::schema::{Column, ColumnType, Table};
         let col = |n: &str| Column {
             name: n.into(),
@@ -928,11 +934,11 @@ mod tests {
                 ..Default::default()
             }],
         };
-        assert!(differences(Dialect::Postgres, &t(&["a", "c", "b"]), &t(&["a", "b", "c"])).is_empty());
-        assert_eq!(
-            differences(Dialect::MySql, &t(&["a", "c", "b"]), &t(&["a", "b", "c"])),
-            ["reorder the columns of t: (a, c, b) -> (a, b, c)"]
-        );
-        assert_eq!(differences(Dialect::Sqlite, &t(&["a", "b"]), &t(&["a"])), ["drop column t.b"]);
+        let (append, exact) = (ColumnOrder::Append, ColumnOrder::Exact);
+        assert!(differences(Dialect::Postgres, append, &t(&["a", "c", "b"]), &t(&["a", "b", "c"])).is_empty());
+        let reorder = ["reorder the columns of t: (a, c, b) -> (a, b, c)"];
+        assert_eq!(differences(Dialect::Postgres, exact, &t(&["a", "c", "b"]), &t(&["a", "b", "c"])), reorder);
+        assert_eq!(differences(Dialect::MySql, append, &t(&["a", "c", "b"]), &t(&["a", "b", "c"])), reorder);
+        assert_eq!(differences(Dialect::Sqlite, append, &t(&["a", "b"]), &t(&["a"])), ["drop column t.b"]);
     }
 }

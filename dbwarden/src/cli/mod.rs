@@ -654,7 +654,7 @@ async fn repair(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
 async fn verify(cli: &Cli, out: &Out, name: Option<&str>, past_irreversible: bool) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
     let scratch = crate::verify::Scratch::new(&db.url, db.dev_url.as_deref());
-    let options = crate::verify::VerifyOptions { past_irreversible };
+    let options = crate::verify::VerifyOptions { past_irreversible, column_order: db.column_order };
     let report = crate::verify::verify_with(&db.migrator(), &scratch, options).await?;
     out.emit(&report, |o| {
         let mut text = format!("{}: verified on {}\n", report.database, report.scratch);
