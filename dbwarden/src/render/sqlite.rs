@@ -185,12 +185,12 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, triggers: &
             apply_in_place(&mut before, change);
         }
     }
-    // Only triggers of a table that keeps its name are known by their text: a renamed table's were rewritten by
-    // SQLite when it was renamed, after this text was read.
-    let kept = |name: &str| {
-        let renamed =
-            changes.iter().any(|c| matches!(c, Change::RenameTable { from, to } if from == name || to == name));
-        triggers.iter().filter(move |t| t.table == name && !renamed).collect::<Vec<_>>()
+    // A trigger's text read when the migration was generated is what the rebuild creates again, unless the set
+    // renames a table or column: SQLite rewrites trigger bodies on a rename, so the text read before is stale
+    // (then the guard refuses a table that has triggers). Table names compare as SQLite does, ASCII case-blind.
+    let renames = changes.iter().any(|c| matches!(c, Change::RenameTable { .. } | Change::RenameColumn { .. }));
+    let kept = |name: &str| -> Vec<&Trigger> {
+        triggers.iter().filter(|t| !renames && t.table.eq_ignore_ascii_case(name)).collect()
     };
     let rebuilt: Vec<(&Table, &Table)> =
         rebuild.iter().filter_map(|name| Some((before.table(name)?, new.table(name)?))).collect();
@@ -198,6 +198,13 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, triggers: &
     for (from, to) in rebuilt {
         out.extend(rebuild_table(ddl, from, to, &kept(&to.name)));
     }
+    // With `legacy_alter_table` on, nothing checked the views and triggers against the rebuilt tables (one may
+    // name a dropped column, or a trigger's text may be stale). Renaming a column checks the whole schema: done on
+    // a table of its own, it changes no one's text, and a broken view or trigger fails the migration, named.
+    let check = ddl.q("_dbwarden_check_views_and_triggers");
+    out.push(Statement::new(format!("CREATE TABLE {check} (x INTEGER)")));
+    out.push(Statement::new(format!("ALTER TABLE {check} RENAME COLUMN x TO y")));
+    out.push(Statement::new(format!("DROP TABLE {check}")));
     // PRAGMA foreign_key_check only lists violations; a CHECK on a temporary table turns any into an error that
     // rolls the migration back.
     out.push(Statement::new("CREATE TEMP TABLE \"_dbwarden_fk_violations\" (n INTEGER CHECK (n = 0))".into()));
@@ -209,38 +216,48 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, triggers: &
     out
 }
 
-/// Dropping a table drops its triggers: before any rebuild, a migration fails if a rebuilt table has a trigger the
-/// rebuild will not create again (one added since the migration was generated, or generated without the live
-/// database), naming the table and what to do, instead of losing it. SQLite has no RAISE outside triggers: a
-/// CHECK named by the message turns a count into that error.
+/// Dropping a table drops its triggers: before any rebuild, a migration fails unless each rebuilt table has exactly
+/// the triggers the rebuild creates again (same names, same text), naming the table and what to do, instead of
+/// losing a trigger added since the migration was generated (or one it was generated without: offline, or with a
+/// rename that makes the text read stale) or creating one this database never had. SQLite has no RAISE outside
+/// triggers: a CHECK named by the message turns the counts into that error.
 fn trigger_guard<'a>(ddl: &Sqlite, tables: impl Iterator<Item = (&'a str, Vec<&'a Trigger>)>) -> Vec<Statement> {
-    let (mut checks, mut matches) = (Vec::new(), Vec::new());
+    let lit = |s: &str| ddl.sql().literal(s);
+    let (mut checks, mut counts) = (Vec::new(), Vec::new());
     for (table, known) in tables {
         let message = format!(
-            "dbwarden: table {} has triggers this migration's rebuild of it would drop; generate the migration with \
-             the database reachable (it then creates them again), or drop them before the rebuild and create them \
-             after it",
+            "dbwarden: table {} has other triggers than those this migration's rebuild of it creates again; generate \
+             the migration against this database, reachable and fully migrated, or drop the triggers before the \
+             rebuild and create them after it",
             ddl.q(table)
         );
-        let name = ddl.sql().literal(table);
-        checks.push(format!("CONSTRAINT {} CHECK (t <> {name} OR n = 0)", ddl.q(&message)));
-        let known: Vec<String> = known.iter().map(|t| ddl.sql().literal(&t.name)).collect();
-        matches.push(if known.is_empty() {
-            format!("tbl_name = {name}")
+        let name = lit(table);
+        checks.push(format!(
+            "CONSTRAINT {} CHECK (t <> {name} OR (other = 0 AND known = {}))",
+            ddl.q(&message),
+            known.len()
+        ));
+        let counts_of = if known.is_empty() {
+            "COUNT(*), 0".to_string()
         } else {
-            format!("(tbl_name = {name} AND name NOT IN ({}))", known.join(", "))
-        });
+            let pairs: Vec<String> =
+                known.iter().map(|t| format!("(name = {} AND sql = {})", lit(&t.name), lit(&t.sql))).collect();
+            let same = pairs.join(" OR ");
+            format!("COALESCE(SUM(NOT ({same})), 0), COALESCE(SUM({same}), 0)")
+        };
+        counts.push(format!(
+            "SELECT {name}, {counts_of} FROM sqlite_master WHERE type = 'trigger' AND tbl_name = {name} COLLATE NOCASE"
+        ));
     }
     if checks.is_empty() {
         return Vec::new();
     }
     vec![
-        Statement::new(format!("CREATE TEMP TABLE \"_dbwarden_triggers\" (t TEXT, n INTEGER, {})", checks.join(", "))),
         Statement::new(format!(
-            "INSERT INTO \"_dbwarden_triggers\" SELECT tbl_name, COUNT(*) FROM sqlite_master WHERE type = 'trigger' \
-             AND ({}) GROUP BY tbl_name",
-            matches.join(" OR ")
+            "CREATE TEMP TABLE \"_dbwarden_triggers\" (t TEXT, other INTEGER, known INTEGER, {})",
+            checks.join(", ")
         )),
+        Statement::new(format!("INSERT INTO \"_dbwarden_triggers\" {}", counts.join(" UNION ALL "))),
         Statement::new("DROP TABLE \"_dbwarden_triggers\"".into()),
     ]
 }
