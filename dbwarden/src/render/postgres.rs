@@ -313,7 +313,8 @@ BEGIN
             WHERE oid = rel AND pg_get_userbyid(relowner) <> current_user
         UNION ALL SELECT 'row level security' FROM pg_class WHERE oid = rel AND (relrowsecurity OR relforcerowsecurity)
         UNION ALL SELECT 'storage options' FROM pg_class
-            WHERE oid = rel AND (reloptions IS NOT NULL OR relpersistence <> 'p' OR relreplident <> 'd' OR relkind <> 'r')
+            WHERE oid = rel AND (reloptions IS NOT NULL OR relpersistence <> 'p' OR relreplident <> 'd' OR relkind <> 'r'
+                OR reltablespace <> 0)
         UNION ALL SELECT 'inheritance' FROM pg_inherits WHERE inhrelid = rel OR inhparent = rel
         UNION ALL SELECT 'publication ' || quote_ident(p.pubname) FROM pg_publication_rel r
             JOIN pg_publication p ON p.oid = r.prpubid WHERE r.prrelid = rel
@@ -325,6 +326,28 @@ BEGIN
             WHERE conrelid = rel AND contype NOT IN ('p', 'n') AND conname NOT IN ({constraints})
         UNION ALL SELECT 'foreign key ' || quote_ident(conname) || ' of ' || conrelid::regclass::text FROM pg_constraint
             WHERE confrelid = rel AND conrelid <> rel AND contype = 'f' AND NOT ({known_inbound})
+        UNION ALL SELECT 'options of index ' || quote_ident(c.relname) FROM pg_index i
+            JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+            WHERE i.indrelid = rel AND (am.amname <> 'btree' OR i.indnkeyatts <> i.indnatts
+                OR i.indexprs IS NOT NULL OR i.indpred IS NOT NULL OR translate(i.indoption::text, '0 ', '') <> ''
+                OR c.reloptions IS NOT NULL OR c.reltablespace <> 0 OR obj_description(c.oid, 'pg_class') IS NOT NULL
+                OR EXISTS (SELECT 1 FROM unnest(i.indclass) k(opclass) JOIN pg_opclass o ON o.oid = k.opclass
+                           WHERE NOT o.opcdefault)
+                OR EXISTS (SELECT 1 FROM unnest(i.indcollation) k(coll) WHERE k.coll NOT IN (0, 100)))
+        UNION ALL SELECT 'options of constraint ' || quote_ident(conname) FROM pg_constraint
+            WHERE (conrelid = rel OR confrelid = rel) AND contype <> 'n' AND (condeferrable OR NOT convalidated
+                OR (contype = 'c' AND connoinherit) OR (contype = 'f' AND confmatchtype <> 's')
+                OR obj_description(oid, 'pg_constraint') IS NOT NULL)
+        UNION ALL SELECT 'options of column ' || quote_ident(a.attname) FROM pg_attribute a
+            JOIN pg_type t ON t.oid = a.atttypid
+            WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND (a.attcollation <> t.typcollation
+                OR COALESCE(a.attstattarget, -1) <> -1 OR a.attstorage <> t.typstorage OR a.attidentity = 'a'
+                OR a.attgenerated <> '' OR EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o LIKE 'n\\_distinct%'))
+        UNION ALL SELECT 'sequence shared by column ' || quote_ident(a.attname) FROM pg_attribute a
+            JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid = rel AND CASE WHEN a.attnum > 0 AND NOT a.attisdropped
+                AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'
+                THEN pg_get_serial_sequence(rel::text, a.attname) IS NULL ELSE false END
     ) found(what);
     IF lost IS NOT NULL THEN
         RAISE EXCEPTION {message}, lost USING HINT = {hint};
