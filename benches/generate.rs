@@ -239,16 +239,21 @@ impl Backend for Counting {
         self.log.push((started.elapsed(), rows));
         result
     }
-    async fn try_lock(&mut self, namespace: &str, me: &dbwarden::lock::LockHolder) -> Result<bool, DbError> {
+    async fn try_lock(
+        &mut self,
+        namespace: &str,
+        me: &dbwarden::lock::LockHolder,
+        then: &str,
+    ) -> Result<bool, DbError> {
         self.sent += 1;
-        self.inner.try_lock(namespace, me).await
+        self.inner.try_lock(namespace, me, then).await
     }
     fn table_lock(&self) -> bool {
         self.inner.table_lock()
     }
-    async fn unlock(&mut self, namespace: &str) -> Result<(), DbError> {
+    async fn unlock(&mut self, namespace: &str, first: &str) -> Result<(), DbError> {
         self.sent += 1;
-        self.inner.unlock(namespace).await
+        self.inner.unlock(namespace, first).await
     }
     async fn lock_session(&mut self, namespace: &str) -> Result<Option<LockSession>, DbError> {
         self.sent += 1;

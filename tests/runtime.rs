@@ -116,6 +116,34 @@ async fn cancelled_future_releases_the_lock() {
     }
 }
 
+/// What rides with taking or releasing the lock (the head record's clearing and writing, in the same commit on
+/// SQLite, the same round trip on the servers) never keeps the lock held when it fails: a failing `first` still
+/// releases it and returns its error; on SQLite a failing `then` leaves the lock free.
+#[tokio::test]
+async fn lock_rides_release_the_lock_when_their_sql_fails() {
+    use dbwarden::backend::{connect, ConnectSpec};
+    use dbwarden::lock::LockHolder;
+    for dialect in common::ALL {
+        let db = TestDb::new(dialect).await;
+        let spec = ConnectSpec { url: db.url.clone(), create: false };
+        let (mut a, mut b) = (connect(&spec).await.unwrap(), connect(&spec).await.unwrap());
+        let me = LockHolder::me();
+        assert!(a.try_lock("ns", &me, "").await.unwrap(), "{dialect}");
+        assert!(!b.try_lock("ns", &me, "").await.unwrap(), "{dialect}: held by a");
+        let err = a.unlock("ns", "SELECT * FROM no_such_table").await;
+        assert!(err.is_err(), "{dialect}: the failing SQL's error is returned");
+        assert!(b.try_lock("ns", &me, "").await.unwrap(), "{dialect}: released all the same");
+        b.unlock("ns", "").await.unwrap();
+        if dialect == Dialect::Sqlite {
+            assert!(a.try_lock("ns", &me, "SELECT * FROM no_such_table").await.is_err(), "{dialect}");
+            assert!(b.try_lock("ns", &me, "").await.unwrap(), "{dialect}: a failing `then` takes no lock");
+            b.unlock("ns", "").await.unwrap();
+        }
+        a.close().await;
+        b.close().await;
+    }
+}
+
 /// A file on disk that the binary does not embed is reported, never silently ignored.
 #[test]
 fn files_added_after_the_build_are_reported() {

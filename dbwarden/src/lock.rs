@@ -171,23 +171,29 @@ pub(crate) fn heartbeat_sql(d: &dyn SqlDialect, namespace: &str, owner: &str) ->
     )
 }
 
-/// Waits for the lock up to `timeout`, then records this holder. On timeout the error names the holder.
+/// Waits for the lock up to `timeout`, then records this holder and runs `then` (SQL, may be empty: the first
+/// thing to do under the lock) with it, in one commit where the lock is a row, in one round trip otherwise. On
+/// timeout the error names the holder.
 pub(crate) async fn acquire(
     backend: &mut dyn Backend,
     d: &dyn SqlDialect,
     namespace: &str,
     me: &LockHolder,
     timeout: Duration,
+    then: &str,
 ) -> Result<(), Error> {
     let started = Instant::now();
     let mut attempt = 0;
     loop {
-        if backend.try_lock(namespace, me).await.map_err(Error::db("taking the migration lock"))? {
+        if backend.try_lock(namespace, me, then).await.map_err(Error::db("taking the migration lock"))? {
             if !backend.table_lock() {
                 // Server locks: the row only informs `lock-status` and timeout messages.
-                let record = format!("{};\n{}", create_table_sql(d), write_sql(d, namespace, me));
+                let mut record = format!("{};\n{}", create_table_sql(d), write_sql(d, namespace, me));
+                if !then.is_empty() {
+                    record = format!("{record};\n{then}");
+                }
                 if let Err(e) = backend.execute(&record).await {
-                    let _ = backend.unlock(namespace).await;
+                    let _ = backend.unlock(namespace, "").await;
                     return Err(Error::db("recording the lock holder")(e));
                 }
             }
@@ -209,19 +215,22 @@ pub(crate) async fn acquire(
     }
 }
 
-/// Releases the lock and forgets the holder row.
+/// Runs `first` (SQL, may be empty: the last thing to do under the lock), forgets the holder row and releases the
+/// lock: one commit where the lock is a row, one round trip otherwise. The lock is released even when `first`
+/// fails, whose error is returned.
 pub(crate) async fn release(
     backend: &mut dyn Backend,
     d: &dyn SqlDialect,
     namespace: &str,
     me: &LockHolder,
+    first: &str,
 ) -> Result<(), DbError> {
     if backend.table_lock() {
-        return backend.unlock(namespace).await;
+        return backend.unlock(namespace, first).await;
     }
-    let forget = backend.execute(&delete_sql(d, namespace, Some(&me.owner))).await;
-    let unlock = backend.unlock(namespace).await;
-    forget.and(unlock)
+    let forget = delete_sql(d, namespace, Some(&me.owner));
+    let before = if first.is_empty() { forget } else { format!("{first};\n{forget}") };
+    backend.unlock(namespace, &before).await
 }
 
 async fn read_holder(

@@ -426,12 +426,9 @@ impl Migrator {
         let d = dialect::of(backend.dialect());
         let namespace = self.namespace(db);
         let me = LockHolder::me();
-        lock::acquire(backend, d, &namespace, &me, timeout).await?;
-        // Everything run under the lock may change the history: the head record is void until rewritten.
-        if let Err(e) = backend.execute(&head::clear_sql(d, &namespace)).await {
-            let _ = lock::release(backend, d, &namespace, &me).await;
-            return Err(Error::db("clearing the head record")(e));
-        }
+        // Everything run under the lock may change the history: the head record is void until rewritten (in the
+        // same commit as the lock's row on SQLite).
+        lock::acquire(backend, d, &namespace, &me, timeout, &head::clear_sql(d, &namespace)).await?;
         Ok(Run {
             backend,
             d,
@@ -439,15 +436,22 @@ impl Migrator {
             namespace,
             me,
             last_heartbeat: Instant::now(),
+            head: None,
         })
     }
 }
 
-/// Releases the lock. Called on every path out of a locked body, errors included; a panic or a dropped future ends
-/// the dedicated session instead, which releases server locks (and the SQLite backend's drop releases its row).
+/// Writes the head record if the run left one to write, and releases the lock, in one commit on SQLite (one round
+/// trip on the servers). Called on every path out of a locked body, errors included; a panic or a dropped future
+/// ends the dedicated session instead, which releases server locks (and the SQLite backend's drop releases its row).
 async fn unlock(run: Run<'_>) {
-    if let Err(e) = lock::release(run.backend, run.d, &run.namespace, &run.me).await {
-        tracing::warn!(error = %e, "releasing the migration lock failed; it is released when the session ends");
+    let head = run.head.as_deref().unwrap_or_default();
+    if let Err(e) = lock::release(run.backend, run.d, &run.namespace, &run.me, head).await {
+        tracing::warn!(
+            error = %e,
+            "writing the head record or releasing the migration lock failed; the next start-up reads the whole \
+             history, and the lock is released when the session ends"
+        );
     }
 }
 
@@ -459,6 +463,8 @@ struct Run<'a> {
     namespace: String,
     me: LockHolder,
     last_heartbeat: Instant,
+    /// The head record to write as the lock is released (the run ended with the history complete).
+    head: Option<String>,
 }
 
 /// A piece of a migration that runs as one: statements in one transaction, or one statement on its own.
@@ -873,8 +879,9 @@ fn fingerprint_of(rows: &[AppliedMigration]) -> Option<Fingerprint> {
     Some(fingerprint::of_items(items.collect::<Option<Vec<_>>>()?))
 }
 
-/// Records the head when the history holds exactly the files' set: `rows` as read under the lock, or read again
-/// here (after migrations ran). A failure only costs the next start-up the full read, so it is logged, not returned.
+/// Leaves the head record for [`unlock`] to write when the history holds exactly the files' set: `rows` as read
+/// under the lock, or read again here (after migrations ran). A failure only costs the next start-up the full
+/// read, so it is logged, not returned.
 async fn write_head_if_complete(run: &mut Run<'_>, loaded: &Loaded, rows: Option<&[AppliedMigration]>) {
     let Some(expected) = &loaded.fingerprint else { return };
     let found = match rows {
@@ -890,9 +897,7 @@ async fn write_head_if_complete(run: &mut Run<'_>, loaded: &Loaded, rows: Option
     if found.as_ref() != Some(expected) {
         return;
     }
-    if let Err(e) = run.backend.execute(&head::write_sql(run.d, &run.namespace, expected)).await {
-        tracing::warn!(error = %e, "recording the head record failed; the next start-up reads the whole history");
-    }
+    run.head = Some(head::write_sql(run.d, &run.namespace, expected));
 }
 
 fn is_edited(row: &AppliedMigration, file: &MigrationFile) -> bool {

@@ -41,14 +41,19 @@ pub trait Backend: Send {
         self.query_each(sql, &mut keep_into(&mut rows)).await?;
         Ok(rows)
     }
-    /// Tries once to take the server-side lock for `namespace`; `Ok(false)` when someone else holds it.
-    async fn try_lock(&mut self, namespace: &str, me: &crate::lock::LockHolder) -> Result<bool, DbError>;
+    /// Tries once to take the lock for `namespace`; `Ok(false)` when someone else holds it. A table lock runs
+    /// `then` (SQL, may be empty) in the transaction that writes its row, so both commit at once; if `then` fails the
+    /// lock is not taken and the error returned. A server lock ignores it ([`crate::lock`] sends it with the holder
+    /// row, right after).
+    async fn try_lock(&mut self, namespace: &str, me: &crate::lock::LockHolder, then: &str) -> Result<bool, DbError>;
     /// Whether the lock is the `dbwarden_lock` row itself (SQLite) rather than a server lock.
     fn table_lock(&self) -> bool {
         false
     }
-    /// Releases the lock taken by [`Backend::try_lock`].
-    async fn unlock(&mut self, namespace: &str) -> Result<(), DbError>;
+    /// Releases the lock taken by [`Backend::try_lock`], running `first` (SQL, may be empty) just before it: in the
+    /// transaction that deletes a table lock's row, in the same round trip as a server lock's release. If `first`
+    /// fails, the lock is released all the same and that error returned.
+    async fn unlock(&mut self, namespace: &str, first: &str) -> Result<(), DbError>;
     /// The server session holding the lock on `namespace` (PostgreSQL backend pid, MySQL connection id), if the
     /// server tracks one. `Ok(None)` when the lock is free.
     async fn lock_session(&mut self, namespace: &str) -> Result<Option<LockSession>, DbError>;
@@ -303,4 +308,19 @@ fn keep_into(rows: &mut Vec<TextRow>) -> impl FnMut(&[Option<&str>]) -> Result<(
 /// How long to wait between two tries of a lock: short at first, then up to half a second.
 pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((20u64 << attempt.min(5)).min(500))
+}
+
+/// A server lock's release with `first` in the same round trip; if `first` fails, the release alone, then the
+/// error (a failed statement stops the batch before the release).
+async fn unlock_after(backend: &mut dyn Backend, first: &str, unlock: &str) -> Result<(), DbError> {
+    if first.is_empty() {
+        return backend.execute(unlock).await;
+    }
+    match backend.execute(&format!("{first};\n{unlock}")).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            backend.execute(unlock).await?;
+            Err(e)
+        }
+    }
 }

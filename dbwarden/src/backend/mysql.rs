@@ -58,14 +58,15 @@ impl Backend for MySqlBackend {
         each_row(sqlx::Executor::fetch(&mut self.conn, sqlx::raw_sql(sql)), each).await
     }
 
-    async fn try_lock(&mut self, namespace: &str, _me: &LockHolder) -> Result<bool, DbError> {
+    async fn try_lock(&mut self, namespace: &str, _me: &LockHolder, _then: &str) -> Result<bool, DbError> {
         let sql = format!("SELECT CAST(GET_LOCK('{}', 0) AS CHAR)", self.lock_name(namespace));
         let rows = self.query(&sql).await?;
         Ok(rows.first().and_then(|r| r[0].as_deref()) == Some("1"))
     }
 
-    async fn unlock(&mut self, namespace: &str) -> Result<(), DbError> {
-        self.execute(&format!("SELECT RELEASE_LOCK('{}')", self.lock_name(namespace))).await
+    async fn unlock(&mut self, namespace: &str, first: &str) -> Result<(), DbError> {
+        let unlock = format!("SELECT RELEASE_LOCK('{}')", self.lock_name(namespace));
+        super::unlock_after(self, first, &unlock).await
     }
 
     async fn lock_session(&mut self, namespace: &str) -> Result<Option<LockSession>, DbError> {

@@ -55,13 +55,14 @@ impl Backend for PgBackend {
         each_row(sqlx::Executor::fetch(&mut self.conn, sqlx::raw_sql(sql)), each).await
     }
 
-    async fn try_lock(&mut self, namespace: &str, _me: &LockHolder) -> Result<bool, DbError> {
+    async fn try_lock(&mut self, namespace: &str, _me: &LockHolder, _then: &str) -> Result<bool, DbError> {
         let rows = self.query(&format!("SELECT CAST(pg_try_advisory_lock({}) AS TEXT)", lock_key(namespace))).await?;
         Ok(rows.first().and_then(|r| r[0].as_deref()) == Some("true"))
     }
 
-    async fn unlock(&mut self, namespace: &str) -> Result<(), DbError> {
-        self.execute(&format!("SELECT pg_advisory_unlock({})", lock_key(namespace))).await
+    async fn unlock(&mut self, namespace: &str, first: &str) -> Result<(), DbError> {
+        let unlock = format!("SELECT pg_advisory_unlock({})", lock_key(namespace));
+        super::unlock_after(self, first, &unlock).await
     }
 
     async fn lock_session(&mut self, namespace: &str) -> Result<Option<LockSession>, DbError> {

@@ -107,14 +107,20 @@ impl Backend for SqliteBackend {
         each_fetched(rows, each)
     }
 
-    async fn try_lock(&mut self, namespace: &str, me: &LockHolder) -> Result<bool, DbError> {
+    async fn try_lock(&mut self, namespace: &str, me: &LockHolder, then: &str) -> Result<bool, DbError> {
         // BEGIN IMMEDIATE takes SQLite's write lock: two processes cannot both see "free" and both insert.
         match self.execute("BEGIN IMMEDIATE").await {
             Ok(()) => {}
             Err(e) if e.is_busy() => return Ok(false),
             Err(e) => return Err(e),
         }
-        let taken = self.take_lock_row(namespace, me).await;
+        let mut taken = self.take_lock_row(namespace, me).await;
+        if matches!(taken, Ok(true)) && !then.is_empty() {
+            // One commit (a few fsyncs) for the row and what comes with it.
+            if let Err(e) = self.execute(then).await {
+                taken = Err(e);
+            }
+        }
         let end = if matches!(taken, Ok(true)) { "COMMIT" } else { "ROLLBACK" };
         match (taken, self.execute(end).await) {
             (Ok(true), Ok(())) => {
@@ -129,10 +135,21 @@ impl Backend for SqliteBackend {
         }
     }
 
-    async fn unlock(&mut self, namespace: &str) -> Result<(), DbError> {
+    async fn unlock(&mut self, namespace: &str, first: &str) -> Result<(), DbError> {
         let owner = self.held.take().map(|(_, owner)| owner).unwrap_or_default();
-        let d = dialect::of(Dialect::Sqlite);
-        self.execute(&lock::delete_sql(d, namespace, Some(&owner))).await
+        let delete = lock::delete_sql(dialect::of(Dialect::Sqlite), namespace, Some(&owner));
+        if first.is_empty() {
+            return self.execute(&delete).await;
+        }
+        // One commit for both.
+        match self.execute(&format!("BEGIN;\n{first};\n{delete};\nCOMMIT")).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = self.execute("ROLLBACK").await;
+                self.execute(&delete).await?;
+                Err(e)
+            }
+        }
     }
 
     async fn lock_session(&mut self, _namespace: &str) -> Result<Option<LockSession>, DbError> {
