@@ -183,3 +183,42 @@ async fn postgres_exact_column_order_converges_in_order() {
     assert_eq!(db.strings(columns).await, ["id", "title", "body", "user_id", "created_at"]);
     assert_eq!(db.strings("SELECT email FROM users").await, ["a@example.com"], "data kept");
 }
+
+/// A column changing type and becoming NOT NULL with a default fills its NULLs with the default after the type
+/// change (the default is a value of the new type: `'none'` does not fit a boolean), on every backend.
+async fn retype_and_fill_nulls(dialect: Dialect) {
+    use dbwarden::schema::{Column, ColumnType, PrimaryKey, Schema, Table};
+    let column = |name: &str, ty: ColumnType, nullable: bool, default: Option<&str>| Column {
+        name: name.into(),
+        ty,
+        nullable,
+        default: default.map(str::to_string),
+        auto_increment: false,
+        comment: None,
+    };
+    let table = |flag: Column| Schema {
+        tables: vec![Table {
+            name: "t".into(),
+            columns: vec![column("id", ColumnType::BigInt, false, None), flag],
+            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
+            ..Table::default()
+        }],
+    };
+    let old = table(column("flag", ColumnType::Boolean, true, None));
+    let new = table(column("flag", ColumnType::Varchar(20), false, Some("'none'")));
+    let db = TestDb::new(dialect).await;
+    let g1 = dbwarden::generate::generate(dialect, Schema::default(), old.clone(), &Renames::default()).unwrap();
+    let g2 = dbwarden::generate::generate(dialect, old, new, &Renames::default()).unwrap();
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &g1.text)]);
+    let m = Migrator::new(Source::dir(&dir));
+    m.run(db.url.as_str()).await.unwrap();
+    db.exec("INSERT INTO t (id, flag) VALUES (1, NULL)").await;
+    std::fs::write(dir.join("app__0002_retype.sql"), &g2.text).unwrap();
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
+    assert_eq!(db.strings("SELECT flag FROM t").await, ["none"], "{dialect}");
+}
+
+mod retype {
+    per_backend!(retype_and_fill_nulls);
+    use super::retype_and_fill_nulls;
+}

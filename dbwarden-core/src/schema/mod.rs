@@ -7,6 +7,8 @@
 //! - every constraint and index has a name (models get deterministic names from [`naming`]);
 //! - types are portable [`ColumnType`]s, defaults are normalised SQL expressions ([`normalize_default`]).
 
+#[cfg(any(test, feature = "proptest"))]
+pub mod arbitrary;
 mod check;
 mod naming;
 mod types;

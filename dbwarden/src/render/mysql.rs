@@ -145,8 +145,15 @@ impl Ddl for MySql {
                 if only_numbering && !keyed {
                     return Vec::new();
                 }
-                let mut out: Vec<Statement> = self.backfill(table, from, to).into_iter().collect();
+                let backfill = self.backfill(table, from, to);
                 let to = Column { auto_increment: to.auto_increment && keyed, ..to.clone() };
+                let mut out = Vec::new();
+                if backfill.is_some() && from.ty != to.ty {
+                    // The backfill writes the new default, a value of the new type: the type first (still NULL).
+                    let retyped = Column { nullable: true, ..to.clone() };
+                    out.push(self.alter(table, format!("MODIFY COLUMN {}", self.column(&Table::default(), &retyped))));
+                }
+                out.extend(backfill);
                 out.push(self.alter(table, format!("MODIFY COLUMN {}", self.column(&Table::default(), &to))));
                 out
             }

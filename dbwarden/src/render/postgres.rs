@@ -1,7 +1,7 @@
 //! PostgreSQL DDL: everything is an `ALTER TABLE`; a type change casts with `USING`.
 
 use dbwarden_core::diff::Change;
-use dbwarden_core::schema::{Column, Schema, Table};
+use dbwarden_core::schema::{Column, ColumnType, Schema, Table};
 use dbwarden_core::Dialect;
 
 use super::{Ddl, Statement};
@@ -32,6 +32,27 @@ impl Postgres {
             self.q(column),
             comment.map_or("NULL".to_string(), |c| self.sql().literal(c))
         ))
+    }
+}
+
+/// The USING expression converting `col` from `from` to `to` (rendered `ty`): a cast, except between booleans and
+/// numbers, which PostgreSQL does not cast (`bigint`, `numeric` to `boolean` and back): compared with zero, or 1/0.
+fn using(from: &ColumnType, to: &ColumnType, col: &str, ty: &str) -> String {
+    let number = |t: &ColumnType| {
+        matches!(
+            t,
+            ColumnType::SmallInt
+                | ColumnType::Integer
+                | ColumnType::BigInt
+                | ColumnType::Real
+                | ColumnType::Double
+                | ColumnType::Decimal(..)
+        )
+    };
+    match (from, to) {
+        (f, ColumnType::Boolean) if number(f) => format!("({col} <> 0)"),
+        (ColumnType::Boolean, t) if number(t) => format!("(CASE WHEN {col} THEN 1 ELSE 0 END)::{ty}"),
+        _ => format!("{col}::{ty}"),
     }
 }
 
@@ -106,7 +127,7 @@ impl Ddl for Postgres {
                 if from.ty != to.ty {
                     let ty = self.types().render(&to.ty, to.auto_increment);
                     // USING casts the existing values; without it PostgreSQL refuses many conversions.
-                    actions.push(format!("ALTER COLUMN {col} TYPE {ty} USING {col}::{ty}"));
+                    actions.push(format!("ALTER COLUMN {col} TYPE {ty} USING {}", using(&from.ty, &to.ty, &col, &ty)));
                 }
                 if from.auto_increment != to.auto_increment {
                     actions.push(if to.auto_increment {
@@ -115,18 +136,36 @@ impl Ddl for Postgres {
                         format!("ALTER COLUMN {col} DROP IDENTITY")
                     });
                 }
-                if from.nullable != to.nullable {
+                // A backfill writes the new default, a value of the new type: after a type change, then NOT NULL.
+                let retyped = from.ty != to.ty;
+                let backfill = self.backfill(table, from, to);
+                let late_not_null = retyped && backfill.is_some();
+                if from.nullable != to.nullable && !late_not_null {
                     actions.push(format!("ALTER COLUMN {col} {} NOT NULL", if to.nullable { "DROP" } else { "SET" }));
                 }
-                if from.default != to.default {
-                    actions.push(match &to.default {
-                        Some(d) => format!("ALTER COLUMN {col} SET DEFAULT {d}"),
-                        None => format!("ALTER COLUMN {col} DROP DEFAULT"),
-                    });
+                // ALTER TYPE casts the old default too, which fails when it does not fit the new type (`0` going
+                // back from TEXT to BIGINT): it is dropped first, and the new one set after the type.
+                let redefault = retyped && from.default.is_some();
+                if from.default != to.default || redefault {
+                    match &to.default {
+                        Some(d) => actions.push(format!("ALTER COLUMN {col} SET DEFAULT {d}")),
+                        None if !redefault => actions.push(format!("ALTER COLUMN {col} DROP DEFAULT")),
+                        None => {}
+                    }
                 }
-                let mut out: Vec<Statement> = self.backfill(table, from, to).into_iter().collect();
+                let mut out = Vec::new();
+                if !late_not_null {
+                    out.extend(backfill.clone());
+                }
+                if redefault {
+                    out.push(self.alter(table, format!("ALTER COLUMN {col} DROP DEFAULT")));
+                }
                 if !actions.is_empty() {
                     out.push(self.alter(table, actions.join(", ")));
+                }
+                if late_not_null {
+                    out.extend(backfill);
+                    out.push(self.alter(table, format!("ALTER COLUMN {col} SET NOT NULL")));
                 }
                 // A new identity starts at 1: moved past the rows already there, or the next insert collides.
                 if to.auto_increment && !from.auto_increment {
