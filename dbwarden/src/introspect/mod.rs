@@ -54,23 +54,10 @@ pub async fn introspect(backend: &mut dyn Backend, only: Option<&[String]>) -> R
 /// The triggers a table rebuild must create again: on SQLite, whose `DROP TABLE` drops them, every trigger with its
 /// `CREATE TRIGGER` text (one query); on the other servers none (their `ALTER TABLE` keeps them).
 pub async fn triggers(backend: &mut dyn Backend) -> Result<Vec<crate::render::Trigger>, DbError> {
-    if backend.dialect() != Dialect::Sqlite {
-        return Ok(Vec::new());
+    match backend.dialect() {
+        Dialect::Sqlite => sqlite::triggers(backend).await,
+        Dialect::Postgres | Dialect::MySql => Ok(Vec::new()),
     }
-    let mut out = Vec::new();
-    let sql = "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY tbl_name, name";
-    backend
-        .query_each(sql, &mut |row| {
-            let row = Row(row);
-            out.push(crate::render::Trigger {
-                table: row.req(0, "trigger table")?.to_string(),
-                name: row.req(1, "trigger name")?.to_string(),
-                sql: row.req(2, "trigger text")?.to_string(),
-            });
-            Ok(())
-        })
-        .await?;
-    Ok(out)
 }
 
 /// What a schema created from `models` on `dialect` reads back as: the same schema with each column type passed

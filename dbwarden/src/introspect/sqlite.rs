@@ -18,6 +18,24 @@ use crate::error::DbError;
 const FILTER: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
                       AND COALESCE(m.sql, '') NOT LIKE 'CREATE VIRTUAL%'";
 
+/// Every trigger with its `CREATE TRIGGER` text, which a table rebuild creates again (one query).
+pub(super) async fn triggers(backend: &mut dyn Backend) -> Result<Vec<crate::render::Trigger>, DbError> {
+    let mut out = Vec::new();
+    let sql = "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY tbl_name, name";
+    backend
+        .query_each(sql, &mut |row| {
+            let row = Row(row);
+            out.push(crate::render::Trigger {
+                table: row.req(0, "trigger table")?.to_string(),
+                name: row.req(1, "trigger name")?.to_string(),
+                sql: row.req(2, "trigger text")?.to_string(),
+            });
+            Ok(())
+        })
+        .await?;
+    Ok(out)
+}
+
 pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
     let mut tables = Tables::default();
     let mut scans = Vec::new();

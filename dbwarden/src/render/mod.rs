@@ -194,6 +194,12 @@ pub trait Ddl: Sync {
     /// The statements of one change, given the schema just before this change (`before`) and after the whole set
     /// (`new`).
     fn change(&self, change: &Change, before: &Schema, new: &Schema) -> Vec<Statement>;
+
+    /// With [`ColumnOrder::Exact`], what puts back in declared order a table (as `new` has it) that gained a column
+    /// before its last one. Nothing where `ADD COLUMN` already places it (MySQL's `AFTER`).
+    fn restore_column_order(&self, _table: &Table, _new: &Schema) -> Vec<Statement> {
+        Vec::new()
+    }
 }
 
 /// The DDL of `dialect`.
@@ -225,11 +231,9 @@ pub fn render(dialect: Dialect, changes: &[Change], old: &Schema, new: &Schema, 
         }
         dbwarden_core::diff::apply_in_place(&mut state, change);
     }
-    if dialect == Dialect::Postgres && options.column_order == ColumnOrder::Exact {
-        for name in &reorder {
-            if let Some(table) = new.table(name) {
-                out.extend(postgres::rebuild(table, new));
-            }
+    if options.column_order == ColumnOrder::Exact {
+        for table in reorder.iter().filter_map(|name| new.table(name)) {
+            out.extend(ddl.restore_column_order(table, new));
         }
     }
     out

@@ -209,6 +209,10 @@ impl Ddl for Postgres {
             ))],
         }
     }
+
+    fn restore_column_order(&self, table: &Table, new: &Schema) -> Vec<Statement> {
+        rebuild(table, new)
+    }
 }
 
 /// Rebuilds `table` (already in its final shape but for the order of its columns) with its columns in declared
@@ -216,7 +220,7 @@ impl Ddl for Postgres {
 /// pointing at it, drop it, rename the copy, then its primary key, uniques, indexes, foreign keys (its own and
 /// those pointing at it) and comments again. All inside the migration's transaction, so a failure leaves the table
 /// as it was.
-pub(super) fn rebuild(table: &Table, new: &Schema) -> Vec<Statement> {
+fn rebuild(table: &Table, new: &Schema) -> Vec<Statement> {
     let ddl = &Postgres;
     let name = &table.name;
     let staged_name = format!("_dbwarden_new_{name}");
