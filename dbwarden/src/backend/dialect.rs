@@ -101,8 +101,12 @@ impl SqlDialect for Postgres {
         quote_with(name, '"')
     }
     fn columns_query(&self, table: &str) -> String {
+        // The catalogs, not information_schema.columns: the view took 5 ms per call in a schema of a thousand
+        // tables (a run asks twice); the catalogs answer from their indexes.
         format!(
-            "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = {}",
+            "SELECT CAST(a.attname AS TEXT) FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+             WHERE c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = current_schema()) \
+             AND c.relname = {} AND a.attnum > 0 AND NOT a.attisdropped",
             self.literal(table)
         )
     }
