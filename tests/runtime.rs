@@ -116,6 +116,55 @@ async fn cancelled_future_releases_the_lock() {
     }
 }
 
+/// Through a server pool, migrations run on one of the pool's connections taken out of it: in the session the
+/// application configured (an `after_connect` search_path on PostgreSQL), and a lock or a cancelled run never goes
+/// back into the pool.
+#[tokio::test]
+async fn pool_runs_on_a_detached_connection_of_its_own_session() {
+    use sqlx::Executor;
+    let db = TestDb::new(Dialect::Postgres).await;
+    db.exec("CREATE SCHEMA app").await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            ("app__0001_a.sql", "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\n"),
+            ("app__0002_slow.sql", "-- upgrade\nSELECT pg_sleep(3);\n-- rollback\n"),
+        ],
+    );
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("SET search_path TO app").await?;
+                Ok(())
+            })
+        })
+        .connect(&db.url)
+        .await
+        .unwrap();
+    let m = Migrator::new(Source::dir(&dir)).target_version(1);
+    assert_eq!(m.run(&pool).await.unwrap().steps.len(), 1);
+    let in_app = "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'app' ORDER BY 1";
+    assert_eq!(db.strings(in_app).await, ["_dbwarden_migrations", "a", "dbwarden_head", "dbwarden_lock"]);
+    let advisory = "SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()";
+    let held: String = sqlx::query_scalar(advisory).fetch_one(&pool).await.unwrap();
+    assert_eq!(held, "0", "the pool's connection holds no lock");
+
+    // A run cancelled in the middle of a 3 s statement closes its connection: the server notices within about a
+    // second (client_connection_check_interval) and frees the lock; the pool still serves, holding no lock.
+    let m = Migrator::new(Source::dir(&dir)).lock_timeout(Duration::from_secs(30));
+    assert!(tokio::time::timeout(Duration::from_millis(500), m.run(&pool)).await.is_err());
+    let started = std::time::Instant::now();
+    while m.lock_status(db.url.as_str()).await.unwrap().held {
+        assert!(started.elapsed() < Duration::from_millis(2000), "the lock outlived its closed session");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let held: String = sqlx::query_scalar(advisory).fetch_one(&pool).await.unwrap();
+    assert_eq!(held, "0");
+    pool.close().await;
+}
+
 /// What rides with taking or releasing the lock (the head record's clearing and writing, in the same commit on
 /// SQLite, the same round trip on the servers) never keeps the lock held when it fails: a failing `first` still
 /// releases it and returns its error; on SQLite a failing `then` leaves the lock free.

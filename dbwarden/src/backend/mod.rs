@@ -97,8 +97,8 @@ fn boxed<B: Backend + 'static>(b: B) -> Box<dyn Backend> {
 
 /// A pool (or URL) dbwarden can migrate: `&PgPool`, `&MySqlPool`, `&SqlitePool`, `&AnyPool`, or a URL `&str`.
 ///
-/// Migrations run on a dedicated connection opened with the pool's options, so a lock or a transaction can never leak
-/// back into the pool. (An in-memory SQLite pool is the exception: its database lives in its connections, so one of
+/// Migrations run on a dedicated connection: one of the pool's, detached from it (PostgreSQL, MySQL), or one opened
+/// with the pool's options (SQLite files), so a lock or a transaction can never leak back into the pool. (An in-memory SQLite pool is the exception: its database lives in its connections, so one of
 /// them is borrowed.)
 #[async_trait]
 pub trait Target: Send + Sync {
@@ -117,10 +117,18 @@ pub trait Target: Send + Sync {
     }
 }
 
+/// A connection of `pool` (waiting as long as the pool's acquire timeout allows, as sqlx's own migrator does), taken
+/// out of it for good: a lock or a transaction can never return to the pool, which opens a replacement when it needs
+/// one. Migrations run in the session the application configured (`after_connect`: a search_path, say), and no new
+/// connection is paid for.
+async fn detached<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> Result<DB::Connection, DbError> {
+    Ok(pool.acquire().await.map_err(DbError::from)?.detach())
+}
+
 #[async_trait]
 impl Target for sqlx::PgPool {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
-        postgres::PgBackend::connect_with(&self.connect_options()).await.map(boxed)
+        Ok(boxed(postgres::PgBackend::from_conn(detached(self).await?).await))
     }
 
     fn pool_dialect(&self) -> Option<Dialect> {
@@ -135,7 +143,7 @@ impl Target for sqlx::PgPool {
 #[async_trait]
 impl Target for sqlx::MySqlPool {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
-        mysql::MySqlBackend::connect_with(&self.connect_options()).await.map(boxed)
+        mysql::MySqlBackend::from_conn(detached(self).await?).await.map(boxed)
     }
 
     fn pool_dialect(&self) -> Option<Dialect> {

@@ -26,6 +26,11 @@ impl MySqlBackend {
 
     pub(crate) async fn connect_with(options: &MySqlConnectOptions) -> Result<MySqlBackend, DbError> {
         let conn = MySqlConnection::connect_with(options).await.map_err(DbError::from)?;
+        MySqlBackend::from_conn(conn).await
+    }
+
+    /// A connection the caller already holds (one detached from an application's pool).
+    pub(crate) async fn from_conn(conn: MySqlConnection) -> Result<MySqlBackend, DbError> {
         let mut backend = MySqlBackend { conn, database: String::new() };
         let rows = backend.query("SELECT CAST(DATABASE() AS CHAR)").await?;
         backend.database = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()).unwrap_or_default();

@@ -27,7 +27,18 @@ impl PgBackend {
     pub(crate) async fn connect_with(options: &PgConnectOptions) -> Result<PgBackend, DbError> {
         let options = options.clone().application_name("dbwarden");
         let conn = PgConnection::connect_with(&options).await.map_err(DbError::from)?;
-        Ok(PgBackend { conn })
+        Ok(PgBackend::from_conn(conn).await)
+    }
+
+    /// A connection the caller already holds (one detached from an application's pool).
+    pub(crate) async fn from_conn(mut conn: PgConnection) -> PgBackend {
+        // A holder killed in the middle of a long statement: the server notices the closed socket within a second
+        // and ends the session, which frees the advisory lock (PostgreSQL 14+ on Linux; older servers refuse the
+        // setting, and notice when they next write to the socket).
+        if let Err(e) = sqlx::Executor::execute(&mut conn, "SET client_connection_check_interval = 1000").await {
+            tracing::debug!(error = %e, "client_connection_check_interval");
+        }
+        PgBackend { conn }
     }
 }
 
