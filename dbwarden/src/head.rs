@@ -137,6 +137,8 @@ pub(crate) async fn guard(backend: &mut dyn Backend, d: &dyn SqlDialect, namespa
     match backend.execute(&d.head_guard(history, HEAD_TABLE, namespace, &guard_name(namespace))).await {
         Ok(()) => true,
         Err(e) => {
+            // SQLite's guard is a transaction of its own: do not leave it open (elsewhere a harmless no-op).
+            let _ = backend.execute("ROLLBACK").await;
             tracing::info!(
                 error = %e,
                 table = history,

@@ -199,7 +199,9 @@ impl SqlDialect for Sqlite {
         Some(format!("group_concat({expr}, {})", self.literal(sep)))
     }
     fn head_guard(&self, history: &str, head: &str, namespace: &str, name: &str) -> String {
-        row_triggers(self, history, head, namespace, name, |forget| format!("BEGIN {forget}; END"))
+        // One transaction: three autocommit statements would be three commits, each a few fsyncs.
+        let triggers = row_triggers(self, history, head, namespace, name, |forget| format!("BEGIN {forget}; END"));
+        format!("BEGIN;\n{triggers};\nCOMMIT")
     }
 }
 
