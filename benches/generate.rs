@@ -20,7 +20,6 @@
 //! DBWARDEN_BENCH_BACKENDS=sqlite,postgres,mysql); `cargo bench --bench generate -- --quick`: 3 rounds.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 #[path = "support/stats.rs"]
 mod stats;

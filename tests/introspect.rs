@@ -58,7 +58,7 @@ async fn rows_are_lent_as_text_and_a_reader_error_stops_cleanly(dialect: Dialect
         .await
         .unwrap();
     let flag = if dialect == Dialect::Postgres { "t" } else { "1" };
-    let expected = vec![Some("42"), Some("2.5"), Some(flag), None, Some("x")];
+    let expected = [Some("42"), Some("2.5"), Some(flag), None, Some("x")];
     assert_eq!(seen, vec![expected.iter().map(|c| c.map(str::to_string)).collect::<Vec<_>>()], "{dialect}");
 
     // Stop after 10 of 5,000 rows with an error of the reader's own.

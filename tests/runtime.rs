@@ -112,7 +112,7 @@ async fn cancelled_future_releases_the_lock() {
             started.elapsed()
         );
         assert_eq!(db.recorded().await, ["0001"], "{dialect}");
-        assert_eq!(m.lock_status(db.url.as_str()).await.unwrap().held, false, "{dialect}");
+        assert!(!m.lock_status(db.url.as_str()).await.unwrap().held, "{dialect}");
     }
 }
 
@@ -292,7 +292,7 @@ async fn head_record_short_cuts_the_no_op_and_never_goes_stale() {
             ($pool:expr) => {{
                 let pool = $pool;
                 assert_eq!(m.run(&pool).await.unwrap().steps.len(), 2, "{dialect}");
-                assert_eq!(head().await, [complete.clone()], "{dialect}: written, watched");
+                assert_eq!(head().await, [complete.as_str()], "{dialect}: written, watched");
                 // A checksum changed by hand in place voids the head (trigger): the start-up sees the edit.
                 db.exec("UPDATE _dbwarden_migrations SET checksum = 'x' WHERE version = '0001'").await;
                 assert_eq!(head().await, Vec::<String>::new(), "{dialect}: an UPDATE voids the head");
@@ -302,12 +302,12 @@ async fn head_record_short_cuts_the_no_op_and_never_goes_stale() {
                 m.repair(db.url.as_str()).await.unwrap();
                 // Everything applied but no head: the start-up writes it back (one try of the lock).
                 assert!(m.run(&pool).await.unwrap().steps.is_empty(), "{dialect}");
-                assert_eq!(head().await, [complete.clone()], "{dialect}: written back");
+                assert_eq!(head().await, [complete.as_str()], "{dialect}: written back");
                 // A history row deleted by hand (to force a re-run) voids the head: the file runs again.
                 db.exec("DELETE FROM _dbwarden_migrations WHERE version = '0002'").await;
                 db.exec("DROP TABLE b").await;
                 assert_eq!(m.run(&pool).await.unwrap().steps.len(), 1, "{dialect}: forced re-run");
-                assert_eq!(head().await, [complete.clone()], "{dialect}");
+                assert_eq!(head().await, [complete.as_str()], "{dialect}");
                 // An emptied history (MySQL's TRUNCATE fires no trigger) and a dropped one (its triggers go with it)
                 // are seen by the check itself: the head row is put back by hand before each.
                 for reset in [truncate, "DROP TABLE _dbwarden_migrations"] {
@@ -322,7 +322,7 @@ async fn head_record_short_cuts_the_no_op_and_never_goes_stale() {
                     db.exec("DROP TABLE a").await;
                     db.exec("DROP TABLE b").await;
                     assert_eq!(m.run(&pool).await.unwrap().steps.len(), 2, "{dialect}: after {reset}");
-                    assert_eq!(head().await, [complete.clone()], "{dialect}");
+                    assert_eq!(head().await, [complete.as_str()], "{dialect}");
                 }
                 // A head without a guard (triggers gone, as where they cannot be created) is checked by counting.
                 for trigger in db.strings(triggers_sql(dialect)).await {
@@ -335,11 +335,11 @@ async fn head_record_short_cuts_the_no_op_and_never_goes_stale() {
                 assert!(!m.up_to_date(&pool).await.unwrap(), "{dialect}: a deleted row unseen without a guard");
                 db.exec("DROP TABLE b").await;
                 assert_eq!(m.run(&pool).await.unwrap().steps.len(), 1, "{dialect}: forced re-run without a guard");
-                assert_eq!(head().await, [complete.clone()], "{dialect}: the locked run puts the guard back");
+                assert_eq!(head().await, [complete.as_str()], "{dialect}: the locked run puts the guard back");
                 // A head table from before the guard (no `watched` column) is upgraded by the next locked run.
                 db.exec("ALTER TABLE dbwarden_head DROP COLUMN watched").await;
                 assert!(m.run(&pool).await.unwrap().steps.is_empty(), "{dialect}");
-                assert_eq!(head().await, [complete.clone()], "{dialect}: head table upgraded");
+                assert_eq!(head().await, [complete.as_str()], "{dialect}: head table upgraded");
                 // A rollback voids the head; the next migrate applies and writes it again.
                 m.rollback(&pool, dbwarden::RollbackTo::Count(1)).await.unwrap();
                 assert_eq!(head().await, Vec::<String>::new(), "{dialect}: rollback voids the head");

@@ -300,6 +300,63 @@ impl Set {
     }
 }
 
+/// Reads the schema manifest (`dbwarden.schema.toml`, SPEC §2) at compile time and registers its tables beside the
+/// `#[derive(Table)]` structs, so `make-migrations` in this binary sees both. Written once, at module level:
+///
+/// ```ignore
+/// dbwarden::schema_manifest!();                          // ./dbwarden.schema.toml
+/// dbwarden::schema_manifest!("schema/tables.toml");      // another file, relative to the crate root
+/// ```
+///
+/// A manifest error (an unknown type or key, a foreign key to a missing table) is a compile error naming the file
+/// and line. Editing the file rebuilds the crate (it is tracked with `include_str!`).
+#[proc_macro]
+pub fn schema_manifest(input: TokenStream) -> TokenStream {
+    let input = TokenStream2::from(input);
+    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        return syn::Error::new(Span::call_site(), "schema_manifest!: CARGO_MANIFEST_DIR is not set; build with cargo")
+            .to_compile_error()
+            .into();
+    };
+    match expand_manifest(input, Path::new(&manifest_dir)) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+fn expand_manifest(input: TokenStream2, manifest_dir: &Path) -> Result<TokenStream2, syn::Error> {
+    let (relative, span) = if input.is_empty() {
+        ("dbwarden.schema.toml".to_string(), Span::call_site())
+    } else {
+        let lit: LitStr = syn::parse2(input).map_err(|e| {
+            syn::Error::new(e.span(), "schema_manifest! takes a file path as a string literal, or nothing")
+        })?;
+        (lit.value(), lit.span())
+    };
+    let path = manifest_dir.join(&relative);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| syn::Error::new(span, format!("schema_manifest!: cannot read {}: {e}", path.display())))?;
+    let tables = dbwarden_core::manifest::parse(&text, &relative).map_err(|e| syn::Error::new(span, e.to_string()))?;
+    dbwarden_core::manifest::check_references(&tables).map_err(|e| syn::Error::new(span, e.to_string()))?;
+    let absolute = path.display().to_string();
+    let registrations = tables.iter().enumerate().map(|(i, table)| {
+        let f = format_ident!("__dbwarden_manifest_table_{}", i);
+        let json = serde_json::to_string(table).expect("the IR serialises");
+        quote! {
+            fn #f() -> ::dbwarden::schema::ModelTable {
+                ::dbwarden::models::__from_manifest(#json)
+            }
+            ::dbwarden::__private::inventory::submit! { ::dbwarden::models::Registration(#f) }
+        }
+    });
+    Ok(quote! {
+        const _: () = {
+            const _: &str = include_str!(#absolute);
+            #(#registrations)*
+        };
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,61 +601,4 @@ mod tests {
         let err = expand_manifest(quote!("missing.toml"), &dir.0).unwrap_err().to_string();
         assert!(err.contains("cannot read") && err.contains("missing.toml"), "{err}");
     }
-}
-
-/// Reads the schema manifest (`dbwarden.schema.toml`, SPEC §2) at compile time and registers its tables beside the
-/// `#[derive(Table)]` structs, so `make-migrations` in this binary sees both. Written once, at module level:
-///
-/// ```ignore
-/// dbwarden::schema_manifest!();                          // ./dbwarden.schema.toml
-/// dbwarden::schema_manifest!("schema/tables.toml");      // another file, relative to the crate root
-/// ```
-///
-/// A manifest error (an unknown type or key, a foreign key to a missing table) is a compile error naming the file
-/// and line. Editing the file rebuilds the crate (it is tracked with `include_str!`).
-#[proc_macro]
-pub fn schema_manifest(input: TokenStream) -> TokenStream {
-    let input = TokenStream2::from(input);
-    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
-        return syn::Error::new(Span::call_site(), "schema_manifest!: CARGO_MANIFEST_DIR is not set; build with cargo")
-            .to_compile_error()
-            .into();
-    };
-    match expand_manifest(input, Path::new(&manifest_dir)) {
-        Ok(tokens) => tokens.into(),
-        Err(error) => error.to_compile_error().into(),
-    }
-}
-
-fn expand_manifest(input: TokenStream2, manifest_dir: &Path) -> Result<TokenStream2, syn::Error> {
-    let (relative, span) = if input.is_empty() {
-        ("dbwarden.schema.toml".to_string(), Span::call_site())
-    } else {
-        let lit: LitStr = syn::parse2(input).map_err(|e| {
-            syn::Error::new(e.span(), "schema_manifest! takes a file path as a string literal, or nothing")
-        })?;
-        (lit.value(), lit.span())
-    };
-    let path = manifest_dir.join(&relative);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| syn::Error::new(span, format!("schema_manifest!: cannot read {}: {e}", path.display())))?;
-    let tables = dbwarden_core::manifest::parse(&text, &relative).map_err(|e| syn::Error::new(span, e.to_string()))?;
-    dbwarden_core::manifest::check_references(&tables).map_err(|e| syn::Error::new(span, e.to_string()))?;
-    let absolute = path.display().to_string();
-    let registrations = tables.iter().enumerate().map(|(i, table)| {
-        let f = format_ident!("__dbwarden_manifest_table_{}", i);
-        let json = serde_json::to_string(table).expect("the IR serialises");
-        quote! {
-            fn #f() -> ::dbwarden::schema::ModelTable {
-                ::dbwarden::models::__from_manifest(#json)
-            }
-            ::dbwarden::__private::inventory::submit! { ::dbwarden::models::Registration(#f) }
-        }
-    });
-    Ok(quote! {
-        const _: () = {
-            const _: &str = include_str!(#absolute);
-            #(#registrations)*
-        };
-    })
 }

@@ -26,7 +26,8 @@ enum Conn {
 
 #[derive(Clone)]
 enum Reopen {
-    Options(SqliteConnectOptions),
+    /// Boxed: the options are ~320 bytes, the pool handle 8.
+    Options(Box<SqliteConnectOptions>),
     Pool(SqlitePool),
 }
 
@@ -38,7 +39,7 @@ impl SqliteBackend {
             options = options.create_if_missing(true);
         }
         let conn = SqliteConnection::connect_with(&options).await.map_err(DbError::from)?;
-        Ok(SqliteBackend { conn: Some(Conn::Own(conn)), reopen: Reopen::Options(options), held: None })
+        Ok(SqliteBackend { conn: Some(Conn::Own(conn)), reopen: Reopen::Options(Box::new(options)), held: None })
     }
 
     /// A file database gets a dedicated connection from the pool's options, so an open transaction or a dropped
@@ -57,7 +58,11 @@ impl SqliteBackend {
             });
         }
         let conn = SqliteConnection::connect_with(&options).await.map_err(DbError::from)?;
-        Ok(SqliteBackend { conn: Some(Conn::Own(conn)), reopen: Reopen::Options((*options).clone()), held: None })
+        Ok(SqliteBackend {
+            conn: Some(Conn::Own(conn)),
+            reopen: Reopen::Options(Box::new((*options).clone())),
+            held: None,
+        })
     }
 
     fn conn(&mut self) -> &mut SqliteConnection {
@@ -71,7 +76,7 @@ impl SqliteBackend {
         let d = dialect::of(Dialect::Sqlite);
         self.execute(&lock::create_table_sql(d)).await?;
         let rows = self.query(&lock::select_sql(d, namespace)).await?;
-        if let Some(current) = rows.first().and_then(|row| LockHolder::from_row(row)) {
+        if let Some(current) = rows.first().and_then(LockHolder::from_row) {
             if !current.is_stale(crate::lock::now_ms()) {
                 return Ok(false);
             }

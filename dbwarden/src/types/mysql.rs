@@ -93,6 +93,8 @@ impl TypeMap for MySql {
         }
     }
 
+    // `auto_increment` matters to SQLite's map only; here it is passed on, as the trait's contract says.
+    #[allow(clippy::only_used_in_recursion)]
     fn canonical(&self, ty: &ColumnType, auto_increment: bool) -> ColumnType {
         match ty {
             ColumnType::Uuid => ColumnType::Char(36),
