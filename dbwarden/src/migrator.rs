@@ -369,19 +369,8 @@ impl Migrator {
             }
         };
         if let (Some(fingerprint), Some(dialect)) = (fingerprint, target.pool_dialect()) {
-            let d = dialect::of(dialect);
-            let current = match target.peek(&head::check_sql(d, &self.namespace(&db), &self.table)).await {
-                Ok(rows) => match head::judge(&rows, &fingerprint) {
-                    head::Check::Current => true,
-                    head::Check::CountRows => matches!(
-                        target.peek(&head::count_sql(d, &self.table)).await,
-                        Ok(rows) if head::count_matches(&rows, &fingerprint)
-                    ),
-                    head::Check::Stale => false,
-                },
-                Err(_) => false,
-            };
-            if current {
+            let sql = head::check_sql(dialect::of(dialect), &self.namespace(&db), &self.table);
+            if matches!(target.peek(&sql).await, Ok(rows) if head::matches(&rows, &fingerprint)) {
                 if loaded.is_none() {
                     self.source.warn_not_embedded();
                 }
@@ -908,8 +897,7 @@ async fn write_head_if_complete(run: &mut Run<'_>, loaded: &Loaded, rows: Option
     if found.as_ref() != Some(expected) {
         return;
     }
-    let watched = head::guard(run.backend, run.d, &run.namespace, &run.history.table).await;
-    run.head = Some(head::write_sql(run.d, &run.namespace, &run.history.table, expected, watched));
+    run.head = Some(head::write_sql(run.d, &run.namespace, expected));
 }
 
 fn is_edited(row: &AppliedMigration, file: &MigrationFile) -> bool {

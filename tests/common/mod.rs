@@ -114,16 +114,6 @@ impl TestDb {
             .collect()
     }
 
-    /// MariaDB: a user of this database's name holding only `grants` on it (dropped with the database); its URL.
-    pub async fn mysql_user_with(&self, grants: &str) -> String {
-        assert_eq!(self.dialect, Dialect::MySql);
-        let name = &self.name;
-        admin_exec(Dialect::MySql, &format!("CREATE USER '{name}'@'%'; GRANT {grants} ON `{name}`.* TO '{name}'@'%'"))
-            .await;
-        let url = url::Url::parse(&self.url).unwrap();
-        format!("mysql://{name}@{}:{}/{name}", url.host_str().unwrap(), url.port().unwrap_or(3306))
-    }
-
     /// Versions recorded in the history table, in order.
     pub async fn recorded(&self) -> Vec<String> {
         self.strings("SELECT version FROM _dbwarden_migrations WHERE version IS NOT NULL ORDER BY version").await
@@ -161,8 +151,7 @@ impl Drop for TestDb {
             rt.block_on(async {
                 let sql = match dialect {
                     Dialect::Postgres => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-                    // The user of `mysql_user_with` (if any) shares the database's name.
-                    _ => format!("DROP DATABASE IF EXISTS `{name}`; DROP USER IF EXISTS '{name}'@'%'"),
+                    _ => format!("DROP DATABASE IF EXISTS `{name}`"),
                 };
                 admin_exec(dialect, &sql).await;
             });

@@ -49,33 +49,6 @@ pub trait SqlDialect: Sync {
     fn prepares(&self) -> bool {
         false
     }
-    /// SQL that puts triggers on the `history` table deleting `namespace`'s row of the `head` table on any INSERT,
-    /// UPDATE or DELETE (and TRUNCATE where the server has such triggers); idempotent. See [`crate::head`].
-    fn head_guard(&self, history: &str, head: &str, namespace: &str, name: &str) -> String;
-}
-
-/// One `AFTER` row trigger per event (SQLite and MySQL), each named `name` plus a suffix. `body` wraps the
-/// statement as the server's trigger syntax wants it.
-fn row_triggers(
-    d: &dyn SqlDialect,
-    history: &str,
-    head: &str,
-    namespace: &str,
-    name: &str,
-    body: impl Fn(&str) -> String,
-) -> String {
-    let forget =
-        format!("DELETE FROM {} WHERE {} = {}", d.quote_ident(head), d.quote_ident("namespace"), d.literal(namespace));
-    [("INSERT", "ins"), ("UPDATE", "upd"), ("DELETE", "del")]
-        .map(|(event, suffix)| {
-            format!(
-                "CREATE TRIGGER IF NOT EXISTS {} AFTER {event} ON {} FOR EACH ROW {}",
-                d.quote_ident(&format!("{name}_{suffix}")),
-                d.quote_ident(history),
-                body(&forget)
-            )
-        })
-        .join(";\n")
 }
 
 /// The dialect object for `dialect`.
@@ -123,31 +96,6 @@ impl SqlDialect for Postgres {
     fn string_agg(&self, expr: &str, sep: &str) -> Option<String> {
         Some(format!("string_agg({expr}, {})", self.literal(sep)))
     }
-    fn head_guard(&self, history: &str, head: &str, namespace: &str, name: &str) -> String {
-        // One statement-level trigger (it sees TRUNCATE too) calling one function per schema; names are bound at
-        // creation, in the schema the bookkeeping lives in, so a session with another search_path that edits the
-        // history still reaches the head table.
-        let (table, name, head, namespace) =
-            (self.literal(&self.quote_ident(history)), self.literal(name), self.literal(head), self.literal(namespace));
-        let body = format!(
-            "BEGIN
-  IF to_regprocedure(format('%I.dbwarden_head_forget()', current_schema())) IS NULL THEN
-    EXECUTE format('CREATE FUNCTION %I.dbwarden_head_forget() RETURNS trigger LANGUAGE plpgsql AS %L',
-      current_schema(),
-      format('BEGIN DELETE FROM %I.%I WHERE %I = TG_ARGV[0]; RETURN NULL; END', current_schema(), {head}, 'namespace'));
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass({table}) AND tgname = {name}) THEN
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s FOR EACH STATEMENT '
-      'EXECUTE PROCEDURE %I.dbwarden_head_forget(%L)', {name}, {table}, current_schema(), {namespace});
-  END IF;
-END"
-        );
-        let mut tag = String::from("$dbwarden$");
-        while body.contains(&tag) {
-            tag.insert(tag.len() - 1, '_');
-        }
-        format!("DO {tag}\n{body}\n{tag}")
-    }
 }
 
 impl SqlDialect for MySql {
@@ -182,10 +130,6 @@ impl SqlDialect for MySql {
     fn string_agg(&self, expr: &str, sep: &str) -> Option<String> {
         Some(format!("GROUP_CONCAT({expr} SEPARATOR {})", self.literal(sep)))
     }
-    fn head_guard(&self, history: &str, head: &str, namespace: &str, name: &str) -> String {
-        // IF NOT EXISTS: MariaDB 10.1.4, MySQL 8.0.29; older servers fail here and the check counts rows instead.
-        row_triggers(self, history, head, namespace, name, |forget| forget.to_string())
-    }
 }
 
 impl SqlDialect for Sqlite {
@@ -197,11 +141,6 @@ impl SqlDialect for Sqlite {
     }
     fn string_agg(&self, expr: &str, sep: &str) -> Option<String> {
         Some(format!("group_concat({expr}, {})", self.literal(sep)))
-    }
-    fn head_guard(&self, history: &str, head: &str, namespace: &str, name: &str) -> String {
-        // One transaction: three autocommit statements would be three commits, each a few fsyncs.
-        let triggers = row_triggers(self, history, head, namespace, name, |forget| format!("BEGIN {forget}; END"));
-        format!("BEGIN;\n{triggers};\nCOMMIT")
     }
 }
 
