@@ -26,10 +26,10 @@ mod stats;
 
 use std::time::{Duration, Instant};
 
-use common::TestDb;
+use common::{column as col, TestDb};
 use dbwarden::backend::{Backend, ConnectSpec, EachRow, LockSession};
 use dbwarden::diff::{Change, Renames};
-use dbwarden::schema::{Column, ColumnType, ForeignKey, Index, PrimaryKey, Schema, Table};
+use dbwarden::schema::{ColumnType, ForeignKey, Index, PrimaryKey, Schema, Table};
 use dbwarden::{DbError, Dialect, Migrator, Source};
 use sqlx::Connection;
 use stats::{env_usize, median, paired};
@@ -39,17 +39,6 @@ use stats::{env_usize, median, paired};
 
 fn table_name(i: usize) -> String {
     format!("t{i:03}")
-}
-
-fn col(name: &str, ty: ColumnType, nullable: bool, default: Option<&str>) -> Column {
-    Column {
-        name: name.into(),
-        ty,
-        nullable,
-        default: default.map(str::to_string),
-        auto_increment: false,
-        comment: None,
-    }
 }
 
 /// `n` tables t001..tNNN of 10 columns each (varied types, some nullable, some defaults), one foreign key each

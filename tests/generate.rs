@@ -187,15 +187,8 @@ async fn postgres_exact_column_order_converges_in_order() {
 /// A column changing type and becoming NOT NULL with a default fills its NULLs with the default after the type
 /// change (the default is a value of the new type: `'none'` does not fit a boolean), on every backend.
 async fn retype_and_fill_nulls(dialect: Dialect) {
+    use common::column;
     use dbwarden::schema::{Column, ColumnType, PrimaryKey, Schema, Table};
-    let column = |name: &str, ty: ColumnType, nullable: bool, default: Option<&str>| Column {
-        name: name.into(),
-        ty,
-        nullable,
-        default: default.map(str::to_string),
-        auto_increment: false,
-        comment: None,
-    };
     let table = |flag: Column| Schema {
         tables: vec![Table {
             name: "t".into(),

@@ -107,7 +107,7 @@ async fn read(db: &TestDb, only: Option<&[String]>) -> Schema {
 }
 
 fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
-    Column { name: name.into(), ty, nullable, default: None, auto_increment: false, comment: None }
+    common::column(name, ty, nullable, None)
 }
 
 fn names(list: &[&str]) -> Vec<String> {

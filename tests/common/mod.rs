@@ -21,6 +21,23 @@ fn mysql_admin() -> String {
     std::env::var("DBWARDEN_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
 }
 
+/// A column with no identity and no comment, the shape most test schemas are made of.
+pub fn column(
+    name: &str,
+    ty: dbwarden::schema::ColumnType,
+    nullable: bool,
+    default: Option<&str>,
+) -> dbwarden::schema::Column {
+    dbwarden::schema::Column {
+        name: name.into(),
+        ty,
+        nullable,
+        default: default.map(str::to_string),
+        auto_increment: false,
+        comment: None,
+    }
+}
+
 /// A database of its own for one test; dropped when this value is.
 pub struct TestDb {
     pub dialect: Dialect,

@@ -98,8 +98,8 @@ fn boxed<B: Backend + 'static>(b: B) -> Box<dyn Backend> {
 /// A pool (or URL) dbwarden can migrate: `&PgPool`, `&MySqlPool`, `&SqlitePool`, `&AnyPool`, or a URL `&str`.
 ///
 /// Migrations run on a dedicated connection: one of the pool's, detached from it (PostgreSQL, MySQL), or one opened
-/// with the pool's options (SQLite files), so a lock or a transaction can never leak back into the pool. (An in-memory SQLite pool is the exception: its database lives in its connections, so one of
-/// them is borrowed.)
+/// with the pool's options (SQLite files), so a lock or a transaction can never leak back into the pool. (An
+/// in-memory SQLite pool is the exception: its database lives in its connections, so one of them is borrowed.)
 #[async_trait]
 pub trait Target: Send + Sync {
     #[doc(hidden)]

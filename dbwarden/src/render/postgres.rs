@@ -153,18 +153,16 @@ impl Ddl for Postgres {
                         None => {}
                     }
                 }
-                let mut out = Vec::new();
-                if !late_not_null {
-                    out.extend(backfill.clone());
-                }
+                let (early_backfill, late_backfill) = if late_not_null { (None, backfill) } else { (backfill, None) };
+                let mut out: Vec<Statement> = early_backfill.into_iter().collect();
                 if redefault {
                     out.push(self.alter(table, format!("ALTER COLUMN {col} DROP DEFAULT")));
                 }
                 if !actions.is_empty() {
                     out.push(self.alter(table, actions.join(", ")));
                 }
-                if late_not_null {
-                    out.extend(backfill);
+                if let Some(backfill) = late_backfill {
+                    out.push(backfill);
                     out.push(self.alter(table, format!("ALTER COLUMN {col} SET NOT NULL")));
                 }
                 // A new identity starts at 1: moved past the rows already there, or the next insert collides.
