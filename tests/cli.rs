@@ -141,6 +141,34 @@ async fn ad_hoc_url_without_config_on_every_backend() {
     }
 }
 
+/// `--migrations-dir` without a config names the database as `embed_migrations!` and `Source::dir` do: after the
+/// files' prefix, else after the folder. The CLI and the application then share one lock and head namespace.
+#[tokio::test]
+async fn ad_hoc_migrations_dir_takes_its_database_name_from_the_files_or_the_folder() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let sql = db.dir.path().join("sql");
+    std::fs::create_dir_all(&sql).unwrap();
+    let text = "-- upgrade\nCREATE TABLE t1 (id INTEGER PRIMARY KEY);\n-- rollback\nDROP TABLE t1;\n";
+    std::fs::write(sql.join("app__0001_first.sql"), text).unwrap();
+    let args = ["--url", db.url.as_str(), "--migrations-dir", sql.to_str().unwrap()];
+    let out = cli(db.dir.path(), &[&args[..], &["migrate"]].concat());
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("app: applied app__0001_first.sql"), "{}", out.stdout);
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    // The application's view of the same folder agrees that nothing is left, and its namespace is the CLI's.
+    let report = dbwarden::Migrator::new(dbwarden::Source::dir(&sql)).run(&pool).await.unwrap();
+    assert!(report.steps.is_empty(), "{report:?}");
+    assert_eq!(report.database, "app");
+
+    // An empty folder: `new` names the file after the folder.
+    let empty = db.dir.path().join("migrations/analytics");
+    std::fs::create_dir_all(&empty).unwrap();
+    let args = ["--url", db.url.as_str(), "--migrations-dir", empty.to_str().unwrap()];
+    let out = cli(db.dir.path(), &[&args[..], &["new", "start"]].concat());
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(empty.join("analytics__0001_start.sql").exists(), "{out:?}");
+}
+
 /// 16 processes migrate one fresh database at once: all succeed, each migration is recorded once.
 #[tokio::test]
 async fn sixteen_concurrent_processes_per_backend() {

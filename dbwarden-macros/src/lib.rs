@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use dbwarden_core::file::{read_dir, resolve_files, FormatError, MigrationFile};
+use dbwarden_core::file::{database_name, read_dir, resolve_files, FormatError, MigrationFile};
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
@@ -237,17 +237,8 @@ fn load(dir: &Path, span: Span) -> Result<Set, syn::Error> {
         syn::Error::new(span, message)
     };
     let files = resolve_files(read_dir(dir).map_err(error)?, None).map_err(error)?;
-    let db = match files.first() {
-        Some(file) => file.name.db.clone(),
-        None => folder_name(dir),
-    };
+    let db = database_name(dir, &files);
     Ok(Set { db, dir: dir.to_path_buf(), files })
-}
-
-/// The last component of `dir` (`migrations/primary/` → `primary`), resolving `.` and `..` when needed.
-fn folder_name(dir: &Path) -> String {
-    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-    name(dir).or_else(|| dir.canonicalize().ok().as_deref().and_then(name)).unwrap_or_default()
 }
 
 impl Set {

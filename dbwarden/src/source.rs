@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dbwarden_core::file::{read_dir, resolve_files, Fingerprint, MigrationFile};
+use dbwarden_core::file::{database_name, read_dir, resolve_files, Fingerprint, MigrationFile};
 
 use crate::embedded::EmbeddedMigrations;
 use crate::error::Error;
@@ -35,11 +35,7 @@ impl Source {
             }
             Source::Dir { path, db } => {
                 let files = resolve_files(read_dir(path)?, db.as_deref())?;
-                let db = db
-                    .clone()
-                    .or_else(|| files.first().map(|f| f.name.db.clone()))
-                    .or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
-                    .unwrap_or_else(|| "primary".into());
+                let db = db.clone().unwrap_or_else(|| database_name(path, &files));
                 Ok(std::sync::Arc::new(Loaded::new(db, files, Vec::new())))
             }
             Source::Resolved(loaded) => Ok(loaded.clone()),

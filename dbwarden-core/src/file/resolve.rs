@@ -42,6 +42,46 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, FormatError> {
     Ok(files)
 }
 
+/// The database a folder of migrations belongs to: its files' `<db>__` prefix, else (an empty folder) the folder's
+/// own name (`migrations/analytics` -> `analytics`), else `primary`. `embed_migrations!`, the runtime and the CLI's
+/// `--migrations-dir` all name a folder's database by this rule, so they take the same lock and history namespace.
+///
+/// ```
+/// use std::path::Path;
+/// use dbwarden_core::file::{database_name, MigrationFile};
+/// let file = MigrationFile::parse("app__0001_a.sql", "-- upgrade\nSELECT 1;\n-- rollback\n").unwrap();
+/// assert_eq!(database_name(Path::new("sql"), &[file]), "app");
+/// assert_eq!(database_name(Path::new("migrations/analytics"), &[]), "analytics");
+/// ```
+pub fn database_name(dir: &Path, files: &[MigrationFile]) -> String {
+    if let Some(file) = files.first() {
+        return file.name.db.clone();
+    }
+    database_of_names(dir, std::iter::empty())
+}
+
+/// [`database_name`] from file names alone (no file is read or parsed beyond its name): the first name in order
+/// that parses as a migration names the database. For callers that need the name before loading the files.
+pub fn database_of_dir(dir: &Path) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    names.sort();
+    database_of_names(dir, names.iter().map(String::as_str))
+}
+
+fn database_of_names<'a>(dir: &Path, mut names: impl Iterator<Item = &'a str>) -> String {
+    if let Some(name) = names.find_map(|n| super::FileName::parse(n).ok()) {
+        return name.db;
+    }
+    let last = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    // `.` or `..` have no last component until resolved.
+    last(dir).or_else(|| dir.canonicalize().ok().as_deref().and_then(last)).unwrap_or_else(|| "primary".into())
+}
+
 /// Parses files into migrations, in apply order: versioned by version, then repeatables by name.
 ///
 /// All files must belong to one database (`expected_db` when given, else the first file's). Two versioned files

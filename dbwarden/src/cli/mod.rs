@@ -315,7 +315,13 @@ fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseCon
     let config = if let (Some(url), false) = (&cli.url, cli.config.exists()) {
         // Ad hoc: no config file at all.
         let dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
-        let db_name = name.map(str::to_string).unwrap_or_else(|| "primary".into());
+        // The database of `--migrations-dir` is the one its files name (or the folder's own name), as for
+        // `embed_migrations!` and `Source::dir`: the same lock and history namespace as the application's.
+        let db_name = match (name, &cli.migrations_dir) {
+            (Some(name), _) => name.to_string(),
+            (None, Some(dir)) => dbwarden_core::file::database_of_dir(dir),
+            (None, None) => "primary".into(),
+        };
         Config { origin: "--url".into(), databases: vec![DatabaseConfig::new(&db_name, dialect, url.clone())] }
     } else {
         Config::load(&cli.config)?
