@@ -341,7 +341,12 @@ async fn single_transaction_is_all_or_nothing(dialect: Dialect) {
         return;
     }
     match result {
-        Err(Error::Statement { at, .. }) => assert_eq!((at.file.as_str(), at.applied), ("app__0003_bad.sql", 0)),
+        Err(e @ Error::Statement { .. }) => {
+            let Error::Statement { at, .. } = &e else { unreachable!() };
+            assert_eq!((at.file.as_str(), at.applied), ("app__0003_bad.sql", 0));
+            let hint = e.hint().unwrap();
+            assert!(hint.starts_with("nothing of app__0003_bad.sql stayed applied"), "{hint}");
+        }
         other => panic!("{other:?}"),
     }
     assert!(db.tables().await.is_empty(), "0001 and 0002 must be rolled back with 0003");

@@ -29,9 +29,13 @@ async fn postgres_concurrently_outside_the_transaction() {
     assert_eq!(indexes, ["ix_t_id", "ix_t_v", "ux_t_id_v"]);
     // Without the directive, PostgreSQL refuses, and the error says where.
     match Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await {
-        Err(dbwarden::Error::Statement { at, source }) => {
+        Err(e @ dbwarden::Error::Statement { .. }) => {
+            let dbwarden::Error::Statement { at, source } = &e else { unreachable!() };
             assert_eq!((at.file.as_str(), at.line), ("app__0003_in_tx.sql", 2));
             assert!(source.message.contains("transaction block"), "{source}");
+            // The hint names both ways out.
+            let hint = e.hint().unwrap();
+            assert!(hint.contains("-- @dbwarden:autocommit") && hint.contains("-- dbwarden: no-transaction"), "{hint}");
         }
         other => panic!("{other:?}"),
     }

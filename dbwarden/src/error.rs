@@ -201,6 +201,22 @@ impl Error {
             Error::Partial { .. } => "run `dbwarden migrate` (resumes an upgrade) or `dbwarden rollback` (finishes a rollback); `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
             Error::LockTimeout { .. } => "wait for that run to finish; if it is dead, `dbwarden lock-status` shows it and `dbwarden unlock --force` releases it".into(),
             Error::Irreversible { .. } => "roll back to a later version, or write a rollback section and remove the directive".into(),
+            // PostgreSQL's active_sql_transaction (CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE .. ADD VALUE on
+            // old servers); SQLite says so in words (VACUUM).
+            Error::Statement { source, .. }
+                if source.code.as_deref() == Some("25001") || source.message.contains("within a transaction") =>
+            {
+                "this statement cannot run inside a transaction: put `-- @dbwarden:autocommit` on the line before \
+                 it, or `-- dbwarden: no-transaction` above `-- upgrade` for the whole file"
+                    .into()
+            }
+            Error::Statement { at, .. } if at.applied == 0 => format!(
+                "nothing of {} stayed applied (nor of the whole run, with --single-transaction); fix the statement \
+                 and run {} again",
+                at.file,
+                if at.rollback { "rollback" } else { "migrate" }
+            ),
+            Error::Statement { .. } => "fix the statement; the message above says how to resume".into(),
             Error::ScratchNotEmpty { .. } => "point dev_url at a database of its own (verify empties it again after each run), or leave dev_url out and verify creates and drops a throwaway database next to the project's".into(),
             _ => return None,
         })
