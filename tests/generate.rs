@@ -215,3 +215,48 @@ mod retype {
     per_backend!(retype_and_fill_nulls);
     use super::retype_and_fill_nulls;
 }
+
+/// Narrowing a string column never cuts the text in it: with a value longer than the new width the migration
+/// fails on PostgreSQL and MariaDB (an explicit `::VARCHAR(n)` cast would have cut it to n silently), and SQLite,
+/// which does not enforce widths, keeps it whole. Either way the value is intact.
+async fn narrowing_keeps_long_text(dialect: Dialect) {
+    use common::column;
+    use dbwarden::schema::{Column, ColumnType, PrimaryKey, Schema, Table};
+    let table = |note: Column| Schema {
+        tables: vec![Table {
+            name: "t".into(),
+            columns: vec![column("id", ColumnType::BigInt, false, None), note],
+            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
+            ..Table::default()
+        }],
+    };
+    let db = TestDb::new(dialect).await;
+    let dir = write_migrations(db.dir.path(), "app", &[]);
+    let m = Migrator::new(Source::dir(&dir));
+    let mut old = Schema::default();
+    for (i, ty) in [ColumnType::Text, ColumnType::Varchar(200), ColumnType::Varchar(50)].into_iter().enumerate() {
+        let new = table(column("note", ty.clone(), true, None));
+        let g = dbwarden::generate::generate(dialect, old, new.clone(), &Renames::default()).unwrap();
+        std::fs::write(dir.join(format!("app__{:04}_{i}.sql", i + 1)), &g.text).unwrap();
+        let result = m.run(db.url.as_str()).await;
+        if i == 0 {
+            result.unwrap();
+            db.exec(&format!("INSERT INTO t (id, note) VALUES (1, '{}')", "x".repeat(120))).await;
+        } else if ty == ColumnType::Varchar(50) && dialect != Dialect::Sqlite {
+            assert!(result.is_err(), "{dialect}: narrowing below the data must fail\n{}", g.text);
+        } else {
+            result.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g.text));
+        }
+        old = new;
+    }
+    let lengths = db.strings("SELECT note FROM t").await.iter().map(String::len).collect::<Vec<_>>();
+    assert_eq!(lengths, [120], "{dialect}: the text is intact");
+    // The rollback of VARCHAR(200) back to TEXT and down again keeps it too.
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap();
+    assert_eq!(db.strings("SELECT note FROM t").await[0].len(), 120, "{dialect}");
+}
+
+mod narrowing {
+    per_backend!(narrowing_keeps_long_text);
+    use super::narrowing_keeps_long_text;
+}

@@ -35,9 +35,15 @@ impl Postgres {
     }
 }
 
-/// The USING expression converting `col` from `from` to `to` (rendered `ty`): a cast, except between booleans and
+/// The USING clause converting `col` from `from` to `to` (rendered `ty`): a cast, except between booleans and
 /// numbers, which PostgreSQL does not cast (`bigint`, `numeric` to `boolean` and back): compared with zero, or 1/0.
+/// None into a bounded string (VARCHAR(n), CHAR(n), an enum): an explicit `::VARCHAR(n)` cuts longer values
+/// without a word, where the assignment cast PostgreSQL applies without USING (every type has one to a string
+/// type) fails on them, so the migration stops instead of losing text.
 fn using(from: &ColumnType, to: &ColumnType, col: &str, ty: &str) -> String {
+    if matches!(to, ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Enum(_)) {
+        return String::new();
+    }
     let number = |t: &ColumnType| {
         matches!(
             t,
@@ -50,9 +56,9 @@ fn using(from: &ColumnType, to: &ColumnType, col: &str, ty: &str) -> String {
         )
     };
     match (from, to) {
-        (f, ColumnType::Boolean) if number(f) => format!("({col} <> 0)"),
-        (ColumnType::Boolean, t) if number(t) => format!("(CASE WHEN {col} THEN 1 ELSE 0 END)::{ty}"),
-        _ => format!("{col}::{ty}"),
+        (f, ColumnType::Boolean) if number(f) => format!(" USING ({col} <> 0)"),
+        (ColumnType::Boolean, t) if number(t) => format!(" USING (CASE WHEN {col} THEN 1 ELSE 0 END)::{ty}"),
+        _ => format!(" USING {col}::{ty}"),
     }
 }
 
@@ -127,7 +133,7 @@ impl Ddl for Postgres {
                 if from.ty != to.ty {
                     let ty = self.types().render(&to.ty, to.auto_increment);
                     // USING casts the existing values; without it PostgreSQL refuses many conversions.
-                    actions.push(format!("ALTER COLUMN {col} TYPE {ty} USING {}", using(&from.ty, &to.ty, &col, &ty)));
+                    actions.push(format!("ALTER COLUMN {col} TYPE {ty}{}", using(&from.ty, &to.ty, &col, &ty)));
                 }
                 if from.auto_increment != to.auto_increment {
                     actions.push(if to.auto_increment {
