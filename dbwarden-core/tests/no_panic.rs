@@ -49,6 +49,13 @@ fn sqlish() -> impl Strategy<Value = String> {
         "NULL",
         "varchar(10)",
         "enum('a','b')",
+        "'::",
+        "::integer",
+        "::text",
+        "::character varying(5",
+        "'-1'::bigint",
+        "'2020-01-01 10:00:00.000",
+        "curdate()",
     ]);
     prop_oneof![prop::collection::vec(atoms, 0..24).prop_map(|v| v.concat()), "\\PC{0,40}",]
 }

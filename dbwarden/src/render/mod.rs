@@ -251,3 +251,41 @@ fn final_names(changes: &[Change]) -> impl Fn(&str) -> String + '_ {
             .unwrap_or_else(|| name.to_string())
     }
 }
+
+/// A default as `DEFAULT` takes it: a string literal, a (signed) number, a keyword or an expression already in
+/// parentheses stays as it is; any other expression is put in parentheses, which SQLite and MySQL require of
+/// expressions (`DEFAULT (datetime('now'))`, `DEFAULT (1 + 2)`) and PostgreSQL accepts. Defaults compare after
+/// [`dbwarden_core::schema::normalize_default`], which takes such parentheses off again.
+pub(crate) fn default_expr(d: &str) -> std::borrow::Cow<'_, str> {
+    let d = d.trim();
+    let literal =
+        d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'') && !d[1..d.len() - 1].replace("''", "").contains('\'');
+    let number = {
+        let digits = d.strip_prefix(['-', '+']).unwrap_or(d);
+        !digits.is_empty() && digits.parse::<f64>().is_ok() && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    };
+    let keyword = !d.is_empty() && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let wrapped = d.starts_with('(') && d.ends_with(')') && dbwarden_core::schema::normalize_default(d) != d;
+    if literal || number || keyword || wrapped {
+        std::borrow::Cow::Borrowed(d)
+    } else {
+        std::borrow::Cow::Owned(format!("({d})"))
+    }
+}
+
+#[cfg(test)]
+mod default_tests {
+    use super::default_expr;
+
+    #[test]
+    fn expressions_get_parentheses_and_plain_values_do_not() {
+        for plain in ["'a'", "'it''s'", "-1", "1.5", "TRUE", "NULL", "CURRENT_TIMESTAMP", "(1 + 2)"] {
+            assert_eq!(default_expr(plain), plain);
+        }
+        assert_eq!(default_expr("datetime('now')"), "(datetime('now'))");
+        assert_eq!(default_expr("1 + 2"), "(1 + 2)");
+        assert_eq!(default_expr("'a' || 'b'"), "('a' || 'b')");
+        assert_eq!(default_expr("(1) + (2)"), "((1) + (2))");
+        assert_eq!(default_expr("-x"), "(-x)");
+    }
+}

@@ -100,7 +100,10 @@ impl Ddl for MySql {
             // A DATETIME(6)/TIMESTAMP(6) default must have the column's precision on MySQL 8.
             let now = matches!(c.ty, ColumnType::Timestamp | ColumnType::TimestampTz)
                 && normalize_default(d) == "CURRENT_TIMESTAMP";
-            s.push_str(&format!(" DEFAULT {}", if now { "CURRENT_TIMESTAMP(6)" } else { d }));
+            s.push_str(&format!(
+                " DEFAULT {}",
+                if now { "CURRENT_TIMESTAMP(6)".into() } else { super::default_expr(d) }
+            ));
         }
         if c.auto_increment {
             s.push_str(&format!(" {}", self.types().auto_increment_clause()));

@@ -80,7 +80,7 @@ impl Ddl for Postgres {
             s.push_str(" NOT NULL");
         }
         if let Some(d) = &c.default {
-            s.push_str(&format!(" DEFAULT {d}"));
+            s.push_str(&format!(" DEFAULT {}", super::default_expr(d)));
         }
         s
     }
@@ -154,7 +154,7 @@ impl Ddl for Postgres {
                 let redefault = retyped && from.default.is_some();
                 if from.default != to.default || redefault {
                     match &to.default {
-                        Some(d) => actions.push(format!("ALTER COLUMN {col} SET DEFAULT {d}")),
+                        Some(d) => actions.push(format!("ALTER COLUMN {col} SET DEFAULT {}", super::default_expr(d))),
                         None if !redefault => actions.push(format!("ALTER COLUMN {col} DROP DEFAULT")),
                         None => {}
                     }

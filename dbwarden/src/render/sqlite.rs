@@ -34,7 +34,7 @@ impl Ddl for Sqlite {
             s.push_str(" NOT NULL");
         }
         if let Some(d) = &c.default {
-            s.push_str(&format!(" DEFAULT {d}"));
+            s.push_str(&format!(" DEFAULT {}", super::default_expr(d)));
         }
         s
     }
