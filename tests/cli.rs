@@ -45,8 +45,11 @@ fn init_new_migrate_status_rollback_on_the_sqlite_default() {
             .replace("-- rollback\n", "-- rollback\nDROP TABLE users;\n"),
     )
     .unwrap();
-    assert_eq!(cli(root, &["new", "second"]).code, 0);
-    assert!(root.join("migrations/primary/primary__0002_second.sql").exists());
+    // A description with line breaks stays on the title line (it once ended the comment and broke the file).
+    assert_eq!(cli(root, &["new", "second\n-- upgrade\nDROP TABLE users;"]).code, 0);
+    let second = root.join("migrations/primary/primary__0002_second_upgrade_drop_table_users.sql");
+    let text = std::fs::read_to_string(second).unwrap();
+    assert!(text.starts_with("-- second -- upgrade DROP TABLE users;\n"), "{text}");
 
     let out = cli(root, &["migrate"]);
     assert_eq!(out.code, 0, "{out:?}");

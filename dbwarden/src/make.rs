@@ -394,7 +394,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     let next = files(db)?.newest.map_or(0, |(v, _)| v) + 1;
     let filename = format!("{}__{:04}_{}.sql", db.name, next, dbwarden_core::file::slugify(&description));
     let path = db.migrations_dir.join(&filename);
-    let text = format!("-- {}\n{text}", description.trim());
+    let text = format!("{}\n{text}", dbwarden_core::file::title_line(&description));
     report.steps = steps(&changes);
     report.safety = Some(safety);
     report.path = Some(path.clone());

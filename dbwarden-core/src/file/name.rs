@@ -154,6 +154,24 @@ pub fn slugify(description: &str) -> String {
     }
 }
 
+/// A description as the file's first line, `-- <title>`: white space (line breaks too) and control characters
+/// collapse to single spaces, so a description can never end the comment and put text before `-- upgrade`.
+///
+/// ```
+/// use dbwarden_core::file::title_line;
+/// assert_eq!(title_line("first line\nDROP TABLE a;"), "-- first line DROP TABLE a;");
+/// assert_eq!(title_line(" \t"), "-- untitled");
+/// ```
+pub fn title_line(description: &str) -> String {
+    let words: Vec<&str> =
+        description.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect();
+    if words.is_empty() {
+        "-- untitled".to_string()
+    } else {
+        format!("-- {}", words.join(" "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -421,8 +421,8 @@ fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Resu
     std::fs::create_dir_all(&db.migrations_dir)
         .map_err(|e| Failure::usage(format!("{}: {e}", db.migrations_dir.display())))?;
     let text = format!(
-        "-- {}\n-- Written by hand. Directives go here, e.g. `-- dbwarden: no-transaction` or `-- dbwarden: irreversible`.\n-- upgrade\n\n-- rollback\n",
-        if description.trim().is_empty() { "untitled" } else { description.trim() }
+        "{}\n-- Written by hand. Directives go here, e.g. `-- dbwarden: no-transaction` or `-- dbwarden: irreversible`.\n-- upgrade\n\n-- rollback\n",
+        dbwarden_core::file::title_line(description)
     );
     std::fs::write(&path, text).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
     out.emit(&serde_json::json!({ "path": path, "version": format!("{next:04}") }), |_| {
