@@ -352,7 +352,25 @@ fn without_database_or_snapshot_it_says_what_to_do() {
     // No models at all.
     let out = cli(root, &["make-migrations"]);
     assert!(out.code == 2 && out.stderr.contains("no models for database `primary`"), "{out:?}");
+    assert!(out.stderr.contains("and there is no dbwarden.schema.toml"), "{out:?}");
     assert!(out.stderr.contains("hint:"), "{out:?}");
+    // A manifest named with --schema that does not exist says so.
+    let out = cli(root, &["--schema", "nope.toml", "diff"]);
+    assert!(out.code == 2 && out.stderr.contains("nope.toml: no such schema manifest"), "{out:?}");
+    // A table of a database the config does not declare is an error, not left out without a word.
+    std::fs::write(
+        root.join("dbwarden.schema.toml"),
+        V1.replacen("name = \"posts\"", "name = \"posts\"\ndatabase = \"primry\"", 1),
+    )
+    .unwrap();
+    let out = cli(root, &["make-migrations"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("table `posts` belongs to database `primry`") && out.stderr.contains("(it has: primary)"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("dbwarden.schema.toml:"), "names the manifest line: {out:?}");
+    assert!(!root.join("migrations/primary").exists(), "nothing written");
 
     // Offline, with no migrations yet: the empty schema is the baseline.
     std::fs::write(root.join("dbwarden.schema.toml"), V1).unwrap();

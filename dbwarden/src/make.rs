@@ -42,12 +42,20 @@ pub enum MakeError {
     #[error(transparent)]
     Runtime(#[from] Error),
     /// No models at all.
-    #[error("no models for database `{database}`: this program links no #[derive(dbwarden::Table)] for it and {manifest} declares none")]
+    #[error(
+        "no models for database `{database}`: this program links no #[derive(dbwarden::Table)] for it, and {manifest}"
+    )]
     NoModels {
         /// The database.
         database: String,
-        /// The manifest looked at (or "there is no manifest").
+        /// What the manifest said: "dbwarden.schema.toml declares none" or "there is no dbwarden.schema.toml".
         manifest: String,
+    },
+    /// The manifest named with `--schema` does not exist.
+    #[error("{}: no such schema manifest", .path.display())]
+    NoManifest {
+        /// The path given.
+        path: PathBuf,
     },
     /// Neither the database nor the snapshot can say what the migrations produce.
     #[error("{database}: {reason}")]
@@ -76,6 +84,9 @@ impl MakeError {
                  binary whose main calls dbwarden::cli::main()), or declare the tables in dbwarden.schema.toml"
                     .into(),
             ),
+            MakeError::NoManifest { .. } => {
+                Some(format!("check the path given to --schema (without it, {MANIFEST_FILE} is read when it exists)"))
+            }
             MakeError::NoBaseline { .. } => Some(
                 "start the database and run `dbwarden migrate`, then make-migrations again (it rewrites the snapshot)"
                     .into(),
@@ -106,11 +117,14 @@ pub fn model_tables(manifest: Option<&Path>) -> Result<Vec<ModelTable>, MakeErro
 /// The schema and renames the models declare for `db`, reading `manifest` (default: [`MANIFEST_FILE`]) beside the
 /// linked derives; with `required`, no model at all is an error.
 fn declared(db: &DatabaseConfig, manifest: Option<&Path>, required: bool) -> Result<(Schema, Renames), MakeError> {
+    if let Some(path) = manifest.filter(|p| !p.exists()) {
+        return Err(MakeError::NoManifest { path: path.to_path_buf() });
+    }
     let manifest = manifest.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(MANIFEST_FILE));
     let (target, renames) = model_schema(&model_tables(Some(&manifest))?, db)?;
     if required && target.tables.is_empty() {
         let manifest = if manifest.exists() {
-            manifest.display().to_string()
+            format!("{} declares none", manifest.display())
         } else {
             format!("there is no {}", manifest.display())
         };

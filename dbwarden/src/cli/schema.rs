@@ -52,6 +52,45 @@ fn step_lines(out: &Out, steps: &[PlannedStep]) -> String {
         .collect()
 }
 
+/// A manifest table naming a database the config does not declare would be left out of every model command
+/// without a word (a misspelt `database = "primry"`): an error naming the line and the databases there are. (Linked
+/// `#[derive(Table)]` models may well belong to databases of another program sharing the models crate: those get a
+/// warning in the log.) Not checked with `--url` and no config file, where the one database stands alone.
+fn models_name_known_databases(cli: &Cli) -> Result<(), Failure> {
+    if cli.url.is_some() && !cli.config.exists() {
+        return Ok(());
+    }
+    let config = crate::config::Config::load(&cli.config)?;
+    let manifest = cli.schema.clone().unwrap_or_else(|| make::MANIFEST_FILE.into());
+    let known: Vec<&str> = config.databases.iter().map(|d| d.name.as_str()).collect();
+    let unknown = |m: &dbwarden_core::schema::ModelTable| m.database.clone().filter(|d| !known.contains(&d.as_str()));
+    for model in crate::models::registered() {
+        if let Some(database) = unknown(&model) {
+            tracing::warn!(model = %model.origin, database, "a linked model belongs to a database the config does not declare");
+        }
+    }
+    let from_file =
+        if manifest.exists() { dbwarden_core::manifest::load(&manifest).map_err(MakeError::from)? } else { Vec::new() };
+    for model in from_file {
+        let Some(database) = unknown(&model) else { continue };
+        return Err(Failure {
+            message: format!(
+                "{}: table `{}` belongs to database `{database}`, which {} does not declare (it has: {})",
+                model.origin,
+                model.table.name,
+                config.origin,
+                known.join(", ")
+            ),
+            hint: Some(format!(
+                "fix `database = \"{database}\"`, or add a [[database]] entry named `{database}` to {}",
+                crate::config::FILE_NAME
+            )),
+            code: 2,
+        });
+    }
+    Ok(())
+}
+
 /// `make-migrations`.
 pub(super) async fn make_migrations(
     cli: &Cli,
@@ -62,6 +101,7 @@ pub(super) async fn make_migrations(
     rename: &[(Option<String>, String, String)],
     offline: bool,
 ) -> Result<u8, Failure> {
+    models_name_known_databases(cli)?;
     let db = databases(cli, database, false)?.remove(0);
     let options = MakeOptions {
         description: description.to_string(),
@@ -105,6 +145,7 @@ pub(super) async fn diff(
     offline: bool,
     sql: bool,
 ) -> Result<u8, Failure> {
+    models_name_known_databases(cli)?;
     let db = databases(cli, database, false)?.remove(0);
     let report = make::diff(&db, cli.schema.as_deref(), offline).await?;
     out.emit(&report, |o| {
@@ -207,6 +248,7 @@ pub(super) async fn check_db(
 
 /// `check`: exit 1 when something is above the ceiling.
 pub(super) async fn check(cli: &Cli, out: &Out, database: Option<&str>, ceiling: Safety) -> Result<u8, Failure> {
+    models_name_known_databases(cli)?;
     let db = databases(cli, database, false)?.remove(0);
     let report = make::check(&db, cli.schema.as_deref()).await?;
     let above = report.safety.is_some_and(|s| s > ceiling);
