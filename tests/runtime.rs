@@ -329,3 +329,22 @@ async fn head_record_short_cuts_the_no_op_and_never_goes_stale() {
         }
     }
 }
+
+/// MySQL's executable comments are statements the server runs (mysqldump writes whole statements so): none is
+/// dropped as a mere comment.
+#[tokio::test]
+async fn mysql_executable_comments_run() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[(
+            "app__0001_dump.sql",
+            "-- upgrade\nCREATE TABLE t (id INT);\n/*!40000 INSERT INTO t VALUES (1) */;\n\
+             /*!50003 CREATE*/ /*!50003 TRIGGER trg BEFORE INSERT ON t FOR EACH ROW SET NEW.id = NEW.id + 100 */;\n\
+             INSERT INTO t VALUES (2);\n-- rollback\nDROP TABLE t;\n",
+        )],
+    );
+    Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await.unwrap();
+    assert_eq!(db.strings("SELECT CAST(id AS CHAR) FROM t ORDER BY id").await, ["1", "102"]);
+}

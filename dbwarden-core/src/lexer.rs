@@ -227,11 +227,15 @@ impl<'a> Lexer<'a> {
         self.bytes[..at].iter().rev().take_while(|&&b| b != b'\n').all(|&b| is_space(b))
     }
 
-    /// `/* ... */`; nested on PostgreSQL, where `/* a /* b */ c */` is one comment. MySQL's `/*! ... */` executable
-    /// comments are comments too: they never hold a top-level `;` worth splitting on.
+    /// `/* ... */`; nested on PostgreSQL, where `/* a /* b */ c */` is one comment. MySQL's `/*! ... */` (and
+    /// MariaDB's `/*M! ... */`) executable comments are SQL the server runs: statement text (a chunk made of one is
+    /// a statement, as in mysqldump output), but never split inside.
     fn block_comment(&mut self, start: usize) -> Result<Kind, LexError> {
         let b = self.bytes;
         let nests = self.dialect == Dialect::Postgres;
+        let executable = self.dialect == Dialect::MySql
+            && (b.get(start + 2) == Some(&b'!')
+                || (b.get(start + 2) == Some(&b'M') && b.get(start + 3) == Some(&b'!')));
         let mut depth = 1usize;
         let mut i = start + 2;
         while i < b.len() {
@@ -240,7 +244,7 @@ impl<'a> Lexer<'a> {
                 i += 2;
                 if depth == 0 {
                     self.pos = i;
-                    return Ok(Kind::Comment { autocommit: false });
+                    return Ok(if executable { Kind::Opaque } else { Kind::Comment { autocommit: false } });
                 }
             } else if nests && b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
                 depth += 1;
@@ -673,8 +677,17 @@ mod tests {
         // MySQL's executable comments never split.
         assert_eq!(
             sqls("/*!40101 SET @x = 1; */; SELECT 2", Dialect::MySql),
+            ["/*!40101 SET @x = 1; */", "SELECT 2"],
+            "the server runs a /*! */ comment: it is a statement (mysqldump writes whole statements so)"
+        );
+        assert_eq!(
+            sqls("/*!50003 CREATE*/ /*!50003 TRIGGER x */;\n/*M!100100 SET y */;", Dialect::MySql),
+            ["/*!50003 CREATE*/ /*!50003 TRIGGER x */", "/*M!100100 SET y */"]
+        );
+        assert_eq!(
+            sqls("/*!40101 SET @x = 1 */; SELECT 2", Dialect::Postgres),
             ["SELECT 2"],
-            "a chunk that is only a /*! */ comment is not a statement"
+            "a plain comment elsewhere"
         );
         assert_eq!(sqls("SET /*!40101 a = 1; */ b = 2; x", Dialect::MySql), ["SET /*!40101 a = 1; */ b = 2", "x"]);
     }
