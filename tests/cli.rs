@@ -172,6 +172,41 @@ async fn ad_hoc_migrations_dir_takes_its_database_name_from_the_files_or_the_fol
     assert!(empty.join("analytics__0001_start.sql").exists(), "{out:?}");
 }
 
+/// `dbwarden status --json | head -1`: the reader goes away; the CLI stops writing, without a panic.
+#[test]
+fn a_reader_that_goes_away_is_no_panic() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<(String, String)> = (1..=2000)
+        .map(|i| (format!("primary__{i:04}_step.sql"), "-- upgrade\nSELECT 1;\n-- rollback\n".to_string()))
+        .collect();
+    write(dir.path(), &files);
+    // Status on a database file that does not exist yet says so, naming it.
+    let out = cli(dir.path(), &["status"]);
+    assert!(out.code == 2 && out.stderr.contains("app.db: the database file does not exist yet"), "{out:?}");
+    assert_eq!(cli(dir.path(), &["migrate", "--count", "1"]).code, 0);
+    let mut child = common::cli_command(dir.path(), &["--json", "status"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // Past the test harness's own lines and marker, into the CLI's output.
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("\"entries\"") {
+        let n = stdout.read(&mut chunk).unwrap();
+        assert!(n > 0, "the output ended early: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    drop(stdout); // hundreds of kilobytes still to come: the next writes fail with EPIPE
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
 /// 16 processes migrate one fresh database at once: all succeed, each migration is recorded once.
 #[tokio::test]
 async fn sixteen_concurrent_processes_per_backend() {

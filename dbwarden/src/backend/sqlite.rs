@@ -1,6 +1,7 @@
 //! SQLite: the lock is a row in `dbwarden_lock`, written under `BEGIN IMMEDIATE` so that two processes cannot both
 //! take it. A row left by a crashed holder is taken over when its process is gone (same host) or its expiry passed.
 
+use std::path::Path;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -38,7 +39,16 @@ impl SqliteBackend {
             // Only ever switched on: a URL's own `mode=rwc` stays in force for read-only commands.
             options = options.create_if_missing(true);
         }
-        let conn = SqliteConnection::connect_with(&options).await.map_err(DbError::from)?;
+        let conn = SqliteConnection::connect_with(&options).await.map_err(|e| {
+            // SQLite's "unable to open database file" names no file: say which, and why when it is simply missing.
+            let file = options.get_filename();
+            let missing = !create && !file.as_os_str().is_empty() && !file.exists() && file != Path::new(":memory:");
+            DbError::connect(if missing {
+                format!("{}: the database file does not exist yet (`dbwarden migrate` creates it)", file.display())
+            } else {
+                format!("{}: {}", file.display(), DbError::from(e))
+            })
+        })?;
         Ok(SqliteBackend { conn: Some(Conn::Own(conn)), reopen: Reopen::Options(Box::new(options)), held: None })
     }
 

@@ -271,14 +271,21 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
+    // sqlx warns of every statement over a second, printing dbwarden's own bookkeeping SQL: a migration is allowed
+    // to be slow, so only its errors show.
     let default = match verbose {
-        0 => "warn",
-        1 => "dbwarden=info",
-        _ => "dbwarden=debug",
+        0 => "warn,sqlx=error",
+        1 => "warn,sqlx=error,dbwarden=info",
+        _ => "warn,dbwarden=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("DBWARDEN_LOG").unwrap_or_else(|_| default.into());
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .try_init();
 }
 
 /// A failed command: message, hint, exit code.

@@ -1,6 +1,6 @@
 //! Output for people (colour only on a terminal, `NO_COLOR` honoured) or one JSON document with `--json`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
@@ -19,11 +19,11 @@ impl Out {
     /// Prints the JSON document (in `--json` mode) or the human lines.
     pub fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce(&Out) -> String) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value).expect("serialisable"));
+            line(&serde_json::to_string_pretty(value).expect("serialisable"));
         } else {
             let text = human(self);
             if !text.is_empty() {
-                println!("{}", text.trim_end());
+                line(text.trim_end());
             }
         }
     }
@@ -53,7 +53,7 @@ impl Out {
     pub fn error(&self, message: &str, hint: Option<&str>) {
         if self.json {
             let doc = serde_json::json!({ "error": { "message": message, "hint": hint } });
-            println!("{}", serde_json::to_string_pretty(&doc).expect("serialisable"));
+            line(&serde_json::to_string_pretty(&doc).expect("serialisable"));
         } else {
             let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let label = if colour { "\x1b[31merror\x1b[0m" } else { "error" };
@@ -63,4 +63,11 @@ impl Out {
             }
         }
     }
+}
+
+/// Writes a line to stdout. A reader that went away (`dbwarden history | head -1`) is not an error worth a panic,
+/// which `println!` makes of it: the rest of the output has nowhere to go, so it is dropped.
+pub fn line(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }

@@ -189,10 +189,10 @@ pub(super) async fn check_db(
     let schema = make::live_schema(&db).await?;
     let format = if cli.json { CheckDbOutput::Json } else { format };
     match format {
-        CheckDbOutput::Json => println!("{}", serde_json::to_string_pretty(&schema).expect("serialisable")),
+        CheckDbOutput::Json => super::output::line(&serde_json::to_string_pretty(&schema).expect("serialisable")),
         CheckDbOutput::Sql => {
             for s in make::schema_sql(db.dialect, &schema) {
-                println!("{s};");
+                super::output::line(&format!("{s};"));
             }
         }
         CheckDbOutput::Text => out.emit(&schema, |o| {
