@@ -207,6 +207,33 @@ fn a_reader_that_goes_away_is_no_panic() {
     assert_eq!(status.code(), Some(0), "{stderr}");
 }
 
+/// SQLite, another writer holding the file (an application's long transaction): `lock-status` says held (it used
+/// to say free), and `migrate --lock-timeout 1s` gives up after about a second (each attempt waited sqlx's 5 s busy
+/// timeout, so 1 s meant 5).
+#[tokio::test]
+async fn sqlite_lock_timeout_and_status_with_another_writer() {
+    use sqlx::Connection;
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let dir = write(db.dir.path(), &portable(1));
+    let dir = dir.to_str().unwrap().to_string();
+    let args = ["--url", db.url.as_str(), "--migrations-dir", dir.as_str()];
+    assert_eq!(cli(db.dir.path(), &[&args[..], &["lock-status"]].concat()).code, 0);
+    let mut writer = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("BEGIN EXCLUSIVE").execute(&mut writer).await.unwrap();
+
+    let status = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
+    assert_eq!(status["held"], true, "{status}");
+    let started = Instant::now();
+    let out = cli(db.dir.path(), &[&args[..], &["migrate", "--lock-timeout", "1s"]].concat());
+    let waited = started.elapsed();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("timed out after 1s"), "{out:?}");
+    assert!(waited < Duration::from_millis(3500), "waited {waited:?} for a 1 s timeout");
+
+    sqlx::raw_sql("ROLLBACK").execute(&mut writer).await.unwrap();
+    assert_eq!(cli(db.dir.path(), &[&args[..], &["migrate", "--lock-timeout", "1s"]].concat()).code, 0);
+}
+
 /// 16 processes migrate one fresh database at once: all succeed, each migration is recorded once.
 #[tokio::test]
 async fn sixteen_concurrent_processes_per_backend() {

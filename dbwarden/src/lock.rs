@@ -240,6 +240,8 @@ async fn read_holder(
 ) -> Result<Option<LockHolder>, DbError> {
     match backend.query(&select_sql(d, namespace)).await {
         Ok(rows) => Ok(rows.first().and_then(LockHolder::from_row)),
+        // SQLite with a writer in the middle of a big statement: someone is at work, not "no lock table".
+        Err(e) if e.is_busy() => Err(e),
         Err(_) => Ok(None), // no lock table yet
     }
 }
@@ -259,7 +261,14 @@ pub struct LockStatus {
 
 /// Reads the lock's state without taking it.
 pub async fn status(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &str) -> Result<LockStatus, Error> {
-    let holder = read_holder(backend, d, namespace).await.map_err(Error::db("reading the lock table"))?;
+    let holder = match read_holder(backend, d, namespace).await {
+        Ok(holder) => holder,
+        // The file is locked by a writer (SQLite): held, by a run whose row cannot be read until it commits.
+        Err(e) if e.is_busy() => {
+            return Ok(LockStatus { namespace: namespace.to_string(), held: true, holder: None, session: None })
+        }
+        Err(e) => return Err(Error::db("reading the lock table")(e)),
+    };
     let session = backend.lock_session(namespace).await.map_err(Error::db("reading the server lock"))?;
     let (held, session) = match session {
         Some(LockSession::Server(id)) => (true, Some(id)),

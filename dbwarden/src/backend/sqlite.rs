@@ -13,11 +13,16 @@ use super::{dialect, each_fetched, Backend, EachRow, LockSession};
 use crate::error::DbError;
 use crate::lock::{self, LockHolder};
 
+/// How long one attempt at the lock waits for another writer; the lock's own timeout bounds the attempts.
+const LOCK_ATTEMPT: std::time::Duration = std::time::Duration::from_millis(200);
+
 pub(crate) struct SqliteBackend {
     conn: Option<Conn>,
     /// How to reach the file again to release a lock if this session is dropped while holding it.
     reopen: Reopen,
     held: Option<(String, String)>,
+    /// The connection's own busy timeout (ms) while a shorter one is set for attempts at the lock.
+    busy_timeout: Option<u64>,
 }
 
 enum Conn {
@@ -49,7 +54,12 @@ impl SqliteBackend {
                 format!("{}: {}", file.display(), DbError::from(e))
             })
         })?;
-        Ok(SqliteBackend { conn: Some(Conn::Own(conn)), reopen: Reopen::Options(Box::new(options)), held: None })
+        Ok(SqliteBackend {
+            conn: Some(Conn::Own(conn)),
+            reopen: Reopen::Options(Box::new(options)),
+            held: None,
+            busy_timeout: None,
+        })
     }
 
     /// A file database gets a dedicated connection from the pool's options, so an open transaction or a dropped
@@ -65,6 +75,7 @@ impl SqliteBackend {
                 conn: Some(Conn::Pooled(conn)),
                 reopen: Reopen::Pool(pool.clone()),
                 held: None,
+                busy_timeout: None,
             });
         }
         let conn = SqliteConnection::connect_with(&options).await.map_err(DbError::from)?;
@@ -72,6 +83,7 @@ impl SqliteBackend {
             conn: Some(Conn::Own(conn)),
             reopen: Reopen::Options(Box::new((*options).clone())),
             held: None,
+            busy_timeout: None,
         })
     }
 
@@ -123,9 +135,24 @@ impl Backend for SqliteBackend {
     }
 
     async fn try_lock(&mut self, namespace: &str, me: &LockHolder, then: &str) -> Result<bool, DbError> {
-        // BEGIN IMMEDIATE takes SQLite's write lock: two processes cannot both see "free" and both insert.
+        // BEGIN IMMEDIATE takes SQLite's write lock: two processes cannot both see "free" and both insert. While
+        // another writer is at work it waits the busy timeout (sqlx's 5 s): short here, so a lock timeout of 1 s
+        // means about 1 s (reading the holder's row to name it, too); the connection's own wait (its options'
+        // busy_timeout) is back once the lock is taken, for the work under it.
+        if self.busy_timeout.is_none() {
+            let rows = self.query("PRAGMA busy_timeout").await?;
+            let ms = rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|v| v.parse().ok());
+            self.busy_timeout = Some(ms.unwrap_or(5000));
+            self.execute(&format!("PRAGMA busy_timeout = {}", LOCK_ATTEMPT.as_millis())).await?;
+        }
         match self.execute("BEGIN IMMEDIATE").await {
-            Ok(()) => {}
+            Ok(()) => {
+                let ms = self.busy_timeout.take().unwrap_or(5000);
+                if let Err(e) = self.execute(&format!("PRAGMA busy_timeout = {ms}")).await {
+                    let _ = self.execute("ROLLBACK").await;
+                    return Err(e);
+                }
+            }
             Err(e) if e.is_busy() => return Ok(false),
             Err(e) => return Err(e),
         }

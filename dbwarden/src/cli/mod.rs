@@ -600,12 +600,14 @@ async fn lock_status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Fai
             h.since(),
             status.session.as_deref().map(|s| format!(", server session {s}")).unwrap_or_default()
         ),
-        (true, None) => format!(
-            "{}: {} by server session {}",
-            status.namespace,
-            o.yellow("held"),
-            status.session.as_deref().unwrap_or("?")
-        ),
+        (true, None) => match status.session.as_deref() {
+            Some(session) => format!("{}: {} by server session {session}", status.namespace, o.yellow("held")),
+            None => format!(
+                "{}: {} (a writer has the database file locked; its lock row can be read once it commits)",
+                status.namespace,
+                o.yellow("held")
+            ),
+        },
         (false, Some(h)) => format!(
             "{}: {} (stale record of {} left behind; `dbwarden unlock` clears it)",
             status.namespace,
