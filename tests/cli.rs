@@ -170,6 +170,28 @@ async fn ad_hoc_migrations_dir_takes_its_database_name_from_the_files_or_the_fol
     let out = cli(db.dir.path(), &[&args[..], &["new", "start"]].concat());
     assert_eq!(out.code, 0, "{out:?}");
     assert!(empty.join("analytics__0001_start.sql").exists(), "{out:?}");
+
+    // A folder that is not there (a typo) is an error, not "up to date"; nothing is created.
+    let fresh = db.dir.path().join("fresh.db");
+    let url = format!("sqlite://{}", fresh.display());
+    let typo = db.dir.path().join("migratoins/app");
+    let args = ["--url", url.as_str(), "--migrations-dir", typo.to_str().unwrap()];
+    for command in ["migrate", "status", "rollback"] {
+        let out = cli(db.dir.path(), &[&args[..], &[command]].concat());
+        assert!(
+            out.code == 2 && out.stderr.contains("migratoins/app: no such migrations folder"),
+            "{command}: {out:?}"
+        );
+        assert!(out.stderr.contains("hint:"), "{out:?}");
+    }
+    assert!(!fresh.exists(), "no database file was created");
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    let result = dbwarden::Migrator::new(dbwarden::Source::dir(&typo)).run(&pool).await;
+    assert!(matches!(result, Err(dbwarden::Error::NoMigrationsDir { .. })), "{result:?}");
+    // The lock's commands need no migration.
+    let out =
+        cli(db.dir.path(), &["--url", db.url.as_str(), "--migrations-dir", typo.to_str().unwrap(), "lock-status"]);
+    assert_eq!(out.code, 0, "{out:?}");
 }
 
 /// `dbwarden status --json | head -1`: the reader goes away; the CLI stops writing, without a panic.

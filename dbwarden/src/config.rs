@@ -244,6 +244,19 @@ impl DatabaseConfig {
             .lock_timeout(self.lock_timeout)
     }
 
+    /// [`DatabaseConfig::migrator`], where a migrations folder that does not exist yet counts as holding no
+    /// migrations: for the model commands, whose first `make-migrations` creates it (the runtime commands refuse a
+    /// missing folder, see [`crate::Error::NoMigrationsDir`]).
+    pub(crate) fn migrator_or_empty(&self) -> crate::Migrator {
+        if self.migrations_dir.is_dir() {
+            return self.migrator();
+        }
+        let empty = crate::source::Loaded::new(self.name.clone(), Vec::new(), Vec::new());
+        crate::Migrator::new(crate::Source::Resolved(std::sync::Arc::new(empty)))
+            .table(self.migration_table.clone())
+            .lock_timeout(self.lock_timeout)
+    }
+
     /// A database with default settings.
     pub fn new(name: &str, dialect: Dialect, url: String) -> DatabaseConfig {
         DatabaseConfig {

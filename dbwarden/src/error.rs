@@ -154,6 +154,9 @@ pub enum Error {
     /// `verify` was given a scratch database (`dev_url`) that already holds objects.
     #[error("the scratch database {url} is not empty ({} object(s): {}); verify needs an empty one", .objects.len(), .objects.join(", "))]
     ScratchNotEmpty { url: String, objects: Vec<String> },
+    /// The migrations folder does not exist (a typo, or run from another directory).
+    #[error("{}: no such migrations folder", .path.display())]
+    NoMigrationsDir { path: std::path::PathBuf },
 }
 
 /// Who holds a lock, for messages.
@@ -217,6 +220,9 @@ impl Error {
                 if at.rollback { "rollback" } else { "migrate" }
             ),
             Error::Statement { .. } => "fix the statement; the message above says how to resume".into(),
+            Error::NoMigrationsDir { .. } => "check the path (--migrations-dir, or migrations_dir in dbwarden.toml; \
+                 relative paths start from the current directory), or create it with `dbwarden init` or `dbwarden new`"
+                .into(),
             Error::ScratchNotEmpty { .. } => "point dev_url at a database of its own (verify empties it again after each run), or leave dev_url out and verify creates and drops a throwaway database next to the project's".into(),
             _ => return None,
         })

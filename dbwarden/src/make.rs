@@ -238,7 +238,7 @@ pub async fn baseline(db: &DatabaseConfig, offline: bool) -> Result<Baseline, Ma
     let now = files(db)?;
     let mut note = None;
     if !offline {
-        match db.migrator().status(&ConnectSpec { url: db.url.clone(), create: false }).await {
+        match db.migrator_or_empty().status(&ConnectSpec { url: db.url.clone(), create: false }).await {
             Ok(status) if status.pending == 0 && !status.has_problems() => {
                 let (schema, triggers) = live(db, true).await?;
                 return Ok(Baseline { schema, origin: BaselineOrigin::Live, note: None, triggers });
@@ -528,7 +528,7 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
 
 /// The pending versioned files with their safety, and whether any file is pending.
 async fn check_pending(db: &DatabaseConfig, create: bool) -> Result<(Vec<FileSafety>, bool), MakeError> {
-    let status = db.migrator().status(&ConnectSpec { url: db.url.clone(), create }).await?;
+    let status = db.migrator_or_empty().status(&ConnectSpec { url: db.url.clone(), create }).await?;
     let pending: Vec<&str> = status
         .entries
         .iter()

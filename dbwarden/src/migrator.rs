@@ -322,7 +322,7 @@ impl Migrator {
 
     /// The lock's state. Read-only.
     pub async fn lock_status(&self, target: &(impl Target + ?Sized)) -> Result<lock::LockStatus, Error> {
-        let db = self.source.load()?.db.clone();
+        let db = self.source.db_name();
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let d = dialect::of(backend.dialect());
         let status = lock::status(backend.as_mut(), d, &self.namespace(&db)).await;
@@ -332,7 +332,7 @@ impl Migrator {
 
     /// Releases a lock held by someone else (ending its server session). Returns whether it is free now.
     pub async fn force_unlock(&self, target: &(impl Target + ?Sized)) -> Result<bool, Error> {
-        let db = self.source.load()?.db.clone();
+        let db = self.source.db_name();
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let d = dialect::of(backend.dialect());
         let freed = lock::force_unlock(backend.as_mut(), d, &self.namespace(&db)).await;

@@ -34,6 +34,10 @@ impl Source {
                 Ok(std::sync::Arc::new(Loaded::new(set.db.to_string(), set.resolve()?, missing)))
             }
             Source::Dir { path, db } => {
+                // A folder that is not there is a mistake (a typo, another working directory), not "nothing to do".
+                if !path.is_dir() {
+                    return Err(Error::NoMigrationsDir { path: path.clone() });
+                }
                 let files = resolve_files(read_dir(path)?, db.as_deref())?;
                 let db = db.clone().unwrap_or_else(|| database_name(path, &files));
                 Ok(std::sync::Arc::new(Loaded::new(db, files, Vec::new())))
@@ -55,6 +59,18 @@ impl Source {
             }
             Source::Resolved(loaded) => Some((loaded.db.clone(), loaded.fingerprint.clone())),
             Source::Dir { .. } => None,
+        }
+    }
+
+    /// The database name alone, without reading a file where the name is known (a config's folder, an embedded
+    /// set) or from the file names (see [`dbwarden_core::file::database_of_dir`]): for the lock's commands, which
+    /// need no migration and must work without the folder.
+    pub(crate) fn db_name(&self) -> String {
+        match self {
+            Source::Embedded(set) => set.db.to_string(),
+            Source::Dir { db: Some(db), .. } => db.clone(),
+            Source::Dir { path, db: None } => dbwarden_core::file::database_of_dir(path),
+            Source::Resolved(loaded) => loaded.db.clone(),
         }
     }
 
