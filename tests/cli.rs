@@ -398,6 +398,18 @@ fn migrate_all_databases_of_the_config() {
     assert_eq!(cli(root, &["status", "-d", "audit", "--json"]).json()["applied"], 2);
     let out = cli(root, &["status", "-d", "nope"]);
     assert!(out.code == 2 && out.stderr.contains("no database named `nope`"), "{out:?}");
+
+    // The second database fails: the error names it and what the first one got.
+    write_migrations(root, "primary", &[("primary__0002_z.sql", &text.replace(" x", " z"))]);
+    write_migrations(
+        root,
+        "audit",
+        &[("audit__0003_bad.sql", "-- upgrade\nINSERT INTO nowhere VALUES (1);\n-- rollback\n")],
+    );
+    let out = cli(root, &["migrate", "--all"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("audit: audit__0003_bad.sql:2:"), "{out:?}");
+    assert!(out.stderr.contains("(databases before it, done: primary: applied primary__0002_z.sql)"), "{out:?}");
 }
 
 /// On SQLite, `unlock --force` deletes a live holder's row (its process cannot be ended from here).

@@ -37,7 +37,42 @@ per_backend!(
     repeatables_run_after_versioned,
     identical_sql_in_two_files_runs_twice,
     single_transaction_is_all_or_nothing,
+    a_failure_names_what_the_run_did_before_it,
 );
+
+/// A run that fails at its third migration says, in the error, that the first two were applied and stay so (the
+/// CLI printed only the error, as if nothing had happened); a rollback likewise.
+async fn a_failure_names_what_the_run_did_before_it(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let good = |t: &str| format!("-- upgrade\nCREATE TABLE {t} (id INTEGER);\n-- rollback\nDROP TABLE {t};\n");
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            ("app__0001_a.sql", "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE nowhere;\n"),
+            ("app__0002_b.sql", &good("b")),
+            ("app__0003_bad.sql", "-- upgrade\nINSERT INTO nowhere VALUES (1);\n-- rollback\n"),
+        ],
+    );
+    let e = migrator(&dir).run(db.url.as_str()).await.unwrap_err();
+    let Error::Statement { at, .. } = &e else { panic!("{e:?}") };
+    assert_eq!(at.earlier, ["app__0001_a.sql", "app__0002_b.sql"], "{dialect}");
+    assert!(
+        e.to_string().contains("applied before it in this run, which stay applied: app__0001_a.sql, app__0002_b.sql"),
+        "{dialect}: {e}"
+    );
+    assert_eq!(db.recorded().await, ["0001", "0002"], "{dialect}");
+
+    std::fs::remove_file(dir.join("app__0003_bad.sql")).unwrap();
+    let e = migrator(&dir).rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap_err();
+    let Error::Statement { at, .. } = &e else { panic!("{e:?}") };
+    assert_eq!((at.file.as_str(), at.earlier.as_slice()), ("app__0001_a.sql", &["app__0002_b.sql".to_string()][..]));
+    assert!(
+        e.to_string().contains("rolled back before it in this run, which stay rolled back: app__0002_b.sql"),
+        "{e}"
+    );
+    assert_eq!(db.recorded().await, ["0001"], "{dialect}");
+}
 
 async fn apply_status_rollback(dialect: Dialect) {
     let db = TestDb::new(dialect).await;

@@ -112,6 +112,9 @@ pub struct FailedStatement {
     pub total: usize,
     /// Whether it happened in the rollback section.
     pub rollback: bool,
+    /// The migrations this run applied (or rolled back) before this one, which stay so; empty when the run was one
+    /// transaction, rolled back whole.
+    pub earlier: Vec<String>,
 }
 
 /// What can stop the migrator. Every variant names the file, version or object at fault.
@@ -125,7 +128,7 @@ pub enum Error {
     #[error("{context}: {source}")]
     Db { context: String, source: DbError },
     /// A statement of a migration failed.
-    #[error("{}:{}: {} statement {} of {} failed: {source}{}", .at.file, .at.line, if .at.rollback { "rollback" } else { "upgrade" }, .at.index, .at.total, applied_note(.at))]
+    #[error("{}:{}: {} statement {} of {} failed: {source}{}{}", .at.file, .at.line, if .at.rollback { "rollback" } else { "upgrade" }, .at.index, .at.total, applied_note(.at), earlier_note(.at))]
     Statement { at: FailedStatement, source: DbError },
     /// Applied migrations whose upgrade section changed since they were applied.
     #[error("{} applied migration(s) were edited since they were applied: {}", .files.len(), .files.join(", "))]
@@ -172,6 +175,18 @@ impl fmt::Display for LockHolderDescription {
     }
 }
 
+fn earlier_note(at: &FailedStatement) -> String {
+    match at.earlier.as_slice() {
+        [] => String::new(),
+        earlier => format!(
+            "\n{} before it in this run, which stay{}: {}",
+            if at.rollback { "rolled back" } else { "applied" },
+            if at.rollback { " rolled back" } else { " applied" },
+            earlier.join(", ")
+        ),
+    }
+}
+
 fn applied_note(at: &FailedStatement) -> String {
     match (at.rollback, at.applied) {
         (_, 0) => String::new(),
@@ -214,9 +229,9 @@ impl Error {
                     .into()
             }
             Error::Statement { at, .. } if at.applied == 0 => format!(
-                "nothing of {} stayed applied (nor of the whole run, with --single-transaction); fix the statement \
-                 and run {} again",
+                "nothing of {} stayed {}; fix the statement and run {} again",
                 at.file,
+                if at.rollback { "rolled back" } else { "applied" },
                 if at.rollback { "rollback" } else { "migrate" }
             ),
             Error::Statement { .. } => "fix the statement; the message above says how to resume".into(),

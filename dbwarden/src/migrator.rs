@@ -651,8 +651,9 @@ impl Migrator {
                 Err(e) => {
                     if outer {
                         let _ = run.backend.execute("ROLLBACK").await;
+                        return Err(e);
                     }
-                    return Err(e);
+                    return Err(with_earlier(e, &steps));
                 }
             }
         }
@@ -831,7 +832,7 @@ impl Migrator {
                 } else {
                     run.history.progress(&row.filename, RowState::RollingBack, done)
                 };
-                exec_unit(run, &ctx, unit, &record, i == 0).await?;
+                exec_unit(run, &ctx, unit, &record, i == 0).await.map_err(|e| with_earlier(e, &steps))?;
             }
             tracing::info!(file = %file.filename, "rolled back");
             steps.push(step(file, total, started.elapsed().as_millis() as u64, None, false));
@@ -958,6 +959,7 @@ async fn exec_unit(
             applied,
             total: ctx.total,
             rollback: ctx.direction == Direction::Down,
+            earlier: Vec::new(),
         },
         source,
     };
@@ -1013,6 +1015,17 @@ async fn exec_unit(
             };
             Err(fail(*index, s.line, applied, e))
         }
+    }
+}
+
+/// Names, in a failed statement's error, the migrations this run finished before it (they stay done).
+fn with_earlier(e: Error, steps: &[Step]) -> Error {
+    match e {
+        Error::Statement { mut at, source } => {
+            at.earlier = steps.iter().map(|s| s.filename.clone()).collect();
+            Error::Statement { at, source }
+        }
+        other => other,
     }
 }
 

@@ -483,7 +483,32 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
         if let Some(t) = args.lock_timeout {
             m = m.lock_timeout(t);
         }
-        let report = m.run(&spec(&db, !args.dry_run)).await?;
+        let report = match m.run(&spec(&db, !args.dry_run)).await {
+            Ok(report) => report,
+            // With --all, what the databases before this one got stays: say so with the error.
+            Err(e) if !reports.is_empty() => {
+                let mut failure = Failure::from(e);
+                let done: Vec<String> = reports
+                    .iter()
+                    .map(|r: &Report| {
+                        let files: Vec<&str> = r.steps.iter().map(|s| s.filename.as_str()).collect();
+                        match files.as_slice() {
+                            [] => format!("{}: up to date", r.database),
+                            files => format!("{}: applied {}", r.database, files.join(", ")),
+                        }
+                    })
+                    .collect();
+                failure.message = format!(
+                    "{}: {}
+(databases before it, done: {})",
+                    db.name,
+                    failure.message,
+                    done.join("; ")
+                );
+                return Err(failure);
+            }
+            Err(e) => return Err(e.into()),
+        };
         reports.push(report);
     }
     out.emit(&MultiReport { databases: reports.clone(), stopped: stopped.clone() }, |o| {
