@@ -140,12 +140,23 @@ async fn failure_reports_the_line_releases_the_lock_and_resumes(dialect: Dialect
     let state = status.entries.iter().find(|e| e.filename == "app__0002_broken.sql").unwrap().state;
     assert_eq!(state, if dialect == Dialect::MySql { EntryState::Partial } else { EntryState::Pending });
 
+    let fixed = bad.replace("INSERT INTO missing_table VALUES (1)", "CREATE TABLE t3 (id INTEGER)");
+    if dialect == Dialect::MySql {
+        // Fixing the failed statement but also changing one that ran: resuming would skip the changed statement
+        // and record the file as applied. Refused, naming the file.
+        std::fs::write(dir.join("app__0002_broken.sql"), fixed.replace("CREATE TABLE t1", "CREATE TABLE t1_renamed"))
+            .unwrap();
+        match m.run(db.url.as_str()).await {
+            Err(Error::Partial { file, state, .. }) => {
+                assert_eq!(file, "app__0002_broken.sql");
+                assert!(state.contains("statements 1 to 2, which ran, have changed"), "{state}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(db.tables().await, ["t0", "t1", "t2"], "nothing ran");
+    }
     // Fix the file: the next run resumes (MariaDB: at statement 3, so t1 and t2 are not created twice).
-    std::fs::write(
-        dir.join("app__0002_broken.sql"),
-        bad.replace("INSERT INTO missing_table VALUES (1)", "CREATE TABLE t3 (id INTEGER)"),
-    )
-    .unwrap();
+    std::fs::write(dir.join("app__0002_broken.sql"), fixed).unwrap();
     let report = m.run(db.url.as_str()).await.unwrap();
     assert_eq!(report.steps.len(), 1);
     assert_eq!(db.tables().await, ["t0", "t1", "t2", "t3"]);

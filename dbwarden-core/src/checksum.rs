@@ -42,6 +42,26 @@ pub fn section_checksum(section: &str) -> String {
     hex(&Sha256::digest(normalize(section).as_bytes()))
 }
 
+/// The algorithm of a row whose migration stopped part-way (MySQL, `no-transaction`): its checksum is
+/// [`statements_checksum`] of the statements that ran, so a resume can tell whether they are still the file's.
+pub const STATEMENTS_ALGORITHM: &str = "sha256-statements-run";
+
+/// SHA-256 of statements (as the lexer split them), each normalised as a section is, separated by `;` lines.
+///
+/// ```
+/// use dbwarden_core::checksum::statements_checksum;
+/// assert_eq!(statements_checksum(&["CREATE TABLE a (id int)  "]), statements_checksum(&["CREATE TABLE a (id int)"]));
+/// assert_ne!(statements_checksum(&["SELECT 1", "SELECT 2"]), statements_checksum(&["SELECT 1\nSELECT 2"]));
+/// ```
+pub fn statements_checksum(statements: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for s in statements {
+        hasher.update(normalize(s).as_bytes());
+        hasher.update(b"\n;\n");
+    }
+    hex(&hasher.finalize())
+}
+
 /// The checksum Python DBWarden 0.20 stored: SHA-256 of its upgrade statements joined by `;`, where a statement is a
 /// run of non-blank, non-comment lines (it split on blank lines).
 pub fn legacy_checksum(upgrade_section: &str) -> String {

@@ -130,6 +130,9 @@ pub(crate) struct NewRow<'a> {
     pub filename: &'a str,
     pub migration_type: &'a str,
     pub checksum: &'a str,
+    /// How `checksum` was computed: [`dbwarden_core::checksum::ALGORITHM`], or for a row stopped part-way
+    /// [`dbwarden_core::checksum::STATEMENTS_ALGORITHM`].
+    pub checksum_algorithm: &'a str,
     pub rollback_checksum: &'a str,
     pub state: RowState,
     pub statements_done: usize,
@@ -316,7 +319,7 @@ impl History<'_> {
             d.literal(row.filename),
             d.literal(row.migration_type),
             d.literal(row.checksum),
-            d.literal(dbwarden_core::checksum::ALGORITHM),
+            d.literal(row.checksum_algorithm),
             d.literal(row.rollback_checksum),
             d.literal(row.state.as_str()),
             row.statements_done,
@@ -326,9 +329,18 @@ impl History<'_> {
     }
 
     /// Marks progress of an operation that runs statement by statement.
-    pub fn progress(&self, filename: &str, state: RowState, done: usize) -> String {
+    /// `ran`: on the way up, the [`dbwarden_core::checksum::statements_checksum`] of the statements that ran,
+    /// recorded in place of the file's checksum until the migration completes.
+    pub fn progress(&self, filename: &str, state: RowState, done: usize, ran: Option<&str>) -> String {
+        let checksum = ran.map_or(String::new(), |c| {
+            format!(
+                ", checksum = {}, checksum_algorithm = {}",
+                self.d.literal(c),
+                self.d.literal(dbwarden_core::checksum::STATEMENTS_ALGORITHM)
+            )
+        });
         format!(
-            "UPDATE {} SET state = {}, statements_done = {done} WHERE filename = {}",
+            "UPDATE {} SET state = {}, statements_done = {done}{checksum} WHERE filename = {}",
             self.t(),
             self.d.literal(state.as_str()),
             self.d.literal(filename)

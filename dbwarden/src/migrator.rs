@@ -641,7 +641,7 @@ impl Migrator {
         }
         let mut records = Vec::new();
         for (file, resume) in plan {
-            let existing = rows.iter().any(|r| r.filename == file.filename);
+            let existing = rows.iter().find(|r| r.filename == file.filename);
             match self.apply_one(run, file, resume, existing, outer).await {
                 Ok((step, record)) => {
                     tracing::info!(file = %file.filename, ms = step.elapsed_ms, "applied");
@@ -677,13 +677,15 @@ impl Migrator {
         run: &mut Run<'_>,
         file: &'f MigrationFile,
         resume: usize,
-        row_exists: bool,
+        row: Option<&AppliedMigration>,
         outer: bool,
     ) -> Result<(Step, Option<(NewRow<'f>, u128)>), Error> {
         let started = Instant::now();
         let dialect = run.backend.dialect();
+        let row_exists = row.is_some();
         let statements = file.statements(&file.upgrade, dialect)?;
         let total = statements.len();
+        let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
         if resume > total {
             return Err(Error::Partial {
                 file: file.filename.clone(),
@@ -692,6 +694,23 @@ impl Migrator {
                 total,
             });
         }
+        // Resuming runs statements resume+1.. of the file as it is now: the ones before must be those that ran
+        // (only rows written since dbwarden recorded them can tell).
+        if let Some(row) =
+            row.filter(|r| resume > 0 && r.checksum_algorithm.as_deref() == Some(checksum::STATEMENTS_ALGORITHM))
+        {
+            if row.checksum.as_deref() != Some(checksum::statements_checksum(&texts[..resume]).as_str()) {
+                return Err(Error::Partial {
+                    file: file.filename.clone(),
+                    state: format!(
+                        "upgrade stopped part-way, and statements 1 to {resume}, which ran, have changed in the file since; \
+                         restore them (only statements after {resume} may change), or undo their effects by hand and run `dbwarden repair`"
+                    ),
+                    done: resume,
+                    total,
+                });
+            }
+        }
         let repeatable = file.name.kind != MigrationKind::Versioned;
         let new_row = |state, done| NewRow {
             version: file.name.version.map(|v| v.to_string()),
@@ -699,6 +718,7 @@ impl Migrator {
             filename: &file.filename,
             migration_type: file.name.kind.as_str(),
             checksum: &file.checksum,
+            checksum_algorithm: checksum::ALGORITHM,
             rollback_checksum: &file.rollback_checksum,
             state,
             statements_done: done,
@@ -757,10 +777,18 @@ impl Migrator {
                     format!("{replace}{}", run.history.insert(&new_row(RowState::Applied, 0), &elapsed))
                 };
                 with_heartbeat(run, record)
-            } else if row_written {
-                run.history.progress(&file.filename, RowState::Partial, done)
             } else {
-                format!("{replace}{}", run.history.insert(&new_row(RowState::Partial, done), "NULL"))
+                let ran = checksum::statements_checksum(&texts[..done]);
+                if row_written {
+                    run.history.progress(&file.filename, RowState::Partial, done, Some(&ran))
+                } else {
+                    let partial = NewRow {
+                        checksum: &ran,
+                        checksum_algorithm: checksum::STATEMENTS_ALGORITHM,
+                        ..new_row(RowState::Partial, done)
+                    };
+                    format!("{replace}{}", run.history.insert(&partial, "NULL"))
+                }
             };
             exec_unit(run, &ctx, unit, &record, i == 0).await?;
             row_written = true;
@@ -830,7 +858,7 @@ impl Migrator {
                 let record = if i == last {
                     forget.clone()
                 } else {
-                    run.history.progress(&row.filename, RowState::RollingBack, done)
+                    run.history.progress(&row.filename, RowState::RollingBack, done, None)
                 };
                 exec_unit(run, &ctx, unit, &record, i == 0).await.map_err(|e| with_earlier(e, &steps))?;
             }
