@@ -348,3 +348,19 @@ async fn mysql_executable_comments_run() {
     Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await.unwrap();
     assert_eq!(db.strings("SELECT CAST(id AS CHAR) FROM t ORDER BY id").await, ["1", "102"]);
 }
+
+/// A MariaDB syntax error quotes the rest of the batch, which holds dbwarden's bookkeeping: the message stops
+/// where the user's SQL does.
+#[tokio::test]
+async fn mysql_syntax_errors_do_not_show_the_bookkeeping() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[("app__0001_x.sql", "-- upgrade\nCREATE TABLE a (id INT);\nCREATE TABLE b (id INT) garbage;\n-- rollback\n")],
+    );
+    let e = Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("app__0001_x.sql:3:") && text.contains("near ';' at line 1"), "{text}");
+    assert!(!text.contains("_dbwarden_migrations") && !text.contains("dbwarden_record"), "{text}");
+}

@@ -1028,6 +1028,7 @@ async fn exec_unit(
     match run.backend.execute_counted(&sql).await {
         Ok(()) => Ok(()),
         Err((done, e)) => {
+            let e = without_bookkeeping(e, record);
             if explicit {
                 let _ = run.backend.execute("ROLLBACK").await;
             }
@@ -1044,6 +1045,20 @@ async fn exec_unit(
             Err(fail(*index, s.line, applied, e))
         }
     }
+}
+
+/// MySQL quotes the rest of the batch after a syntax error (`near 'foo);\nUPDATE `_dbwarden_migrations` SET ...'`):
+/// cut the quote where dbwarden's own bookkeeping (`record`, sent in the same batch) begins.
+fn without_bookkeeping(mut e: DbError, record: &str) -> DbError {
+    let probe: String = record.chars().take(20).collect();
+    if probe.chars().count() < 20 {
+        return e;
+    }
+    if let Some(at) = e.message.find(&probe) {
+        let tail = e.message[at..].find("' at line").map_or("'", |i| &e.message[at + i..]).to_string();
+        e.message = format!("{}{tail}", e.message[..at].trim_end());
+    }
+    e
 }
 
 /// Names, in a failed statement's error, the migrations this run finished before it (they stay done).
