@@ -214,7 +214,9 @@ impl Error {
                 "check the URL (`--url`, DATABASE_URL or dbwarden.toml) and that the server is running".into()
             }
             Error::Edited { .. } => "restore the applied text (rollback sections may change freely), or accept the edit with `dbwarden repair` (records the new checksums)".into(),
-            Error::Missing { .. } => "restore the files, or pass --ignore-missing to run anyway".into(),
+            Error::Missing { .. } => "restore the files (a rollback runs their rollback sections, so it needs them); \
+                 `migrate --ignore-missing` applies the rest anyway"
+                .into(),
             Error::OutOfOrder { .. } => "give it a version after the newest applied one, or pass --out-of-order to apply it anyway".into(),
             Error::Partial { .. } => "run `dbwarden migrate` (resumes an upgrade) or `dbwarden rollback` (finishes a rollback); `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
             Error::LockTimeout { .. } => "wait for that run to finish; if it is dead, `dbwarden lock-status` shows it and `dbwarden unlock --force` releases it".into(),

@@ -310,8 +310,12 @@ impl History<'_> {
 
     fn values(&self, row: &NewRow<'_>, elapsed_ms: &str) -> String {
         let d = self.d;
-        let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
-        let applied_by = format!("{user}@{}", gethostname::gethostname().to_string_lossy());
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        // (A container often has no USER: the host alone then, not "@host".)
+        let applied_by = match std::env::var("USER").or_else(|_| std::env::var("USERNAME")) {
+            Ok(user) if !user.is_empty() => format!("{user}@{host}"),
+            _ => host,
+        };
         format!(
             "({}, {}, {}, {}, {}, {}, {}, {elapsed_ms}, {}, {}, {}, {})",
             row.version.as_deref().map_or("NULL".into(), |v| d.literal(v)),

@@ -142,8 +142,8 @@ pub enum Command {
         after_help = "Examples:\n  dbwarden rollback\n  dbwarden rollback --count 3\n  dbwarden rollback --to-version 0002"
     )]
     Rollback {
-        /// How many to revert.
-        #[arg(long, conflicts_with = "to_version")]
+        /// How many to revert (at least 1).
+        #[arg(long, conflicts_with = "to_version", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         count: Option<usize>,
         /// Revert everything newer than this version (0 reverts all).
         #[arg(long, value_parser = parse_version)]
@@ -198,8 +198,8 @@ pub struct MigrateArgs {
     /// Apply up to and including this version.
     #[arg(long, value_parser = parse_version)]
     pub to_version: Option<u64>,
-    /// Apply at most this many.
-    #[arg(long)]
+    /// Apply at most this many (at least 1).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub count: Option<usize>,
     /// Print the SQL that would run; change nothing.
     #[arg(long)]
