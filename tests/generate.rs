@@ -312,3 +312,49 @@ mod defaults {
     per_backend!(server_rewritten_and_expression_defaults_converge);
     use super::server_rewritten_and_expression_defaults_converge;
 }
+
+/// Renames that change only the case of a name (`Users` -> `users`, `email` -> `Email`) apply and converge, the
+/// data kept, and roll back.
+async fn case_only_renames_converge(dialect: Dialect) {
+    use common::column;
+    use dbwarden::schema::{ColumnType, PrimaryKey, Schema, Table};
+    let table = |name: &str, email: &str| Schema {
+        tables: vec![Table {
+            name: name.into(),
+            columns: vec![
+                column("id", ColumnType::BigInt, false, None),
+                column(email, ColumnType::Varchar(50), true, None),
+            ],
+            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
+            ..Table::default()
+        }],
+    };
+    let (old, new) = (table("Users", "email"), table("users", "Email"));
+    let renames = Renames {
+        tables: vec![("Users".into(), "users".into())],
+        columns: vec![("users".into(), "email".into(), "Email".into())],
+    };
+    let db = TestDb::new(dialect).await;
+    let g1 = dbwarden::generate::generate(dialect, Schema::default(), old.clone(), &Renames::default()).unwrap();
+    let g2 = dbwarden::generate::generate(dialect, old.clone(), new.clone(), &renames).unwrap();
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &g1.text)]);
+    let m = Migrator::new(Source::dir(&dir));
+    m.run(db.url.as_str()).await.unwrap();
+    db.exec(
+        "INSERT INTO \"Users\" (id, email) VALUES (1, 'a@b')"
+            .replace('"', if dialect == Dialect::MySql { "`" } else { "\"" })
+            .as_str(),
+    )
+    .await;
+    std::fs::write(dir.join("app__0002_case.sql"), &g2.text).unwrap();
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
+    let canonical = |s| comparable(dialect, dbwarden::introspect::canonical(dialect, s));
+    assert_eq!(introspect(&db).await, canonical(&new), "{dialect}\n{}", g2.text);
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
+    assert_eq!(introspect(&db).await, canonical(&old), "{dialect}: rolled back\n{}", g2.text);
+}
+
+mod case_renames {
+    per_backend!(case_only_renames_converge);
+    use super::case_only_renames_converge;
+}

@@ -309,7 +309,9 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<ModelTable>, ManifestError> {
     }
     for (i, (db, old, line, new)) in renames.iter().enumerate() {
         let lower = old.to_ascii_lowercase();
-        if let Some(first) = seen.get(&(db.clone(), lower.clone())) {
+        // A rename that only changes case (`Users` -> `users`) finds the renamed table itself under that key.
+        let case_only = lower == new.to_ascii_lowercase();
+        if let Some(first) = seen.get(&(db.clone(), lower.clone())).filter(|_| !case_only) {
             return Err(cx.err_line(
                 *line,
                 format!(
@@ -552,7 +554,8 @@ fn build_table(cx: &Cx, raw: Spanned<RawTable>) -> Result<(ModelTable, Vec<(Stri
         });
     }
     for (i, (new, old, offset)) in pending_renames.iter().enumerate() {
-        if let Some(other) = built.iter().find(|b| b.column.name.eq_ignore_ascii_case(old)) {
+        // (Not the renamed column itself, when only the case changes: `email` -> `Email`.)
+        if let Some(other) = built.iter().find(|b| b.column.name.eq_ignore_ascii_case(old) && b.column.name != *new) {
             return Err(cx.err(
                 *offset,
                 format!(

@@ -726,3 +726,12 @@ fn autoincrement_follows_sqlalchemy_auto_rule() {
     assert_eq!(one("").map(|_| ()), Ok(()));
     fails("[[table]]\nname = \"p\"\n[[table.column]]\nname = \"k\"\ntype = \"Uuid\"\nprimary_key = true\nautoincrement = true\n", 7, "an integer");
 }
+
+#[test]
+fn a_rename_may_change_only_the_case() {
+    let text = "[[table]]\nname = \"users\"\nrenamed_from = \"Users\"\n[[table.column]]\nname = \"id\"\ntype = \"BigInteger\"\n\
+                primary_key = true\n[[table.column]]\nname = \"Email\"\ntype = \"Text\"\nrenamed_from = \"email\"\n";
+    let tables = dbwarden_core::manifest::parse(text, "m.toml").unwrap();
+    assert_eq!(tables[0].renamed_from.as_deref(), Some("Users"));
+    assert_eq!(tables[0].column_renames, [("Email".to_string(), "email".to_string())]);
+}

@@ -56,6 +56,14 @@ impl Ddl for Sqlite {
         match change {
             CreateTable { table } => self.create_table(table),
             DropTable { table } => vec![Statement::new(format!("DROP TABLE {}", self.q(&table.name)))],
+            // SQLite's table names ignore case: a rename that changes only the case goes through another name.
+            RenameTable { from, to } if from.eq_ignore_ascii_case(to) => {
+                let step = format!("_dbwarden_rename_{to}");
+                vec![
+                    alter(from, format!("RENAME TO {}", self.q(&step))),
+                    alter(&step, format!("RENAME TO {}", self.q(to))),
+                ]
+            }
             RenameTable { from, to } => vec![alter(from, format!("RENAME TO {}", self.q(to)))],
             AddColumn { table, column, .. } => {
                 vec![alter(table, format!("ADD COLUMN {}", self.column(&Table::default(), column)))]
