@@ -583,6 +583,22 @@ mod broken {
     }
 
     #[derive(Table)]
+    #[dbwarden(database = "fk_type", name = "parents")]
+    pub struct Parent {
+        #[dbwarden(primary_key)]
+        pub id: i32,
+    }
+
+    #[derive(Table)]
+    #[dbwarden(database = "fk_type")]
+    pub struct Child {
+        #[dbwarden(primary_key)]
+        pub id: i64,
+        #[dbwarden(length = 10, references = "parents.id")]
+        pub parent_id: String,
+    }
+
+    #[derive(Table)]
     #[dbwarden(database = "dup", name = "things")]
     pub struct Thing1 {
         pub id: i64,
@@ -649,6 +665,11 @@ fn foreign_key_to_a_missing_column() {
     let e = error("fk_unique");
     assert!(matches!(&e, ModelError::NotUnique { .. }), "{e:?}");
     assert!(e.to_string().contains("`authors.name`, which is neither the primary key nor unique"), "{e}");
+
+    // Different types: MariaDB and PostgreSQL refuse the key at migrate; caught when generating instead.
+    let e = error("fk_type");
+    assert!(matches!(&e, ModelError::TypeMismatch { column, .. } if column == "parent_id"), "{e:?}");
+    assert!(e.to_string().contains("column `parent_id` is varchar(10) but `parents.id` is integer"), "{e}");
 }
 
 #[test]

@@ -1285,7 +1285,7 @@ pub fn check_references(tables: &[ModelTable]) -> Result<(), ManifestError> {
                 let Some(own) = t.table.column(col) else {
                     return Err(err(format!("the table has no column `{col}`")));
                 };
-                if !compatible(&own.ty, &referenced.ty) {
+                if !own.ty.joins_by_foreign_key(&referenced.ty) {
                     return Err(err(format!(
                         "column `{col}` is {} but `{}.{ref_col}` is {}: make the types the same (MySQL refuses foreign \
                          keys between different types)",
@@ -1309,14 +1309,4 @@ pub fn check_references(tables: &[ModelTable]) -> Result<(), ManifestError> {
         }
     }
     Ok(())
-}
-
-/// Whether a foreign key may join columns of these types: the same type, or two bounded strings (lengths may
-/// differ); a custom type is the user's responsibility.
-fn compatible(a: &ColumnType, b: &ColumnType) -> bool {
-    use ColumnType::*;
-    a == b
-        || matches!(a, Custom(_))
-        || matches!(b, Custom(_))
-        || matches!((a, b), (Varchar(_) | Char(_), Varchar(_) | Char(_)))
 }

@@ -177,6 +177,25 @@ pub enum ModelError {
         /// The referenced table's columns, comma-separated.
         columns: String,
     },
+    /// A foreign key joins columns of different types.
+    #[error(
+        "{origin}: foreign key `{name}`: column `{column}` is {ty} but `{reference}` is {ref_ty}; make the types \
+         the same (MySQL refuses foreign keys between different types, PostgreSQL most of them)"
+    )]
+    TypeMismatch {
+        /// Where the referencing model is declared.
+        origin: String,
+        /// The foreign key's name.
+        name: String,
+        /// The referencing column.
+        column: String,
+        /// Its type.
+        ty: String,
+        /// The referenced column: `users.id`.
+        reference: String,
+        /// Its type.
+        ref_ty: String,
+    },
     /// A foreign key's referenced columns are not the primary key or unique in their table.
     #[error(
         "{origin}: foreign key `{name}` references `{reference}`, which is neither the primary key nor unique in \
@@ -336,6 +355,19 @@ pub fn schema(models: &[ModelTable], database: Option<&str>, default_db: &str) -
                         ref_origin: target_model.origin.clone(),
                         column: column.clone(),
                         columns: columns.join(", "),
+                    });
+                }
+            }
+            for (column, ref_column) in fk.columns.iter().zip(&fk.ref_columns) {
+                let (Some(own), Some(referenced)) = (t.column(column), rt.column(ref_column)) else { continue };
+                if !own.ty.joins_by_foreign_key(&referenced.ty) {
+                    return Err(ModelError::TypeMismatch {
+                        origin: m.origin.clone(),
+                        name: fk.name.clone(),
+                        column: column.clone(),
+                        ty: own.ty.to_string(),
+                        reference: format!("{}.{ref_column}", fk.ref_table),
+                        ref_ty: referenced.ty.to_string(),
                     });
                 }
             }
