@@ -155,7 +155,37 @@ impl std::fmt::Display for Safety {
 }
 
 impl Change {
-    /// The safety level of applying this change.
+    /// The safety level of this change among `changes` (the migration it belongs to): a key, index or constraint
+    /// added to a table that migration creates meets no rows, so it is SAFE; otherwise [`Change::safety`].
+    ///
+    /// ```
+    /// use dbwarden_core::diff::{Change, Safety};
+    /// use dbwarden_core::schema::{Index, Table};
+    /// let table = Table { name: "t".into(), ..Table::default() };
+    /// let index = Index { name: "ux".into(), columns: vec!["a".into()], unique: true };
+    /// let add = Change::AddIndex { table: "t".into(), index };
+    /// assert_eq!(add.safety(), Safety::Warn);
+    /// assert_eq!(add.safety_among(&[Change::CreateTable { table }, add.clone()]), Safety::Safe);
+    /// ```
+    pub fn safety_among(&self, changes: &[Change]) -> Safety {
+        use Change::*;
+        let on_new_table =
+            |name: &str| changes.iter().any(|c| matches!(c, CreateTable { table } if table.name == name));
+        match self {
+            AddIndex { table, .. }
+            | AddUnique { table, .. }
+            | AddForeignKey { table, .. }
+            | AddCheck { table, .. }
+            | AddPrimaryKey { table, .. }
+                if on_new_table(table) =>
+            {
+                Safety::Safe
+            }
+            _ => self.safety(),
+        }
+    }
+
+    /// The safety level of applying this change (to a table that may hold rows).
     pub fn safety(&self) -> Safety {
         use Change::*;
         match self {

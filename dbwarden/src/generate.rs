@@ -70,7 +70,7 @@ impl Compared {
         let upgrade = render(dialect, changes, old, new, options);
         let down = rollback(changes);
         let downgrade = render(dialect, &down, new, old, options);
-        let safety = changes.iter().map(Change::safety).max().unwrap_or(Safety::Safe);
+        let safety = changes.iter().map(|c| c.safety_among(changes)).max().unwrap_or(Safety::Safe);
         let mut up = String::new();
         push_statements(&mut up, &upgrade);
         // The steps are stamped with the upgrade section's checksum, so `check` can tell they still describe the SQL.
@@ -81,7 +81,7 @@ impl Compared {
             &checksum[..16.min(checksum.len())]
         );
         for change in changes {
-            text.push_str(&format!("--   {:<8}  {}\n", change.safety().to_string(), change.describe()));
+            text.push_str(&format!("--   {:<8}  {}\n", change.safety_among(changes).to_string(), change.describe()));
         }
         text.push_str("-- upgrade\n");
         text.push_str(&up);

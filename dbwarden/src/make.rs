@@ -347,7 +347,7 @@ pub struct MakeReport {
 
 /// The steps of a change list, for reports.
 pub fn steps(changes: &[Change]) -> Vec<PlannedStep> {
-    changes.iter().map(|c| PlannedStep { safety: c.safety(), step: c.describe() }).collect()
+    changes.iter().map(|c| PlannedStep { safety: c.safety_among(changes), step: c.describe() }).collect()
 }
 
 /// A description from the changes when none is given: `create_table_users`, or the first step `_and_more`.
