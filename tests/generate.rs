@@ -275,6 +275,8 @@ async fn server_rewritten_and_expression_defaults_converge(dialect: Dialect) {
         column("sum", ColumnType::Integer, false, Some("(1 + 2)")),
         column("day", ColumnType::Date, true, Some("CURRENT_DATE")),
         column("at", ColumnType::Timestamp, true, Some("'2020-01-01 10:00:00'")),
+        // A boolean default written as a number: PostgreSQL takes only TRUE/FALSE.
+        column("flag", ColumnType::Boolean, false, Some("1")),
     ];
     if dialect != Dialect::MySql {
         // (MariaDB takes no expression default on TEXT columns.)

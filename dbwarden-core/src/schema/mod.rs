@@ -212,8 +212,16 @@ impl Table {
         self.uniques.sort_by(|a, b| a.name.cmp(&b.name));
         self.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
         self.checks.sort_by(|a, b| a.name.cmp(&b.name));
-        for d in self.columns.iter_mut().filter_map(|c| c.default.as_mut()) {
+        for c in &mut self.columns {
+            let boolean = c.ty == ColumnType::Boolean;
+            let Some(d) = c.default.as_mut() else { continue };
             let normal = normalized(d);
+            // A boolean's default written as a number (as MySQL stores it): PostgreSQL takes only TRUE/FALSE.
+            let normal = match normal.as_ref() {
+                "1" | "'1'" if boolean => Cow::Borrowed("TRUE"),
+                "0" | "'0'" if boolean => Cow::Borrowed("FALSE"),
+                _ => normal,
+            };
             if let Some(n) = (normal != d.as_str()).then(|| normal.into_owned()) {
                 *d = n;
             }
