@@ -156,6 +156,11 @@ async fn rename_keeps_data(dialect: Dialect) {
     let out = run(root, url, &["check"]);
     assert!(out.code == 1 && out.stdout.contains("CRITICAL is above the ceiling WARN"), "{out:?}");
     assert_eq!(run(root, url, &["check", "--ceiling", "critical"]).code, 0);
+    // A --rename naming nothing (a typo) is an error, not a drop and an add.
+    let out = run(root, url, &["make-migrations", "rename", "--rename", "users.nmae:full_name"]);
+    assert!(out.code == 2 && out.stderr.contains("has no column `users.nmae`"), "{out:?}");
+    let out = run(root, url, &["make-migrations", "rename", "--rename", "users.name:fullname"]);
+    assert!(out.code == 2 && out.stderr.contains("the models declare no column `users.fullname`"), "{out:?}");
     let out = run(root, url, &["make-migrations", "rename", "--rename", "users.name:full_name"]);
     assert_eq!(out.code, 0, "{out:?}");
     let text = std::fs::read_to_string(root.join("migrations/primary/primary__0002_rename.sql")).unwrap();

@@ -51,6 +51,9 @@ pub enum MakeError {
         /// What the manifest said: "dbwarden.schema.toml declares none" or "there is no dbwarden.schema.toml".
         manifest: String,
     },
+    /// A `--rename` that names no table or column.
+    #[error("{0}")]
+    Rename(String),
     /// The manifest named with `--schema` does not exist.
     #[error("{}: no such schema manifest", .path.display())]
     NoManifest {
@@ -82,6 +85,11 @@ impl MakeError {
             MakeError::NoModels { .. } => Some(
                 "run make-migrations from the binary that links your models (`cargo run --example generate`, or a \
                  binary whose main calls dbwarden::cli::main()), or declare the tables in dbwarden.schema.toml"
+                    .into(),
+            ),
+            MakeError::Rename(_) => Some(
+                "write --rename old_table:new_table or table.old_column:new_column, with the names as they are in the \
+                 database and in the models"
                     .into(),
             ),
             MakeError::NoManifest { .. } => {
@@ -361,6 +369,32 @@ fn describe(changes: &[Change]) -> String {
     }
 }
 
+/// A `--rename` must name a table (or column) of the baseline and one of the models: a typo would otherwise be
+/// ignored and the change written as a drop and a create.
+fn unmatched_rename(renames: &Renames, old: &Schema, new: &Schema) -> Result<(), MakeError> {
+    let fail = |what: String| Err(MakeError::Rename(what));
+    for (from, to) in &renames.tables {
+        if old.table(from).is_none() {
+            return fail(format!(
+                "--rename {from}:{to}: the current schema (database or snapshot) has no table `{from}`"
+            ));
+        }
+        if new.table(to).is_none() {
+            return fail(format!("--rename {from}:{to}: the models declare no table `{to}`"));
+        }
+    }
+    for (table, from, to) in &renames.columns {
+        let old_table = renames.tables.iter().find(|(_, t)| t == table).map_or(table.as_str(), |(f, _)| f.as_str());
+        if old.table(old_table).and_then(|t| t.column(from)).is_none() {
+            return fail(format!("--rename {table}.{from}:{to}: the current schema (database or snapshot) has no column `{old_table}.{from}`"));
+        }
+        if new.table(table).and_then(|t| t.column(to)).is_none() {
+            return fail(format!("--rename {table}.{from}:{to}: the models declare no column `{table}.{to}`"));
+        }
+    }
+    Ok(())
+}
+
 /// Diffs the models of `db` against its baseline and writes the next migration file and the snapshot.
 ///
 /// ```no_run
@@ -377,6 +411,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     renames.tables.extend(options.renames.tables.iter().cloned());
     renames.columns.extend(options.renames.columns.iter().cloned());
     let base = baseline(db, options.offline).await?;
+    unmatched_rename(&options.renames, &base.schema, &target)?;
     let mut report = MakeReport {
         database: db.name.clone(),
         baseline: base.origin,
