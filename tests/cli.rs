@@ -80,6 +80,10 @@ fn init_new_migrate_status_rollback_on_the_sqlite_default() {
     let history = cli(root, &["history", "--json"]).json();
     assert_eq!(history.as_array().unwrap().len(), 0);
     assert_eq!(cli(root, &["rollback", "--count", "1", "--to-version", "1"]).code, 2, "conflicting options");
+    // With --json, a usage error is JSON too.
+    let out = cli(root, &["--json", "rollback", "--count", "1", "--to-version", "1"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.json()["error"]["message"].as_str().unwrap().contains("--to-version"), "{out:?}");
     for command in ["migrate", "rollback"] {
         let out = cli(root, &[command, "--count", "0"]);
         assert!(out.code == 2 && out.stderr.contains("--count"), "{command} --count 0 is a mistake: {out:?}");

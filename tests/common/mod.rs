@@ -244,12 +244,10 @@ pub fn run_cli_child() {
         return;
     };
     let args: Vec<String> = serde_json::from_str(&args).unwrap();
-    use clap::Parser;
     use std::io::Write;
     print!("{MARKER}");
     std::io::stdout().flush().unwrap();
-    let cli = dbwarden::cli::Cli::parse_from(std::iter::once("dbwarden".to_string()).chain(args));
-    let code = dbwarden::cli::run(cli);
+    let code = dbwarden::cli::main_with(std::iter::once("dbwarden".to_string()).chain(args).map(Into::into));
     // (A reader gone away is the CLI's business, see the broken-pipe test.)
     let _ = std::io::stdout().flush();
     // ExitCode has no accessor; compare against the codes the CLI uses.

@@ -243,11 +243,28 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// With no arguments at all it runs `make-migrations`, so `fn main() -> ExitCode { dbwarden::cli::main() }` in a
 /// binary that links the models is the generator (`cargo run --example generate`).
 pub fn main() -> ExitCode {
-    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    main_with(std::env::args_os())
+}
+
+/// [`main`] with the given command line (its first item is the program name).
+pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
     if args.len() == 1 {
         args.push("make-migrations".into());
     }
-    run(Cli::parse_from(args))
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => run(cli),
+        // With --json, a usage error is a JSON document too (help and --version print as usual).
+        Err(e) if args.iter().any(|a| a == "--json") && e.use_stderr() => {
+            let message = e.kind().to_string();
+            let detail = e.render().to_string();
+            let detail =
+                detail.lines().find(|l| l.starts_with("error:")).unwrap_or(&message).trim_start_matches("error: ");
+            Out::new(true).error(detail, Some("see --help"));
+            ExitCode::from(2)
+        }
+        Err(e) => e.exit(),
+    }
 }
 
 /// Runs a parsed command line.
@@ -567,19 +584,21 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
             status.pending
         );
         for e in &status.entries {
+            // Padded to the longest label before colouring (escape codes have no width).
+            let label = |text: &str| format!("{text:<13}");
             let label = match e.state {
-                EntryState::Applied => o.green("applied     "),
-                EntryState::Pending => o.yellow("pending     "),
-                EntryState::Edited => o.red("EDITED      "),
-                EntryState::Missing => o.red("MISSING FILE"),
-                EntryState::Partial => o.red("PART-APPLIED"),
-                EntryState::RollingBack => o.red("HALF-REVERTED"),
+                EntryState::Applied => o.green(&label("applied")),
+                EntryState::Pending => o.yellow(&label("pending")),
+                EntryState::Edited => o.red(&label("EDITED")),
+                EntryState::Missing => o.red(&label("MISSING FILE")),
+                EntryState::Partial => o.red(&label("PART-APPLIED")),
+                EntryState::RollingBack => o.red(&label("HALF-REVERTED")),
             };
             let when = e.applied_at.as_deref().map(|a| o.dim(&format!("  {a}"))).unwrap_or_default();
             text.push_str(&format!("  {label}  {}{when}\n", e.filename));
         }
         for f in &status.not_embedded {
-            text.push_str(&format!("  {}  {f} (on disk, not in this binary: rebuild)\n", o.red("NOT EMBEDDED")));
+            text.push_str(&format!("  {}  {f} (on disk, not in this binary: rebuild)\n", o.red("NOT EMBEDDED ")));
         }
         if status.entries.iter().any(|e| e.state == EntryState::Edited) {
             text.push_str("edited files: restore them, or run `dbwarden repair` to accept the edit\n");
