@@ -38,7 +38,32 @@ per_backend!(
     identical_sql_in_two_files_runs_twice,
     single_transaction_is_all_or_nothing,
     a_failure_names_what_the_run_did_before_it,
+    out_of_order_files_are_flagged_refused_and_applied_on_request,
 );
+
+/// A file older than the newest applied version: `status` flags it (a problem: exit 1 in the CLI), `migrate`
+/// refuses it naming the file, and `out_of_order(true)` applies it.
+async fn out_of_order_files_are_flagged_refused_and_applied_on_request(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let good = |t: &str| format!("-- upgrade\nCREATE TABLE {t} (id INTEGER);\n-- rollback\nDROP TABLE {t};\n");
+    let dir =
+        write_migrations(db.dir.path(), "app", &[("app__0001_a.sql", &good("a")), ("app__0003_c.sql", &good("c"))]);
+    migrator(&dir).run(db.url.as_str()).await.unwrap();
+    std::fs::write(dir.join("app__0002_b.sql"), good("b")).unwrap();
+    let status = migrator(&dir).status(db.url.as_str()).await.unwrap();
+    let b = status.entries.iter().find(|e| e.filename == "app__0002_b.sql").unwrap();
+    assert_eq!(b.state, EntryState::OutOfOrder, "{dialect}");
+    assert!(status.has_problems() && status.pending == 1, "{dialect}: {status:?}");
+    match migrator(&dir).run(db.url.as_str()).await {
+        Err(Error::OutOfOrder { file, applied }) => {
+            assert_eq!((file.as_str(), applied.as_str()), ("app__0002_b.sql", "app__0003_c.sql"))
+        }
+        other => panic!("{dialect}: {other:?}"),
+    }
+    assert_eq!(migrator(&dir).out_of_order(true).run(db.url.as_str()).await.unwrap().steps.len(), 1);
+    let status = migrator(&dir).status(db.url.as_str()).await.unwrap();
+    assert!(!status.has_problems() && status.pending == 0, "{dialect}: {status:?}");
+}
 
 /// A run that fails at its third migration says, in the error, that the first two were applied and stay so (the
 /// CLI printed only the error, as if nothing had happened); a rollback likewise.

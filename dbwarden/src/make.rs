@@ -567,7 +567,9 @@ async fn check_pending(db: &DatabaseConfig, create: bool) -> Result<(Vec<FileSaf
     let pending: Vec<&str> = status
         .entries
         .iter()
-        .filter(|e| matches!(e.state, EntryState::Pending | EntryState::Partial) && e.version.is_some())
+        .filter(|e| {
+            matches!(e.state, EntryState::Pending | EntryState::Partial | EntryState::OutOfOrder) && e.version.is_some()
+        })
         .map(|e| e.filename.as_str())
         .collect();
     let files = dbwarden_core::file::read_dir(&db.migrations_dir).map_err(Error::from)?;

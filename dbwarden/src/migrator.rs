@@ -103,6 +103,8 @@ pub enum EntryState {
     Partial,
     /// Stopped part-way in a rollback.
     RollingBack,
+    /// Not applied, and older than the newest applied version: `migrate` refuses it without `out_of_order`.
+    OutOfOrder,
 }
 
 /// One line of `status`.
@@ -142,7 +144,11 @@ impl Status {
             || self.entries.iter().any(|e| {
                 matches!(
                     e.state,
-                    EntryState::Edited | EntryState::Missing | EntryState::Partial | EntryState::RollingBack
+                    EntryState::Edited
+                        | EntryState::Missing
+                        | EntryState::Partial
+                        | EntryState::RollingBack
+                        | EntryState::OutOfOrder
                 )
             })
     }
@@ -1095,12 +1101,14 @@ fn step(file: &MigrationFile, statements: usize, elapsed_ms: u64, sql: Option<St
 
 fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
     let mut entries = Vec::new();
+    let newest = rows.iter().filter_map(AppliedMigration::version_number).max();
     for file in &loaded.files {
         let row = rows.iter().find(|r| match (r.version_number(), file.name.version) {
             (Some(v), Some(fv)) => v == fv.0,
             _ => r.filename == file.filename,
         });
         let state = match row {
+            None if file.name.version.is_some_and(|v| newest.is_some_and(|n| v.0 < n)) => EntryState::OutOfOrder,
             None => EntryState::Pending,
             Some(r) if r.state == RowState::Partial => EntryState::Partial,
             Some(r) if r.state == RowState::RollingBack => EntryState::RollingBack,
@@ -1139,7 +1147,7 @@ fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
     entries.sort_by_key(|e| {
         (e.version.is_none(), e.version.as_ref().and_then(|v| v.parse::<u64>().ok()), e.filename.clone())
     });
-    let pending = entries.iter().filter(|e| e.state == EntryState::Pending).count();
+    let pending = entries.iter().filter(|e| matches!(e.state, EntryState::Pending | EntryState::OutOfOrder)).count();
     let applied = entries.iter().filter(|e| matches!(e.state, EntryState::Applied | EntryState::Edited)).count();
     Status { database: loaded.db.clone(), entries, pending, applied, not_embedded: loaded.not_embedded.clone() }
 }

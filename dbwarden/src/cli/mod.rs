@@ -593,6 +593,7 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
                 EntryState::Missing => o.red(&label("MISSING FILE")),
                 EntryState::Partial => o.red(&label("PART-APPLIED")),
                 EntryState::RollingBack => o.red(&label("HALF-REVERTED")),
+                EntryState::OutOfOrder => o.red(&label("OUT OF ORDER")),
             };
             let when = e.applied_at.as_deref().map(|a| o.dim(&format!("  {a}"))).unwrap_or_default();
             text.push_str(&format!("  {label}  {}{when}\n", e.filename));
@@ -602,6 +603,11 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
         }
         if status.entries.iter().any(|e| e.state == EntryState::Edited) {
             text.push_str("edited files: restore them, or run `dbwarden repair` to accept the edit\n");
+        }
+        if status.entries.iter().any(|e| e.state == EntryState::OutOfOrder) {
+            text.push_str(
+                "out of order: give them a version after the newest applied one, or run `migrate --out-of-order`\n",
+            );
         }
         text
     });
