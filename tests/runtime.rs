@@ -364,3 +364,31 @@ async fn mysql_syntax_errors_do_not_show_the_bookkeeping() {
     assert!(text.contains("app__0001_x.sql:3:") && text.contains("near ';' at line 1"), "{text}");
     assert!(!text.contains("_dbwarden_migrations") && !text.contains("dbwarden_record"), "{text}");
 }
+
+/// MariaDB, a rollback stopped part-way: resuming refuses when a rollback statement that already ran was changed
+/// in the file, and resumes once it is restored.
+#[tokio::test]
+async fn mysql_rollback_resume_checks_the_statements_that_ran() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let rollback = "DROP TABLE c;\nDROP TABLE nowhere;\nDROP TABLE a;\n";
+    let text = |rollback: &str| {
+        format!("-- upgrade\nCREATE TABLE a (id INT);\nCREATE TABLE c (id INT);\n-- rollback\n{rollback}")
+    };
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_x.sql", &text(rollback))]);
+    let m = Migrator::new(Source::dir(&dir));
+    m.run(db.url.as_str()).await.unwrap();
+    assert!(m.rollback(db.url.as_str(), dbwarden::RollbackTo::Version(0)).await.is_err());
+    assert_eq!(db.tables().await, ["a"], "the first rollback statement ran");
+
+    let fixed = rollback.replace("DROP TABLE nowhere;\n", "");
+    std::fs::write(dir.join("app__0001_x.sql"), text(&fixed.replace("DROP TABLE c", "DROP TABLE IF EXISTS c2")))
+        .unwrap();
+    match m.rollback(db.url.as_str(), dbwarden::RollbackTo::Version(0)).await {
+        Err(dbwarden::Error::Partial { state, .. }) => assert!(state.contains("rollback statements 1 to 1"), "{state}"),
+        other => panic!("{other:?}"),
+    }
+    std::fs::write(dir.join("app__0001_x.sql"), text(&fixed)).unwrap();
+    m.rollback(db.url.as_str(), dbwarden::RollbackTo::Version(0)).await.unwrap();
+    assert!(db.tables().await.is_empty());
+    assert!(db.recorded().await.is_empty());
+}

@@ -351,6 +351,18 @@ impl History<'_> {
         )
     }
 
+    /// Progress of a rollback stopped part-way: `done` statements ran, and `ran` (recorded as the row's rollback
+    /// checksum until the row is deleted) identifies them.
+    pub fn progress_down(&self, filename: &str, done: usize, ran: &str) -> String {
+        format!(
+            "UPDATE {} SET state = {}, statements_done = {done}, rollback_checksum = {} WHERE filename = {}",
+            self.t(),
+            self.d.literal(RowState::RollingBack.as_str()),
+            self.d.literal(ran),
+            self.d.literal(filename)
+        )
+    }
+
     /// Marks a row applied with the file's current checksums.
     pub fn finish(&self, filename: &str, checksum: &str, rollback_checksum: &str, elapsed_ms: &str) -> String {
         format!(

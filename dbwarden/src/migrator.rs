@@ -839,6 +839,23 @@ impl Migrator {
                 });
             }
             let resume = if row.state == RowState::RollingBack { row.statements_done } else { 0 };
+            // As for an upgrade: the rollback statements that ran must still be the file's.
+            let ran = row.rollback_checksum.as_deref().and_then(|c| c.strip_prefix(ROLLBACK_RAN));
+            if let Some(ran) = ran.filter(|_| resume > 0) {
+                let statements = file.statements(&file.rollback, run.backend.dialect())?;
+                let texts: Vec<&str> = statements.iter().take(resume).map(|s| s.sql).collect();
+                if texts.len() < resume || checksum::statements_checksum(&texts) != ran {
+                    return Err(Error::Partial {
+                        file: file.filename.clone(),
+                        state: format!(
+                            "rollback stopped part-way, and rollback statements 1 to {resume}, which ran, have changed \
+                             in the file since; restore them (only later statements may change)"
+                        ),
+                        done: resume,
+                        total: statements.len(),
+                    });
+                }
+            }
             plan.push((file, *row, resume));
         }
         run.history.prepare(run.backend).await;
@@ -848,6 +865,7 @@ impl Migrator {
             let statements = file.statements(&file.rollback, run.backend.dialect())?;
             let total = statements.len();
             let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
+            let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
             let units = units(statements, transactional, resume);
             let ctx = ExecCtx { file, total, direction: Direction::Down, resume, outer: false };
             let forget = run.history.delete(&row.filename);
@@ -864,7 +882,8 @@ impl Migrator {
                 let record = if i == last {
                     forget.clone()
                 } else {
-                    run.history.progress(&row.filename, RowState::RollingBack, done, None)
+                    let ran = format!("{ROLLBACK_RAN}{}", checksum::statements_checksum(&texts[..done]));
+                    run.history.progress_down(&row.filename, done, &ran)
                 };
                 exec_unit(run, &ctx, unit, &record, i == 0).await.map_err(|e| with_earlier(e, &steps))?;
             }
@@ -1052,6 +1071,10 @@ async fn exec_unit(
         }
     }
 }
+
+/// While a rollback is part-way, the row's rollback checksum holds this prefix and the checksum of the rollback
+/// statements that ran ([`checksum::statements_checksum`]); the row is deleted when the rollback completes.
+const ROLLBACK_RAN: &str = "sha256-statements-run:";
 
 /// MySQL quotes the rest of the batch after a syntax error (`near 'foo);\nUPDATE `_dbwarden_migrations` SET ...'`):
 /// cut the quote where dbwarden's own bookkeeping (`record`, sent in the same batch) begins.
