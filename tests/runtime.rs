@@ -392,3 +392,28 @@ async fn mysql_rollback_resume_checks_the_statements_that_ran() {
     assert!(db.tables().await.is_empty());
     assert!(db.recorded().await.is_empty());
 }
+
+/// MariaDB: a CALL whose procedure returns rows before it fails is reported as that statement's failure, not as
+/// a failure to record the migration.
+#[tokio::test]
+async fn mysql_a_failing_call_names_its_statement() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            (
+                "app__0001_p.sql",
+                "-- upgrade\nCREATE TABLE t (id INT PRIMARY KEY);\nCREATE PROCEDURE p() BEGIN SELECT 1; INSERT INTO t VALUES (1); INSERT INTO t VALUES (1); END;\n-- rollback\nDROP PROCEDURE p;\nDROP TABLE t;\n",
+            ),
+            ("app__0002_call.sql", "-- upgrade\nSELECT 2;\nCALL p();\n-- rollback\n"),
+        ],
+    );
+    match Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await {
+        Err(dbwarden::Error::Statement { at, source }) => {
+            assert_eq!((at.file.as_str(), at.line, at.index), ("app__0002_call.sql", 3, 2), "{source}");
+            assert!(source.message.contains("Duplicate entry"), "{source}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
