@@ -404,6 +404,12 @@ fn migrate_all_databases_of_the_config() {
         .collect();
     assert_eq!(counts, [("primary".to_string(), 1), ("audit".to_string(), 2)]);
     assert_eq!(cli(root, &["status", "-d", "audit", "--json"]).json()["applied"], 2);
+    // From a sub-folder, the paths in the config are the config's (the project root's), not the working folder's.
+    let sub = root.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let out = cli(&sub, &["--config", "../dbwarden.toml", "status", "-d", "audit", "--json"]);
+    assert_eq!(out.json()["applied"], 2, "{out:?}");
+    assert!(!sub.join("audit.db").exists());
     let out = cli(root, &["status", "-d", "nope"]);
     assert!(out.code == 2 && out.stderr.contains("no database named `nope`"), "{out:?}");
 

@@ -90,7 +90,11 @@ impl Config {
     /// Reads `path` if it exists; otherwise the defaults (one SQLite database `app.db`, or `DATABASE_URL`).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text, &path.display().to_string(), |k| std::env::var(k).ok()),
+            Ok(text) => {
+                // Paths in the file are relative to the file (the project root), wherever the command runs from.
+                let base = path.parent().filter(|p| !p.as_os_str().is_empty());
+                Config::parse_in(&text, &path.display().to_string(), base, |k| std::env::var(k).ok())
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::defaults(|k| std::env::var(k).ok())),
             Err(e) => Err(ConfigError::Read { file: path.display().to_string(), message: e.to_string() }),
         }
@@ -119,6 +123,17 @@ impl Config {
     /// assert!(err.unwrap_err().to_string().starts_with("dbwarden.toml:4:"));
     /// ```
     pub fn parse(text: &str, file: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::parse_in(text, file, None, env)
+    }
+
+    /// [`Config::parse`] for a file in the folder `base`: relative `migrations_dir`s and SQLite file paths of the
+    /// URLs written in the file (not those from the environment) are taken relative to it.
+    pub(crate) fn parse_in(
+        text: &str,
+        file: &str,
+        base: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let invalid =
             |offset: usize, message: String| ConfigError::Invalid { file: file.into(), line: line_of(offset), message };
@@ -144,7 +159,7 @@ impl Config {
             let from_env = env(&env_key).or_else(|| if default { env("DATABASE_URL") } else { None });
             let url = match (from_env, &db.url, &db.url_env) {
                 (Some(url), _, _) => url,
-                (None, Some(url), _) => url.get_ref().clone(),
+                (None, Some(url), _) => rebased_sqlite_url(url.get_ref(), base),
                 (None, None, Some(var)) => env(var.get_ref()).ok_or_else(|| {
                     invalid(var.span().start, format!("url_env = \"{}\" but that variable is not set", var.get_ref()))
                 })?,
@@ -181,6 +196,9 @@ impl Config {
             if let Some(dir) = db.migrations_dir {
                 config.migrations_dir = PathBuf::from(dir);
             }
+            if let Some(base) = base.filter(|_| config.migrations_dir.is_relative()) {
+                config.migrations_dir = base.join(&config.migrations_dir);
+            }
             if let Some(table) = db.migration_table {
                 if table.get_ref().is_empty() {
                     return Err(invalid(table.span().start, "migration_table must not be empty".into()));
@@ -207,7 +225,7 @@ impl Config {
                 })?;
             }
             config.tables = db.tables.unwrap_or_default();
-            config.dev_url = db.dev_url;
+            config.dev_url = db.dev_url.map(|u| rebased_sqlite_url(&u, base));
             databases.push(config);
         }
         let defaults = databases.iter().filter(|d| d.default).count();
@@ -234,6 +252,18 @@ impl Config {
             known: self.databases.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", "),
         })
     }
+}
+
+/// A SQLite URL naming a relative file, taken relative to `base`; any other URL as it is.
+fn rebased_sqlite_url(url: &str, base: Option<&Path>) -> String {
+    let Some(base) = base else { return url.to_string() };
+    for scheme in ["sqlite://", "sqlite:"] {
+        if let Some(rest) = url.strip_prefix(scheme) {
+            let relative = !rest.is_empty() && !rest.starts_with(['/', ':', '?']) && !rest.starts_with("file:");
+            return if relative { format!("{scheme}{}", base.join(rest).display()) } else { url.to_string() };
+        }
+    }
+    url.to_string()
 }
 
 impl DatabaseConfig {
@@ -296,6 +326,29 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn paths_in_a_file_elsewhere_are_relative_to_it() {
+        use std::path::Path;
+        let text = "[[database]]\nname = \"primary\"\ndefault = true\nurl = \"sqlite://app.db?mode=rwc\"\n\n[[database]]\nname = \"b\"\n\
+                    default = false\nurl = \"sqlite:///abs/b.db\"\nmigrations_dir = \"/abs/m\"\n\n[[database]]\nname = \"c\"\n\
+                    default = false\nurl = \"sqlite::memory:\"\n";
+        let c = super::Config::parse_in(text, "proj/dbwarden.toml", Some(Path::new("proj")), |_| None).unwrap();
+        let got: Vec<(&str, &str)> =
+            c.databases.iter().map(|d| (d.url.as_str(), d.migrations_dir.to_str().unwrap())).collect();
+        assert_eq!(
+            got,
+            [
+                ("sqlite://proj/app.db?mode=rwc", "proj/migrations/primary"),
+                ("sqlite:///abs/b.db", "/abs/m"),
+                ("sqlite::memory:", "proj/migrations/c")
+            ]
+        );
+        // A URL from the environment is the caller's: left as it is.
+        let env = |k: &str| (k == "DATABASE_URL").then(|| "sqlite://here.db".to_string());
+        let c = super::Config::parse_in(text, "proj/dbwarden.toml", Some(Path::new("proj")), env).unwrap();
+        assert_eq!(c.databases[0].url, "sqlite://here.db");
+    }
+
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
