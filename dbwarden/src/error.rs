@@ -237,8 +237,8 @@ impl Error {
                 if at.rollback { "rollback" } else { "migrate" }
             ),
             Error::Statement { .. } => "fix the statement; the message above says how to resume".into(),
-            Error::NoMigrationsDir { .. } => "check the path (--migrations-dir, or migrations_dir in dbwarden.toml; \
-                 relative paths start from the current directory), or create it with `dbwarden init` or `dbwarden new`"
+            Error::NoMigrationsDir { .. } => "check the path (--migrations-dir, relative to the current directory, or \
+                 migrations_dir in dbwarden.toml, relative to that file), or create it with `dbwarden init` or `dbwarden new`"
                 .into(),
             Error::ScratchNotEmpty { .. } => "point dev_url at a database of its own (verify empties it again after each run), or leave dev_url out and verify creates and drops a throwaway database next to the project's".into(),
             _ => return None,
