@@ -412,6 +412,10 @@ fn migrate_all_databases_of_the_config() {
     assert!(!sub.join("audit.db").exists());
     let out = cli(root, &["status", "-d", "nope"]);
     assert!(out.code == 2 && out.stderr.contains("no database named `nope`"), "{out:?}");
+    // One --url for every database would apply each one's migrations to the same place.
+    let out = cli(root, &["--url", "sqlite://other.db?mode=rwc", "migrate", "--all"]);
+    assert!(out.code == 2 && out.stderr.contains("leave out --url and --migrations-dir"), "{out:?}");
+    assert!(!root.join("other.db").exists());
 
     // The second database fails: the error names it and what the first one got.
     write_migrations(root, "primary", &[("primary__0002_z.sql", &text.replace(" x", " z"))]);

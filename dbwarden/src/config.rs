@@ -47,7 +47,7 @@ struct RawDatabase {
     tables: Option<Vec<String>>,
     migration_table: Option<Spanned<String>>,
     lock_timeout: Option<Spanned<String>>,
-    dev_url: Option<String>,
+    dev_url: Option<Spanned<String>>,
     column_order: Option<Spanned<String>>,
 }
 
@@ -225,7 +225,20 @@ impl Config {
                 })?;
             }
             config.tables = db.tables.unwrap_or_default();
-            config.dev_url = db.dev_url.map(|u| rebased_sqlite_url(&u, base));
+            if let Some(dev) = &db.dev_url {
+                // A scratch database of another type would prove nothing about this one's migrations.
+                match crate::url::dialect_of(dev.get_ref()) {
+                    Ok(d) if d == dialect => {}
+                    Ok(d) => return Err(invalid(
+                        dev.span().start,
+                        format!(
+                            "dev_url is a {d} database but `{name}` is {dialect}: verify needs one of the same type"
+                        ),
+                    )),
+                    Err(e) => return Err(invalid(dev.span().start, format!("dev_url: {e}"))),
+                }
+            }
+            config.dev_url = db.dev_url.map(|u| rebased_sqlite_url(u.get_ref(), base));
             databases.push(config);
         }
         let defaults = databases.iter().filter(|d| d.default).count();
@@ -388,6 +401,11 @@ mod tests {
                 "column_order `sorted`",
             ),
             ("[[database]]\nname = \"p\"\nurl_env = \"UNSET_VAR\"\n", 3, "UNSET_VAR"),
+            (
+                "[[database]]\nname = \"p\"\nurl = \"sqlite://a.db\"\ndev_url = \"mysql://root@h/d\"\n",
+                4,
+                "dev_url is a mysql database but `p` is sqlite",
+            ),
             (
                 "[[database]]\nname = \"a\"\nurl = \"sqlite://a\"\n[[database]]\nname = \"b\"\nurl = \"sqlite://b\"\n",
                 1,

@@ -336,6 +336,14 @@ fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseCon
     if explicit_config && !cli.config.exists() {
         return Err(Failure::usage(format!("{}: no such config file", cli.config.display())));
     }
+    if all && (cli.url.is_some() || cli.migrations_dir.is_some()) {
+        // One URL or folder for every database would run each one's migrations against the same place.
+        return Err(Failure::usage(
+            "--all runs every database of the config with its own url and folder: leave out --url and \
+             --migrations-dir, or pick one database with -d"
+                .into(),
+        ));
+    }
     let config = if let (Some(url), false) = (&cli.url, cli.config.exists()) {
         // Ad hoc: no config file at all.
         let dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
