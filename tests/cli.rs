@@ -428,6 +428,20 @@ fn migrate_all_databases_of_the_config() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("audit: audit__0003_bad.sql:2:"), "{out:?}");
     assert!(out.stderr.contains("(databases before it, done: primary: applied primary__0002_z.sql)"), "{out:?}");
+
+    // A third database whose url_env is not set stops only the commands on it.
+    let config = std::fs::read_to_string(root.join("dbwarden.toml")).unwrap();
+    std::fs::write(
+        root.join("dbwarden.toml"),
+        format!("{config}\n[[database]]\nname = \"shop\"\nurl_env = \"DBWARDEN_TEST_UNSET\"\n"),
+    )
+    .unwrap();
+    assert_eq!(cli(root, &["status", "-d", "primary"]).code, 0);
+    let out = cli(root, &["status", "-d", "shop"]);
+    assert!(
+        out.code == 2 && out.stderr.contains("url_env = \"DBWARDEN_TEST_UNSET\" but that variable is not set"),
+        "{out:?}"
+    );
 }
 
 /// On SQLite, `unlock --force` deletes a live holder's row (its process cannot be ended from here).

@@ -75,6 +75,9 @@ pub struct DatabaseConfig {
     /// PostgreSQL: where generated migrations put a column added before the last one (`column_order = "append"`,
     /// the default, or `"exact"`); MySQL and SQLite always keep the declared order.
     pub column_order: crate::render::ColumnOrder,
+    /// Why the URL is unknown (`url_env` naming a variable that is not set): reported when this database is
+    /// chosen, so that the others still work.
+    pub(crate) unresolved: Option<ConfigError>,
 }
 
 /// The whole configuration.
@@ -160,9 +163,20 @@ impl Config {
             let url = match (from_env, &db.url, &db.url_env) {
                 (Some(url), _, _) => url,
                 (None, Some(url), _) => rebased_sqlite_url(url.get_ref(), base),
-                (None, None, Some(var)) => env(var.get_ref()).ok_or_else(|| {
-                    invalid(var.span().start, format!("url_env = \"{}\" but that variable is not set", var.get_ref()))
-                })?,
+                (None, None, Some(var)) => match env(var.get_ref()) {
+                    Some(url) => url,
+                    None => {
+                        let why = invalid(
+                            var.span().start,
+                            format!("url_env = \"{}\" but that variable is not set", var.get_ref()),
+                        );
+                        let mut config = DatabaseConfig::new(&name, Dialect::Sqlite, String::new());
+                        config.default = default;
+                        config.unresolved = Some(why);
+                        databases.push(config);
+                        continue;
+                    }
+                },
                 (None, None, None) => {
                     return Err(invalid(
                         db.name.span().start,
@@ -229,12 +243,14 @@ impl Config {
                 // A scratch database of another type would prove nothing about this one's migrations.
                 match crate::url::dialect_of(dev.get_ref()) {
                     Ok(d) if d == dialect => {}
-                    Ok(d) => return Err(invalid(
-                        dev.span().start,
-                        format!(
+                    Ok(d) => {
+                        return Err(invalid(
+                            dev.span().start,
+                            format!(
                             "dev_url is a {d} database but `{name}` is {dialect}: verify needs one of the same type"
                         ),
-                    )),
+                        ))
+                    }
                     Err(e) => return Err(invalid(dev.span().start, format!("dev_url: {e}"))),
                 }
             }
@@ -253,8 +269,16 @@ impl Config {
         self.databases.iter().find(|d| d.default)
     }
 
-    /// The database named `name`, or the default one.
+    /// The database named `name`, or the default one: an error when there is none, or when its URL is unknown
+    /// (see [`Config::entry`] for the entry either way).
     pub fn database(&self, name: Option<&str>) -> Result<&DatabaseConfig, ConfigError> {
+        let found = self.entry(name)?;
+        found.usable()?;
+        Ok(found)
+    }
+
+    /// The entry named `name`, or the default one, even when its URL is unknown (a `--url` may supply it).
+    pub fn entry(&self, name: Option<&str>) -> Result<&DatabaseConfig, ConfigError> {
         let found = match name {
             Some(name) => self.databases.iter().find(|d| d.name == name),
             None => self.default_database(),
@@ -280,6 +304,14 @@ fn rebased_sqlite_url(url: &str, base: Option<&Path>) -> String {
 }
 
 impl DatabaseConfig {
+    /// `Err` when the config could not say where this database is (an unset `url_env`).
+    pub fn usable(&self) -> Result<(), ConfigError> {
+        match &self.unresolved {
+            Some(why) => Err(why.clone()),
+            None => Ok(()),
+        }
+    }
+
     /// The migrator of this database: its migrations folder, history table and lock timeout.
     pub fn migrator(&self) -> crate::Migrator {
         crate::Migrator::new(crate::Source::Dir { path: self.migrations_dir.clone(), db: Some(self.name.clone()) })
@@ -312,6 +344,7 @@ impl DatabaseConfig {
             lock_timeout: Duration::from_secs(60),
             tables: Vec::new(),
             dev_url: None,
+            unresolved: None,
             column_order: Default::default(),
         }
     }
@@ -387,6 +420,15 @@ mod tests {
     }
 
     #[test]
+    fn an_unset_url_env_fails_only_its_own_database() {
+        let text = "[[database]]\nname = \"main\"\nurl = \"sqlite://a.db\"\ndefault = true\n\n[[database]]\nname = \"shop\"\nurl_env = \"UNSET_VAR\"\n";
+        let c = parse(text).unwrap();
+        assert_eq!(c.database(None).unwrap().name, "main");
+        let e = c.database(Some("shop")).unwrap_err().to_string();
+        assert_eq!(e, "dbwarden.toml:8: url_env = \"UNSET_VAR\" but that variable is not set");
+    }
+
+    #[test]
     fn errors_name_key_and_line() {
         let cases = [
             ("[[database]]\nname = \"1bad\"\nurl = \"sqlite://a\"\n", 2, "must match"),
@@ -400,7 +442,6 @@ mod tests {
                 4,
                 "column_order `sorted`",
             ),
-            ("[[database]]\nname = \"p\"\nurl_env = \"UNSET_VAR\"\n", 3, "UNSET_VAR"),
             (
                 "[[database]]\nname = \"p\"\nurl = \"sqlite://a.db\"\ndev_url = \"mysql://root@h/d\"\n",
                 4,

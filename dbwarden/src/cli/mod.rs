@@ -358,11 +358,14 @@ fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseCon
     } else {
         Config::load(&cli.config)?
     };
-    let mut chosen = if all { config.databases.clone() } else { vec![config.database(name)?.clone()] };
+    let mut chosen = if all { config.databases.clone() } else { vec![config.entry(name)?.clone()] };
     for db in &mut chosen {
         if let Some(url) = &cli.url {
             db.dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
             db.url = url.clone();
+        } else {
+            // Another database's unset url_env is no concern of this one.
+            db.usable()?;
         }
         if let Some(dir) = &cli.migrations_dir {
             db.migrations_dir = dir.clone();
