@@ -612,28 +612,86 @@ pub fn file_steps(dialect: Dialect, file: &dbwarden_core::file::MigrationFile, t
     statements.iter().map(|s| classify(s.sql)).collect()
 }
 
-/// A hand-written statement's safety, from its leading keywords.
+/// A hand-written statement's safety, from its keywords (outside quoted text).
 fn classify(sql: &str) -> PlannedStep {
-    let words: Vec<String> = sql.split_whitespace().take(8).map(|w| w.to_ascii_uppercase()).collect();
-    let text = words.join(" ");
-    let has = |w: &str| words.iter().any(|x| x == w);
-    let safety = if text.starts_with("DROP TABLE")
-        || text.starts_with("TRUNCATE")
-        || text.starts_with("DELETE")
-        || (text.starts_with("ALTER TABLE") && has("DROP") && has("COLUMN"))
+    // Words of the statement with string literals and quoted names left out: `'drop it'` is no DROP.
+    let mut bare = String::with_capacity(sql.len());
+    let mut quote = None;
+    for c in sql.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if matches!(c, '\'' | '"' | '`') => quote = Some(c),
+            None => bare.push(if c.is_alphanumeric() || c == '_' { c.to_ascii_uppercase() } else { ' ' }),
+        }
+    }
+    let words: Vec<&str> = bare.split_whitespace().collect();
+    let starts = |prefix: &[&str]| words.len() >= prefix.len() && words[..prefix.len()] == *prefix;
+    let has = |w: &str| words.contains(&w);
+    let alter = starts(&["ALTER", "TABLE"]);
+    // In ALTER TABLE, DROP followed by anything but a constraint, index, default or the like drops a column
+    // (COLUMN is optional on PostgreSQL and MySQL), and any of several actions may be one.
+    const NOT_A_COLUMN: [&str; 11] = [
+        "CONSTRAINT",
+        "INDEX",
+        "KEY",
+        "DEFAULT",
+        "NOT",
+        "FOREIGN",
+        "PRIMARY",
+        "CHECK",
+        "IDENTITY",
+        "EXPRESSION",
+        "PARTITION",
+    ];
+    let drops_column = alter && words.windows(2).any(|w| w[0] == "DROP" && !NOT_A_COLUMN.contains(&w[1]));
+    let safety = if starts(&["DROP", "TABLE"])
+        || starts(&["DROP", "SCHEMA"])
+        || starts(&["DROP", "DATABASE"])
+        || starts(&["TRUNCATE"])
+        || starts(&["DELETE"])
+        || drops_column
     {
         Safety::Critical
-    } else if text.starts_with("ALTER TABLE") && (has("TYPE") || has("MODIFY") || has("NOT") || has("UNIQUE"))
-        || text.starts_with("UPDATE")
-        || text.starts_with("CREATE UNIQUE")
-        || (text.starts_with("ALTER TABLE") && has("CONSTRAINT"))
+    } else if alter && (has("TYPE") || has("MODIFY") || has("NOT") || has("UNIQUE") || has("CONSTRAINT"))
+        || starts(&["UPDATE"])
+        || starts(&["CREATE", "UNIQUE"])
     {
         Safety::Warn
-    } else if text.starts_with("CREATE") || text.starts_with("INSERT") {
+    } else if starts(&["CREATE"]) || starts(&["INSERT"]) {
         Safety::Safe
     } else {
         Safety::Info
     };
     let step: String = sql.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect();
     PlannedStep { safety, step }
+}
+
+#[cfg(test)]
+mod classify_tests {
+    use super::{classify, Safety};
+
+    #[test]
+    fn data_loss_is_critical_however_it_is_spelt() {
+        for sql in [
+            "ALTER TABLE users DROP email",
+            "ALTER TABLE users DROP COLUMN email",
+            "alter table users add column a int, add column b int, drop column name",
+            "DROP SCHEMA arch CASCADE",
+            "DROP TABLE t",
+            "TRUNCATE t",
+            "DELETE FROM t",
+        ] {
+            assert_eq!(classify(sql).safety, Safety::Critical, "{sql}");
+        }
+        for sql in [
+            "ALTER TABLE users DROP CONSTRAINT uq",
+            "ALTER TABLE users DROP INDEX ix",
+            "ALTER TABLE users ALTER COLUMN a DROP DEFAULT",
+            "ALTER TABLE users ALTER COLUMN a DROP NOT NULL",
+            "ALTER TABLE users ADD COLUMN note TEXT DEFAULT 'drop it'",
+        ] {
+            assert_ne!(classify(sql).safety, Safety::Critical, "{sql}");
+        }
+    }
 }
