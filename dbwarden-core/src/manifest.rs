@@ -902,6 +902,11 @@ fn default_sql(cx: &Cx, at: &str, ty: &ColumnType, value: Spanned<toml::Value>) 
                         | "CURRENT_TIME"
                         | "LOCALTIMESTAMP"
                 );
+            if !crate::schema::balanced(t) {
+                return Err(
+                    cx.err(offset, format!("{at}: the default `{t}` leaves a quote or a parenthesis open: close it"))
+                );
+            }
             let textual =
                 matches!(ty, ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Enum(_));
             if bare_word && textual {

@@ -564,6 +564,11 @@ fn every_error_names_its_line() {
 
     // Renames.
     fails(
+        &table("[[table.column]]\nname = \"a\"\ntype = \"Integer\"\nserver_default = \"'abc\"\n"),
+        10,
+        "leaves a quote or a parenthesis open",
+    );
+    fails(
         "[[table]]\nname = \"t\"\nrenamed_from = \"t\"\n[[table.column]]\nname = \"a\"\ntype = \"Text\"\n",
         3,
         "own name",

@@ -95,6 +95,11 @@ impl MakeError {
             MakeError::NoManifest { .. } => {
                 Some(format!("check the path given to --schema (without it, {MANIFEST_FILE} is read when it exists)"))
             }
+            MakeError::NoBaseline { reason, .. } if reason.contains("edited, missing or part-way") => Some(
+                "`dbwarden status` names them: restore edited files (or accept the edit with `dbwarden repair`), \
+                 restore missing ones, finish part-way ones with migrate or rollback; then make-migrations again"
+                    .into(),
+            ),
             MakeError::NoBaseline { .. } => Some(
                 "start the database and run `dbwarden migrate`, then make-migrations again (it rewrites the snapshot)"
                     .into(),

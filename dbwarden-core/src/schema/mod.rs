@@ -385,7 +385,8 @@ fn literal_casts_removed(expr: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn balanced(inner: &str) -> bool {
+/// Whether quotes and parentheses in `inner` are closed (a doubled quote is an escaped one).
+pub(crate) fn balanced(inner: &str) -> bool {
     let mut depth = 0i32;
     let mut in_quote = false;
     for c in inner.chars() {
