@@ -123,6 +123,11 @@ async fn workflow(dialect: Dialect) {
     db.exec("INSERT INTO posts (id, user_id) VALUES (1, 1)").await;
     assert_eq!(run(root, url, &["migrate"]).code, 0);
     assert_eq!(run(root, url, &["diff", "--exit-code"]).code, 0);
+    // An applied file edited by hand: make-migrations refuses, and the hint is the way out of that, not "migrate".
+    std::fs::write(&file, generated.replace("-- rollback", "SELECT 1;\n-- rollback")).unwrap();
+    let out = run(root, url, &["make-migrations", "more"]);
+    assert!(out.code == 2 && out.stderr.contains("dbwarden repair"), "{out:?}");
+    std::fs::write(&file, &generated).unwrap();
     assert_eq!(run(root, url, &["diff", "--offline", "--exit-code"]).code, 0, "the snapshot follows the models");
     assert_eq!(db.strings("SELECT title FROM posts").await, ["untitled"]);
 
