@@ -184,7 +184,7 @@ async fn ad_hoc_migrations_dir_takes_its_database_name_from_the_files_or_the_fol
     let url = format!("sqlite://{}", fresh.display());
     let typo = db.dir.path().join("migratoins/app");
     let args = ["--url", url.as_str(), "--migrations-dir", typo.to_str().unwrap()];
-    for command in ["migrate", "status", "rollback"] {
+    for command in ["migrate", "status", "rollback", "check"] {
         let out = cli(db.dir.path(), &[&args[..], &[command]].concat());
         assert!(
             out.code == 2 && out.stderr.contains("migratoins/app: no such migrations folder"),

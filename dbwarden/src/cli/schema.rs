@@ -249,6 +249,10 @@ pub(super) async fn check_db(
 /// `check`: exit 1 when something is above the ceiling.
 pub(super) async fn check(cli: &Cli, out: &Out, database: Option<&str>, ceiling: Safety) -> Result<u8, Failure> {
     models_name_known_databases(cli)?;
+    // A folder named on the command line that is not there is a typo, not "nothing pending" (a CI gate passed).
+    if let Some(dir) = cli.migrations_dir.as_ref().filter(|d| !d.is_dir()) {
+        return Err(crate::Error::NoMigrationsDir { path: dir.clone() }.into());
+    }
     let db = databases(cli, database, false)?.remove(0);
     let report = make::check(&db, cli.schema.as_deref()).await?;
     let above = report.safety.is_some_and(|s| s > ceiling);
