@@ -264,6 +264,21 @@ async fn sqlite_lock_timeout_and_status_with_another_writer() {
     assert_eq!(cli(db.dir.path(), &[&args[..], &["migrate", "--lock-timeout", "1s"]].concat()).code, 0);
 }
 
+/// MariaDB: a migration stopped part-way shows as such in `history` (it read as applied).
+#[tokio::test]
+async fn history_shows_a_part_applied_row() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let text = "-- upgrade\nCREATE TABLE a (id INT);\nINSERT INTO nowhere VALUES (1);\n-- rollback\nDROP TABLE a;\n";
+    let dir = write(db.dir.path(), &[("primary__0001_x.sql".to_string(), text.to_string())]);
+    let args = ["--url", db.url.as_str(), "--migrations-dir", dir.to_str().unwrap()];
+    assert_eq!(cli(db.dir.path(), &[&args[..], &["migrate"]].concat()).code, 2);
+    let out = cli(db.dir.path(), &[&args[..], &["history"]].concat());
+    assert!(
+        out.stdout.contains("primary__0001_x.sql") && out.stdout.contains("PART-APPLIED (1 statement(s) ran)"),
+        "{out:?}"
+    );
+}
+
 /// 16 processes migrate one fresh database at once: all succeed, each migration is recorded once.
 #[tokio::test]
 async fn sixteen_concurrent_processes_per_backend() {

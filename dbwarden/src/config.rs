@@ -160,6 +160,12 @@ impl Config {
             let default = db.default.as_ref().map_or(only_one, |d| *d.get_ref());
             let env_key = format!("DBWARDEN_{}_URL", name.to_ascii_uppercase());
             let from_env = env(&env_key).or_else(|| if default { env("DATABASE_URL") } else { None });
+            if let (Some(_), Some(var)) = (&db.url, &db.url_env) {
+                return Err(invalid(
+                    var.span().start,
+                    format!("database `{name}` sets both `url` and `url_env`: keep one"),
+                ));
+            }
             let url = match (from_env, &db.url, &db.url_env) {
                 (Some(url), _, _) => url,
                 (None, Some(url), _) => rebased_sqlite_url(url.get_ref(), base),
@@ -203,7 +209,11 @@ impl Config {
                     }
                     d
                 }
-                None => url_dialect.map_err(|e| invalid(db.name.span().start, e.to_string()))?,
+                None => url_dialect.map_err(|e| {
+                    // At the url line when the url is the file's (else the name's: it came from the environment).
+                    let at = db.url.as_ref().map_or(db.name.span().start, |u| u.span().start);
+                    invalid(at, format!("url: {e}"))
+                })?,
             };
             let mut config = DatabaseConfig::new(&name, dialect, url);
             config.default = default;
@@ -442,6 +452,8 @@ mod tests {
                 4,
                 "column_order `sorted`",
             ),
+            ("[[database]]\nname = \"p\"\nurl = \"sqlite://a\"\nurl_env = \"X\"\n", 4, "sets both `url` and `url_env`"),
+            ("[[database]]\nname = \"p\"\nurl = \"oracle://a\"\n", 3, "url: "),
             (
                 "[[database]]\nname = \"p\"\nurl = \"sqlite://a.db\"\ndev_url = \"mysql://root@h/d\"\n",
                 4,

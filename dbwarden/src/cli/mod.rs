@@ -634,8 +634,18 @@ async fn history(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure
         }
         rows.iter()
             .map(|r| {
+                // A row that stopped part-way must not read as applied.
+                let state = match r.state {
+                    crate::history::RowState::Applied => String::new(),
+                    crate::history::RowState::Partial => {
+                        o.red(&format!("  PART-APPLIED ({} statement(s) ran)", r.statements_done))
+                    }
+                    crate::history::RowState::RollingBack => {
+                        o.red(&format!("  HALF-REVERTED ({} rollback statement(s) ran)", r.statements_done))
+                    }
+                };
                 format!(
-                    "{}  {}  {}{}\n",
+                    "{}  {}  {}{}{state}\n",
                     r.version.as_deref().unwrap_or("----"),
                     r.applied_at.as_deref().unwrap_or("?"),
                     r.filename,
