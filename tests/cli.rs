@@ -457,6 +457,10 @@ fn migrate_all_databases_of_the_config() {
         out.code == 2 && out.stderr.contains("url_env = \"DBWARDEN_TEST_UNSET\" but that variable is not set"),
         "{out:?}"
     );
+    // Commands on files alone do not need the URL.
+    assert_eq!(cli(root, &["init"]).code, 0);
+    assert_eq!(cli(root, &["new", "-d", "shop", "first"]).code, 0);
+    assert!(root.join("migrations/shop/shop__0001_first.sql").exists());
 }
 
 /// On SQLite, `unlock --force` deletes a live holder's row (its process cannot be ended from here).

@@ -332,17 +332,18 @@ impl Failure {
 
 /// The databases a command works on, with `--url`/`--migrations-dir` applied.
 fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseConfig>, Failure> {
+    chosen(cli, name, all, true)
+}
+
+/// [`databases`] for commands that touch only files (`init`, `new`): an unknown URL is no concern of theirs.
+fn entries(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseConfig>, Failure> {
+    chosen(cli, name, all, false)
+}
+
+fn chosen(cli: &Cli, name: Option<&str>, all: bool, need_url: bool) -> Result<Vec<DatabaseConfig>, Failure> {
     let explicit_config = cli.config != Path::new(crate::config::FILE_NAME);
     if explicit_config && !cli.config.exists() {
         return Err(Failure::usage(format!("{}: no such config file", cli.config.display())));
-    }
-    if all && (cli.url.is_some() || cli.migrations_dir.is_some()) {
-        // One URL or folder for every database would run each one's migrations against the same place.
-        return Err(Failure::usage(
-            "--all runs every database of the config with its own url and folder: leave out --url and \
-             --migrations-dir, or pick one database with -d"
-                .into(),
-        ));
     }
     let config = if let (Some(url), false) = (&cli.url, cli.config.exists()) {
         // Ad hoc: no config file at all.
@@ -363,7 +364,7 @@ fn databases(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseCon
         if let Some(url) = &cli.url {
             db.dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
             db.url = url.clone();
-        } else {
+        } else if need_url {
             // Another database's unset url_env is no concern of this one.
             db.usable()?;
         }
@@ -417,10 +418,13 @@ fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
         let text = "# dbwarden configuration: one [[database]] entry per database.\n\
                     [[database]]\nname = \"primary\"\ndefault = true\ntype = \"sqlite\"\nurl = \"sqlite://app.db\"\n\
                     migrations_dir = \"migrations/primary\"\n# lock_timeout = \"60s\"\n# migration_table = \"_dbwarden_migrations\"\n";
+        if let Some(folder) = cli.config.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|e| io(folder, e))?;
+        }
         std::fs::write(&cli.config, text).map_err(|e| io(&cli.config, e))?;
         written.push(cli.config.display().to_string());
     }
-    for db in databases(cli, None, true)? {
+    for db in entries(cli, None, true)? {
         if !db.migrations_dir.exists() {
             std::fs::create_dir_all(&db.migrations_dir).map_err(|e| io(&db.migrations_dir, e))?;
             written.push(format!("{}/", db.migrations_dir.display()));
@@ -445,7 +449,7 @@ fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
 }
 
 fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Result<u8, Failure> {
-    let db = databases(cli, name, false)?.remove(0);
+    let db = entries(cli, name, false)?.remove(0);
     let files = dbwarden_core::file::read_dir(&db.migrations_dir).map_err(|e| Failure::from(Error::from(e)))?;
     let resolved =
         dbwarden_core::file::resolve_files(files, Some(&db.name)).map_err(|e| Failure::from(Error::from(e)))?;
@@ -479,6 +483,14 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
     }
     let mut reports = Vec::new();
     let mut stopped = Vec::new();
+    if args.all && (cli.url.is_some() || cli.migrations_dir.is_some()) {
+        // One URL or folder for every database would run each one's migrations against the same place.
+        return Err(Failure::usage(
+            "--all runs every database of the config with its own url and folder: leave out --url and \
+             --migrations-dir, or pick one database with -d"
+                .into(),
+        ));
+    }
     for db in databases(cli, args.database.as_deref(), args.all)? {
         let mut held_back = None;
         if let Some(ceiling) = args.ceiling {
