@@ -248,6 +248,11 @@ fn snapshot_of(db: &DatabaseConfig, schema: &Schema) -> Result<Snapshot, Error> 
 /// otherwise the snapshot, which must cover exactly the migration files there are; with no files and no snapshot,
 /// empty.
 pub async fn baseline(db: &DatabaseConfig, offline: bool) -> Result<Baseline, MakeError> {
+    baseline_because(db, offline, "offline mode was asked for").await
+}
+
+/// [`baseline`], saying why the live database is not used when `offline`.
+async fn baseline_because(db: &DatabaseConfig, offline: bool, why_offline: &str) -> Result<Baseline, MakeError> {
     let now = files(db)?;
     let mut note = None;
     if !offline {
@@ -266,7 +271,7 @@ pub async fn baseline(db: &DatabaseConfig, offline: bool) -> Result<Baseline, Ma
             Err(e) => note = Some(format!("database not reachable: {e}")),
         }
     }
-    let why_not_live = note.clone().unwrap_or_else(|| "offline mode was asked for".into());
+    let why_not_live = note.clone().unwrap_or_else(|| why_offline.into());
     let refuse = |reason: String| MakeError::NoBaseline { database: db.name.clone(), reason };
     match Snapshot::load(&db.migrations_dir)? {
         Some(snapshot) => {
@@ -548,7 +553,7 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
     if !target.tables.is_empty() {
         // With files pending, the snapshot (which includes them) is the baseline; else the live database.
         let base = if any_pending {
-            match baseline(db, true).await {
+            match baseline_because(db, true, "migrations are pending, so the snapshot is the baseline").await {
                 Ok(b) => Some(b.schema),
                 Err(e) => {
                     report.models_unchecked = Some(e.to_string());
