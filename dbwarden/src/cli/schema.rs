@@ -274,6 +274,10 @@ pub(super) async fn check(cli: &Cli, out: &Out, database: Option<&str>, ceiling:
             Some(s) if above => text.push_str(&o.red(&format!("{s} is above the ceiling {ceiling}"))),
             Some(s) => text.push_str(&format!("highest level {s}, within the ceiling {ceiling}")),
         }
+        if report.models_unchecked.is_some() && !above {
+            // The exit code is 1 all the same: the model changes could not be checked.
+            text.push_str(&o.yellow("; the model changes above could not be checked (exit 1)"));
+        }
         text
     });
     Ok(if above || report.models_unchecked.is_some() { 1 } else { 0 })
