@@ -417,3 +417,37 @@ async fn mysql_a_failing_call_names_its_statement() {
         other => panic!("{other:?}"),
     }
 }
+
+/// SQLite: a run cancelled while a long write runs on (sqlx's worker finishes the statement after the future is
+/// dropped) still frees its lock once the write ends: the row's DELETE, busy until then, is tried again (it was
+/// tried once, and the same process then waited for the row to expire).
+#[tokio::test]
+async fn sqlite_cancelled_long_write_frees_the_lock_when_it_ends() {
+    use std::str::FromStr;
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let slow = "CREATE TABLE big AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) \
+                SELECT x FROM c";
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[("app__0001_slow.sql", &format!("-- upgrade\n{slow};\n-- rollback\nDROP TABLE big;\n"))],
+    );
+    // A short busy timeout: the first DELETE of the lock row fails while the write still runs.
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).unwrap().busy_timeout(Duration::from_millis(100));
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let m = Migrator::new(Source::dir(&dir));
+    assert!(tokio::time::timeout(Duration::from_millis(300), m.run(&pool)).await.is_err(), "cancelled mid-write");
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(status) = m.lock_status(&pool).await {
+            if !status.held {
+                break;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the lock was never freed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    m.run(&pool).await.unwrap();
+    assert_eq!(db.recorded().await, ["0001"]);
+}

@@ -227,13 +227,27 @@ impl Drop for SqliteBackend {
         drop(self.conn.take());
         handle.spawn(async move {
             let sql = lock::delete_sql(dialect::of(Dialect::Sqlite), &namespace, Some(&owner));
-            let conn = match reopen {
-                Reopen::Options(options) => SqliteConnection::connect_with(&options).await,
-                Reopen::Pool(pool) => pool.acquire().await.map(|c| c.detach()),
-            };
-            if let Ok(mut conn) = conn {
-                let _ = sqlx::Executor::execute(&mut conn, sqlx::raw_sql(&sql)).await;
-                let _ = conn.close().await;
+            // The dropped connection's statement runs on to its end on sqlx's worker thread, holding the file's
+            // write lock: until then the DELETE is busy, so it is tried again (up to the row's own expiry, after
+            // which anyone takes the lock over anyway).
+            let deadline = std::time::Instant::now() + lock::ROW_TTL;
+            for attempt in 0u32.. {
+                let conn = match &reopen {
+                    Reopen::Options(options) => SqliteConnection::connect_with(options).await,
+                    Reopen::Pool(pool) => pool.acquire().await.map(|c| c.detach()),
+                };
+                let busy = match conn {
+                    Ok(mut conn) => {
+                        let result = sqlx::Executor::execute(&mut conn, sqlx::raw_sql(&sql)).await;
+                        let _ = conn.close().await;
+                        result.err().is_some_and(|e| DbError::from(e).is_busy())
+                    }
+                    Err(e) => DbError::from(e).is_busy(),
+                };
+                if !busy || std::time::Instant::now() >= deadline {
+                    break;
+                }
+                tokio::time::sleep(super::backoff(attempt)).await;
             }
         });
     }
