@@ -67,7 +67,10 @@ async fn pools_of_every_kind() {
     sqlx::any::install_default_drivers();
     let any_db = TestDb::new(Dialect::Postgres).await;
     let any = sqlx::AnyPool::connect(&any_db.url).await.unwrap();
+    assert!(!m.up_to_date(&any).await.unwrap());
     assert_eq!(m.run(&any).await.unwrap().steps.len(), 3);
+    // A readiness probe on an AnyPool turns ready (it said false whatever the state).
+    assert!(m.up_to_date(&any).await.unwrap());
 }
 
 mod registered {

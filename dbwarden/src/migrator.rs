@@ -347,8 +347,9 @@ impl Migrator {
     }
 
     /// Whether every migration is applied with its file unchanged, by the read `migrate` itself starts with: one
-    /// read-only query through the pool, no lock. A readiness probe for a service that must not start on an old
-    /// schema; `false` also when the pool cannot tell (a URL, an error: use [`Migrator::status`] for details).
+    /// read-only query through the pool, no lock (for an `AnyPool` or a URL, [`Migrator::status`] on a connection
+    /// of its own). A readiness probe for a service that must not start on an old schema; `false` also when the pool
+    /// cannot tell (an error: use [`Migrator::status`] for details).
     ///
     /// ```no_run
     /// # async fn probe(pool: &sqlx::PgPool) -> Result<(), dbwarden::Error> {
@@ -357,6 +358,11 @@ impl Migrator {
     /// # Ok(()) }
     /// ```
     pub async fn up_to_date(&self, target: &(impl Target + ?Sized)) -> Result<bool, Error> {
+        if target.pool_dialect().is_none() {
+            // No pool to peek through (an AnyPool, a URL): the read-only status on a connection of its own.
+            let status = self.status(target).await?;
+            return Ok(status.pending == 0 && !status.has_problems());
+        }
         match self.head_or_load(target).await? {
             Ok(_) => Ok(true),
             Err(loaded) => Ok(matches!(self.peek(target, &loaded).await, Peek::NothingToDo { .. })),
