@@ -511,10 +511,18 @@ impl Migrator {
         let rows = history.read(backend).await.map_err(Error::db("reading the history table"))?;
         let plan = self.plan(loaded, &rows, backend.dialect())?;
         let mut steps = Vec::new();
-        for (file, _resume) in plan {
+        for (file, resume) in plan {
             let statements = file.statements(&file.upgrade, backend.dialect())?;
-            let sql = statements.iter().map(|s| format!("{};", s.sql)).collect::<Vec<_>>().join("\n");
-            steps.push(step(file, statements.len(), 0, Some(sql), self.baseline));
+            // What the run would send: a migration stopped part-way resumes after the statements that ran.
+            let mut sql = statements.iter().skip(resume).map(|s| format!("{};", s.sql)).collect::<Vec<_>>().join("\n");
+            if resume > 0 {
+                sql = format!(
+                    "-- resumes at statement {} of {} (the first {resume} ran before)\n{sql}",
+                    resume + 1,
+                    statements.len()
+                );
+            }
+            steps.push(step(file, statements.len() - resume.min(statements.len()), 0, Some(sql), self.baseline));
         }
         Ok(Report { database: loaded.db.clone(), steps, dry_run: true })
     }
