@@ -353,6 +353,14 @@ async fn repeatables_run_after_versioned(dialect: Dialect) {
     let third = m.run(db.url.as_str()).await.unwrap();
     assert_eq!(third.steps.len(), 2);
     assert_eq!(db.strings("SELECT CAST(id AS CHAR(10)) FROM a").await, ["2"]);
+
+    // Rolled back to nothing, then migrated again: the ROC file runs again on the new tables, as on a new database.
+    m.rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap();
+    let rows = db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM _dbwarden_migrations").await;
+    assert_eq!(rows, ["0"], "{dialect}: the repeatables' rows went with the schema");
+    let again = m.run(db.url.as_str()).await.unwrap();
+    assert_eq!(again.steps.len(), 3, "{dialect}");
+    assert_eq!(db.strings("SELECT CAST(id AS CHAR(10)) FROM a").await, ["2"]);
 }
 
 /// `embed_migrations!` and a folder read at run time resolve to the same migrations.

@@ -904,6 +904,16 @@ impl Migrator {
             tracing::info!(file = %file.filename, "rolled back");
             steps.push(step(file, total, started.elapsed().as_millis() as u64, None, false));
         }
+        // Every versioned migration reverted: what the repeatables built went with the tables they ran on, so their
+        // rows go too and the next migrate runs them again, as on a new database. (After a partial rollback they
+        // stay: a re-run of a seed on tables that kept their rows would duplicate them.)
+        let versioned = rows.iter().filter(|r| r.version_number().is_some()).count();
+        if !steps.is_empty() && steps.len() == versioned {
+            for row in rows.iter().filter(|r| r.version_number().is_none()) {
+                let forget = run.history.delete(&row.filename);
+                run.backend.execute(&forget).await.map_err(Error::db(format!("forgetting {}", row.filename)))?;
+            }
+        }
         Ok(Report { database: loaded.db.clone(), steps, dry_run: false })
     }
 
