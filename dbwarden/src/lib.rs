@@ -61,7 +61,10 @@ pub async fn migrate(target: &(impl backend::Target + ?Sized)) -> Result<Report,
         [one] => *one,
         [] => {
             return Err(Error::Usage(
-                "no migrations are embedded: call `dbwarden::embed_migrations!();` once in your crate (it reads ./migrations/<db>/)".into(),
+                "no migrations are registered for dbwarden::migrate: call `dbwarden::embed_migrations!();` once in \
+                 your crate (it reads ./migrations/<db>/ and registers them); a set embedded with a path \
+                 (`static M: EmbeddedMigrations = embed_migrations!(\"dir\")`) runs with `Migrator::new(&M).run(&pool)`"
+                    .into(),
             ))
         }
         many => {

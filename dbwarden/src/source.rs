@@ -83,12 +83,16 @@ impl Source {
 }
 
 fn warn_not_embedded(set: &EmbeddedMigrations, missing: &[String]) {
-    if !missing.is_empty() {
-        tracing::warn!(
-            folder = set.dir,
-            files = ?missing,
-            "migration files on disk are not in this binary; rebuild it (add `println!(\"cargo:rerun-if-changed=migrations\")` to build.rs)"
-        );
+    if missing.is_empty() {
+        return;
+    }
+    const MESSAGE: &str = "migration files on disk are not in this binary; rebuild it (add \
+        `println!(\"cargo:rerun-if-changed=migrations\")` to build.rs)";
+    if tracing::dispatcher::has_been_set() {
+        tracing::warn!(folder = set.dir, files = ?missing, "{MESSAGE}");
+    } else {
+        // An application without a tracing subscriber would never see it, and the point is not to miss a file.
+        eprintln!("dbwarden: warning: {MESSAGE}: {} in {}", missing.join(", "), set.dir);
     }
 }
 
