@@ -87,6 +87,21 @@ macro_rules! per_backend {
 
 per_backend!(generated_migrations_converge_and_roll_back_exactly);
 
+/// A schema of one table `name` with a BIGINT primary key `id` and `columns` after it.
+fn keyed_table(name: &str, columns: Vec<dbwarden::schema::Column>) -> dbwarden::schema::Schema {
+    use dbwarden::schema::{ColumnType, PrimaryKey, Table};
+    let mut all = vec![common::column("id", ColumnType::BigInt, false, None)];
+    all.extend(columns);
+    dbwarden::schema::Schema {
+        tables: vec![Table {
+            name: name.into(),
+            columns: all,
+            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
+            ..Table::default()
+        }],
+    }
+}
+
 async fn introspect(db: &TestDb) -> dbwarden::schema::Schema {
     let mut backend = dbwarden::backend::connect(&dbwarden::backend::ConnectSpec { url: db.url.clone(), create: true })
         .await
@@ -188,15 +203,8 @@ async fn postgres_exact_column_order_converges_in_order() {
 /// change (the default is a value of the new type: `'none'` does not fit a boolean), on every backend.
 async fn retype_and_fill_nulls(dialect: Dialect) {
     use common::column;
-    use dbwarden::schema::{Column, ColumnType, PrimaryKey, Schema, Table};
-    let table = |flag: Column| Schema {
-        tables: vec![Table {
-            name: "t".into(),
-            columns: vec![column("id", ColumnType::BigInt, false, None), flag],
-            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
-            ..Table::default()
-        }],
-    };
+    use dbwarden::schema::{Column, ColumnType, Schema};
+    let table = |flag: Column| keyed_table("t", vec![flag]);
     let old = table(column("flag", ColumnType::Boolean, true, None));
     let new = table(column("flag", ColumnType::Varchar(20), false, Some("'none'")));
     let db = TestDb::new(dialect).await;
@@ -221,15 +229,8 @@ mod retype {
 /// which does not enforce widths, keeps it whole. Either way the value is intact.
 async fn narrowing_keeps_long_text(dialect: Dialect) {
     use common::column;
-    use dbwarden::schema::{Column, ColumnType, PrimaryKey, Schema, Table};
-    let table = |note: Column| Schema {
-        tables: vec![Table {
-            name: "t".into(),
-            columns: vec![column("id", ColumnType::BigInt, false, None), note],
-            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
-            ..Table::default()
-        }],
-    };
+    use dbwarden::schema::{Column, ColumnType, Schema};
+    let table = |note: Column| keyed_table("t", vec![note]);
     let db = TestDb::new(dialect).await;
     let dir = write_migrations(db.dir.path(), "app", &[]);
     let m = Migrator::new(Source::dir(&dir));
@@ -266,9 +267,8 @@ mod narrowing {
 /// parentheses: the migration applies, and generating again from the live database finds nothing.
 async fn server_rewritten_and_expression_defaults_converge(dialect: Dialect) {
     use common::column;
-    use dbwarden::schema::{ColumnType, PrimaryKey, Schema, Table};
+    use dbwarden::schema::{ColumnType, Schema};
     let mut columns = vec![
-        column("id", ColumnType::BigInt, false, None),
         column("minus", ColumnType::Integer, false, Some("-1")),
         column("big", ColumnType::BigInt, false, Some("12345678901234567")),
         column("ratio", ColumnType::Decimal(6, 2), false, Some("-1.5")),
@@ -285,14 +285,7 @@ async fn server_rewritten_and_expression_defaults_converge(dialect: Dialect) {
     if dialect == Dialect::Sqlite {
         columns.push(column("made", ColumnType::Text, true, Some("(datetime('now'))")));
     }
-    let models = Schema {
-        tables: vec![Table {
-            name: "t".into(),
-            columns,
-            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
-            ..Table::default()
-        }],
-    };
+    let models = keyed_table("t", columns);
     let db = TestDb::new(dialect).await;
     let g = dbwarden::generate::generate(dialect, Schema::default(), models.clone(), &Renames::default()).unwrap();
     let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &g.text)]);
@@ -319,18 +312,8 @@ mod defaults {
 /// data kept, and roll back.
 async fn case_only_renames_converge(dialect: Dialect) {
     use common::column;
-    use dbwarden::schema::{ColumnType, PrimaryKey, Schema, Table};
-    let table = |name: &str, email: &str| Schema {
-        tables: vec![Table {
-            name: name.into(),
-            columns: vec![
-                column("id", ColumnType::BigInt, false, None),
-                column(email, ColumnType::Varchar(50), true, None),
-            ],
-            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
-            ..Table::default()
-        }],
-    };
+    use dbwarden::schema::{ColumnType, Schema};
+    let table = |name: &str, email: &str| keyed_table(name, vec![column(email, ColumnType::Varchar(50), true, None)]);
     let (old, new) = (table("Users", "email"), table("users", "Email"));
     let renames = Renames {
         tables: vec![("Users".into(), "users".into())],

@@ -13,6 +13,11 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/basic")
 }
 
+/// A migration that creates table `t` and drops it on rollback.
+fn create_table(t: &str) -> String {
+    format!("-- upgrade\nCREATE TABLE {t} (id INTEGER);\n-- rollback\nDROP TABLE {t};\n")
+}
+
 fn migrator(dir: &Path) -> Migrator {
     Migrator::new(Source::dir(dir)).lock_timeout(Duration::from_secs(5))
 }
@@ -45,11 +50,13 @@ per_backend!(
 /// refuses it naming the file, and `out_of_order(true)` applies it.
 async fn out_of_order_files_are_flagged_refused_and_applied_on_request(dialect: Dialect) {
     let db = TestDb::new(dialect).await;
-    let good = |t: &str| format!("-- upgrade\nCREATE TABLE {t} (id INTEGER);\n-- rollback\nDROP TABLE {t};\n");
-    let dir =
-        write_migrations(db.dir.path(), "app", &[("app__0001_a.sql", &good("a")), ("app__0003_c.sql", &good("c"))]);
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[("app__0001_a.sql", &create_table("a")), ("app__0003_c.sql", &create_table("c"))],
+    );
     migrator(&dir).run(db.url.as_str()).await.unwrap();
-    std::fs::write(dir.join("app__0002_b.sql"), good("b")).unwrap();
+    std::fs::write(dir.join("app__0002_b.sql"), create_table("b")).unwrap();
     let status = migrator(&dir).status(db.url.as_str()).await.unwrap();
     let b = status.entries.iter().find(|e| e.filename == "app__0002_b.sql").unwrap();
     assert_eq!(b.state, EntryState::OutOfOrder, "{dialect}");
@@ -69,13 +76,12 @@ async fn out_of_order_files_are_flagged_refused_and_applied_on_request(dialect: 
 /// CLI printed only the error, as if nothing had happened); a rollback likewise.
 async fn a_failure_names_what_the_run_did_before_it(dialect: Dialect) {
     let db = TestDb::new(dialect).await;
-    let good = |t: &str| format!("-- upgrade\nCREATE TABLE {t} (id INTEGER);\n-- rollback\nDROP TABLE {t};\n");
     let dir = write_migrations(
         db.dir.path(),
         "app",
         &[
             ("app__0001_a.sql", "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE nowhere;\n"),
-            ("app__0002_b.sql", &good("b")),
+            ("app__0002_b.sql", &create_table("b")),
             ("app__0003_bad.sql", "-- upgrade\nINSERT INTO nowhere VALUES (1);\n-- rollback\n"),
         ],
     );
@@ -406,13 +412,12 @@ async fn identical_sql_in_two_files_runs_twice(dialect: Dialect) {
 /// where DDL commits implicitly (MariaDB) and for files that must run outside a transaction.
 async fn single_transaction_is_all_or_nothing(dialect: Dialect) {
     let db = TestDb::new(dialect).await;
-    let good = |t: &str| format!("-- upgrade\nCREATE TABLE {t} (id INTEGER);\n-- rollback\nDROP TABLE {t};\n");
     let dir = write_migrations(
         db.dir.path(),
         "app",
         &[
-            ("app__0001_a.sql", &good("a")),
-            ("app__0002_b.sql", &good("b")),
+            ("app__0001_a.sql", &create_table("a")),
+            ("app__0002_b.sql", &create_table("b")),
             ("app__0003_bad.sql", "-- upgrade\nINSERT INTO nowhere VALUES (1);\n-- rollback\n"),
         ],
     );
@@ -434,7 +439,7 @@ async fn single_transaction_is_all_or_nothing(dialect: Dialect) {
     }
     assert!(db.tables().await.is_empty(), "0001 and 0002 must be rolled back with 0003");
     assert!(db.recorded().await.is_empty());
-    std::fs::write(dir.join("app__0003_bad.sql"), good("c")).unwrap();
+    std::fs::write(dir.join("app__0003_bad.sql"), create_table("c")).unwrap();
     assert_eq!(m.run(db.url.as_str()).await.unwrap().steps.len(), 3);
     assert_eq!(db.tables().await, ["a", "b", "c"]);
     assert_eq!(db.recorded().await, ["0001", "0002", "0003"]);
