@@ -454,3 +454,44 @@ async fn sqlite_cancelled_long_write_frees_the_lock_when_it_ends() {
     m.run(&pool).await.unwrap();
     assert_eq!(db.recorded().await, ["0001"]);
 }
+
+/// `status` and `history` through a server pool read through the pool: a probe calling them often opens no
+/// connection per call (each call took one of the pool's connections out for good, so the pool opened another).
+#[tokio::test]
+async fn status_through_a_pool_costs_no_connection() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/basic");
+    let m = Migrator::new(Source::dir(&fixtures));
+    for dialect in [Dialect::Postgres, Dialect::MySql] {
+        let db = TestDb::new(dialect).await;
+        let opened = Arc::new(AtomicUsize::new(0));
+        macro_rules! check {
+            ($pool:ty) => {{
+                let counter = opened.clone();
+                let pool: $pool = sqlx::pool::PoolOptions::new()
+                    .max_connections(2)
+                    .after_connect(move |_, _| {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        Box::pin(async { Ok(()) })
+                    })
+                    .connect(&db.url)
+                    .await
+                    .unwrap();
+                m.run(&pool).await.unwrap();
+                // (The run took a connection out for good; the pool replaces it once.)
+                m.status(&pool).await.unwrap();
+                let before = opened.load(Ordering::SeqCst);
+                for _ in 0..5 {
+                    assert_eq!(m.status(&pool).await.unwrap().pending, 0);
+                    assert_eq!(m.history(&pool).await.unwrap().len(), 3);
+                }
+                assert_eq!(opened.load(Ordering::SeqCst), before, "{dialect}: connections opened by status/history");
+            }};
+        }
+        match dialect {
+            Dialect::Postgres => check!(sqlx::PgPool),
+            _ => check!(sqlx::MySqlPool),
+        }
+    }
+}

@@ -179,17 +179,17 @@ impl History<'_> {
     /// Every row, read-only: none when the table does not exist yet, and NULL for the columns a Python DBWarden
     /// table does not have yet.
     pub async fn read(&self, backend: &mut dyn Backend) -> Result<Vec<AppliedMigration>, DbError> {
-        let existing: Vec<String> = backend
-            .query(&self.d.columns_query(&self.table))
-            .await?
-            .into_iter()
-            .filter_map(|r| r.into_iter().next().flatten())
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
+        let existing = Self::column_names(backend.query(&self.d.columns_query(&self.table)).await?);
         if existing.is_empty() {
             return Ok(Vec::new());
         }
         self.select(backend, |name| existing.iter().any(|c| c == name)).await
+    }
+
+    /// The history table's column names, lower-cased, from the rows of [`SqlDialect::columns_query`]; none when
+    /// there is no table.
+    pub fn column_names(rows: Vec<TextRow>) -> Vec<String> {
+        rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).map(|c| c.to_ascii_lowercase()).collect()
     }
 
     /// Every row of a table that [`History::ensure`] brought up to date (one round trip).

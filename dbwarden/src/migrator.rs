@@ -310,18 +310,27 @@ impl Migrator {
     /// Pending and applied migrations, edited and missing files. Read-only: no lock, no table created.
     pub async fn status(&self, target: &(impl Target + ?Sized)) -> Result<Status, Error> {
         let loaded = self.source.load()?;
-        let mut backend = target.open().await.map_err(Error::db("connecting"))?;
-        let history = History { d: dialect::of(backend.dialect()), table: self.table.clone(), prepared: false };
-        let rows = history.read(backend.as_mut()).await.map_err(Error::db("reading the history table"));
-        backend.close().await;
-        Ok(build_status(&loaded, &rows?))
+        Ok(build_status(&loaded, &self.history(target).await?))
     }
 
-    /// The rows of the history table, oldest version first. Read-only.
+    /// The rows of the history table, oldest version first. Read-only: through the pool when there is one (two
+    /// queries; a probe calling it often costs the pool no connection), else on a connection of its own.
     pub async fn history(&self, target: &(impl Target + ?Sized)) -> Result<Vec<AppliedMigration>, Error> {
+        let read = Error::db("reading the history table");
+        if let Some(dialect) = target.pool_dialect() {
+            let history = History { d: dialect::of(dialect), table: self.table.clone(), prepared: false };
+            let columns = target.peek(&history.d.columns_query(&self.table)).await.map_err(read)?;
+            let existing = History::column_names(columns);
+            if existing.is_empty() {
+                return Ok(Vec::new());
+            }
+            let has = |name: &str| existing.iter().any(|c| c == name);
+            let rows = target.peek(&history.select_sql(has)).await.map_err(Error::db("reading the history table"))?;
+            return Ok(History::rows(rows, has));
+        }
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let history = History { d: dialect::of(backend.dialect()), table: self.table.clone(), prepared: false };
-        let rows = history.read(backend.as_mut()).await.map_err(Error::db("reading the history table"));
+        let rows = history.read(backend.as_mut()).await.map_err(read);
         backend.close().await;
         rows
     }
