@@ -140,9 +140,12 @@ fn valid_slug(slug: &str) -> bool {
 /// use dbwarden_core::file::slugify;
 /// assert_eq!(slugify("Create Users & Posts!"), "create_users_posts");
 /// assert_eq!(slugify("  "), "untitled");
+/// assert_eq!(slugify("Añadir índice único"), "anadir_indice_unico");
 /// ```
 pub fn slugify(description: &str) -> String {
-    let words: Vec<String> = description
+    // Latin letters with accents keep their base letter (`añadir índice` -> `anadir_indice`, not `a_adir_ndice`).
+    let folded: String = description.chars().map(fold_accent).collect();
+    let words: Vec<String> = folded
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| w.to_ascii_lowercase())
@@ -151,6 +154,41 @@ pub fn slugify(description: &str) -> String {
         "untitled".to_string()
     } else {
         words.join("_")
+    }
+}
+
+/// The base letter of a Latin letter with an accent (Latin-1 and Latin Extended-A's common ones); others as they are.
+fn fold_accent(c: char) -> char {
+    match c {
+        'à'..='å' | 'ā' | 'ă' | 'ą' => 'a',
+        'À'..='Å' | 'Ā' | 'Ă' | 'Ą' => 'A',
+        'ç' | 'ć' | 'č' => 'c',
+        'Ç' | 'Ć' | 'Č' => 'C',
+        'è'..='ë' | 'ē' | 'ė' | 'ę' | 'ě' => 'e',
+        'È'..='Ë' | 'Ē' | 'Ė' | 'Ę' | 'Ě' => 'E',
+        'ì'..='ï' | 'ī' | 'į' | 'ı' => 'i',
+        'Ì'..='Ï' | 'Ī' | 'Į' | 'İ' => 'I',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'Ñ' | 'Ń' | 'Ň' => 'N',
+        'ò'..='ö' | 'ø' | 'ō' | 'ő' => 'o',
+        'Ò'..='Ö' | 'Ø' | 'Ō' | 'Ő' => 'O',
+        'ù'..='ü' | 'ū' | 'ů' | 'ű' | 'ų' => 'u',
+        'Ù'..='Ü' | 'Ū' | 'Ů' | 'Ű' | 'Ų' => 'U',
+        'ý' | 'ÿ' => 'y',
+        'Ý' | 'Ÿ' => 'Y',
+        'ś' | 'š' | 'ş' => 's',
+        'Ś' | 'Š' | 'Ş' => 'S',
+        'ź' | 'ż' | 'ž' => 'z',
+        'Ź' | 'Ż' | 'Ž' => 'Z',
+        'ł' => 'l',
+        'Ł' => 'L',
+        'ď' => 'd',
+        'Ď' => 'D',
+        'ř' => 'r',
+        'Ř' => 'R',
+        'ť' => 't',
+        'Ť' => 'T',
+        other => other,
     }
 }
 
