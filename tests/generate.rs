@@ -343,3 +343,27 @@ mod case_renames {
     per_backend!(case_only_renames_converge);
     use super::case_only_renames_converge;
 }
+
+/// A column added later with an expression default (in parentheses, as SQLite's ADD COLUMN takes a constant one)
+/// applies and converges on every backend.
+async fn expression_default_on_an_added_column(dialect: Dialect) {
+    use common::column;
+    use dbwarden::schema::{ColumnType, Schema};
+    let old = keyed_table("t", vec![]);
+    let new = keyed_table("t", vec![column("sum", ColumnType::Integer, false, Some("1 + 2"))]);
+    let db = TestDb::new(dialect).await;
+    let g1 = dbwarden::generate::generate(dialect, Schema::default(), old.clone(), &Renames::default()).unwrap();
+    let g2 = dbwarden::generate::generate(dialect, old, new.clone(), &Renames::default()).unwrap();
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &g1.text), ("app__0002_sum.sql", &g2.text)]);
+    Migrator::new(Source::dir(&dir))
+        .run(db.url.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
+    let again = dbwarden::generate::generate(dialect, introspect(&db).await, new, &Renames::default());
+    assert!(again.is_none(), "{dialect}:\n{}", again.map(|g| g.text).unwrap_or_default());
+}
+
+mod added_expression_default {
+    per_backend!(expression_default_on_an_added_column);
+    use super::expression_default_on_an_added_column;
+}
