@@ -193,6 +193,26 @@ impl ColumnType {
     }
 }
 
+impl ColumnType {
+    /// Whether a foreign key may join a column of this type to one of `other`: the same type, or two bounded
+    /// strings (lengths may differ); a custom type is the user's responsibility. MySQL refuses anything else, and
+    /// PostgreSQL refuses most of it.
+    ///
+    /// ```
+    /// use dbwarden_core::schema::ColumnType;
+    /// assert!(ColumnType::Varchar(10).joins_by_foreign_key(&ColumnType::Varchar(20)));
+    /// assert!(!ColumnType::Varchar(10).joins_by_foreign_key(&ColumnType::Integer));
+    /// assert!(!ColumnType::Integer.joins_by_foreign_key(&ColumnType::BigInt));
+    /// ```
+    pub fn joins_by_foreign_key(&self, other: &ColumnType) -> bool {
+        use ColumnType::*;
+        self == other
+            || matches!(self, Custom(_))
+            || matches!(other, Custom(_))
+            || matches!((self, other), (Varchar(_) | Char(_), Varchar(_) | Char(_)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,25 +245,5 @@ mod tests {
         }
         assert!("varchar".parse::<ColumnType>().is_err());
         assert!("enum('a' 'b')".parse::<ColumnType>().is_err());
-    }
-}
-
-impl ColumnType {
-    /// Whether a foreign key may join a column of this type to one of `other`: the same type, or two bounded
-    /// strings (lengths may differ); a custom type is the user's responsibility. MySQL refuses anything else, and
-    /// PostgreSQL refuses most of it.
-    ///
-    /// ```
-    /// use dbwarden_core::schema::ColumnType;
-    /// assert!(ColumnType::Varchar(10).joins_by_foreign_key(&ColumnType::Varchar(20)));
-    /// assert!(!ColumnType::Varchar(10).joins_by_foreign_key(&ColumnType::Integer));
-    /// assert!(!ColumnType::Integer.joins_by_foreign_key(&ColumnType::BigInt));
-    /// ```
-    pub fn joins_by_foreign_key(&self, other: &ColumnType) -> bool {
-        use ColumnType::*;
-        self == other
-            || matches!(self, Custom(_))
-            || matches!(other, Custom(_))
-            || matches!((self, other), (Varchar(_) | Char(_), Varchar(_) | Char(_)))
     }
 }
