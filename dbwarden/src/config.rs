@@ -159,6 +159,7 @@ impl Config {
             }
             let default = db.default.as_ref().map_or(only_one, |d| *d.get_ref());
             let env_key = format!("DBWARDEN_{}_URL", name.to_ascii_uppercase());
+            let mut unresolved = None;
             let from_env = env(&env_key).or_else(|| if default { env("DATABASE_URL") } else { None });
             if let (Some(_), Some(var)) = (&db.url, &db.url_env) {
                 return Err(invalid(
@@ -172,15 +173,12 @@ impl Config {
                 (None, None, Some(var)) => match env(var.get_ref()) {
                     Some(url) => url,
                     None => {
-                        let why = invalid(
+                        // Kept for when this database is chosen; the rest of its entry is read as usual.
+                        unresolved = Some(invalid(
                             var.span().start,
                             format!("url_env = \"{}\" but that variable is not set", var.get_ref()),
-                        );
-                        let mut config = DatabaseConfig::new(&name, Dialect::Sqlite, String::new());
-                        config.default = default;
-                        config.unresolved = Some(why);
-                        databases.push(config);
-                        continue;
+                        ));
+                        String::new()
                     }
                 },
                 (None, None, None) => {
@@ -191,6 +189,13 @@ impl Config {
                 }
             };
             let url_dialect = crate::url::dialect_of(&url);
+            // The dialect the file itself declares (its type, else its url), for checks that must not depend on
+            // an override from the environment.
+            let file_dialect = db
+                .kind
+                .as_ref()
+                .and_then(|k| Dialect::from_url_scheme(k.get_ref()))
+                .or_else(|| db.url.as_ref().and_then(|u| crate::url::dialect_of(u.get_ref()).ok()));
             let dialect = match &db.kind {
                 Some(kind) => {
                     let d = Dialect::from_url_scheme(kind.get_ref()).ok_or_else(|| {
@@ -209,6 +214,8 @@ impl Config {
                     }
                     d
                 }
+                // No url to tell (an unset url_env): any dialect will do until a --url supplies one.
+                None if unresolved.is_some() => Dialect::Sqlite,
                 None => url_dialect.map_err(|e| {
                     // At the url line when the url is the file's (else the name's: it came from the environment).
                     let at = db.url.as_ref().map_or(db.name.span().start, |u| u.span().start);
@@ -217,6 +224,7 @@ impl Config {
             };
             let mut config = DatabaseConfig::new(&name, dialect, url);
             config.default = default;
+            config.unresolved = unresolved;
             if let Some(dir) = db.migrations_dir {
                 config.migrations_dir = PathBuf::from(dir);
             }
@@ -252,7 +260,7 @@ impl Config {
             if let Some(dev) = &db.dev_url {
                 // A scratch database of another type would prove nothing about this one's migrations.
                 match crate::url::dialect_of(dev.get_ref()) {
-                    Ok(d) if d == dialect => {}
+                    Ok(d) if file_dialect.is_none_or(|f| f == d) => {}
                     Ok(d) => {
                         return Err(invalid(
                             dev.span().start,
@@ -431,9 +439,11 @@ mod tests {
 
     #[test]
     fn an_unset_url_env_fails_only_its_own_database() {
-        let text = "[[database]]\nname = \"main\"\nurl = \"sqlite://a.db\"\ndefault = true\n\n[[database]]\nname = \"shop\"\nurl_env = \"UNSET_VAR\"\n";
+        let text = "[[database]]\nname = \"main\"\nurl = \"sqlite://a.db\"\ndefault = true\n\n[[database]]\nname = \"shop\"\nurl_env = \"UNSET_VAR\"\nmigration_table = \"shop_history\"\n";
         let c = parse(text).unwrap();
         assert_eq!(c.database(None).unwrap().name, "main");
+        // The rest of its entry is read all the same (a --url may supply the URL).
+        assert_eq!(c.entry(Some("shop")).unwrap().migration_table, "shop_history");
         let e = c.database(Some("shop")).unwrap_err().to_string();
         assert_eq!(e, "dbwarden.toml:8: url_env = \"UNSET_VAR\" but that variable is not set");
     }
