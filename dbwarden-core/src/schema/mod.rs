@@ -213,15 +213,9 @@ impl Table {
         self.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
         self.checks.sort_by(|a, b| a.name.cmp(&b.name));
         for c in &mut self.columns {
-            let boolean = c.ty == ColumnType::Boolean;
+            let ty = c.ty.clone();
             let Some(d) = c.default.as_mut() else { continue };
-            let normal = normalized(d);
-            // A boolean's default written as a number (as MySQL stores it): PostgreSQL takes only TRUE/FALSE.
-            let normal = match normal.as_ref() {
-                "1" | "'1'" if boolean => Cow::Borrowed("TRUE"),
-                "0" | "'0'" if boolean => Cow::Borrowed("FALSE"),
-                _ => normal,
-            };
+            let normal = typed_default(&ty, normalized(d));
             if let Some(n) = (normal != d.as_str()).then(|| normal.into_owned()) {
                 *d = n;
             }
@@ -231,6 +225,38 @@ impl Table {
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// What only the column's type can tell about a normalised default: a boolean written as a number (as MySQL stores
+/// it; PostgreSQL takes only TRUE/FALSE), a quoted number in a number column (`'-1'`, as PostgreSQL echoes
+/// `-1` once its cast is gone), a zero fraction MariaDB adds to a DATETIME(6) literal.
+fn typed_default<'a>(ty: &ColumnType, normal: Cow<'a, str>) -> Cow<'a, str> {
+    use ColumnType::*;
+    let quoted = normal.strip_prefix('\'').and_then(|r| r.strip_suffix('\''));
+    match ty {
+        Boolean => match normal.as_ref() {
+            "1" | "'1'" => Cow::Borrowed("TRUE"),
+            "0" | "'0'" => Cow::Borrowed("FALSE"),
+            _ => normal,
+        },
+        SmallInt | Integer | BigInt | Real | Double | Decimal(..) => match quoted {
+            Some(n)
+                if !n.is_empty()
+                    && n.parse::<f64>().is_ok()
+                    && n.bytes().all(|b| b.is_ascii_digit() || b"-+.".contains(&b)) =>
+            {
+                Cow::Owned(n.to_string())
+            }
+            _ => normal,
+        },
+        Timestamp | TimestampTz => match quoted.and_then(|q| q.split_once('.')) {
+            Some((stamp, fraction)) if !fraction.is_empty() && fraction.bytes().all(|b| b == b'0') => {
+                Cow::Owned(format!("'{stamp}'"))
+            }
+            _ => normal,
+        },
+        _ => normal,
     }
 }
 
@@ -252,13 +278,6 @@ pub fn normalize_default(expr: &str) -> String {
 /// [`normalize_default`] without a copy when the expression is already normal (the common case: a schema
 /// normalised before, or read back from a server that writes defaults plainly).
 fn normalized(expr: &str) -> Cow<'_, str> {
-    match literal_casts_removed(expr.trim()) {
-        Cow::Borrowed(e) => normalized_plain(e),
-        Cow::Owned(e) => Cow::Owned(normalized_plain(&e).into_owned()),
-    }
-}
-
-fn normalized_plain(expr: &str) -> Cow<'_, str> {
     let mut e = expr.trim();
     loop {
         if e.starts_with('(') && e.ends_with(')') && balanced(&e[1..e.len() - 1]) {
@@ -285,104 +304,10 @@ fn normalized_plain(expr: &str) -> Cow<'_, str> {
     if e.eq_ignore_ascii_case("curtime()") || e.eq_ignore_ascii_case("current_time()") {
         return Cow::Borrowed("CURRENT_TIME");
     }
-    // MariaDB pads a DATETIME(6) literal: '2020-01-01 10:00:00.000000'.
-    if let Some(head) = e.strip_suffix('\'').and_then(|x| x.strip_suffix(|c: char| c == '0')) {
-        let head = head.trim_end_matches('0');
-        if let Some(stamp) = head.strip_suffix('.') {
-            let b = stamp.as_bytes();
-            if b.len() == 20 && b[0] == b'\'' && b[11] == b' ' && b[5] == b'-' && b[14] == b':' {
-                return Cow::Owned(format!("{stamp}'"));
-            }
-        }
-    }
     if KEYWORDS.iter().any(|k| e.eq_ignore_ascii_case(k)) && e.bytes().any(|b| b.is_ascii_lowercase()) {
         return Cow::Owned(e.to_ascii_uppercase());
     }
     Cow::Borrowed(e)
-}
-
-/// PostgreSQL echoes every literal inside a default with a cast: `lower('ABC'::text)`, `'-1'::integer`,
-/// `'12345678901234567'::bigint`. Removes such casts of string literals to the common text, number and time
-/// types (a number cast to a number type loses its quotes too); any other cast (`::regclass`) stays.
-fn literal_casts_removed(expr: &str) -> Cow<'_, str> {
-    const NUMBERS: [&str; 7] = ["double precision", "smallint", "integer", "bigint", "numeric", "real", "decimal"];
-    const TEXTS: [&str; 11] = [
-        "timestamp without time zone",
-        "timestamp with time zone",
-        "time without time zone",
-        "character varying",
-        "character",
-        "varchar",
-        "bpchar",
-        "text",
-        "date",
-        "jsonb",
-        "json",
-    ];
-    if !expr.contains("'::") {
-        return Cow::Borrowed(expr);
-    }
-    let mut out = String::with_capacity(expr.len());
-    let mut rest = expr;
-    while let Some(open) = rest.find('\'') {
-        // The literal runs to the next quote not doubled.
-        let mut close = open + 1;
-        loop {
-            match rest[close..].find('\'') {
-                Some(at) if rest[close + at + 1..].starts_with('\'') => close += at + 2,
-                Some(at) => {
-                    close += at;
-                    break;
-                }
-                None => {
-                    out.push_str(rest);
-                    return Cow::Owned(out);
-                }
-            }
-        }
-        let literal = &rest[open..=close];
-        out.push_str(&rest[..open]);
-        rest = &rest[close + 1..];
-        let Some(after) = rest.strip_prefix("::") else {
-            out.push_str(literal);
-            continue;
-        };
-        let starts = |names: &[&str]| {
-            names
-                .iter()
-                .find(|n| after.get(..n.len()).is_some_and(|head| head.eq_ignore_ascii_case(n)))
-                .map(|n| n.len())
-        };
-        let (len, number_type) = match (starts(&NUMBERS), starts(&TEXTS)) {
-            (Some(len), _) => (len, true),
-            (None, Some(len)) => (len, false),
-            (None, None) => {
-                out.push_str(literal);
-                continue;
-            }
-        };
-        let mut cut = len;
-        let tail = &after[len..];
-        if tail.starts_with('(') {
-            match tail.find(')') {
-                Some(end) if tail[1..end].bytes().all(|b| b.is_ascii_digit() || b == b',' || b == b' ') => {
-                    cut += end + 1
-                }
-                _ => {}
-            }
-        }
-        // The type name must end there (`::integer`, not `::integerish`).
-        if after[cut..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
-            out.push_str(literal);
-            continue;
-        }
-        let inner = &literal[1..literal.len() - 1];
-        let numeric = inner.parse::<f64>().is_ok() && inner.bytes().all(|b| b.is_ascii_digit() || b"-+.".contains(&b));
-        out.push_str(if number_type && numeric { inner } else { literal });
-        rest = &after[cut..];
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
 }
 
 /// Whether quotes and parentheses in `inner` are closed (a doubled quote is an escaped one).
@@ -441,23 +366,22 @@ mod tests {
 
     #[test]
     fn server_echoes_compare_equal_to_what_was_declared() {
-        // PostgreSQL
-        assert_eq!(normalize_default("'-1'::integer"), "-1");
-        assert_eq!(normalize_default("'-1.5'::numeric"), "-1.5");
-        assert_eq!(normalize_default("'12345678901234567'::bigint"), "12345678901234567");
-        assert_eq!(normalize_default("lower('ABC'::text)"), "lower('ABC')");
-        assert_eq!(normalize_default("('a'::character varying(5) || 'it''s'::text)"), "'a' || 'it''s'");
-        assert_eq!(normalize_default("'5'::text"), "'5'", "a number in a text column keeps its quotes");
-        assert_eq!(normalize_default("nextval('t_id_seq'::regclass)"), "nextval('t_id_seq'::regclass)");
-        assert_eq!(normalize_default("f('x'::textual)"), "f('x'::textual)");
+        let typed = |ty: ColumnType, d: &str| typed_default(&ty, normalized(d)).into_owned();
+        // PostgreSQL casts a number it stores as text: '-1'::integer.
+        assert_eq!(typed(ColumnType::Integer, "'-1'::integer"), "-1");
+        assert_eq!(typed(ColumnType::Integer, "'-1'"), "-1", "a quoted number declared compares the same");
+        assert_eq!(typed(ColumnType::Decimal(6, 2), "'-1.5'::numeric"), "-1.5");
+        assert_eq!(typed(ColumnType::BigInt, "'12345678901234567'::bigint"), "12345678901234567");
+        assert_eq!(typed(ColumnType::Text, "'5'::text"), "'5'", "a number in a text column keeps its quotes");
+        // Casts inside an expression are the user's (PostgreSQL may need them): kept.
+        assert_eq!(normalize_default("'{}'::text[]"), "'{}'::text[]");
+        assert_eq!(normalize_default("to_jsonb('x'::text)"), "to_jsonb('x'::text)");
         // MariaDB
         assert_eq!(normalize_default("curdate()"), "CURRENT_DATE");
-        assert_eq!(normalize_default("'2020-01-01 10:00:00.000000'"), "'2020-01-01 10:00:00'");
-        assert_eq!(normalize_default("'2020-01-01 10:00:00.500000'"), "'2020-01-01 10:00:00.500000'");
-        // Malformed input never panics.
-        for odd in ["'", "'::", "'a'::", "'a'::integer(", "''::integer", "'::'::text"] {
-            let _ = normalize_default(odd);
-        }
+        assert_eq!(typed(ColumnType::Timestamp, "'2020-01-01 10:00:00.000000'"), "'2020-01-01 10:00:00'");
+        assert_eq!(typed(ColumnType::Timestamp, "'2020-01-01 10:00:00.500000'"), "'2020-01-01 10:00:00.500000'");
+        assert_eq!(typed(ColumnType::Varchar(30), "'2020-01-01 10:00:00.000'"), "'2020-01-01 10:00:00.000'");
+        assert_eq!(typed(ColumnType::Boolean, "1"), "TRUE");
     }
 }
 
