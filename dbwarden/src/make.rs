@@ -381,7 +381,7 @@ fn describe(changes: &[Change]) -> String {
 
 /// A `--rename` must name a table (or column) of the baseline and one of the models: a typo would otherwise be
 /// ignored and the change written as a drop and a create.
-fn unmatched_rename(renames: &Renames, old: &Schema, new: &Schema) -> Result<(), MakeError> {
+fn unmatched_rename(renames: &Renames, all: &Renames, old: &Schema, new: &Schema) -> Result<(), MakeError> {
     let fail = |what: String| Err(MakeError::Rename(what));
     for (from, to) in &renames.tables {
         if old.table(from).is_none() {
@@ -394,7 +394,8 @@ fn unmatched_rename(renames: &Renames, old: &Schema, new: &Schema) -> Result<(),
         }
     }
     for (table, from, to) in &renames.columns {
-        let old_table = renames.tables.iter().find(|(_, t)| t == table).map_or(table.as_str(), |(f, _)| f.as_str());
+        // The table's old name, renamed by a model's `renamed_from` or by another --rename.
+        let old_table = all.tables.iter().find(|(_, t)| t == table).map_or(table.as_str(), |(f, _)| f.as_str());
         if old.table(old_table).and_then(|t| t.column(from)).is_none() {
             return fail(format!("--rename {table}.{from}:{to}: the current schema (database or snapshot) has no column `{old_table}.{from}`"));
         }
@@ -421,7 +422,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     renames.tables.extend(options.renames.tables.iter().cloned());
     renames.columns.extend(options.renames.columns.iter().cloned());
     let base = baseline(db, options.offline).await?;
-    unmatched_rename(&options.renames, &base.schema, &target)?;
+    unmatched_rename(&options.renames, &renames, &base.schema, &target)?;
     let mut report = MakeReport {
         database: db.name.clone(),
         baseline: base.origin,
@@ -625,12 +626,31 @@ pub fn file_steps(dialect: Dialect, file: &dbwarden_core::file::MigrationFile, t
 /// A hand-written statement's safety, from its keywords (outside quoted text).
 fn classify(sql: &str) -> PlannedStep {
     // Words of the statement with string literals and quoted names left out: `'drop it'` is no DROP.
+    // Comments are left out; a quoted name counts as one word (`DROP "email"` drops a column).
     let mut bare = String::with_capacity(sql.len());
     let mut quote = None;
-    for c in sql.chars() {
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
         match quote {
-            Some(q) if c == q => quote = None,
+            Some(q) if c == q => {
+                quote = None;
+                if q != '\'' {
+                    bare.push_str(" NAME ");
+                }
+            }
             Some(_) => {}
+            None if c == '-' && chars.peek() == Some(&'-') => while chars.next_if(|&n| n != '\n').is_some() {},
+            None if c == '/' && chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for n in chars.by_ref() {
+                    if last == '*' && n == '/' {
+                        break;
+                    }
+                    last = n;
+                }
+                bare.push(' ');
+            }
             None if matches!(c, '\'' | '"' | '`') => quote = Some(c),
             None => bare.push(if c.is_alphanumeric() || c == '_' { c.to_ascii_uppercase() } else { ' ' }),
         }
@@ -641,7 +661,7 @@ fn classify(sql: &str) -> PlannedStep {
     let alter = starts(&["ALTER", "TABLE"]);
     // In ALTER TABLE, DROP followed by anything but a constraint, index, default or the like drops a column
     // (COLUMN is optional on PostgreSQL and MySQL), and any of several actions may be one.
-    const NOT_A_COLUMN: [&str; 11] = [
+    const NOT_A_COLUMN: [&str; 12] = [
         "CONSTRAINT",
         "INDEX",
         "KEY",
@@ -652,7 +672,9 @@ fn classify(sql: &str) -> PlannedStep {
         "CHECK",
         "IDENTITY",
         "EXPRESSION",
-        "PARTITION",
+        // (DROP PARTITION deletes rows, so it is not here; MariaDB's SYSTEM VERSIONING and PERIOD are no columns.)
+        "SYSTEM",
+        "PERIOD",
     ];
     let drops_column = alter && words.windows(2).any(|w| w[0] == "DROP" && !NOT_A_COLUMN.contains(&w[1]));
     let safety = if starts(&["DROP", "TABLE"])
@@ -691,6 +713,10 @@ mod classify_tests {
             "DROP TABLE t",
             "TRUNCATE t",
             "DELETE FROM t",
+            "ALTER TABLE users DROP `email`",
+            "ALTER TABLE users DROP \"email\"",
+            "ALTER TABLE t -- don't\n DROP COLUMN c",
+            "ALTER TABLE t DROP PARTITION p2019",
         ] {
             assert_eq!(classify(sql).safety, Safety::Critical, "{sql}");
         }
@@ -700,6 +726,8 @@ mod classify_tests {
             "ALTER TABLE users ALTER COLUMN a DROP DEFAULT",
             "ALTER TABLE users ALTER COLUMN a DROP NOT NULL",
             "ALTER TABLE users ADD COLUMN note TEXT DEFAULT 'drop it'",
+            "ALTER TABLE t DROP SYSTEM VERSIONING",
+            "ALTER TABLE t /* drop column x */ ADD COLUMN y INT",
         ] {
             assert_ne!(classify(sql).safety, Safety::Critical, "{sql}");
         }

@@ -1095,7 +1095,7 @@ async fn exec_unit(
             // statements that ran: with one statement in the unit, the error is that statement's (unless it names
             // the history table, which only the bookkeeping touches).
             let call = unit.statements.len() == 1
-                && unit.statements[0].1.sql.trim_start().get(..5).is_some_and(|w| w.eq_ignore_ascii_case("CALL "));
+                && unit.statements[0].1.sql.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("CALL"));
             if call && !e.message.contains(run.history.table.as_str()) {
                 at = 0;
             }
@@ -1165,7 +1165,9 @@ fn step(file: &MigrationFile, statements: usize, elapsed_ms: u64, sql: Option<St
 
 fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
     let mut entries = Vec::new();
-    let newest = rows.iter().filter_map(AppliedMigration::version_number).max();
+    // As `migrate` decides: against the newest version fully applied.
+    let newest =
+        rows.iter().filter(|r| r.state == RowState::Applied).filter_map(AppliedMigration::version_number).max();
     for file in &loaded.files {
         let row = rows.iter().find(|r| match (r.version_number(), file.name.version) {
             (Some(v), Some(fv)) => v == fv.0,
