@@ -87,6 +87,29 @@ pub fn split(input: &str, dialect: Dialect) -> Result<Vec<Statement<'_>>, LexErr
     Splitter { lexer: Lexer::new(input, dialect), statements: Vec::new(), current: None, autocommit: false }.run()
 }
 
+/// The words of `input` as the splitter sees them, for reading a statement's keywords: unquoted words upper-cased,
+/// a quoted identifier as `NAME`; strings, symbols and comments left out. Stops at a lexing error (an unterminated
+/// quote) with what it read so far.
+///
+/// ```
+/// use dbwarden_core::{lexer::words, Dialect};
+/// assert_eq!(words("alter table t -- don't\n drop `email`", Dialect::MySql), ["ALTER", "TABLE", "T", "DROP", "NAME"]);
+/// assert_eq!(words("UPDATE t SET a = 'drop column'", Dialect::Postgres), ["UPDATE", "T", "SET", "A"]);
+/// ```
+pub fn words(input: &str, dialect: Dialect) -> Vec<String> {
+    let mut lexer = Lexer::new(input, dialect);
+    let mut out = Vec::new();
+    while let Ok(Some(token)) = lexer.next_token() {
+        let text = &input[token.start..token.end];
+        match token.kind {
+            Kind::Word => out.push(text.to_uppercase()),
+            Kind::Opaque if text.starts_with(['"', '`', '[']) => out.push("NAME".to_string()),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The annotation that runs the next statement outside the migration's transaction.
 const AUTOCOMMIT: &str = "@dbwarden:autocommit";
 

@@ -620,42 +620,14 @@ pub fn file_steps(dialect: Dialect, file: &dbwarden_core::file::MigrationFile, t
         return from_header;
     }
     let statements = dbwarden_core::lexer::split(&file.upgrade.text, dialect).unwrap_or_default();
-    statements.iter().map(|s| classify(s.sql)).collect()
+    statements.iter().map(|s| classify(s.sql, dialect)).collect()
 }
 
-/// A hand-written statement's safety, from its keywords (outside quoted text).
-fn classify(sql: &str) -> PlannedStep {
-    // Words of the statement with string literals and quoted names left out: `'drop it'` is no DROP.
-    // Comments are left out; a quoted name counts as one word (`DROP "email"` drops a column).
-    let mut bare = String::with_capacity(sql.len());
-    let mut quote = None;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) if c == q => {
-                quote = None;
-                if q != '\'' {
-                    bare.push_str(" NAME ");
-                }
-            }
-            Some(_) => {}
-            None if c == '-' && chars.peek() == Some(&'-') => while chars.next_if(|&n| n != '\n').is_some() {},
-            None if c == '/' && chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut last = ' ';
-                for n in chars.by_ref() {
-                    if last == '*' && n == '/' {
-                        break;
-                    }
-                    last = n;
-                }
-                bare.push(' ');
-            }
-            None if matches!(c, '\'' | '"' | '`') => quote = Some(c),
-            None => bare.push(if c.is_alphanumeric() || c == '_' { c.to_ascii_uppercase() } else { ' ' }),
-        }
-    }
-    let words: Vec<&str> = bare.split_whitespace().collect();
+/// A hand-written statement's safety, from its keywords (the lexer's words: comments and strings left out, a
+/// quoted name counted, so `DROP "email"` drops a column and `DEFAULT 'drop it'` drops nothing).
+fn classify(sql: &str, dialect: Dialect) -> PlannedStep {
+    let words = dbwarden_core::lexer::words(sql, dialect);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let starts = |prefix: &[&str]| words.len() >= prefix.len() && words[..prefix.len()] == *prefix;
     let has = |w: &str| words.contains(&w);
     let alter = starts(&["ALTER", "TABLE"]);
@@ -701,7 +673,7 @@ fn classify(sql: &str) -> PlannedStep {
 
 #[cfg(test)]
 mod classify_tests {
-    use super::{classify, Safety};
+    use super::{classify, Dialect, Safety};
 
     #[test]
     fn data_loss_is_critical_however_it_is_spelt() {
@@ -718,7 +690,9 @@ mod classify_tests {
             "ALTER TABLE t -- don't\n DROP COLUMN c",
             "ALTER TABLE t DROP PARTITION p2019",
         ] {
-            assert_eq!(classify(sql).safety, Safety::Critical, "{sql}");
+            for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+                assert_eq!(classify(sql, dialect).safety, Safety::Critical, "{dialect}: {sql}");
+            }
         }
         for sql in [
             "ALTER TABLE users DROP CONSTRAINT uq",
@@ -729,7 +703,9 @@ mod classify_tests {
             "ALTER TABLE t DROP SYSTEM VERSIONING",
             "ALTER TABLE t /* drop column x */ ADD COLUMN y INT",
         ] {
-            assert_ne!(classify(sql).safety, Safety::Critical, "{sql}");
+            for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+                assert_ne!(classify(sql, dialect).safety, Safety::Critical, "{dialect}: {sql}");
+            }
         }
     }
 }
