@@ -381,7 +381,9 @@ mod tests {
         assert_eq!(typed(ColumnType::Timestamp, "'2020-01-01 10:00:00.000000'"), "'2020-01-01 10:00:00'");
         assert_eq!(typed(ColumnType::Timestamp, "'2020-01-01 10:00:00.500000'"), "'2020-01-01 10:00:00.500000'");
         assert_eq!(typed(ColumnType::Varchar(30), "'2020-01-01 10:00:00.000'"), "'2020-01-01 10:00:00.000'");
+        // MySQL stores a boolean default as a number.
         assert_eq!(typed(ColumnType::Boolean, "1"), "TRUE");
+        assert_eq!(typed(ColumnType::Boolean, "'0'"), "FALSE");
     }
 }
 

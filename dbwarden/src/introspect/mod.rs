@@ -132,7 +132,6 @@ pub fn into_canonical(dialect: Dialect, mut schema: Schema) -> Schema {
             }
             if dialect == Dialect::MySql {
                 c.default = match &c.ty {
-                    ColumnType::Boolean => c.default.take().map(|d| boolean_default(&d)),
                     ColumnType::Decimal(_, scale) => c.default.take().map(|d| decimal_default(&d, *scale)),
                     _ => c.default.take(),
                 };
@@ -160,15 +159,6 @@ pub fn into_canonical(dialect: Dialect, mut schema: Schema) -> Schema {
     }
     schema.normalize();
     schema
-}
-
-/// `1`/`0` as `TRUE`/`FALSE` (MySQL stores a boolean default as a number).
-fn boolean_default(default: &str) -> String {
-    match dbwarden_core::schema::normalize_default(default).as_str() {
-        "1" | "'1'" => "TRUE".into(),
-        "0" | "'0'" => "FALSE".into(),
-        other => other.to_string(),
-    }
 }
 
 /// A plain number with `scale` decimals, as MySQL stores a `DECIMAL(p,scale)` default; anything else unchanged.
@@ -344,8 +334,6 @@ mod tests {
         assert_eq!(strip_parens("(a > 0) AND (b > 0)"), "(a > 0) AND (b > 0)");
         assert_eq!(strip_parens("(\")(\" > 0)"), "\")(\" > 0");
         assert_eq!(strip_parens("`c` > 0"), "`c` > 0");
-        assert_eq!(boolean_default("1"), "TRUE");
-        assert_eq!(boolean_default("'0'"), "FALSE");
         assert_eq!(decimal_default("0", 2), "0.00");
         assert_eq!(decimal_default("-1.5", 3), "-1.500");
         assert_eq!(decimal_default("'12'", 0), "12");

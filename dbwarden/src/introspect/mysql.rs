@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use dbwarden_core::schema::{Check, Column, ColumnType, FkAction, ForeignKey, Index, PrimaryKey, Unique};
 use dbwarden_core::Dialect;
 
-use super::{boolean_default, only_filter, strip_parens, unexpected, ParsedTypes, Row, Tables};
+use super::{only_filter, strip_parens, unexpected, ParsedTypes, Row, Tables};
 use crate::backend::Backend;
 use crate::error::DbError;
 
@@ -263,9 +263,6 @@ impl Read {
                 };
                 if auto_increment {
                     default = None;
-                }
-                if ty == ColumnType::Boolean {
-                    default = default.map(|d| boolean_default(&d));
                 }
                 let column = Column {
                     name: name.to_string(),
