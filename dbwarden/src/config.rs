@@ -265,8 +265,9 @@ impl Config {
                         return Err(invalid(
                             dev.span().start,
                             format!(
-                            "dev_url is a {d} database but `{name}` is {dialect}: verify needs one of the same type"
-                        ),
+                                "dev_url is a {d} database but `{name}` is {}: verify needs one of the same type",
+                                file_dialect.unwrap_or(dialect)
+                            ),
                         ))
                     }
                     Err(e) => return Err(invalid(dev.span().start, format!("dev_url: {e}"))),

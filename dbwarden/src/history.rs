@@ -333,32 +333,23 @@ impl History<'_> {
     }
 
     /// Marks progress of an operation that runs statement by statement.
-    /// `ran`: on the way up, the [`dbwarden_core::checksum::statements_checksum`] of the statements that ran,
-    /// recorded in place of the file's checksum until the migration completes.
-    pub fn progress(&self, filename: &str, state: RowState, done: usize, ran: Option<&str>) -> String {
-        let checksum = ran.map_or(String::new(), |c| {
-            format!(
-                ", checksum = {}, checksum_algorithm = {}",
-                self.d.literal(c),
+    /// Progress of a migration stopped part-way (`Partial` on the way up, `RollingBack` on the way down): `done`
+    /// statements ran, and `ran` identifies them ([`dbwarden_core::checksum::statements_checksum`]), kept until
+    /// the migration completes in place of the file's checksum (up, with its algorithm) or its rollback checksum
+    /// (down, already carrying its prefix).
+    pub fn progress(&self, filename: &str, state: RowState, done: usize, ran: &str) -> String {
+        let ran = match state {
+            RowState::RollingBack => format!("rollback_checksum = {}", self.d.literal(ran)),
+            _ => format!(
+                "checksum = {}, checksum_algorithm = {}",
+                self.d.literal(ran),
                 self.d.literal(dbwarden_core::checksum::STATEMENTS_ALGORITHM)
-            )
-        });
+            ),
+        };
         format!(
-            "UPDATE {} SET state = {}, statements_done = {done}{checksum} WHERE filename = {}",
+            "UPDATE {} SET state = {}, statements_done = {done}, {ran} WHERE filename = {}",
             self.t(),
             self.d.literal(state.as_str()),
-            self.d.literal(filename)
-        )
-    }
-
-    /// Progress of a rollback stopped part-way: `done` statements ran, and `ran` (recorded as the row's rollback
-    /// checksum until the row is deleted) identifies them.
-    pub fn progress_down(&self, filename: &str, done: usize, ran: &str) -> String {
-        format!(
-            "UPDATE {} SET state = {}, statements_done = {done}, rollback_checksum = {} WHERE filename = {}",
-            self.t(),
-            self.d.literal(RowState::RollingBack.as_str()),
-            self.d.literal(ran),
             self.d.literal(filename)
         )
     }

@@ -316,21 +316,21 @@ impl Migrator {
     /// The rows of the history table, oldest version first. Read-only: through the pool when there is one (two
     /// queries; a probe calling it often costs the pool no connection), else on a connection of its own.
     pub async fn history(&self, target: &(impl Target + ?Sized)) -> Result<Vec<AppliedMigration>, Error> {
-        let read = Error::db("reading the history table");
+        let read = || Error::db("reading the history table");
         if let Some(dialect) = target.pool_dialect() {
             let history = History { d: dialect::of(dialect), table: self.table.clone(), prepared: false };
-            let columns = target.peek(&history.d.columns_query(&self.table)).await.map_err(read)?;
+            let columns = target.peek(&history.d.columns_query(&self.table)).await.map_err(read())?;
             let existing = History::column_names(columns);
             if existing.is_empty() {
                 return Ok(Vec::new());
             }
             let has = |name: &str| existing.iter().any(|c| c == name);
-            let rows = target.peek(&history.select_sql(has)).await.map_err(Error::db("reading the history table"))?;
+            let rows = target.peek(&history.select_sql(has)).await.map_err(read())?;
             return Ok(History::rows(rows, has));
         }
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let history = History { d: dialect::of(backend.dialect()), table: self.table.clone(), prepared: false };
-        let rows = history.read(backend.as_mut()).await.map_err(read);
+        let rows = history.read(backend.as_mut()).await.map_err(read());
         backend.close().await;
         rows
     }
@@ -809,7 +809,7 @@ impl Migrator {
             } else {
                 let ran = checksum::statements_checksum(&texts[..done]);
                 if row_written {
-                    run.history.progress(&file.filename, RowState::Partial, done, Some(&ran))
+                    run.history.progress(&file.filename, RowState::Partial, done, &ran)
                 } else {
                     let partial = NewRow {
                         checksum: &ran,
@@ -906,7 +906,7 @@ impl Migrator {
                     forget.clone()
                 } else {
                     let ran = format!("{ROLLBACK_RAN}{}", checksum::statements_checksum(&texts[..done]));
-                    run.history.progress_down(&row.filename, done, &ran)
+                    run.history.progress(&row.filename, RowState::RollingBack, done, &ran)
                 };
                 exec_unit(run, &ctx, unit, &record, i == 0).await.map_err(|e| with_earlier(e, &steps))?;
             }
