@@ -14,8 +14,10 @@
 //! Schemas are compared through [`introspect`](crate::introspect::introspect): tables, columns (type, NOT NULL,
 //! default, comment), primary keys, indexes, unique constraints, foreign keys and checks. On MySQL/MariaDB and SQLite
 //! column order counts too; on PostgreSQL it does not (PostgreSQL cannot put a re-added column back in its place).
-//! Views, triggers, routines and sequences are not compared; one that a rollback leaves behind usually shows anyway,
-//! as an SQL error when the upgrade runs again.
+//! The objects the IR does not model are compared as well: views, triggers, routines, sequences, enum, composite
+//! and range types and domains, expression and partial indexes, events, extensions and schemas, by name, and by
+//! definition on PostgreSQL and MySQL/MariaDB, whose catalogs keep one canonical text (SQLite rewrites a view's text when a table
+//! it names is renamed, so there only names count).
 //!
 //! All the work goes through [`Migrator`]: the same statement splitting, transactions and bookkeeping as `migrate`
 //! and `rollback`, so an SQL error names its file, line and statement exactly as they do.
@@ -32,6 +34,7 @@ use serde::Serialize;
 
 use crate::backend::{connect, Backend, ConnectSpec};
 use crate::error::{DbError, Error};
+use crate::introspect::Other;
 use crate::migrator::{Migrator, RollbackTo};
 use crate::render::ColumnOrder;
 
@@ -332,11 +335,27 @@ struct Ctx<'a> {
     reader: Box<dyn Backend>,
 }
 
+/// What verify compares: the schema in the IR, and the objects outside it.
+#[derive(Default)]
+struct State {
+    schema: Schema,
+    others: Vec<Other>,
+}
+
 impl Ctx<'_> {
-    async fn schema(&mut self, when: &str) -> Result<Schema, Error> {
-        crate::introspect::introspect(self.reader.as_mut(), None)
-            .await
-            .map_err(Error::db(format!("reading the scratch schema {when}")))
+    async fn state(&mut self, when: &str) -> Result<State, Error> {
+        let context = || format!("reading the scratch schema {when}");
+        let schema =
+            crate::introspect::introspect(self.reader.as_mut(), None).await.map_err(|e| Error::db(context())(e))?;
+        let others = crate::introspect::others(self.reader.as_mut()).await.map_err(|e| Error::db(context())(e))?;
+        Ok(State { schema, others })
+    }
+
+    /// What would turn `found` into `expected`, one line per difference; empty when they match.
+    fn differences(&self, found: &State, expected: &State) -> Vec<String> {
+        let mut lines = differences(self.dialect, self.column_order, &found.schema, &expected.schema);
+        lines.extend(crate::introspect::other_differences(&found.others, &expected.others));
+        lines
     }
 }
 
@@ -369,7 +388,7 @@ async fn walk(
     options: VerifyOptions,
 ) -> Result<(), Error> {
     let versioned: Vec<&MigrationFile> = files.iter().filter(|f| f.name.kind == MigrationKind::Versioned).collect();
-    let mut before = ctx.schema("before the first migration").await?;
+    let mut before = ctx.state("before the first migration").await?;
     for (i, file) in versioned.iter().enumerate() {
         let (verdict, after) = check_one(ctx, file, &before).await?;
         let passed = matches!(verdict, Verdict::Irreversible { .. }) && options.past_irreversible;
@@ -430,16 +449,16 @@ async fn walk(
     Ok(())
 }
 
-/// The round trip of one versioned migration, from the schema `before` it. Returns the verdict and the schema after
+/// The round trip of one versioned migration, from the state `before` it. Returns the verdict and the state after
 /// it (meaningful when the verdict is `Ok`).
-async fn check_one(ctx: &mut Ctx<'_>, file: &MigrationFile, before: &Schema) -> Result<(Verdict, Schema), Error> {
+async fn check_one(ctx: &mut Ctx<'_>, file: &MigrationFile, before: &State) -> Result<(Verdict, State), Error> {
     let version = file.name.version.expect("versioned").0;
     let up = ctx.migrator.clone().target_version(version);
 
     if let Some(failure) = upgrade(ctx, &up, file, Phase::Upgrade).await? {
-        return Ok((Verdict::SqlError(failure), Schema::default()));
+        return Ok((Verdict::SqlError(failure), State::default()));
     }
-    let upgraded = ctx.schema(&format!("after the upgrade of {}", file.filename)).await?;
+    let upgraded = ctx.state(&format!("after the upgrade of {}", file.filename)).await?;
 
     if let Some(reason) = irreversible(file) {
         return Ok((Verdict::Irreversible { reason }, upgraded));
@@ -452,8 +471,8 @@ async fn check_one(ctx: &mut Ctx<'_>, file: &MigrationFile, before: &Schema) -> 
         }
         Err(e) => return Err(e),
     }
-    let rolled_back = ctx.schema(&format!("after the rollback of {}", file.filename)).await?;
-    let missing = differences(ctx.dialect, ctx.column_order, &rolled_back, before);
+    let rolled_back = ctx.state(&format!("after the rollback of {}", file.filename)).await?;
+    let missing = ctx.differences(&rolled_back, before);
     if !missing.is_empty() {
         return Ok((Verdict::RollbackDiffers { differences: missing }, rolled_back));
     }
@@ -461,8 +480,8 @@ async fn check_one(ctx: &mut Ctx<'_>, file: &MigrationFile, before: &Schema) -> 
     if let Some(failure) = upgrade(ctx, &up, file, Phase::Reupgrade).await? {
         return Ok((Verdict::SqlError(failure), rolled_back));
     }
-    let again = ctx.schema(&format!("after the second upgrade of {}", file.filename)).await?;
-    let missing = differences(ctx.dialect, ctx.column_order, &again, &upgraded);
+    let again = ctx.state(&format!("after the second upgrade of {}", file.filename)).await?;
+    let missing = ctx.differences(&again, &upgraded);
     if !missing.is_empty() {
         return Ok((Verdict::ReupgradeDiffers { differences: missing }, again));
     }

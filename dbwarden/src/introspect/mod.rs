@@ -12,11 +12,15 @@
 //! equal to its models. dbwarden's own tables (`_dbwarden_migrations`, `dbwarden_lock`) and SQLite's internal ones
 //! are skipped. Not in the IR, hence not read: partial and expression indexes (skipped whole), index sort order,
 //! generated columns' expressions (read as plain columns without a default), MySQL's `ON UPDATE CURRENT_TIMESTAMP`,
-//! partitions (their parent is read), views.
+//! partitions (their parent is read), views. What the IR does not model is listed by `others` (names, and
+//! definitions where canonical), which `verify` compares too.
 
 mod mysql;
+mod others;
 mod postgres;
 mod sqlite;
+
+pub(crate) use others::{differences as other_differences, others, Other};
 
 use std::collections::HashMap;
 

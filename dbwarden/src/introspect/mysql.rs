@@ -664,3 +664,21 @@ mod tests {
         }
     }
 }
+
+/// The objects outside the IR in the current database ([`super::others`]): kind, name, definition.
+pub(super) const OTHERS: &str = r#"
+SELECT CAST('view' AS CHAR), CAST(table_name AS CHAR), CAST(view_definition AS CHAR)
+  FROM information_schema.views WHERE table_schema = DATABASE()
+UNION ALL
+SELECT CAST('sequence' AS CHAR), CAST(table_name AS CHAR), NULL
+  FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'SEQUENCE'
+UNION ALL
+SELECT CAST(LOWER(routine_type) AS CHAR), CAST(routine_name AS CHAR), CAST(routine_definition AS CHAR)
+  FROM information_schema.routines WHERE routine_schema = DATABASE()
+UNION ALL
+SELECT CAST('trigger' AS CHAR), CAST(CONCAT(trigger_name, ' on ', event_object_table) AS CHAR),
+       CAST(CONCAT(action_timing, ' ', event_manipulation, ' ', action_statement) AS CHAR)
+  FROM information_schema.triggers WHERE trigger_schema = DATABASE()
+UNION ALL
+SELECT CAST('event' AS CHAR), CAST(event_name AS CHAR), CAST(event_definition AS CHAR)
+  FROM information_schema.events WHERE event_schema = DATABASE()"#;

@@ -186,3 +186,60 @@ fn action(code: Option<&str>) -> Result<FkAction, DbError> {
         other => return Err(unexpected(&format!("foreign key action `{other}`"))),
     })
 }
+
+/// The objects outside the IR in the current schema ([`super::others`]): kind, name, definition. Sequences owned by
+/// a column (serial, identity) go with their column; objects of extensions go with the extension.
+pub(super) const OTHERS: &str = r#"
+SELECT kind, name, def FROM (
+    SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'c' THEN 'composite type'
+                         ELSE 'sequence' END AS kind,
+           CAST(c.relname AS TEXT) AS name,
+           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid)
+                WHEN c.relkind = 'c' THEN (SELECT string_agg(quote_ident(a.attname) || ' '
+                                                             || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                                             FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+                                              AND NOT a.attisdropped) END AS def
+      FROM pg_class c
+     WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND c.relkind IN ('v', 'm', 'S', 'c')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                          AND (d.deptype = 'e' OR c.relkind = 'S' AND d.deptype IN ('a', 'i')))
+    UNION ALL
+    SELECT 'index', CAST(ic.relname AS TEXT), pg_get_indexdef(i.indexrelid)
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+     WHERE ic.relnamespace = CAST(current_schema() AS regnamespace)
+       AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)
+    UNION ALL
+    SELECT 'trigger', t.tgname || ' on ' || c.relname, pg_get_triggerdef(t.oid)
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+     WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND NOT t.tgisinternal
+    UNION ALL
+    SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
+           CAST(CAST(p.oid AS regprocedure) AS TEXT), p.prosrc
+      FROM pg_proc p
+     WHERE p.pronamespace = CAST(current_schema() AS regnamespace)
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+    UNION ALL
+    SELECT CASE t.typtype WHEN 'e' THEN 'enum type' WHEN 'd' THEN 'domain' ELSE 'range type' END,
+           CAST(t.typname AS TEXT),
+           CASE t.typtype
+               WHEN 'e' THEN (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
+                                FROM pg_enum e WHERE e.enumtypid = t.oid)
+               WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod)
+                             || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+                             || coalesce(' DEFAULT ' || t.typdefault, '')
+                             || coalesce((SELECT ' ' || string_agg(pg_get_constraintdef(co.oid), ' ' ORDER BY co.conname)
+                                            FROM pg_constraint co WHERE co.contypid = t.oid), '')
+           END
+      FROM pg_type t
+     WHERE t.typnamespace = CAST(current_schema() AS regnamespace) AND t.typtype IN ('e', 'd', 'r')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
+    UNION ALL
+    SELECT 'extension', CAST(e.extname AS TEXT), e.extversion FROM pg_extension e WHERE e.extname <> 'plpgsql'
+    UNION ALL
+    SELECT 'schema', CAST(n.nspname AS TEXT), NULL
+      FROM pg_namespace n
+     WHERE n.nspname <> current_schema() AND n.nspname NOT IN ('public', 'information_schema')
+       AND n.nspname NOT LIKE 'pg\_%'
+) o"#;

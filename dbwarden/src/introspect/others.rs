@@ -1,0 +1,105 @@
+//! The schema objects the IR does not model (views, triggers, routines, sequences, enum types and domains,
+//! expression and partial indexes, extensions and other schemas), read as a list of names, each with its definition
+//! where the server keeps one in a canonical form. `verify` compares these lists around a rollback, so a rollback
+//! that leaves a view behind, or does not restore a function it replaced, is named like a forgotten index.
+//!
+//! One query per dialect, in that dialect's module. SQLite gives names only: it rewrites the text of views and
+//! triggers when a table they name is renamed (`FROM t` becomes `FROM "t"`), so a rename and its rollback would
+//! change a text that means the same.
+
+use dbwarden_core::Dialect;
+
+use crate::backend::Backend;
+use crate::error::DbError;
+
+/// An object outside the IR.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Other {
+    /// `view`, `trigger`, `function`, `enum type`, `index`, ...
+    pub kind: String,
+    /// Its name (a trigger's with its table: `audit on users`; a routine's with its argument types).
+    pub name: String,
+    /// Its definition as the server reports it, where that is canonical.
+    pub definition: Option<String>,
+}
+
+impl Other {
+    fn label(&self) -> String {
+        format!("{} {}", self.kind, self.name)
+    }
+}
+
+/// The objects outside the IR in the current schema (PostgreSQL), database (MySQL/MariaDB) or main database
+/// (SQLite), sorted.
+pub(crate) async fn others(backend: &mut dyn Backend) -> Result<Vec<Other>, DbError> {
+    let sql = match backend.dialect() {
+        Dialect::Postgres => super::postgres::OTHERS,
+        Dialect::MySql => super::mysql::OTHERS,
+        Dialect::Sqlite => super::sqlite::OTHERS,
+    };
+    let mut found = Vec::new();
+    backend
+        .query_each(sql, &mut |row| {
+            if let [Some(kind), Some(name), definition] = row {
+                found.push(Other {
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                    definition: definition.map(str::to_string),
+                });
+            }
+            Ok(())
+        })
+        .await?;
+    found.sort();
+    Ok(found)
+}
+
+/// What would turn the objects `found` into `expected`, one line each, as the IR's differences read
+/// (`drop view active_users`).
+pub(crate) fn differences(found: &[Other], expected: &[Other]) -> Vec<String> {
+    let key = |o: &Other| (o.kind.clone(), o.name.clone());
+    let mut lines = Vec::new();
+    for have in found {
+        match expected.iter().find(|want| key(want) == key(have)) {
+            None => lines.push(format!("drop {}", have.label())),
+            Some(want) if want.definition != have.definition => {
+                lines.push(format!("restore {} as it was (its definition differs)", have.label()))
+            }
+            Some(_) => {}
+        }
+    }
+    for want in expected.iter().filter(|want| !found.iter().any(|have| key(have) == key(want))) {
+        lines.push(format!("create {}", want.label()));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn other(kind: &str, name: &str, definition: Option<&str>) -> Other {
+        Other { kind: kind.into(), name: name.into(), definition: definition.map(str::to_string) }
+    }
+
+    #[test]
+    fn left_behind_missing_and_changed_objects_are_named() {
+        let before = [other("view", "active", Some("SELECT 1")), other("function", "f()", Some("a"))];
+        let after = [
+            other("function", "f()", Some("b")),
+            other("trigger", "audit on users", None),
+            other("view", "active", Some("SELECT 1")),
+        ];
+        assert_eq!(
+            differences(&after, &before),
+            ["restore function f() as it was (its definition differs)", "drop trigger audit on users"]
+        );
+        assert_eq!(differences(&before[..1], &before), ["create function f()"]);
+        assert!(differences(&before, &before).is_empty());
+        // A view and a trigger may share a name: the kind is part of the key.
+        assert_eq!(
+            differences(&[other("trigger", "x", None)], &[other("view", "x", None)]),
+            ["drop trigger x", "create view x"]
+        );
+    }
+}
