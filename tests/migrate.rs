@@ -443,6 +443,13 @@ async fn single_transaction_is_all_or_nothing(dialect: Dialect) {
     assert_eq!(m.run(db.url.as_str()).await.unwrap().steps.len(), 3);
     assert_eq!(db.tables().await, ["a", "b", "c"]);
     assert_eq!(db.recorded().await, ["0001", "0002", "0003"]);
+    // Every row of the one INSERT says who applied it: `$USER@host`, or the host alone without a USER.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let by = match std::env::var("USER") {
+        Ok(user) if !user.is_empty() => format!("{user}@{host}"),
+        _ => host,
+    };
+    assert_eq!(db.strings("SELECT applied_by FROM _dbwarden_migrations").await, [by.as_str(); 3]);
     std::fs::write(
         dir.join("app__0004_nt.sql"),
         "-- dbwarden: no-transaction\n-- upgrade\nCREATE TABLE d (id INTEGER);\n-- rollback\n",

@@ -138,6 +138,20 @@ pub(crate) struct NewRow<'a> {
     pub statements_done: usize,
 }
 
+/// `user@host` of this process, for the `applied_by` column; looked up once (a single-transaction run records a
+/// thousand rows in one INSERT).
+fn applied_by() -> &'static str {
+    static APPLIED_BY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    APPLIED_BY.get_or_init(|| {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        // (A container often has no USER: the host alone then, not "@host".)
+        match std::env::var("USER").or_else(|_| std::env::var("USERNAME")) {
+            Ok(user) if !user.is_empty() => format!("{user}@{host}"),
+            _ => host,
+        }
+    })
+}
+
 /// SQL for one history table.
 pub(crate) struct History<'d> {
     pub d: &'d dyn SqlDialect,
@@ -310,12 +324,6 @@ impl History<'_> {
 
     fn values(&self, row: &NewRow<'_>, elapsed_ms: &str) -> String {
         let d = self.d;
-        let host = gethostname::gethostname().to_string_lossy().into_owned();
-        // (A container often has no USER: the host alone then, not "@host".)
-        let applied_by = match std::env::var("USER").or_else(|_| std::env::var("USERNAME")) {
-            Ok(user) if !user.is_empty() => format!("{user}@{host}"),
-            _ => host,
-        };
         format!(
             "({}, {}, {}, {}, {}, {}, {}, {elapsed_ms}, {}, {}, {}, {})",
             row.version.as_deref().map_or("NULL".into(), |v| d.literal(v)),
@@ -327,7 +335,7 @@ impl History<'_> {
             d.literal(row.rollback_checksum),
             d.literal(row.state.as_str()),
             row.statements_done,
-            d.literal(&applied_by),
+            d.literal(applied_by()),
             d.literal(env!("CARGO_PKG_VERSION")),
         )
     }
