@@ -1068,7 +1068,8 @@ async fn exec_unit(
         sql.push_str("BEGIN;\n");
         lead += 1;
     }
-    if first && !d.batch_prefix().is_empty() {
+    // The prefix starts the clock for the elapsed time an upgrade's row records; a rollback records none.
+    if first && ctx.direction == Direction::Up && !d.batch_prefix().is_empty() {
         sql.push_str(d.batch_prefix());
         lead += 1;
     }

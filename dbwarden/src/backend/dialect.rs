@@ -9,7 +9,7 @@ pub trait SqlDialect: Sync {
     fn quote_ident(&self, name: &str) -> String;
     /// A string literal, escaped for this server.
     fn literal(&self, value: &str) -> String {
-        format!("'{}'", value.replace('\'', "''"))
+        quoted(value, false)
     }
     /// Casts an expression to text so every backend's rows decode the same way.
     fn text(&self, expr: &str) -> String {
@@ -104,7 +104,7 @@ impl SqlDialect for MySql {
     }
     fn literal(&self, value: &str) -> String {
         // Backslashes escape in MySQL strings unless NO_BACKSLASH_ESCAPES is set; doubling them is right both ways.
-        format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+        quoted(value, true)
     }
     fn text(&self, expr: &str) -> String {
         format!("CAST({expr} AS CHAR)")
@@ -144,6 +144,21 @@ impl SqlDialect for Sqlite {
     }
 }
 
+/// `value` as a single-quoted SQL string: quotes doubled, and backslashes too with `backslashes` (MySQL). Built
+/// directly: a history row has ten literals, and `format!` over `replace` cost a thousand instructions each.
+fn quoted(value: &str, backslashes: bool) -> String {
+    let mut s = String::with_capacity(value.len() + 2);
+    s.push('\'');
+    for c in value.chars() {
+        if c == '\'' || backslashes && c == '\\' {
+            s.push(c);
+        }
+        s.push(c);
+    }
+    s.push('\'');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +170,16 @@ mod tests {
         assert_eq!(of(Dialect::Sqlite).quote_ident("user"), "\"user\"");
         assert_eq!(of(Dialect::MySql).literal("a'b\\"), "'a''b\\\\'");
         assert_eq!(of(Dialect::Postgres).literal("a'b\\"), "'a''b\\'");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn literals_escape_as_replace_does(value in ".*") {
+            proptest::prop_assert_eq!(of(Dialect::Postgres).literal(&value), format!("'{}'", value.replace('\'', "''")));
+            proptest::prop_assert_eq!(
+                of(Dialect::MySql).literal(&value),
+                format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+            );
+        }
     }
 }
