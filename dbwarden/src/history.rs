@@ -166,6 +166,12 @@ impl History<'_> {
     }
 
     /// Creates the table, or adds the columns a Python DBWarden table lacks. Run under the lock.
+    /// Creates the table if there is none (a Python DBWarden table is left as it is, for [`History::ensure`]).
+    pub fn create_sql(&self) -> String {
+        let cols: Vec<String> = COLUMNS.iter().map(|(n, ty)| format!("{} {ty}", self.d.quote_ident(n))).collect();
+        format!("CREATE TABLE IF NOT EXISTS {} ({})", self.t(), cols.join(", "))
+    }
+
     pub async fn ensure(&self, backend: &mut dyn Backend) -> Result<(), Error> {
         let existing: Vec<String> = backend
             .query(&self.d.columns_query(&self.table))
@@ -176,9 +182,7 @@ impl History<'_> {
             .map(|c| c.to_ascii_lowercase())
             .collect();
         if existing.is_empty() {
-            let cols: Vec<String> = COLUMNS.iter().map(|(n, ty)| format!("{} {ty}", self.d.quote_ident(n))).collect();
-            let sql = format!("CREATE TABLE IF NOT EXISTS {} ({})", self.t(), cols.join(", "));
-            return backend.execute(&sql).await.map_err(Error::db(format!("creating {}", self.table)));
+            return backend.execute(&self.create_sql()).await.map_err(Error::db(format!("creating {}", self.table)));
         }
         for (name, ty) in &COLUMNS[ADDED_COLUMNS..] {
             if !existing.iter().any(|c| c == name) {

@@ -447,18 +447,13 @@ impl Migrator {
         let d = dialect::of(backend.dialect());
         let namespace = self.namespace(db);
         let me = LockHolder::me();
-        // Everything run under the lock may change the history: the head record is void until rewritten (in the
-        // same commit as the lock's row on SQLite).
-        lock::acquire(backend, d, &namespace, &me, timeout, &head::clear_sql(d, &namespace)).await?;
-        Ok(Run {
-            backend,
-            d,
-            history: History { d, table: self.table.clone(), prepared: false },
-            namespace,
-            me,
-            last_heartbeat: Instant::now(),
-            head: None,
-        })
+        // Everything run under the lock may change the history: the head record is void until rewritten. On a new
+        // database the history table is created here too: both in the commit that writes the lock's row on SQLite
+        // (one commit, a few fsyncs, fewer), in its round trip on the servers.
+        let history = History { d, table: self.table.clone(), prepared: false };
+        let then = format!("{};\n{}", head::clear_sql(d, &namespace), history.create_sql());
+        lock::acquire(backend, d, &namespace, &me, timeout, &then).await?;
+        Ok(Run { backend, d, history, namespace, me, last_heartbeat: Instant::now(), head: None })
     }
 }
 
