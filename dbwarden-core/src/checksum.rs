@@ -54,12 +54,36 @@ pub const STATEMENTS_ALGORITHM: &str = "sha256-statements-run";
 /// assert_ne!(statements_checksum(&["SELECT 1", "SELECT 2"]), statements_checksum(&["SELECT 1\nSELECT 2"]));
 /// ```
 pub fn statements_checksum(statements: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for s in statements {
-        hasher.update(normalize(s).as_bytes());
-        hasher.update(b"\n;\n");
+    let mut hasher = StatementsHasher::default();
+    statements.iter().for_each(|s| hasher.push(s));
+    hasher.checksum()
+}
+
+/// [`statements_checksum`] built one statement at a time, readable after each: a migration recording its progress
+/// statement by statement hashes each statement once, not all those before it again at every step.
+///
+/// ```
+/// use dbwarden_core::checksum::{statements_checksum, StatementsHasher};
+/// let mut ran = StatementsHasher::default();
+/// ran.push("SELECT 1");
+/// assert_eq!(ran.checksum(), statements_checksum(&["SELECT 1"]));
+/// ran.push("SELECT 2");
+/// assert_eq!(ran.checksum(), statements_checksum(&["SELECT 1", "SELECT 2"]));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct StatementsHasher(Sha256);
+
+impl StatementsHasher {
+    /// Adds the next statement.
+    pub fn push(&mut self, statement: &str) {
+        self.0.update(normalize(statement).as_bytes());
+        self.0.update(b"\n;\n");
     }
-    hex(&hasher.finalize())
+
+    /// The checksum of the statements pushed so far.
+    pub fn checksum(&self) -> String {
+        hex(&self.0.clone().finalize())
+    }
 }
 
 /// The checksum Python DBWarden 0.20 stored: SHA-256 of its upgrade statements joined by `;`, where a statement is a

@@ -788,6 +788,7 @@ impl Migrator {
             return Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None));
         }
         let last = units.len() - 1;
+        let mut ran = RanSoFar::new(&texts, resume);
         for (i, unit) in units.iter().enumerate() {
             let done = unit.statements.last().expect("non-empty unit").0 + 1;
             let record = if i == last {
@@ -802,7 +803,7 @@ impl Migrator {
                 };
                 with_heartbeat(run, record)
             } else {
-                let ran = checksum::statements_checksum(&texts[..done]);
+                let ran = ran.through(done);
                 if row_written {
                     run.history.progress(&file.filename, RowState::Partial, done, &ran)
                 } else {
@@ -895,12 +896,13 @@ impl Migrator {
                     .map_err(Error::db(format!("recording the rollback of {}", file.filename)))?;
             }
             let last = units.len().saturating_sub(1);
+            let mut ran = RanSoFar::new(&texts, resume);
             for (i, unit) in units.iter().enumerate() {
                 let done = unit.statements.last().expect("non-empty unit").0 + 1;
                 let record = if i == last {
                     forget.clone()
                 } else {
-                    let ran = format!("{ROLLBACK_RAN}{}", checksum::statements_checksum(&texts[..done]));
+                    let ran = format!("{ROLLBACK_RAN}{}", ran.through(done));
                     run.history.progress(&row.filename, RowState::RollingBack, done, &ran)
                 };
                 exec_unit(run, &ctx, unit, &record, i == 0).await.map_err(|e| with_earlier(e, &steps))?;
@@ -1106,6 +1108,31 @@ async fn exec_unit(
             };
             Err(fail(*index, s.line, applied, e))
         }
+    }
+}
+
+/// The checksum of a section's statements that ran, kept up as they run (each statement hashed once).
+struct RanSoFar<'t> {
+    texts: &'t [&'t str],
+    hasher: checksum::StatementsHasher,
+    hashed: usize,
+}
+
+impl<'t> RanSoFar<'t> {
+    /// Starting after the `resume` statements an earlier run did.
+    fn new(texts: &'t [&'t str], resume: usize) -> Self {
+        let mut ran = RanSoFar { texts, hasher: Default::default(), hashed: 0 };
+        ran.through(resume);
+        ran
+    }
+
+    /// [`checksum::statements_checksum`] of the first `done` statements.
+    fn through(&mut self, done: usize) -> String {
+        for text in &self.texts[self.hashed..done] {
+            self.hasher.push(text);
+        }
+        self.hashed = done;
+        self.hasher.checksum()
     }
 }
 
