@@ -279,6 +279,32 @@ async fn history_shows_a_part_applied_row() {
     );
 }
 
+/// `status` on files gone: a repeatable's is listed (exit 0, with what to do), a versioned one's is a problem (exit 1).
+#[tokio::test]
+async fn status_tells_a_gone_repeatable_from_a_missing_versioned_file() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let mut files = portable(1);
+    files.push((
+        "primary__ROC__seed.sql".into(),
+        "-- upgrade\nINSERT INTO t1 (id, v) VALUES (2, 'y');\n-- rollback\n".into(),
+    ));
+    let dir = write(db.dir.path(), &files);
+    let args = ["--url", db.url.as_str(), "--migrations-dir", dir.to_str().unwrap()];
+    let run = |more: &[&str]| cli(db.dir.path(), &[&args[..], more].concat());
+    assert_eq!(run(&["migrate"]).code, 0);
+    std::fs::remove_file(dir.join("primary__ROC__seed.sql")).unwrap();
+    let out = run(&["status"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("file gone") && out.stdout.contains("`dbwarden repair` forgets its row"), "{out:?}");
+    let out = run(&["repair"]);
+    assert!(out.code == 0 && out.stdout.contains("primary__ROC__seed.sql"), "{out:?}");
+    assert!(!run(&["status"]).stdout.contains("seed"));
+    std::fs::remove_file(dir.join("primary__0001_step_1.sql")).unwrap();
+    let out = run(&["status"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("MISSING FILE") && out.stdout.contains("--ignore-missing"), "{out:?}");
+}
+
 /// 16 processes migrate one fresh database at once: all succeed, each migration is recorded once.
 #[tokio::test]
 async fn sixteen_concurrent_processes_per_backend() {

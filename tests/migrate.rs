@@ -44,6 +44,7 @@ per_backend!(
     single_transaction_is_all_or_nothing,
     a_failure_names_what_the_run_did_before_it,
     out_of_order_files_are_flagged_refused_and_applied_on_request,
+    a_gone_repeatable_is_no_problem_a_missing_versioned_file_stops_migrate,
 );
 
 /// A file older than the newest applied version: `status` flags it (a problem: exit 1 in the CLI), `migrate`
@@ -456,4 +457,40 @@ async fn single_transaction_is_all_or_nothing(dialect: Dialect) {
     )
     .unwrap();
     assert!(matches!(m.run(db.url.as_str()).await, Err(Error::Usage(msg)) if msg.contains("app__0004_nt.sql")));
+}
+
+/// A repeatable whose file is gone: listed by status but no problem, migrate goes on, repair forgets its row. A
+/// versioned file gone: a problem, and migrate refuses naming it unless told to ignore it.
+async fn a_gone_repeatable_is_no_problem_a_missing_versioned_file_stops_migrate(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            ("app__0001_a.sql", &create_table("a")),
+            ("app__0002_b.sql", &create_table("b")),
+            ("app__ROC__seed.sql", "-- upgrade\nINSERT INTO a (id) VALUES (1);\n-- rollback\n"),
+        ],
+    );
+    let m = migrator(&dir);
+    assert_eq!(m.run(db.url.as_str()).await.unwrap().steps.len(), 3);
+    std::fs::remove_file(dir.join("app__ROC__seed.sql")).unwrap();
+    std::fs::write(dir.join("app__0003_c.sql"), create_table("c")).unwrap();
+    let status = m.status(db.url.as_str()).await.unwrap();
+    let gone = status.entries.iter().find(|e| e.filename == "app__ROC__seed.sql").unwrap();
+    assert_eq!(gone.state, EntryState::Missing);
+    assert!(!status.has_problems(), "{status:?}");
+    let report = m.run(db.url.as_str()).await.unwrap();
+    assert_eq!(report.steps.iter().map(|s| s.filename.as_str()).collect::<Vec<_>>(), ["app__0003_c.sql"]);
+    assert_eq!(m.repair(db.url.as_str()).await.unwrap(), ["app__ROC__seed.sql"]);
+    assert_eq!(db.strings("SELECT filename FROM _dbwarden_migrations ORDER BY filename").await.len(), 3);
+    assert!(m.status(db.url.as_str()).await.unwrap().entries.iter().all(|e| e.state == EntryState::Applied));
+
+    std::fs::remove_file(dir.join("app__0002_b.sql")).unwrap();
+    assert!(m.status(db.url.as_str()).await.unwrap().has_problems());
+    match m.run(db.url.as_str()).await {
+        Err(Error::Missing { versions }) => assert_eq!(versions, ["app__0002_b.sql"]),
+        other => panic!("{other:?}"),
+    }
+    assert!(m.clone().ignore_missing(true).run(db.url.as_str()).await.unwrap().steps.is_empty());
 }

@@ -138,18 +138,15 @@ pub struct Status {
 }
 
 impl Status {
-    /// Whether something needs attention (edited, missing or part-way entries, or files not embedded).
+    /// Whether something needs attention: what stops `migrate` (edited, missing versioned or part-way entries, out
+    /// of order files) or files not embedded. A repeatable whose file is gone is listed but is not a problem: migrate
+    /// goes on without it, and `repair` forgets its row.
     pub fn has_problems(&self) -> bool {
         !self.not_embedded.is_empty()
-            || self.entries.iter().any(|e| {
-                matches!(
-                    e.state,
-                    EntryState::Edited
-                        | EntryState::Missing
-                        | EntryState::Partial
-                        | EntryState::RollingBack
-                        | EntryState::OutOfOrder
-                )
+            || self.entries.iter().any(|e| match e.state {
+                EntryState::Edited | EntryState::Partial | EntryState::RollingBack | EntryState::OutOfOrder => true,
+                EntryState::Missing => e.version.is_some(),
+                EntryState::Applied | EntryState::Pending => false,
             })
     }
 }
@@ -291,7 +288,8 @@ impl Migrator {
 
     /// Accepts edits and forgets part-way rows, behind the lock: edited applied migrations get their new checksums
     /// recorded; rows of migrations that stopped part-way are deleted (undo their effects by hand first), so they
-    /// run again from the start. Returns the files it changed.
+    /// run again from the start; rows of repeatable migrations whose file is gone are deleted. Returns the files it
+    /// changed.
     pub async fn repair(&self, target: &(impl Target + ?Sized)) -> Result<Vec<String>, Error> {
         let loaded = self.source.load()?;
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
@@ -934,6 +932,9 @@ impl Migrator {
             });
             let sql = match (row.state, file) {
                 (RowState::Partial | RowState::RollingBack, _) => run.history.delete(&row.filename),
+                // A repeatable whose file is gone will not run again: its row only keeps the head record from
+                // matching the files, so every start-up would read the whole history.
+                (_, None) if row.version_number().is_none() => run.history.delete(&row.filename),
                 (RowState::Applied, Some(file)) if is_edited(row, file) || row.checksum_algorithm.is_none() => {
                     run.history.set_checksums(&row.filename, &file.checksum, &file.rollback_checksum)
                 }

@@ -178,8 +178,8 @@ pub enum Command {
         #[command(flatten)]
         db: DbArg,
     },
-    /// Accept edited applied migrations (record their new checksums) and forget rows of migrations that stopped
-    /// part-way (after you undid their effects by hand).
+    /// Accept edited applied migrations (record their new checksums), forget rows of migrations that stopped
+    /// part-way (after you undid their effects by hand) and rows of repeatable migrations whose file is gone.
     #[command(after_help = "Example: dbwarden repair")]
     Repair(DbArg),
 }
@@ -613,6 +613,7 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
                 EntryState::Applied => o.green(&label("applied")),
                 EntryState::Pending => o.yellow(&label("pending")),
                 EntryState::Edited => o.red(&label("EDITED")),
+                EntryState::Missing if e.version.is_none() => o.yellow(&label("file gone")),
                 EntryState::Missing => o.red(&label("MISSING FILE")),
                 EntryState::Partial => o.red(&label("PART-APPLIED")),
                 EntryState::RollingBack => o.red(&label("HALF-REVERTED")),
@@ -626,6 +627,18 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
         }
         if status.entries.iter().any(|e| e.state == EntryState::Edited) {
             text.push_str("edited files: restore them, or run `dbwarden repair` to accept the edit\n");
+        }
+        let gone = |repeatable: bool| status.entries.iter().any(|e| e.state == EntryState::Missing && e.version.is_none() == repeatable);
+        if gone(false) {
+            text.push_str(
+                "missing files: migrate refuses to go on without them; restore them, or run `migrate --ignore-missing`\n",
+            );
+        }
+        if gone(true) {
+            text.push_str(
+                "file gone: a repeatable migration ran but its file is no more; migrate goes on without it, and \
+                 `dbwarden repair` forgets its row\n",
+            );
         }
         if status.entries.iter().any(|e| e.state == EntryState::OutOfOrder) {
             text.push_str(
