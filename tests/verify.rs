@@ -269,6 +269,14 @@ async fn rollback_that_leaves_a_view_or_trigger_is_named(dialect: Dialect) {
     assert!(leftovers(&db).await.is_empty());
 }
 
+/// `users` and a view `user_ids` of its ids, and a rollback dropping both.
+fn users_and_view() -> String {
+    migration(
+        &format!("{USERS};\nCREATE VIEW user_ids AS SELECT id FROM users"),
+        "DROP VIEW user_ids;\nDROP TABLE users",
+    )
+}
+
 /// A rollback that leaves a replaced view (PostgreSQL, MariaDB) as the upgrade made it. SQLite compares names only,
 /// so there it passes: the known limit, asserted so that a change to it is seen.
 async fn rollback_that_does_not_restore_a_definition_is_named(dialect: Dialect) {
@@ -281,16 +289,7 @@ async fn rollback_that_does_not_restore_a_definition_is_named(dialect: Dialect) 
     let dir = write_migrations(
         db.dir.path(),
         "primary",
-        &[
-            (
-                "primary__0001_users.sql",
-                &migration(
-                    &format!("{USERS};\nCREATE VIEW user_ids AS SELECT id FROM users"),
-                    "DROP VIEW user_ids;\nDROP TABLE users",
-                ),
-            ),
-            ("primary__0002_wider_view.sql", &migration(replace, "")),
-        ],
+        &[("primary__0001_users.sql", &users_and_view()), ("primary__0002_wider_view.sql", &migration(replace, ""))],
     );
     let report = run(&dir, &next_to(&db)).await.unwrap();
     if dialect == Dialect::Sqlite {
@@ -393,13 +392,7 @@ async fn reupgrade_that_differs_is_named(dialect: Dialect) {
         db.dir.path(),
         "primary",
         &[
-            (
-                "primary__0001_users.sql",
-                &migration(
-                    &format!("{USERS};\nCREATE VIEW user_ids AS SELECT id FROM users"),
-                    "DROP VIEW user_ids;\nDROP TABLE users",
-                ),
-            ),
+            ("primary__0001_users.sql", &users_and_view()),
             (
                 "primary__0002_audit.sql",
                 &migration(
