@@ -486,6 +486,31 @@ async fn a_gone_repeatable_is_no_problem_a_missing_versioned_file_stops_migrate(
     assert_eq!(db.strings("SELECT filename FROM _dbwarden_migrations ORDER BY filename").await.len(), 3);
     assert!(m.status(db.url.as_str()).await.unwrap().entries.iter().all(|e| e.state == EntryState::Applied));
 
+    // A repeatable that stopped part-way stays a problem when its file goes: something of it ran.
+    std::fs::write(dir.join("app__ROC__half.sql"), "-- upgrade\nINSERT INTO a (id) VALUES (2);\n-- rollback\n")
+        .unwrap();
+    m.run(db.url.as_str()).await.unwrap();
+    db.exec(
+        "UPDATE _dbwarden_migrations SET state = 'partial', statements_done = 1 WHERE filename = 'app__ROC__half.sql'",
+    )
+    .await;
+    std::fs::remove_file(dir.join("app__ROC__half.sql")).unwrap();
+    let status = m.status(db.url.as_str()).await.unwrap();
+    assert!(status.has_problems(), "{status:?}");
+    assert!(status.entries.iter().any(|e| e.filename == "app__ROC__half.sql" && e.state == EntryState::Partial));
+    // A row with a version, even one that is not a number, is not a repeatable's: repair leaves it.
+    db.exec(
+        "INSERT INTO _dbwarden_migrations (version, filename, migration_type, state) \
+         VALUES ('V0009', 'app__V0009_x.sql', 'versioned', 'applied')",
+    )
+    .await;
+    assert_eq!(m.repair(db.url.as_str()).await.unwrap(), ["app__ROC__half.sql"]);
+    assert_eq!(
+        db.strings("SELECT filename FROM _dbwarden_migrations WHERE version = 'V0009'").await,
+        ["app__V0009_x.sql"]
+    );
+    db.exec("DELETE FROM _dbwarden_migrations WHERE version = 'V0009'").await;
+
     std::fs::remove_file(dir.join("app__0002_b.sql")).unwrap();
     assert!(m.status(db.url.as_str()).await.unwrap().has_problems());
     match m.run(db.url.as_str()).await {

@@ -29,6 +29,7 @@ per_backend!(
     reupgrade_that_differs_is_named,
     rollback_that_leaves_a_view_or_trigger_is_named,
     rollback_that_does_not_restore_a_definition_is_named,
+    a_body_recreated_with_other_spacing_and_case_is_the_same,
     irreversible_migration_stops_verify,
     broken_statement_names_its_file,
     throwaway_database_is_gone_on_every_path,
@@ -305,6 +306,94 @@ async fn rollback_that_does_not_restore_a_definition_is_named(dialect: Dialect) 
         );
     }
     assert!(leftovers(&db).await.is_empty());
+}
+
+/// A rollback that recreates a routine or trigger with other spacing, case and comments has restored it (servers keep
+/// bodies as written); one that does not restore a routine's properties has not.
+async fn a_body_recreated_with_other_spacing_and_case_is_the_same(dialect: Dialect) {
+    let _serial = SERIAL.lock().await;
+    let db = TestDb::new(dialect).await;
+    let (create, replace, restore_respaced, restore_but_volatile) = match dialect {
+        Dialect::Postgres => (
+            "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.email := lower(NEW.email);\n  RETURN NEW;\nEND\n$$;\n\
+             CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()",
+            "CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+            "create or replace function touch() returns trigger language plpgsql as $body$\n    begin -- lower-case it\n        new.email:=lower(new.email);\n        return new;\n    end\n$body$",
+            "CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\nBEGIN\n  NEW.email := lower(NEW.email);\n  RETURN NEW;\nEND\n$$",
+        ),
+        Dialect::MySql => (
+            "CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;\n\
+             CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW SET NEW.email = LOWER(NEW.email)",
+            "DROP FUNCTION twice;\nCREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x + x;\n\
+             DROP TRIGGER users_touch",
+            "drop function twice;\ncreate function twice(x int) returns int deterministic return x*2;\n\
+             create trigger users_touch before update on users for each row set new.email=lower(new.email)",
+            "DROP FUNCTION twice;\nCREATE FUNCTION twice(x INT) RETURNS INT NOT DETERMINISTIC RETURN x * 2;\n\
+             CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW SET NEW.email = LOWER(NEW.email)",
+        ),
+        Dialect::Sqlite => (
+            "CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN SELECT 1; END",
+            "DROP TRIGGER users_touch",
+            "create trigger users_touch after update on users begin select 1; end",
+            "CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN SELECT 2; END",
+        ),
+    };
+    // The routine outlives the table in 0001's rollback.
+    let undo = match dialect {
+        Dialect::Postgres => ";\nDROP FUNCTION touch()",
+        Dialect::MySql => ";\nDROP FUNCTION twice",
+        Dialect::Sqlite => "",
+    };
+    let files = |rollback: &str| {
+        let dir = db.dir.path().join(format!("m{}", rollback.len()));
+        write_migrations(
+            &dir,
+            "primary",
+            &[
+                (
+                    "primary__0001_users.sql",
+                    &migration(&format!("{USERS};\n{create}"), &format!("DROP TABLE users{undo}")),
+                ),
+                ("primary__0002_replace.sql", &migration(replace, rollback)),
+            ],
+        )
+    };
+    let report = run(&files(restore_respaced), &next_to(&db)).await.unwrap();
+    assert!(report.ok(), "{report:#?}");
+    let report = run(&files(restore_but_volatile), &next_to(&db)).await.unwrap();
+    if dialect == Dialect::Sqlite {
+        // Names only on SQLite.
+        assert!(report.ok(), "{report:#?}");
+    } else {
+        let stop = report.stopped_at().unwrap_or_else(|| panic!("{report:#?}"));
+        assert_eq!(stop.filename, "primary__0002_replace.sql");
+        let name = if dialect == Dialect::Postgres { "function touch()" } else { "function twice" };
+        assert_eq!(
+            stop.verdict.differences(),
+            [format!("restore {name} as it was (its definition differs)")],
+            "{report:#?}"
+        );
+    }
+    assert!(leftovers(&db).await.is_empty());
+}
+
+/// A schema whose name needs quotes (`"App"`) is read by its name (a cast to regnamespace folded it to `app`).
+#[tokio::test]
+async fn postgres_schema_with_a_quoted_name() {
+    let _serial = SERIAL.lock().await;
+    let db = TestDb::new(Dialect::Postgres).await;
+    db.exec("CREATE SCHEMA \"App\"").await;
+    let url = format!("{}?options=-c%20search_path%3D%22App%22", db.url);
+    let dir = write_migrations(
+        db.dir.path(),
+        "primary",
+        &[(
+            "primary__0001_users.sql",
+            &migration(&format!("{USERS};\nCREATE VIEW v AS SELECT id FROM users"), "DROP TABLE users CASCADE"),
+        )],
+    );
+    let report = run(&dir, &Scratch::Use(url)).await.unwrap();
+    assert!(report.ok(), "{report:#?}");
 }
 
 async fn rollback_that_keeps_not_null_is_named(dialect: Dialect) {

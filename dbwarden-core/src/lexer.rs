@@ -110,6 +110,52 @@ pub fn words(input: &str, dialect: Dialect) -> Vec<String> {
     out
 }
 
+/// `input` with the differences that do not change its meaning taken out, for comparing two texts of one routine,
+/// trigger or view: tokens joined by one space (so `x+1` and `x + 1` compare equal), unquoted words lower-cased,
+/// comments dropped; strings and quoted names kept as written, and a dollar-quoted body (PostgreSQL) canonical
+/// inside its delimiters in turn. Text that does not lex (a body in another language) is returned as it is, trimmed.
+///
+/// ```
+/// use dbwarden_core::{lexer::canonical, Dialect};
+/// assert_eq!(
+///     canonical("BEGIN\n    NEW.a := 1; -- set\n    RETURN NEW;\nEND", Dialect::Postgres),
+///     canonical("begin new.a:=1; return new; end", Dialect::Postgres)
+/// );
+/// assert_ne!(canonical("RETURN 'A'", Dialect::MySql), canonical("RETURN 'a'", Dialect::MySql));
+/// assert_eq!(
+///     canonical("AS $f$\nBEGIN  RETURN 1; END\n$f$", Dialect::Postgres),
+///     canonical("AS $$ begin return 1; end $$", Dialect::Postgres)
+/// );
+/// ```
+pub fn canonical(input: &str, dialect: Dialect) -> String {
+    let mut lexer = Lexer::new(input, dialect);
+    let mut out = String::with_capacity(input.len());
+    loop {
+        let token = match lexer.next_token() {
+            Ok(Some(token)) => token,
+            Ok(None) => return out,
+            Err(_) => return input.trim().to_string(),
+        };
+        let text = &input[token.start..token.end];
+        let piece = match token.kind {
+            Kind::Comment { .. } => continue,
+            Kind::Word => text.to_lowercase(),
+            Kind::Opaque if text.len() >= 2 && text.starts_with('$') && text.ends_with('$') => {
+                // `$tag$ body $tag$`: the tag is a name of no meaning, the body is SQL text again.
+                let tag_end = text[1..].find('$').map_or(0, |i| i + 2);
+                let body_start = tag_end.min(text.len());
+                let body_end = text.len().saturating_sub(tag_end).max(body_start);
+                format!("$$ {} $$", canonical(&text[body_start..body_end], dialect))
+            }
+            Kind::Opaque | Kind::Semicolon => text.to_string(),
+        };
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&piece);
+    }
+}
+
 /// The annotation that runs the next statement outside the migration's transaction.
 const AUTOCOMMIT: &str = "@dbwarden:autocommit";
 

@@ -74,6 +74,17 @@ proptest! {
     }
 
     #[test]
+    fn canonical_text_never_panics_and_is_stable(text in sqlish()) {
+        for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+            let once = dbwarden_core::lexer::canonical(&text, dialect);
+            // What comes out lexes to itself: comparing canonical texts never depends on how often it ran.
+            if once != text {
+                prop_assert_eq!(dbwarden_core::lexer::canonical(&once, dialect), once.clone());
+            }
+        }
+    }
+
+    #[test]
     fn column_type_text_never_panics(text in sqlish()) {
         let _ = text.parse::<ColumnType>();
     }

@@ -934,7 +934,8 @@ impl Migrator {
                 (RowState::Partial | RowState::RollingBack, _) => run.history.delete(&row.filename),
                 // A repeatable whose file is gone will not run again: its row only keeps the head record from
                 // matching the files, so every start-up would read the whole history.
-                (_, None) if row.version_number().is_none() => run.history.delete(&row.filename),
+                // (Repeatable as `status` tells it: a row without a version.)
+                (_, None) if row.version.is_none() => run.history.delete(&row.filename),
                 (RowState::Applied, Some(file)) if is_edited(row, file) || row.checksum_algorithm.is_none() => {
                     run.history.set_checksums(&row.filename, &file.checksum, &file.rollback_checksum)
                 }
@@ -1225,11 +1226,17 @@ fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
             _ => f.filename == row.filename,
         });
         if !known {
+            // A row that stopped part-way stays a problem whether its file is there or not: something ran.
+            let state = match row.state {
+                RowState::Partial => EntryState::Partial,
+                RowState::RollingBack => EntryState::RollingBack,
+                RowState::Applied => EntryState::Missing,
+            };
             entries.push(StatusEntry {
                 version: row.version.clone(),
                 filename: row.filename.clone(),
                 kind: row.migration_type.clone(),
-                state: EntryState::Missing,
+                state,
                 applied_at: row.applied_at.clone(),
             });
         }

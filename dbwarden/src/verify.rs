@@ -16,8 +16,9 @@
 //! column order counts too; on PostgreSQL it does not (PostgreSQL cannot put a re-added column back in its place).
 //! The objects the IR does not model are compared as well: views, triggers, routines, sequences, enum, composite
 //! and range types and domains, expression and partial indexes, events, extensions and schemas, by name, and by
-//! definition on PostgreSQL and MySQL/MariaDB, whose catalogs keep one canonical text (SQLite rewrites a view's text when a table
-//! it names is renamed, so there only names count).
+//! definition on PostgreSQL and MySQL/MariaDB, compared token by token (spacing, comments and the case of unquoted
+//! words do not count: servers keep bodies as written). SQLite rewrites a view's text when a table it names is
+//! renamed, so there only names count.
 //!
 //! All the work goes through [`Migrator`]: the same statement splitting, transactions and bookkeeping as `migrate`
 //! and `rollback`, so an SQL error names its file, line and statement exactly as they do.
@@ -205,7 +206,7 @@ impl fmt::Display for Verdict {
                 "upgrading again after the rollback gives another schema ({} difference(s))",
                 differences.len()
             ),
-            Verdict::Irreversible { reason } => write!(f, "irreversible ({reason}); verify stops here"),
+            Verdict::Irreversible { reason } => write!(f, "irreversible ({reason}): its rollback is not checked"),
             Verdict::SqlError(e) => {
                 write!(f, "{} failed at line {} (statement {} of {}): {}", e.phase, e.line, e.index, e.total, e.error)
             }

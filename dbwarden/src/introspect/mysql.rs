@@ -665,20 +665,27 @@ mod tests {
     }
 }
 
-/// The objects outside the IR in the current database ([`super::others`]): kind, name, definition.
+/// The objects outside the IR in the current database ([`super::others`]): kind, name, definition. A view's
+/// definition carries its options, a routine's its result type and characteristics, an event's its schedule and
+/// status (parameters of routines are not compared: `information_schema` keeps them in another table).
 pub(super) const OTHERS: &str = r#"
-SELECT CAST('view' AS CHAR), CAST(table_name AS CHAR), CAST(view_definition AS CHAR)
+SELECT CAST('view' AS CHAR), CAST(table_name AS CHAR),
+       CAST(CONCAT(view_definition, ' CHECK ', check_option, ' SECURITY ', security_type) AS CHAR)
   FROM information_schema.views WHERE table_schema = DATABASE()
 UNION ALL
 SELECT CAST('sequence' AS CHAR), CAST(table_name AS CHAR), NULL
   FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'SEQUENCE'
 UNION ALL
-SELECT CAST(LOWER(routine_type) AS CHAR), CAST(routine_name AS CHAR), CAST(routine_definition AS CHAR)
+SELECT CAST(LOWER(routine_type) AS CHAR), CAST(routine_name AS CHAR),
+       CAST(CONCAT(COALESCE(dtd_identifier, ''), ' ', is_deterministic, ' ', sql_data_access, ' ', security_type, ' ',
+                   COALESCE(routine_definition, '')) AS CHAR)
   FROM information_schema.routines WHERE routine_schema = DATABASE()
 UNION ALL
 SELECT CAST('trigger' AS CHAR), CAST(CONCAT(trigger_name, ' on ', event_object_table) AS CHAR),
        CAST(CONCAT(action_timing, ' ', event_manipulation, ' ', action_statement) AS CHAR)
   FROM information_schema.triggers WHERE trigger_schema = DATABASE()
 UNION ALL
-SELECT CAST('event' AS CHAR), CAST(event_name AS CHAR), CAST(event_definition AS CHAR)
+SELECT CAST('event' AS CHAR), CAST(event_name AS CHAR),
+       CAST(CONCAT(event_type, ' ', COALESCE(execute_at, ''), ' ', COALESCE(interval_value, ''), ' ',
+                   COALESCE(interval_field, ''), ' ', status, ' ', on_completion, ' ', event_definition) AS CHAR)
   FROM information_schema.events WHERE event_schema = DATABASE()"#;

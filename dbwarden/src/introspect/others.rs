@@ -1,13 +1,17 @@
 //! The schema objects the IR does not model (views, triggers, routines, sequences, enum types and domains,
 //! expression and partial indexes, extensions and other schemas), read as a list of names, each with its definition
-//! where the server keeps one in a canonical form. `verify` compares these lists around a rollback, so a rollback
-//! that leaves a view behind, or does not restore a function it replaced, is named like a forgotten index.
+//! where the server keeps one. `verify` compares these lists around a rollback, so a rollback that leaves a view
+//! behind, or does not restore a function it replaced, is named like a forgotten index. Definitions are compared
+//! through [`lexer::canonical`]: servers keep routine and trigger bodies as they were written, and a body recreated
+//! with other spacing or case is the same body.
 //!
 //! One query per dialect, in that dialect's module. SQLite gives names only: it rewrites the text of views and
 //! triggers when a table they name is renamed (`FROM t` becomes `FROM "t"`), so a rename and its rollback would
 //! change a text that means the same.
 
-use dbwarden_core::Dialect;
+use std::collections::{HashMap, HashSet};
+
+use dbwarden_core::{lexer, Dialect};
 
 use crate::backend::Backend;
 use crate::error::DbError;
@@ -37,6 +41,7 @@ pub(crate) async fn others(backend: &mut dyn Backend) -> Result<Vec<Other>, DbEr
         Dialect::MySql => super::mysql::OTHERS,
         Dialect::Sqlite => super::sqlite::OTHERS,
     };
+    let dialect = backend.dialect();
     let mut found = Vec::new();
     backend
         .query_each(sql, &mut |row| {
@@ -44,7 +49,9 @@ pub(crate) async fn others(backend: &mut dyn Backend) -> Result<Vec<Other>, DbEr
                 found.push(Other {
                     kind: kind.to_string(),
                     name: name.to_string(),
-                    definition: definition.map(str::to_string),
+                    // Routine and trigger bodies are kept as written: a rollback that recreates one with other
+                    // spacing, case or comments has restored it all the same.
+                    definition: definition.map(|d| lexer::canonical(d, dialect)),
                 });
             }
             Ok(())
@@ -57,10 +64,15 @@ pub(crate) async fn others(backend: &mut dyn Backend) -> Result<Vec<Other>, DbEr
 /// What would turn the objects `found` into `expected`, one line each, as the IR's differences read
 /// (`drop view active_users`).
 pub(crate) fn differences(found: &[Other], expected: &[Other]) -> Vec<String> {
-    let key = |o: &Other| (o.kind.clone(), o.name.clone());
+    // Looked up by key, not scanned: a schema can hold thousands of these (triggers and indexes of partitions).
+    fn key(o: &Other) -> (&str, &str) {
+        (o.kind.as_str(), o.name.as_str())
+    }
+    let found_keys: HashSet<(&str, &str)> = found.iter().map(key).collect();
+    let wanted: HashMap<(&str, &str), &Other> = expected.iter().map(|o| (key(o), o)).collect();
     let mut lines = Vec::new();
     for have in found {
-        match expected.iter().find(|want| key(want) == key(have)) {
+        match wanted.get(&key(have)) {
             None => lines.push(format!("drop {}", have.label())),
             Some(want) if want.definition != have.definition => {
                 lines.push(format!("restore {} as it was (its definition differs)", have.label()))
@@ -68,7 +80,7 @@ pub(crate) fn differences(found: &[Other], expected: &[Other]) -> Vec<String> {
             Some(_) => {}
         }
     }
-    for want in expected.iter().filter(|want| !found.iter().any(|have| key(have) == key(want))) {
+    for want in expected.iter().filter(|want| !found_keys.contains(&key(want))) {
         lines.push(format!("create {}", want.label()));
     }
     lines

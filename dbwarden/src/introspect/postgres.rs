@@ -188,35 +188,47 @@ fn action(code: Option<&str>) -> Result<FkAction, DbError> {
 }
 
 /// The objects outside the IR in the current schema ([`super::others`]): kind, name, definition. Sequences owned by
-/// a column (serial, identity) go with their column; objects of extensions go with the extension.
+/// a column (serial, identity) go with their column; objects of extensions go with the extension. A routine's
+/// definition is `pg_get_functiondef` (signature, result, language, volatility, security, settings and body; the
+/// body of a `BEGIN ATOMIC` function too), a sequence's its options, a view's its query and options, a trigger's its
+/// definition and whether it is enabled; indexes are those the IR skips: on expressions, partial, or on a
+/// materialized view. The schema is matched by name (`current_schema()`), never cast, so a name that needs quotes
+/// (`"App"`) works.
 pub(super) const OTHERS: &str = r#"
+WITH s AS (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
 SELECT kind, name, def FROM (
     SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'c' THEN 'composite type'
                          ELSE 'sequence' END AS kind,
            CAST(c.relname AS TEXT) AS name,
-           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid)
+           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) || coalesce(' WITH ' || array_to_string(c.reloptions, ', '), '')
                 WHEN c.relkind = 'c' THEN (SELECT string_agg(quote_ident(a.attname) || ' '
                                                              || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
                                              FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
-                                              AND NOT a.attisdropped) END AS def
+                                              AND NOT a.attisdropped)
+                ELSE (SELECT format_type(q.seqtypid, NULL) || ' START ' || q.seqstart || ' INCREMENT ' || q.seqincrement
+                             || ' MINVALUE ' || q.seqmin || ' MAXVALUE ' || q.seqmax || ' CACHE ' || q.seqcache
+                             || CASE WHEN q.seqcycle THEN ' CYCLE' ELSE '' END
+                        FROM pg_sequence q WHERE q.seqrelid = c.oid) END AS def
       FROM pg_class c
-     WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND c.relkind IN ('v', 'm', 'S', 'c')
+     WHERE c.relnamespace = (SELECT oid FROM s) AND c.relkind IN ('v', 'm', 'S', 'c')
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                           AND (d.deptype = 'e' OR c.relkind = 'S' AND d.deptype IN ('a', 'i')))
     UNION ALL
     SELECT 'index', CAST(ic.relname AS TEXT), pg_get_indexdef(i.indexrelid)
-      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-     WHERE ic.relnamespace = CAST(current_schema() AS regnamespace)
-       AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+     WHERE ic.relnamespace = (SELECT oid FROM s)
+       AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL OR t.relkind = 'm')
     UNION ALL
-    SELECT 'trigger', t.tgname || ' on ' || c.relname, pg_get_triggerdef(t.oid)
+    SELECT 'trigger', t.tgname || ' on ' || c.relname,
+           pg_get_triggerdef(t.oid) || CASE t.tgenabled WHEN 'O' THEN '' ELSE ' ENABLED ' || CAST(t.tgenabled AS TEXT) END
       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-     WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND NOT t.tgisinternal
+     WHERE c.relnamespace = (SELECT oid FROM s) AND NOT t.tgisinternal
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
-           CAST(CAST(p.oid AS regprocedure) AS TEXT), p.prosrc
+           CAST(CAST(p.oid AS regprocedure) AS TEXT),
+           CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END
       FROM pg_proc p
-     WHERE p.pronamespace = CAST(current_schema() AS regnamespace)
+     WHERE p.pronamespace = (SELECT oid FROM s)
        AND NOT EXISTS (SELECT 1 FROM pg_depend d
                         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
     UNION ALL
@@ -232,7 +244,7 @@ SELECT kind, name, def FROM (
                                             FROM pg_constraint co WHERE co.contypid = t.oid), '')
            END
       FROM pg_type t
-     WHERE t.typnamespace = CAST(current_schema() AS regnamespace) AND t.typtype IN ('e', 'd', 'r')
+     WHERE t.typnamespace = (SELECT oid FROM s) AND t.typtype IN ('e', 'd', 'r')
        AND NOT EXISTS (SELECT 1 FROM pg_depend d
                         WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
     UNION ALL
