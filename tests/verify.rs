@@ -374,6 +374,17 @@ async fn a_body_recreated_with_other_spacing_and_case_is_the_same(dialect: Diale
             "{report:#?}"
         );
     }
+    if dialect == Dialect::MySql {
+        // A parameter of another type is another routine.
+        let wider = "drop function twice;\ncreate function twice(x bigint) returns int deterministic return x*2;\n\
+                     create trigger users_touch before update on users for each row set new.email=lower(new.email)";
+        let report = run(&files(wider), &next_to(&db)).await.unwrap();
+        assert_eq!(
+            report.stopped_at().map(|c| c.verdict.differences().to_vec()),
+            Some(vec!["restore function twice as it was (its definition differs)".to_string()]),
+            "{report:#?}"
+        );
+    }
     assert!(leftovers(&db).await.is_empty());
 }
 

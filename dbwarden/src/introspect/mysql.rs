@@ -667,7 +667,7 @@ mod tests {
 
 /// The objects outside the IR in the current database ([`super::others`]): kind, name, definition. A view's
 /// definition carries its options, a routine's its result type and characteristics, an event's its schedule and
-/// status (parameters of routines are not compared: `information_schema` keeps them in another table).
+/// status, a routine's parameters (mode, name, type) too.
 pub(super) const OTHERS: &str = r#"
 SELECT CAST('view' AS CHAR), CAST(table_name AS CHAR),
        CAST(CONCAT(view_definition, ' CHECK ', check_option, ' SECURITY ', security_type) AS CHAR)
@@ -676,10 +676,15 @@ UNION ALL
 SELECT CAST('sequence' AS CHAR), CAST(table_name AS CHAR), NULL
   FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'SEQUENCE'
 UNION ALL
-SELECT CAST(LOWER(routine_type) AS CHAR), CAST(routine_name AS CHAR),
-       CAST(CONCAT(COALESCE(dtd_identifier, ''), ' ', is_deterministic, ' ', sql_data_access, ' ', security_type, ' ',
-                   COALESCE(routine_definition, '')) AS CHAR)
-  FROM information_schema.routines WHERE routine_schema = DATABASE()
+SELECT CAST(LOWER(r.routine_type) AS CHAR), CAST(r.routine_name AS CHAR),
+       CAST(CONCAT('(', COALESCE((SELECT GROUP_CONCAT(CONCAT_WS(' ', p.parameter_mode, p.parameter_name, p.dtd_identifier)
+                                                ORDER BY p.ordinal_position SEPARATOR ', ')
+                                   FROM information_schema.parameters p
+                                  WHERE p.specific_schema = r.routine_schema AND p.specific_name = r.specific_name
+                                    AND p.routine_type = r.routine_type AND p.ordinal_position > 0), ''), ') ',
+                   COALESCE(r.dtd_identifier, ''), ' ', r.is_deterministic, ' ', r.sql_data_access, ' ',
+                   r.security_type, ' ', COALESCE(r.routine_definition, '')) AS CHAR)
+  FROM information_schema.routines r WHERE r.routine_schema = DATABASE()
 UNION ALL
 SELECT CAST('trigger' AS CHAR), CAST(CONCAT(trigger_name, ' on ', event_object_table) AS CHAR),
        CAST(CONCAT(action_timing, ' ', event_manipulation, ' ', action_statement) AS CHAR)
