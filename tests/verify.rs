@@ -388,6 +388,47 @@ async fn a_body_recreated_with_other_spacing_and_case_is_the_same(dialect: Diale
     assert!(leftovers(&db).await.is_empty());
 }
 
+/// An index turned from plain (in the schema model) into one on an expression (outside it) and not turned back:
+/// one index to restore, not a drop and a create. (MariaDB has no expression indexes.)
+async fn index_turned_into_an_expression_index(dialect: Dialect) {
+    let _serial = SERIAL.lock().await;
+    let db = TestDb::new(dialect).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "primary",
+        &[
+            (
+                "primary__0001_users.sql",
+                &migration(&format!("{USERS};\nCREATE INDEX ix_users_email ON users (email)"), "DROP TABLE users"),
+            ),
+            (
+                "primary__0002_lower.sql",
+                &migration("DROP INDEX ix_users_email;\nCREATE INDEX ix_users_email ON users (lower(email))", ""),
+            ),
+        ],
+    );
+    let report = run(&dir, &next_to(&db)).await.unwrap();
+    let stop = report.stopped_at().unwrap_or_else(|| panic!("{report:#?}"));
+    assert_eq!(stop.filename, "primary__0002_lower.sql");
+    assert_eq!(
+        stop.verdict,
+        Verdict::RollbackDiffers {
+            differences: vec!["restore index ix_users_email as it was (its definition differs)".into()]
+        },
+        "{report:#?}"
+    );
+}
+
+#[tokio::test]
+async fn index_turned_into_an_expression_index_postgres() {
+    index_turned_into_an_expression_index(Dialect::Postgres).await
+}
+
+#[tokio::test]
+async fn index_turned_into_an_expression_index_sqlite() {
+    index_turned_into_an_expression_index(Dialect::Sqlite).await
+}
+
 /// A schema whose name needs quotes (`"App"`) is read by its name (a cast to regnamespace folded it to `app`).
 #[tokio::test]
 async fn postgres_schema_with_a_quoted_name() {

@@ -355,7 +355,22 @@ impl Ctx<'_> {
     /// What would turn `found` into `expected`, one line per difference; empty when they match.
     fn differences(&self, found: &State, expected: &State) -> Vec<String> {
         let mut lines = differences(self.dialect, self.column_order, &found.schema, &expected.schema);
-        lines.extend(crate::introspect::other_differences(&found.others, &expected.others));
+        for other in crate::introspect::other_differences(&found.others, &expected.others) {
+            // An index that changed between plain (in the schema model) and on an expression or partial (outside
+            // it) shows on both sides: one index to restore, not one to drop and one to create.
+            let flipped = ["drop index ", "create index "].iter().zip(["create index ", "drop index "]).find_map(
+                |(ours, theirs)| {
+                    let name = other.strip_prefix(ours)?;
+                    // The model's lines go on after the name (`create index ix on users (email)`).
+                    let same = |l: &String| l.strip_prefix(theirs).and_then(|r| r.split(' ').next()) == Some(name);
+                    lines.iter().position(same).map(|at| (at, name.to_string()))
+                },
+            );
+            match flipped {
+                Some((at, name)) => lines[at] = format!("restore index {name} as it was (its definition differs)"),
+                None => lines.push(other),
+            }
+        }
         lines
     }
 }
