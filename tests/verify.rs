@@ -429,6 +429,27 @@ async fn index_turned_into_an_expression_index_sqlite() {
     index_turned_into_an_expression_index(Dialect::Sqlite).await
 }
 
+/// A one-time event recreated by a rollback with the same statement is the same event, though its time is another.
+#[tokio::test]
+async fn mariadb_one_time_event_recreated_is_the_same() {
+    let _serial = SERIAL.lock().await;
+    let db = TestDb::new(Dialect::MySql).await;
+    let event = "CREATE EVENT cleanup ON SCHEDULE AT CURRENT_TIMESTAMP + INTERVAL 1 DAY DO DELETE FROM users";
+    let dir = write_migrations(
+        db.dir.path(),
+        "primary",
+        &[
+            (
+                "primary__0001_users.sql",
+                &migration(&format!("{USERS};\n{event}"), "DROP EVENT cleanup;\nDROP TABLE users"),
+            ),
+            ("primary__0002_no_cleanup.sql", &migration("DROP EVENT cleanup", event)),
+        ],
+    );
+    let report = run(&dir, &next_to(&db)).await.unwrap();
+    assert!(report.ok(), "{report:#?}");
+}
+
 /// A schema whose name needs quotes (`"App"`) is read by its name (a cast to regnamespace folded it to `app`).
 #[tokio::test]
 async fn postgres_schema_with_a_quoted_name() {

@@ -113,7 +113,7 @@ pub fn words(input: &str, dialect: Dialect) -> Vec<String> {
 /// `input` with the differences that do not change its meaning taken out, for comparing two texts of one routine,
 /// trigger or view: tokens joined by one space (so `x+1` and `x + 1` compare equal), unquoted words lower-cased,
 /// comments dropped; strings and quoted names kept as written, and a dollar-quoted body (PostgreSQL) canonical
-/// inside its delimiters in turn. Text that does not lex (a body in another language) is returned as it is, trimmed.
+/// inside its delimiters in turn (one level: dollar quotes inside it are strings). Text that does not lex (a body in another language) is returned as it is, trimmed.
 ///
 /// ```
 /// use dbwarden_core::{lexer::canonical, Dialect};
@@ -124,10 +124,21 @@ pub fn words(input: &str, dialect: Dialect) -> Vec<String> {
 /// assert_ne!(canonical("RETURN 'A'", Dialect::MySql), canonical("RETURN 'a'", Dialect::MySql));
 /// assert_eq!(
 ///     canonical("AS $f$\nBEGIN  RETURN 1; END\n$f$", Dialect::Postgres),
-///     canonical("AS $$ begin return 1; end $$", Dialect::Postgres)
+///     canonical("AS $f$ begin return 1; end $f$", Dialect::Postgres)
+/// );
+/// // A dollar-quoted string inside a body is a string.
+/// assert_ne!(
+///     canonical("AS $$ RETURN $q$Hello$q$ $$", Dialect::Postgres),
+///     canonical("AS $$ RETURN $q$hello$q$ $$", Dialect::Postgres)
 /// );
 /// ```
 pub fn canonical(input: &str, dialect: Dialect) -> String {
+    canonical_at(input, dialect, true)
+}
+
+/// [`canonical`]; `outer`: dollar-quoted tokens here are bodies (a function's), canonical inside. Inside a body they
+/// are string constants (`$q$Hello World$q$`), kept as written like any other string.
+fn canonical_at(input: &str, dialect: Dialect, outer: bool) -> String {
     let mut lexer = Lexer::new(input, dialect);
     let mut out = String::with_capacity(input.len());
     loop {
@@ -140,12 +151,14 @@ pub fn canonical(input: &str, dialect: Dialect) -> String {
         let piece = match token.kind {
             Kind::Comment { .. } => continue,
             Kind::Word => text.to_lowercase(),
-            Kind::Opaque if text.len() >= 2 && text.starts_with('$') && text.ends_with('$') => {
-                // `$tag$ body $tag$`: the tag is a name of no meaning, the body is SQL text again.
+            Kind::Opaque if outer && text.len() >= 2 && text.starts_with('$') && text.ends_with('$') => {
+                // `$tag$ body $tag$`: the body is SQL text again. The tag stays (the body may hold `$$`), which
+                // costs nothing where it matters: `pg_get_functiondef` writes its own.
                 let tag_end = text[1..].find('$').map_or(0, |i| i + 2);
                 let body_start = tag_end.min(text.len());
                 let body_end = text.len().saturating_sub(tag_end).max(body_start);
-                format!("$$ {} $$", canonical(&text[body_start..body_end], dialect))
+                let tag = &text[..body_start];
+                format!("{tag} {} {tag}", canonical_at(&text[body_start..body_end], dialect, false))
             }
             Kind::Opaque | Kind::Semicolon => text.to_string(),
         };

@@ -190,7 +190,7 @@ fn action(code: Option<&str>) -> Result<FkAction, DbError> {
 /// The objects outside the IR in the current schema ([`super::others`]): kind, name, definition. Sequences owned by
 /// a column (serial, identity) go with their column; objects of extensions go with the extension. A routine's
 /// definition is `pg_get_functiondef` (signature, result, language, volatility, security, settings and body; the
-/// body of a `BEGIN ATOMIC` function too), a sequence's its options, a view's its query and options, a trigger's its
+/// body of a `BEGIN ATOMIC` function too; outside SQL and PL/pgSQL as a string, so it compares as written), a sequence's its options, a view's its query and options, a trigger's its
 /// definition and whether it is enabled; indexes are those the IR skips: on expressions, partial, or on a
 /// materialized view. The schema is matched by name (`current_schema()`), never cast, so a name that needs quotes
 /// (`"App"`) works.
@@ -226,8 +226,11 @@ SELECT kind, name, def FROM (
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
            CAST(CAST(p.oid AS regprocedure) AS TEXT),
-           CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END
-      FROM pg_proc p
+           CASE WHEN p.prokind = 'a' THEN NULL
+                WHEN l.lanname IN ('sql', 'plpgsql') THEN pg_get_functiondef(p.oid)
+                -- A body in another language (Python: indentation is meaning) is compared as written: as a string.
+                ELSE quote_literal(pg_get_functiondef(p.oid)) END
+      FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
      WHERE p.pronamespace = (SELECT oid FROM s)
        AND NOT EXISTS (SELECT 1 FROM pg_depend d
                         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
