@@ -328,7 +328,7 @@ async fn main() {
         };
         let [(s_sqlx, s_dw, s_one), (b_sqlx, b_dw, b_one)] = &noop;
         noop_lines.push(format!(
-            "| {dialect} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {dialect} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
             fine(s_one),
             fine(s_sqlx),
             fine(s_dw),
@@ -338,7 +338,8 @@ async fn main() {
             growth(b_sqlx, s_sqlx),
             growth(b_dw, s_dw),
             ratio(b_dw, b_sqlx),
-            format!("{} / {}", fine(&sqlx_warm), fine(&dw_warm)),
+            fine(&sqlx_warm),
+            fine(&dw_warm),
         ));
     }
     println!("\nNo-op migrate through a fresh pool (10 per round), beside one query reading one history row; growth is {n} over {small} applied:\n");

@@ -592,6 +592,42 @@ pub(super) fn action(a: FkAction) -> FkAction {
     }
 }
 
+/// The objects outside the IR in the current database ([`super::others`]): kind, name, definition. A view's
+/// definition carries its options, a routine's its parameters (mode, name, type), result type and characteristics,
+/// an event's its kind, interval and status (not its times: `AT CURRENT_TIMESTAMP + INTERVAL 1 DAY` recreated by a
+/// rollback is another time, the same event). Unquoted words compare without case, as everywhere: on a server with
+/// case-sensitive table names, `FROM T` and `FROM t` in a body compare equal.
+pub(super) const OTHERS: &str = r#"
+SELECT CAST('view' AS CHAR), CAST(table_name AS CHAR),
+       CAST(CONCAT(view_definition, ' CHECK ', check_option, ' SECURITY ', security_type) AS CHAR)
+  FROM information_schema.views WHERE table_schema = DATABASE()
+UNION ALL
+SELECT CAST('sequence' AS CHAR), CAST(table_name AS CHAR), NULL
+  FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'SEQUENCE'
+UNION ALL
+SELECT CAST(LOWER(r.routine_type) AS CHAR), CAST(r.routine_name AS CHAR),
+       CAST(CONCAT('(', COALESCE(p.params, ''), ') ', COALESCE(r.dtd_identifier, ''), ' ', r.is_deterministic, ' ',
+                   r.sql_data_access, ' ', r.security_type, ' ', COALESCE(r.routine_definition, '')) AS CHAR)
+  FROM information_schema.routines r
+  -- Grouped once: a subquery per routine made the server read every routine's parameters again (7 s at 1,000).
+  LEFT JOIN (SELECT specific_name, routine_type,
+                    GROUP_CONCAT(CONCAT_WS(' ', parameter_mode, parameter_name, dtd_identifier)
+                                 ORDER BY ordinal_position SEPARATOR ', ') AS params
+               FROM information_schema.parameters
+              WHERE specific_schema = DATABASE() AND ordinal_position > 0
+              GROUP BY specific_name, routine_type) p
+    ON p.specific_name = r.specific_name AND p.routine_type = r.routine_type
+ WHERE r.routine_schema = DATABASE()
+UNION ALL
+SELECT CAST('trigger' AS CHAR), CAST(CONCAT(trigger_name, ' on ', event_object_table) AS CHAR),
+       CAST(CONCAT(action_timing, ' ', event_manipulation, ' ', action_statement) AS CHAR)
+  FROM information_schema.triggers WHERE trigger_schema = DATABASE()
+UNION ALL
+SELECT CAST('event' AS CHAR), CAST(event_name AS CHAR),
+       CAST(CONCAT(event_type, ' ', COALESCE(interval_value, ''), ' ', COALESCE(interval_field, ''), ' ', status, ' ',
+                   on_completion, ' ', event_definition) AS CHAR)
+  FROM information_schema.events WHERE event_schema = DATABASE()"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -664,39 +700,3 @@ mod tests {
         }
     }
 }
-
-/// The objects outside the IR in the current database ([`super::others`]): kind, name, definition. A view's
-/// definition carries its options, a routine's its parameters (mode, name, type), result type and characteristics,
-/// an event's its kind, interval and status (not its times: `AT CURRENT_TIMESTAMP + INTERVAL 1 DAY` recreated by a
-/// rollback is another time, the same event). Unquoted words compare without case, as everywhere: on a server with
-/// case-sensitive table names, `FROM T` and `FROM t` in a body compare equal.
-pub(super) const OTHERS: &str = r#"
-SELECT CAST('view' AS CHAR), CAST(table_name AS CHAR),
-       CAST(CONCAT(view_definition, ' CHECK ', check_option, ' SECURITY ', security_type) AS CHAR)
-  FROM information_schema.views WHERE table_schema = DATABASE()
-UNION ALL
-SELECT CAST('sequence' AS CHAR), CAST(table_name AS CHAR), NULL
-  FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'SEQUENCE'
-UNION ALL
-SELECT CAST(LOWER(r.routine_type) AS CHAR), CAST(r.routine_name AS CHAR),
-       CAST(CONCAT('(', COALESCE(p.params, ''), ') ', COALESCE(r.dtd_identifier, ''), ' ', r.is_deterministic, ' ',
-                   r.sql_data_access, ' ', r.security_type, ' ', COALESCE(r.routine_definition, '')) AS CHAR)
-  FROM information_schema.routines r
-  -- Grouped once: a subquery per routine made the server read every routine's parameters again (7 s at 1,000).
-  LEFT JOIN (SELECT specific_name, routine_type,
-                    GROUP_CONCAT(CONCAT_WS(' ', parameter_mode, parameter_name, dtd_identifier)
-                                 ORDER BY ordinal_position SEPARATOR ', ') AS params
-               FROM information_schema.parameters
-              WHERE specific_schema = DATABASE() AND ordinal_position > 0
-              GROUP BY specific_name, routine_type) p
-    ON p.specific_name = r.specific_name AND p.routine_type = r.routine_type
- WHERE r.routine_schema = DATABASE()
-UNION ALL
-SELECT CAST('trigger' AS CHAR), CAST(CONCAT(trigger_name, ' on ', event_object_table) AS CHAR),
-       CAST(CONCAT(action_timing, ' ', event_manipulation, ' ', action_statement) AS CHAR)
-  FROM information_schema.triggers WHERE trigger_schema = DATABASE()
-UNION ALL
-SELECT CAST('event' AS CHAR), CAST(event_name AS CHAR),
-       CAST(CONCAT(event_type, ' ', COALESCE(interval_value, ''), ' ', COALESCE(interval_field, ''), ' ', status, ' ',
-                   on_completion, ' ', event_definition) AS CHAR)
-  FROM information_schema.events WHERE event_schema = DATABASE()"#;

@@ -485,6 +485,18 @@ fn is_constraint_word(w: &str) -> bool {
         .any(|k| w.eq_ignore_ascii_case(k))
 }
 
+/// The objects outside the IR in the main database ([`super::others`]): views, triggers, and the partial and
+/// expression indexes the IR skips; names only (see there).
+pub(super) const OTHERS: &str = r#"
+SELECT m.type, CASE m.type WHEN 'trigger' THEN m.name || ' on ' || m.tbl_name ELSE m.name END, NULL
+  FROM sqlite_master m
+ WHERE m.type IN ('view', 'trigger') AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+UNION ALL
+SELECT 'index', m.name, NULL
+  FROM sqlite_master m JOIN pragma_index_list(m.tbl_name) il ON il.name = m.name
+ WHERE m.type = 'index'
+   AND (il.partial OR EXISTS (SELECT 1 FROM pragma_index_xinfo(m.name) x WHERE x.key AND x.cid = -2))"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,15 +528,3 @@ mod tests {
         }
     }
 }
-
-/// The objects outside the IR in the main database ([`super::others`]): views, triggers, and the partial and
-/// expression indexes the IR skips; names only (see there).
-pub(super) const OTHERS: &str = r#"
-SELECT m.type, CASE m.type WHEN 'trigger' THEN m.name || ' on ' || m.tbl_name ELSE m.name END, NULL
-  FROM sqlite_master m
- WHERE m.type IN ('view', 'trigger') AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
-UNION ALL
-SELECT 'index', m.name, NULL
-  FROM sqlite_master m JOIN pragma_index_list(m.tbl_name) il ON il.name = m.name
- WHERE m.type = 'index'
-   AND (il.partial OR EXISTS (SELECT 1 FROM pragma_index_xinfo(m.name) x WHERE x.key AND x.cid = -2))"#;
