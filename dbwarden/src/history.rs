@@ -165,13 +165,13 @@ impl History<'_> {
         self.d.quote_ident(&self.table)
     }
 
-    /// Creates the table, or adds the columns a Python DBWarden table lacks. Run under the lock.
     /// Creates the table if there is none (a Python DBWarden table is left as it is, for [`History::ensure`]).
     pub fn create_sql(&self) -> String {
         let cols: Vec<String> = COLUMNS.iter().map(|(n, ty)| format!("{} {ty}", self.d.quote_ident(n))).collect();
         format!("CREATE TABLE IF NOT EXISTS {} ({})", self.t(), cols.join(", "))
     }
 
+    /// Creates the table, or adds the columns a Python DBWarden table lacks. Run under the lock.
     pub async fn ensure(&self, backend: &mut dyn Backend) -> Result<(), Error> {
         let existing: Vec<String> = backend
             .query(&self.d.columns_query(&self.table))

@@ -718,10 +718,11 @@ impl Migrator {
         }
         // Resuming runs statements resume+1.. of the file as it is now: the ones before must be those that ran
         // (only rows written since dbwarden recorded them can tell).
+        let mut ran = RanSoFar::new(&texts);
         if let Some(row) =
             row.filter(|r| resume > 0 && r.checksum_algorithm.as_deref() == Some(checksum::STATEMENTS_ALGORITHM))
         {
-            if row.checksum.as_deref() != Some(checksum::statements_checksum(&texts[..resume]).as_str()) {
+            if row.checksum.as_deref() != Some(ran.through(resume).as_str()) {
                 return Err(Error::Partial {
                     file: file.filename.clone(),
                     state: format!(
@@ -786,7 +787,6 @@ impl Migrator {
             return Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None));
         }
         let last = units.len() - 1;
-        let mut ran = RanSoFar::new(&texts, resume);
         for (i, unit) in units.iter().enumerate() {
             let done = unit.statements.last().expect("non-empty unit").0 + 1;
             let record = if i == last {
@@ -894,7 +894,7 @@ impl Migrator {
                     .map_err(Error::db(format!("recording the rollback of {}", file.filename)))?;
             }
             let last = units.len().saturating_sub(1);
-            let mut ran = RanSoFar::new(&texts, resume);
+            let mut ran = RanSoFar::new(&texts);
             for (i, unit) in units.iter().enumerate() {
                 let done = unit.statements.last().expect("non-empty unit").0 + 1;
                 let record = if i == last {
@@ -1121,14 +1121,12 @@ struct RanSoFar<'t> {
 }
 
 impl<'t> RanSoFar<'t> {
-    /// Starting after the `resume` statements an earlier run did.
-    fn new(texts: &'t [&'t str], resume: usize) -> Self {
-        let mut ran = RanSoFar { texts, hasher: Default::default(), hashed: 0 };
-        ran.through(resume);
-        ran
+    fn new(texts: &'t [&'t str]) -> Self {
+        RanSoFar { texts, hasher: Default::default(), hashed: 0 }
     }
 
-    /// [`checksum::statements_checksum`] of the first `done` statements.
+    /// [`checksum::statements_checksum`] of the first `done` statements (at least as many as asked before: the
+    /// units of a section run in order, a resume's first one after the statements it checked).
     fn through(&mut self, done: usize) -> String {
         for text in &self.texts[self.hashed..done] {
             self.hasher.push(text);

@@ -23,11 +23,12 @@
 //! All the work goes through [`Migrator`]: the same statement splitting, transactions and bookkeeping as `migrate`
 //! and `rollback`, so an SQL error names its file, line and statement exactly as they do.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use dbwarden_core::diff::{diff, Renames};
+use dbwarden_core::diff::{diff, Change, Renames};
 use dbwarden_core::file::{MigrationFile, MigrationKind};
 use dbwarden_core::schema::Schema;
 use dbwarden_core::Dialect;
@@ -35,7 +36,7 @@ use serde::Serialize;
 
 use crate::backend::{connect, Backend, ConnectSpec};
 use crate::error::{DbError, Error};
-use crate::introspect::Other;
+use crate::introspect::{Other, OtherChange};
 use crate::migrator::{Migrator, RollbackTo};
 use crate::render::ColumnOrder;
 
@@ -345,32 +346,29 @@ struct State {
 
 impl Ctx<'_> {
     async fn state(&mut self, when: &str) -> Result<State, Error> {
-        let context = || format!("reading the scratch schema {when}");
+        let context = format!("reading the scratch schema {when}");
         let schema =
-            crate::introspect::introspect(self.reader.as_mut(), None).await.map_err(|e| Error::db(context())(e))?;
-        let others = crate::introspect::others(self.reader.as_mut()).await.map_err(|e| Error::db(context())(e))?;
+            crate::introspect::introspect(self.reader.as_mut(), None).await.map_err(Error::db(context.clone()))?;
+        let others = crate::introspect::others(self.reader.as_mut()).await.map_err(Error::db(context))?;
         Ok(State { schema, others })
     }
 
     /// What would turn `found` into `expected`, one line per difference; empty when they match.
     fn differences(&self, found: &State, expected: &State) -> Vec<String> {
-        let mut lines = differences(self.dialect, self.column_order, &found.schema, &expected.schema);
-        for other in crate::introspect::other_differences(&found.others, &expected.others) {
-            // An index that changed between plain (in the schema model) and on an expression or partial (outside
-            // it) shows on both sides: one index to restore, not one to drop and one to create.
-            let flipped = ["drop index ", "create index "].iter().zip(["create index ", "drop index "]).find_map(
-                |(ours, theirs)| {
-                    let name = other.strip_prefix(ours)?;
-                    // The model's lines go on after the name (`create index ix on users (email)`).
-                    let same = |l: &String| l.strip_prefix(theirs).and_then(|r| r.split(' ').next()) == Some(name);
-                    lines.iter().position(same).map(|at| (at, name.to_string()))
-                },
-            );
-            match flipped {
-                Some((at, name)) => lines[at] = format!("restore index {name} as it was (its definition differs)"),
-                None => lines.push(other),
-            }
-        }
+        let others = crate::introspect::other_differences(&found.others, &expected.others);
+        // An index that changed between plain (in the schema model) and on an expression or partial (outside it)
+        // shows on both sides: one index to restore, not one to drop and one to create.
+        let in_model = |s: &Schema, name: &str| s.tables.iter().any(|t| t.indexes.iter().any(|i| i.name == name));
+        let flipped: HashSet<&str> = others
+            .iter()
+            .filter_map(|o| match o {
+                OtherChange::Drop(_) => o.index().filter(|n| in_model(&expected.schema, n)),
+                OtherChange::Create(_) => o.index().filter(|n| in_model(&found.schema, n)),
+                OtherChange::Restore(_) => None,
+            })
+            .collect();
+        let mut lines = differences(self.dialect, self.column_order, &found.schema, &expected.schema, &flipped);
+        lines.extend(others.iter().filter(|o| !o.index().is_some_and(|n| flipped.contains(n))).map(|o| o.to_string()));
         lines
     }
 }
@@ -565,9 +563,26 @@ fn sql_failure(
 }
 
 /// What would turn `found` into `expected`, one line per difference; empty when they match. Column order counts
-/// except on PostgreSQL with [`ColumnOrder::Append`].
-fn differences(dialect: Dialect, order: ColumnOrder, found: &Schema, expected: &Schema) -> Vec<String> {
-    let mut lines: Vec<String> = diff(found, expected, &Renames::default()).iter().map(|c| c.describe()).collect();
+/// except on PostgreSQL with [`ColumnOrder::Append`]. An index named in `restored` changed kind (see
+/// `Ctx::differences`): one line to restore it.
+fn differences(
+    dialect: Dialect,
+    order: ColumnOrder,
+    found: &Schema,
+    expected: &Schema,
+    restored: &HashSet<&str>,
+) -> Vec<String> {
+    let mut lines: Vec<String> = diff(found, expected, &Renames::default())
+        .iter()
+        .map(|c| match c {
+            Change::AddIndex { index, .. } | Change::DropIndex { index, .. }
+                if restored.contains(index.name.as_str()) =>
+            {
+                format!("restore index {} as it was (its definition differs)", index.name)
+            }
+            _ => c.describe(),
+        })
+        .collect();
     if dialect != Dialect::Postgres || order == ColumnOrder::Exact {
         for want in &expected.tables {
             let Some(have) = found.table(&want.name) else { continue };
@@ -970,10 +985,11 @@ mod tests {
             }],
         };
         let (append, exact) = (ColumnOrder::Append, ColumnOrder::Exact);
-        assert!(differences(Dialect::Postgres, append, &t(&["a", "c", "b"]), &t(&["a", "b", "c"])).is_empty());
+        let none = HashSet::new();
+        assert!(differences(Dialect::Postgres, append, &t(&["a", "c", "b"]), &t(&["a", "b", "c"]), &none).is_empty());
         let reorder = ["reorder the columns of t: (a, c, b) -> (a, b, c)"];
-        assert_eq!(differences(Dialect::Postgres, exact, &t(&["a", "c", "b"]), &t(&["a", "b", "c"])), reorder);
-        assert_eq!(differences(Dialect::MySql, append, &t(&["a", "c", "b"]), &t(&["a", "b", "c"])), reorder);
-        assert_eq!(differences(Dialect::Sqlite, append, &t(&["a", "b"]), &t(&["a"])), ["drop column t.b"]);
+        assert_eq!(differences(Dialect::Postgres, exact, &t(&["a", "c", "b"]), &t(&["a", "b", "c"]), &none), reorder);
+        assert_eq!(differences(Dialect::MySql, append, &t(&["a", "c", "b"]), &t(&["a", "b", "c"]), &none), reorder);
+        assert_eq!(differences(Dialect::Sqlite, append, &t(&["a", "b"]), &t(&["a"]), &none), ["drop column t.b"]);
     }
 }

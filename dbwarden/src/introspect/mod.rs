@@ -20,7 +20,7 @@ mod others;
 mod postgres;
 mod sqlite;
 
-pub(crate) use others::{differences as other_differences, others, Other};
+pub(crate) use others::{differences as other_differences, others, Other, OtherChange};
 
 use std::collections::HashMap;
 

@@ -23,25 +23,51 @@ pub(crate) struct Other {
     pub kind: String,
     /// Its name (a trigger's with its table: `audit on users`; a routine's with its argument types).
     pub name: String,
-    /// Its definition as the server reports it, where that is canonical.
+    /// Its definition as the server reports it, through [`lexer::canonical`]; none where only the name counts.
     pub definition: Option<String>,
 }
 
-impl Other {
-    fn label(&self) -> String {
-        format!("{} {}", self.kind, self.name)
+/// What would turn one object as found into the one expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OtherChange<'a> {
+    /// Found, not expected.
+    Drop(&'a Other),
+    /// Expected, not found.
+    Create(&'a Other),
+    /// Both, with another definition.
+    Restore(&'a Other),
+}
+
+impl OtherChange<'_> {
+    /// The index this drops or creates, if it is one: an index outside the IR (on an expression, partial).
+    pub fn index(&self) -> Option<&str> {
+        match self {
+            OtherChange::Drop(o) | OtherChange::Create(o) if o.kind == "index" => Some(o.name.as_str()),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for OtherChange<'_> {
+    /// As the IR's differences read: `drop view active_users`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OtherChange::Drop(o) => write!(f, "drop {} {}", o.kind, o.name),
+            OtherChange::Create(o) => write!(f, "create {} {}", o.kind, o.name),
+            OtherChange::Restore(o) => write!(f, "restore {} {} as it was (its definition differs)", o.kind, o.name),
+        }
     }
 }
 
 /// The objects outside the IR in the current schema (PostgreSQL), database (MySQL/MariaDB) or main database
 /// (SQLite), sorted.
 pub(crate) async fn others(backend: &mut dyn Backend) -> Result<Vec<Other>, DbError> {
-    let sql = match backend.dialect() {
+    let dialect = backend.dialect();
+    let sql = match dialect {
         Dialect::Postgres => super::postgres::OTHERS,
         Dialect::MySql => super::mysql::OTHERS,
         Dialect::Sqlite => super::sqlite::OTHERS,
     };
-    let dialect = backend.dialect();
     let mut found = Vec::new();
     backend
         .query_each(sql, &mut |row| {
@@ -61,29 +87,24 @@ pub(crate) async fn others(backend: &mut dyn Backend) -> Result<Vec<Other>, DbEr
     Ok(found)
 }
 
-/// What would turn the objects `found` into `expected`, one line each, as the IR's differences read
-/// (`drop view active_users`).
-pub(crate) fn differences(found: &[Other], expected: &[Other]) -> Vec<String> {
+/// What would turn the objects `found` into `expected`: drops and restores in `found`'s order, then creates.
+pub(crate) fn differences<'a>(found: &'a [Other], expected: &'a [Other]) -> Vec<OtherChange<'a>> {
     // Looked up by key, not scanned: a schema can hold thousands of these (triggers and indexes of partitions).
     fn key(o: &Other) -> (&str, &str) {
         (o.kind.as_str(), o.name.as_str())
     }
     let found_keys: HashSet<(&str, &str)> = found.iter().map(key).collect();
     let wanted: HashMap<(&str, &str), &Other> = expected.iter().map(|o| (key(o), o)).collect();
-    let mut lines = Vec::new();
+    let mut changes = Vec::new();
     for have in found {
         match wanted.get(&key(have)) {
-            None => lines.push(format!("drop {}", have.label())),
-            Some(want) if want.definition != have.definition => {
-                lines.push(format!("restore {} as it was (its definition differs)", have.label()))
-            }
+            None => changes.push(OtherChange::Drop(have)),
+            Some(want) if want.definition != have.definition => changes.push(OtherChange::Restore(have)),
             Some(_) => {}
         }
     }
-    for want in expected.iter().filter(|want| !found_keys.contains(&key(want))) {
-        lines.push(format!("create {}", want.label()));
-    }
-    lines
+    changes.extend(expected.iter().filter(|want| !found_keys.contains(&key(want))).map(OtherChange::Create));
+    changes
 }
 
 #[cfg(test)]
@@ -92,6 +113,10 @@ mod tests {
 
     fn other(kind: &str, name: &str, definition: Option<&str>) -> Other {
         Other { kind: kind.into(), name: name.into(), definition: definition.map(str::to_string) }
+    }
+
+    fn differences(found: &[Other], expected: &[Other]) -> Vec<String> {
+        super::differences(found, expected).iter().map(ToString::to_string).collect()
     }
 
     #[test]
