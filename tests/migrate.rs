@@ -39,6 +39,7 @@ per_backend!(
     dry_run_writes_nothing_and_baseline_runs_nothing,
     target_version_and_count,
     irreversible_and_empty_rollbacks,
+    a_rollback_that_cannot_be_split_stops_before_any_runs,
     repeatables_run_after_versioned,
     identical_sql_in_two_files_runs_twice,
     single_transaction_is_all_or_nothing,
@@ -333,6 +334,28 @@ async fn irreversible_and_empty_rollbacks(dialect: Dialect) {
     // An empty rollback section is a no-op rollback.
     m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap();
     assert_eq!(db.recorded().await, ["0001"]);
+}
+
+/// A rollback section the lexer refuses (an unterminated quote) is found while the plan is checked, before any
+/// migration is reverted: the rollback stops with the file and line, and everything stays applied.
+async fn a_rollback_that_cannot_be_split_stops_before_any_runs(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            ("app__0001_a.sql", "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\nSELECT 'oops;\n"),
+            ("app__0002_b.sql", "-- upgrade\nCREATE TABLE b (id INTEGER);\n-- rollback\nDROP TABLE b;\n"),
+        ],
+    );
+    let m = migrator(&dir);
+    m.run(db.url.as_str()).await.unwrap();
+    let e = m.rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap_err();
+    let message = e.to_string();
+    assert!(matches!(e, Error::Format(_)), "{dialect}: {e:?}");
+    assert!(message.contains("app__0001_a.sql:5"), "{dialect}: {message}");
+    assert_eq!(db.recorded().await, ["0001", "0002"], "{dialect}: 0002 was reverted before 0001 was found broken");
+    assert_eq!(db.tables().await, ["a", "b"], "{dialect}");
 }
 
 async fn repeatables_run_after_versioned(dialect: Dialect) {

@@ -856,10 +856,11 @@ impl Migrator {
                 });
             }
             let resume = if row.state == RowState::RollingBack { row.statements_done } else { 0 };
+            // Lexed here for every chosen file, so a rollback section that cannot be split stops before any runs.
+            let statements = file.statements(&file.rollback, run.backend.dialect())?;
             // As for an upgrade: the rollback statements that ran must still be the file's.
             let ran = row.rollback_checksum.as_deref().and_then(|c| c.strip_prefix(ROLLBACK_RAN));
             if let Some(ran) = ran.filter(|_| resume > 0) {
-                let statements = file.statements(&file.rollback, run.backend.dialect())?;
                 let texts: Vec<&str> = statements.iter().take(resume).map(|s| s.sql).collect();
                 if texts.len() < resume || checksum::statements_checksum(&texts) != ran {
                     return Err(Error::Partial {
@@ -873,13 +874,12 @@ impl Migrator {
                     });
                 }
             }
-            plan.push((file, *row, resume));
+            plan.push((file, *row, resume, statements));
         }
         run.history.prepare(run.backend).await;
         let mut steps = Vec::new();
-        for (file, row, resume) in plan {
+        for (file, row, resume, statements) in plan {
             let started = Instant::now();
-            let statements = file.statements(&file.rollback, run.backend.dialect())?;
             let total = statements.len();
             let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
             let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
