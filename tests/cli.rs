@@ -196,6 +196,26 @@ async fn ad_hoc_migrations_dir_takes_its_database_name_from_the_files_or_the_fol
     let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
     let result = dbwarden::Migrator::new(dbwarden::Source::dir(&typo)).run(&pool).await;
     assert!(matches!(result, Err(dbwarden::Error::NoMigrationsDir { .. })), "{result:?}");
+
+    // The root of the database folders (`migrations` for `migrations/app`) is not "nothing to apply" either.
+    let tree = db.dir.path().join("tree");
+    let sql = "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\n";
+    let parent = write_migrations(&tree, "app", &[("app__0001_a.sql", sql)]).parent().unwrap().to_path_buf();
+    let args = ["--url", url.as_str(), "--migrations-dir", parent.to_str().unwrap()];
+    for command in ["migrate", "status"] {
+        let out = cli(db.dir.path(), &[&args[..], &[command]].concat());
+        assert!(
+            out.code == 2 && out.stderr.contains("no migration files here, but its sub-folder app holds some"),
+            "{command}: {out:?}"
+        );
+        assert!(out.stderr.contains(&format!("hint: point --migrations-dir (or migrations_dir in dbwarden.toml) at one database's folder, such as {}", parent.join("app").display())), "{out:?}");
+    }
+    assert!(!fresh.exists(), "no database file was created");
+    let result = dbwarden::Migrator::new(dbwarden::Source::dir(&parent)).run(&pool).await;
+    assert!(
+        matches!(&result, Err(dbwarden::Error::MigrationsInSubfolders { subfolders, .. }) if subfolders == &["app"]),
+        "{result:?}"
+    );
     // The lock's commands need no migration.
     let out =
         cli(db.dir.path(), &["--url", db.url.as_str(), "--migrations-dir", typo.to_str().unwrap(), "lock-status"]);

@@ -344,7 +344,10 @@ async fn a_rollback_that_cannot_be_split_stops_before_any_runs(dialect: Dialect)
         db.dir.path(),
         "app",
         &[
-            ("app__0001_a.sql", "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\nSELECT 'oops;\n"),
+            (
+                "app__0001_a.sql",
+                "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\nSELECT 'oops;\n",
+            ),
             ("app__0002_b.sql", "-- upgrade\nCREATE TABLE b (id INTEGER);\n-- rollback\nDROP TABLE b;\n"),
         ],
     );

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use dbwarden_core::file::{database_name, read_dir, resolve_files, FormatError, MigrationFile};
+use dbwarden_core::file::{
+    database_name, read_dir, resolve_files, subfolders_with_migrations, FormatError, MigrationFile,
+};
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
@@ -144,6 +146,22 @@ fn expand_folder(lit: &LitStr, manifest_dir: &Path) -> Result<TokenStream2, syn:
         return Err(syn::Error::new(span, format!("embed_migrations!: migrations folder {} {what}", dir.display())));
     }
     let set = load(&dir, span)?;
+    if set.files.is_empty() {
+        // `embed_migrations!("migrations")` for `migrations/app`: an empty set would migrate nothing, silently.
+        let subfolders = subfolders_with_migrations(&dir);
+        if let Some(first) = subfolders.first() {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "embed_migrations!: {} holds no migration files, but its sub-folder(s) {} do; name one database's \
+                     folder (embed_migrations!(\"{}/{first}\")), or use embed_migrations!() for every folder under migrations/",
+                    dir.display(),
+                    subfolders.join(", "),
+                    lit.value().trim_end_matches('/')
+                ),
+            ));
+        }
+    }
     set.to_tokens(span)
 }
 
@@ -460,6 +478,19 @@ mod tests {
         let set = parse_set(run(quote!("migrations/analytics/"), &root).unwrap());
         assert_eq!(lit_str(field(&set, "db")), "analytics");
         assert!(files(&set).is_empty());
+    }
+
+    #[test]
+    fn the_root_of_the_database_folders_is_refused_naming_them() {
+        let root = TempDir::new("root");
+        root.write("migrations/app/app__0001_a.sql", SQL);
+        root.write("migrations/audit/audit__0001_a.sql", SQL);
+        std::fs::create_dir_all(root.0.join("migrations/notes")).unwrap();
+        let message = run(quote!("migrations"), &root).unwrap_err().to_string();
+        assert!(message.contains("sub-folder(s) app, audit do"), "{message}");
+        assert!(message.contains("embed_migrations!(\"migrations/app\")"), "{message}");
+        // Every folder at once is what embed_migrations!() is for.
+        assert!(run(quote!(), &root).is_ok());
     }
 
     #[test]

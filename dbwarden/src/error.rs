@@ -160,6 +160,22 @@ pub enum Error {
     /// The migrations folder does not exist (a typo, or run from another directory).
     #[error("{}: no such migrations folder", .path.display())]
     NoMigrationsDir { path: std::path::PathBuf },
+    /// The migrations folder holds no migration files but its sub-folders do: it is the root of
+    /// `migrations/<db>/`, not one database's folder (`--migrations-dir migrations` for `migrations/app`).
+    #[error(
+        "{}: no migration files here, but its sub-folder{} {} hold{} some (each database's files live in a folder of \
+         their own, migrations/<db>/)",
+        .path.display(),
+        if .subfolders.len() == 1 { "" } else { "s" },
+        .subfolders.join(", "),
+        if .subfolders.len() == 1 { "s" } else { "" }
+    )]
+    MigrationsInSubfolders {
+        /// The folder given.
+        path: std::path::PathBuf,
+        /// Its sub-folders that hold migration files, by name, sorted.
+        subfolders: Vec<String>,
+    },
 }
 
 /// Who holds a lock, for messages.
@@ -240,6 +256,10 @@ impl Error {
             Error::NoMigrationsDir { .. } => "check the path (--migrations-dir, relative to the current directory, or \
                  migrations_dir in dbwarden.toml, relative to that file), or create it with `dbwarden init` or `dbwarden new`"
                 .into(),
+            Error::MigrationsInSubfolders { path, subfolders } => format!(
+                "point --migrations-dir (or migrations_dir in dbwarden.toml) at one database's folder, such as {}",
+                path.join(&subfolders[0]).display()
+            ),
             Error::ScratchNotEmpty { .. } => "point dev_url at a database of its own (verify empties it again after each run), or leave dev_url out and verify creates and drops a throwaway database next to the project's".into(),
             _ => return None,
         })

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use dbwarden_core::file::{database_name, read_dir, resolve_files, Fingerprint, MigrationFile};
+use dbwarden_core::file::{
+    database_name, read_dir, resolve_files, subfolders_with_migrations, Fingerprint, MigrationFile,
+};
 
 use crate::embedded::EmbeddedMigrations;
 use crate::error::Error;
@@ -39,6 +41,13 @@ impl Source {
                     return Err(Error::NoMigrationsDir { path: path.clone() });
                 }
                 let files = resolve_files(read_dir(path)?, db.as_deref())?;
+                if files.is_empty() {
+                    // `migrations` for `migrations/app`: "nothing to apply" would be a silent wrong answer.
+                    let subfolders = subfolders_with_migrations(path);
+                    if !subfolders.is_empty() {
+                        return Err(Error::MigrationsInSubfolders { path: path.clone(), subfolders });
+                    }
+                }
                 let db = db.clone().unwrap_or_else(|| database_name(path, &files));
                 Ok(std::sync::Arc::new(Loaded::new(db, files, Vec::new())))
             }

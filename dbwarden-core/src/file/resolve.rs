@@ -42,6 +42,32 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, FormatError> {
     Ok(files)
 }
 
+/// The sub-folders of `dir` holding at least one file named like a migration, by name, sorted: for a folder with
+/// no migration files of its own, the sign that it is the root of `migrations/<db>/` rather than one database's
+/// folder. The runtime's folder source and `embed_migrations!("dir")` both refuse such a folder with this list.
+///
+/// ```
+/// # let root = std::env::temp_dir().join(format!("dbwarden-doc-sub-{}", std::process::id()));
+/// std::fs::create_dir_all(root.join("app")).unwrap();
+/// std::fs::write(root.join("app/app__0001_a.sql"), "-- upgrade\n-- rollback\n").unwrap();
+/// std::fs::create_dir_all(root.join("notes")).unwrap();
+/// assert_eq!(dbwarden_core::file::subfolders_with_migrations(&root), ["app"]);
+/// # std::fs::remove_dir_all(&root).unwrap();
+/// ```
+pub fn subfolders_with_migrations(dir: &Path) -> Vec<String> {
+    let entries = std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok);
+    let mut found: Vec<String> = entries
+        .filter(|e| e.path().is_dir())
+        .filter(|e| {
+            let files = std::fs::read_dir(e.path()).into_iter().flatten().filter_map(Result::ok);
+            files.filter_map(|f| f.file_name().into_string().ok()).any(|n| super::FileName::parse(&n).is_ok())
+        })
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    found.sort();
+    found
+}
+
 /// The database a folder of migrations belongs to: its files' `<db>__` prefix, else (an empty folder) the folder's
 /// own name (`migrations/analytics` -> `analytics`), else `primary`. `embed_migrations!`, the runtime and the CLI's
 /// `--migrations-dir` all name a folder's database by this rule, so they take the same lock and history namespace.
