@@ -242,28 +242,26 @@ async fn edited_upgrade_stops_migrate_and_repair_accepts_it(dialect: Dialect) {
 async fn python_dbwarden_history_is_adopted(dialect: Dialect) {
     let db = TestDb::new(dialect).await;
     let first = "-- upgrade\nCREATE TABLE core (id INTEGER);\n\nCREATE TABLE more_core (id INTEGER);\n-- rollback\nDROP TABLE more_core;\nDROP TABLE core;\n";
-    let dir = write_migrations(
-        db.dir.path(),
-        "primary",
-        &[
-            ("primary__0001_create_core_tables.sql", first),
-            (
-                "primary__0002_extra.sql",
-                "-- upgrade\nCREATE TABLE extra (id INTEGER);\n-- rollback\nDROP TABLE extra;\n",
-            ),
-        ],
-    );
-    // What Python DBWarden 0.20 left: its table, its row, and the schema it applied.
-    let legacy = dbwarden::checksum::legacy_checksum(
-        "CREATE TABLE core (id INTEGER);\n\nCREATE TABLE more_core (id INTEGER);\n",
-    );
-    db.exec("CREATE TABLE _dbwarden_migrations (version VARCHAR(255), description VARCHAR(500), filename VARCHAR(500) UNIQUE, migration_type VARCHAR(50), applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, checksum VARCHAR(128))").await;
-    db.exec(&format!("INSERT INTO _dbwarden_migrations (version, description, filename, migration_type, checksum) VALUES ('0001', '0001 create core tables', 'primary__0001_create_core_tables.sql', 'versioned', '{legacy}')")).await;
+    let files = [
+        ("primary__0001_create_core_tables.sql", first),
+        ("primary__0002_extra.sql", "-- upgrade\nCREATE TABLE extra (id INTEGER);\n-- rollback\nDROP TABLE extra;\n"),
+    ];
+    let dir = write_migrations(db.dir.path(), "primary", &files);
+    // What Python DBWarden 0.20 left: its table, its row, and the schema it applied. The checksum is the one Python
+    // DBWarden 0.20.11 computes for this file (`calculate_checksum(parse_upgrade_statements(path))`), not ours.
+    let python = "a43deffa5a40c8114f46d8f2740a2bc75640fb9be5aa4924ead211e67a88ba37";
+    let legacy_table = "CREATE TABLE _dbwarden_migrations (version VARCHAR(255), description VARCHAR(500), filename VARCHAR(500) UNIQUE, migration_type VARCHAR(50), applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, checksum VARCHAR(128))";
+    let legacy_row = |checksum: &str| {
+        format!("INSERT INTO _dbwarden_migrations (version, description, filename, migration_type, checksum) VALUES ('0001', '0001 create core tables', 'primary__0001_create_core_tables.sql', 'versioned', '{checksum}')")
+    };
+    db.exec(legacy_table).await;
+    db.exec(&legacy_row(python)).await;
     db.exec("CREATE TABLE core (id INTEGER); CREATE TABLE more_core (id INTEGER);").await;
 
     let m = migrator(&dir);
     let status = m.status(db.url.as_str()).await.unwrap();
     assert_eq!((status.applied, status.pending), (1, 1));
+    assert!(!status.has_problems(), "{dialect}: {:?}", status.entries);
     let report = m.run(db.url.as_str()).await.unwrap();
     assert_eq!(report.steps.iter().map(|s| s.filename.as_str()).collect::<Vec<_>>(), ["primary__0002_extra.sql"]);
     let rows = m.history(db.url.as_str()).await.unwrap();
@@ -273,6 +271,26 @@ async fn python_dbwarden_history_is_adopted(dialect: Dialect) {
     // The adopted row rolls back like any other.
     m.rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap();
     assert!(db.tables().await.is_empty());
+
+    // A file edited after Python DBWarden applied it (its row holds Python's checksum of the one statement the file
+    // had then) is edited, as for our own rows: status says so, migrate refuses naming it and leaves the row as it
+    // was, and repair accepts the file as it is now.
+    let db = TestDb::new(dialect).await;
+    db.exec(legacy_table).await;
+    db.exec(&legacy_row("58a81fb497f0b75e23aa69d63abfc5073fe2ccd1804598110a8d3ae29eb7cb02")).await;
+    db.exec("CREATE TABLE core (id INTEGER);").await;
+    let status = m.status(db.url.as_str()).await.unwrap();
+    assert_eq!(status.entries[0].state, EntryState::Edited, "{dialect}");
+    match m.run(db.url.as_str()).await {
+        Err(Error::Edited { files }) => assert_eq!(files, ["primary__0001_create_core_tables.sql"]),
+        other => panic!("{dialect}: {other:?}"),
+    }
+    assert_eq!(
+        db.strings("SELECT checksum FROM _dbwarden_migrations").await,
+        ["58a81fb497f0b75e23aa69d63abfc5073fe2ccd1804598110a8d3ae29eb7cb02"]
+    );
+    assert_eq!(m.repair(db.url.as_str()).await.unwrap(), ["primary__0001_create_core_tables.sql"]);
+    assert_eq!(m.run(db.url.as_str()).await.unwrap().steps.len(), 1, "{dialect}: 0002 runs after the repair");
 }
 
 async fn dry_run_writes_nothing_and_baseline_runs_nothing(dialect: Dialect) {

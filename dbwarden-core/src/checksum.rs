@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 pub const ALGORITHM: &str = "sha256";
 
 /// The algorithm name of rows written by Python DBWarden (no algorithm column): SHA-256 of the upgrade statements
-/// (split on blank lines, comment lines dropped) joined by `;`.
+/// as it split them, joined by `;` (see [`legacy_checksum`]).
 pub const LEGACY_ALGORITHM: &str = "sha256-dbwarden-py";
 
 /// Normalises a section: BOM removed, CRLF to LF, trailing white space trimmed from every line, blank lines at the
@@ -86,35 +86,125 @@ impl StatementsHasher {
     }
 }
 
-/// The checksum Python DBWarden 0.20 stored: SHA-256 of its upgrade statements joined by `;`, where a statement is a
-/// run of non-blank, non-comment lines (it split on blank lines).
+/// The checksum Python DBWarden 0.20 stored for an upgrade section: SHA-256 of its statements joined by `;`, the
+/// statements as its `parse_upgrade_statements` made them (0.20.0 to 0.20.11 alike): the section's lines cut into
+/// blocks at blank lines, comment lines dropped, a `-- @dbwarden:autocommit` line prefixed to the block after it,
+/// then each block split on `;` outside quotes and comments, without the `;`, stripped, empty pieces dropped.
+/// Python read the file in text mode, so line ends are `\n` whatever the file had.
+///
+/// ```
+/// // Known answer from Python DBWarden 0.20.11 for this upgrade section.
+/// let section = "CREATE TABLE core (id INTEGER);\n\nCREATE TABLE more_core (id INTEGER);\n";
+/// assert_eq!(
+///     dbwarden_core::checksum::legacy_checksum(section),
+///     "a43deffa5a40c8114f46d8f2740a2bc75640fb9be5aa4924ead211e67a88ba37"
+/// );
+/// ```
 pub fn legacy_checksum(upgrade_section: &str) -> String {
     hex(&Sha256::digest(legacy_statements(upgrade_section).join(";").as_bytes()))
 }
 
-/// Python DBWarden's statement split: blank lines end a statement, lines starting with `--` are dropped.
+/// Python DBWarden's marker for a statement run outside the transaction; it kept it in the statement's text.
+const LEGACY_AUTOCOMMIT: &str = "-- @dbwarden:autocommit";
+
+/// Python's `str.strip()`: its white space is Unicode's plus the four separators U+001C..U+001F.
+fn py_strip(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
+/// Python DBWarden's `_extract_section_statements` over one section, then `split_sql_statements` on each block.
 fn legacy_statements(section: &str) -> Vec<String> {
-    let mut statements = Vec::new();
+    let text = section.replace("\r\n", "\n").replace('\r', "\n");
+    let mut blocks: Vec<String> = Vec::new();
     let mut current: Vec<&str> = Vec::new();
-    let mut flush = |current: &mut Vec<&str>| {
+    let mut marked = false;
+    let mut flush = |current: &mut Vec<&str>, marked: &mut bool| {
         let statement = current.join("\n");
-        let statement = statement.trim();
+        let statement = py_strip(&statement);
         if !statement.is_empty() {
-            statements.push(statement.to_string());
+            blocks.push(if *marked { format!("{LEGACY_AUTOCOMMIT}\n{statement}") } else { statement.to_string() });
         }
         current.clear();
+        *marked = false;
     };
-    for line in section.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let stripped = line.trim();
-        if !stripped.is_empty() && !stripped.starts_with("--") {
+    for line in text.split('\n') {
+        let stripped = py_strip(line);
+        if stripped == "-- upgrade" {
+            continue;
+        }
+        if stripped == LEGACY_AUTOCOMMIT {
+            if !current.is_empty() {
+                flush(&mut current, &mut marked);
+            }
+            marked = true;
+        } else if !stripped.is_empty() && !stripped.starts_with("--") {
             current.push(line);
         } else if stripped.is_empty() && !current.is_empty() {
-            flush(&mut current);
+            flush(&mut current, &mut marked);
         }
     }
-    flush(&mut current);
+    if !current.is_empty() {
+        flush(&mut current, &mut marked);
+    }
+    let mut statements = Vec::new();
+    for block in &blocks {
+        legacy_split(block, &mut statements);
+    }
     statements
+}
+
+/// Python DBWarden's `split_sql_statements`: `;` ends a statement outside `'`, `"` and `` ` `` quotes (doubled
+/// quotes and backslash escapes inside), `--` line comments and (unnested) `/* */` comments.
+fn legacy_split(sql: &str, out: &mut Vec<String>) {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let (mut line_comment, mut block_comment) = (false, false);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        current.push(c);
+        i += 1;
+        if line_comment {
+            line_comment = c != '\n';
+        } else if block_comment {
+            if c == '*' && next == Some('/') {
+                current.push('/');
+                i += 1;
+                block_comment = false;
+            }
+        } else if let Some(q) = quote {
+            if c == q && next == Some(q) {
+                current.push(q);
+                i += 1;
+            } else if c == q {
+                quote = None;
+            } else if let (true, Some(n)) = (c == '\\', next) {
+                current.push(n);
+                i += 1;
+            }
+        } else {
+            match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '-' if next == Some('-') => line_comment = true,
+                '/' if next == Some('*') => block_comment = true,
+                ';' => {
+                    current.pop();
+                    let piece = py_strip(&current);
+                    if !piece.is_empty() {
+                        out.push(piece.to_string());
+                    }
+                    current.clear();
+                }
+                _ => {}
+            }
+        }
+    }
+    let piece = py_strip(&current);
+    if !piece.is_empty() {
+        out.push(piece.to_string());
+    }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -146,11 +236,37 @@ mod tests {
         assert_ne!(section_checksum(a), section_checksum("CREATE TABLE t (\n id int\n);"));
     }
 
+    /// Known answers from Python DBWarden 0.20.11 (0.20.0's code is the same): each file written byte for byte,
+    /// then `calculate_checksum(parse_upgrade_statements(path))`.
     #[test]
-    fn legacy_splits_on_blank_lines_and_drops_comments() {
-        let section = "-- note\nCREATE TABLE a (id int);\n\nCREATE TABLE b (\n  id int\n);\n";
-        assert_eq!(legacy_statements(section), vec!["CREATE TABLE a (id int);", "CREATE TABLE b (\n  id int\n);"]);
-        let expected = hex(&Sha256::digest("CREATE TABLE a (id int);;CREATE TABLE b (\n  id int\n);".as_bytes()));
-        assert_eq!(legacy_checksum(section), expected);
+    fn legacy_checksums_equal_python_dbwarden() {
+        let cases = [
+            (
+                "-- upgrade\nCREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER);\n-- rollback\n",
+                "a63a3ae15ecd0f8644fce997e477442d00dfc1d87c618c10752218dd06727f68",
+            ),
+            (
+                "-- upgrade\n-- a note\nINSERT INTO t VALUES ('a;b', \"c;d\", `e;f`); -- tail; comment\n  /* block; */ UPDATE t SET x = 'it''s; ok';\nSELECT 'back\\\\'; x';\n\n\n-- rollback\nDELETE FROM t;\n",
+                "baf15f76646a0633fea4cf680f554420a9469b70490b9cec5a9d01a843778e35",
+            ),
+            (
+                "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- @dbwarden:autocommit\nCREATE INDEX CONCURRENTLY ix ON a (id);\nCREATE TABLE c (id INTEGER);\n-- rollback\n",
+                "351cc795ddc0489fb0dadf5269e76ca77be6437f5f7b23120ce8d40a0a233049",
+            ),
+            (
+                "-- upgrade\r\n  CREATE TABLE a (\r\n    id INTEGER\r\n  );\r\n\r\n\tINSERT INTO a VALUES (1);\r\n-- rollback\r\nDROP TABLE a;\r\n",
+                "8b41c83b5b6838931e52262746fd0746b61982accb94193db24495208ee4f9fd",
+            ),
+            (
+                "-- upgrade\nINSERT INTO t VALUES ('h\u{e9}llo; w\u{f6}rld');;\n;\n-- rollback\n",
+                "e69f67e4d76414e1ff419d270861e826365a151bd759fa93c2667e0062aee38b",
+            ),
+        ];
+        for (text, expected) in cases {
+            let file = crate::file::MigrationFile::parse("app__0001_a.sql", text).unwrap();
+            assert_eq!(legacy_checksum(&file.upgrade.text), expected, "{text:?}");
+        }
+        let statements = legacy_statements("SELECT 'back\\\\'; x';\nSELECT 2;\n");
+        assert_eq!(statements, ["SELECT 'back\\\\'", "x';\nSELECT 2;"], "an escaped backslash ends no quote");
     }
 }

@@ -609,7 +609,7 @@ impl Migrator {
                 _ if self.target_version.is_some() || self.count.is_some() => continue,
                 MigrationKind::RepeatableAlways => 0,
                 MigrationKind::RepeatableOnChange => match by_file.get(file.filename.as_str()) {
-                    Some(row) if row.checksum.as_deref() == Some(file.checksum.as_str()) => continue,
+                    Some(row) if !changed_since_run(row, file) => continue,
                     _ => 0,
                 },
             };
@@ -987,13 +987,27 @@ async fn write_head_if_complete(run: &mut Run<'_>, loaded: &Loaded, rows: Option
 }
 
 fn is_edited(row: &AppliedMigration, file: &MigrationFile) -> bool {
-    match row.checksum_algorithm.as_deref() {
-        Some(checksum::ALGORITHM) => row.checksum.as_deref() != Some(file.checksum.as_str()),
-        _ => false, // legacy rows are checked (and adopted) by adopt_legacy_rows
+    match (row.checksum_algorithm.as_deref(), row.checksum.as_deref()) {
+        (Some(checksum::ALGORITHM), checksum) => checksum != Some(file.checksum.as_str()),
+        // A Python DBWarden row: its own checksum of the file's statements (or ours, had someone written it).
+        (None, Some(checksum)) => {
+            checksum != file.checksum && checksum != checksum::legacy_checksum(&file.upgrade.text)
+        }
+        // No checksum to compare (a row written by hand): adopted as the file is.
+        _ => false,
     }
 }
 
-/// Python DBWarden rows carry no algorithm: verify them with its checksum and record ours.
+/// Whether a run-on-change file differs from what its row records (a Python DBWarden row by either checksum).
+fn changed_since_run(row: &AppliedMigration, file: &MigrationFile) -> bool {
+    match row.checksum_algorithm {
+        None => is_edited(row, file),
+        Some(_) => row.checksum.as_deref() != Some(file.checksum.as_str()),
+    }
+}
+
+/// Python DBWarden rows carry no algorithm: those whose checksum matches the file get ours recorded. One that
+/// does not is left alone: the plan refuses it as edited (`repair` accepts the file as it is).
 async fn adopt_legacy_rows(run: &mut Run<'_>, loaded: &Loaded, rows: &mut [AppliedMigration]) -> Result<(), Error> {
     for row in rows.iter_mut().filter(|r| r.checksum_algorithm.is_none()) {
         let Some(file) = loaded.files.iter().find(|f| {
@@ -1002,9 +1016,8 @@ async fn adopt_legacy_rows(run: &mut Run<'_>, loaded: &Loaded, rows: &mut [Appli
         }) else {
             continue;
         };
-        let legacy = checksum::legacy_checksum(&file.upgrade.text);
-        if row.checksum.as_deref() != Some(legacy.as_str()) && row.checksum.as_deref() != Some(file.checksum.as_str()) {
-            tracing::warn!(file = %file.filename, "adopting a Python DBWarden row whose checksum does not match the file; check that the file is what was applied");
+        if is_edited(row, file) {
+            continue;
         }
         let sql = run.history.set_checksums(&row.filename, &file.checksum, &file.rollback_checksum);
         run.backend.execute(&sql).await.map_err(Error::db(format!("adopting the row of {}", row.filename)))?;
@@ -1201,10 +1214,7 @@ fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
             None => EntryState::Pending,
             Some(r) if r.state == RowState::Partial => EntryState::Partial,
             Some(r) if r.state == RowState::RollingBack => EntryState::RollingBack,
-            Some(r)
-                if file.name.kind == MigrationKind::RepeatableOnChange
-                    && r.checksum.as_deref() != Some(&file.checksum) =>
-            {
+            Some(r) if file.name.kind == MigrationKind::RepeatableOnChange && changed_since_run(r, file) => {
                 EntryState::Pending
             }
             Some(r) if file.name.kind == MigrationKind::Versioned && is_edited(r, file) => EntryState::Edited,
