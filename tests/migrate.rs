@@ -40,6 +40,7 @@ per_backend!(
     target_version_and_count,
     irreversible_and_empty_rollbacks,
     a_rollback_that_cannot_be_split_stops_before_any_runs,
+    the_recorded_execution_time_is_the_migrations_own,
     repeatables_run_after_versioned,
     identical_sql_in_two_files_runs_twice,
     single_transaction_is_all_or_nothing,
@@ -377,6 +378,42 @@ async fn a_rollback_that_cannot_be_split_stops_before_any_runs(dialect: Dialect)
     assert!(message.contains("app__0001_a.sql:5"), "{dialect}: {message}");
     assert_eq!(db.recorded().await, ["0001", "0002"], "{dialect}: 0002 was reverted before 0001 was found broken");
     assert_eq!(db.tables().await, ["a", "b"], "{dialect}");
+}
+
+/// `execution_time_ms` is the time the migration took: in one batch with its record (the server's or SQLite's
+/// clock), over several (MariaDB, statement by statement), and with a statement that must run alone.
+async fn the_recorded_execution_time_is_the_migrations_own(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let wait = match dialect {
+        Dialect::Postgres => "SELECT pg_sleep(0.3)",
+        Dialect::MySql => "DO SLEEP(0.3)",
+        // About a million rows counted, a few hundred milliseconds on this machine; the assertions compare with
+        // what the run itself measured, not with a constant.
+        Dialect::Sqlite => {
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500000) SELECT COUNT(*) FROM c"
+        }
+    };
+    let one = format!("-- upgrade\n{wait};\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\n");
+    let alone = format!(
+        "-- dbwarden: no-transaction\n-- upgrade\nCREATE TABLE b (id INTEGER);\n{wait};\n-- rollback\nDROP TABLE b;\n"
+    );
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[("app__0001_a.sql", one.as_str()), ("app__0002_b.sql", alone.as_str())],
+    );
+    let report = migrator(&dir).run(db.url.as_str()).await.unwrap();
+    let rows = migrator(&dir).history(db.url.as_str()).await.unwrap();
+    for (step, row) in report.steps.iter().zip(&rows) {
+        let recorded = row.execution_time_ms.unwrap_or(-1);
+        assert!(step.elapsed_ms >= 30, "{dialect}: {} ran {} ms, too short to tell", step.filename, step.elapsed_ms);
+        let measured = step.elapsed_ms as i64;
+        assert!(
+            recorded >= measured * 8 / 10 - 5 && recorded <= measured + 5,
+            "{dialect}: {} recorded {recorded} ms, the run measured {measured} ms",
+            step.filename
+        );
+    }
 }
 
 async fn repeatables_run_after_versioned(dialect: Dialect) {

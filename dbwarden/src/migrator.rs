@@ -703,6 +703,7 @@ impl Migrator {
         outer: bool,
     ) -> Result<(Step, Option<(NewRow<'f>, u128)>), Error> {
         let started = Instant::now();
+        let wall_started = std::time::SystemTime::now();
         let dialect = run.backend.dialect();
         let row_exists = row.is_some();
         let statements = file.statements(&file.upgrade, dialect)?;
@@ -773,8 +774,6 @@ impl Migrator {
                 Some((new_row(RowState::Applied, 0), elapsed.as_millis())),
             ));
         }
-        // The server can time the whole migration when it all goes in one batch.
-        let server_timed = units.len() == 1 && (units[0].transactional || run.d.autocommit_batches());
         let mut row_written = row_exists && !repeatable;
         if units.is_empty() {
             let record = if row_written {
@@ -787,19 +786,27 @@ impl Migrator {
             return Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None));
         }
         let last = units.len() - 1;
+        let finish = |run: &mut Run<'_>, row_written: bool, elapsed: &str| {
+            let record = if row_written {
+                run.history.finish(&file.filename, &file.checksum, &file.rollback_checksum, elapsed)
+            } else {
+                format!("{replace}{}", run.history.insert(&new_row(RowState::Applied, 0), elapsed))
+            };
+            with_heartbeat(run, record)
+        };
         for (i, unit) in units.iter().enumerate() {
             let done = unit.statements.last().expect("non-empty unit").0 + 1;
             let record = if i == last {
-                let elapsed = match run.d.batch_elapsed_ms() {
-                    Some(expr) if server_timed => expr.to_string(),
-                    _ => started.elapsed().as_millis().to_string(),
-                };
-                let record = if row_written {
-                    run.history.finish(&file.filename, &file.checksum, &file.rollback_checksum, &elapsed)
-                } else {
-                    format!("{replace}{}", run.history.insert(&new_row(RowState::Applied, 0), &elapsed))
-                };
-                with_heartbeat(run, record)
+                if !unit.transactional && !run.d.autocommit_batches() {
+                    // A statement that must go alone (CREATE INDEX CONCURRENTLY): its record follows in a round
+                    // trip of its own anyway, so it is written once the statement is done, with the whole time.
+                    exec_unit(run, &ctx, unit, "", i == 0).await?;
+                    let record = finish(run, row_written, &started.elapsed().as_millis().to_string());
+                    run.backend.execute(&record).await.map_err(Error::db(format!("recording {}", file.filename)))?;
+                    break;
+                }
+                let elapsed = run.d.elapsed_ms(wall_started, started.elapsed().as_millis());
+                finish(run, row_written, &elapsed)
             } else {
                 let ran = ran.through(done);
                 if row_written {

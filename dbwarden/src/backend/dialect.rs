@@ -17,13 +17,16 @@ pub trait SqlDialect: Sync {
     }
     /// A query listing the column names of `table` in the current schema/database.
     fn columns_query(&self, table: &str) -> String;
-    /// SQL run at the start of a batch so that [`SqlDialect::batch_elapsed_ms`] can measure it.
+    /// SQL run at the start of a migration's first batch so that [`SqlDialect::elapsed_ms`] can measure from it.
     fn batch_prefix(&self) -> &'static str {
         ""
     }
-    /// An expression giving the milliseconds spent since the batch began, if the server can tell.
-    fn batch_elapsed_ms(&self) -> Option<&'static str> {
-        None
+    /// An expression giving the milliseconds a migration took, evaluated by the server where its history row is
+    /// written, at the end of the batch that runs its last statements: `started` is when the migration began (wall
+    /// clock), `before_batch_ms` how long it had run when that batch was sent. Default: `before_batch_ms`.
+    fn elapsed_ms(&self, started: std::time::SystemTime, before_batch_ms: u128) -> String {
+        let _ = started;
+        before_batch_ms.to_string()
     }
     /// Whether several statements sent as one batch run atomically (PostgreSQL's simple query protocol wraps them
     /// in one implicit transaction).
@@ -83,9 +86,10 @@ impl SqlDialect for Postgres {
             self.literal(table)
         )
     }
-    fn batch_elapsed_ms(&self) -> Option<&'static str> {
-        // statement_timestamp() is when the whole simple-query message arrived.
-        Some("CAST(EXTRACT(EPOCH FROM (clock_timestamp() - statement_timestamp())) * 1000 AS BIGINT)")
+    fn elapsed_ms(&self, _started: std::time::SystemTime, before_batch_ms: u128) -> String {
+        // statement_timestamp() is when the whole simple-query message arrived: the batch's own time, on the
+        // server's clock, plus the client's measure of what ran before it.
+        format!("({before_batch_ms} + CAST(EXTRACT(EPOCH FROM (clock_timestamp() - statement_timestamp())) * 1000 AS BIGINT))")
     }
     fn batch_is_atomic(&self) -> bool {
         true
@@ -118,8 +122,9 @@ impl SqlDialect for MySql {
     fn batch_prefix(&self) -> &'static str {
         "SET @dbwarden_t0 = NOW(6);\n"
     }
-    fn batch_elapsed_ms(&self) -> Option<&'static str> {
-        Some("CAST(TIMESTAMPDIFF(MICROSECOND, @dbwarden_t0, NOW(6)) / 1000 AS SIGNED)")
+    fn elapsed_ms(&self, _started: std::time::SystemTime, _before_batch_ms: u128) -> String {
+        // @dbwarden_t0 was set by the migration's first batch (batch_prefix), in this session.
+        "CAST(TIMESTAMPDIFF(MICROSECOND, @dbwarden_t0, NOW(6)) / 1000 AS SIGNED)".into()
     }
     fn autocommit_batches(&self) -> bool {
         true
@@ -141,6 +146,13 @@ impl SqlDialect for Sqlite {
     }
     fn string_agg(&self, expr: &str, sep: &str) -> Option<String> {
         Some(format!("group_concat({expr}, {})", self.literal(sep)))
+    }
+    fn elapsed_ms(&self, started: std::time::SystemTime, _before_batch_ms: u128) -> String {
+        // SQLite's clock is this machine's: 'now' is read when the INSERT runs, after the migration's statements in
+        // the same batch, against the start as a Julian day (the same instant `julianday('now')` would have given).
+        let unix_ms = started.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        let julian = unix_ms / 86_400_000.0 + 2_440_587.5;
+        format!("MAX(0, CAST(ROUND((julianday('now') - {julian:.10}) * 86400000.0) AS INTEGER))")
     }
 }
 
