@@ -420,7 +420,7 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
         assert!(started.elapsed() < Duration::from_secs(30), "{dialect}: took {:?}", started.elapsed());
         assert_eq!(db.recorded().await, ["0001"]);
 
-        // 3. unlock --force ends a live holder (PostgreSQL/MariaDB: its session; SQLite: its row).
+        // 3. unlock --force ends a live holder's session (PostgreSQL/MariaDB).
         if dialect != Dialect::Sqlite {
             assert_eq!(cli(db.dir.path(), &[&args[..], &["rollback"]].concat()).code, 0);
             let mut holder = cli_command(db.dir.path(), &[&args[..], &["migrate"]].concat())
@@ -437,6 +437,32 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
             let lock = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
             assert_eq!(lock["held"], false, "{dialect}");
             let _ = holder.kill();
+        } else {
+            // SQLite's lock is a row: there is no session to end, and deleting the row under a running holder
+            // would let a second run in beside it. --force refuses, naming the holder; once the holder is gone, the
+            // row is stale and plain `unlock` clears it.
+            assert_eq!(cli(db.dir.path(), &[&args[..], &["rollback"]].concat()).code, 0);
+            let mut holder = cli_command(db.dir.path(), &[&args[..], &["migrate"]].concat())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            wait_until_held(db.dir.path(), &db.url, &dir).await;
+            let forced = cli(db.dir.path(), &[&args[..], &["unlock", "--force"]].concat());
+            assert_eq!(forced.code, 2, "{forced:?}");
+            assert!(
+                forced.stderr.contains("still running") && forced.stderr.contains(&format!("pid {}", holder.id())),
+                "{}",
+                forced.stderr
+            );
+            assert!(forced.stderr.contains("hint: stop that process first"), "{}", forced.stderr);
+            let lock = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
+            assert_eq!(lock["held"], true, "the holder keeps the lock: {lock}");
+            holder.kill().unwrap();
+            holder.wait().unwrap();
+            let cleared = cli(db.dir.path(), &[&args[..], &["unlock"]].concat());
+            assert_eq!(cleared.code, 0, "{cleared:?}");
+            let lock = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
+            assert!(lock["held"] == false && lock["holder"].is_null(), "{lock}");
         }
     }
 }

@@ -176,6 +176,17 @@ pub enum Error {
         /// Its sub-folders that hold migration files, by name, sorted.
         subfolders: Vec<String>,
     },
+    /// `unlock --force` on a lock that is a row (SQLite) whose holder is still running: there is no session to
+    /// end, and deleting the row would let a second run start beside it.
+    #[error(
+        "the lock is held by {}, which is still running; dbwarden cannot end another process's run on SQLite, and \
+         releasing the lock under it would let a second migration run beside it",
+        LockHolderDescription(Some(.holder.clone()))
+    )]
+    LockHolderRunning {
+        /// The holder, as its row records it.
+        holder: LockHolder,
+    },
 }
 
 /// Who holds a lock, for messages.
@@ -256,6 +267,13 @@ impl Error {
             Error::NoMigrationsDir { .. } => "check the path (--migrations-dir, relative to the current directory, or \
                  migrations_dir in dbwarden.toml, relative to that file), or create it with `dbwarden init` or `dbwarden new`"
                 .into(),
+            Error::LockHolderRunning { holder } => format!(
+                "stop that process first (pid {} on {}), then run `dbwarden unlock`; a holder whose process has gone \
+                 (same host) or whose row expired ({}) is taken over by the next run without --force",
+                holder.pid,
+                holder.host,
+                crate::lock::rfc3339(holder.expiry)
+            ),
             Error::MigrationsInSubfolders { path, subfolders } => format!(
                 "point --migrations-dir (or migrations_dir in dbwarden.toml) at one database's folder, such as {}",
                 path.join(&subfolders[0]).display()

@@ -282,9 +282,13 @@ pub async fn status(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &s
 }
 
 /// Releases a lock someone else holds: ends the holder's server session (PostgreSQL, MySQL) and deletes the row.
-/// Returns whether the lock is free afterwards.
+/// Returns whether the lock is free afterwards. A row lock (SQLite) whose holder still runs is refused
+/// ([`Error::LockHolderRunning`]): there is no session to end, only a row whose deletion would let a second run in.
 pub async fn force_unlock(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &str) -> Result<bool, Error> {
     let before = status(backend, d, namespace).await?;
+    if let (true, true, Some(holder)) = (backend.table_lock(), before.held, &before.holder) {
+        return Err(Error::LockHolderRunning { holder: holder.clone() });
+    }
     if let Some(session) = &before.session {
         backend
             .kill_session(session)

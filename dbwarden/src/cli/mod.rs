@@ -738,7 +738,9 @@ async fn unlock(cli: &Cli, out: &Out, name: Option<&str>, force: bool) -> Result
         return Err(Failure {
             message: format!("could not release the lock {}", before.namespace),
             hint: Some(
-                "the holder's session did not end; check the server's permissions (pg_terminate_backend, KILL)".into(),
+                "the holder did not let go: PostgreSQL's pg_terminate_backend and MySQL's KILL need the right role or \
+                 privilege; on SQLite another writer still has the file locked (see `dbwarden lock-status`)"
+                    .into(),
             ),
             code: 2,
         });
