@@ -355,8 +355,9 @@ async fn irreversible_and_empty_rollbacks(dialect: Dialect) {
     assert_eq!(db.recorded().await, ["0001"]);
 }
 
-/// A rollback section the lexer refuses (an unterminated quote) is found while the plan is checked, before any
-/// migration is reverted: the rollback stops with the file and line, and everything stays applied.
+/// A rollback section the lexer refuses (an unterminated quote) is refused by migrate before anything runs, and if
+/// such a file was applied anyway, found while a rollback's plan is checked, before any migration is reverted: the
+/// rollback stops with the file and line, and everything stays applied.
 async fn a_rollback_that_cannot_be_split_stops_before_any_runs(dialect: Dialect) {
     let db = TestDb::new(dialect).await;
     let dir = write_migrations(
@@ -371,7 +372,24 @@ async fn a_rollback_that_cannot_be_split_stops_before_any_runs(dialect: Dialect)
         ],
     );
     let m = migrator(&dir);
+    // Found before anything is applied, too: the same file is refused by migrate (and a dry run), naming the line.
+    for dry_run in [true, false] {
+        let e = m.clone().dry_run(dry_run).run(db.url.as_str()).await.unwrap_err();
+        assert!(e.to_string().contains("app__0001_a.sql:5"), "{dialect}: {e}");
+    }
+    assert!(db.tables().await.is_empty(), "{dialect}");
+    // Applied anyway (the file was fine then, say), it is found before any migration is reverted.
+    std::fs::write(
+        dir.join("app__0001_a.sql"),
+        "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\n",
+    )
+    .unwrap();
     m.run(db.url.as_str()).await.unwrap();
+    std::fs::write(
+        dir.join("app__0001_a.sql"),
+        "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\nSELECT 'oops;\n",
+    )
+    .unwrap();
     let e = m.rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap_err();
     let message = e.to_string();
     assert!(matches!(e, Error::Format(_)), "{dialect}: {e:?}");

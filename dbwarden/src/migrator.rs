@@ -618,6 +618,13 @@ impl Migrator {
         if let Some(count) = self.count {
             plan.truncate(count);
         }
+        // A migration whose rollback section cannot be split would apply now and fail only when someone needs to
+        // roll it back: refuse it before anything runs, naming the line.
+        for (file, _) in &plan {
+            if !file.directives.irreversible {
+                file.statements(&file.rollback, dialect)?;
+            }
+        }
         if let Some(t) = self.target_version {
             if !known.contains(&t) && !by_version.contains_key(&t) {
                 return Err(Error::UnknownVersion {
