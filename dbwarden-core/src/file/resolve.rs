@@ -29,6 +29,14 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, FormatError> {
             continue;
         };
         if !filename.ends_with(".sql") || !path.is_file() {
+            // `x.SQL` would be skipped silently where a case-insensitive file system (macOS, Windows) reads it.
+            let ext = filename.len().checked_sub(4).and_then(|at| filename.get(at..));
+            if ext.is_some_and(|e| e.eq_ignore_ascii_case(".sql")) && path.is_file() {
+                return Err(FormatError::Misplaced {
+                    file: filename.clone(),
+                    message: "ends in another case of `.sql`; migration files end in `.sql`: rename it".into(),
+                });
+            }
             continue;
         }
         let bytes = std::fs::read(&path).map_err(|e| FormatError::Io { path: path.clone(), message: e.to_string() })?;
@@ -163,9 +171,77 @@ pub fn resolve_files(files: Vec<SourceFile>, expected_db: Option<&str>) -> Resul
             }
         }
     }
+    // `-- depends_on:` names versions of this folder that come before the file (versions apply in order): one
+    // that is not there, or comes after, is a typo or a file renumbered since, not something to ignore.
+    for file in &parsed {
+        for dependency in &file.directives.depends_on {
+            let problem = match dependency.trim().parse::<u64>() {
+                Err(_) => "is not a version number".to_string(),
+                Ok(v) if !versions.contains_key(&v) => "matches no migration file of this folder".to_string(),
+                Ok(v)
+                    if file.name.kind == MigrationKind::Versioned
+                        && file.name.version.is_some_and(|own| own.0 <= v) =>
+                {
+                    format!("does not come before this file (versions apply in order, {} first)", versions[&v].filename)
+                }
+                Ok(_) => continue,
+            };
+            return Err(FormatError::Misplaced {
+                file: file.filename.clone(),
+                message: format!(
+                    "its `-- depends_on:` header names \"{dependency}\", which {problem}; fix or remove it"
+                ),
+            });
+        }
+    }
     parsed.sort_by(|a, b| {
         let key = |f: &MigrationFile| (f.name.kind != MigrationKind::Versioned, f.name.version, f.filename.clone());
         key(a).cmp(&key(b))
     });
     Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, header: &str) -> SourceFile {
+        SourceFile { filename: name.into(), contents: format!("{header}-- upgrade\nSELECT 1;\n-- rollback\n") }
+    }
+
+    #[test]
+    fn depends_on_must_name_an_earlier_version_of_the_folder() {
+        let ok = [file("app__0001_a.sql", ""), file("app__0002_b.sql", "-- depends_on: [\"0001\"]\n")];
+        assert!(resolve_files(ok.to_vec(), None).is_ok());
+        let cases = [
+            ("-- depends_on: [\"0009\"]\n", "names \"0009\", which matches no migration file"),
+            ("-- depends_on: [\"0003\"]\n", "names \"0003\", which does not come before this file"),
+            ("-- depends_on: [\"0002\"]\n", "names \"0002\", which does not come before this file"),
+            ("-- depends_on: [\"abc\"]\n", "names \"abc\", which is not a version number"),
+        ];
+        for (header, expected) in cases {
+            let files = vec![file("app__0001_a.sql", ""), file("app__0002_b.sql", header), file("app__0003_c.sql", "")];
+            let message = resolve_files(files, None).unwrap_err().to_string();
+            assert!(message.starts_with("app__0002_b.sql") && message.contains(expected), "{header}: {message}");
+        }
+        // A repeatable may depend on any version there is.
+        let files = vec![file("app__0001_a.sql", ""), file("app__RA__r.sql", "-- depends_on: [\"0001\"]\n")];
+        assert!(resolve_files(files, None).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    #[test]
+    fn an_upper_case_extension_is_an_error_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("dbwarden-read-case-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("app__0001_a.sql"), "-- upgrade\n-- rollback\n").unwrap();
+        std::fs::write(dir.join("notes.txt"), "not a migration").unwrap();
+        assert_eq!(super::read_dir(&dir).unwrap().len(), 1);
+        std::fs::write(dir.join("app__0002_b.SQL"), "-- upgrade\n-- rollback\n").unwrap();
+        let message = super::read_dir(&dir).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(message.starts_with("app__0002_b.SQL") && message.contains("rename it"), "{message}");
+    }
 }
