@@ -153,6 +153,43 @@ async fn ad_hoc_url_without_config_on_every_backend() {
     }
 }
 
+/// A password in `--url` (in the user part or as `?password=`) never reaches stdout, stderr or the logs, on success
+/// (PostgreSQL here trusts any password), on a connection error, in JSON and at the most verbose log level.
+#[tokio::test]
+async fn passwords_in_urls_never_reach_output_or_logs() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    let dir = write(db.dir.path(), &portable(1));
+    let dir = dir.to_str().unwrap();
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_password(Some("Pw1secret")).unwrap();
+    let with_password = url.to_string();
+    url.set_password(None).unwrap();
+    let in_query = format!("{url}?password=Pw2secret");
+    let mut unreachable = url::Url::parse(&with_password).unwrap();
+    unreachable.set_port(Some(1)).unwrap();
+    let unreachable = format!("{unreachable}?password=Pw2secret");
+    let runs: [(&str, &[&str], i32); 6] = [
+        (&with_password, &["migrate"], 0),
+        (&with_password, &["-vvv", "status"], 0),
+        (&in_query, &["--json", "history"], 0),
+        (&in_query, &["-vvv", "lock-status"], 0),
+        (&unreachable, &["-vvv", "migrate"], 2),
+        (&unreachable, &["--json", "status"], 2),
+    ];
+    for (url, command, code) in runs {
+        let out = cli(db.dir.path(), &[&["--url", url, "--migrations-dir", dir][..], command].concat());
+        assert_eq!(out.code, code, "{command:?}: {out:?}");
+        for secret in ["Pw1secret", "Pw2secret"] {
+            assert!(
+                !out.stdout.contains(secret) && !out.stderr.contains(secret),
+                "{command:?} printed {secret}: {out:?}"
+            );
+        }
+    }
+    let status = cli(db.dir.path(), &["--url", &with_password, "--migrations-dir", dir, "status"]);
+    assert!(status.stdout.contains(":***@"), "the URL is shown, masked: {}", status.stdout);
+}
+
 /// `--migrations-dir` without a config names the database as `embed_migrations!` and `Source::dir` do: after the
 /// files' prefix, else after the folder. The CLI and the application then share one lock and head namespace.
 #[tokio::test]
