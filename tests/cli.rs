@@ -51,6 +51,18 @@ fn init_new_migrate_status_rollback_on_the_sqlite_default() {
     let text = std::fs::read_to_string(second).unwrap();
     assert!(text.starts_with("-- second -- upgrade DROP TABLE users;\n"), "{text}");
 
+    // A new project previews its first run: the file migrate would create is not created, and the plan is the
+    // whole folder (as on an empty database).
+    let out = cli(root, &["migrate", "--dry-run"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("would apply primary__0001_create_users.sql") && out.stdout.contains("CREATE TABLE users"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("app.db: the database file does not exist yet"), "{}", out.stderr);
+    assert!(!root.join("app.db").exists(), "a dry run creates nothing");
+
     let out = cli(root, &["migrate"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("applied primary__0001_create_users.sql"), "{}", out.stdout);

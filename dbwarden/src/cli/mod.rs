@@ -385,6 +385,28 @@ fn spec(db: &DatabaseConfig, create: bool) -> ConnectSpec {
     ConnectSpec { url: db.url.clone(), create }
 }
 
+/// Where `migrate --dry-run` plans: the database itself, or, for a SQLite file that `migrate` would create, an
+/// empty in-memory database (so a new project can preview its first run; nothing is created either way).
+fn preview_target(out: &Out, db: &DatabaseConfig) -> ConnectSpec {
+    use std::str::FromStr;
+    let file = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).ok().map(|o| o.get_filename().to_path_buf());
+    match file {
+        Some(file)
+            if db.url.starts_with("sqlite:")
+                && !file.as_os_str().is_empty()
+                && file != std::path::Path::new(":memory:")
+                && !file.exists() =>
+        {
+            out.note(&format!(
+                "{}: the database file does not exist yet; this is what `dbwarden migrate` would apply after creating it",
+                file.display()
+            ));
+            ConnectSpec { url: "sqlite::memory:".into(), create: false }
+        }
+        _ => spec(db, false),
+    }
+}
+
 async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
     match &cli.command {
         Command::Init => init(cli, out),
@@ -529,7 +551,8 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
         if let Some(t) = args.lock_timeout {
             m = m.lock_timeout(t);
         }
-        let report = match m.run(&spec(&db, !args.dry_run)).await {
+        let target = if args.dry_run { preview_target(out, &db) } else { spec(&db, true) };
+        let report = match m.run(&target).await {
             Ok(report) => report,
             // With --all, what the databases before this one got stays: say so with the error.
             Err(e) if !reports.is_empty() => {

@@ -49,6 +49,13 @@ impl Out {
         }
     }
 
+    /// A remark for people, on stderr (none with `--json`, whose reader takes stdout's one document).
+    pub fn note(&self, text: &str) {
+        if !self.json {
+            eprintln!("note: {text}");
+        }
+    }
+
     /// Reports an error: a JSON document on stdout with `--json`, otherwise a message and a hint on stderr.
     pub fn error(&self, message: &str, hint: Option<&str>) {
         if self.json {
