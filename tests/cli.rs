@@ -517,6 +517,36 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
     }
 }
 
+/// `unlock --force` exits non-zero when it cannot end the holder: on PostgreSQL a role that may not terminate a
+/// superuser's backend gets exit 2 with a hint, and the holder keeps its lock and finishes.
+#[tokio::test]
+async fn postgres_unlock_force_that_cannot_end_the_holder_exits_non_zero() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    let slow = format!("-- upgrade\n{};\n-- rollback\n", slow_statement(Dialect::Postgres, 3));
+    let dir = write(db.dir.path(), &[("primary__0001_slow.sql".into(), slow)]);
+    let dir = dir.to_str().unwrap().to_string();
+    let mut holder = cli_command(db.dir.path(), &["--url", &db.url, "--migrations-dir", &dir, "migrate"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_held(db.dir.path(), &db.url, &dir).await;
+    // A login role of this test only (roles are server-wide), allowed to read the lock and nothing more.
+    let role = format!("{}_low", db.name);
+    db.exec(&format!("CREATE ROLE \"{role}\" LOGIN")).await;
+    db.exec(&format!("GRANT SELECT, DELETE ON dbwarden_lock TO \"{role}\"")).await;
+    let mut low = url::Url::parse(&db.url).unwrap();
+    low.set_username(&role).unwrap();
+    let forced = cli(db.dir.path(), &["--url", low.as_str(), "--migrations-dir", &dir, "unlock", "--force"]);
+    let holder_done = holder.wait_with_output().unwrap();
+    db.exec(&format!("DROP OWNED BY \"{role}\"")).await;
+    db.exec(&format!("DROP ROLE \"{role}\"")).await;
+    assert_eq!(forced.code, 2, "{forced:?}");
+    assert!(forced.stderr.contains("hint:"), "{}", forced.stderr);
+    assert!(holder_done.status.success(), "the holder was not ended: {holder_done:?}");
+    assert_eq!(db.recorded().await, ["0001"]);
+}
+
 /// `migrate --all` migrates every database of the config, each from its own folder and with its own lock.
 #[test]
 fn migrate_all_databases_of_the_config() {

@@ -240,6 +240,12 @@ impl Error {
             Error::Db { source, .. } if source.connect => {
                 "check the URL (`--url`, DATABASE_URL or dbwarden.toml) and that the server is running".into()
             }
+            Error::Db { context, .. } if context.starts_with(crate::lock::ENDING_HOLDER) => {
+                "this role may not end that session: run `unlock --force` as the holder's role or a superuser \
+                 (PostgreSQL: a member of pg_signal_backend ends non-superusers' sessions; MySQL: the \
+                 CONNECTION_ADMIN or SUPER privilege), or wait for the holder to finish"
+                    .into()
+            }
             Error::Edited { .. } => "restore the applied text (rollback sections may change freely), or accept the edit with `dbwarden repair` (records the new checksums)".into(),
             Error::Missing { .. } => "restore the files (a rollback runs their rollback sections, so it needs them); \
                  `migrate --ignore-missing` applies the rest anyway"

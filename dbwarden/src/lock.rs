@@ -281,6 +281,9 @@ pub async fn status(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &s
     Ok(LockStatus { namespace: namespace.to_string(), held, holder, session })
 }
 
+/// The context of the error when the server refuses to end the holder's session (its hint says why).
+pub(crate) const ENDING_HOLDER: &str = "ending the lock holder's session";
+
 /// Releases a lock someone else holds: ends the holder's server session (PostgreSQL, MySQL) and deletes the row.
 /// Returns whether the lock is free afterwards. A row lock (SQLite) whose holder still runs is refused
 /// ([`Error::LockHolderRunning`]): there is no session to end, only a row whose deletion would let a second run in.
@@ -290,10 +293,7 @@ pub async fn force_unlock(backend: &mut dyn Backend, d: &dyn SqlDialect, namespa
         return Err(Error::LockHolderRunning { holder: holder.clone() });
     }
     if let Some(session) = &before.session {
-        backend
-            .kill_session(session)
-            .await
-            .map_err(Error::db(format!("ending the lock holder's session {session}")))?;
+        backend.kill_session(session).await.map_err(Error::db(format!("{ENDING_HOLDER} {session}")))?;
     }
     if before.holder.is_some() {
         backend.execute(&delete_sql(d, namespace, None)).await.map_err(Error::db("deleting the lock row"))?;
