@@ -419,6 +419,35 @@ fn slow_statement(dialect: Dialect, secs: u32) -> String {
     }
 }
 
+/// The applied list is read again once the lock is taken: a run that started while another held the lock (and saw
+/// 0001 pending then) applies nothing after the holder finishes, instead of running 0001 a second time.
+#[tokio::test]
+async fn the_history_is_read_again_after_the_lock_is_taken() {
+    for dialect in ALL {
+        let db = TestDb::new(dialect).await;
+        let slow = format!(
+            "-- upgrade\n{};\nCREATE TABLE once_only (id INTEGER);\n-- rollback\nDROP TABLE once_only;\n",
+            slow_statement(dialect, 2)
+        );
+        let dir = write(db.dir.path(), &[("primary__0001_slow.sql".into(), slow)]);
+        let dir_text = dir.to_str().unwrap().to_string();
+        let mut holder = cli_command(db.dir.path(), &["--url", &db.url, "--migrations-dir", &dir_text, "migrate"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_until_held(db.dir.path(), &db.url, &dir_text).await;
+        let m = dbwarden::Migrator::new(dbwarden::Source::dir(&dir));
+        assert!(!m.up_to_date(db.url.as_str()).await.unwrap(), "{dialect}: 0001 is pending while the holder runs it");
+        let report = m.run(db.url.as_str()).await;
+        let holder = holder.wait_with_output().unwrap();
+        assert!(holder.status.success(), "{dialect}: {holder:?}");
+        let report = report.unwrap_or_else(|e| panic!("{dialect}: the waiter ran 0001 again? {e}"));
+        assert!(report.steps.is_empty(), "{dialect}: {:?}", report.steps);
+        assert_eq!(db.recorded().await, ["0001"], "{dialect}");
+    }
+}
+
 async fn wait_until_held(root: &Path, url: &str, dir: &str) -> serde_json::Value {
     for _ in 0..200 {
         let status = cli(root, &["--url", url, "--migrations-dir", dir, "--json", "lock-status"]);
