@@ -62,6 +62,9 @@ fn init_new_migrate_status_rollback_on_the_sqlite_default() {
     );
     assert!(out.stderr.contains("app.db: the database file does not exist yet"), "{}", out.stderr);
     assert!(!root.join("app.db").exists(), "a dry run creates nothing");
+    // Where migrate could not create the file (no such folder), the dry run says so instead of planning.
+    let out = cli(root, &["--url", "sqlite://no_such_folder/app.db", "migrate", "--dry-run"]);
+    assert!(out.code == 2 && out.stderr.contains("its folder no_such_folder does not exist"), "{out:?}");
 
     let out = cli(root, &["migrate"]);
     assert_eq!(out.code, 0, "{out:?}");
@@ -260,6 +263,12 @@ async fn ad_hoc_migrations_dir_takes_its_database_name_from_the_files_or_the_fol
         );
         assert!(out.stderr.contains(&format!("hint: point --migrations-dir (or migrations_dir in dbwarden.toml) at one database's folder, such as {}", parent.join("app").display())), "{out:?}");
     }
+    let out = cli(db.dir.path(), &[&args[..], &["new", "first"]].concat());
+    assert!(
+        out.code == 2 && out.stderr.contains("sub-folder app holds some"),
+        "new writes no file at the root: {out:?}"
+    );
+    assert!(!parent.join("tree__0001_first.sql").exists() && !parent.join("migrations__0001_first.sql").exists());
     assert!(!fresh.exists(), "no database file was created");
     let result = dbwarden::Migrator::new(dbwarden::Source::dir(&parent)).run(&pool).await;
     assert!(
@@ -448,6 +457,10 @@ async fn the_history_is_read_again_after_the_lock_is_taken() {
     }
 }
 
+fn dbwarden_now_ms() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+}
+
 async fn wait_until_held(root: &Path, url: &str, dir: &str) -> serde_json::Value {
     for _ in 0..200 {
         let status = cli(root, &["--url", url, "--migrations-dir", dir, "--json", "lock-status"]);
@@ -540,6 +553,16 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
             holder.wait().unwrap();
             let cleared = cli(db.dir.path(), &[&args[..], &["unlock"]].concat());
             assert_eq!(cleared.code, 0, "{cleared:?}");
+            let lock = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
+            assert!(lock["held"] == false && lock["holder"].is_null(), "{lock}");
+            // A holder on another host (a crashed container, say) cannot be checked from here: --force is taken
+            // at its word, where plain unlock waits for the row's expiry.
+            let now = dbwarden_now_ms();
+            db.exec(&format!("INSERT INTO dbwarden_lock (namespace, owner, host, pid, state, acquired_at, heartbeat, expiry) VALUES ('primary:_dbwarden_migrations', 'o:1', 'container-1a2b', 1, 'held', {now}, {now}, {})", now + 300_000)).await;
+            let refused = cli(db.dir.path(), &[&args[..], &["unlock"]].concat());
+            assert_eq!(refused.code, 2, "{refused:?}");
+            let forced = cli(db.dir.path(), &[&args[..], &["unlock", "--force"]].concat());
+            assert_eq!(forced.code, 0, "{forced:?}");
             let lock = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
             assert!(lock["held"] == false && lock["holder"].is_null(), "{lock}");
         }

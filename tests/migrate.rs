@@ -242,7 +242,8 @@ async fn edited_upgrade_stops_migrate_and_repair_accepts_it(dialect: Dialect) {
 
 async fn python_dbwarden_history_is_adopted(dialect: Dialect) {
     let db = TestDb::new(dialect).await;
-    let first = "-- upgrade\nCREATE TABLE core (id INTEGER);\n\nCREATE TABLE more_core (id INTEGER);\n-- rollback\nDROP TABLE more_core;\nDROP TABLE core;\n";
+    // As Python DBWarden 0.20's generator writes files: a file-severity header (outside the checksummed section).
+    let first = "-- dbwarden: file-severity SAFE\n-- upgrade\nCREATE TABLE core (id INTEGER);\n\nCREATE TABLE more_core (id INTEGER);\n-- rollback\nDROP TABLE more_core;\nDROP TABLE core;\n";
     let files = [
         ("primary__0001_create_core_tables.sql", first),
         ("primary__0002_extra.sql", "-- upgrade\nCREATE TABLE extra (id INTEGER);\n-- rollback\nDROP TABLE extra;\n"),
@@ -258,6 +259,14 @@ async fn python_dbwarden_history_is_adopted(dialect: Dialect) {
     db.exec(legacy_table).await;
     db.exec(&legacy_row(python)).await;
     db.exec("CREATE TABLE core (id INTEGER); CREATE TABLE more_core (id INTEGER);").await;
+    // Python DBWarden 0.20's own lock table (its v2 layout, from its lock/table.py), under dbwarden's table name.
+    let (text, time) = match dialect {
+        Dialect::MySql => ("VARCHAR(255)", "TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP"),
+        Dialect::Postgres => ("TEXT", "TIMESTAMPTZ NOT NULL"),
+        Dialect::Sqlite => ("TEXT", "TEXT NOT NULL"),
+    };
+    db.exec(&format!("CREATE TABLE dbwarden_lock (namespace {text} NOT NULL DEFAULT 'default', execution_id {text} NOT NULL, owner_id {text} NOT NULL, migration_version {text}, migration_checksum {text}, fencing_token BIGINT NOT NULL DEFAULT 0, host {text}, pid INTEGER, db_connection_id {text}, state {text} NOT NULL DEFAULT 'AVAILABLE', acquired_at {time}, last_heartbeat_at {time}, expires_at {text}, PRIMARY KEY (namespace))")).await;
+    db.exec("INSERT INTO dbwarden_lock (namespace, execution_id, owner_id, acquired_at, last_heartbeat_at) VALUES ('default', 'e1', 'o1', '2026-01-01 00:00:00', '2026-01-01 00:00:00')").await;
 
     let m = migrator(&dir);
     let status = m.status(db.url.as_str()).await.unwrap();
@@ -268,10 +277,13 @@ async fn python_dbwarden_history_is_adopted(dialect: Dialect) {
     let rows = m.history(db.url.as_str()).await.unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.checksum_algorithm.as_deref() == Some("sha256")), "{rows:?}");
-    assert_eq!(db.tables().await, ["core", "extra", "more_core"]);
+    // Python's lock table was moved aside, its row kept; dbwarden's own took its name.
+    assert_eq!(db.tables().await, ["core", "dbwarden_lock_python", "extra", "more_core"]);
+    assert_eq!(db.strings("SELECT owner_id FROM dbwarden_lock_python").await, ["o1"]);
+    assert_eq!(m.lock_status(db.url.as_str()).await.unwrap().held, false);
     // The adopted row rolls back like any other.
     m.rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap();
-    assert!(db.tables().await.is_empty());
+    assert_eq!(db.tables().await, ["dbwarden_lock_python"]);
 
     // A file edited after Python DBWarden applied it (its row holds Python's checksum of the one statement the file
     // had then) is edited, as for our own rows: status says so, migrate refuses naming it and leaves the row as it
@@ -396,6 +408,18 @@ async fn a_rollback_that_cannot_be_split_stops_before_any_runs(dialect: Dialect)
     assert!(message.contains("app__0001_a.sql:5"), "{dialect}: {message}");
     assert_eq!(db.recorded().await, ["0001", "0002"], "{dialect}: 0002 was reverted before 0001 was found broken");
     assert_eq!(db.tables().await, ["a", "b"], "{dialect}");
+
+    // A repeatable's rollback section never runs, so it is not checked: a note there with an apostrophe is fine.
+    let db = TestDb::new(dialect).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            ("app__0001_a.sql", "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\n"),
+            ("app__ROC__seed.sql", "-- upgrade\nDELETE FROM a;\n-- rollback\nnothing to undo, don't worry\n"),
+        ],
+    );
+    assert_eq!(migrator(&dir).run(db.url.as_str()).await.unwrap().steps.len(), 2, "{dialect}");
 }
 
 /// `execution_time_ms` is the time the migration took: in one batch with its record (the server's or SQLite's

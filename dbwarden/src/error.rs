@@ -243,7 +243,8 @@ impl Error {
             Error::Db { context, .. } if context.starts_with(crate::lock::ENDING_HOLDER) => {
                 "this role may not end that session: run `unlock --force` as the holder's role or a superuser \
                  (PostgreSQL: a member of pg_signal_backend ends non-superusers' sessions; MySQL: the \
-                 CONNECTION_ADMIN or SUPER privilege), or wait for the holder to finish"
+                 CONNECTION_ADMIN or SUPER privilege; MariaDB: CONNECTION ADMIN or SUPER), or wait for the holder to \
+                 finish"
                     .into()
             }
             Error::Edited { .. } => "restore the applied text (rollback sections may change freely), or accept the edit with `dbwarden repair` (records the new checksums)".into(),

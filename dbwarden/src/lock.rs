@@ -80,8 +80,17 @@ impl LockHolder {
         if self.expiry < now_ms {
             return true;
         }
-        let same_host = self.host == gethostname::gethostname().to_string_lossy();
-        same_host && !process_alive(self.pid)
+        self.on_this_host() && !process_alive(self.pid)
+    }
+
+    /// Whether the holder's process is known to run: on this host, with its pid alive. (Another host's cannot be
+    /// checked from here.)
+    pub fn known_running(&self) -> bool {
+        self.on_this_host() && process_alive(self.pid)
+    }
+
+    fn on_this_host(&self) -> bool {
+        self.host == gethostname::gethostname().to_string_lossy()
     }
 }
 
@@ -184,15 +193,27 @@ pub(crate) async fn acquire(
 ) -> Result<(), Error> {
     let started = Instant::now();
     let mut attempt = 0;
+    let mut moved = false;
     loop {
-        if backend.try_lock(namespace, me, then).await.map_err(Error::db("taking the migration lock"))? {
+        let taken = match backend.try_lock(namespace, me, then).await {
+            Err(_) if !moved && move_python_lock_table(backend, d).await => {
+                moved = true;
+                continue;
+            }
+            taken => taken.map_err(Error::db("taking the migration lock"))?,
+        };
+        if taken {
             if !backend.table_lock() {
                 // Server locks: the row only informs `lock-status` and timeout messages.
                 let mut record = format!("{};\n{}", create_table_sql(d), write_sql(d, namespace, me));
                 if !then.is_empty() {
                     record = format!("{record};\n{then}");
                 }
-                if let Err(e) = backend.execute(&record).await {
+                let mut result = backend.execute(&record).await;
+                if result.is_err() && !moved && move_python_lock_table(backend, d).await {
+                    result = backend.execute(&record).await;
+                }
+                if let Err(e) = result {
                     let _ = backend.unlock(namespace, "").await;
                     return Err(Error::db("recording the lock holder")(e));
                 }
@@ -212,6 +233,33 @@ pub(crate) async fn acquire(
         }
         tokio::time::sleep(crate::backend::backoff(attempt)).await;
         attempt += 1;
+    }
+}
+
+/// Where Python DBWarden 0.20's own lock table goes when dbwarden adopts a database it migrated.
+pub const PYTHON_LOCK_TABLE: &str = "dbwarden_lock_python";
+
+/// Python DBWarden 0.20 keeps a lock table of its own under the same name, with other columns (`execution_id`,
+/// `owner_id`, ...): on a database it migrated, dbwarden's lock row cannot be written. Called on that error (so a
+/// normal run pays nothing): the table is renamed to [`PYTHON_LOCK_TABLE`], once, and the lock is tried again.
+async fn move_python_lock_table(backend: &mut dyn Backend, d: &dyn SqlDialect) -> bool {
+    let Ok(rows) = backend.query(&d.columns_query(LOCK_TABLE)).await else { return false };
+    let columns = crate::history::History::column_names(rows);
+    if !columns.iter().any(|c| c == "owner_id") || columns.iter().any(|c| c == "owner") {
+        return false;
+    }
+    let sql = format!("ALTER TABLE {} RENAME TO {}", d.quote_ident(LOCK_TABLE), d.quote_ident(PYTHON_LOCK_TABLE));
+    match backend.execute(&sql).await {
+        Ok(()) => {
+            tracing::warn!(
+                "moved Python DBWarden's lock table aside ({LOCK_TABLE} -> {PYTHON_LOCK_TABLE}); dbwarden keeps its own"
+            );
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not move Python DBWarden's lock table aside");
+            false
+        }
     }
 }
 
@@ -285,12 +333,17 @@ pub async fn status(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &s
 pub(crate) const ENDING_HOLDER: &str = "ending the lock holder's session";
 
 /// Releases a lock someone else holds: ends the holder's server session (PostgreSQL, MySQL) and deletes the row.
-/// Returns whether the lock is free afterwards. A row lock (SQLite) whose holder still runs is refused
-/// ([`Error::LockHolderRunning`]): there is no session to end, only a row whose deletion would let a second run in.
+/// Returns whether the lock is free afterwards. A row lock (SQLite) whose holder is known to run (this host, pid
+/// alive) is refused ([`Error::LockHolderRunning`]): there is no session to end, only a row whose deletion would let
+/// a second run in. Another host's holder cannot be checked, so there `--force` is taken at its word.
 pub async fn force_unlock(backend: &mut dyn Backend, d: &dyn SqlDialect, namespace: &str) -> Result<bool, Error> {
     let before = status(backend, d, namespace).await?;
     if let (true, true, Some(holder)) = (backend.table_lock(), before.held, &before.holder) {
-        return Err(Error::LockHolderRunning { holder: holder.clone() });
+        if holder.known_running() {
+            return Err(Error::LockHolderRunning { holder: holder.clone() });
+        }
+        // Another host's process cannot be checked (a container's crashed run, say): --force is the user's word.
+        tracing::warn!(holder = %holder.owner, host = %holder.host, pid = holder.pid, "releasing a lock whose holder runs on another host and cannot be checked from here");
     }
     if let Some(session) = &before.session {
         backend.kill_session(session).await.map_err(Error::db(format!("{ENDING_HOLDER} {session}")))?;

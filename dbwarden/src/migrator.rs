@@ -621,7 +621,8 @@ impl Migrator {
         // A migration whose rollback section cannot be split would apply now and fail only when someone needs to
         // roll it back: refuse it before anything runs, naming the line.
         for (file, _) in &plan {
-            if !file.directives.irreversible {
+            // (A repeatable's rollback section never runs: a rollback of everything forgets its row instead.)
+            if file.name.kind == MigrationKind::Versioned && !file.directives.irreversible {
                 file.statements(&file.rollback, dialect)?;
             }
         }

@@ -30,6 +30,9 @@ pub struct Directives {
     pub depends_on: Vec<String>,
     /// `-- renames: [...]`, kept as written for the generator.
     pub renames: Vec<String>,
+    /// `-- dbwarden: file-severity SAFE`: the safety level Python DBWarden's generator wrote into every file it made
+    /// (SAFE, INFO, WARN or CRITICAL, upper-cased); kept as written, informational.
+    pub file_severity: Option<String>,
 }
 
 /// A parsed migration file: its name, directives, both sections and their checksums.
@@ -180,12 +183,22 @@ fn parse_header_line(line: &str, directives: &mut Directives) -> Result<(), Stri
         match key.as_str() {
             "dbwarden" => {
                 for word in value.split(',').map(str::trim) {
-                    match word.to_ascii_lowercase().as_str() {
-                        "irreversible" => directives.irreversible = true,
-                        "no-transaction" | "no_transaction" => directives.no_transaction = true,
-                        other => {
+                    let lower = word.to_ascii_lowercase();
+                    match lower.split_whitespace().collect::<Vec<_>>().as_slice() {
+                        ["irreversible"] => directives.irreversible = true,
+                        ["no-transaction" | "no_transaction"] => directives.no_transaction = true,
+                        ["file-severity" | "file_severity", level @ ("safe" | "info" | "warn" | "critical")] => {
+                            directives.file_severity = Some(level.to_ascii_uppercase())
+                        }
+                        ["file-severity" | "file_severity", ..] => {
                             return Err(format!(
-                                "unknown directive `-- dbwarden: {other}`; known: irreversible, no-transaction"
+                                "`-- dbwarden: {word}`: file-severity takes one of SAFE, INFO, WARN, CRITICAL"
+                            ))
+                        }
+                        _ => {
+                            return Err(format!(
+                                "unknown directive `-- dbwarden: {lower}`; known: irreversible, no-transaction, \
+                                 file-severity LEVEL"
                             ))
                         }
                     }
@@ -245,6 +258,20 @@ mod tests {
         assert_eq!(f.upgrade.first_line, 6);
         assert_eq!(f.rollback.text, "");
         assert!(f.rollback.is_empty(Dialect::Sqlite));
+        assert_eq!(f.directives.file_severity, None);
+    }
+
+    /// Python DBWarden 0.20's generator heads every file with `-- dbwarden: file-severity <LEVEL>`.
+    #[test]
+    fn python_dbwardens_file_severity_is_a_known_directive() {
+        let text = "-- dbwarden: file-severity SAFE\n-- upgrade\nCREATE TABLE a (id int);\n-- rollback\n";
+        let f = MigrationFile::parse("db__0001_x.sql", text).unwrap();
+        assert_eq!(f.directives.file_severity.as_deref(), Some("SAFE"));
+        let f = MigrationFile::parse("db__0001_x.sql", &text.replace("SAFE", "critical, no-transaction")).unwrap();
+        assert_eq!(f.directives.file_severity.as_deref(), Some("CRITICAL"));
+        assert!(f.directives.no_transaction);
+        let message = err(&text.replace("SAFE", "MAYBE")).to_string();
+        assert!(message.contains("db__0001_x.sql:1") && message.contains("SAFE, INFO, WARN, CRITICAL"), "{message}");
     }
 
     #[test]

@@ -171,19 +171,21 @@ pub fn resolve_files(files: Vec<SourceFile>, expected_db: Option<&str>) -> Resul
             }
         }
     }
-    // `-- depends_on:` names versions of this folder that come before the file (versions apply in order): one
-    // that is not there, or comes after, is a typo or a file renumbered since, not something to ignore.
+    // `-- depends_on:` names versions that come before the file (versions apply in order): one that is not a
+    // number, or is this file's own or a later one, is a typo or a file renumbered since, not something to ignore.
+    // An earlier version without a file may be an applied migration whose file was deleted (`--ignore-missing`).
+    let last = versions.keys().next_back().copied();
     for file in &parsed {
         for dependency in &file.directives.depends_on {
             let problem = match dependency.trim().parse::<u64>() {
-                Err(_) => "is not a version number".to_string(),
-                Ok(v) if !versions.contains_key(&v) => "matches no migration file of this folder".to_string(),
+                Err(_) => "is not a version number",
                 Ok(v)
                     if file.name.kind == MigrationKind::Versioned
                         && file.name.version.is_some_and(|own| own.0 <= v) =>
                 {
-                    format!("does not come before this file (versions apply in order, {} first)", versions[&v].filename)
+                    "does not come before this file (versions apply in order)"
                 }
+                Ok(v) if last.map_or(true, |last| v > last) => "is later than every migration file of this folder",
                 Ok(_) => continue,
             };
             return Err(FormatError::Misplaced {
@@ -214,7 +216,7 @@ mod tests {
         let ok = [file("app__0001_a.sql", ""), file("app__0002_b.sql", "-- depends_on: [\"0001\"]\n")];
         assert!(resolve_files(ok.to_vec(), None).is_ok());
         let cases = [
-            ("-- depends_on: [\"0009\"]\n", "names \"0009\", which matches no migration file"),
+            ("-- depends_on: [\"0009\"]\n", "names \"0009\", which does not come before this file"),
             ("-- depends_on: [\"0003\"]\n", "names \"0003\", which does not come before this file"),
             ("-- depends_on: [\"0002\"]\n", "names \"0002\", which does not come before this file"),
             ("-- depends_on: [\"abc\"]\n", "names \"abc\", which is not a version number"),
@@ -224,7 +226,13 @@ mod tests {
             let message = resolve_files(files, None).unwrap_err().to_string();
             assert!(message.starts_with("app__0002_b.sql") && message.contains(expected), "{header}: {message}");
         }
-        // A repeatable may depend on any version there is.
+        // An earlier version without a file: an applied migration whose file was deleted, maybe.
+        let gone = vec![file("app__0002_b.sql", "-- depends_on: [\"0001\"]\n"), file("app__0003_c.sql", "")];
+        assert!(resolve_files(gone, None).is_ok());
+        // A repeatable may depend on any version there is, not on one after every file.
+        let files = vec![file("app__0001_a.sql", ""), file("app__RA__r.sql", "-- depends_on: [\"0007\"]\n")];
+        let message = resolve_files(files, None).unwrap_err().to_string();
+        assert!(message.contains("is later than every migration file"), "{message}");
         let files = vec![file("app__0001_a.sql", ""), file("app__RA__r.sql", "-- depends_on: [\"0001\"]\n")];
         assert!(resolve_files(files, None).is_ok());
     }

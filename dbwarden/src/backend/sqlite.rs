@@ -47,8 +47,11 @@ impl SqliteBackend {
         let conn = SqliteConnection::connect_with(&options).await.map_err(|e| {
             // SQLite's "unable to open database file" names no file: say which, and why when it is simply missing.
             let file = options.get_filename();
-            let missing = !create && !file.as_os_str().is_empty() && !file.exists() && file != Path::new(":memory:");
-            DbError::connect(if missing {
+            let missing = !file.as_os_str().is_empty() && !file.exists() && file != Path::new(":memory:");
+            let folder = file.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir());
+            DbError::connect(if let (true, Some(folder)) = (missing, folder) {
+                format!("{}: its folder {} does not exist", file.display(), folder.display())
+            } else if missing && !create {
                 format!("{}: the database file does not exist yet (`dbwarden migrate` creates it)", file.display())
             } else {
                 format!("{}: {}", file.display(), DbError::from(e))

@@ -390,12 +390,17 @@ fn spec(db: &DatabaseConfig, create: bool) -> ConnectSpec {
 fn preview_target(out: &Out, db: &DatabaseConfig) -> ConnectSpec {
     use std::str::FromStr;
     let file = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).ok().map(|o| o.get_filename().to_path_buf());
+    // Only where `migrate` could create the file: not read-only, and in a folder that exists.
+    let creatable = |file: &std::path::Path| {
+        !db.url.contains("mode=ro") && file.parent().is_none_or(|p| p.as_os_str().is_empty() || p.is_dir())
+    };
     match file {
         Some(file)
             if db.url.starts_with("sqlite:")
                 && !file.as_os_str().is_empty()
                 && file != std::path::Path::new(":memory:")
-                && !file.exists() =>
+                && !file.exists()
+                && creatable(&file) =>
         {
             out.note(&format!(
                 "{}: the database file does not exist yet; this is what `dbwarden migrate` would apply after creating it",
@@ -481,6 +486,13 @@ fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Resu
     let files = dbwarden_core::file::read_dir(&db.migrations_dir).map_err(|e| Failure::from(Error::from(e)))?;
     let resolved =
         dbwarden_core::file::resolve_files(files, Some(&db.name)).map_err(|e| Failure::from(Error::from(e)))?;
+    if resolved.is_empty() {
+        // The parent of the database folders: a file written here would start a database named after the folder.
+        let subfolders = dbwarden_core::file::subfolders_with_migrations(&db.migrations_dir);
+        if !subfolders.is_empty() {
+            return Err(Error::MigrationsInSubfolders { path: db.migrations_dir.clone(), subfolders }.into());
+        }
+    }
     let next = resolved.iter().filter_map(|f| f.name.version).map(|v| v.0).max().unwrap_or(0) + 1;
     let slug = dbwarden_core::file::slugify(description);
     let filename = format!("{}__{:04}_{slug}.sql", db.name, next);
