@@ -440,7 +440,7 @@ async fn the_history_is_read_again_after_the_lock_is_taken() {
         );
         let dir = write(db.dir.path(), &[("primary__0001_slow.sql".into(), slow)]);
         let dir_text = dir.to_str().unwrap().to_string();
-        let mut holder = cli_command(db.dir.path(), &["--url", &db.url, "--migrations-dir", &dir_text, "migrate"])
+        let holder = cli_command(db.dir.path(), &["--url", &db.url, "--migrations-dir", &dir_text, "migrate"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()

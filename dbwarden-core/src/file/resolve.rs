@@ -185,7 +185,7 @@ pub fn resolve_files(files: Vec<SourceFile>, expected_db: Option<&str>) -> Resul
                 {
                     "does not come before this file (versions apply in order)"
                 }
-                Ok(v) if last.map_or(true, |last| v > last) => "is later than every migration file of this folder",
+                Ok(v) if last.is_none_or(|last| v > last) => "is later than every migration file of this folder",
                 Ok(_) => continue,
             };
             return Err(FormatError::Misplaced {
