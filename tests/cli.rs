@@ -577,7 +577,7 @@ async fn postgres_unlock_force_that_cannot_end_the_holder_exits_non_zero() {
     let slow = format!("-- upgrade\n{};\n-- rollback\n", slow_statement(Dialect::Postgres, 3));
     let dir = write(db.dir.path(), &[("primary__0001_slow.sql".into(), slow)]);
     let dir = dir.to_str().unwrap().to_string();
-    let mut holder = cli_command(db.dir.path(), &["--url", &db.url, "--migrations-dir", &dir, "migrate"])
+    let holder = cli_command(db.dir.path(), &["--url", &db.url, "--migrations-dir", &dir, "migrate"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
