@@ -428,24 +428,34 @@ fn slow_statement(dialect: Dialect, secs: u32) -> String {
     }
 }
 
+/// A folder holding one migration that runs [`slow_statement`] for `secs`, then creates `table` (so running it
+/// twice fails).
+fn slow_migration(db: &TestDb, secs: u32, table: &str) -> String {
+    let slow = format!(
+        "-- upgrade\n{};\nCREATE TABLE {table} (id INTEGER);\n-- rollback\nDROP TABLE {table};\n",
+        slow_statement(db.dialect, secs)
+    );
+    write(db.dir.path(), &[("primary__0001_slow.sql".into(), slow)]).to_str().unwrap().to_string()
+}
+
+/// `dbwarden migrate` of `dir` on `url` in the background, its output captured.
+fn spawn_migrate(db: &TestDb, url: &str, dir: &str) -> std::process::Child {
+    cli_command(db.dir.path(), &["--url", url, "--migrations-dir", dir, "migrate"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// The applied list is read again once the lock is taken: a run that started while another held the lock (and saw
 /// 0001 pending then) applies nothing after the holder finishes, instead of running 0001 a second time.
 #[tokio::test]
 async fn the_history_is_read_again_after_the_lock_is_taken() {
     for dialect in ALL {
         let db = TestDb::new(dialect).await;
-        let slow = format!(
-            "-- upgrade\n{};\nCREATE TABLE once_only (id INTEGER);\n-- rollback\nDROP TABLE once_only;\n",
-            slow_statement(dialect, 2)
-        );
-        let dir = write(db.dir.path(), &[("primary__0001_slow.sql".into(), slow)]);
-        let dir_text = dir.to_str().unwrap().to_string();
-        let holder = cli_command(db.dir.path(), &["--url", &db.url, "--migrations-dir", &dir_text, "migrate"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_until_held(db.dir.path(), &db.url, &dir_text).await;
+        let dir = slow_migration(&db, 2, "once_only");
+        let holder = spawn_migrate(&db, &db.url, &dir);
+        wait_until_held(db.dir.path(), &db.url, &dir).await;
         let m = dbwarden::Migrator::new(dbwarden::Source::dir(&dir));
         assert!(!m.up_to_date(db.url.as_str()).await.unwrap(), "{dialect}: 0001 is pending while the holder runs it");
         let report = m.run(db.url.as_str()).await;
@@ -480,19 +490,11 @@ async fn wait_until_held(root: &Path, url: &str, dir: &str) -> serde_json::Value
 async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
     for dialect in ALL {
         let db = TestDb::new(dialect).await;
-        let slow = format!(
-            "-- upgrade\n{};\nCREATE TABLE slow_done (id INTEGER);\n-- rollback\nDROP TABLE slow_done;\n",
-            slow_statement(dialect, 4)
-        );
-        let dir = write(db.dir.path(), &[("primary__0001_slow.sql".into(), slow)]);
-        let dir = dir.to_str().unwrap().to_string();
+        let dir = slow_migration(&db, 4, "slow_done");
         let args = ["--url", db.url.as_str(), "--migrations-dir", dir.as_str()];
 
         // 1. A waiter times out and names the holder (its pid).
-        let mut holder = cli_command(db.dir.path(), &[&args[..], &["migrate"]].concat())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut holder = spawn_migrate(&db, &db.url, &dir);
         let status = wait_until_held(db.dir.path(), &db.url, &dir).await;
         assert_eq!(status["holder"]["pid"].as_u64(), Some(holder.id() as u64), "{dialect}: {status}");
         let waiter = cli(db.dir.path(), &[&args[..], &["migrate", "--lock-timeout", "1s"]].concat());
@@ -515,10 +517,7 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
         // 3. unlock --force ends a live holder's session (PostgreSQL/MariaDB).
         if dialect != Dialect::Sqlite {
             assert_eq!(cli(db.dir.path(), &[&args[..], &["rollback"]].concat()).code, 0);
-            let mut holder = cli_command(db.dir.path(), &[&args[..], &["migrate"]].concat())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
+            let mut holder = spawn_migrate(&db, &db.url, &dir);
             wait_until_held(db.dir.path(), &db.url, &dir).await;
             let refused = cli(db.dir.path(), &[&args[..], &["unlock"]].concat());
             assert_eq!(refused.code, 2, "{dialect}: unlock without --force must refuse a live holder: {refused:?}");
@@ -534,10 +533,7 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
             // would let a second run in beside it. --force refuses, naming the holder; once the holder is gone, the
             // row is stale and plain `unlock` clears it.
             assert_eq!(cli(db.dir.path(), &[&args[..], &["rollback"]].concat()).code, 0);
-            let mut holder = cli_command(db.dir.path(), &[&args[..], &["migrate"]].concat())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
+            let mut holder = spawn_migrate(&db, &db.url, &dir);
             wait_until_held(db.dir.path(), &db.url, &dir).await;
             let forced = cli(db.dir.path(), &[&args[..], &["unlock", "--force"]].concat());
             assert_eq!(forced.code, 2, "{forced:?}");
@@ -574,14 +570,8 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
 #[tokio::test]
 async fn postgres_unlock_force_that_cannot_end_the_holder_exits_non_zero() {
     let db = TestDb::new(Dialect::Postgres).await;
-    let slow = format!("-- upgrade\n{};\n-- rollback\n", slow_statement(Dialect::Postgres, 3));
-    let dir = write(db.dir.path(), &[("primary__0001_slow.sql".into(), slow)]);
-    let dir = dir.to_str().unwrap().to_string();
-    let holder = cli_command(db.dir.path(), &["--url", &db.url, "--migrations-dir", &dir, "migrate"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let dir = slow_migration(&db, 3, "slow_done");
+    let holder = spawn_migrate(&db, &db.url, &dir);
     wait_until_held(db.dir.path(), &db.url, &dir).await;
     // A login role of this test only (roles are server-wide), allowed to read the lock and nothing more.
     let role = format!("{}_low", db.name);
