@@ -35,6 +35,12 @@ fn init_new_migrate_status_rollback_on_the_sqlite_default() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(root.join("dbwarden.toml").exists() && root.join("migrations/primary").is_dir());
 
+    // Pointed at the parent of the database folders (`init` made migrations/primary, still empty), `new` refuses
+    // rather than start a second folder for the database.
+    let out = cli(root, &["--migrations-dir", "migrations", "new", "first"]);
+    assert!(out.code == 2 && out.stderr.contains("sub-folder primary"), "{out:?}");
+    assert!(std::fs::read_dir(root.join("migrations")).unwrap().all(|e| e.unwrap().path().is_dir()), "no file written");
+
     let out = cli(root, &["new", "Create", "users!"]);
     assert_eq!(out.code, 0, "{out:?}");
     let file = root.join("migrations/primary/primary__0001_create_users.sql");
@@ -388,31 +394,48 @@ async fn status_tells_a_gone_repeatable_from_a_missing_versioned_file() {
 #[tokio::test]
 async fn sixteen_concurrent_processes_per_backend() {
     for dialect in ALL {
-        let db = TestDb::new(dialect).await;
-        let dir = write(db.dir.path(), &portable(8));
-        let dir = dir.to_str().unwrap().to_string();
-        let children: Vec<_> = (0..16)
-            .map(|_| {
-                cli_command(
-                    db.dir.path(),
-                    &["--url", &db.url, "--migrations-dir", &dir, "migrate", "--lock-timeout", "120s"],
-                )
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-            })
-            .collect();
-        for child in children {
-            let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "{dialect}: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        assert_eq!(db.recorded().await, (1..=8).map(|i| format!("{i:04}")).collect::<Vec<_>>(), "{dialect}");
-        assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM _dbwarden_migrations").await, ["8"]);
-        if dialect == Dialect::Postgres {
-            let locks = db.strings("SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())").await;
-            assert_eq!(locks, ["0"], "no advisory lock may remain");
-        }
+        sixteen_processes(&TestDb::new(dialect).await).await;
+    }
+}
+
+/// The same on a SQLite database Python DBWarden 0.20 migrated: its own `dbwarden_lock` (other columns) is in the
+/// way, nothing orders the processes before the lock, and they race to move it aside; every one must still succeed.
+#[tokio::test]
+async fn sixteen_processes_on_a_database_with_python_dbwardens_lock_table() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    db.exec("CREATE TABLE dbwarden_lock (namespace TEXT NOT NULL DEFAULT 'default', execution_id TEXT NOT NULL, owner_id TEXT NOT NULL, migration_version TEXT, migration_checksum TEXT, fencing_token INTEGER NOT NULL DEFAULT 0, host TEXT, pid INTEGER, db_connection_id TEXT, state TEXT NOT NULL DEFAULT 'AVAILABLE', acquired_at TEXT NOT NULL, last_heartbeat_at TEXT NOT NULL, expires_at TEXT, PRIMARY KEY (namespace))").await;
+    sixteen_processes(&db).await;
+    assert_eq!(
+        db.strings("SELECT name FROM sqlite_master WHERE name = 'dbwarden_lock_python'").await,
+        ["dbwarden_lock_python"]
+    );
+}
+
+async fn sixteen_processes(db: &TestDb) {
+    let dialect = db.dialect;
+    let dir = write(db.dir.path(), &portable(8));
+    let dir = dir.to_str().unwrap().to_string();
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            cli_command(
+                db.dir.path(),
+                &["--url", &db.url, "--migrations-dir", &dir, "migrate", "--lock-timeout", "120s"],
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{dialect}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(db.recorded().await, (1..=8).map(|i| format!("{i:04}")).collect::<Vec<_>>(), "{dialect}");
+    assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM _dbwarden_migrations").await, ["8"]);
+    if dialect == Dialect::Postgres {
+        let locks = db.strings("SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())").await;
+        assert_eq!(locks, ["0"], "no advisory lock may remain");
     }
 }
 

@@ -90,7 +90,8 @@ impl LockHolder {
     }
 
     fn on_this_host(&self) -> bool {
-        self.host == gethostname::gethostname().to_string_lossy()
+        // Host names compare without case (DNS).
+        self.host.eq_ignore_ascii_case(&gethostname::gethostname().to_string_lossy())
     }
 }
 
@@ -242,10 +243,10 @@ pub const PYTHON_LOCK_TABLE: &str = "dbwarden_lock_python";
 /// Python DBWarden 0.20 keeps a lock table of its own under the same name, with other columns (`execution_id`,
 /// `owner_id`, ...): on a database it migrated, dbwarden's lock row cannot be written. Called on that error (so a
 /// normal run pays nothing): the table is renamed to [`PYTHON_LOCK_TABLE`], once, and the lock is tried again.
+/// Returns whether to try the lock again: the table was moved, or another run moved it first (on SQLite nothing
+/// orders the runs before the lock, so several may see Python's table and race to rename it).
 async fn move_python_lock_table(backend: &mut dyn Backend, d: &dyn SqlDialect) -> bool {
-    let Ok(rows) = backend.query(&d.columns_query(LOCK_TABLE)).await else { return false };
-    let columns = crate::history::History::column_names(rows);
-    if !columns.iter().any(|c| c == "owner_id") || columns.iter().any(|c| c == "owner") {
+    if python_lock_table(backend, d).await != Some(true) {
         return false;
     }
     let sql = format!("ALTER TABLE {} RENAME TO {}", d.quote_ident(LOCK_TABLE), d.quote_ident(PYTHON_LOCK_TABLE));
@@ -256,11 +257,18 @@ async fn move_python_lock_table(backend: &mut dyn Backend, d: &dyn SqlDialect) -
             );
             true
         }
+        Err(_) if python_lock_table(backend, d).await == Some(false) => true,
         Err(e) => {
             tracing::warn!(error = %e, "could not move Python DBWarden's lock table aside");
             false
         }
     }
+}
+
+/// Whether `dbwarden_lock` has Python DBWarden's layout (`Some(false)`: dbwarden's, or no table; `None`: unknown).
+async fn python_lock_table(backend: &mut dyn Backend, d: &dyn SqlDialect) -> Option<bool> {
+    let columns = crate::history::History::column_names(backend.query(&d.columns_query(LOCK_TABLE)).await.ok()?);
+    Some(columns.iter().any(|c| c == "owner_id") && !columns.iter().any(|c| c == "owner"))
 }
 
 /// Runs `first` (SQL, may be empty: the last thing to do under the lock), forgets the holder row and releases the

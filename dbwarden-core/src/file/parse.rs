@@ -187,25 +187,35 @@ fn parse_header_line(line: &str, directives: &mut Directives) -> Result<(), Stri
                     match lower.split_whitespace().collect::<Vec<_>>().as_slice() {
                         ["irreversible"] => directives.irreversible = true,
                         ["no-transaction" | "no_transaction"] => directives.no_transaction = true,
-                        ["file-severity" | "file_severity", level @ ("safe" | "info" | "warn" | "critical")] => {
+                        ["file-severity" | "file_severity", level @ ("safe" | "info" | "warn" | "critical" | "unknown")] => {
                             directives.file_severity = Some(level.to_ascii_uppercase())
                         }
                         ["file-severity" | "file_severity", ..] => {
                             return Err(format!(
-                                "`-- dbwarden: {word}`: file-severity takes one of SAFE, INFO, WARN, CRITICAL"
+                                "`-- dbwarden: {word}`: file-severity takes one of SAFE, INFO, WARN, CRITICAL, UNKNOWN"
                             ))
                         }
+                        // The other markers Python DBWarden 0.20's generator and merge tool write: informational.
+                        ["category", _, ..] | ["split-from", ..] | ["data-bundle"] | ["merge-reconciliation"]
+                        | ["superseded"] => {}
                         _ => {
                             return Err(format!(
-                                "unknown directive `-- dbwarden: {lower}`; known: irreversible, no-transaction, \
-                                 file-severity LEVEL"
+                                "unknown directive `-- dbwarden: {lower}`; known: irreversible, no-transaction \
+                                 (and Python DBWarden's informational file-severity, category, split-from, data-bundle, \
+                                 merge-reconciliation, superseded)"
                             ))
                         }
                     }
                 }
             }
             "depends_on" => directives.depends_on = parse_list(value)?,
-            "renames" => directives.renames = parse_list(value)?,
+            // Python DBWarden writes a JSON list of objects (`[{"from": "t.a", "to": "t.b"}]`): kept as written.
+            "renames" => {
+                directives.renames = parse_list(value).or_else(|e| match value.starts_with("[{") {
+                    true => Ok(vec![value.to_string()]),
+                    false => Err(e),
+                })?
+            }
             _ => {}
         }
     }
@@ -272,6 +282,18 @@ mod tests {
         assert!(f.directives.no_transaction);
         let message = err(&text.replace("SAFE", "MAYBE")).to_string();
         assert!(message.contains("db__0001_x.sql:1") && message.contains("SAFE, INFO, WARN, CRITICAL"), "{message}");
+        // A whole header as its generator and merge tool write them (generation.py, merge/*.py).
+        let python = "-- dbwarden:merge-reconciliation\n-- merge_base: 0003\n-- dbwarden: data-bundle\n\
+                      -- renames: [{\"from\": \"t.a\", \"to\": \"t.b\"}]\n-- base_checksum: ab12\n\
+                      -- dbwarden: file-severity UNKNOWN\n-- dbwarden: category deferred\n\
+                      -- dbwarden: split-from 0004 (threshold WARN)\n-- depends_on: [\"0004\"]\n-- dbwarden:superseded\n\
+                      -- upgrade\nSELECT 1;\n-- rollback\n";
+        let f = MigrationFile::parse("db__0005_x.sql", python).unwrap();
+        assert_eq!(f.directives.file_severity.as_deref(), Some("UNKNOWN"));
+        assert_eq!(f.directives.renames, ["[{\"from\": \"t.a\", \"to\": \"t.b\"}]"]);
+        assert!(!f.directives.irreversible && !f.directives.no_transaction);
+        // A typo of a directive that changes how the file runs is still an error.
+        assert!(err(&text.replace("file-severity SAFE", "no-transation")).to_string().contains("unknown directive"));
     }
 
     #[test]

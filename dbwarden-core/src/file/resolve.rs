@@ -177,7 +177,9 @@ pub fn resolve_files(files: Vec<SourceFile>, expected_db: Option<&str>) -> Resul
     let last = versions.keys().next_back().copied();
     for file in &parsed {
         for dependency in &file.directives.depends_on {
-            let problem = match dependency.trim().parse::<u64>() {
+            let digits = dependency.trim();
+            let version = digits.parse::<u64>().ok().filter(|_| digits.bytes().all(|b| b.is_ascii_digit()));
+            let problem = match version.ok_or(()) {
                 Err(_) => "is not a version number",
                 Ok(v)
                     if file.name.kind == MigrationKind::Versioned
@@ -220,6 +222,7 @@ mod tests {
             ("-- depends_on: [\"0003\"]\n", "names \"0003\", which does not come before this file"),
             ("-- depends_on: [\"0002\"]\n", "names \"0002\", which does not come before this file"),
             ("-- depends_on: [\"abc\"]\n", "names \"abc\", which is not a version number"),
+            ("-- depends_on: [\"+1\"]\n", "names \"+1\", which is not a version number"),
         ];
         for (header, expected) in cases {
             let files = vec![file("app__0001_a.sql", ""), file("app__0002_b.sql", header), file("app__0003_c.sql", "")];

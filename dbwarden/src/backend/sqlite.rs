@@ -50,7 +50,10 @@ impl SqliteBackend {
             let missing = !file.as_os_str().is_empty() && !file.exists() && file != Path::new(":memory:");
             let folder = file.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir());
             DbError::connect(if let (true, Some(folder)) = (missing, folder) {
-                format!("{}: its folder {} does not exist", file.display(), folder.display())
+                let what = if folder.exists() { "is not a folder" } else { "does not exist" };
+                format!("{}: its folder {} {what}", file.display(), folder.display())
+            } else if missing && url.contains("mode=ro") {
+                format!("{}: the database file does not exist (the URL opens it read-only: mode=ro)", file.display())
             } else if missing && !create {
                 format!("{}: the database file does not exist yet (`dbwarden migrate` creates it)", file.display())
             } else {

@@ -392,7 +392,9 @@ fn preview_target(out: &Out, db: &DatabaseConfig) -> ConnectSpec {
     let file = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).ok().map(|o| o.get_filename().to_path_buf());
     // Only where `migrate` could create the file: not read-only, and in a folder that exists.
     let creatable = |file: &std::path::Path| {
-        !db.url.contains("mode=ro") && file.parent().is_none_or(|p| p.as_os_str().is_empty() || p.is_dir())
+        !db.url.contains("mode=ro")
+            && !db.url.contains("immutable=")
+            && file.parent().is_none_or(|p| p.as_os_str().is_empty() || p.is_dir())
     };
     match file {
         Some(file)
@@ -487,8 +489,13 @@ fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Resu
     let resolved =
         dbwarden_core::file::resolve_files(files, Some(&db.name)).map_err(|e| Failure::from(Error::from(e)))?;
     if resolved.is_empty() {
-        // The parent of the database folders: a file written here would start a database named after the folder.
-        let subfolders = dbwarden_core::file::subfolders_with_migrations(&db.migrations_dir);
+        // The parent of the database folders (with migrations in them, or the database's own folder that `init`
+        // made, still empty): a file written here would start a second folder for the database.
+        let mut subfolders = dbwarden_core::file::subfolders_with_migrations(&db.migrations_dir);
+        if db.migrations_dir.join(&db.name).is_dir() && !subfolders.contains(&db.name) {
+            subfolders.push(db.name.clone());
+            subfolders.sort();
+        }
         if !subfolders.is_empty() {
             return Err(Error::MigrationsInSubfolders { path: db.migrations_dir.clone(), subfolders }.into());
         }
@@ -764,7 +771,11 @@ async fn unlock(cli: &Cli, out: &Out, name: Option<&str>, force: bool) -> Result
     if before.held && !force {
         return Err(Failure {
             message: format!("the lock {} is held by a live session", before.namespace),
-            hint: Some("wait for it, or pass --force to end the holder's session".into()),
+            hint: Some(
+                "wait for it, or pass --force (PostgreSQL, MariaDB: ends the holder's session; SQLite: releases a \
+                 holder on another host, which cannot be checked from here)"
+                    .into(),
+            ),
             code: 2,
         });
     }
