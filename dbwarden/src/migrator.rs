@@ -481,6 +481,19 @@ struct Run<'a> {
     head: Option<String>,
 }
 
+/// A migration whose rollback section cannot be split would apply now and fail only when someone needs to roll it
+/// back: refuse it before anything runs, naming the line. Checked where a plan is about to run (or be printed), not
+/// in [`Migrator::plan`], which the start-up check also calls only to see whether anything is pending.
+fn rollbacks_split(plan: &[(&MigrationFile, usize)], dialect: dbwarden_core::Dialect) -> Result<(), Error> {
+    for (file, _) in plan {
+        // (A repeatable's rollback section never runs: a rollback of everything forgets its row instead.)
+        if file.name.kind == MigrationKind::Versioned && !file.directives.irreversible {
+            file.statements(&file.rollback, dialect)?;
+        }
+    }
+    Ok(())
+}
+
 /// A piece of a migration that runs as one: statements in one transaction, or one statement on its own.
 struct Unit<'s> {
     statements: Vec<(usize, Statement<'s>)>,
@@ -512,6 +525,7 @@ impl Migrator {
         let history = History { d, table: self.table.clone(), prepared: false };
         let rows = history.read(backend).await.map_err(Error::db("reading the history table"))?;
         let plan = self.plan(loaded, &rows, backend.dialect())?;
+        rollbacks_split(&plan, backend.dialect())?;
         let mut steps = Vec::new();
         for (file, resume) in plan {
             let statements = file.statements(&file.upgrade, backend.dialect())?;
@@ -618,14 +632,6 @@ impl Migrator {
         if let Some(count) = self.count {
             plan.truncate(count);
         }
-        // A migration whose rollback section cannot be split would apply now and fail only when someone needs to
-        // roll it back: refuse it before anything runs, naming the line.
-        for (file, _) in &plan {
-            // (A repeatable's rollback section never runs: a rollback of everything forgets its row instead.)
-            if file.name.kind == MigrationKind::Versioned && !file.directives.irreversible {
-                file.statements(&file.rollback, dialect)?;
-            }
-        }
         if let Some(t) = self.target_version {
             if !known.contains(&t) && !by_version.contains_key(&t) {
                 return Err(Error::UnknownVersion {
@@ -648,6 +654,7 @@ impl Migrator {
         let mut rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
         adopt_legacy_rows(run, loaded, &mut rows).await?;
         let plan = self.plan(loaded, &rows, run.backend.dialect())?;
+        rollbacks_split(&plan, run.backend.dialect())?;
         let mut steps = Vec::new();
         if plan.is_empty() {
             // Nothing ran: the rows just read under the lock are the history.
