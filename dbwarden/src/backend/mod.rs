@@ -6,6 +6,8 @@ mod mysql;
 mod postgres;
 mod sqlite;
 
+pub(crate) use sqlite::missing_file;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

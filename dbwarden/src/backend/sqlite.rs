@@ -37,6 +37,27 @@ enum Reopen {
     Pool(SqlitePool),
 }
 
+/// A database file that does not exist yet (a file, not an in-memory database).
+pub(crate) struct MissingFile {
+    /// Why it could not be created there either: its folder is missing or is not a folder.
+    pub(crate) folder_problem: Option<String>,
+}
+
+/// Whether `options` name a database file that does not exist yet: what the connection error explains, and where
+/// `migrate --dry-run` plans on an empty database instead.
+pub(crate) fn missing_file(options: &SqliteConnectOptions) -> Option<MissingFile> {
+    let file = options.get_filename();
+    if file.as_os_str().is_empty() || file == Path::new(":memory:") || file.exists() {
+        return None;
+    }
+    let folder = file.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir());
+    let folder_problem = folder.map(|folder| {
+        let what = if folder.exists() { "is not a folder" } else { "does not exist" };
+        format!("its folder {} {what}", folder.display())
+    });
+    Some(MissingFile { folder_problem })
+}
+
 impl SqliteBackend {
     pub(crate) async fn connect_url(url: &str, create: bool) -> Result<SqliteBackend, DbError> {
         let mut options = SqliteConnectOptions::from_str(url).map_err(DbError::from)?;
@@ -47,17 +68,18 @@ impl SqliteBackend {
         let conn = SqliteConnection::connect_with(&options).await.map_err(|e| {
             // SQLite's "unable to open database file" names no file: say which, and why when it is simply missing.
             let file = options.get_filename();
-            let missing = !file.as_os_str().is_empty() && !file.exists() && file != Path::new(":memory:");
-            let folder = file.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir());
-            DbError::connect(if let (true, Some(folder)) = (missing, folder) {
-                let what = if folder.exists() { "is not a folder" } else { "does not exist" };
-                format!("{}: its folder {} {what}", file.display(), folder.display())
-            } else if missing && url.contains("mode=ro") {
-                format!("{}: the database file does not exist (the URL opens it read-only: mode=ro)", file.display())
-            } else if missing && !create {
-                format!("{}: the database file does not exist yet (`dbwarden migrate` creates it)", file.display())
-            } else {
-                format!("{}: {}", file.display(), DbError::from(e))
+            DbError::connect(match missing_file(&options) {
+                Some(MissingFile { folder_problem: Some(problem) }) => format!("{}: {problem}", file.display()),
+                Some(_) if url.contains("mode=ro") => {
+                    format!(
+                        "{}: the database file does not exist (the URL opens it read-only: mode=ro)",
+                        file.display()
+                    )
+                }
+                Some(_) if !create => {
+                    format!("{}: the database file does not exist yet (`dbwarden migrate` creates it)", file.display())
+                }
+                _ => format!("{}: {}", file.display(), DbError::from(e)),
             })
         })?;
         Ok(SqliteBackend {

@@ -389,24 +389,15 @@ fn spec(db: &DatabaseConfig, create: bool) -> ConnectSpec {
 /// empty in-memory database (so a new project can preview its first run; nothing is created either way).
 fn preview_target(out: &Out, db: &DatabaseConfig) -> ConnectSpec {
     use std::str::FromStr;
-    let file = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).ok().map(|o| o.get_filename().to_path_buf());
-    // Only where `migrate` could create the file: not read-only, and in a folder that exists.
-    let creatable = |file: &std::path::Path| {
-        !db.url.contains("mode=ro")
-            && !db.url.contains("immutable=")
-            && file.parent().is_none_or(|p| p.as_os_str().is_empty() || p.is_dir())
-    };
-    match file {
-        Some(file)
-            if db.url.starts_with("sqlite:")
-                && !file.as_os_str().is_empty()
-                && file != std::path::Path::new(":memory:")
-                && !file.exists()
-                && creatable(&file) =>
-        {
+    let options = db.url.starts_with("sqlite:").then(|| sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).ok());
+    let Some(options) = options.flatten() else { return spec(db, false) };
+    // Only where `migrate` could create the file: in a folder that exists, and not read-only.
+    let read_only = db.url.contains("mode=ro") || db.url.contains("immutable=");
+    match crate::backend::missing_file(&options) {
+        Some(missing) if missing.folder_problem.is_none() && !read_only => {
             out.note(&format!(
                 "{}: the database file does not exist yet; this is what `dbwarden migrate` would apply after creating it",
-                file.display()
+                options.get_filename().display()
             ));
             ConnectSpec { url: "sqlite::memory:".into(), create: false }
         }
