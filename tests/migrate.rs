@@ -47,7 +47,26 @@ per_backend!(
     a_failure_names_what_the_run_did_before_it,
     out_of_order_files_are_flagged_refused_and_applied_on_request,
     a_gone_repeatable_is_no_problem_a_missing_versioned_file_stops_migrate,
+    the_history_table_keeps_one_row_per_file,
 );
+
+/// The history table refuses a second row for a file (what keeps a migration recorded once); on SQLite the file
+/// name is the key of a `WITHOUT ROWID` table, so no separate index is written per migration.
+async fn the_history_table_keeps_one_row_per_file(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    migrator(&fixtures()).run(db.url.as_str()).await.unwrap();
+    let duplicate =
+        "INSERT INTO _dbwarden_migrations (version, filename) VALUES ('0001', 'app__0001_create_users.sql')";
+    let refused = db.try_exec(duplicate).await.expect_err("a second row for one file must be refused");
+    assert!(refused.to_lowercase().contains("unique") || refused.contains("Duplicate"), "{refused}");
+    db.exec("INSERT INTO _dbwarden_migrations (version, filename) VALUES ('0009', 'app__0009_other.sql')").await;
+    if dialect == Dialect::Sqlite {
+        let sql = db.strings("SELECT sql FROM sqlite_master WHERE name = '_dbwarden_migrations'").await;
+        assert!(sql[0].ends_with("WITHOUT ROWID"), "{sql:?}");
+        let indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '_dbwarden_migrations'";
+        assert_eq!(db.strings(indexes).await, Vec::<String>::new());
+    }
+}
 
 /// A file older than the newest applied version: `status` flags it (a problem: exit 1 in the CLI), `migrate`
 /// refuses it naming the file, and `out_of_order(true)` applies it.

@@ -78,20 +78,23 @@ impl TestDb {
 
     /// Runs SQL on this database.
     pub async fn exec(&self, sql: &str) {
+        self.try_exec(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Runs SQL on this database; the server's error as text.
+    #[allow(dead_code)] // (not every test binary that includes this module uses it)
+    pub async fn try_exec(&self, sql: &str) -> Result<(), String> {
         use sqlx::Connection;
+        macro_rules! go {
+            ($conn:ty) => {{
+                let mut c = <$conn>::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.map(drop).map_err(|e| e.to_string())
+            }};
+        }
         match self.dialect {
-            Dialect::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
-            Dialect::MySql => {
-                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
-                sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
-            Dialect::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
+            Dialect::Postgres => go!(sqlx::PgConnection),
+            Dialect::MySql => go!(sqlx::MySqlConnection),
+            Dialect::Sqlite => go!(sqlx::SqliteConnection),
         }
     }
 
