@@ -134,6 +134,18 @@ fn bad_files_and_config_are_errors_naming_file_and_line() {
     let out = cli(root, &["status"]);
     assert!(out.code == 2 && out.stderr.contains("primary__0002_bin.sql:2: not valid UTF-8"), "{out:?}");
     std::fs::remove_file(migrations.join("primary__0002_bin.sql")).unwrap();
+    // A pending file migrate would refuse (its rollback cannot be split): status flags it, naming the line (exit 1).
+    assert_eq!(cli(root, &["migrate"]).code, 0);
+    std::fs::write(migrations.join("primary__0002_q.sql"), "-- upgrade\nSELECT 1;\n-- rollback\nSELECT 'x;\n").unwrap();
+    let out = cli(root, &["status"]);
+    assert!(
+        out.code == 1 && out.stdout.contains("CANNOT RUN") && out.stdout.contains("primary__0002_q.sql:4"),
+        "{out:?}"
+    );
+    let out = cli(root, &["--json", "status"]);
+    let problem = &out.json()["entries"][1]["problem"];
+    assert!(out.code == 1 && problem.as_str().unwrap().contains("primary__0002_q.sql:4"), "{out:?}");
+    std::fs::remove_file(migrations.join("primary__0002_q.sql")).unwrap();
 
     std::fs::write(
         root.join("dbwarden.toml"),

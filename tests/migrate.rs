@@ -403,6 +403,12 @@ async fn a_rollback_that_cannot_be_split_stops_before_any_runs(dialect: Dialect)
         ],
     );
     let m = migrator(&dir);
+    // `status` says so before anyone runs migrate: the pending file is a problem, with its line; the other is not.
+    let status = m.status(db.url.as_str()).await.unwrap();
+    assert!(status.has_problems(), "{dialect}");
+    let problems: Vec<(&str, &str)> =
+        status.entries.iter().filter_map(|e| Some((e.filename.as_str(), e.problem.as_deref()?))).collect();
+    assert!(matches!(problems.as_slice(), [("app__0001_a.sql", p)] if p.contains("app__0001_a.sql:5")), "{problems:?}");
     // Found before anything is applied, too: the same file is refused by migrate (and a dry run), naming the line.
     for dry_run in [true, false] {
         let e = m.clone().dry_run(dry_run).run(db.url.as_str()).await.unwrap_err();

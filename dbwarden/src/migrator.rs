@@ -120,6 +120,10 @@ pub struct StatusEntry {
     pub state: EntryState,
     /// When it was applied.
     pub applied_at: Option<String>,
+    /// Why `migrate` would refuse this pending file before running anything (a section that cannot be split into
+    /// statements), naming the file and line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// What `status` reports.
@@ -143,6 +147,7 @@ impl Status {
     /// goes on without it, and `repair` forgets its row.
     pub fn has_problems(&self) -> bool {
         !self.not_embedded.is_empty()
+            || self.entries.iter().any(|e| e.problem.is_some())
             || self.entries.iter().any(|e| match e.state {
                 EntryState::Edited | EntryState::Partial | EntryState::RollingBack | EntryState::OutOfOrder => true,
                 EntryState::Missing => e.version.is_some(),
@@ -308,29 +313,39 @@ impl Migrator {
     /// Pending and applied migrations, edited and missing files. Read-only: no lock, no table created.
     pub async fn status(&self, target: &(impl Target + ?Sized)) -> Result<Status, Error> {
         let loaded = self.source.load()?;
-        Ok(build_status(&loaded, &self.history(target).await?))
+        let (rows, dialect) = self.history_of(target).await?;
+        Ok(build_status(&loaded, &rows, dialect))
     }
 
     /// The rows of the history table, oldest version first. Read-only: through the pool when there is one (two
     /// queries; a probe calling it often costs the pool no connection), else on a connection of its own.
     pub async fn history(&self, target: &(impl Target + ?Sized)) -> Result<Vec<AppliedMigration>, Error> {
+        Ok(self.history_of(target).await?.0)
+    }
+
+    /// [`Migrator::history`], and the server's dialect (which `status` splits pending files for).
+    async fn history_of(
+        &self,
+        target: &(impl Target + ?Sized),
+    ) -> Result<(Vec<AppliedMigration>, dbwarden_core::Dialect), Error> {
         let read = || Error::db("reading the history table");
         if let Some(dialect) = target.pool_dialect() {
             let history = History { d: dialect::of(dialect), table: self.table.clone(), prepared: false };
             let columns = target.peek(&history.d.columns_query(&self.table)).await.map_err(read())?;
             let existing = History::column_names(columns);
             if existing.is_empty() {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), dialect));
             }
             let has = |name: &str| existing.iter().any(|c| c == name);
             let rows = target.peek(&history.select_sql(has)).await.map_err(read())?;
-            return Ok(History::rows(rows, has));
+            return Ok((History::rows(rows, has), dialect));
         }
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
-        let history = History { d: dialect::of(backend.dialect()), table: self.table.clone(), prepared: false };
+        let dialect = backend.dialect();
+        let history = History { d: dialect::of(dialect), table: self.table.clone(), prepared: false };
         let rows = history.read(backend.as_mut()).await.map_err(read());
         backend.close().await;
-        rows
+        Ok((rows?, dialect))
     }
 
     /// The lock's state. Read-only.
@@ -481,13 +496,25 @@ struct Run<'a> {
     head: Option<String>,
 }
 
+/// Why `migrate` would refuse a pending `file` before running anything (its upgrade, or the rollback it must be
+/// able to run later, cannot be split into statements), as `status` reports it.
+fn unsplittable(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Option<String> {
+    let rollback = || if rollback_runs(file) { file.statements(&file.rollback, dialect).map(drop) } else { Ok(()) };
+    file.statements(&file.upgrade, dialect).and_then(|_| rollback()).err().map(|e| e.to_string())
+}
+
+/// Whether a file's rollback section can ever run. (A repeatable's never does: a rollback of everything forgets
+/// its row instead.)
+fn rollback_runs(file: &MigrationFile) -> bool {
+    file.name.kind == MigrationKind::Versioned && !file.directives.irreversible
+}
+
 /// A migration whose rollback section cannot be split would apply now and fail only when someone needs to roll it
 /// back: refuse it before anything runs, naming the line. Checked where a plan is about to run (or be printed), not
 /// in [`Migrator::plan`], which the start-up check also calls only to see whether anything is pending.
 fn rollbacks_split(plan: &[(&MigrationFile, usize)], dialect: dbwarden_core::Dialect) -> Result<(), Error> {
     for (file, _) in plan {
-        // (A repeatable's rollback section never runs: a rollback of everything forgets its row instead.)
-        if file.name.kind == MigrationKind::Versioned && !file.directives.irreversible {
+        if rollback_runs(file) {
             file.statements(&file.rollback, dialect)?;
         }
     }
@@ -1221,7 +1248,7 @@ fn step(file: &MigrationFile, statements: usize, elapsed_ms: u64, sql: Option<St
     }
 }
 
-fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
+fn build_status(loaded: &Loaded, rows: &[AppliedMigration], dialect: dbwarden_core::Dialect) -> Status {
     let mut entries = Vec::new();
     // As `migrate` decides: against the newest version fully applied.
     let newest =
@@ -1242,12 +1269,18 @@ fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
             Some(r) if file.name.kind == MigrationKind::Versioned && is_edited(r, file) => EntryState::Edited,
             Some(_) => EntryState::Applied,
         };
+        // What `migrate` would refuse before running anything: a pending file whose sections cannot be split.
+        let problem = match state {
+            EntryState::Pending | EntryState::OutOfOrder => unsplittable(file, dialect),
+            _ => None,
+        };
         entries.push(StatusEntry {
             version: file.name.version.map(|v| v.to_string()),
             filename: file.filename.clone(),
             kind: file.name.kind.as_str().to_string(),
             state,
             applied_at: row.and_then(|r| r.applied_at.clone()),
+            problem,
         });
     }
     for row in rows {
@@ -1268,6 +1301,7 @@ fn build_status(loaded: &Loaded, rows: &[AppliedMigration]) -> Status {
                 kind: row.migration_type.clone(),
                 state,
                 applied_at: row.applied_at.clone(),
+                problem: None,
             });
         }
     }

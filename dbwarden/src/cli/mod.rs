@@ -660,6 +660,9 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
             };
             let when = e.applied_at.as_deref().map(|a| o.dim(&format!("  {a}"))).unwrap_or_default();
             text.push_str(&format!("  {label}  {}{when}\n", e.filename));
+            if let Some(problem) = &e.problem {
+                text.push_str(&format!("  {}  {problem}\n", o.red(&format!("{:<13}", "CANNOT RUN"))));
+            }
         }
         for f in &status.not_embedded {
             text.push_str(&format!("  {}  {f} (on disk, not in this binary: rebuild)\n", o.red("NOT EMBEDDED ")));
@@ -678,6 +681,9 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
                 "file gone: a repeatable migration ran but its file is no more; migrate goes on without it, and \
                  `dbwarden repair` forgets its row\n",
             );
+        }
+        if status.entries.iter().any(|e| e.problem.is_some()) {
+            text.push_str("cannot run: migrate refuses these files before running anything; fix the line named\n");
         }
         if status.entries.iter().any(|e| e.state == EntryState::OutOfOrder) {
             text.push_str(
