@@ -345,12 +345,18 @@ impl History<'_> {
             Some(v) => d.push_literal(&mut s, v),
             None => s.push_str("NULL"),
         }
-        for value in [&*row.description, row.filename, row.migration_type, row.checksum, row.checksum_algorithm] {
+        let texts = [
+            &*row.description,
+            row.filename,
+            row.migration_type,
+            row.checksum,
+            row.checksum_algorithm,
+            row.rollback_checksum,
+        ];
+        for value in texts {
             s.push_str(", ");
             d.push_literal(&mut s, value);
         }
-        s.push_str(", ");
-        d.push_literal(&mut s, row.rollback_checksum);
         s.push_str(", ");
         s.push_str(elapsed_ms);
         s.push_str(", ");
