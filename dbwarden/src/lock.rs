@@ -89,7 +89,7 @@ impl LockHolder {
         self.on_this_host() && process_alive(self.pid)
     }
 
-    fn on_this_host(&self) -> bool {
+    pub(crate) fn on_this_host(&self) -> bool {
         // Host names compare without case (DNS).
         self.host.eq_ignore_ascii_case(&gethostname::gethostname().to_string_lossy())
     }
@@ -351,7 +351,10 @@ pub async fn force_unlock(backend: &mut dyn Backend, d: &dyn SqlDialect, namespa
             return Err(Error::LockHolderRunning { holder: holder.clone() });
         }
         // Another host's process cannot be checked (a container's crashed run, say): --force is the user's word.
-        tracing::warn!(holder = %holder.owner, host = %holder.host, pid = holder.pid, "releasing a lock whose holder runs on another host and cannot be checked from here");
+        // (On this host the holder's process is gone: nothing to warn about.)
+        if !holder.on_this_host() {
+            tracing::warn!(holder = %holder.owner, host = %holder.host, pid = holder.pid, "releasing a lock whose holder runs on another host and cannot be checked from here");
+        }
     }
     if let Some(session) = &before.session {
         backend.kill_session(session).await.map_err(Error::db(format!("{ENDING_HOLDER} {session}")))?;
