@@ -667,3 +667,76 @@ async fn a_gone_repeatable_is_no_problem_a_missing_versioned_file_stops_migrate(
     }
     assert!(m.clone().ignore_missing(true).run(db.url.as_str()).await.unwrap().steps.is_empty());
 }
+
+/// `count` files `db__0001_tN.sql` creating tables t1..tN.
+fn numbered_tables(root: &Path, count: usize) -> PathBuf {
+    let files: Vec<(String, String)> =
+        (1..=count).map(|i| (format!("db__{i:04}_t{i}.sql"), create_table(&format!("t{i}")))).collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    write_migrations(root, "db", &refs)
+}
+
+/// On PostgreSQL a migration's commit does not wait for the disk (`SET LOCAL synchronous_commit TO OFF`); the commit
+/// that releases the lock waits for all of them. So a crash of the server right after `migrate` returns loses none:
+/// with the WAL writer frozen, nothing but that last commit could have put them on disk.
+#[tokio::test]
+async fn postgres_a_crash_right_after_migrate_returns_loses_nothing() {
+    let pg = common::PrivatePg::start().await;
+    let frozen = pg.freeze_wal_writer().await;
+    // The rig loses what only a commit that did not wait held.
+    pg.exec("SET synchronous_commit = off; CREATE TABLE not_on_disk (id INTEGER)").await;
+    pg.crash_frozen(&frozen).await;
+    assert_eq!(
+        pg.tables().await,
+        Vec::<String>::new(),
+        "an unflushed commit survived the crash: the test proves nothing"
+    );
+
+    let root = tempfile::tempdir().unwrap();
+    let dir = numbered_tables(root.path(), 40);
+    let frozen = pg.freeze_wal_writer().await;
+    let report = migrator(&dir).run(&pg.url).await.unwrap();
+    assert_eq!(report.steps.len(), 40);
+    pg.crash_frozen(&frozen).await;
+    let mut expected: Vec<String> = (1..=40).map(|i| format!("t{i}")).collect();
+    expected.sort();
+    assert_eq!(pg.tables().await, expected);
+    let status = migrator(&dir).status(&pg.url).await.unwrap();
+    assert_eq!((status.pending, status.applied), (0, 40), "{status:?}");
+    assert!(!status.has_problems(), "{status:?}");
+}
+
+/// A crash in the middle of a run keeps a prefix of the migrations, each with its history row: never a table without
+/// its row or a row without its table. The next run applies the rest.
+#[tokio::test]
+async fn postgres_a_crash_in_the_middle_of_a_run_keeps_whole_migrations() {
+    let pg = common::PrivatePg::start().await;
+    let root = tempfile::tempdir().unwrap();
+    let dir = numbered_tables(root.path(), 400);
+    let url = pg.url.clone();
+    let run_dir = dir.clone();
+    let run = tokio::spawn(async move { migrator(&run_dir).run(&url).await });
+    // Crash once some migrations are committed (visible: whether they are on disk yet is the point).
+    let count = "SELECT CAST(COUNT(*) AS TEXT) FROM _dbwarden_migrations";
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let started = pg.strings("SELECT CAST(COUNT(*) AS TEXT) FROM pg_class WHERE relname = '_dbwarden_migrations'");
+        if started.await == ["1"] && pg.strings(count).await[0].parse::<usize>().unwrap() >= 30 {
+            break;
+        }
+    }
+    pg.crash().await;
+    assert!(run.await.unwrap().is_err(), "the run was cut short by the crash");
+
+    let recorded = pg.strings("SELECT filename FROM _dbwarden_migrations ORDER BY filename").await;
+    let kept = recorded.len();
+    let prefix: Vec<String> = (1..=kept).map(|i| format!("db__{i:04}_t{i}.sql")).collect();
+    assert_eq!(recorded, prefix, "the history after the crash is not a prefix of the files");
+    let mut tables: Vec<String> = (1..=kept).map(|i| format!("t{i}")).collect();
+    tables.sort();
+    assert_eq!(pg.tables().await, tables, "tables and history rows disagree after the crash");
+
+    let report = migrator(&dir).run(&pg.url).await.unwrap();
+    assert_eq!(report.steps.len(), 400 - kept);
+    assert_eq!(pg.tables().await.len(), 400);
+}

@@ -1129,6 +1129,12 @@ async fn exec_unit(
         sql.push_str("BEGIN;\n");
         lead += 1;
     }
+    // A migration's own commit need not wait for the disk: the commit that releases the lock waits for all of them
+    // (in single-transaction mode there is one commit, which waits as usual).
+    if unit.transactional && !ctx.outer && !d.deferred_flush().is_empty() {
+        sql.push_str(d.deferred_flush());
+        lead += 1;
+    }
     // The prefix starts the clock for the elapsed time an upgrade's row records; a rollback records none.
     if first && ctx.direction == Direction::Up && !d.batch_prefix().is_empty() {
         sql.push_str(d.batch_prefix());

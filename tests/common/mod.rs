@@ -257,3 +257,178 @@ pub fn run_cli_child() {
     let code = (0u8..=3).find(|c| std::process::ExitCode::from(*c) == code).unwrap_or(2);
     std::process::exit(code as i32);
 }
+
+/// A PostgreSQL server of the test's own (initdb into a temporary folder, on a free port), for what the shared one
+/// must not suffer: crashes. Its WAL writer can be frozen so that nothing reaches disk but what a commit waits for.
+/// Needs PostgreSQL's server binaries (`pg_config --bindir`); run as root, the server runs as `postgres`.
+pub struct PrivatePg {
+    pub url: String,
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+}
+
+impl PrivatePg {
+    pub async fn start() -> PrivatePg {
+        let out = Command::new("pg_config").arg("--bindir").output().expect("pg_config (PostgreSQL's server package)");
+        let bin = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let pg = PrivatePg { url: format!("postgres://postgres@127.0.0.1:{port}/postgres"), dir, bin, port };
+        if Self::as_root() {
+            pg.run("chown", &["postgres".as_ref(), pg.dir.path().as_os_str()]);
+        }
+        let data = pg.dir.path().join("data");
+        pg.pg(
+            "initdb",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-A".as_ref(),
+                "trust".as_ref(),
+                "-U".as_ref(),
+                "postgres".as_ref(),
+                "--no-sync".as_ref(),
+            ],
+        );
+        pg.start_server();
+        pg
+    }
+
+    fn as_root() -> bool {
+        let out = Command::new("id").arg("-u").output().expect("id -u");
+        String::from_utf8_lossy(&out.stdout).trim() == "0"
+    }
+
+    fn run(&self, program: &str, args: &[&std::ffi::OsStr]) {
+        let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+        assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Runs one of PostgreSQL's programs as the server's owner.
+    fn pg(&self, program: &str, args: &[&std::ffi::OsStr]) {
+        let path = self.bin.join(program);
+        if Self::as_root() {
+            let mut all: Vec<&std::ffi::OsStr> =
+                vec!["-u".as_ref(), "postgres".as_ref(), "--".as_ref(), path.as_os_str()];
+            all.extend_from_slice(args);
+            self.run("runuser", &all);
+        } else {
+            self.run(path.to_str().unwrap(), args);
+        }
+    }
+
+    fn start_server(&self) {
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("log");
+        // No background writes of data pages and no checkpoints during a test: what is on disk is what commits
+        // and the WAL writer put there.
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c bgwriter_lru_maxpages=0 -c checkpoint_timeout=1h",
+            self.port,
+            self.dir.path().display()
+        );
+        self.pg(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "-w".as_ref(),
+                "start".as_ref(),
+            ],
+        );
+    }
+
+    /// The WAL writer's process id.
+    pub async fn wal_writer(&self) -> String {
+        use sqlx::{Connection, Row};
+        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+        let row = sqlx::query("SELECT CAST(pid AS TEXT) FROM pg_stat_activity WHERE backend_type = 'walwriter'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        row.get(0)
+    }
+
+    /// Stops the WAL writer: from now on only a commit that waits for the disk puts the log there.
+    pub async fn freeze_wal_writer(&self) -> String {
+        let pid = self.wal_writer().await;
+        self.run("kill", &["-STOP".as_ref(), pid.as_ref()]);
+        pid
+    }
+
+    /// Crashes the server (SIGKILL of its WAL writer: the postmaster kills every process and recovers from what
+    /// is on disk, as after a power cut of the server alone) and waits until it accepts connections again.
+    pub async fn crash(&self) {
+        let pid = self.wal_writer().await;
+        self.run("kill", &["-KILL".as_ref(), pid.as_ref()]);
+        self.wait_for_restart(&pid).await;
+    }
+
+    /// Crashes the server through a WAL writer frozen by [`PrivatePg::freeze_wal_writer`].
+    pub async fn crash_frozen(&self, pid: &str) {
+        self.run("kill", &["-KILL".as_ref(), pid.as_ref()]);
+        self.wait_for_restart(pid).await;
+    }
+
+    async fn wait_for_restart(&self, old_wal_writer: &str) {
+        use sqlx::{Connection, Row};
+        for _ in 0..300 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let Ok(mut c) = sqlx::PgConnection::connect(&self.url).await else { continue };
+            let q = "SELECT CAST(pid AS TEXT) FROM pg_stat_activity WHERE backend_type = 'walwriter'";
+            if let Ok(row) = sqlx::query(q).fetch_one(&mut c).await {
+                if row.get::<String, _>(0) != old_wal_writer {
+                    return;
+                }
+            }
+        }
+        panic!(
+            "the private PostgreSQL did not come back after the crash; see {}",
+            self.dir.path().join("log").display()
+        );
+    }
+
+    /// Runs SQL (one simple query) on the server.
+    pub async fn exec(&self, sql: &str) {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// A query's one text column.
+    pub async fn strings(&self, sql: &str) -> Vec<String> {
+        use sqlx::{Connection, Row};
+        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+        let rows = sqlx::raw_sql(sql).fetch_all(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.iter().map(|r| r.get::<String, _>(0)).collect()
+    }
+
+    /// The server's user tables, sorted, without dbwarden's own.
+    pub async fn tables(&self) -> Vec<String> {
+        self.strings(
+            "SELECT CAST(relname AS TEXT) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace \
+             AND relname NOT IN ('_dbwarden_migrations', 'dbwarden_lock', 'dbwarden_head') ORDER BY 1",
+        )
+        .await
+    }
+}
+
+impl Drop for PrivatePg {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let path = self.bin.join("pg_ctl");
+        let mut cmd = if Self::as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let _ = cmd.arg("-D").arg(&data).args(["-m", "immediate", "stop"]).output();
+    }
+}

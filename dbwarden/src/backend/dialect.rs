@@ -63,6 +63,14 @@ pub trait SqlDialect: Sync {
     fn prepares(&self) -> bool {
         false
     }
+    /// A statement that lets the migration transaction it opens commit without waiting for its log to reach disk
+    /// (`""` where there is none). Only where that loses nothing a crash could not lose anyway: the log is one
+    /// sequence, so a crash keeps a prefix of the commits, each whole (a migration with its row, never half), and
+    /// the run's last commit (releasing the lock: it deletes the holder row) waits for every earlier one. What a
+    /// caller was told is applied is on disk when `migrate` returns.
+    fn deferred_flush(&self) -> &'static str {
+        ""
+    }
 }
 
 /// The dialect object for `dialect`.
@@ -107,6 +115,10 @@ impl SqlDialect for Postgres {
     }
     fn prepares(&self) -> bool {
         true
+    }
+    fn deferred_flush(&self) -> &'static str {
+        // LOCAL: this transaction only; the session's own setting (perhaps `remote_apply`) governs the rest.
+        "SET LOCAL synchronous_commit TO OFF;\n"
     }
     fn string_agg(&self, expr: &str, sep: &str) -> Option<String> {
         Some(format!("string_agg({expr}, {})", self.literal(sep)))
