@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use dbwarden_core::checksum;
 use dbwarden_core::file::{fingerprint, Fingerprint, MigrationFile, MigrationKind};
@@ -466,7 +466,7 @@ impl Migrator {
         let history = History { d, table: self.table.clone(), prepared: false };
         let then = format!("{};\n{}", head::clear_sql(d, &namespace), history.create_sql());
         lock::acquire(backend, d, &namespace, &me, timeout, &then).await?;
-        Ok(Run { backend, d, history, namespace, me, last_heartbeat: Instant::now(), head: None })
+        Ok(Run { backend, d, history, namespace, me, last_heartbeat: Instant::now(), head: None, clock: None })
     }
 }
 
@@ -494,6 +494,33 @@ struct Run<'a> {
     last_heartbeat: Instant,
     /// The head record to write as the lock is released (the run ended with the history complete).
     head: Option<String>,
+    /// The server's clock at an instant of ours, where the dialect records elapsed times against it.
+    clock: Option<(SystemTime, Instant)>,
+}
+
+impl Run<'_> {
+    /// Reads the server's clock once ([`SqlDialect::clock_query`]), as of the middle of the round trip. If it
+    /// cannot be read, this machine's clock stands in (only the recorded execution times would be off).
+    async fn read_clock(&mut self) {
+        let Some(sql) = self.d.clock_query() else { return };
+        let sent = Instant::now();
+        match self.backend.query(sql).await {
+            Ok(rows) => {
+                let micros = rows.first().and_then(|r| r.first()?.as_deref()?.parse::<u64>().ok());
+                let at = sent + sent.elapsed() / 2;
+                self.clock = micros.map(|us| (SystemTime::UNIX_EPOCH + Duration::from_micros(us), at));
+            }
+            Err(e) => tracing::debug!(error = %e, "reading the server's clock"),
+        }
+    }
+
+    /// Now on the database's clock: the server's as last read, moved on by our monotonic clock.
+    fn db_now(&self) -> SystemTime {
+        match self.clock {
+            Some((then, at)) => then + at.elapsed(),
+            None => SystemTime::now(),
+        }
+    }
 }
 
 /// Why `migrate` would refuse a pending `file` before running anything (its upgrade, or the rollback it must be
@@ -689,6 +716,7 @@ impl Migrator {
             return Ok(Report { database: loaded.db.clone(), steps, dry_run: false });
         }
         run.history.prepare(run.backend).await;
+        run.read_clock().await;
         let outer = self.single_transaction && !self.baseline;
         if outer {
             // Everything must be able to run inside the one transaction: refuse before starting.
@@ -745,7 +773,7 @@ impl Migrator {
         outer: bool,
     ) -> Result<(Step, Option<(NewRow<'f>, u128)>), Error> {
         let started = Instant::now();
-        let wall_started = std::time::SystemTime::now();
+        let wall_started = run.db_now();
         let dialect = run.backend.dialect();
         let row_exists = row.is_some();
         let statements = file.statements(&file.upgrade, dialect)?;
@@ -807,8 +835,8 @@ impl Migrator {
                     .await
                     .map_err(Error::db(format!("recording {}", file.filename)))?;
             }
-            for (i, unit) in units.iter().enumerate() {
-                exec_unit(run, &ctx, unit, "", i == 0).await?;
+            for unit in &units {
+                exec_unit(run, &ctx, unit, "").await?;
             }
             let elapsed = started.elapsed();
             return Ok((
@@ -842,7 +870,7 @@ impl Migrator {
                 if !unit.transactional && !run.d.autocommit_batches() {
                     // A statement that must go alone (CREATE INDEX CONCURRENTLY): its record follows in a round
                     // trip of its own anyway, so it is written once the statement is done, with the whole time.
-                    exec_unit(run, &ctx, unit, "", i == 0).await?;
+                    exec_unit(run, &ctx, unit, "").await?;
                     let record = finish(run, row_written, &started.elapsed().as_millis().to_string());
                     run.backend.execute(&record).await.map_err(Error::db(format!("recording {}", file.filename)))?;
                     break;
@@ -862,7 +890,7 @@ impl Migrator {
                     format!("{replace}{}", run.history.insert(&partial, "NULL"))
                 }
             };
-            exec_unit(run, &ctx, unit, &record, i == 0).await?;
+            exec_unit(run, &ctx, unit, &record).await?;
             row_written = true;
         }
         Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None))
@@ -952,7 +980,7 @@ impl Migrator {
                     let ran = format!("{ROLLBACK_RAN}{}", ran.through(done));
                     run.history.progress(&row.filename, RowState::RollingBack, done, &ran)
                 };
-                exec_unit(run, &ctx, unit, &record, i == 0).await.map_err(|e| with_earlier(e, &steps))?;
+                exec_unit(run, &ctx, unit, &record).await.map_err(|e| with_earlier(e, &steps))?;
             }
             tracing::info!(file = %file.filename, "rolled back");
             steps.push(step(file, total, started.elapsed().as_millis() as u64, None, false));
@@ -1089,13 +1117,7 @@ struct ExecCtx<'f> {
 }
 
 /// Runs one unit and its bookkeeping `record`, atomically where the server allows.
-async fn exec_unit(
-    run: &mut Run<'_>,
-    ctx: &ExecCtx<'_>,
-    unit: &Unit<'_>,
-    record: &str,
-    first: bool,
-) -> Result<(), Error> {
+async fn exec_unit(run: &mut Run<'_>, ctx: &ExecCtx<'_>, unit: &Unit<'_>, record: &str) -> Result<(), Error> {
     let d = run.d;
     let first_index = unit.statements[0].0;
     let fail = |index: usize, line: u32, applied: usize, source: DbError| Error::Statement {
@@ -1133,11 +1155,6 @@ async fn exec_unit(
     // (in single-transaction mode there is one commit, which waits as usual).
     if unit.transactional && !ctx.outer && !d.deferred_flush().is_empty() {
         sql.push_str(d.deferred_flush());
-        lead += 1;
-    }
-    // The prefix starts the clock for the elapsed time an upgrade's row records; a rollback records none.
-    if first && ctx.direction == Direction::Up && !d.batch_prefix().is_empty() {
-        sql.push_str(d.batch_prefix());
         lead += 1;
     }
     for (_, s) in &unit.statements {
