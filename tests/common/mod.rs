@@ -266,6 +266,8 @@ pub struct PrivatePg {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
+    /// A WAL writer stopped by [`PrivatePg::freeze_wal_writer`] and not crashed yet (let go on drop).
+    frozen: std::sync::Mutex<Option<String>>,
 }
 
 impl PrivatePg {
@@ -274,7 +276,13 @@ impl PrivatePg {
         let bin = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let pg = PrivatePg { url: format!("postgres://postgres@127.0.0.1:{port}/postgres"), dir, bin, port };
+        let pg = PrivatePg {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            dir,
+            bin,
+            port,
+            frozen: Default::default(),
+        };
         if Self::as_root() {
             pg.run("chown", &["postgres".as_ref(), pg.dir.path().as_os_str()]);
         }
@@ -358,6 +366,7 @@ impl PrivatePg {
     pub async fn freeze_wal_writer(&self) -> String {
         let pid = self.wal_writer().await;
         self.run("kill", &["-STOP".as_ref(), pid.as_ref()]);
+        *self.frozen.lock().unwrap() = Some(pid.clone());
         pid
     }
 
@@ -372,6 +381,7 @@ impl PrivatePg {
     /// Crashes the server through a WAL writer frozen by [`PrivatePg::freeze_wal_writer`].
     pub async fn crash_frozen(&self, pid: &str) {
         self.run("kill", &["-KILL".as_ref(), pid.as_ref()]);
+        self.frozen.lock().unwrap().take();
         self.wait_for_restart(pid).await;
     }
 
@@ -420,6 +430,10 @@ impl PrivatePg {
 
 impl Drop for PrivatePg {
     fn drop(&mut self) {
+        // (A test that failed between freezing and crashing: a stopped process would hold up the shutdown.)
+        if let Some(pid) = self.frozen.lock().unwrap().take() {
+            let _ = Command::new("kill").args(["-CONT", &pid]).output();
+        }
         let data = self.dir.path().join("data");
         let path = self.bin.join("pg_ctl");
         let mut cmd = if Self::as_root() {
