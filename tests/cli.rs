@@ -71,6 +71,19 @@ fn init_new_migrate_status_rollback_on_the_sqlite_default() {
     // Where migrate could not create the file (no such folder), the dry run says so instead of planning.
     let out = cli(root, &["--url", "sqlite://no_such_folder/app.db", "migrate", "--dry-run"]);
     assert!(out.code == 2 && out.stderr.contains("its folder no_such_folder does not exist"), "{out:?}");
+    // Nor where the URL opens the file read-only: the error names the setting, for every command.
+    for setting in ["mode=ro", "immutable=true"] {
+        let url = format!("sqlite://app.db?{setting}");
+        for args in [&["migrate", "--dry-run"][..], &["status"], &["migrate"]] {
+            let out = cli(root, &[&["--url", url.as_str()][..], args].concat());
+            let said = format!("app.db: the database file does not exist, and the URL opens it read-only ({setting})");
+            assert!(out.code == 2 && out.stderr.contains(&said), "{args:?} {out:?}");
+        }
+    }
+    assert!(!root.join("app.db").exists());
+    // `immutable=false` is not read-only: the preview plans as for the plain URL.
+    let out = cli(root, &["--url", "sqlite://app.db?immutable=false", "migrate", "--dry-run"]);
+    assert!(out.code == 0 && out.stdout.contains("would apply primary__0001_create_users.sql"), "{out:?}");
 
     let out = cli(root, &["migrate"]);
     assert_eq!(out.code, 0, "{out:?}");

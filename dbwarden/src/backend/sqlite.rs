@@ -41,6 +41,23 @@ enum Reopen {
 pub(crate) struct MissingFile {
     /// Why it could not be created there either: its folder is missing or is not a folder.
     pub(crate) folder_problem: Option<String>,
+    /// The URL's setting that opens it read-only (`mode=ro`, `immutable=true`), so nothing may create it.
+    pub(crate) read_only: Option<&'static str>,
+}
+
+/// The setting of `options` that makes the database read-only, as its URL spells it. Read back through sqlx's own
+/// URL of the options, so that `immutable=false` or a file name containing `mode=ro` is not taken for one.
+fn read_only_by(options: &SqliteConnectOptions) -> Option<&'static str> {
+    use sqlx::ConnectOptions;
+    let url = options.to_url_lossy();
+    let has = |key: &str, value: &str| url.query_pairs().any(|(k, v)| k == key && v == value);
+    if has("mode", "ro") {
+        Some("mode=ro")
+    } else if has("immutable", "true") {
+        Some("immutable=true")
+    } else {
+        None
+    }
 }
 
 /// Whether `options` name a database file that does not exist yet: what the connection error explains, and where
@@ -55,24 +72,25 @@ pub(crate) fn missing_file(options: &SqliteConnectOptions) -> Option<MissingFile
         let what = if folder.exists() { "is not a folder" } else { "does not exist" };
         format!("its folder {} {what}", folder.display())
     });
-    Some(MissingFile { folder_problem })
+    Some(MissingFile { folder_problem, read_only: read_only_by(options) })
 }
 
 impl SqliteBackend {
     pub(crate) async fn connect_url(url: &str, create: bool) -> Result<SqliteBackend, DbError> {
-        let mut options = SqliteConnectOptions::from_str(url).map_err(DbError::from)?;
-        if create {
-            // Only ever switched on: a URL's own `mode=rwc` stays in force for read-only commands.
-            options = options.create_if_missing(true);
-        }
+        let as_given = SqliteConnectOptions::from_str(url).map_err(DbError::from)?;
+        // Only ever switched on: a URL's own `mode=rwc` stays in force for read-only commands. Never for a read-only
+        // URL (SQLite's read-only and create flags together are undefined: it made an empty file here).
+        let create = create && read_only_by(&as_given).is_none();
+        let options = if create { as_given.clone().create_if_missing(true) } else { as_given.clone() };
         let conn = SqliteConnection::connect_with(&options).await.map_err(|e| {
             // SQLite's "unable to open database file" names no file: say which, and why when it is simply missing.
             let file = options.get_filename();
-            DbError::connect(match missing_file(&options) {
-                Some(MissingFile { folder_problem: Some(problem) }) => format!("{}: {problem}", file.display()),
-                Some(_) if url.contains("mode=ro") => {
+            DbError::connect(match missing_file(&as_given) {
+                Some(MissingFile { folder_problem: Some(problem), .. }) => format!("{}: {problem}", file.display()),
+                Some(MissingFile { read_only: Some(setting), .. }) => {
                     format!(
-                        "{}: the database file does not exist (the URL opens it read-only: mode=ro)",
+                        "{}: the database file does not exist, and the URL opens it read-only ({setting}): \
+                         create it first, or drop {setting} from the URL",
                         file.display()
                     )
                 }

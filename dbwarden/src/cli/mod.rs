@@ -392,9 +392,8 @@ fn preview_target(out: &Out, db: &DatabaseConfig) -> ConnectSpec {
     let options = db.url.starts_with("sqlite:").then(|| sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).ok());
     let Some(options) = options.flatten() else { return spec(db, false) };
     // Only where `migrate` could create the file: in a folder that exists, and not read-only.
-    let read_only = db.url.contains("mode=ro") || db.url.contains("immutable=");
     match crate::backend::missing_file(&options) {
-        Some(missing) if missing.folder_problem.is_none() && !read_only => {
+        Some(missing) if missing.folder_problem.is_none() && missing.read_only.is_none() => {
             out.note(&format!(
                 "{}: the database file does not exist yet; this is what `dbwarden migrate` would apply after creating it",
                 options.get_filename().display()
