@@ -72,8 +72,10 @@ fn init_new_migrate_status_rollback_on_the_sqlite_default() {
     let out = cli(root, &["--url", "sqlite://no_such_folder/app.db", "migrate", "--dry-run"]);
     assert!(out.code == 2 && out.stderr.contains("its folder no_such_folder does not exist"), "{out:?}");
     // Nor where the URL opens the file read-only: the error names the setting, for every command.
-    for setting in ["mode=ro", "immutable=true"] {
-        let url = format!("sqlite://app.db?{setting}");
+    for (query, setting) in
+        [("mode=ro", "mode=ro"), ("immutable=true", "immutable=true"), ("mode=rwc&immutable=1", "immutable=true")]
+    {
+        let url = format!("sqlite://app.db?{query}");
         for args in [&["migrate", "--dry-run"][..], &["status"], &["migrate"]] {
             let out = cli(root, &[&["--url", url.as_str()][..], args].concat());
             let said = format!("app.db: the database file does not exist, and the URL opens it read-only ({setting})");

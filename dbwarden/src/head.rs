@@ -76,6 +76,12 @@ pub(crate) fn write_sql(d: &dyn SqlDialect, namespace: &str, fingerprint: &Finge
     )
 }
 
+/// Records that the history is not known to be complete: a record no set of files matches (its digest is empty),
+/// written where a run must end with a commit that writes something (see `migrator::unlock`).
+pub(crate) fn incomplete_sql(d: &dyn SqlDialect, namespace: &str) -> String {
+    write_sql(d, namespace, &Fingerprint { digest: String::new(), migrations: 0 })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +96,8 @@ mod tests {
         assert!(!matches(&[row("cd", "2", "2")], &expected), "another set of files");
         assert!(!matches(&[], &expected), "no record");
         assert!(!matches(&[vec![None, None, None]], &expected));
+        let empty_set = Fingerprint { digest: "e3".into(), migrations: 0 };
+        assert!(!matches(&[row("", "0", "0")], &empty_set), "the record of an incomplete history matches no set");
     }
 
     #[test]

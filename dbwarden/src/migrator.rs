@@ -265,8 +265,7 @@ impl Migrator {
             match self.lock(backend.as_mut(), &loaded.db).await {
                 Ok(mut run) => {
                     let result = self.apply_pending(&mut run, &loaded).await;
-                    unlock(run).await;
-                    result
+                    after_unlock(result, unlock(run).await)
                 }
                 Err(e) => Err(e),
             }
@@ -282,8 +281,7 @@ impl Migrator {
         let result = match self.lock(backend.as_mut(), &loaded.db).await {
             Ok(mut run) => {
                 let result = self.revert(&mut run, &loaded, to).await;
-                unlock(run).await;
-                result
+                after_unlock(result, unlock(run).await)
             }
             Err(e) => Err(e),
         };
@@ -301,8 +299,7 @@ impl Migrator {
         let result = match self.lock(backend.as_mut(), &loaded.db).await {
             Ok(mut run) => {
                 let result = self.repair_locked(&mut run, &loaded).await;
-                unlock(run).await;
-                result
+                after_unlock(result, unlock(run).await)
             }
             Err(e) => Err(e),
         };
@@ -441,7 +438,8 @@ impl Migrator {
         // One try: someone holding the lock is migrating, and will write the record itself.
         if let Ok(mut run) = self.lock_within(backend.as_mut(), &loaded.db, Duration::ZERO).await {
             write_head_if_complete(&mut run, loaded, None).await;
-            unlock(run).await;
+            // (Nothing ran: the release cannot fail in a way that concerns this call.)
+            let _ = unlock(run).await;
         }
         backend.close().await;
     }
@@ -466,21 +464,57 @@ impl Migrator {
         let history = History { d, table: self.table.clone(), prepared: false };
         let then = format!("{};\n{}", head::clear_sql(d, &namespace), history.create_sql());
         lock::acquire(backend, d, &namespace, &me, timeout, &then).await?;
-        Ok(Run { backend, d, history, namespace, me, last_heartbeat: Instant::now(), head: None, clock: None })
+        Ok(Run {
+            backend,
+            d,
+            history,
+            namespace,
+            me,
+            last_heartbeat: Instant::now(),
+            head: None,
+            clock: None,
+            unflushed: false,
+        })
     }
 }
 
 /// Writes the head record if the run left one to write, and releases the lock, in one commit on SQLite (one round
 /// trip on the servers). Called on every path out of a locked body, errors included; a panic or a dropped future
 /// ends the dedicated session instead, which releases server locks (and the SQLite backend's drop releases its row).
-async fn unlock(run: Run<'_>) {
-    let head = run.head.as_deref().unwrap_or_default();
-    if let Err(e) = lock::release(run.backend, run.d, &run.namespace, &run.me, head).await {
-        tracing::warn!(
-            error = %e,
-            "writing the head record or releasing the migration lock failed; the next start-up reads the whole \
-             history, and the lock is released when the session ends"
-        );
+async fn unlock(run: Run<'_>) -> Result<(), Error> {
+    // After commits that did not wait for the disk, the release's commit must write something, or PostgreSQL does not
+    // wait for its flush (which covers them): the head record, else a record that matches no set of files.
+    let marker = (run.head.is_none() && run.unflushed).then(|| head::incomplete_sql(run.d, &run.namespace));
+    let first = run.head.as_deref().or(marker.as_deref()).unwrap_or_default();
+    match lock::release(run.backend, run.d, &run.namespace, &run.me, first).await {
+        Ok(()) => Ok(()),
+        Err(e) if run.unflushed => Err(Error::db(
+            "releasing the migration lock, whose commit confirms that the migrations this run committed are on disk; \
+             the server did not confirm it, so a crash now could undo the last of them (see `dbwarden status` once it answers)",
+        )(e)),
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "writing the head record or releasing the migration lock failed; the next start-up reads the whole \
+                 history, and the lock is released when the session ends"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The locked body's result after [`unlock`]: a failed release is the error only when the body succeeded (it then
+/// means the run's migrations are not confirmed on disk); otherwise the body's error stands and the release's is
+/// logged.
+fn after_unlock<T>(result: Result<T, Error>, released: Result<(), Error>) -> Result<T, Error> {
+    match (result, released) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(e)) => Err(e),
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(release)) => {
+            tracing::error!(error = %release, "after the failure, the migrations this run committed before it are not confirmed on disk");
+            Err(e)
+        }
     }
 }
 
@@ -496,6 +530,8 @@ struct Run<'a> {
     head: Option<String>,
     /// The server's clock at an instant of ours, where the dialect records elapsed times against it.
     clock: Option<(SystemTime, Instant)>,
+    /// A commit of this run did not wait for the disk: the release must (see [`unlock`]).
+    unflushed: bool,
 }
 
 impl Run<'_> {
@@ -732,9 +768,10 @@ impl Migrator {
             run.backend.execute("BEGIN").await.map_err(Error::db("beginning the transaction"))?;
         }
         let mut records = Vec::new();
-        for (file, resume) in plan {
+        let count = plan.len();
+        for (n, (file, resume)) in plan.into_iter().enumerate() {
             let existing = rows.iter().find(|r| r.filename == file.filename);
-            match self.apply_one(run, file, resume, existing, outer).await {
+            match self.apply_one(run, file, resume, existing, outer, n + 1 < count).await {
                 Ok((step, record)) => {
                     tracing::info!(file = %file.filename, ms = step.elapsed_ms, "applied");
                     records.extend(record);
@@ -771,6 +808,7 @@ impl Migrator {
         resume: usize,
         row: Option<&AppliedMigration>,
         outer: bool,
+        defer_flush: bool,
     ) -> Result<(Step, Option<(NewRow<'f>, u128)>), Error> {
         let started = Instant::now();
         let wall_started = run.db_now();
@@ -827,7 +865,7 @@ impl Migrator {
         }
         let transactional = dialect.transactional_ddl() && !file.directives.no_transaction;
         let units = units(statements, transactional, resume);
-        let ctx = ExecCtx { file, total, direction: Direction::Up, resume, outer };
+        let ctx = ExecCtx { file, total, direction: Direction::Up, resume, outer, defer_flush };
         if outer {
             if !replace.is_empty() {
                 run.backend
@@ -955,13 +993,15 @@ impl Migrator {
         }
         run.history.prepare(run.backend).await;
         let mut steps = Vec::new();
-        for (file, row, resume, statements) in plan {
+        let count = plan.len();
+        for (n, (file, row, resume, statements)) in plan.into_iter().enumerate() {
             let started = Instant::now();
             let total = statements.len();
             let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
             let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
             let units = units(statements, transactional, resume);
-            let ctx = ExecCtx { file, total, direction: Direction::Down, resume, outer: false };
+            let ctx =
+                ExecCtx { file, total, direction: Direction::Down, resume, outer: false, defer_flush: n + 1 < count };
             let forget = run.history.delete(&row.filename);
             let forget = with_heartbeat(run, forget);
             if units.is_empty() {
@@ -1114,6 +1154,9 @@ struct ExecCtx<'f> {
     resume: usize,
     /// An outer transaction (single-transaction mode) is open.
     outer: bool,
+    /// This migration's commits need not wait for the disk ([`SqlDialect::deferred_flush`]): it is not the run's
+    /// last, whose commit waits, so that a history that looks complete to anyone is on disk.
+    defer_flush: bool,
 }
 
 /// Runs one unit and its bookkeeping `record`, atomically where the server allows.
@@ -1151,11 +1194,12 @@ async fn exec_unit(run: &mut Run<'_>, ctx: &ExecCtx<'_>, unit: &Unit<'_>, record
         sql.push_str("BEGIN;\n");
         lead += 1;
     }
-    // A migration's own commit need not wait for the disk: the commit that releases the lock waits for all of them
-    // (in single-transaction mode there is one commit, which waits as usual).
-    if unit.transactional && !ctx.outer && !d.deferred_flush().is_empty() {
+    // A migration's own commit need not wait for the disk: the run's last migration and the commit that releases
+    // the lock wait, for all of them (in single-transaction mode there is one commit, which waits as usual).
+    if unit.transactional && !ctx.outer && ctx.defer_flush && !d.deferred_flush().is_empty() {
         sql.push_str(d.deferred_flush());
         lead += 1;
+        run.unflushed = true;
     }
     for (_, s) in &unit.statements {
         sql.push_str(s.sql);

@@ -68,9 +68,10 @@ pub trait SqlDialect: Sync {
     }
     /// A statement that lets the migration transaction it opens commit without waiting for its log to reach disk
     /// (`""` where there is none). Only where that loses nothing a crash could not lose anyway: the log is one
-    /// sequence, so a crash keeps a prefix of the commits, each whole (a migration with its row, never half), and
-    /// the run's last commit (releasing the lock: it deletes the holder row) waits for every earlier one. What a
-    /// caller was told is applied is on disk when `migrate` returns.
+    /// sequence, so a crash keeps a prefix of the commits, each whole (a migration with its row, never half), and a
+    /// later commit that waits covers every earlier one. The run's last migration commits as usual (a history that
+    /// looks complete to anyone is on disk), and so does the release of the lock, which always writes (the head
+    /// record): what `migrate` returns as applied is on disk, or it returns an error saying it is not confirmed.
     fn deferred_flush(&self) -> &'static str {
         ""
     }

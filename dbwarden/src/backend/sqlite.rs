@@ -45,24 +45,33 @@ pub(crate) struct MissingFile {
     pub(crate) read_only: Option<&'static str>,
 }
 
-/// The setting of `options` that makes the database read-only, as its URL spells it. Read back through sqlx's own
-/// URL of the options, so that `immutable=false` or a file name containing `mode=ro` is not taken for one.
-fn read_only_by(options: &SqliteConnectOptions) -> Option<&'static str> {
-    use sqlx::ConnectOptions;
-    let url = options.to_url_lossy();
-    let has = |key: &str, value: &str| url.query_pairs().any(|(k, v)| k == key && v == value);
-    if has("mode", "ro") {
+/// The setting of a SQLite URL that makes the database read-only, as it spells it: `mode=ro` (sticky, as sqlx
+/// reads it) or `immutable=true`/`1` (the last `immutable` wins). Read from the URL's query as sqlx parses it, not
+/// by a search of the whole text (`immutable=false`, or a file name containing `mode=ro`, is not read-only); not
+/// through sqlx's `to_url_lossy`, which panics on some file names.
+fn read_only_by(url: &str) -> Option<&'static str> {
+    let query = url.split_once('?')?.1;
+    let mut mode_ro = false;
+    let mut immutable = false;
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match (&*key, &*value) {
+            ("mode", "ro") => mode_ro = true,
+            ("immutable", v) => immutable = v == "true" || v == "1",
+            _ => {}
+        }
+    }
+    if mode_ro {
         Some("mode=ro")
-    } else if has("immutable", "true") {
+    } else if immutable {
         Some("immutable=true")
     } else {
         None
     }
 }
 
-/// Whether `options` name a database file that does not exist yet: what the connection error explains, and where
-/// `migrate --dry-run` plans on an empty database instead.
-pub(crate) fn missing_file(options: &SqliteConnectOptions) -> Option<MissingFile> {
+/// Whether `options` (parsed from `url`) name a database file that does not exist yet: what the connection error
+/// explains, and where `migrate --dry-run` plans on an empty database instead.
+pub(crate) fn missing_file(options: &SqliteConnectOptions, url: &str) -> Option<MissingFile> {
     let file = options.get_filename();
     if file.as_os_str().is_empty() || file == Path::new(":memory:") || file.exists() {
         return None;
@@ -72,20 +81,24 @@ pub(crate) fn missing_file(options: &SqliteConnectOptions) -> Option<MissingFile
         let what = if folder.exists() { "is not a folder" } else { "does not exist" };
         format!("its folder {} {what}", folder.display())
     });
-    Some(MissingFile { folder_problem, read_only: read_only_by(options) })
+    Some(MissingFile { folder_problem, read_only: read_only_by(url) })
 }
 
 impl SqliteBackend {
     pub(crate) async fn connect_url(url: &str, create: bool) -> Result<SqliteBackend, DbError> {
         let as_given = SqliteConnectOptions::from_str(url).map_err(DbError::from)?;
-        // Only ever switched on: a URL's own `mode=rwc` stays in force for read-only commands. Never for a read-only
+        // Only ever switched on: a URL's own `mode=rwc` stays in force for read-only commands. Off for a read-only
         // URL (SQLite's read-only and create flags together are undefined: it made an empty file here).
-        let create = create && read_only_by(&as_given).is_none();
-        let options = if create { as_given.clone().create_if_missing(true) } else { as_given.clone() };
+        let read_only = read_only_by(url).is_some();
+        let options = match (create, read_only) {
+            (_, true) => as_given.clone().create_if_missing(false), // (`mode=rwc&immutable=true` too)
+            (true, false) => as_given.clone().create_if_missing(true),
+            (false, false) => as_given.clone(),
+        };
         let conn = SqliteConnection::connect_with(&options).await.map_err(|e| {
             // SQLite's "unable to open database file" names no file: say which, and why when it is simply missing.
             let file = options.get_filename();
-            DbError::connect(match missing_file(&as_given) {
+            DbError::connect(match missing_file(&as_given, url) {
                 Some(MissingFile { folder_problem: Some(problem), .. }) => format!("{}: {problem}", file.display()),
                 Some(MissingFile { read_only: Some(setting), .. }) => {
                     format!(
@@ -296,5 +309,23 @@ impl Drop for SqliteBackend {
                 tokio::time::sleep(super::backoff(attempt)).await;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_only_by;
+
+    #[test]
+    fn read_only_urls_are_told_by_their_query() {
+        assert_eq!(read_only_by("sqlite://app.db?mode=ro"), Some("mode=ro"));
+        assert_eq!(read_only_by("sqlite://app.db?mode=ro&mode=rwc"), Some("mode=ro"), "sqlx keeps read_only");
+        assert_eq!(read_only_by("sqlite://app.db?immutable=1"), Some("immutable=true"));
+        assert_eq!(read_only_by("sqlite://app.db?mode=rwc&immutable=true"), Some("immutable=true"));
+        assert_eq!(read_only_by("sqlite://app.db?immutable=true&immutable=false"), None, "the last one wins");
+        assert_eq!(read_only_by("sqlite://app.db?immutable=false"), None);
+        assert_eq!(read_only_by("sqlite://mode=ro.db"), None, "a file name is not a setting");
+        assert_eq!(read_only_by("sqlite::memory:"), None);
+        assert_eq!(read_only_by("sqlite://a:b.db?mode=rwc"), None);
     }
 }

@@ -392,7 +392,7 @@ fn preview_target(out: &Out, db: &DatabaseConfig) -> ConnectSpec {
     let options = db.url.starts_with("sqlite:").then(|| sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).ok());
     let Some(options) = options.flatten() else { return spec(db, false) };
     // Only where `migrate` could create the file: in a folder that exists, and not read-only.
-    match crate::backend::missing_file(&options) {
+    match crate::backend::missing_file(&options, &db.url) {
         Some(missing) if missing.folder_problem.is_none() && missing.read_only.is_none() => {
             out.note(&format!(
                 "{}: the database file does not exist yet; this is what `dbwarden migrate` would apply after creating it",
