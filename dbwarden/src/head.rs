@@ -6,7 +6,7 @@
 //! history table's row count, read in the same query, so deleting or adding a history row by hand (to force a re-run)
 //! is noticed. Every locked run that changes the history deletes the row first; only a run that ends with the history
 //! exactly equal to its files writes it back (a run that must end with a commit that writes, for the disk flush it
-//! waits for, writes a record that matches nothing instead: [`incomplete_sql`]). Anything else takes the full path,
+//! waits for, writes a record that matches nothing instead, `incomplete_sql`). Anything else takes the full path,
 //! which reads every row.
 
 use dbwarden_core::file::Fingerprint;
