@@ -16,6 +16,13 @@ pub fn paired(a: &[Duration], b: &[Duration]) -> f64 {
     r[r.len() / 2]
 }
 
+/// The lowest and highest per-round ratio `a[i] / b[i]`: how far single rounds stray from [`paired`].
+#[allow(dead_code)] // (only the migrate bench prints ranges)
+pub fn paired_range(a: &[Duration], b: &[Duration]) -> (f64, f64) {
+    let r = a.iter().zip(b).map(|(x, y)| x.as_secs_f64() / y.as_secs_f64());
+    r.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)))
+}
+
 /// A count from the environment, or `default`.
 pub fn env_usize(key: &str, default: usize) -> usize {
     std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
