@@ -717,6 +717,16 @@ async fn postgres_a_crash_right_after_migrate_returns_loses_nothing() {
     assert_eq!(pg.tables().await.len(), 45);
     let status = migrator(&dir).status(&pg.url).await.unwrap();
     assert_eq!((status.pending, status.applied), (1, 45), "{status:?}");
+
+    // A rollback the same way: what it returns as reverted stays reverted.
+    std::fs::remove_file(dir.join("db__0046_bad.sql")).unwrap();
+    let frozen = pg.freeze_wal_writer().await;
+    let report = migrator(&dir).rollback(&pg.url, RollbackTo::Version(40)).await.unwrap();
+    assert_eq!(report.steps.len(), 5);
+    pg.crash_frozen(&frozen).await;
+    assert_eq!(pg.tables().await.len(), 40);
+    let status = migrator(&dir).status(&pg.url).await.unwrap();
+    assert_eq!((status.pending, status.applied), (5, 40), "{status:?}");
 }
 
 /// A crash in the middle of a run keeps a prefix of the migrations, each with its history row: never a table without
