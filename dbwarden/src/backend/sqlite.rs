@@ -86,19 +86,21 @@ pub(crate) fn missing_file(options: &SqliteConnectOptions, url: &str) -> Option<
 
 impl SqliteBackend {
     pub(crate) async fn connect_url(url: &str, create: bool) -> Result<SqliteBackend, DbError> {
-        let as_given = SqliteConnectOptions::from_str(url).map_err(DbError::from)?;
+        let options = SqliteConnectOptions::from_str(url).map_err(DbError::from)?;
         // Only ever switched on: a URL's own `mode=rwc` stays in force for read-only commands. Off for a read-only
-        // URL (SQLite's read-only and create flags together are undefined: it made an empty file here).
-        let read_only = read_only_by(url).is_some();
-        let options = match (create, read_only) {
-            (_, true) => as_given.clone().create_if_missing(false), // (`mode=rwc&immutable=true` too)
-            (true, false) => as_given.clone().create_if_missing(true),
-            (false, false) => as_given.clone(),
+        // URL, `mode=rwc&immutable=true` too (SQLite's read-only and create flags together are undefined: it made an
+        // empty file here).
+        let options = if read_only_by(url).is_some() {
+            options.create_if_missing(false)
+        } else if create {
+            options.create_if_missing(true)
+        } else {
+            options
         };
         let conn = SqliteConnection::connect_with(&options).await.map_err(|e| {
             // SQLite's "unable to open database file" names no file: say which, and why when it is simply missing.
             let file = options.get_filename();
-            DbError::connect(match missing_file(&as_given, url) {
+            DbError::connect(match missing_file(&options, url) {
                 Some(MissingFile { folder_problem: Some(problem), .. }) => format!("{}: {problem}", file.display()),
                 Some(MissingFile { read_only: Some(setting), .. }) => {
                     format!(
