@@ -266,6 +266,8 @@ pub struct PrivatePg {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
+    /// Running as root: the server's programs run as `postgres` (initdb refuses root).
+    as_root: bool,
     /// A WAL writer stopped by [`PrivatePg::freeze_wal_writer`] and not crashed yet (let go on drop).
     frozen: std::sync::Mutex<Option<String>>,
 }
@@ -276,14 +278,16 @@ impl PrivatePg {
         let bin = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let id = Command::new("id").arg("-u").output().expect("id -u");
         let pg = PrivatePg {
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
             dir,
             bin,
             port,
+            as_root: String::from_utf8_lossy(&id.stdout).trim() == "0",
             frozen: Default::default(),
         };
-        if Self::as_root() {
+        if pg.as_root {
             pg.run("chown", &["postgres".as_ref(), pg.dir.path().as_os_str()]);
         }
         let data = pg.dir.path().join("data");
@@ -303,27 +307,31 @@ impl PrivatePg {
         pg
     }
 
-    fn as_root() -> bool {
-        let out = Command::new("id").arg("-u").output().expect("id -u");
-        String::from_utf8_lossy(&out.stdout).trim() == "0"
+    fn run(&self, program: &str, args: &[&std::ffi::OsStr]) {
+        Self::check(Command::new(program).args(args));
     }
 
-    fn run(&self, program: &str, args: &[&std::ffi::OsStr]) {
-        let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
-        assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    /// Runs `command`; its failure fails the test, with what it printed.
+    fn check(command: &mut Command) {
+        let out = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+        assert!(out.status.success(), "{command:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// One of PostgreSQL's programs, to run as the server's owner.
+    fn pg_command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if self.as_root {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            Command::new(path)
+        }
     }
 
     /// Runs one of PostgreSQL's programs as the server's owner.
     fn pg(&self, program: &str, args: &[&std::ffi::OsStr]) {
-        let path = self.bin.join(program);
-        if Self::as_root() {
-            let mut all: Vec<&std::ffi::OsStr> =
-                vec!["-u".as_ref(), "postgres".as_ref(), "--".as_ref(), path.as_os_str()];
-            all.extend_from_slice(args);
-            self.run("runuser", &all);
-        } else {
-            self.run(path.to_str().unwrap(), args);
-        }
+        Self::check(self.pg_command(program).args(args));
     }
 
     fn start_server(&self) {
@@ -353,13 +361,15 @@ impl PrivatePg {
 
     /// The WAL writer's process id.
     pub async fn wal_writer(&self) -> String {
+        self.try_wal_writer().await.expect("the private PostgreSQL's WAL writer")
+    }
+
+    /// The WAL writer's process id, if the server answers.
+    async fn try_wal_writer(&self) -> Option<String> {
         use sqlx::{Connection, Row};
-        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-        let row = sqlx::query("SELECT CAST(pid AS TEXT) FROM pg_stat_activity WHERE backend_type = 'walwriter'")
-            .fetch_one(&mut c)
-            .await
-            .unwrap();
-        row.get(0)
+        let mut c = sqlx::PgConnection::connect(&self.url).await.ok()?;
+        let q = "SELECT CAST(pid AS TEXT) FROM pg_stat_activity WHERE backend_type = 'walwriter'";
+        sqlx::query(q).fetch_one(&mut c).await.ok().map(|row| row.get(0))
     }
 
     /// Stops the WAL writer: from now on only a commit that waits for the disk puts the log there.
@@ -386,15 +396,10 @@ impl PrivatePg {
     }
 
     async fn wait_for_restart(&self, old_wal_writer: &str) {
-        use sqlx::{Connection, Row};
         for _ in 0..300 {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            let Ok(mut c) = sqlx::PgConnection::connect(&self.url).await else { continue };
-            let q = "SELECT CAST(pid AS TEXT) FROM pg_stat_activity WHERE backend_type = 'walwriter'";
-            if let Ok(row) = sqlx::query(q).fetch_one(&mut c).await {
-                if row.get::<String, _>(0) != old_wal_writer {
-                    return;
-                }
+            if self.try_wal_writer().await.is_some_and(|pid| pid != old_wal_writer) {
+                return;
             }
         }
         panic!(
@@ -435,14 +440,6 @@ impl Drop for PrivatePg {
             let _ = Command::new("kill").args(["-CONT", &pid]).output();
         }
         let data = self.dir.path().join("data");
-        let path = self.bin.join("pg_ctl");
-        let mut cmd = if Self::as_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let _ = cmd.arg("-D").arg(&data).args(["-m", "immediate", "stop"]).output();
+        let _ = self.pg_command("pg_ctl").arg("-D").arg(&data).args(["-m", "immediate", "stop"]).output();
     }
 }
