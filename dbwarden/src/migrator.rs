@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use dbwarden_core::checksum;
-use dbwarden_core::file::{fingerprint, Fingerprint, MigrationFile, MigrationKind};
+use dbwarden_core::file::{fingerprint, Fingerprint, FormatError, MigrationFile, MigrationKind};
 use dbwarden_core::lexer::Statement;
 use serde::Serialize;
 
@@ -562,14 +562,16 @@ impl Run<'_> {
 /// Why `migrate` would refuse a pending `file` before running anything (its upgrade, or the rollback it must be
 /// able to run later, cannot be split into statements), as `status` reports it.
 fn unsplittable(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Option<String> {
-    let rollback = || if rollback_runs(file) { file.statements(&file.rollback, dialect).map(drop) } else { Ok(()) };
-    file.statements(&file.upgrade, dialect).and_then(|_| rollback()).err().map(|e| e.to_string())
+    file.statements(&file.upgrade, dialect).and_then(|_| rollback_splits(file, dialect)).err().map(|e| e.to_string())
 }
 
-/// Whether a file's rollback section can ever run. (A repeatable's never does: a rollback of everything forgets
-/// its row instead.)
-fn rollback_runs(file: &MigrationFile) -> bool {
-    file.name.kind == MigrationKind::Versioned && !file.directives.irreversible
+/// Whether a file's rollback section can be split, where it can ever run. (A repeatable's never does: a rollback
+/// of everything forgets its row instead; nor does an irreversible migration's.)
+fn rollback_splits(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Result<(), FormatError> {
+    if file.name.kind == MigrationKind::Versioned && !file.directives.irreversible {
+        file.statements(&file.rollback, dialect)?;
+    }
+    Ok(())
 }
 
 /// A migration whose rollback section cannot be split would apply now and fail only when someone needs to roll it
@@ -577,9 +579,7 @@ fn rollback_runs(file: &MigrationFile) -> bool {
 /// in [`Migrator::plan`], which the start-up check also calls only to see whether anything is pending.
 fn rollbacks_split(plan: &[(&MigrationFile, usize)], dialect: dbwarden_core::Dialect) -> Result<(), Error> {
     for (file, _) in plan {
-        if rollback_runs(file) {
-            file.statements(&file.rollback, dialect)?;
-        }
+        rollback_splits(file, dialect)?;
     }
     Ok(())
 }
