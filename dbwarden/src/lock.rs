@@ -194,11 +194,14 @@ pub(crate) async fn acquire(
 ) -> Result<(), Error> {
     let started = Instant::now();
     let mut attempt = 0;
-    let mut moved = false;
+    // Tries again after an error, while Python DBWarden's lock table may be what caused it (a few times: with
+    // several runs starting at once on SQLite, another may be moving it, or hold the file, when this one looks).
+    let mut python_moves = 0;
     loop {
         let taken = match backend.try_lock(namespace, me, then).await {
-            Err(_) if !moved && move_python_lock_table(backend, d).await => {
-                moved = true;
+            Err(_) if python_moves < PYTHON_MOVES && move_python_lock_table(backend, d).await => {
+                python_moves += 1;
+                tokio::time::sleep(crate::backend::backoff(python_moves)).await;
                 continue;
             }
             taken => taken.map_err(Error::db("taking the migration lock"))?,
@@ -211,7 +214,7 @@ pub(crate) async fn acquire(
                     record = format!("{record};\n{then}");
                 }
                 let mut result = backend.execute(&record).await;
-                if result.is_err() && !moved && move_python_lock_table(backend, d).await {
+                if result.is_err() && python_moves < PYTHON_MOVES && move_python_lock_table(backend, d).await {
                     result = backend.execute(&record).await;
                 }
                 if let Err(e) = result {
@@ -237,17 +240,22 @@ pub(crate) async fn acquire(
     }
 }
 
+/// How many times [`acquire`] tries again after an error that Python DBWarden's lock table may have caused.
+const PYTHON_MOVES: u32 = 3;
+
 /// Where Python DBWarden 0.20's own lock table goes when dbwarden adopts a database it migrated.
 pub const PYTHON_LOCK_TABLE: &str = "dbwarden_lock_python";
 
 /// Python DBWarden 0.20 keeps a lock table of its own under the same name, with other columns (`execution_id`,
 /// `owner_id`, ...): on a database it migrated, dbwarden's lock row cannot be written. Called on that error (so a
 /// normal run pays nothing): the table is renamed to [`PYTHON_LOCK_TABLE`], once, and the lock is tried again.
-/// Returns whether to try the lock again: the table was moved, or another run moved it first (on SQLite nothing
-/// orders the runs before the lock, so several may see Python's table and race to rename it).
+/// Returns whether to try the lock again: the table was moved, or another run moved it first, or it cannot be told
+/// now (on SQLite nothing orders the runs before the lock, so several may see Python's table and race to rename it,
+/// or find the file busy while another does). Only a Python table that stays after a failed rename says no; an
+/// error unrelated to it comes back after the caller's few tries.
 async fn move_python_lock_table(backend: &mut dyn Backend, d: &dyn SqlDialect) -> bool {
     if python_lock_table(backend, d).await != Some(true) {
-        return false;
+        return true;
     }
     let sql = format!("ALTER TABLE {} RENAME TO {}", d.quote_ident(LOCK_TABLE), d.quote_ident(PYTHON_LOCK_TABLE));
     match backend.execute(&sql).await {
