@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{cli, cli_command, write_migrations, TestDb, ALL};
+use common::{cli, cli_command, output_of, write_migrations, TestDb, ALL};
 use dbwarden::Dialect;
 
 cli_entry!();
@@ -178,6 +178,38 @@ fn bad_files_and_config_are_errors_naming_file_and_line() {
     let out = cli(root, &["status"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(!out.stderr.contains("hunter2") && !out.stdout.contains("hunter2"), "{out:?}");
+}
+
+/// `--single-transaction` records the whole run in one INSERT (on PostgreSQL through one array literal per column):
+/// the rows are the ones a run migration by migration writes, a repeatable's NULL version included, and a value
+/// with quotes, backslashes, commas, braces and the word NULL (`applied_by` is `$USER@host`) arrives as it was.
+#[tokio::test]
+async fn single_transaction_records_the_rows_one_by_one_would() {
+    let user = r#"o'brien "q" \b\\ {x,y} NULL é,"#;
+    let row = "COALESCE(version, '~') || '|' || description || '|' || filename || '|' || migration_type || '|' || \
+               checksum || '|' || checksum_algorithm || '|' || rollback_checksum || '|' || state || '|' || \
+               statements_done || '|' || applied_by || '|' || tool_version || '|' || \
+               CASE WHEN execution_time_ms >= 0 THEN 'timed' ELSE 'untimed' END";
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        let mut files = portable(3);
+        files.push(("primary__RA__refresh.sql".into(), "-- upgrade\nUPDATE t1 SET v = 'z';\n-- rollback\n".into()));
+        let (one, each) = (TestDb::new(dialect).await, TestDb::new(dialect).await);
+        let mut recorded = Vec::new();
+        for (db, mode) in [(&one, Some("--single-transaction")), (&each, None)] {
+            let dir = write(db.dir.path(), &files);
+            let mut args = vec!["--url", &db.url, "--migrations-dir", dir.to_str().unwrap(), "migrate"];
+            args.extend(mode);
+            let mut command = cli_command(db.dir.path(), &args);
+            command.env("USER", user);
+            let out = output_of(command);
+            assert_eq!(out.code, 0, "{dialect} {mode:?}: {out:?}");
+            recorded.push(db.strings(&format!("SELECT {row} FROM _dbwarden_migrations ORDER BY filename")).await);
+        }
+        assert_eq!(recorded[0].len(), 4, "{dialect}: {recorded:?}");
+        assert_eq!(recorded[0], recorded[1], "{dialect}");
+        assert!(recorded[0].iter().all(|r| r.contains(&format!("|{user}@"))), "{dialect}: {recorded:?}");
+        assert!(recorded[0].iter().any(|r| r.starts_with("~|refresh|primary__RA__refresh.sql|")), "{recorded:?}");
+    }
 }
 
 #[tokio::test]

@@ -3,8 +3,6 @@
 //! Its first six columns are Python DBWarden's, so a database that tool migrated is adopted: the missing columns
 //! are added in place and its rows count as applied.
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 
 use crate::backend::{Backend, SqlDialect, TextRow};
@@ -33,6 +31,27 @@ const COLUMNS: &[(&str, &str)] = &[
 /// The columns an INSERT writes (applied_at takes its default).
 const INSERT_COLUMNS: &str = "version, description, filename, migration_type, checksum, checksum_algorithm, \
      rollback_checksum, execution_time_ms, state, statements_done, applied_by, tool_version";
+
+/// Which of [`INSERT_COLUMNS`] hold integers (`execution_time_ms`, `statements_done`).
+const NUMERIC: [bool; 12] = [false, false, false, false, false, false, false, true, false, true, false, false];
+
+/// A new row's values in [`INSERT_COLUMNS`] order, as text (`elapsed_ms` and `done` formatted by the caller).
+fn cells<'r>(row: &'r NewRow<'_>, elapsed_ms: &'r str, done: &'r str) -> [Option<&'r str>; 12] {
+    [
+        row.version.as_deref(),
+        Some(&row.description),
+        Some(row.filename),
+        Some(row.migration_type),
+        Some(row.checksum),
+        Some(row.checksum_algorithm),
+        Some(row.rollback_checksum),
+        Some(elapsed_ms),
+        Some(row.state.as_str()),
+        Some(done),
+        Some(applied_by()),
+        Some(env!("CARGO_PKG_VERSION")),
+    ]
+}
 
 /// Columns added to a table created by Python DBWarden (the first six exist there).
 const ADDED_COLUMNS: usize = 6;
@@ -326,46 +345,46 @@ impl History<'_> {
         if self.prepared {
             return format!("EXECUTE dbwarden_record{}", self.values(row, elapsed_ms));
         }
-        self.insert_many(&[(row, elapsed_ms.to_string())])
+        format!("INSERT INTO {} ({INSERT_COLUMNS}) VALUES {}", self.t(), self.values(row, elapsed_ms))
     }
 
-    /// One INSERT for several rows (single-transaction mode records the whole run at once).
-    pub fn insert_many(&self, rows: &[(&NewRow<'_>, String)]) -> String {
-        let values: Vec<String> = rows.iter().map(|(row, elapsed)| self.values(row, elapsed)).collect();
-        format!("INSERT INTO {} ({INSERT_COLUMNS}) VALUES {}", self.t(), values.join(", "))
+    /// One INSERT recording a whole run (single-transaction mode): each row with its execution time. Through the
+    /// dialect's [`SqlDialect::rows_query`] where it has one, else a `VALUES` list.
+    pub fn insert_run(&self, rows: &[(NewRow<'_>, u128)]) -> String {
+        let numbers: Vec<[String; 2]> =
+            rows.iter().map(|(row, ms)| [ms.to_string(), row.statements_done.to_string()]).collect();
+        let cells: Vec<Option<&str>> =
+            rows.iter().zip(&numbers).flat_map(|((row, _), [ms, done])| cells(row, ms, done)).collect();
+        match self.d.rows_query(&NUMERIC, &cells) {
+            Some(query) => format!("INSERT INTO {} ({INSERT_COLUMNS}) {query}", self.t()),
+            None => {
+                let values: Vec<String> =
+                    cells.chunks(NUMERIC.len()).map(|row| self.values_of(row.iter().copied())).collect();
+                format!("INSERT INTO {} ({INSERT_COLUMNS}) VALUES {}", self.t(), values.join(", "))
+            }
+        }
     }
 
     fn values(&self, row: &NewRow<'_>, elapsed_ms: &str) -> String {
+        let done = row.statements_done.to_string();
+        self.values_of(cells(row, elapsed_ms, &done).into_iter())
+    }
+
+    /// `(v1, v2, ...)` of [`cells`]: text as literals, numbers (and the elapsed-time expression) as they are.
+    fn values_of<'v>(&self, cells: impl Iterator<Item = Option<&'v str>>) -> String {
         // Appended piece by piece: this runs once per migration, and `format!` over ten `literal` strings was
         // most of dbwarden's own CPU time per migration on SQLite.
-        let d = self.d;
         let mut s = String::with_capacity(320);
         s.push('(');
-        match row.version.as_deref() {
-            Some(v) => d.push_literal(&mut s, v),
-            None => s.push_str("NULL"),
-        }
-        let texts = [
-            &*row.description,
-            row.filename,
-            row.migration_type,
-            row.checksum,
-            row.checksum_algorithm,
-            row.rollback_checksum,
-        ];
-        for value in texts {
-            s.push_str(", ");
-            d.push_literal(&mut s, value);
-        }
-        s.push_str(", ");
-        s.push_str(elapsed_ms);
-        s.push_str(", ");
-        d.push_literal(&mut s, row.state.as_str());
-        s.push_str(", ");
-        let _ = write!(s, "{}", row.statements_done); // (writing to a String cannot fail)
-        for value in [applied_by(), env!("CARGO_PKG_VERSION")] {
-            s.push_str(", ");
-            d.push_literal(&mut s, value);
+        for (i, (cell, numeric)) in cells.zip(NUMERIC).enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            match cell {
+                None => s.push_str("NULL"),
+                Some(number) if numeric => s.push_str(number),
+                Some(text) => self.d.push_literal(&mut s, text),
+            }
         }
         s.push(')');
         s

@@ -788,8 +788,7 @@ impl Migrator {
         }
         if outer {
             // One multi-row INSERT records the whole run, inside the same transaction.
-            let rows: Vec<(&NewRow<'_>, String)> = records.iter().map(|(r, ms)| (r, ms.to_string())).collect();
-            let sql = format!("{};\nCOMMIT", run.history.insert_many(&rows));
+            let sql = format!("{};\nCOMMIT", run.history.insert_run(&records));
             if let Err(e) = run.backend.execute(&sql).await {
                 let _ = run.backend.execute("ROLLBACK").await;
                 return Err(Error::db("recording the migrations")(e));

@@ -209,7 +209,12 @@ const MARKER: &str = "\u{1}dbwarden-cli-output\n";
 
 /// Runs the `dbwarden` CLI as a child process (this test binary, re-entered through [`cli_entry`]).
 pub fn cli(cwd: &Path, args: &[&str]) -> CliOutput {
-    cli_command(cwd, args)
+    output_of(cli_command(cwd, args))
+}
+
+/// Runs a [`cli_command`] (with an environment of its own, say) to its end.
+pub fn output_of(mut command: Command) -> CliOutput {
+    command
         .output()
         .map(|o| {
             let stdout = String::from_utf8_lossy(&o.stdout);
