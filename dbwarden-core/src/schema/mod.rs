@@ -4,7 +4,7 @@
 //!
 //! Conventions that make comparison exact:
 //! - tables sorted by name; columns in table order; indexes, uniques, foreign keys and checks sorted by name;
-//! - every constraint and index has a name (models get deterministic names from [`naming`]);
+//! - every constraint and index has a name (models get deterministic names from the `naming` module);
 //! - types are portable [`ColumnType`]s, defaults are normalised SQL expressions ([`normalize_default`]).
 
 #[cfg(any(test, feature = "proptest"))]

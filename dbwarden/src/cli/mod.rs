@@ -34,8 +34,8 @@ pub struct Cli {
     /// Database URL; runs without a config file (the type comes from the scheme).
     #[arg(long, global = true)]
     pub url: Option<String>,
-    /// Folder of migration files (default: migrations/<db>).
-    #[arg(long, global = true)]
+    /// Folder of migration files (default: `migrations/<db>`).
+    #[arg(long, global = true, help = "Folder of migration files (default: migrations/<db>)")]
     pub migrations_dir: Option<PathBuf>,
     /// The schema manifest (default: dbwarden.schema.toml when it exists), read with the linked models.
     #[arg(long, global = true)]
@@ -53,8 +53,11 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write dbwarden.toml (SQLite default) and migrations/<db>/.
-    #[command(after_help = "Example: dbwarden init")]
+    /// Write dbwarden.toml (SQLite default) and `migrations/<db>/`.
+    #[command(
+        about = "Write dbwarden.toml (SQLite default) and migrations/<db>/",
+        after_help = "Example: dbwarden init"
+    )]
     Init,
     /// Diff the models against the database (or the snapshot) and write the next migration file.
     #[command(
