@@ -35,7 +35,8 @@ const INSERT_COLUMNS: &str = "version, description, filename, migration_type, ch
 /// Which of [`INSERT_COLUMNS`] hold integers (`execution_time_ms`, `statements_done`).
 const NUMERIC: [bool; 12] = [false, false, false, false, false, false, false, true, false, true, false, false];
 
-/// A new row's values in [`INSERT_COLUMNS`] order, as text (`elapsed_ms` and `done` formatted by the caller).
+/// A new row's values in [`INSERT_COLUMNS`] order: text, and for the two [`NUMERIC`] columns SQL as the caller
+/// wrote it (a decimal integer, or for `elapsed_ms` of a row written as its migration runs, an expression).
 fn cells<'r>(row: &'r NewRow<'_>, elapsed_ms: &'r str, done: &'r str) -> [Option<&'r str>; 12] {
     [
         row.version.as_deref(),
@@ -341,6 +342,8 @@ impl History<'_> {
         rows
     }
 
+    /// Records one migration (`elapsed_ms` is an SQL expression, see [`SqlDialect::elapsed_ms`]), through the
+    /// statement prepared on this session where there is one.
     pub fn insert(&self, row: &NewRow<'_>, elapsed_ms: &str) -> String {
         if self.prepared {
             return format!("EXECUTE dbwarden_record{}", self.values(row, elapsed_ms));
@@ -349,14 +352,14 @@ impl History<'_> {
     }
 
     /// One INSERT recording a whole run (single-transaction mode): each row with its execution time. Through the
-    /// dialect's [`SqlDialect::rows_query`] where it has one, else a `VALUES` list.
+    /// dialect's [`SqlDialect::insert_rows`] where it has one, else a `VALUES` list.
     pub fn insert_run(&self, rows: &[(NewRow<'_>, u128)]) -> String {
         let numbers: Vec<[String; 2]> =
             rows.iter().map(|(row, ms)| [ms.to_string(), row.statements_done.to_string()]).collect();
         let cells: Vec<Option<&str>> =
             rows.iter().zip(&numbers).flat_map(|((row, _), [ms, done])| cells(row, ms, done)).collect();
-        match self.d.rows_query(&NUMERIC, &cells) {
-            Some(query) => format!("INSERT INTO {} ({INSERT_COLUMNS}) {query}", self.t()),
+        match self.d.insert_rows(&format!("{} ({INSERT_COLUMNS})", self.t()), &NUMERIC, &cells) {
+            Some(sql) => sql,
             None => {
                 let values: Vec<String> =
                     cells.chunks(NUMERIC.len()).map(|row| self.values_of(row.iter().copied())).collect();
@@ -390,11 +393,10 @@ impl History<'_> {
         s
     }
 
-    /// Marks progress of an operation that runs statement by statement.
-    /// Progress of a migration stopped part-way (`Partial` on the way up, `RollingBack` on the way down): `done`
-    /// statements ran, and `ran` identifies them ([`dbwarden_core::checksum::statements_checksum`]), kept until
-    /// the migration completes in place of the file's checksum (up, with its algorithm) or its rollback checksum
-    /// (down, already carrying its prefix).
+    /// Marks the progress of a migration that runs statement by statement and stopped part-way (`Partial` on the
+    /// way up, `RollingBack` on the way down): `done` statements ran, and `ran` identifies them
+    /// ([`dbwarden_core::checksum::statements_checksum`]), kept until the migration completes in place of the
+    /// file's checksum (up, with its algorithm) or its rollback checksum (down, already carrying its prefix).
     pub fn progress(&self, filename: &str, state: RowState, done: usize, ran: &str) -> String {
         let ran = match state {
             RowState::RollingBack => format!("rollback_checksum = {}", self.d.literal(ran)),
@@ -451,6 +453,8 @@ impl History<'_> {
         self.prepared = backend.execute(&sql).await.is_ok();
     }
 
+    /// Forgets a migration's row (its rollback completed), through the statement prepared on this session where
+    /// there is one.
     pub fn delete(&self, filename: &str) -> String {
         if self.prepared {
             return format!("EXECUTE dbwarden_forget({})", self.d.literal(filename));

@@ -35,6 +35,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub url: Option<String>,
     /// Folder of migration files (default: `migrations/<db>`).
+    // (`help` repeats the doc comment for `--help`, where `<db>` must not show as code; rustdoc wants it as code.)
     #[arg(long, global = true, help = "Folder of migration files (default: migrations/<db>)")]
     pub migrations_dir: Option<PathBuf>,
     /// The schema manifest (default: dbwarden.schema.toml when it exists), read with the linked models.
@@ -54,6 +55,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write dbwarden.toml (SQLite default) and `migrations/<db>/`.
+    // (`about` repeats it for `--help`, as `help` does for `--migrations-dir`.)
     #[command(
         about = "Write dbwarden.toml (SQLite default) and migrations/<db>/",
         after_help = "Example: dbwarden init"
