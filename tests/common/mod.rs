@@ -84,60 +84,75 @@ impl TestDb {
     /// Runs SQL on this database; the server's error as text.
     #[allow(dead_code)] // (not every test binary that includes this module uses it)
     pub async fn try_exec(&self, sql: &str) -> Result<(), String> {
-        use sqlx::Connection;
-        macro_rules! go {
-            ($conn:ty) => {{
-                let mut c = <$conn>::connect(&self.url).await.unwrap();
-                sqlx::raw_sql(sql).execute(&mut c).await.map(drop).map_err(|e| e.to_string())
-            }};
-        }
-        match self.dialect {
-            Dialect::Postgres => go!(sqlx::PgConnection),
-            Dialect::MySql => go!(sqlx::MySqlConnection),
-            Dialect::Sqlite => go!(sqlx::SqliteConnection),
-        }
+        try_exec_at(self.dialect, &self.url, sql).await
     }
 
     /// Runs a query returning one text column.
     pub async fn strings(&self, sql: &str) -> Vec<String> {
-        use sqlx::{Connection, Row};
-        macro_rules! q {
-            ($conn:ty) => {{
-                let mut c = <$conn>::connect(&self.url).await.unwrap();
-                sqlx::raw_sql(sql)
-                    .fetch_all(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-                    .iter()
-                    .map(|r| r.try_get::<Option<String>, _>(0).unwrap().unwrap_or_default().trim_end().to_string())
-                    .collect()
-            }};
-        }
-        match self.dialect {
-            Dialect::Postgres => q!(sqlx::PgConnection),
-            Dialect::MySql => q!(sqlx::MySqlConnection),
-            Dialect::Sqlite => q!(sqlx::SqliteConnection),
-        }
+        strings_at(self.dialect, &self.url, sql).await
     }
 
     /// Table names of the database, sorted, without dbwarden's own.
     pub async fn tables(&self) -> Vec<String> {
-        let sql = match self.dialect {
-            Dialect::Postgres => "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
-            Dialect::MySql => "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1",
-            Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
-        };
-        self.strings(sql)
-            .await
-            .into_iter()
-            .filter(|t| !["_dbwarden_migrations", "dbwarden_lock", "dbwarden_head"].contains(&t.as_str()))
-            .collect()
+        tables_at(self.dialect, &self.url).await
     }
 
     /// Versions recorded in the history table, in order.
     pub async fn recorded(&self) -> Vec<String> {
         self.strings("SELECT version FROM _dbwarden_migrations WHERE version IS NOT NULL ORDER BY version").await
     }
+}
+
+/// Runs SQL on the database at `url`; the server's error as text.
+async fn try_exec_at(dialect: Dialect, url: &str, sql: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    macro_rules! go {
+        ($conn:ty) => {{
+            let mut c = <$conn>::connect(url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut c).await.map(drop).map_err(|e| e.to_string())
+        }};
+    }
+    match dialect {
+        Dialect::Postgres => go!(sqlx::PgConnection),
+        Dialect::MySql => go!(sqlx::MySqlConnection),
+        Dialect::Sqlite => go!(sqlx::SqliteConnection),
+    }
+}
+
+/// A query's one text column, on the database at `url`.
+async fn strings_at(dialect: Dialect, url: &str, sql: &str) -> Vec<String> {
+    use sqlx::{Connection, Row};
+    macro_rules! q {
+        ($conn:ty) => {{
+            let mut c = <$conn>::connect(url).await.unwrap();
+            sqlx::raw_sql(sql)
+                .fetch_all(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .iter()
+                .map(|r| r.try_get::<Option<String>, _>(0).unwrap().unwrap_or_default().trim_end().to_string())
+                .collect()
+        }};
+    }
+    match dialect {
+        Dialect::Postgres => q!(sqlx::PgConnection),
+        Dialect::MySql => q!(sqlx::MySqlConnection),
+        Dialect::Sqlite => q!(sqlx::SqliteConnection),
+    }
+}
+
+/// Table names of the database at `url`, sorted, without dbwarden's own.
+async fn tables_at(dialect: Dialect, url: &str) -> Vec<String> {
+    let sql = match dialect {
+        Dialect::Postgres => "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+        Dialect::MySql => "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1",
+        Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
+    };
+    strings_at(dialect, url, sql)
+        .await
+        .into_iter()
+        .filter(|t| !["_dbwarden_migrations", "dbwarden_lock", "dbwarden_head"].contains(&t.as_str()))
+        .collect()
 }
 
 async fn admin_exec(dialect: Dialect, sql: &str) {
@@ -415,26 +430,17 @@ impl PrivatePg {
 
     /// Runs SQL (one simple query) on the server.
     pub async fn exec(&self, sql: &str) {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-        sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        try_exec_at(Dialect::Postgres, &self.url, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// A query's one text column.
     pub async fn strings(&self, sql: &str) -> Vec<String> {
-        use sqlx::{Connection, Row};
-        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-        let rows = sqlx::raw_sql(sql).fetch_all(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        rows.iter().map(|r| r.get::<String, _>(0)).collect()
+        strings_at(Dialect::Postgres, &self.url, sql).await
     }
 
     /// The server's user tables, sorted, without dbwarden's own.
     pub async fn tables(&self) -> Vec<String> {
-        self.strings(
-            "SELECT CAST(relname AS TEXT) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace \
-             AND relname NOT IN ('_dbwarden_migrations', 'dbwarden_lock', 'dbwarden_head') ORDER BY 1",
-        )
-        .await
+        tables_at(Dialect::Postgres, &self.url).await
     }
 }
 
