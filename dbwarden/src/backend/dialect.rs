@@ -188,6 +188,14 @@ fn push_array<'v>(out: &mut String, values: impl Iterator<Item = Option<&'v str>
     out.push_str("}'");
 }
 
+/// MySQL's clock as Unix microseconds, UTC: what [`SqlDialect::clock_query`] reads and `elapsed_ms` measures against,
+/// so both read the same clock the same way. (A macro: `concat!` takes only literals.)
+macro_rules! mysql_now_us {
+    () => {
+        "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))"
+    };
+}
+
 impl SqlDialect for MySql {
     fn quote_ident(&self, name: &str) -> String {
         quote_with(name, '`')
@@ -206,16 +214,14 @@ impl SqlDialect for MySql {
         )
     }
     fn clock_query(&self) -> Option<&'static str> {
-        Some("SELECT CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) AS CHAR)")
+        Some(concat!("SELECT CAST(", mysql_now_us!(), " AS CHAR)"))
     }
     fn elapsed_ms(&self, started: std::time::SystemTime, _before_batch_ms: u128) -> String {
         // The start as a literal on the server's clock, against the time the INSERT runs (after the migration's
         // statements in the same batch). A `SET @t0 = NOW(6)` statement at the head of the batch would need no
         // clock reference, but as one more statement per migration it cost 2-4% of a run of small DDL.
         let micros = started.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros());
-        format!(
-            "GREATEST(0, CAST((TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) - {micros}) / 1000 AS SIGNED))"
-        )
+        format!(concat!("GREATEST(0, CAST((", mysql_now_us!(), " - {}) / 1000 AS SIGNED))"), micros)
     }
     fn autocommit_batches(&self) -> bool {
         true
