@@ -1,0 +1,195 @@
+//! Running one unit of a migration (its statements and their bookkeeping in one round trip where the server allows)
+//! and the bookkeeping SQL that goes with it.
+
+use std::time::{Duration, Instant};
+
+use dbwarden_core::checksum;
+use dbwarden_core::file::MigrationFile;
+use dbwarden_core::lexer::Statement;
+
+/// A piece of a migration that runs as one: statements in one transaction, or one statement on its own.
+pub(super) struct Unit<'s> {
+    pub(super) statements: Vec<(usize, Statement<'s>)>,
+    pub(super) transactional: bool,
+}
+
+pub(super) fn units<'s>(statements: Vec<Statement<'s>>, transactional: bool, skip: usize) -> Vec<Unit<'s>> {
+    let mut units: Vec<Unit<'s>> = Vec::new();
+    for (index, statement) in statements.into_iter().enumerate().skip(skip) {
+        let alone = !transactional || statement.autocommit;
+        match units.last_mut() {
+            Some(unit) if unit.transactional && !alone => unit.statements.push((index, statement)),
+            _ => units.push(Unit { statements: vec![(index, statement)], transactional: !alone }),
+        }
+    }
+    units
+}
+
+use super::report::Step;
+use super::Run;
+use crate::error::{DbError, Error, FailedStatement};
+use crate::lock;
+/// Which way a migration runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Direction {
+    Up,
+    Down,
+}
+
+pub(super) struct ExecCtx<'f> {
+    pub(super) file: &'f MigrationFile,
+    pub(super) total: usize,
+    pub(super) direction: Direction,
+    /// Statements of this section that ran in an earlier run.
+    pub(super) resume: usize,
+    /// An outer transaction (single-transaction mode) is open.
+    pub(super) outer: bool,
+    /// This migration's commits need not wait for the disk ([`crate::backend::SqlDialect::deferred_flush`]): it is not the run's
+    /// last, whose commit waits, so that a history that looks complete to anyone is on disk.
+    pub(super) defer_flush: bool,
+}
+
+/// Runs one unit and its bookkeeping `record`, atomically where the server allows.
+pub(super) async fn exec_unit(
+    run: &mut Run<'_>,
+    ctx: &ExecCtx<'_>,
+    unit: &Unit<'_>,
+    record: &str,
+) -> Result<(), Error> {
+    let d = run.d;
+    let first_index = unit.statements[0].0;
+    let fail = |index: usize, line: u32, applied: usize, source: DbError| Error::Statement {
+        at: FailedStatement {
+            file: ctx.file.filename.clone(),
+            line,
+            index: index + 1,
+            applied,
+            total: ctx.total,
+            rollback: ctx.direction == Direction::Down,
+            earlier: Vec::new(),
+        },
+        source,
+    };
+    if !unit.transactional && !d.autocommit_batches() {
+        // PostgreSQL runs a multi-statement query as one implicit transaction block, which statements like
+        // CREATE INDEX CONCURRENTLY refuse: send the statement alone, then its bookkeeping.
+        let (index, s) = &unit.statements[0];
+        run.backend.execute(s.sql).await.map_err(|e| fail(*index, s.line, (*index).max(ctx.resume), e))?;
+        if !record.is_empty() {
+            run.backend.execute(record).await.map_err(Error::db(format!("recording {}", ctx.file.filename)))?;
+        }
+        return Ok(());
+    }
+    // One round trip: the statements and their bookkeeping. PostgreSQL makes the batch one implicit transaction;
+    // SQLite gets an explicit one; MySQL statements commit one by one, and the server stops at the first error.
+    let explicit = unit.transactional && !d.batch_is_atomic() && !ctx.outer;
+    let mut sql = String::new();
+    let mut lead = 0;
+    if explicit {
+        sql.push_str("BEGIN;\n");
+        lead += 1;
+    }
+    // A migration's own commit need not wait for the disk: the run's last migration and the commit that releases
+    // the lock wait, for all of them (in single-transaction mode there is one commit, which waits as usual).
+    if unit.transactional && !ctx.outer && ctx.defer_flush && !d.deferred_flush().is_empty() {
+        sql.push_str(d.deferred_flush());
+        lead += 1;
+        run.unflushed = true;
+    }
+    for (_, s) in &unit.statements {
+        sql.push_str(s.sql);
+        sql.push_str(";\n");
+    }
+    if !record.is_empty() {
+        sql.push_str(record);
+        sql.push_str(";\n");
+    }
+    if explicit {
+        sql.push_str("COMMIT;\n");
+    }
+    match run.backend.execute_counted(&sql).await {
+        Ok(()) => Ok(()),
+        Err((done, e)) => {
+            let e = without_bookkeeping(e, record);
+            if explicit {
+                let _ = run.backend.execute("ROLLBACK").await;
+            }
+            let mut at = done.saturating_sub(lead);
+            // A MySQL CALL returns a result per SELECT in its body before it fails, which the count takes for
+            // statements that ran: with one statement in the unit, the error is that statement's (unless it names
+            // the history table, which only the bookkeeping touches).
+            let call = unit.statements.len() == 1
+                && unit.statements[0].1.sql.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("CALL"));
+            if call && !e.message.contains(run.history.table.as_str()) {
+                at = 0;
+            }
+            let Some((index, s)) = unit.statements.get(at) else {
+                return Err(Error::db(format!("recording {}", ctx.file.filename))(e));
+            };
+            // What stayed applied: before this unit for a transaction; everything before it for autocommit.
+            let applied = match (ctx.outer, unit.transactional) {
+                (true, _) => 0,
+                (false, true) => first_index,
+                (false, false) => *index,
+            };
+            Err(fail(*index, s.line, applied, e))
+        }
+    }
+}
+
+/// The checksum of a section's statements that ran, kept up as they run (each statement hashed once).
+pub(super) struct RanSoFar<'t> {
+    texts: &'t [&'t str],
+    hasher: checksum::StatementsHasher,
+    hashed: usize,
+}
+
+impl<'t> RanSoFar<'t> {
+    pub(super) fn new(texts: &'t [&'t str]) -> Self {
+        RanSoFar { texts, hasher: Default::default(), hashed: 0 }
+    }
+
+    /// [`checksum::statements_checksum`] of the first `done` statements (at least as many as asked before: the
+    /// units of a section run in order, a resume's first one after the statements it checked).
+    pub(super) fn through(&mut self, done: usize) -> String {
+        for text in &self.texts[self.hashed..done] {
+            self.hasher.push(text);
+        }
+        self.hashed = done;
+        self.hasher.checksum()
+    }
+}
+
+/// MySQL quotes the rest of the batch after a syntax error (`near 'foo);\nUPDATE `_dbwarden_migrations` SET ...'`):
+/// cut the quote where dbwarden's own bookkeeping (`record`, sent in the same batch) begins.
+fn without_bookkeeping(mut e: DbError, record: &str) -> DbError {
+    let probe: String = record.chars().take(20).collect();
+    if probe.chars().count() < 20 {
+        return e;
+    }
+    if let Some(at) = e.message.find(&probe) {
+        let tail = e.message[at..].find("' at line").map_or("'", |i| &e.message[at + i..]).to_string();
+        e.message = format!("{}{tail}", e.message[..at].trim_end());
+    }
+    e
+}
+
+/// Names, in a failed statement's error, the migrations this run finished before it (they stay done).
+pub(super) fn with_earlier(e: Error, steps: &[Step]) -> Error {
+    match e {
+        Error::Statement { mut at, source } => {
+            at.earlier = steps.iter().map(|s| s.filename.clone()).collect();
+            Error::Statement { at, source }
+        }
+        other => other,
+    }
+}
+
+/// Appends a renewal of the SQLite lock row to `record` when the last one is 30 seconds old.
+pub(super) fn with_heartbeat(run: &mut Run<'_>, record: String) -> String {
+    if !run.backend.table_lock() || run.last_heartbeat.elapsed() < Duration::from_secs(30) {
+        return record;
+    }
+    run.last_heartbeat = Instant::now();
+    format!("{record};\n{}", lock::heartbeat_sql(run.d, &run.namespace, &run.me.owner))
+}

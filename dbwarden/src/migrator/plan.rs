@@ -1,0 +1,183 @@
+//! Planning: which migrations a run applies (and where each resumes), refused before anything runs when a file
+//! cannot be split or the history does not match the files.
+
+use std::collections::HashMap;
+
+use dbwarden_core::checksum;
+use dbwarden_core::file::{FormatError, MigrationFile, MigrationKind};
+
+use super::report::{step, Report};
+use super::Migrator;
+use crate::backend::{dialect, Backend};
+use crate::error::Error;
+use crate::history::{AppliedMigration, History, RowState};
+use crate::source::Loaded;
+/// Why `migrate` would refuse a pending `file` before running anything (its upgrade, or the rollback it must be
+/// able to run later, cannot be split into statements), as `status` reports it.
+pub(super) fn unsplittable(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Option<String> {
+    file.statements(&file.upgrade, dialect).and_then(|_| rollback_splits(file, dialect)).err().map(|e| e.to_string())
+}
+
+/// Whether a file's rollback section can be split, where it can ever run. (A repeatable's never does: a rollback
+/// of everything forgets its row instead; nor does an irreversible migration's.)
+fn rollback_splits(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Result<(), FormatError> {
+    if file.name.kind == MigrationKind::Versioned && !file.directives.irreversible {
+        file.statements(&file.rollback, dialect)?;
+    }
+    Ok(())
+}
+
+/// A migration whose rollback section cannot be split would apply now and fail only when someone needs to roll it
+/// back: refuse it before anything runs, naming the line. Checked where a plan is about to run (or be printed), not
+/// in [`Migrator::plan`], which the start-up check also calls only to see whether anything is pending.
+pub(super) fn rollbacks_split(plan: &[(&MigrationFile, usize)], dialect: dbwarden_core::Dialect) -> Result<(), Error> {
+    for (file, _) in plan {
+        rollback_splits(file, dialect)?;
+    }
+    Ok(())
+}
+
+pub(super) fn is_edited(row: &AppliedMigration, file: &MigrationFile) -> bool {
+    match (row.checksum_algorithm.as_deref(), row.checksum.as_deref()) {
+        (Some(checksum::ALGORITHM), checksum) => checksum != Some(file.checksum.as_str()),
+        // A Python DBWarden row: its own checksum of the file's statements (or ours, had someone written it).
+        (None, Some(checksum)) => {
+            checksum != file.checksum && checksum != checksum::legacy_checksum(&file.upgrade.text)
+        }
+        // No checksum to compare (a row written by hand): adopted as the file is.
+        _ => false,
+    }
+}
+
+/// Whether a run-on-change file differs from what its row records (a Python DBWarden row by either checksum).
+pub(super) fn changed_since_run(row: &AppliedMigration, file: &MigrationFile) -> bool {
+    match row.checksum_algorithm {
+        None => is_edited(row, file),
+        Some(_) => row.checksum.as_deref() != Some(file.checksum.as_str()),
+    }
+}
+
+impl Migrator {
+    pub(super) async fn plan_dry_run(&self, backend: &mut dyn Backend, loaded: &Loaded) -> Result<Report, Error> {
+        let d = dialect::of(backend.dialect());
+        let history = History { d, table: self.table.clone(), prepared: false };
+        let rows = history.read(backend).await.map_err(Error::db("reading the history table"))?;
+        let plan = self.plan(loaded, &rows, backend.dialect())?;
+        rollbacks_split(&plan, backend.dialect())?;
+        let mut steps = Vec::new();
+        for (file, resume) in plan {
+            let statements = file.statements(&file.upgrade, backend.dialect())?;
+            // What the run would send: a migration stopped part-way resumes after the statements that ran.
+            let mut sql = statements.iter().skip(resume).map(|s| format!("{};", s.sql)).collect::<Vec<_>>().join("\n");
+            if resume > 0 {
+                sql = format!(
+                    "-- resumes at statement {} of {} (the first {resume} ran before)\n{sql}",
+                    resume + 1,
+                    statements.len()
+                );
+            }
+            steps.push(step(file, statements.len() - resume.min(statements.len()), 0, Some(sql), self.baseline));
+        }
+        Ok(Report { database: loaded.db.clone(), steps, dry_run: true })
+    }
+
+    /// The migrations to apply, in order, each with the statement to resume at.
+    pub(super) fn plan<'f>(
+        &self,
+        loaded: &'f Loaded,
+        rows: &[AppliedMigration],
+        dialect: dbwarden_core::Dialect,
+    ) -> Result<Vec<(&'f MigrationFile, usize)>, Error> {
+        let by_version: HashMap<u64, &AppliedMigration> =
+            rows.iter().filter_map(|r| Some((r.version_number()?, r))).collect();
+        let by_file: HashMap<&str, &AppliedMigration> = rows.iter().map(|r| (r.filename.as_str(), r)).collect();
+
+        let mut edited = Vec::new();
+        for file in loaded.files.iter().filter(|f| f.name.kind == MigrationKind::Versioned) {
+            let Some(row) = by_version.get(&file.name.version.expect("versioned").0) else {
+                continue;
+            };
+            match row.state {
+                RowState::RollingBack => {
+                    return Err(Error::Partial {
+                        file: file.filename.clone(),
+                        state: "rollback stopped part-way".into(),
+                        done: row.statements_done,
+                        total: file.statements(&file.rollback, dialect).map_or(0, |s| s.len()),
+                    })
+                }
+                RowState::Partial => {}
+                RowState::Applied => {
+                    if is_edited(row, file) {
+                        edited.push(file.filename.clone());
+                    }
+                }
+            }
+        }
+        if !edited.is_empty() {
+            return Err(Error::Edited { files: edited });
+        }
+        let known: std::collections::HashSet<u64> =
+            loaded.files.iter().filter_map(|f| f.name.version.map(|v| v.0)).collect();
+        let missing: Vec<String> = rows
+            .iter()
+            .filter(|r| r.version_number().is_some_and(|v| !known.contains(&v)))
+            .map(|r| r.filename.clone())
+            .collect();
+        if !missing.is_empty() && !self.ignore_missing {
+            return Err(Error::Missing { versions: missing });
+        }
+
+        let newest_applied = by_version
+            .iter()
+            .filter(|(_, r)| r.state == RowState::Applied)
+            .map(|(v, r)| (*v, r.filename.clone()))
+            .max();
+        let mut plan = Vec::new();
+        for file in &loaded.files {
+            let resume = match file.name.kind {
+                MigrationKind::Versioned => {
+                    let version = file.name.version.expect("versioned").0;
+                    if self.target_version.is_some_and(|t| version > t) {
+                        break;
+                    }
+                    match by_version.get(&version) {
+                        Some(row) if row.state == RowState::Applied => continue,
+                        Some(row) => row.statements_done,
+                        None => {
+                            if let Some((newest, newest_file)) = &newest_applied {
+                                if version < *newest && !self.out_of_order {
+                                    return Err(Error::OutOfOrder {
+                                        file: file.filename.clone(),
+                                        applied: newest_file.clone(),
+                                    });
+                                }
+                            }
+                            0
+                        }
+                    }
+                }
+                // Repeatables run after the versioned ones, and only when migrating to the end.
+                _ if self.target_version.is_some() || self.count.is_some() => continue,
+                MigrationKind::RepeatableAlways => 0,
+                MigrationKind::RepeatableOnChange => match by_file.get(file.filename.as_str()) {
+                    Some(row) if !changed_since_run(row, file) => continue,
+                    _ => 0,
+                },
+            };
+            plan.push((file, resume));
+        }
+        if let Some(count) = self.count {
+            plan.truncate(count);
+        }
+        if let Some(t) = self.target_version {
+            if !known.contains(&t) && !by_version.contains_key(&t) {
+                return Err(Error::UnknownVersion {
+                    version: format!("{t:04}"),
+                    reason: "matches no migration file".into(),
+                });
+            }
+        }
+        Ok(plan)
+    }
+}

@@ -1,0 +1,150 @@
+//! Reverting (`rollback`, `downgrade`) and `repair`.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use dbwarden_core::checksum;
+use dbwarden_core::file::MigrationFile;
+
+use super::exec::{exec_unit, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar};
+use super::plan::is_edited;
+use super::report::{step, Report};
+use super::{Migrator, RollbackTo, Run};
+use crate::error::Error;
+use crate::history::{AppliedMigration, RowState};
+use crate::source::Loaded;
+/// While a rollback is part-way, the row's rollback checksum holds this prefix and the checksum of the rollback
+/// statements that ran ([`checksum::statements_checksum`]); the row is deleted when the rollback completes.
+const ROLLBACK_RAN: &str = "sha256-statements-run:";
+
+impl Migrator {
+    pub(super) async fn revert(&self, run: &mut Run<'_>, loaded: &Loaded, to: RollbackTo) -> Result<Report, Error> {
+        run.history.ensure(run.backend).await?;
+        let rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
+        let mut applied: Vec<&AppliedMigration> = rows.iter().filter(|r| r.version_number().is_some()).collect();
+        applied.sort_by_key(|r| std::cmp::Reverse(r.version_number()));
+        let chosen: Vec<&AppliedMigration> = match to {
+            RollbackTo::Count(n) => applied.into_iter().take(n).collect(),
+            RollbackTo::Version(v) => {
+                if v != 0 && !rows.iter().any(|r| r.version_number() == Some(v)) {
+                    return Err(Error::UnknownVersion { version: format!("{v:04}"), reason: "is not applied".into() });
+                }
+                applied.into_iter().filter(|r| r.version_number() > Some(v)).collect()
+            }
+        };
+        let files: HashMap<u64, &MigrationFile> =
+            loaded.files.iter().filter_map(|f| Some((f.name.version?.0, f))).collect();
+        // Check every chosen migration before reverting any, so a predictable refusal never stops part-way.
+        let mut plan = Vec::new();
+        for row in &chosen {
+            let file = files
+                .get(&row.version_number().expect("versioned"))
+                .copied()
+                .ok_or_else(|| Error::Missing { versions: vec![row.filename.clone()] })?;
+            if file.directives.irreversible {
+                return Err(Error::Irreversible { file: file.filename.clone() });
+            }
+            if row.state == RowState::Partial {
+                return Err(Error::Partial {
+                    file: file.filename.clone(),
+                    state:
+                        "upgrade stopped part-way; finish it with migrate or clear it with repair before rolling back"
+                            .into(),
+                    done: row.statements_done,
+                    total: file.statements(&file.upgrade, run.backend.dialect())?.len(),
+                });
+            }
+            let resume = if row.state == RowState::RollingBack { row.statements_done } else { 0 };
+            // Lexed here for every chosen file, so a rollback section that cannot be split stops before any runs.
+            let statements = file.statements(&file.rollback, run.backend.dialect())?;
+            // As for an upgrade: the rollback statements that ran must still be the file's.
+            let ran = row.rollback_checksum.as_deref().and_then(|c| c.strip_prefix(ROLLBACK_RAN));
+            if let Some(ran) = ran.filter(|_| resume > 0) {
+                let texts: Vec<&str> = statements.iter().take(resume).map(|s| s.sql).collect();
+                if texts.len() < resume || checksum::statements_checksum(&texts) != ran {
+                    return Err(Error::Partial {
+                        file: file.filename.clone(),
+                        state: format!(
+                            "rollback stopped part-way, and rollback statements 1 to {resume}, which ran, have changed \
+                             in the file since; restore them (only later statements may change)"
+                        ),
+                        done: resume,
+                        total: statements.len(),
+                    });
+                }
+            }
+            plan.push((file, *row, resume, statements));
+        }
+        run.history.prepare(run.backend).await;
+        let mut steps = Vec::new();
+        let count = plan.len();
+        for (n, (file, row, resume, statements)) in plan.into_iter().enumerate() {
+            let started = Instant::now();
+            let total = statements.len();
+            let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
+            let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
+            let units = units(statements, transactional, resume);
+            let ctx =
+                ExecCtx { file, total, direction: Direction::Down, resume, outer: false, defer_flush: n + 1 < count };
+            let forget = run.history.delete(&row.filename);
+            let forget = with_heartbeat(run, forget);
+            if units.is_empty() {
+                run.backend
+                    .execute(&forget)
+                    .await
+                    .map_err(Error::db(format!("recording the rollback of {}", file.filename)))?;
+            }
+            let last = units.len().saturating_sub(1);
+            let mut ran = RanSoFar::new(&texts);
+            for (i, unit) in units.iter().enumerate() {
+                let done = unit.statements.last().expect("non-empty unit").0 + 1;
+                let record = if i == last {
+                    forget.clone()
+                } else {
+                    let ran = format!("{ROLLBACK_RAN}{}", ran.through(done));
+                    run.history.progress(&row.filename, RowState::RollingBack, done, &ran)
+                };
+                exec_unit(run, &ctx, unit, &record).await.map_err(|e| with_earlier(e, &steps))?;
+            }
+            tracing::info!(file = %file.filename, "rolled back");
+            steps.push(step(file, total, started.elapsed().as_millis() as u64, None, false));
+        }
+        // Every versioned migration reverted: what the repeatables built went with the tables they ran on, so their
+        // rows go too and the next migrate runs them again, as on a new database. (After a partial rollback they
+        // stay: a re-run of a seed on tables that kept their rows would duplicate them.)
+        let versioned = rows.iter().filter(|r| r.version_number().is_some()).count();
+        if !steps.is_empty() && steps.len() == versioned {
+            for row in rows.iter().filter(|r| r.version_number().is_none()) {
+                let forget = run.history.delete(&row.filename);
+                run.backend.execute(&forget).await.map_err(Error::db(format!("forgetting {}", row.filename)))?;
+            }
+        }
+        Ok(Report { database: loaded.db.clone(), steps, dry_run: false })
+    }
+
+    pub(super) async fn repair_locked(&self, run: &mut Run<'_>, loaded: &Loaded) -> Result<Vec<String>, Error> {
+        run.history.ensure(run.backend).await?;
+        let rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
+        let mut changed = Vec::new();
+        for row in &rows {
+            let file = loaded.files.iter().find(|f| match (row.version_number(), f.name.version) {
+                (Some(v), Some(fv)) => v == fv.0,
+                _ => f.filename == row.filename,
+            });
+            let sql = match (row.state, file) {
+                (RowState::Partial | RowState::RollingBack, _) => run.history.delete(&row.filename),
+                // A repeatable whose file is gone will not run again: its row only keeps the head record from
+                // matching the files, so every start-up would read the whole history.
+                // (Repeatable as `status` tells it: a row without a version.)
+                (_, None) if row.version.is_none() => run.history.delete(&row.filename),
+                (RowState::Applied, Some(file)) if is_edited(row, file) || row.checksum_algorithm.is_none() => {
+                    run.history.set_checksums(&row.filename, &file.checksum, &file.rollback_checksum)
+                }
+                _ => continue,
+            };
+            run.backend.execute(&sql).await.map_err(Error::db(format!("repairing the row of {}", row.filename)))?;
+            changed.push(row.filename.clone());
+        }
+        Ok(changed)
+    }
+}
