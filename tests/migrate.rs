@@ -35,6 +35,7 @@ per_backend!(
     apply_status_rollback,
     failure_reports_the_line_releases_the_lock_and_resumes,
     edited_upgrade_stops_migrate_and_repair_accepts_it,
+    rollback_refuses_a_file_that_is_not_what_ran,
     python_dbwarden_history_is_adopted,
     dry_run_writes_nothing_and_baseline_runs_nothing,
     target_version_and_count,
@@ -257,6 +258,51 @@ async fn edited_upgrade_stops_migrate_and_repair_accepts_it(dialect: Dialect) {
     assert_eq!(m.repair(db.url.as_str()).await.unwrap(), ["app__0001_a.sql"]);
     m.run(db.url.as_str()).await.unwrap();
     assert_eq!(db.tables().await, ["a", "b"]);
+}
+
+/// A rollback finds an applied row's file by version: a file of that version whose upgrade is not what ran (edited,
+/// or another branch's migration given the same number) carries a rollback written for something else, so nothing
+/// runs and the row stays. A file renamed with its text unchanged still rolls back.
+async fn rollback_refuses_a_file_that_is_not_what_ran(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let orders = "-- upgrade\nCREATE TABLE orders (id INTEGER);\n-- rollback\nDROP TABLE orders;\n";
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[
+            ("app__0001_a.sql", "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\n"),
+            ("app__0002_orders.sql", orders),
+        ],
+    );
+    let m = migrator(&dir);
+    m.run(db.url.as_str()).await.unwrap();
+    let rows = || async { db.strings("SELECT filename FROM _dbwarden_migrations ORDER BY filename").await };
+
+    std::fs::remove_file(dir.join("app__0002_orders.sql")).unwrap();
+    let audit =
+        "-- upgrade\nCREATE TABLE IF NOT EXISTS audit (id INTEGER);\n-- rollback\nDROP TABLE IF EXISTS audit;\n";
+    std::fs::write(dir.join("app__0002_audit.sql"), audit).unwrap();
+    for to in [RollbackTo::Count(1), RollbackTo::Version(0)] {
+        match m.rollback(db.url.as_str(), to).await {
+            Err(e @ Error::Edited { .. }) => assert!(e.to_string().contains("app__0002_audit.sql"), "{e}"),
+            other => panic!("expected Edited, got {other:?}"),
+        }
+        assert_eq!(db.tables().await, ["a", "orders"], "nothing ran");
+        assert_eq!(rows().await, ["app__0001_a.sql", "app__0002_orders.sql"]);
+    }
+
+    // Edited in place: the same.
+    std::fs::remove_file(dir.join("app__0002_audit.sql")).unwrap();
+    std::fs::write(dir.join("app__0002_orders.sql"), orders.replace("id INTEGER", "id BIGINT")).unwrap();
+    assert!(matches!(m.rollback(db.url.as_str(), RollbackTo::Count(1)).await, Err(Error::Edited { .. })));
+    assert_eq!(db.tables().await, ["a", "orders"]);
+
+    // Renamed, text unchanged: what ran, so it rolls back.
+    std::fs::remove_file(dir.join("app__0002_orders.sql")).unwrap();
+    std::fs::write(dir.join("app__0002_order_table.sql"), orders).unwrap();
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap();
+    assert_eq!(db.tables().await, ["a"]);
+    assert_eq!(rows().await, ["app__0001_a.sql"]);
 }
 
 async fn python_dbwarden_history_is_adopted(dialect: Dialect) {

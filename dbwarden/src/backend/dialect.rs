@@ -22,6 +22,10 @@ pub trait SqlDialect: Sync {
     fn text_key(&self) -> (&'static str, &'static str) {
         ("UNIQUE", "")
     }
+    /// The statement that opens a migration's explicit transaction. Default: `BEGIN`.
+    fn begin(&self) -> &'static str {
+        "BEGIN"
+    }
     /// Casts an expression to text so every backend's rows decode the same way.
     fn text(&self, expr: &str) -> String {
         format!("CAST({expr} AS TEXT)")
@@ -237,6 +241,13 @@ impl SqlDialect for MySql {
 impl SqlDialect for Sqlite {
     fn quote_ident(&self, name: &str) -> String {
         quote_with(name, '"')
+    }
+    fn begin(&self) -> &'static str {
+        // Takes the write lock at once. A deferred BEGIN whose first statement only reads (`DROP TABLE IF EXISTS`
+        // of a missing table) holds a shared lock, and SQLite refuses to make a reader that wants to write wait
+        // for another writer (it could deadlock): a process polling for the migration lock, which holds the write
+        // lock for a moment, would fail the holder with "database is locked" instead of making it wait.
+        "BEGIN IMMEDIATE"
     }
     fn columns_query(&self, table: &str) -> String {
         format!("SELECT name FROM pragma_table_info({})", self.literal(table))

@@ -244,8 +244,8 @@ impl Backend for SqliteBackend {
         if first.is_empty() {
             return self.execute(&delete).await;
         }
-        // One commit for both.
-        match self.execute(&format!("BEGIN;\n{first};\n{delete};\nCOMMIT")).await {
+        // One commit for both, its write lock taken at once (see `SqlDialect::begin`: `first` may start by reading).
+        match self.execute(&format!("BEGIN IMMEDIATE;\n{first};\n{delete};\nCOMMIT")).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let _ = self.execute("ROLLBACK").await;

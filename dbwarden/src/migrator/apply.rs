@@ -47,7 +47,7 @@ impl Migrator {
                     )));
                 }
             }
-            run.backend.execute("BEGIN").await.map_err(Error::db("beginning the transaction"))?;
+            run.backend.execute(run.d.begin()).await.map_err(Error::db("beginning the transaction"))?;
         }
         let mut records = Vec::new();
         let count = plan.len();

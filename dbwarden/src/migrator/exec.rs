@@ -86,7 +86,8 @@ pub(super) async fn exec_unit(
     let mut sql = String::new();
     let mut lead = 0;
     if explicit {
-        sql.push_str("BEGIN;\n");
+        sql.push_str(d.begin());
+        sql.push_str(";\n");
         lead += 1;
     }
     // A migration's own commit need not wait for the disk: the run's last migration and the commit that releases

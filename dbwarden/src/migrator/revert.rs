@@ -36,6 +36,7 @@ impl Migrator {
             loaded.files.iter().filter_map(|f| Some((f.name.version?.0, f))).collect();
         // Check every chosen migration before reverting any, so a predictable refusal never stops part-way.
         let mut plan = Vec::new();
+        let mut edited = Vec::new();
         for row in &chosen {
             let file = files
                 .get(&row.version_number().expect("versioned"))
@@ -53,6 +54,11 @@ impl Migrator {
                     done: row.statements_done,
                     total: file.statements(&file.upgrade, run.backend.dialect())?.len(),
                 });
+            }
+            // Matched by version: a file whose upgrade is not what ran (edited, or another file given the same
+            // version) has a rollback written for something else.
+            if is_edited(row, file) {
+                edited.push(file.filename.clone());
             }
             let resume = if row.state == RowState::RollingBack { row.statements_done } else { 0 };
             // Lexed here for every chosen file, so a rollback section that cannot be split stops before any runs.
@@ -74,6 +80,9 @@ impl Migrator {
                 }
             }
             plan.push((file, *row, resume, statements));
+        }
+        if !edited.is_empty() {
+            return Err(Error::Edited { files: edited });
         }
         run.history.prepare(run.backend).await;
         let mut steps = Vec::new();
