@@ -270,13 +270,20 @@ async fn passwords_in_urls_never_reach_output_or_logs() {
     let mut unreachable = url::Url::parse(&with_password).unwrap();
     unreachable.set_port(Some(1)).unwrap();
     let unreachable = format!("{unreachable}?password=Pw2secret");
-    let runs: [(&str, &[&str], i32); 6] = [
+    // Malformed (a `/` or the `:` missing after the scheme): the server may echo part of it as a database name.
+    let rest = with_password.split_once("://").unwrap().1;
+    let one_slash = format!("postgres:/{rest}");
+    let no_colon = format!("postgres//{rest}");
+    let runs: [(&str, &[&str], i32); 9] = [
         (&with_password, &["migrate"], 0),
         (&with_password, &["-vvv", "status"], 0),
         (&in_query, &["--json", "history"], 0),
         (&in_query, &["-vvv", "lock-status"], 0),
         (&unreachable, &["-vvv", "migrate"], 2),
         (&unreachable, &["--json", "status"], 2),
+        (&one_slash, &["-vvv", "status"], 2),
+        (&one_slash, &["--json", "migrate"], 2),
+        (&no_colon, &["status"], 2),
     ];
     for (url, command, code) in runs {
         let out = cli(db.dir.path(), &[&["--url", url, "--migrations-dir", dir][..], command].concat());

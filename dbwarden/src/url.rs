@@ -24,35 +24,41 @@ pub fn dialect_of(url: &str) -> Result<Dialect, UnknownScheme> {
         .ok_or_else(|| UnknownScheme { masked: mask(url) })
 }
 
-/// The URL with its password replaced by `***`.
+/// The URL with its password replaced by `***`. A malformed URL (`postgres:/u:pw@h`, `postgres//u:pw@h`) is masked
+/// too, erring on the side of hiding: whatever stands between the user's `:` (the first `:`, without `://`) and the
+/// last `@` is the password, even where it holds a `/`.
 ///
 /// ```
 /// use dbwarden::url::mask;
 /// assert_eq!(mask("postgres://app:s3cr%40t@db:5432/main"), "postgres://app:***@db:5432/main");
 /// assert_eq!(mask("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
 /// assert_eq!(mask("postgres://h/db?password=x&sslmode=off"), "postgres://h/db?password=***&sslmode=off");
+/// assert_eq!(mask("postgres:/app:s3cret@db/main"), "postgres:***@db/main");
+/// assert_eq!(mask("postgres//app:s3cret@db/main"), "postgres//app:***@db/main");
 /// ```
 pub fn mask(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
+    let query_start = url.find(['?', '#']).unwrap_or(url.len());
+    let (head, tail) = url.split_at(query_start);
+    let mut out = match userinfo_password(head) {
+        Some(range) => format!("{}***{}", &head[..range.start], &head[range.end..]),
+        None => head.to_string(),
     };
-    let rest_start = scheme_end + 3;
-    let authority_end = url[rest_start..].find(['/', '?', '#']).map_or(url.len(), |i| rest_start + i);
-    let authority = &url[rest_start..authority_end];
-    let mut out = url[..rest_start].to_string();
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..at];
-            match userinfo.split_once(':') {
-                Some((user, _password)) => out.push_str(&format!("{user}:***")),
-                None => out.push_str(userinfo),
-            }
-            out.push_str(&authority[at..]);
-        }
-        None => out.push_str(authority),
-    }
-    out.push_str(&mask_query(&url[authority_end..]));
+    out.push_str(&mask_query(tail));
     out
+}
+
+/// Where the password is in `head` (a URL without its query): after the first `:` of the user information, up to
+/// the last `@`. Without `://` nothing tells the scheme's `:` from the user's (`postgres//u:pw@h`, `postgres:/u:pw@h`):
+/// everything from the first `:` to the last `@` is hidden, the user too.
+fn userinfo_password(head: &str) -> Option<std::ops::Range<usize>> {
+    let at = head.rfind('@')?;
+    match head.find("://") {
+        Some(i) => {
+            let colon = head.get(i + 3..at)?.find(':')?;
+            Some(i + 3 + colon + 1..at)
+        }
+        None => Some(head[..at].find(':')? + 1..at),
+    }
 }
 
 fn mask_query(tail: &str) -> String {
@@ -71,10 +77,18 @@ fn mask_query(tail: &str) -> String {
     format!("{path}?{}", masked.join("&"))
 }
 
-/// Masks every URL found in free text (driver messages sometimes echo the URL).
+/// Masks every URL found in free text (driver messages sometimes echo the URL, or part of a malformed one, such as
+/// a database name `u:pw@h/db`): each word holding `://`, or a `:` before an `@`.
 pub fn mask_in_text(text: &str) -> String {
     text.split_inclusive(char::is_whitespace)
-        .map(|word| if word.contains("://") { mask(word) } else { word.to_string() })
+        .map(|word| {
+            let userinfo = word.find(':').is_some_and(|colon| word[colon..].contains('@'));
+            if word.contains("://") || userinfo {
+                mask(word)
+            } else {
+                word.to_string()
+            }
+        })
         .collect()
 }
 
@@ -89,5 +103,32 @@ mod tests {
         assert_eq!(mask("sqlite://app.db?mode=rwc"), "sqlite://app.db?mode=rwc");
         let text = mask_in_text("error connecting to postgres://a:topsecret@h/db: refused");
         assert!(!text.contains("topsecret"), "{text}");
+        // Malformed: a missing `/` or `:`, a `/` in the password, the server echoing part of it as a name.
+        assert_eq!(mask("postgres:/u:p/q@h/d"), "postgres:***@h/d");
+        assert_eq!(mask("postgres://u:p/q@h/d"), "postgres://u:***@h/d");
+        assert_eq!(mask("postgres:u:p@h"), "postgres:***@h");
+        assert_eq!(mask("sqlite:app.db"), "sqlite:app.db");
+        assert_eq!(mask("mysql://root@h/db@x"), "mysql://root@h/db@x");
+        let text = mask_in_text("database \"postgres:topsecret@127.0.0.1/x\" does not exist");
+        assert_eq!(text, "database \"postgres:***@127.0.0.1/x\" does not exist");
+        assert_eq!(mask_in_text("at 12:30 on user@host"), "at 12:30 on user@host");
+    }
+
+    proptest::proptest! {
+        /// Whatever the separators around it, a password never survives masking.
+        #[test]
+        fn no_password_survives(
+            password in "[A-Za-z0-9!$%^&*()_+=/:~.-]{1,24}",
+            user in "[a-z]{1,8}",
+            sep in proptest::sample::select(vec!["://", ":/", "//", ":", ":///"]),
+            query in proptest::option::of("[a-z]{1,8}=[a-z0-9]{1,8}"),
+        ) {
+            let password = format!("PW{password}");
+            let url = format!("postgres{sep}{user}:{password}@db.example:5432/main{}", query.map(|q| format!("?{q}")).unwrap_or_default());
+            let masked = mask(&url);
+            proptest::prop_assert!(!masked.contains(&password), "{} -> {}", url, masked);
+            let echoed = mask_in_text(&format!("echo \"{}\" here", url));
+            proptest::prop_assert!(!echoed.contains(&password), "{}", echoed);
+        }
     }
 }
