@@ -376,6 +376,26 @@ async fn ad_hoc_migrations_dir_takes_its_database_name_from_the_files_or_the_fol
 }
 
 /// `dbwarden status --json | head -1`: the reader goes away; the CLI stops writing, without a panic.
+/// A SQLite URL with no file name (`sqlite://$UNSET`) would open a private temporary database: migrate "applied"
+/// into nothing and exited 0. It is an error naming the URL, and no file appears.
+#[test]
+fn a_sqlite_url_without_a_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let migrations = write(root, &portable(1));
+    for url in ["sqlite://", "sqlite:", "sqlite://?mode=rwc"] {
+        for command in [&["migrate"][..], &["status"], &["rollback"]] {
+            let args = [&["--url", url, "--migrations-dir", migrations.to_str().unwrap()][..], command].concat();
+            let out = cli(root, &args);
+            assert_eq!(out.code, 2, "{url} {command:?}: {out:?}");
+            assert!(out.stderr.contains("names no database file"), "{url} {command:?}: {out:?}");
+            assert!(!out.stdout.contains("applied"), "{out:?}");
+        }
+    }
+    let entries: Vec<_> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(entries, ["migrations"], "no database file was made");
+}
+
 #[test]
 fn a_reader_that_goes_away_is_no_panic() {
     use std::io::Read;

@@ -87,6 +87,14 @@ pub(crate) fn missing_file(options: &SqliteConnectOptions, url: &str) -> Option<
 impl SqliteBackend {
     pub(crate) async fn connect_url(url: &str, create: bool) -> Result<SqliteBackend, DbError> {
         let options = SqliteConnectOptions::from_str(url).map_err(DbError::from)?;
+        if options.get_filename().as_os_str().is_empty() {
+            // SQLite opens a private temporary database for an empty name: a migrate would "succeed" into nothing
+            // (typically `sqlite://$UNSET_VARIABLE`).
+            return Err(DbError::connect(format!(
+                "`{}`: the URL names no database file; give one, such as sqlite://app.db",
+                crate::url::mask(url)
+            )));
+        }
         // Only ever switched on: a URL's own `mode=rwc` stays in force for read-only commands. Off for a read-only
         // URL, `mode=rwc&immutable=true` too (SQLite's read-only and create flags together are undefined: it made an
         // empty file here).
