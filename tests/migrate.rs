@@ -200,6 +200,16 @@ async fn failure_reports_the_line_releases_the_lock_and_resumes(dialect: Dialect
         let report = migrator(&dir).dry_run(true).run(db.url.as_str()).await.unwrap();
         let sql = report.steps[0].sql.as_deref().unwrap();
         assert!(sql.contains("resumes at statement 3 of 3") && !sql.contains("CREATE TABLE t1"), "{sql}");
+        // A baseline would record as never run a migration that ran in part: refused, naming it (it was a
+        // duplicate-key error from the history table).
+        match migrator(&dir).baseline(true).run(db.url.as_str()).await {
+            Err(Error::Partial { file, state, done: 2, total: 3 }) => {
+                assert_eq!(file, "app__0002_broken.sql");
+                assert!(state.contains("--baseline"), "{state}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(db.tables().await, ["t0", "t1", "t2"], "nothing ran");
         // Fixing the failed statement but also changing one that ran: resuming would skip the changed statement
         // and record the file as applied. Refused, naming the file.
         std::fs::write(dir.join("app__0002_broken.sql"), fixed.replace("CREATE TABLE t1", "CREATE TABLE t1_renamed"))

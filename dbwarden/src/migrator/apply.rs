@@ -27,6 +27,21 @@ impl Migrator {
         adopt_legacy_rows(run, loaded, &mut rows).await?;
         let plan = self.plan(loaded, &rows, run.backend.dialect())?;
         rollbacks_split(&plan, run.backend.dialect())?;
+        if self.baseline {
+            // A baseline records migrations as run without running them; one that stopped part-way ran in part.
+            let partial =
+                |f: &MigrationFile| rows.iter().any(|r| r.filename == f.filename && r.state == RowState::Partial);
+            if let Some((file, done)) = plan.iter().find(|(file, _)| partial(file)) {
+                return Err(Error::Partial {
+                    file: file.filename.clone(),
+                    state: "upgrade stopped part-way, so --baseline cannot record it as never run; finish it with \
+                            `dbwarden migrate`, or undo what ran and `dbwarden repair`"
+                        .into(),
+                    done: *done,
+                    total: file.statements(&file.upgrade, run.backend.dialect())?.len(),
+                });
+            }
+        }
         let mut steps = Vec::new();
         if plan.is_empty() {
             // Nothing ran: the rows just read under the lock are the history.
