@@ -46,7 +46,7 @@ impl LockHolder {
         let nonce = now.subsec_nanos() ^ (pid.rotate_left(16));
         let ms = now.as_millis() as i64;
         LockHolder {
-            owner: format!("{host}:{pid}:{nonce:08x}"),
+            owner: format!("{host}:{pid}:{}-{nonce:08x}", incarnation()),
             host,
             pid,
             state: "held".into(),
@@ -80,13 +80,23 @@ impl LockHolder {
         if self.expiry < now_ms {
             return true;
         }
-        self.on_this_host() && !process_alive(self.pid)
+        self.on_this_host() && !self.alive_here()
     }
 
     /// Whether the holder's process is known to run: on this host, with its pid alive. (Another host's cannot be
     /// checked from here.)
     pub fn known_running(&self) -> bool {
-        self.on_this_host() && process_alive(self.pid)
+        self.on_this_host() && self.alive_here()
+    }
+
+    /// Whether the holder's pid runs on this host. Our own pid is alive, but it is the holder only if the row is
+    /// this process's: a process restarted with the same pid (PID 1 in a restarted container, with the SQLite file
+    /// on a volume) finds its previous incarnation's row, which would otherwise look alive until it expired.
+    fn alive_here(&self) -> bool {
+        if self.pid == std::process::id() {
+            return self.owner.contains(incarnation());
+        }
+        process_alive(self.pid)
     }
 
     pub(crate) fn on_this_host(&self) -> bool {
@@ -119,6 +129,12 @@ pub(crate) fn rfc3339(ms: i64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// This process among all that had its pid: its start in nanoseconds (hex), taken once.
+fn incarnation() -> &'static str {
+    static INCARNATION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    INCARNATION.get_or_init(|| format!("{:016x}", since_epoch().as_nanos() as u64))
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -383,6 +399,22 @@ pub async fn force_unlock(backend: &mut dyn Backend, d: &dyn SqlDialect, namespa
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A row with our pid is ours only if this process wrote it: the same pid in a restarted container (PID 1) left
+    /// a row that is stale, not "still running".
+    #[test]
+    fn our_pid_holds_the_lock_only_in_this_process() {
+        let me = LockHolder::me();
+        assert!(me.known_running() && !me.is_stale(now_ms()));
+        assert!(me.owner.starts_with(&format!("{}:{}:", me.host, me.pid)), "{}", me.owner);
+        let before_restart =
+            LockHolder { owner: format!("{}:{}:0123456789abcdef-00000001", me.host, me.pid), ..me.clone() };
+        assert!(!before_restart.known_running() && before_restart.is_stale(now_ms()));
+        let another_process = LockHolder { pid: std::process::id() + 1_000_000, ..me.clone() };
+        assert!(another_process.is_stale(now_ms()), "no such pid");
+    }
+
     proptest::proptest! {
         /// The hand-written calendar agrees with chrono's for any millisecond from year 1 to 9999.
         #[test]
