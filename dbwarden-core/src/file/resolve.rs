@@ -47,6 +47,18 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, FormatError> {
         })?;
         files.push(SourceFile { filename, contents });
     }
+    if !files.is_empty() {
+        // Beside the folder's own files, migrations in a sub-folder would be left out silently. (A folder with
+        // none of its own is the parent of database folders: its callers say so.)
+        if let Some(sub) = subfolders_with_migrations(dir).first() {
+            return Err(FormatError::Misplaced {
+                file: format!("{}/{sub}", dir.display()),
+                message: "holds migration files, but only the folder's own files are read, not its sub-folders: \
+                          move them up into the folder, or out of it"
+                    .into(),
+            });
+        }
+    }
     Ok(files)
 }
 
@@ -254,5 +266,21 @@ mod read_tests {
         let message = super::read_dir(&dir).unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(message.starts_with("app__0002_b.SQL") && message.contains("rename it"), "{message}");
+    }
+
+    /// Migrations in a sub-folder beside the folder's own would be left out without a word: an error naming it.
+    /// A sub-folder of other files is fine.
+    #[test]
+    fn migrations_in_a_sub_folder_beside_the_folders_own_are_an_error() {
+        let dir = std::env::temp_dir().join(format!("dbwarden-read-sub-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("notes")).unwrap();
+        std::fs::write(dir.join("app__0001_a.sql"), "-- upgrade\n-- rollback\n").unwrap();
+        std::fs::write(dir.join("notes/readme.md"), "notes").unwrap();
+        assert_eq!(super::read_dir(&dir).unwrap().len(), 1);
+        std::fs::create_dir_all(dir.join("later")).unwrap();
+        std::fs::write(dir.join("later/app__0002_b.sql"), "-- upgrade\n-- rollback\n").unwrap();
+        let message = super::read_dir(&dir).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(message.contains("/later: holds migration files") && message.contains("move them"), "{message}");
     }
 }
