@@ -24,6 +24,9 @@ pub enum ConfigError {
     /// No database by that name.
     #[error("no database named `{name}` in {file} (known: {known})")]
     UnknownDatabase { file: String, name: String, known: String },
+    /// An environment variable that overrides a database's url holds a wrong one.
+    #[error("{var}: {message}")]
+    Env { var: String, message: String },
 }
 
 #[derive(Deserialize)]
@@ -160,7 +163,19 @@ impl Config {
             let default = db.default.as_ref().map_or(only_one, |d| *d.get_ref());
             let env_key = format!("DBWARDEN_{}_URL", name.to_ascii_uppercase());
             let mut unresolved = None;
-            let from_env = env(&env_key).or_else(|| if default { env("DATABASE_URL") } else { None });
+            let env_var = [env_key.as_str(), "DATABASE_URL"]
+                .into_iter()
+                .filter(|var| *var == env_key || default)
+                .find_map(|var| env(var).map(|url| (var.to_string(), url)));
+            let (from_env, env_var) = match env_var {
+                Some((var, url)) => (Some(url), Some(var)),
+                None => (None, None),
+            };
+            // A wrong url from the environment is the variable's fault, not the file's.
+            let env_error = |message: String| ConfigError::Env {
+                var: env_var.clone().unwrap_or_default(),
+                message: format!("{message} (it overrides the url of database `{name}` in {file})"),
+            };
             if let (Some(_), Some(var)) = (&db.url, &db.url_env) {
                 return Err(invalid(
                     var.span().start,
@@ -204,7 +219,16 @@ impl Config {
                             format!("type `{}` is not one of sqlite, postgresql, mysql, mariadb", kind.get_ref()),
                         )
                     })?;
+                    if let (Err(e), Some(_)) = (&url_dialect, &env_var) {
+                        return Err(env_error(e.to_string()));
+                    }
                     if let Ok(u) = url_dialect {
+                        if u != d && env_var.is_some() {
+                            return Err(env_error(format!(
+                                "the url's scheme ({u}) does not match type `{}`",
+                                kind.get_ref()
+                            )));
+                        }
                         if u != d {
                             return Err(invalid(
                                 kind.span().start,
@@ -216,8 +240,9 @@ impl Config {
                 }
                 // No url to tell (an unset url_env): any dialect will do until a --url supplies one.
                 None if unresolved.is_some() => Dialect::Sqlite,
+                None if env_var.is_some() => url_dialect.map_err(|e| env_error(e.to_string()))?,
                 None => url_dialect.map_err(|e| {
-                    // At the url line when the url is the file's (else the name's: it came from the environment).
+                    // At the url line when the url is the file's (else the name's: url_env named the variable).
                     let at = db.url.as_ref().map_or(db.name.span().start, |u| u.span().start);
                     invalid(at, format!("url: {e}"))
                 })?,
@@ -497,5 +522,24 @@ mod tests {
         assert_eq!(c.databases[0].dialect, Dialect::MySql);
         let d = Config::defaults(|_| None);
         assert_eq!(d.databases[0].url, "sqlite://app.db");
+    }
+
+    /// A wrong url in the environment is named as the variable's, not as a line of the file (which is right).
+    #[test]
+    fn a_wrong_url_from_the_environment_names_the_variable() {
+        let text = "[[database]]\nname = \"primary\"\ntype = \"sqlite\"\nurl = \"sqlite://a.db\"\n";
+        for (var, text) in [("DATABASE_URL", text), ("DBWARDEN_PRIMARY_URL", &text.replace("type = \"sqlite\"\n", ""))]
+        {
+            let e = Config::parse(text, "f", |k| (k == var).then(|| "mysq://r:pw@h/d".into())).unwrap_err();
+            let message = e.to_string();
+            assert!(matches!(&e, ConfigError::Env { var: v, .. } if v == var), "{message}");
+            assert!(
+                message.starts_with(&format!("{var}: ")) && message.contains("unknown database URL scheme"),
+                "{message}"
+            );
+            assert!(!message.contains("pw") && !message.contains("f:"), "{message}");
+        }
+        let e = Config::parse(text, "f", |k| (k == "DATABASE_URL").then(|| "mysql://r@h/d".into())).unwrap_err();
+        assert!(e.to_string().starts_with("DATABASE_URL: the url's scheme (mysql) does not match type `sqlite`"), "{e}");
     }
 }
