@@ -53,6 +53,15 @@ pub enum LexErrorKind {
     /// (`TRIGGER`, `PROCEDURE`, `FUNCTION`, `EVENT`, or `BEGIN NOT ATOMIC` for a MariaDB compound statement).
     #[error("{0} body opened by BEGIN is never closed by END")]
     UnterminatedBlock(String),
+    /// A `-- @dbwarden...` comment line that is not `-- @dbwarden:autocommit` (a typo would otherwise be a plain
+    /// comment, and the statement would run inside the transaction); the string is the comment's text.
+    #[error(
+        "unknown marker `-- {0}`; the only one is `-- @dbwarden:autocommit`, on a line of its own before a statement"
+    )]
+    UnknownMarker(String),
+    /// A `-- @dbwarden:autocommit` line with no statement after it in the section.
+    #[error("`-- @dbwarden:autocommit` is followed by no statement; put it on the line before the statement it marks")]
+    DanglingMarker,
 }
 
 /// Splits `input` into statements. Chunks holding only white space and comments are not statements.
@@ -84,7 +93,14 @@ pub enum LexErrorKind {
 /// assert_eq!(error.to_string(), "line 2: unterminated quoted text starting with '");
 /// ```
 pub fn split(input: &str, dialect: Dialect) -> Result<Vec<Statement<'_>>, LexError> {
-    Splitter { lexer: Lexer::new(input, dialect), statements: Vec::new(), current: None, autocommit: false }.run()
+    Splitter {
+        lexer: Lexer::new(input, dialect),
+        statements: Vec::new(),
+        current: None,
+        autocommit: false,
+        autocommit_line: 0,
+    }
+    .run()
 }
 
 /// The words of `input` as the splitter sees them, for reading a statement's keywords: unquoted words upper-cased,
@@ -171,6 +187,9 @@ fn canonical_at(input: &str, dialect: Dialect, outer: bool) -> String {
 
 /// The annotation that runs the next statement outside the migration's transaction.
 const AUTOCOMMIT: &str = "@dbwarden:autocommit";
+
+/// What starts every marker comment: a line that starts so but is not [`AUTOCOMMIT`] is a typo.
+const AUTOCOMMIT_PREFIX: &str = "@dbwarden";
 
 /// How many leading words of a statement are searched for the kind of object it creates.
 const HEAD_WORDS: u8 = 12;
@@ -268,8 +287,8 @@ impl<'a> Lexer<'a> {
                 self.pos += 1;
                 Kind::Semicolon
             }
-            b'-' if next == Some(b'-') && (!mysql || self.mysql_dash_comment(start)) => self.line_comment(start, 2),
-            b'#' if mysql => self.line_comment(start, 1),
+            b'-' if next == Some(b'-') && (!mysql || self.mysql_dash_comment(start)) => self.line_comment(start, 2)?,
+            b'#' if mysql => self.line_comment(start, 1)?,
             b'/' if next == Some(b'*') => self.block_comment(start)?,
             // Only MySQL reads backslash escapes in plain strings; PostgreSQL and SQLite keep `\` literally.
             b'\'' | b'"' => self.quoted(start, start, c, c, mysql)?,
@@ -294,13 +313,20 @@ impl<'a> Lexer<'a> {
     }
 
     /// A comment to the end of the line; `prefix` is the length of `--` or `#`. The newline stays white space.
-    fn line_comment(&mut self, start: usize, prefix: usize) -> Kind {
+    fn line_comment(&mut self, start: usize, prefix: usize) -> Result<Kind, LexError> {
         let end = self.bytes[start..].iter().position(|&b| b == b'\n').map_or(self.bytes.len(), |n| start + n);
         self.pos = end;
-        let autocommit = prefix == 2
-            && self.src[start + prefix..end].trim().eq_ignore_ascii_case(AUTOCOMMIT)
-            && self.starts_line(start);
-        Kind::Comment { autocommit }
+        let text = self.src[start + prefix..end].trim();
+        let marker = prefix == 2 && self.starts_line(start);
+        let autocommit = marker && text.eq_ignore_ascii_case(AUTOCOMMIT);
+        if marker
+            && !autocommit
+            && text.get(..AUTOCOMMIT_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(AUTOCOMMIT_PREFIX))
+        {
+            let text = text.chars().take(60).collect();
+            return Err(self.error(start, LexErrorKind::UnknownMarker(text)));
+        }
+        Ok(Kind::Comment { autocommit })
     }
 
     /// Whether only white space stands between the line's start and `at` (the annotation must be a line of its own,
@@ -430,6 +456,8 @@ struct Splitter<'a> {
     current: Option<Current>,
     /// An annotation seen since the last statement; it waits for the next one, across empty chunks.
     autocommit: bool,
+    /// The line of that annotation, for the error if no statement follows.
+    autocommit_line: u32,
 }
 
 fn word_is(word: &str, keywords: &[&str]) -> bool {
@@ -444,6 +472,7 @@ impl<'a> Splitter<'a> {
                     // Comments inside a statement belong to it; only those between statements annotate.
                     if self.current.is_none() && autocommit {
                         self.autocommit = true;
+                        self.autocommit_line = self.lexer.line_at(token.start);
                     }
                 }
                 Kind::Semicolon => {
@@ -492,6 +521,9 @@ impl<'a> Splitter<'a> {
                 return Err(LexError { line: current.opener_line, kind: LexErrorKind::UnterminatedBlock(what) });
             }
             self.emit(current);
+        }
+        if self.autocommit {
+            return Err(LexError { line: self.autocommit_line, kind: LexErrorKind::DanglingMarker });
         }
         Ok(self.statements)
     }
@@ -930,7 +962,7 @@ mod tests {
         let input = "SELECT 1;\n-- @dbwarden:autocommit\nCREATE INDEX CONCURRENTLY i ON t (a);\n\
                      SELECT 2;\n  --   @DBWarden:AutoCommit   \n\n/* c */\nVACUUM;\n\
                      SELECT 3; -- @dbwarden:autocommit\nSELECT 4;\n-- @dbwarden:autocommit\n;\nSELECT 5\n\
-                     -- @dbwarden:autocommit\n;SELECT 6;\n-- @dbwarden:autocommit please\nSELECT 7";
+                     -- @dbwarden:autocommit\n;SELECT 6;\nSELECT 7; -- @dbwarden:autocomit\nSELECT 8";
         for d in ALL {
             let flags: Vec<_> = checked(input, d).unwrap().into_iter().map(|s| (s.sql, s.autocommit)).collect();
             assert_eq!(
@@ -944,7 +976,8 @@ mod tests {
                     ("SELECT 4", false), // trailing comment on a statement's line: not a line
                     ("SELECT 5", true),  // carried over an empty chunk
                     ("SELECT 6", false), // inside SELECT 5, before its `;`
-                    ("SELECT 7", false), // not the exact annotation
+                    ("SELECT 7", false),
+                    ("SELECT 8", false), // a comment on a statement's line is no marker, whatever it says
                 ],
                 "{d}"
             );
@@ -955,6 +988,24 @@ mod tests {
         assert_eq!(sqls("--@dbwarden:autocommit\nSELECT 1", Dialect::MySql), ["--@dbwarden:autocommit\nSELECT 1"]);
         // `#` comments do not annotate.
         assert!(!split("# @dbwarden:autocommit\nSELECT 1", Dialect::MySql).unwrap()[0].autocommit);
+        // A marker line with a typo, or with no statement after it, would leave its statement in the transaction
+        // without a word: an error at its line.
+        for d in ALL {
+            for typo in ["-- @dbwarden:autocomit", "-- @dbwarden: autocommit", "--  @DBWARDEN:autocommit please"] {
+                let e = split(&format!("SELECT 1;\n{typo}\nSELECT 2;"), d).unwrap_err();
+                assert!(e.line == 2 && matches!(e.kind, LexErrorKind::UnknownMarker(_)), "{d} {typo}: {e}");
+            }
+            for dangling in
+                ["SELECT 1;\n-- @dbwarden:autocommit\n", "SELECT 1;\n\n-- @dbwarden:autocommit\n;\n-- done\n"]
+            {
+                let e = split(dangling, d).unwrap_err();
+                assert_eq!(
+                    (e.line, e.kind),
+                    (if dangling.contains("\n\n") { 3 } else { 2 }, LexErrorKind::DanglingMarker),
+                    "{d}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -1018,8 +1069,8 @@ mod tests {
         }
         let unterminated = format!("SELECT 1; $a$ {}", "$b ".repeat(100_000));
         assert!(split(&unterminated, Dialect::Postgres).is_err());
-        let comment_lines = "   -- @dbwarden:autocommit\n".repeat(100_000);
-        assert!(split(&comment_lines, Dialect::Postgres).unwrap().is_empty());
+        let comment_lines = format!("{}SELECT 1", "   -- @dbwarden:autocommit\n".repeat(100_000));
+        assert!(split(&comment_lines, Dialect::Postgres).unwrap()[0].autocommit);
     }
 
     // ---- corpus of real migration histories ----

@@ -540,6 +540,9 @@ mod tests {
             assert!(!message.contains("pw") && !message.contains("f:"), "{message}");
         }
         let e = Config::parse(text, "f", |k| (k == "DATABASE_URL").then(|| "mysql://r@h/d".into())).unwrap_err();
-        assert!(e.to_string().starts_with("DATABASE_URL: the url's scheme (mysql) does not match type `sqlite`"), "{e}");
+        assert!(
+            e.to_string().starts_with("DATABASE_URL: the url's scheme (mysql) does not match type `sqlite`"),
+            "{e}"
+        );
     }
 }

@@ -178,6 +178,25 @@ fn parse_header_line(line: &str, directives: &mut Directives) -> Result<(), Stri
         ));
     };
     let comment = comment.trim();
+    // Near misses of a directive would be plain comments, and the file would run without it: say so.
+    let lower = comment.to_ascii_lowercase();
+    let mut words = lower.split(|c: char| c.is_whitespace() || c == ':').filter(|w| !w.is_empty());
+    match (words.next(), words.next()) {
+        (Some(first), _) if first.starts_with("@dbwarden") => {
+            return Err(format!(
+                "`-- {}` before the `-- upgrade` line: file directives are written `-- dbwarden: no-transaction` \
+                 (no `@`); `-- @dbwarden:autocommit` marks a statement, on the line before it in a section",
+                truncate(comment)
+            ))
+        }
+        (Some("dbwarden"), Some(directive)) if !comment.contains(':') && is_directive(directive) => {
+            return Err(format!("`-- {}` lacks its colon: write `-- dbwarden: {directive}`", truncate(comment)))
+        }
+        (Some(key @ ("depends_on" | "renames")), _) if !comment.contains(':') => {
+            return Err(format!("`-- {}` lacks its colon: write `-- {key}: [...]`", truncate(comment)))
+        }
+        _ => {}
+    }
     if let Some((key, value)) = comment.split_once(':') {
         let (key, value) = (key.trim().to_ascii_lowercase(), value.trim());
         match key.as_str() {
@@ -220,6 +239,11 @@ fn parse_header_line(line: &str, directives: &mut Directives) -> Result<(), Stri
         }
     }
     Ok(())
+}
+
+/// Whether `word` (lower case) names a `-- dbwarden:` directive, for spotting one written without its colon.
+fn is_directive(word: &str) -> bool {
+    matches!(word, "irreversible" | "no-transaction" | "no_transaction" | "file-severity" | "file_severity")
 }
 
 /// Parses `["a", "b"]` (JSON-style strings, as Python DBWarden writes them).
@@ -294,6 +318,31 @@ mod tests {
         assert!(!f.directives.irreversible && !f.directives.no_transaction);
         // A typo of a directive that changes how the file runs is still an error.
         assert!(err(&text.replace("file-severity SAFE", "no-transation")).to_string().contains("unknown directive"));
+    }
+
+    /// A directive written slightly wrong would be a plain comment, and the file would run without it: an error at
+    /// its line. Comments that merely mention dbwarden stay comments.
+    #[test]
+    fn near_misses_of_directives_are_errors() {
+        for (line, expect) in [
+            ("-- dbwarden no-transaction", "write `-- dbwarden: no-transaction`"),
+            ("--   DBWarden  irreversible", "write `-- dbwarden: irreversible`"),
+            ("-- @dbwarden: no-transaction", "(no `@`)"),
+            ("-- @dbwarden:autocommit", "marks a statement"),
+            ("-- depends_on [\"0002\"]", "write `-- depends_on: [...]`"),
+        ] {
+            let e = err(&format!("-- a comment\n{line}\n-- upgrade\nSELECT 1;\n-- rollback\n"));
+            assert!(matches!(e, FormatError::Syntax { line: 2, .. }), "{line}: {e}");
+            assert!(e.to_string().contains(expect), "{line}: {e}");
+        }
+        for comment in [
+            "-- dbwarden generated this file",
+            "-- dbwarden: irreversible",
+            "-- written for dbwarden no-transaction tests",
+        ] {
+            let text = format!("{comment}\n-- upgrade\nSELECT 1;\n-- rollback\n");
+            assert!(MigrationFile::parse("db__0001_x.sql", &text).is_ok(), "{comment}");
+        }
     }
 
     #[test]
