@@ -649,17 +649,29 @@ fn classify(sql: &str, dialect: Dialect) -> PlannedStep {
         "PERIOD",
     ];
     let drops_column = alter && words.windows(2).any(|w| w[0] == "DROP" && !NOT_A_COLUMN.contains(&w[1]));
+    // A data-changing statement inside a WITH or a MERGE.
+    let wrapped = starts(&["WITH"]) || starts(&["MERGE"]);
+    // A body whose statements the words do not show (a PostgreSQL DO block is one string; a procedure may do
+    // anything): a ceiling must stop before it, so it counts as what it might do at worst.
+    let opaque = starts(&["DO"]) || starts(&["CALL"]) || starts(&["EXECUTE"]) || starts(&["EXEC"]);
     let safety = if starts(&["DROP", "TABLE"])
         || starts(&["DROP", "SCHEMA"])
         || starts(&["DROP", "DATABASE"])
         || starts(&["TRUNCATE"])
         || starts(&["DELETE"])
         || drops_column
+        || wrapped && (has("DELETE") || has("TRUNCATE"))
+        || opaque
     {
         Safety::Critical
     } else if alter && (has("TYPE") || has("MODIFY") || has("NOT") || has("UNIQUE") || has("CONSTRAINT"))
         || starts(&["UPDATE"])
         || starts(&["CREATE", "UNIQUE"])
+        || wrapped && has("UPDATE")
+        // Replacing a row deletes the one it conflicts with; an upsert overwrites it.
+        || starts(&["REPLACE"])
+        || starts(&["INSERT", "OR", "REPLACE"])
+        || starts(&["INSERT"]) && has("UPDATE")
     {
         Safety::Warn
     } else if starts(&["CREATE"]) || starts(&["INSERT"]) {
@@ -689,6 +701,10 @@ mod classify_tests {
             "ALTER TABLE users DROP \"email\"",
             "ALTER TABLE t -- don't\n DROP COLUMN c",
             "ALTER TABLE t DROP PARTITION p2019",
+            "WITH d AS (DELETE FROM a RETURNING *) SELECT 1",
+            "DO $$ BEGIN DROP TABLE a; END $$",
+            "CALL purge_old_rows()",
+            "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
         ] {
             for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
                 assert_eq!(classify(sql, dialect).safety, Safety::Critical, "{dialect}: {sql}");
@@ -702,10 +718,21 @@ mod classify_tests {
             "ALTER TABLE users ADD COLUMN note TEXT DEFAULT 'drop it'",
             "ALTER TABLE t DROP SYSTEM VERSIONING",
             "ALTER TABLE t /* drop column x */ ADD COLUMN y INT",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
         ] {
             for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
                 assert_ne!(classify(sql, dialect).safety, Safety::Critical, "{dialect}: {sql}");
             }
+        }
+        // Overwriting rows: WARN, as an UPDATE is.
+        for sql in [
+            "INSERT OR REPLACE INTO t VALUES (1)",
+            "REPLACE INTO t VALUES (1)",
+            "WITH u AS (UPDATE t SET a = 1 RETURNING *) SELECT 1",
+            "INSERT INTO t VALUES (1, 2) ON CONFLICT (id) DO UPDATE SET a = 2",
+            "INSERT INTO t VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 2",
+        ] {
+            assert_eq!(classify(sql, Dialect::Postgres).safety, Safety::Warn, "{sql}");
         }
     }
 }
