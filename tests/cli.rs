@@ -396,6 +396,22 @@ fn a_sqlite_url_without_a_file_is_an_error() {
     assert_eq!(entries, ["migrations"], "no database file was made");
 }
 
+/// A MySQL URL with no database: `status` showed an empty history read from nowhere and `migrate` failed at its
+/// first table with "No database selected". Both say the URL names no database.
+#[test]
+fn a_mysql_url_without_a_database_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let migrations = write(root, &portable(1));
+    let server = common::mysql_admin().rsplit_once('/').unwrap().0.to_string();
+    for command in [&["status"][..], &["migrate"], &["history"]] {
+        let args = [&["--url", &server, "--migrations-dir", migrations.to_str().unwrap()][..], command].concat();
+        let out = cli(root, &args);
+        assert_eq!(out.code, 2, "{command:?}: {out:?}");
+        assert!(out.stderr.contains("names no database"), "{command:?}: {out:?}");
+    }
+}
+
 #[test]
 fn a_reader_that_goes_away_is_no_panic() {
     use std::io::Read;

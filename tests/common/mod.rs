@@ -17,7 +17,7 @@ fn pg_admin() -> String {
     std::env::var("DBWARDEN_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-fn mysql_admin() -> String {
+pub fn mysql_admin() -> String {
     std::env::var("DBWARDEN_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
 }
 

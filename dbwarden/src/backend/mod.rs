@@ -93,6 +93,22 @@ pub async fn connect(spec: &ConnectSpec) -> Result<Box<dyn Backend>, DbError> {
     }
 }
 
+/// [`connect`] for a database to migrate or inspect: a MySQL URL must name its database (without one, `status`
+/// read an empty history from nowhere and `migrate` failed at its first table). Server-level sessions, such as
+/// `verify`'s to create its scratch database, use [`connect`].
+async fn connect_target(spec: &ConnectSpec) -> Result<Box<dyn Backend>, DbError> {
+    if crate::url::dialect_of(&spec.url).ok() == Some(Dialect::MySql) {
+        let options = <sqlx::mysql::MySqlConnectOptions as std::str::FromStr>::from_str(&spec.url)?;
+        if options.get_database().is_none_or(str::is_empty) {
+            return Err(DbError::connect(format!(
+                "`{}`: the URL names no database; add one, such as mysql://user@host:3306/app",
+                crate::url::mask(&spec.url)
+            )));
+        }
+    }
+    connect(spec).await
+}
+
 fn boxed<B: Backend + 'static>(b: B) -> Box<dyn Backend> {
     Box::new(b)
 }
@@ -176,14 +192,14 @@ impl Target for sqlx::SqlitePool {
 impl Target for sqlx::AnyPool {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
         let url = self.connect_options().database_url.to_string();
-        connect(&ConnectSpec { url, create: true }).await
+        connect_target(&ConnectSpec { url, create: true }).await
     }
 }
 
 #[async_trait]
 impl Target for str {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
-        connect(&ConnectSpec { url: self.to_string(), create: true }).await
+        connect_target(&ConnectSpec { url: self.to_string(), create: true }).await
     }
 }
 
@@ -197,7 +213,7 @@ impl Target for String {
 #[async_trait]
 impl Target for ConnectSpec {
     async fn open(&self) -> Result<Box<dyn Backend>, DbError> {
-        connect(self).await
+        connect_target(self).await
     }
 }
 
