@@ -210,6 +210,16 @@ async fn failure_reports_the_line_releases_the_lock_and_resumes(dialect: Dialect
             other => panic!("expected a refusal, got {other:?}"),
         }
         assert_eq!(db.tables().await, ["t0", "t1", "t2"], "nothing ran");
+        // The failed statement removed: nothing is left to run, and the dry run says so (it said "statement 3 of
+        // 2"); with fewer statements than ran, it refuses as the run does.
+        let two = bad.replace("INSERT INTO missing_table VALUES (1);\n", "");
+        std::fs::write(dir.join("app__0002_broken.sql"), &two).unwrap();
+        let report = migrator(&dir).dry_run(true).run(db.url.as_str()).await.unwrap();
+        let sql = report.steps[0].sql.as_deref().unwrap();
+        assert!(sql.contains("all 2 statements ran before") && !sql.contains("resumes"), "{sql}");
+        std::fs::write(dir.join("app__0002_broken.sql"), two.replace("CREATE TABLE t2 (id INTEGER);\n", "")).unwrap();
+        let refused = migrator(&dir).dry_run(true).run(db.url.as_str()).await;
+        assert!(matches!(refused, Err(Error::Partial { done: 2, total: 1, .. })), "{refused:?}");
         // Fixing the failed statement but also changing one that ran: resuming would skip the changed statement
         // and record the file as applied. Refused, naming the file.
         std::fs::write(dir.join("app__0002_broken.sql"), fixed.replace("CREATE TABLE t1", "CREATE TABLE t1_renamed"))

@@ -67,9 +67,20 @@ impl Migrator {
         let mut steps = Vec::new();
         for (file, resume) in plan {
             let statements = file.statements(&file.upgrade, backend.dialect())?;
+            if resume > statements.len() {
+                // What the run itself would refuse (see `apply_one`).
+                return Err(Error::Partial {
+                    file: file.filename.clone(),
+                    state: "upgrade stopped part-way and the file now has fewer statements".into(),
+                    done: resume,
+                    total: statements.len(),
+                });
+            }
             // What the run would send: a migration stopped part-way resumes after the statements that ran.
             let mut sql = statements.iter().skip(resume).map(|s| format!("{};", s.sql)).collect::<Vec<_>>().join("\n");
-            if resume > 0 {
+            if resume > 0 && resume == statements.len() {
+                sql = format!("-- all {resume} statements ran before (the rest of the file was removed since): nothing runs, the migration is recorded as applied");
+            } else if resume > 0 {
                 sql = format!(
                     "-- resumes at statement {} of {} (the first {resume} ran before)\n{sql}",
                     resume + 1,
