@@ -260,6 +260,18 @@ impl Config {
                 if table.get_ref().is_empty() {
                     return Err(invalid(table.span().start, "migration_table must not be empty".into()));
                 }
+                if table.get_ref().contains('.') {
+                    // It is one quoted name: `s.t` would be a table named "s.t" in the session's schema.
+                    return Err(invalid(
+                        table.span().start,
+                        format!(
+                            "migration_table = \"{}\": a table name, without a schema; the history table lives in \
+                             the session's schema (PostgreSQL: set search_path, e.g. ?options=-csearch_path%3D{})",
+                            table.get_ref(),
+                            table.get_ref().split('.').next().unwrap_or_default()
+                        ),
+                    ));
+                }
                 config.migration_table = table.into_inner();
             }
             if let Some(timeout) = db.lock_timeout {
@@ -522,6 +534,13 @@ mod tests {
         assert_eq!(c.databases[0].dialect, Dialect::MySql);
         let d = Config::defaults(|_| None);
         assert_eq!(d.databases[0].url, "sqlite://app.db");
+    }
+
+    #[test]
+    fn migration_table_is_one_name() {
+        let text = "[[database]]\nname = \"primary\"\nurl = \"sqlite://a.db\"\nmigration_table = \"myschema.hist\"\n";
+        let e = Config::parse(text, "f", |_| None).unwrap_err().to_string();
+        assert!(e.starts_with("f:4: migration_table = \"myschema.hist\": a table name, without a schema"), "{e}");
     }
 
     /// A wrong url in the environment is named as the variable's, not as a line of the file (which is right).
