@@ -352,6 +352,29 @@ async fn mysql_executable_comments_run() {
     assert_eq!(db.strings("SELECT CAST(id AS CHAR) FROM t ORDER BY id").await, ["1", "102"]);
 }
 
+/// `begin` and `end` as column names inside a procedure's body: the body is one statement (it was split at the first
+/// `;` after `SET end =`, committing half the file), and the procedure runs.
+#[tokio::test]
+async fn mysql_begin_and_end_columns_inside_a_body() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let dir = write_migrations(
+        db.dir.path(),
+        "app",
+        &[(
+            "app__0001_ev.sql",
+            "-- upgrade\nCREATE TABLE ev (id INT, begin DATE, end DATE, status INT);\n\
+             INSERT INTO ev VALUES (1, '2026-01-01', '2026-02-01', 0);\n\
+             CREATE PROCEDURE close_ev() BEGIN\n  UPDATE ev SET end = NULL WHERE id = 1;\n  \
+             UPDATE ev SET status = IF(begin IS NULL, 1, 2);\nEND;\n\
+             -- rollback\nDROP PROCEDURE close_ev;\nDROP TABLE ev;\n",
+        )],
+    );
+    let report = Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await.unwrap();
+    assert_eq!(report.steps[0].statements, 3);
+    db.exec("CALL close_ev()").await;
+    assert_eq!(db.strings("SELECT CONCAT(COALESCE(CAST(end AS CHAR), 'null'), ' ', status) FROM ev").await, ["null 2"]);
+}
+
 /// A MariaDB syntax error quotes the rest of the batch, which holds dbwarden's bookkeeping: the message stops
 /// where the user's SQL does.
 #[tokio::test]

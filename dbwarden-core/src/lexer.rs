@@ -448,6 +448,8 @@ struct Current {
     opener_line: u32,
     /// An `END` was seen at level > 0; whether it closes depends on the next token (`END IF` closes nothing).
     pending_end: bool,
+    /// The token before the one being read, in a statement that may hold a block.
+    prev: Option<Token>,
 }
 
 struct Splitter<'a> {
@@ -501,6 +503,7 @@ impl<'a> Splitter<'a> {
                             level: 0,
                             opener_line: 0,
                             pending_end: false,
+                            prev: None,
                         },
                     };
                     if token.kind == Kind::Word {
@@ -568,6 +571,33 @@ impl<'a> Splitter<'a> {
         if current.block.is_none() {
             return;
         }
+        self.block_keyword(current, token);
+        current.prev = Some(token);
+    }
+
+    /// Whether a word after `prev` stands where a value or a name does (`SET end = 1`, `IF(begin IS NULL, ..)`,
+    /// `WHERE end > 1`): there `BEGIN` and `END` are column names, not keywords. A block's `BEGIN` follows `)`,
+    /// `;`, a label's `:`, THEN, ELSE, DO, ROW or a routine's characteristics; its `END` follows `;` or `BEGIN`.
+    fn names_a_value(&self, prev: Option<Token>) -> bool {
+        let Some(prev) = prev else { return false };
+        let text = self.text(prev);
+        match prev.kind {
+            Kind::Opaque => matches!(
+                text,
+                "(" | "," | "." | "=" | "<" | ">" | "+" | "-" | "*" | "/" | "%" | "!" | "|" | "&" | "^" | "~"
+            ),
+            Kind::Word => word_is(
+                text,
+                &[
+                    "SET", "SELECT", "WHERE", "AND", "OR", "XOR", "NOT", "IS", "BY", "ON", "WHEN", "IN", "INTO",
+                    "LIKE", "BETWEEN", "DISTINCT", "RETURN", "VALUES", "DIV", "MOD", "NEW", "OLD",
+                ],
+            ),
+            _ => false,
+        }
+    }
+
+    fn block_keyword(&mut self, current: &mut Current, token: Token) {
         let word = (token.kind == Kind::Word).then(|| self.text(token));
         if current.pending_end {
             current.pending_end = false;
@@ -582,6 +612,9 @@ impl<'a> Splitter<'a> {
             }
         }
         let Some(word) = word else { return };
+        if word_is(word, &["BEGIN", "END"]) && self.names_a_value(current.prev) {
+            return;
+        }
         if word_is(word, &["BEGIN", "CASE"]) {
             if current.level == 0 {
                 current.opener_line = self.lexer.line_at(token.start);
@@ -877,6 +910,23 @@ mod tests {
         assert!(got[0].ends_with("END"));
         assert_eq!(got[1], "CREATE TRIGGER u BEFORE INSERT ON x FOR EACH ROW SET NEW.a = 1");
         assert!(got[2].ends_with("DELETE FROM x; END"));
+    }
+
+    /// `begin` and `end` are ordinary column names in MariaDB and SQLite; inside a body they were taken for the
+    /// block's keywords, so a procedure was split in the middle (its first part committed) or refused.
+    #[test]
+    fn begin_and_end_as_column_names_inside_bodies() {
+        let mysql = "CREATE PROCEDURE p1() BEGIN UPDATE ev SET end = NULL WHERE id = 1; END;\n\
+                     CREATE PROCEDURE p2() BEGIN UPDATE ev SET status = IF(begin IS NULL, 1, 2), x = end + 1; END;\n\
+                     CREATE PROCEDURE p3() BEGIN SELECT begin, end FROM ev WHERE end > begin ORDER BY end; END;\n\
+                     CREATE TRIGGER t BEFORE UPDATE ON ev FOR EACH ROW BEGIN SET NEW.end = OLD.begin; IF NEW.end IS NULL THEN BEGIN SET NEW.end = 1; END; END IF; END;\n\
+                     SELECT 1";
+        let got = sqls(mysql, Dialect::MySql);
+        assert_eq!(got.len(), 5, "{got:#?}");
+        assert!(got[0].ends_with("WHERE id = 1; END") && got[3].ends_with("END IF; END"), "{got:#?}");
+        let sqlite =
+            "CREATE TRIGGER t AFTER UPDATE ON ev BEGIN UPDATE ev SET end = new.begin WHERE end IS NULL; END;\nSELECT 1";
+        assert_eq!(sqls(sqlite, Dialect::Sqlite).len(), 2);
     }
 
     #[test]
