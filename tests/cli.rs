@@ -473,7 +473,8 @@ async fn sqlite_lock_timeout_and_status_with_another_writer() {
     assert_eq!(cli(db.dir.path(), &[&args[..], &["migrate", "--lock-timeout", "1s"]].concat()).code, 0);
 }
 
-/// MariaDB: a migration stopped part-way shows as such in `history` (it read as applied).
+/// MariaDB: a migration stopped part-way shows as such in `history` (it read as applied), and in `status`, whose
+/// summary counted it as neither applied nor pending ("0 applied, 0 pending").
 #[tokio::test]
 async fn history_shows_a_part_applied_row() {
     let db = TestDb::new(Dialect::MySql).await;
@@ -486,6 +487,12 @@ async fn history_shows_a_part_applied_row() {
         out.stdout.contains("primary__0001_x.sql") && out.stdout.contains("PART-APPLIED (1 statement(s) ran)"),
         "{out:?}"
     );
+    let out = cli(db.dir.path(), &[&args[..], &["status"]].concat());
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("0 applied, 0 pending, 1 stopped part-way"), "{out:?}");
+    assert!(out.stdout.contains("primary__0001_x.sql (1 statement(s) ran)"), "{out:?}");
+    let json = cli(db.dir.path(), &[&args[..], &["--json", "status"]].concat()).json();
+    assert_eq!(json["entries"][0]["statements_done"], 1, "{json}");
 }
 
 /// `status` on files gone: a repeatable's is listed (exit 0, with what to do), a versioned one's is a problem (exit 1).

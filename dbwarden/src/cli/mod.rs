@@ -642,8 +642,12 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
     let db = databases(cli, name, false)?.remove(0);
     let status = db.migrator().status(&spec(&db, false)).await?;
     out.emit(&status, |o| {
+        // Part-way migrations are neither applied nor pending: counted apart, so the line never says "0 and 0".
+        let part_way =
+            status.entries.iter().filter(|e| matches!(e.state, EntryState::Partial | EntryState::RollingBack)).count();
+        let part_way = if part_way > 0 { format!(", {part_way} stopped part-way") } else { String::new() };
         let mut text = format!(
-            "{} ({}): {} applied, {} pending\n",
+            "{} ({}): {} applied, {} pending{part_way}\n",
             status.database,
             url::mask(&db.url),
             status.applied,
@@ -663,7 +667,8 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
                 EntryState::OutOfOrder => o.red(&label("OUT OF ORDER")),
             };
             let when = e.applied_at.as_deref().map(|a| o.dim(&format!("  {a}"))).unwrap_or_default();
-            text.push_str(&format!("  {label}  {}{when}\n", e.filename));
+            let done = e.statements_done.map(|n| format!(" ({n} statement(s) ran)")).unwrap_or_default();
+            text.push_str(&format!("  {label}  {}{done}{when}\n", e.filename));
             if let Some(problem) = &e.problem {
                 text.push_str(&format!("  {}  {problem}\n", o.red(&format!("{:<13}", "CANNOT RUN"))));
             }

@@ -78,6 +78,9 @@ pub struct StatusEntry {
     /// statements), naming the file and line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// For a migration stopped part-way (`Partial`, `RollingBack`): how many statements of the section ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statements_done: Option<usize>,
 }
 
 /// What `status` reports.
@@ -161,6 +164,7 @@ pub(super) fn build_status(loaded: &Loaded, rows: &[AppliedMigration], dialect: 
             state,
             applied_at: row.and_then(|r| r.applied_at.clone()),
             problem,
+            statements_done: row.filter(|r| r.state != RowState::Applied).map(|r| r.statements_done),
         });
     }
     for row in rows {
@@ -182,6 +186,7 @@ pub(super) fn build_status(loaded: &Loaded, rows: &[AppliedMigration], dialect: 
                 state,
                 applied_at: row.applied_at.clone(),
                 problem: None,
+                statements_done: (row.state != RowState::Applied).then_some(row.statements_done),
             });
         }
     }
