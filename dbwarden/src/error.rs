@@ -115,6 +115,8 @@ pub struct FailedStatement {
     /// The migrations this run applied (or rolled back) before this one, which stay so; empty when the run was one
     /// transaction, rolled back whole.
     pub earlier: Vec<String>,
+    /// The run was one transaction (`--single-transaction`), rolled back whole: nothing of it stayed applied.
+    pub whole_run: bool,
 }
 
 /// What can stop the migrator. Every variant names the file, version or object at fault.
@@ -262,6 +264,11 @@ impl Error {
             {
                 "this statement cannot run inside a transaction: put `-- @dbwarden:autocommit` on the line before \
                  it, or `-- dbwarden: no-transaction` above `-- upgrade` for the whole file"
+                    .into()
+            }
+            Error::Statement { at, .. } if at.whole_run => {
+                "the run was one transaction and was rolled back whole: none of its migrations stayed applied; fix \
+                 the statement and run migrate again"
                     .into()
             }
             Error::Statement { at, .. } if at.applied == 0 => format!(

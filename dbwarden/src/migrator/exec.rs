@@ -67,6 +67,7 @@ pub(super) async fn exec_unit(
             total: ctx.total,
             rollback: ctx.direction == Direction::Down,
             earlier: Vec::new(),
+            whole_run: ctx.outer,
         },
         source,
     };
