@@ -687,11 +687,16 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
             assert_eq!(refused.code, 2, "{dialect}: unlock without --force must refuse a live holder: {refused:?}");
             let forced = cli(db.dir.path(), &[&args[..], &["unlock", "--force"]].concat());
             assert_eq!(forced.code, 0, "{dialect}: {forced:?}");
-            let status = holder.wait().unwrap();
-            assert!(!status.success(), "{dialect}: the holder's session was ended");
+            let ended = holder.wait_with_output().unwrap();
+            assert!(!ended.status.success(), "{dialect}: the holder's session was ended");
+            // Its message says why: not "fix the statement".
+            let stderr = String::from_utf8_lossy(&ended.stderr);
+            assert!(
+                stderr.contains("hint: the database session ended") && !stderr.contains("fix the statement"),
+                "{dialect}: {stderr}"
+            );
             let lock = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
             assert_eq!(lock["held"], false, "{dialect}");
-            let _ = holder.kill();
         } else {
             // SQLite's lock is a row: there is no session to end, and deleting the row under a running holder
             // would let a second run in beside it. --force refuses, naming the holder; once the holder is gone, the

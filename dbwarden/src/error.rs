@@ -23,6 +23,28 @@ pub struct DbError {
 }
 
 impl DbError {
+    /// Whether the session was ended from outside (terminated, killed, the server gone) rather than the statement
+    /// failing: PostgreSQL's admin_shutdown and crash_shutdown, MySQL's interrupted query, or a lost connection.
+    ///
+    /// ```
+    /// assert!(dbwarden::DbError::other("terminating connection due to administrator command").session_ended());
+    /// assert!(!dbwarden::DbError::other("relation \"t\" does not exist").session_ended());
+    /// ```
+    pub fn session_ended(&self) -> bool {
+        const CODES: [&str; 5] = ["57P01", "57P02", "57P03", "70100", "08S01"];
+        const WORDS: [&str; 7] = [
+            "terminating connection",
+            "connection was killed",
+            "server has gone away",
+            "lost connection",
+            "error communicating with database",
+            "connection reset",
+            "broken pipe",
+        ];
+        let message = self.message.to_ascii_lowercase();
+        self.code.as_deref().is_some_and(|c| CODES.contains(&c)) || WORDS.iter().any(|w| message.contains(w))
+    }
+
     /// An error that did not come from the server: for instance one a [`query_each`] reader returns to stop the
     /// query. URLs in the message are masked.
     ///
@@ -264,6 +286,12 @@ impl Error {
             {
                 "this statement cannot run inside a transaction: put `-- @dbwarden:autocommit` on the line before \
                  it, or `-- dbwarden: no-transaction` above `-- upgrade` for the whole file"
+                    .into()
+            }
+            Error::Statement { source, .. } if source.session_ended() => {
+                "the database session ended while the statement ran (`dbwarden unlock --force` from elsewhere, a \
+                 server restart or a killed connection), not because of the statement: see `dbwarden status`, then \
+                 run it again"
                     .into()
             }
             Error::Statement { at, .. } if at.whole_run => {
