@@ -77,6 +77,8 @@ impl MigrationFile {
         let mut directives = Directives::default();
         let mut upgrade_at: Option<(usize, usize)> = None; // (line index, byte offset after the marker line)
         let mut rollback_at: Option<(usize, usize, usize)> = None; // (line index, marker start, offset after)
+                                                                   // Inside a `/* ... */` comment of the header.
+        let mut in_comment = false;
         let mut offset = 0;
         for (index, raw_line) in text.split_inclusive('\n').enumerate() {
             let start = offset;
@@ -95,14 +97,35 @@ impl MigrationFile {
                     ))
                 }
                 (Some(Marker::Rollback), Some(_), None) => rollback_at = Some((index, start, offset)),
-                (Some(Marker::Rollback), Some(_), Some(_)) => {
+                (Some(Marker::Rollback), Some(_), Some((first, _, _))) => {
+                    // Sections are found by line before any SQL is read: a body's `-- rollback` comment is one.
                     return Err(syntax(
                         index + 1,
-                        "a second `-- rollback` line; a file has one rollback section".into(),
-                    ))
+                        format!(
+                            "a second `-- rollback` line (the first is line {}); a file has one rollback section, \
+                             and a comment line reading `-- rollback` inside the SQL counts as one: reword it",
+                            first + 1
+                        ),
+                    ));
                 }
                 (None, None, _) => {
-                    parse_header_line(line, &mut directives).map_err(|message| syntax(index + 1, message))?
+                    // A block comment in the header is a comment too, over as many lines as it takes.
+                    let rest = match (in_comment, line.strip_prefix("/*")) {
+                        (true, _) => Some(line),
+                        (false, Some(rest)) => Some(rest),
+                        (false, None) => None,
+                    };
+                    match rest.map(|r| r.split_once("*/")) {
+                        Some(None) => in_comment = true,
+                        Some(Some((_, after))) => {
+                            in_comment = false;
+                            parse_header_line(after.trim(), &mut directives)
+                                .map_err(|message| syntax(index + 1, message))?
+                        }
+                        None => {
+                            parse_header_line(line, &mut directives).map_err(|message| syntax(index + 1, message))?
+                        }
+                    }
                 }
                 (None, Some(_), _) => {}
             }
@@ -318,6 +341,20 @@ mod tests {
         assert!(!f.directives.irreversible && !f.directives.no_transaction);
         // A typo of a directive that changes how the file runs is still an error.
         assert!(err(&text.replace("file-severity SAFE", "no-transation")).to_string().contains("unknown directive"));
+    }
+
+    /// The header may hold `/* */` comments, over several lines; a second `-- rollback` names the first.
+    #[test]
+    fn block_comments_in_the_header_and_a_second_rollback_line() {
+        let text = "/* Adds users.\n   Reviewed. */\n/* one line */ -- dbwarden: irreversible\n-- upgrade\nSELECT 1;\n-- rollback\n";
+        let f = MigrationFile::parse("db__0001_x.sql", text).unwrap();
+        assert!(f.directives.irreversible);
+        let e = err("/* a */ SELECT 1;\n-- upgrade\n-- rollback\n");
+        assert!(matches!(e, FormatError::Syntax { line: 1, .. }), "{e}");
+        let body =
+            "-- upgrade\nCREATE FUNCTION f() RETURNS int AS $$\n-- Rollback\nSELECT 1 $$ LANGUAGE sql;\n-- rollback\n";
+        let e = err(body).to_string();
+        assert!(e.starts_with("db__0001_x.sql:5: a second `-- rollback` line (the first is line 3)"), "{e}");
     }
 
     /// A directive written slightly wrong would be a plain comment, and the file would run without it: an error at
