@@ -167,8 +167,8 @@ pub enum Error {
     #[error("{file}: an earlier run stopped part-way ({state}: {done} of {total} statements ran)")]
     Partial { file: String, state: String, done: usize, total: usize },
     /// The lock could not be taken in time.
-    #[error("timed out after {waited_secs}s waiting for the migration lock held by {holder}")]
-    LockTimeout { waited_secs: u64, holder: LockHolderDescription },
+    #[error("timed out after {} waiting for the migration lock held by {holder}", waited(*.waited_ms))]
+    LockTimeout { waited_ms: u64, holder: LockHolderDescription },
     /// A rollback asked for a migration that cannot be reverted.
     #[error("{file} is marked `-- dbwarden: irreversible`; it cannot be rolled back")]
     Irreversible { file: String },
@@ -235,6 +235,15 @@ fn earlier_note(at: &FailedStatement) -> String {
             if at.rollback { " rolled back" } else { " applied" },
             earlier.join(", ")
         ),
+    }
+}
+
+/// A wait as people read it: whole seconds, or milliseconds under one (`--lock-timeout 1ms` waited "0s").
+fn waited(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{}s", ms / 1000)
     }
 }
 
@@ -323,5 +332,16 @@ impl Error {
             Error::ScratchNotEmpty { .. } => "point dev_url at a database of its own (verify empties it again after each run), or leave dev_url out and verify creates and drops a throwaway database next to the project's".into(),
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_wait_under_a_second_is_told_in_milliseconds() {
+        assert_eq!(super::waited(1), "1 ms");
+        assert_eq!(super::waited(999), "999 ms");
+        assert_eq!(super::waited(1_000), "1s");
+        assert_eq!(super::waited(61_500), "61s");
     }
 }

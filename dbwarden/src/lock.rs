@@ -244,7 +244,7 @@ pub(crate) async fn acquire(
         if started.elapsed() >= timeout {
             let holder = read_holder(backend, d, namespace).await.ok().flatten();
             return Err(Error::LockTimeout {
-                waited_secs: started.elapsed().as_secs(),
+                waited_ms: started.elapsed().as_millis() as u64,
                 holder: LockHolderDescription(holder),
             });
         }
