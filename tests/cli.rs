@@ -699,7 +699,7 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
         // 3. unlock --force ends a live holder's session (PostgreSQL/MariaDB).
         if dialect != Dialect::Sqlite {
             assert_eq!(cli(db.dir.path(), &[&args[..], &["rollback"]].concat()).code, 0);
-            let mut holder = spawn_migrate(&db, &db.url, &dir);
+            let holder = spawn_migrate(&db, &db.url, &dir);
             wait_until_held(db.dir.path(), &db.url, &dir).await;
             let refused = cli(db.dir.path(), &[&args[..], &["unlock"]].concat());
             assert_eq!(refused.code, 2, "{dialect}: unlock without --force must refuse a live holder: {refused:?}");
