@@ -299,24 +299,6 @@ async fn passwords_in_urls_never_reach_output_or_logs() {
     assert!(status.stdout.contains(":***@"), "the URL is shown, masked: {}", status.stdout);
 }
 
-/// `--url` with `--migrations-dir` is ad hoc even where a dbwarden.toml lies in the current directory: a broken one
-/// blocked the command. `--config` reads it again.
-#[test]
-fn url_and_migrations_dir_do_not_read_the_config_in_the_current_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    let migrations = write(root, &portable(1));
-    std::fs::write(root.join("dbwarden.toml"), "[[database]]\nname = \"app\"\nurl = 5\n").unwrap();
-    let url = format!("sqlite://{}?mode=rwc", root.join("x.db").display());
-    let args = ["--url", url.as_str(), "--migrations-dir", migrations.to_str().unwrap()];
-    let out = cli(root, &[&args[..], &["migrate"]].concat());
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("primary: applied primary__0001_step_1.sql"), "{out:?}");
-    let out = cli(root, &[&["--config", "dbwarden.toml"][..], &args, &["status"]].concat());
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("dbwarden.toml:3"), "{out:?}");
-}
-
 /// `--migrations-dir` without a config names the database as `embed_migrations!` and `Source::dir` do: after the
 /// files' prefix, else after the folder. The CLI and the application then share one lock and head namespace.
 #[tokio::test]

@@ -28,9 +28,9 @@ use output::Out;
     after_help = "Without dbwarden.toml, the database is SQLite `app.db` (or DATABASE_URL) with migrations in migrations/primary."
 )]
 pub struct Cli {
-    /// The config file [default: dbwarden.toml]
-    #[arg(long, global = true)]
-    pub config: Option<PathBuf>,
+    /// The config file.
+    #[arg(long, global = true, default_value = crate::config::FILE_NAME)]
+    pub config: PathBuf,
     /// Database URL; runs without a config file (the type comes from the scheme).
     #[arg(long, global = true)]
     pub url: Option<String>,
@@ -49,20 +49,6 @@ pub struct Cli {
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
-}
-
-impl Cli {
-    /// The config file: `--config`, else `dbwarden.toml` in the current directory.
-    pub fn config_file(&self) -> &Path {
-        self.config.as_deref().unwrap_or(Path::new(crate::config::FILE_NAME))
-    }
-
-    /// Whether the command runs on `--url` alone, reading no config file: there is none, or `--migrations-dir`
-    /// says the rest (a dbwarden.toml that happens to be in the current directory is then left unread: a broken
-    /// one blocked the command, and its database name clashed with the folder's; `--config` brings it back).
-    fn ad_hoc(&self) -> bool {
-        !self.config_file().exists() || (self.migrations_dir.is_some() && self.config.is_none())
-    }
 }
 
 /// The commands.
@@ -366,13 +352,11 @@ fn entries(cli: &Cli, name: Option<&str>, all: bool) -> Result<Vec<DatabaseConfi
 }
 
 fn chosen(cli: &Cli, name: Option<&str>, all: bool, need_url: bool) -> Result<Vec<DatabaseConfig>, Failure> {
-    if let Some(config) = cli.config.as_deref().filter(|c| !c.exists()) {
-        return Err(Failure::usage(format!("{}: no such config file", config.display())));
+    let explicit_config = cli.config != Path::new(crate::config::FILE_NAME);
+    if explicit_config && !cli.config.exists() {
+        return Err(Failure::usage(format!("{}: no such config file", cli.config.display())));
     }
-    // `--url` with `--migrations-dir` says everything: a dbwarden.toml that happens to be in the current directory
-    // is not read (a broken one blocked the command, and its database name clashed with the folder's). `--config`
-    // brings it back.
-    let config = if let (Some(url), true) = (&cli.url, cli.ad_hoc()) {
+    let config = if let (Some(url), false) = (&cli.url, cli.config.exists()) {
         // Ad hoc: no config file at all.
         let dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
         // The database of `--migrations-dir` is the one its files name (or the folder's own name), as for
@@ -384,7 +368,7 @@ fn chosen(cli: &Cli, name: Option<&str>, all: bool, need_url: bool) -> Result<Ve
         };
         Config { origin: "--url".into(), databases: vec![DatabaseConfig::new(&db_name, dialect, url.clone())] }
     } else {
-        Config::load(cli.config_file())?
+        Config::load(&cli.config)?
     };
     let mut chosen = if all { config.databases.clone() } else { vec![config.entry(name)?.clone()] };
     for db in &mut chosen {
@@ -460,15 +444,15 @@ async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
 fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
     let io = |path: &Path, e: std::io::Error| Failure::usage(format!("{}: {e}", path.display()));
     let mut written = Vec::new();
-    if !cli.config_file().exists() {
+    if !cli.config.exists() {
         let text = "# dbwarden configuration: one [[database]] entry per database.\n\
                     [[database]]\nname = \"primary\"\ndefault = true\ntype = \"sqlite\"\nurl = \"sqlite://app.db\"\n\
                     migrations_dir = \"migrations/primary\"\n# lock_timeout = \"60s\"\n# migration_table = \"_dbwarden_migrations\"\n";
-        if let Some(folder) = cli.config_file().parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Some(folder) = cli.config.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|e| io(folder, e))?;
         }
-        std::fs::write(cli.config_file(), text).map_err(|e| io(cli.config_file(), e))?;
-        written.push(cli.config_file().display().to_string());
+        std::fs::write(&cli.config, text).map_err(|e| io(&cli.config, e))?;
+        written.push(cli.config.display().to_string());
     }
     for db in entries(cli, None, true)? {
         if !db.migrations_dir.exists() {

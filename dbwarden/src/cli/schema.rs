@@ -57,10 +57,10 @@ fn step_lines(out: &Out, steps: &[PlannedStep]) -> String {
 /// `#[derive(Table)]` models may well belong to databases of another program sharing the models crate: those get a
 /// warning in the log.) Not checked with `--url` and no config file, where the one database stands alone.
 fn models_name_known_databases(cli: &Cli) -> Result<(), Failure> {
-    if cli.url.is_some() && cli.ad_hoc() {
+    if cli.url.is_some() && !cli.config.exists() {
         return Ok(());
     }
-    let config = crate::config::Config::load(cli.config_file())?;
+    let config = crate::config::Config::load(&cli.config)?;
     let manifest = cli.schema.clone().unwrap_or_else(|| make::MANIFEST_FILE.into());
     let known: Vec<&str> = config.databases.iter().map(|d| d.name.as_str()).collect();
     let unknown = |m: &dbwarden_core::schema::ModelTable| m.database.clone().filter(|d| !known.contains(&d.as_str()));
