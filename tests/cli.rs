@@ -692,7 +692,8 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
             // Its message says why: not "fix the statement".
             let stderr = String::from_utf8_lossy(&ended.stderr);
             assert!(
-                stderr.contains("hint: the database session ended") && !stderr.contains("fix the statement"),
+                stderr.contains("hint: the statement was interrupted or its database session ended")
+                    && !stderr.contains("fix the statement"),
                 "{dialect}: {stderr}"
             );
             let lock = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
@@ -734,19 +735,21 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
     }
 }
 
-/// A SQLite lock row left by a process killed while it held the lock, whose pid a new process then has (PID 1 of a
-/// restarted container, with the file on a volume): the new process takes the lock at once rather than waiting out
-/// the row's expiry, since its pid running is no sign the holder is. Run in this test's process, whose pid the row
-/// carries.
+/// A SQLite lock row left by a process killed while it held the lock, whose pid a new process in the same PID
+/// namespace then has: the new process takes the lock at once rather than waiting out the row's expiry, since its
+/// pid running is no sign the holder is. Run in this test's process, whose pid and namespace the row carries.
 #[tokio::test]
 async fn a_lock_row_of_an_earlier_process_with_our_pid_is_stale() {
     let db = TestDb::new(Dialect::Sqlite).await;
     let dir = write(db.dir.path(), &portable(1));
     let host = dbwarden::lock::LockHolder::me().host;
     let pid = std::process::id();
+    // The row carries this process's PID namespace, as a process restarted in it would have written it.
+    let link = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let ns = link.to_str().unwrap().trim_start_matches("pid:[").trim_end_matches(']').to_string();
     let now = dbwarden_now_ms();
     db.exec("CREATE TABLE dbwarden_lock (namespace VARCHAR(255) NOT NULL PRIMARY KEY, owner VARCHAR(255) NOT NULL, host VARCHAR(255) NOT NULL, pid BIGINT NOT NULL, state VARCHAR(20) NOT NULL, acquired_at BIGINT NOT NULL, heartbeat BIGINT NOT NULL, expiry BIGINT NOT NULL)").await;
-    db.exec(&format!("INSERT INTO dbwarden_lock (namespace, owner, host, pid, state, acquired_at, heartbeat, expiry) VALUES ('primary:_dbwarden_migrations', '{host}:{pid}:0123456789abcdef-00000001', '{host}', {pid}, 'held', {now}, {now}, {})", now + 300_000)).await;
+    db.exec(&format!("INSERT INTO dbwarden_lock (namespace, owner, host, pid, state, acquired_at, heartbeat, expiry) VALUES ('primary:_dbwarden_migrations', '{host}:{pid}:{ns}:0123456789abcdef-00000001', '{host}', {pid}, 'held', {now}, {now}, {})", now + 300_000)).await;
     let report = dbwarden::Migrator::new(dbwarden::Source::dir(&dir))
         .lock_timeout(std::time::Duration::from_secs(2))
         .run(db.url.as_str())

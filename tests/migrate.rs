@@ -304,8 +304,13 @@ async fn rollback_refuses_a_file_that_is_not_what_ran(dialect: Dialect) {
     std::fs::write(dir.join("app__0002_audit.sql"), audit).unwrap();
     for to in [RollbackTo::Count(1), RollbackTo::Version(0)] {
         match m.rollback(db.url.as_str(), to).await {
-            Err(e @ Error::Edited { .. }) => assert!(e.to_string().contains("app__0002_audit.sql"), "{e}"),
-            other => panic!("expected Edited, got {other:?}"),
+            Err(e @ Error::VersionTaken { .. }) => {
+                assert!(e.to_string().contains("app__0002_audit.sql has the version of app__0002_orders.sql"), "{e}");
+                // Not `repair`, which would record the other file's checksums and let the wrong rollback run.
+                let hint = e.hint().unwrap();
+                assert!(hint.contains("renumber") && !hint.contains("repair"), "{hint}");
+            }
+            other => panic!("expected VersionTaken, got {other:?}"),
         }
         assert_eq!(db.tables().await, ["a", "orders"], "nothing ran");
         assert_eq!(rows().await, ["app__0001_a.sql", "app__0002_orders.sql"]);

@@ -575,24 +575,29 @@ impl<'a> Splitter<'a> {
         current.prev = Some(token);
     }
 
-    /// Whether a word after `prev` stands where a value or a name does (`SET end = 1`, `IF(begin IS NULL, ..)`,
-    /// `WHERE end > 1`): there `BEGIN` and `END` are column names, not keywords. A block's `BEGIN` follows `)`,
-    /// `;`, a label's `:`, THEN, ELSE, DO, ROW or a routine's characteristics; its `END` follows `;` or `BEGIN`.
-    fn names_a_value(&self, prev: Option<Token>) -> bool {
+    /// Whether `word` (`BEGIN` or `END`) after `prev` stands where a value or a name does (`SET end = 1`,
+    /// `IF(begin IS NULL, ..)`, `WHERE end > 1`, `@end`): there it is a column or variable, not a keyword. A
+    /// block's `BEGIN` follows `)`, `;`, a label's `:`, THEN, ELSE, DO, ROW or a routine's characteristics; an `END`
+    /// follows `;`, `BEGIN` or a CASE branch's value, never THEN, ELSE, FROM and the like (a branch or statement
+    /// list cannot be empty).
+    fn names_a_value(&self, word: &str, prev: Option<Token>) -> bool {
         let Some(prev) = prev else { return false };
         let text = self.text(prev);
         match prev.kind {
             Kind::Opaque => matches!(
                 text,
-                "(" | "," | "." | "=" | "<" | ">" | "+" | "-" | "*" | "/" | "%" | "!" | "|" | "&" | "^" | "~"
+                "(" | "," | "." | "=" | "<" | ">" | "+" | "-" | "*" | "/" | "%" | "!" | "|" | "&" | "^" | "~" | "@"
             ),
-            Kind::Word => word_is(
-                text,
-                &[
-                    "SET", "SELECT", "WHERE", "AND", "OR", "XOR", "NOT", "IS", "BY", "ON", "WHEN", "IN", "INTO",
-                    "LIKE", "BETWEEN", "DISTINCT", "RETURN", "VALUES", "DIV", "MOD", "NEW", "OLD",
-                ],
-            ),
+            Kind::Word => {
+                word_is(
+                    text,
+                    &[
+                        "SET", "SELECT", "WHERE", "AND", "OR", "XOR", "NOT", "IS", "BY", "ON", "WHEN", "IN", "INTO",
+                        "LIKE", "BETWEEN", "DISTINCT", "RETURN", "VALUES", "DIV", "MOD", "NEW", "OLD",
+                    ],
+                ) || word.eq_ignore_ascii_case("END")
+                    && word_is(text, &["THEN", "ELSE", "FROM", "JOIN", "AS", "HAVING", "CASE", "UPDATE"])
+            }
             _ => false,
         }
     }
@@ -612,7 +617,7 @@ impl<'a> Splitter<'a> {
             }
         }
         let Some(word) = word else { return };
-        if word_is(word, &["BEGIN", "END"]) && self.names_a_value(current.prev) {
+        if word_is(word, &["BEGIN", "END"]) && self.names_a_value(word, current.prev) {
             return;
         }
         if word_is(word, &["BEGIN", "CASE"]) {
@@ -927,6 +932,15 @@ mod tests {
         let sqlite =
             "CREATE TRIGGER t AFTER UPDATE ON ev BEGIN UPDATE ev SET end = new.begin WHERE end IS NULL; END;\nSELECT 1";
         assert_eq!(sqls(sqlite, Dialect::Sqlite).len(), 2);
+        // After THEN, ELSE, FROM, AS and `@`, `end` is a value; the keywords still open and close where they are.
+        let more = "CREATE PROCEDURE p4() BEGIN\n  SET @end = NOW();\n  SELECT CASE WHEN x THEN 1 ELSE end END AS e FROM ev;\n  \
+                    SELECT a AS end FROM ev;\n  IF x THEN BEGIN SELECT 1; END; ELSE BEGIN SELECT 2; END; END IF;\n  \
+                    lbl: BEGIN SELECT 3; END lbl;\n  BEGIN DECLARE CONTINUE HANDLER FOR SQLSTATE '23000' BEGIN END; SELECT 4; END;\nEND;\n\
+                    CREATE TRIGGER t2 BEFORE INSERT ON ev FOR EACH ROW FOLLOWS t BEGIN SET NEW.end = 1; END;\n\
+                    BEGIN NOT ATOMIC SELECT CASE WHEN begin THEN 1 END FROM ev; END;\nSELECT 5";
+        let got = sqls(more, Dialect::MySql);
+        assert_eq!(got.len(), 4, "{got:#?}");
+        assert!(got[0].ends_with("SELECT 4; END;\nEND") && got[2].starts_with("BEGIN NOT ATOMIC"), "{got:#?}");
     }
 
     #[test]

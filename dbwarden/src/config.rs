@@ -219,8 +219,17 @@ impl Config {
                             format!("type `{}` is not one of sqlite, postgresql, mysql, mariadb", kind.get_ref()),
                         )
                     })?;
-                    if let (Err(e), Some(_)) = (&url_dialect, &env_var) {
-                        return Err(env_error(e.to_string()));
+                    // A URL no backend speaks is an error wherever it came from, type or not.
+                    match (&url_dialect, &env_var, &db.url, &db.url_env) {
+                        (Err(e), Some(_), _, _) => return Err(env_error(e.to_string())),
+                        (Err(e), None, Some(url), _) => return Err(invalid(url.span().start, format!("url: {e}"))),
+                        (Err(e), None, None, Some(var)) if unresolved.is_none() => {
+                            return Err(ConfigError::Env {
+                                var: var.get_ref().clone(),
+                                message: format!("{e} (named by url_env of database `{name}` in {file})"),
+                            })
+                        }
+                        _ => {}
                     }
                     if let Ok(u) = url_dialect {
                         if u != d && env_var.is_some() {
@@ -558,6 +567,12 @@ mod tests {
             );
             assert!(!message.contains("pw") && !message.contains("f:"), "{message}");
         }
+        // With a type, an unknown scheme in the file's url or in the variable url_env names is caught too.
+        let e = Config::parse(&text.replace("sqlite://a.db", "sqlit://a.db"), "f", |_| None).unwrap_err();
+        assert!(e.to_string().starts_with("f:4: url: `sqlit://a.db`: unknown database URL scheme"), "{e}");
+        let from_var = text.replace("url = \"sqlite://a.db\"", "url_env = \"MY_URL\"");
+        let e = Config::parse(&from_var, "f", |k| (k == "MY_URL").then(|| "sqlit://a.db".into())).unwrap_err();
+        assert!(e.to_string().starts_with("MY_URL: `sqlit://a.db`: unknown database URL scheme"), "{e}");
         let e = Config::parse(text, "f", |k| (k == "DATABASE_URL").then(|| "mysql://r@h/d".into())).unwrap_err();
         assert!(
             e.to_string().starts_with("DATABASE_URL: the url's scheme (mysql) does not match type `sqlite`"),

@@ -157,6 +157,9 @@ pub enum Error {
     /// Applied migrations whose upgrade section changed since they were applied.
     #[error("{} applied migration(s) were edited since they were applied: {}", .files.len(), .files.join(", "))]
     Edited { files: Vec<String> },
+    /// A file that took the version of an applied migration it is not (another branch's file, numbered alike).
+    #[error("{file} has the version of {applied}, which is applied and is another migration; a rollback would run the wrong rollback section")]
+    VersionTaken { file: String, applied: String },
     /// Applied migrations whose files are gone.
     #[error("applied migration(s) have no file any more: {}", .versions.join(", "))]
     Missing { versions: Vec<String> },
@@ -280,6 +283,9 @@ impl Error {
                  finish"
                     .into()
             }
+            Error::VersionTaken { file, applied } => format!(
+                "give {file} the next free version (renumber it), and restore {applied}, whose rollback section this needs"
+            ),
             Error::Edited { .. } => "restore the applied text (rollback sections may change freely), or accept the edit with `dbwarden repair` (records the new checksums)".into(),
             Error::Missing { .. } => "restore the files (a rollback runs their rollback sections, so it needs them); \
                  `migrate --ignore-missing` applies the rest anyway"
@@ -297,12 +303,12 @@ impl Error {
                  it, or `-- dbwarden: no-transaction` above `-- upgrade` for the whole file"
                     .into()
             }
-            Error::Statement { source, .. } if source.session_ended() => {
-                "the database session ended while the statement ran (`dbwarden unlock --force` from elsewhere, a \
-                 server restart or a killed connection), not because of the statement: see `dbwarden status`, then \
-                 run it again"
-                    .into()
-            }
+            Error::Statement { source, at } if source.session_ended() => format!(
+                "the statement was interrupted or its database session ended from outside (`dbwarden unlock \
+                 --force` elsewhere, a server restart, a killed query or connection), not by its own fault{}: see \
+                 `dbwarden status`, then run it again",
+                if at.whole_run { "; the run was one transaction and was rolled back whole" } else { "" }
+            ),
             Error::Statement { at, .. } if at.whole_run => {
                 "the run was one transaction and was rolled back whole: none of its migrations stayed applied; fix \
                  the statement and run migrate again"

@@ -21,7 +21,8 @@ pub const ROW_TTL: Duration = Duration::from_secs(300);
 /// Who holds (or held) a lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LockHolder {
-    /// A token unique to one migrator run: `host:pid:nonce`.
+    /// A token unique to one migrator run: `host:pid:pidns:incarnation-nonce` (`pidns`: the process's PID namespace
+    /// on Linux, `-` elsewhere; `incarnation`: the process's start). Older rows hold `host:pid:nonce`.
     pub owner: String,
     /// The holder's host name.
     pub host: String,
@@ -46,7 +47,7 @@ impl LockHolder {
         let nonce = now.subsec_nanos() ^ (pid.rotate_left(16));
         let ms = now.as_millis() as i64;
         LockHolder {
-            owner: format!("{host}:{pid}:{}-{nonce:08x}", incarnation()),
+            owner: format!("{host}:{pid}:{}:{}-{nonce:08x}", pid_namespace(), incarnation()),
             host,
             pid,
             state: "held".into(),
@@ -75,28 +76,42 @@ impl LockHolder {
         })
     }
 
-    /// Whether a table lock row was abandoned: its process is gone (same host) or its expiry passed.
+    /// Whether a table lock row was abandoned: its process is known to be gone, or its expiry passed.
     pub fn is_stale(&self, now_ms: i64) -> bool {
-        if self.expiry < now_ms {
-            return true;
-        }
-        self.on_this_host() && !self.alive_here()
+        self.expiry < now_ms || self.liveness() == Some(false)
     }
 
-    /// Whether the holder's process is known to run: on this host, with its pid alive. (Another host's cannot be
-    /// checked from here.)
+    /// Whether the holder's process is known to run. (Another host's, or another PID namespace's, cannot be checked
+    /// from here.)
     pub fn known_running(&self) -> bool {
-        self.on_this_host() && self.alive_here()
+        self.liveness() == Some(true)
     }
 
-    /// Whether the holder's pid runs on this host. Our own pid is alive, but it is the holder only if the row is
-    /// this process's: a process restarted with the same pid (PID 1 in a restarted container, with the SQLite file
-    /// on a volume) finds its previous incarnation's row, which would otherwise look alive until it expired.
-    fn alive_here(&self) -> bool {
-        if self.pid == std::process::id() {
-            return self.owner.contains(incarnation());
+    /// Whether the holder's process runs, where this process can tell: on this host and in this PID namespace
+    /// (containers sharing a host name, as with Docker's host network, see other processes under the same pids).
+    /// Our own pid is alive, but it is the holder only if this very process wrote the row: one restarted with the
+    /// same pid in the same namespace finds its previous incarnation's row, which is gone. (PID 1 of a restarted
+    /// container is in a new namespace: its old row cannot be told from a live neighbour's, so it waits for the
+    /// row's expiry, or `unlock --force`.)
+    fn liveness(&self) -> Option<bool> {
+        if !self.on_this_host() {
+            return None;
         }
-        process_alive(self.pid)
+        let parts: Vec<&str> = self.owner.split(':').collect();
+        // Rows written before the namespace was recorded: as before, this namespace's view of the pid.
+        let (namespace, incarnation_of_row) = match parts.as_slice() {
+            [_, _, ns, rest] => (Some(*ns), rest.split('-').next()),
+            _ => (None, None),
+        };
+        let same_namespace = namespace.is_none_or(|ns| ns == pid_namespace() && ns != "-");
+        if !same_namespace {
+            return None;
+        }
+        if self.pid == std::process::id() {
+            // (An older row with our pid could be a neighbour's: not provably gone.)
+            return incarnation_of_row.map(|i| i == incarnation());
+        }
+        Some(process_alive(self.pid))
     }
 
     pub(crate) fn on_this_host(&self) -> bool {
@@ -135,6 +150,22 @@ pub(crate) fn rfc3339(ms: i64) -> String {
 fn incarnation() -> &'static str {
     static INCARNATION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     INCARNATION.get_or_init(|| format!("{:016x}", since_epoch().as_nanos() as u64))
+}
+
+/// This process's PID namespace (Linux: the inode of `/proc/self/ns/pid`), or `-` where it cannot be read.
+fn pid_namespace() -> &'static str {
+    static NAMESPACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAMESPACE.get_or_init(|| {
+        let link = std::fs::read_link("/proc/self/ns/pid").ok();
+        let link = link.as_ref().and_then(|l| l.to_str()).unwrap_or_default();
+        // `pid:[4026531836]`
+        let inode = link.strip_prefix("pid:[").and_then(|l| l.strip_suffix(']')).unwrap_or_default();
+        if inode.is_empty() || !inode.bytes().all(|b| b.is_ascii_digit()) {
+            "-".into()
+        } else {
+            inode.to_string()
+        }
+    })
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -407,12 +438,25 @@ mod tests {
     fn our_pid_holds_the_lock_only_in_this_process() {
         let me = LockHolder::me();
         assert!(me.known_running() && !me.is_stale(now_ms()));
-        assert!(me.owner.starts_with(&format!("{}:{}:", me.host, me.pid)), "{}", me.owner);
-        let before_restart =
-            LockHolder { owner: format!("{}:{}:0123456789abcdef-00000001", me.host, me.pid), ..me.clone() };
+        let ns = pid_namespace();
+        assert!(ns != "-", "Linux names its PID namespaces");
+        assert!(me.owner.starts_with(&format!("{}:{}:{ns}:", me.host, me.pid)), "{}", me.owner);
+        let owner = |ns: &str| format!("{}:{}:{ns}:0123456789abcdef-00000001", me.host, me.pid);
+        // Our pid in our namespace, written by another process: that process is gone.
+        let before_restart = LockHolder { owner: owner(ns), ..me.clone() };
         assert!(!before_restart.known_running() && before_restart.is_stale(now_ms()));
-        let another_process = LockHolder { pid: std::process::id() + 1_000_000, ..me.clone() };
+        // Our pid in another namespace (a container sharing the host name): cannot be told, so not stale.
+        let neighbour = LockHolder { owner: owner("4026531999"), ..me.clone() };
+        assert!(!neighbour.known_running() && !neighbour.is_stale(now_ms()));
+        // A row from before namespaces were recorded, with our pid: cannot be told either.
+        let old = LockHolder { owner: format!("{}:{}:00000001", me.host, me.pid), ..me.clone() };
+        assert!(!old.known_running() && !old.is_stale(now_ms()));
+        // A pid above any pid_max (2^22) in our namespace: gone.
+        let another_process =
+            LockHolder { pid: 4_194_305, owner: format!("{}:4194305:{ns}:01-02", me.host), ..me.clone() };
         assert!(another_process.is_stale(now_ms()), "no such pid");
+        // The same row once it expired, whatever runs.
+        assert!(neighbour.is_stale(neighbour.expiry + 1));
     }
 
     proptest::proptest! {

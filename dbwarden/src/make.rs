@@ -649,8 +649,8 @@ fn classify(sql: &str, dialect: Dialect) -> PlannedStep {
         "PERIOD",
     ];
     let drops_column = alter && words.windows(2).any(|w| w[0] == "DROP" && !NOT_A_COLUMN.contains(&w[1]));
-    // A data-changing statement inside a WITH or a MERGE.
-    let wrapped = starts(&["WITH"]) || starts(&["MERGE"]);
+    // A data-changing statement inside a WITH or a MERGE, or run by EXPLAIN ANALYZE.
+    let wrapped = starts(&["WITH"]) || starts(&["MERGE"]) || starts(&["EXPLAIN"]) && has("ANALYZE");
     // A body whose statements the words do not show (a PostgreSQL DO block is one string; a procedure may do
     // anything): a ceiling must stop before it, so it counts as what it might do at worst.
     let opaque = starts(&["DO"]) || starts(&["CALL"]) || starts(&["EXECUTE"]) || starts(&["EXEC"]);
@@ -705,6 +705,7 @@ mod classify_tests {
             "DO $$ BEGIN DROP TABLE a; END $$",
             "CALL purge_old_rows()",
             "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
+            "EXPLAIN ANALYZE DELETE FROM t",
         ] {
             for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
                 assert_eq!(classify(sql, dialect).safety, Safety::Critical, "{dialect}: {sql}");

@@ -26,7 +26,7 @@ pub fn dialect_of(url: &str) -> Result<Dialect, UnknownScheme> {
 
 /// The URL with its password replaced by `***`. A malformed URL (`postgres:/u:pw@h`, `postgres//u:pw@h`) is masked
 /// too, erring on the side of hiding: whatever stands between the user's `:` (the first `:`, without `://`) and the
-/// last `@` is the password, even where it holds a `/`.
+/// last `@` is the password, even where it holds a `/`, `?` or `#`.
 ///
 /// ```
 /// use dbwarden::url::mask;
@@ -35,29 +35,28 @@ pub fn dialect_of(url: &str) -> Result<Dialect, UnknownScheme> {
 /// assert_eq!(mask("postgres://h/db?password=x&sslmode=off"), "postgres://h/db?password=***&sslmode=off");
 /// assert_eq!(mask("postgres:/app:s3cret@db/main"), "postgres:***@db/main");
 /// assert_eq!(mask("postgres//app:s3cret@db/main"), "postgres//app:***@db/main");
+/// assert_eq!(mask("postgres://app:ab#c?d@db/main"), "postgres://app:***@db/main");
 /// ```
 pub fn mask(url: &str) -> String {
-    let query_start = url.find(['?', '#']).unwrap_or(url.len());
-    let (head, tail) = url.split_at(query_start);
-    let mut out = match userinfo_password(head) {
-        Some(range) => format!("{}***{}", &head[..range.start], &head[range.end..]),
-        None => head.to_string(),
+    // The password ends at the last `@`, whatever it holds: found before anything is taken for the query.
+    let masked = match userinfo_password(url) {
+        Some(range) => format!("{}***{}", &url[..range.start], &url[range.end..]),
+        None => url.to_string(),
     };
-    out.push_str(&mask_query(tail));
-    out
+    mask_query(&masked)
 }
 
-/// Where the password is in `head` (a URL without its query): after the first `:` of the user information, up to
-/// the last `@`. Without `://` nothing tells the scheme's `:` from the user's (`postgres//u:pw@h`, `postgres:/u:pw@h`):
-/// everything from the first `:` to the last `@` is hidden, the user too.
-fn userinfo_password(head: &str) -> Option<std::ops::Range<usize>> {
-    let at = head.rfind('@')?;
-    match head.find("://") {
+/// Where the password is: after the first `:` of the user information, up to the last `@` (an `@` in the query
+/// makes this hide more than the password, never less). Without `://` nothing tells the scheme's `:` from the
+/// user's (`postgres//u:pw@h`, `postgres:/u:pw@h`): everything from the first `:` to the last `@` is hidden.
+fn userinfo_password(url: &str) -> Option<std::ops::Range<usize>> {
+    let at = url.rfind('@')?;
+    match url.find("://").filter(|i| i + 3 <= at) {
         Some(i) => {
-            let colon = head.get(i + 3..at)?.find(':')?;
+            let colon = url[i + 3..at].find(':')?;
             Some(i + 3 + colon + 1..at)
         }
-        None => Some(head[..at].find(':')? + 1..at),
+        None => Some(url[..at].find(':')? + 1..at),
     }
 }
 
@@ -118,7 +117,7 @@ mod tests {
         /// Whatever the separators around it, a password never survives masking.
         #[test]
         fn no_password_survives(
-            password in "[A-Za-z0-9!$%^&*()_+=/:~.-]{1,24}",
+            password in "[A-Za-z0-9!$%^&*()_+=/:~.#?@ -]{1,24}",
             user in "[a-z]{1,8}",
             sep in proptest::sample::select(vec!["://", ":/", "//", ":", ":///"]),
             query in proptest::option::of("[a-z]{1,8}=[a-z0-9]{1,8}"),
@@ -127,8 +126,12 @@ mod tests {
             let url = format!("postgres{sep}{user}:{password}@db.example:5432/main{}", query.map(|q| format!("?{q}")).unwrap_or_default());
             let masked = mask(&url);
             proptest::prop_assert!(!masked.contains(&password), "{} -> {}", url, masked);
-            let echoed = mask_in_text(&format!("echo \"{}\" here", url));
-            proptest::prop_assert!(!echoed.contains(&password), "{}", echoed);
+            // Free text is cut at white space, so only a password without any is sure to be masked there (a URL
+            // cannot hold a raw space anyway).
+            if !password.contains(' ') {
+                let echoed = mask_in_text(&format!("echo \"{}\" here", url));
+                proptest::prop_assert!(!echoed.contains(&password), "{}", echoed);
+            }
         }
     }
 }

@@ -79,6 +79,7 @@ impl MigrationFile {
         let mut rollback_at: Option<(usize, usize, usize)> = None; // (line index, marker start, offset after)
                                                                    // Inside a `/* ... */` comment of the header.
         let mut in_comment = false;
+        let mut comment_line = 0;
         let mut offset = 0;
         for (index, raw_line) in text.split_inclusive('\n').enumerate() {
             let start = offset;
@@ -86,6 +87,12 @@ impl MigrationFile {
             let line = raw_line.trim();
             let marker = marker(line);
             match (marker, upgrade_at, rollback_at) {
+                (Some(Marker::Upgrade), None, None) if in_comment => {
+                    return Err(syntax(
+                        comment_line,
+                        "this /* comment is not closed before the `-- upgrade` line; close it with */".into(),
+                    ))
+                }
                 (Some(Marker::Upgrade), None, None) => upgrade_at = Some((index, offset)),
                 (Some(Marker::Upgrade), _, _) => {
                     return Err(syntax(index + 1, "a second `-- upgrade` line; a file has one upgrade section".into()))
@@ -109,21 +116,21 @@ impl MigrationFile {
                     ));
                 }
                 (None, None, _) => {
-                    // A block comment in the header is a comment too, over as many lines as it takes.
-                    let rest = match (in_comment, line.strip_prefix("/*")) {
-                        (true, _) => Some(line),
-                        (false, Some(rest)) => Some(rest),
-                        (false, None) => None,
-                    };
-                    match rest.map(|r| r.split_once("*/")) {
-                        Some(None) => in_comment = true,
-                        Some(Some((_, after))) => {
+                    // Block comments in the header are comments too, over as many lines as they take, several to a
+                    // line; what follows the last one is read as a header line.
+                    let mut rest = line;
+                    loop {
+                        if in_comment {
+                            let Some((_, after)) = rest.split_once("*/") else { break };
                             in_comment = false;
-                            parse_header_line(after.trim(), &mut directives)
-                                .map_err(|message| syntax(index + 1, message))?
-                        }
-                        None => {
-                            parse_header_line(line, &mut directives).map_err(|message| syntax(index + 1, message))?
+                            rest = after.trim();
+                        } else if let Some(inside) = rest.strip_prefix("/*") {
+                            in_comment = true;
+                            comment_line = index + 1;
+                            rest = inside;
+                        } else {
+                            parse_header_line(rest, &mut directives).map_err(|message| syntax(index + 1, message))?;
+                            break;
                         }
                     }
                 }
@@ -215,7 +222,8 @@ fn parse_header_line(line: &str, directives: &mut Directives) -> Result<(), Stri
         (Some("dbwarden"), Some(directive)) if !comment.contains(':') && is_directive(directive) => {
             return Err(format!("`-- {}` lacks its colon: write `-- dbwarden: {directive}`", truncate(comment)))
         }
-        (Some(key @ ("depends_on" | "renames")), _) if !comment.contains(':') => {
+        // Only with a list after it: `-- Renames users.email to mail` is prose.
+        (Some(key @ ("depends_on" | "renames")), Some(next)) if !comment.contains(':') && next.starts_with('[') => {
             return Err(format!("`-- {}` lacks its colon: write `-- {key}: [...]`", truncate(comment)))
         }
         _ => {}
@@ -351,6 +359,9 @@ mod tests {
         assert!(f.directives.irreversible);
         let e = err("/* a */ SELECT 1;\n-- upgrade\n-- rollback\n");
         assert!(matches!(e, FormatError::Syntax { line: 1, .. }), "{e}");
+        assert!(MigrationFile::parse("db__0001_x.sql", "/* a */ /* b */\n-- upgrade\n-- rollback\n").is_ok());
+        let e = err("-- a\n/* never closed\n-- upgrade\n-- rollback\n");
+        assert!(matches!(e, FormatError::Syntax { line: 2, .. }) && e.to_string().contains("not closed"), "{e}");
         let body =
             "-- upgrade\nCREATE FUNCTION f() RETURNS int AS $$\n-- Rollback\nSELECT 1 $$ LANGUAGE sql;\n-- rollback\n";
         let e = err(body).to_string();
@@ -376,6 +387,8 @@ mod tests {
             "-- dbwarden generated this file",
             "-- dbwarden: irreversible",
             "-- written for dbwarden no-transaction tests",
+            "-- Renames users.email to mail",
+            "-- depends_on nothing else",
         ] {
             let text = format!("{comment}\n-- upgrade\nSELECT 1;\n-- rollback\n");
             assert!(MigrationFile::parse("db__0001_x.sql", &text).is_ok(), "{comment}");

@@ -47,16 +47,27 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, FormatError> {
         })?;
         files.push(SourceFile { filename, contents });
     }
-    if !files.is_empty() {
-        // Beside the folder's own files, migrations in a sub-folder would be left out silently. (A folder with
-        // none of its own is the parent of database folders: its callers say so.)
-        if let Some(sub) = subfolders_with_migrations(dir).first() {
-            return Err(FormatError::Misplaced {
-                file: format!("{}/{sub}", dir.display()),
-                message: "holds migration files, but only the folder's own files are read, not its sub-folders: \
-                          move them up into the folder, or out of it"
-                    .into(),
-            });
+    // Beside the folder's own files, migrations of the same database in a sub-folder would be left out silently.
+    // (Another database's folder nested here, or a folder with no files of its own, the parent of database
+    // folders, is no concern of this one.)
+    let dbs: Vec<String> =
+        files.iter().filter_map(|f| super::FileName::parse(&f.filename).ok()).map(|n| n.db).collect();
+    if let Some(db) = dbs.first() {
+        let entries = std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok);
+        for sub in entries.filter(|e| e.path().is_dir()) {
+            let names = std::fs::read_dir(sub.path()).into_iter().flatten().filter_map(Result::ok);
+            let same_db = names
+                .filter_map(|f| f.file_name().into_string().ok())
+                .any(|n| super::FileName::parse(&n).is_ok_and(|name| &name.db == db));
+            if same_db {
+                return Err(FormatError::Misplaced {
+                    file: sub.path().display().to_string(),
+                    message: format!(
+                        "holds migration files of `{db}`, but only the folder's own files are read, not its \
+                         sub-folders: move them up into the folder, or out of it"
+                    ),
+                });
+            }
         }
     }
     Ok(files)
@@ -277,10 +288,17 @@ mod read_tests {
         std::fs::write(dir.join("app__0001_a.sql"), "-- upgrade\n-- rollback\n").unwrap();
         std::fs::write(dir.join("notes/readme.md"), "notes").unwrap();
         assert_eq!(super::read_dir(&dir).unwrap().len(), 1);
+        // Another database's folder nested here is its own business.
+        std::fs::create_dir_all(dir.join("analytics")).unwrap();
+        std::fs::write(dir.join("analytics/analytics__0001_a.sql"), "-- upgrade\n-- rollback\n").unwrap();
+        assert_eq!(super::read_dir(&dir).unwrap().len(), 1);
         std::fs::create_dir_all(dir.join("later")).unwrap();
         std::fs::write(dir.join("later/app__0002_b.sql"), "-- upgrade\n-- rollback\n").unwrap();
         let message = super::read_dir(&dir).unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(message.contains("/later: holds migration files") && message.contains("move them"), "{message}");
+        assert!(
+            message.contains("/later: holds migration files of `app`") && message.contains("move them"),
+            "{message}"
+        );
     }
 }

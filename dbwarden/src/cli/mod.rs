@@ -322,7 +322,7 @@ impl From<Error> for Failure {
         // SPEC §5: 1 is "a check found something"; the checks that stop `migrate` and `rollback` before anything
         // runs (an applied file edited, a versioned file missing, a file older than the newest applied) are that.
         let code = match e {
-            Error::Edited { .. } | Error::Missing { .. } | Error::OutOfOrder { .. } => 1,
+            Error::Edited { .. } | Error::VersionTaken { .. } | Error::Missing { .. } | Error::OutOfOrder { .. } => 1,
             _ => 2,
         };
         Failure { hint: e.hint(), message: e.to_string(), code }

@@ -29,8 +29,12 @@ impl Migrator {
         rollbacks_split(&plan, run.backend.dialect())?;
         if self.baseline {
             // A baseline records migrations as run without running them; one that stopped part-way ran in part.
-            let partial =
-                |f: &MigrationFile| rows.iter().any(|r| r.filename == f.filename && r.state == RowState::Partial);
+            // Matched as `plan` matches rows: by version (a renamed file is the same migration), else by name.
+            let same = |r: &AppliedMigration, f: &MigrationFile| match (r.version_number(), f.name.version) {
+                (Some(v), Some(fv)) => v == fv.0,
+                _ => r.filename == f.filename,
+            };
+            let partial = |f: &MigrationFile| rows.iter().any(|r| r.state == RowState::Partial && same(r, f));
             if let Some((file, done)) = plan.iter().find(|(file, _)| partial(file)) {
                 return Err(Error::Partial {
                     file: file.filename.clone(),

@@ -7,6 +7,11 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::MigrationFile;
 use dbwarden_core::lexer::Statement;
 
+use super::report::Step;
+use super::Run;
+use crate::error::{DbError, Error, FailedStatement};
+use crate::lock;
+
 /// A piece of a migration that runs as one: statements in one transaction, or one statement on its own.
 pub(super) struct Unit<'s> {
     pub(super) statements: Vec<(usize, Statement<'s>)>,
@@ -25,10 +30,6 @@ pub(super) fn units<'s>(statements: Vec<Statement<'s>>, transactional: bool, ski
     units
 }
 
-use super::report::Step;
-use super::Run;
-use crate::error::{DbError, Error, FailedStatement};
-use crate::lock;
 /// Which way a migration runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Direction {
@@ -115,6 +116,10 @@ pub(super) async fn exec_unit(
             let e = without_bookkeeping(e, record);
             if explicit {
                 let _ = run.backend.execute("ROLLBACK").await;
+                if done == 0 {
+                    // The BEGIN itself (SQLite's write lock, busy past the busy timeout): no statement's fault.
+                    return Err(Error::db(format!("beginning the transaction of {}", ctx.file.filename))(e));
+                }
             }
             let mut at = done.saturating_sub(lead);
             // A MySQL CALL returns a result per SELECT in its body before it fails, which the count takes for

@@ -12,6 +12,7 @@ use crate::backend::{dialect, Backend};
 use crate::error::Error;
 use crate::history::{AppliedMigration, History, RowState};
 use crate::source::Loaded;
+
 /// Why `migrate` would refuse a pending `file` before running anything (its upgrade, or the rollback it must be
 /// able to run later, cannot be split into statements), as `status` reports it.
 pub(super) fn unsplittable(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Option<String> {

@@ -57,6 +57,10 @@ impl Migrator {
             }
             // Matched by version: a file whose upgrade is not what ran (edited, or another file given the same
             // version) has a rollback written for something else.
+            if is_edited(row, file) && row.filename != file.filename {
+                // Not an edit that `repair` could accept: another migration, which must take another number.
+                return Err(Error::VersionTaken { file: file.filename.clone(), applied: row.filename.clone() });
+            }
             if is_edited(row, file) {
                 edited.push(file.filename.clone());
             }
