@@ -203,8 +203,9 @@ enum Kind {
     Opaque,
     /// `;`.
     Semicolon,
-    /// A comment; `autocommit` when it is a `-- @dbwarden:autocommit` comment line.
-    Comment { autocommit: bool },
+    /// A comment; `autocommit` when it is a `-- @dbwarden:autocommit` comment line, `typo` when it is a line that
+    /// starts like one but is not.
+    Comment { autocommit: bool, typo: bool },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -319,14 +320,10 @@ impl<'a> Lexer<'a> {
         let text = self.src[start + prefix..end].trim();
         let marker = prefix == 2 && self.starts_line(start);
         let autocommit = marker && text.eq_ignore_ascii_case(AUTOCOMMIT);
-        if marker
+        let typo = marker
             && !autocommit
-            && text.get(..AUTOCOMMIT_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(AUTOCOMMIT_PREFIX))
-        {
-            let text = text.chars().take(60).collect();
-            return Err(self.error(start, LexErrorKind::UnknownMarker(text)));
-        }
-        Ok(Kind::Comment { autocommit })
+            && text.get(..AUTOCOMMIT_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(AUTOCOMMIT_PREFIX));
+        Ok(Kind::Comment { autocommit, typo })
     }
 
     /// Whether only white space stands between the line's start and `at` (the annotation must be a line of its own,
@@ -352,7 +349,11 @@ impl<'a> Lexer<'a> {
                 i += 2;
                 if depth == 0 {
                     self.pos = i;
-                    return Ok(if executable { Kind::Opaque } else { Kind::Comment { autocommit: false } });
+                    return Ok(if executable {
+                        Kind::Opaque
+                    } else {
+                        Kind::Comment { autocommit: false, typo: false }
+                    });
                 }
             } else if nests && b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
                 depth += 1;
@@ -470,8 +471,16 @@ impl<'a> Splitter<'a> {
     fn run(mut self) -> Result<Vec<Statement<'a>>, LexError> {
         while let Some(token) = self.lexer.next_token()? {
             match token.kind {
-                Kind::Comment { autocommit } => {
-                    // Comments inside a statement belong to it; only those between statements annotate.
+                Kind::Comment { autocommit, typo } => {
+                    // Comments inside a statement belong to it; only those between statements annotate (so only
+                    // there is a misspelt marker an error).
+                    if self.current.is_none() && typo {
+                        let text = self.text(token).trim_start_matches('-').trim().chars().take(60).collect();
+                        return Err(LexError {
+                            line: self.lexer.line_at(token.start),
+                            kind: LexErrorKind::UnknownMarker(text),
+                        });
+                    }
                     if self.current.is_none() && autocommit {
                         self.autocommit = true;
                         self.autocommit_line = self.lexer.line_at(token.start);
@@ -1058,6 +1067,8 @@ mod tests {
             for typo in ["-- @dbwarden:autocomit", "-- @dbwarden: autocommit", "--  @DBWARDEN:autocommit please"] {
                 let e = split(&format!("SELECT 1;\n{typo}\nSELECT 2;"), d).unwrap_err();
                 assert!(e.line == 2 && matches!(e.kind, LexErrorKind::UnknownMarker(_)), "{d} {typo}: {e}");
+                // Inside a statement a marker means nothing, spelt right or not: a comment of the statement.
+                assert_eq!(split(&format!("SELECT 1,\n{typo}\n2;"), d).unwrap().len(), 1, "{d} {typo}");
             }
             for dangling in
                 ["SELECT 1;\n-- @dbwarden:autocommit\n", "SELECT 1;\n\n-- @dbwarden:autocommit\n;\n-- done\n"]
