@@ -280,6 +280,35 @@ async fn edited_upgrade_stops_migrate_and_repair_accepts_it(dialect: Dialect) {
     assert_eq!(db.tables().await, ["a", "b"]);
 }
 
+/// A SQLite table rebuild that failed after its `PRAGMA foreign_keys = OFF` (an autocommit statement, so recorded as
+/// run) is resumed on a new connection, where the keys are on again: the pragma runs again first, or the rebuild's
+/// DROP TABLE would delete every child row through ON DELETE CASCADE (it did, and reported success).
+#[tokio::test]
+async fn a_resumed_sqlite_rebuild_sets_its_pragma_again() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let base = "-- upgrade\nCREATE TABLE parent (id INTEGER PRIMARY KEY, code VARCHAR(20));\n\
+                CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE);\n\
+                -- rollback\nDROP TABLE child;\nDROP TABLE parent;\n";
+    let rebuild = "-- upgrade\n-- @dbwarden:autocommit\nPRAGMA foreign_keys = OFF;\n\
+                   CREATE TABLE parent_new (id INTEGER PRIMARY KEY, code VARCHAR(20) NOT NULL);\n\
+                   INSERT INTO parent_new (id, code) SELECT id, code FROM parent;\nDROP TABLE parent;\n\
+                   ALTER TABLE parent_new RENAME TO parent;\n-- @dbwarden:autocommit\nPRAGMA foreign_keys = ON;\n-- rollback\n";
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_base.sql", base)]);
+    let m = migrator(&dir);
+    m.run(db.url.as_str()).await.unwrap();
+    db.exec("INSERT INTO parent VALUES (1, 'a'), (2, NULL)").await;
+    db.exec("INSERT INTO child VALUES (10, 1), (11, 2), (12, 1)").await;
+    std::fs::write(dir.join("app__0002_rebuild.sql"), rebuild).unwrap();
+    match m.run(db.url.as_str()).await {
+        Err(Error::Statement { at, .. }) => assert_eq!((at.index, at.applied), (3, 1), "the pragma ran"),
+        other => panic!("expected the NOT NULL failure, got {other:?}"),
+    }
+    db.exec("UPDATE parent SET code = 'b' WHERE code IS NULL").await;
+    m.run(db.url.as_str()).await.unwrap();
+    assert_eq!(db.strings("SELECT CAST(COUNT(*) AS TEXT) FROM child").await, ["3"], "no child row lost");
+    assert_eq!(db.strings("SELECT code FROM parent ORDER BY id").await, ["a", "b"]);
+}
+
 /// A rollback finds an applied row's file by version: a file of that version whose upgrade is not what ran (edited,
 /// or another branch's migration given the same number) carries a rollback written for something else, so nothing
 /// runs and the row stays. A file renamed with its text unchanged still rolls back.

@@ -22,6 +22,14 @@ pub trait SqlDialect: Sync {
     fn text_key(&self) -> (&'static str, &'static str) {
         ("UNIQUE", "")
     }
+    /// Whether a statement sets up the session rather than the database (`SET ...`; SQLite's `PRAGMA`): a resumed
+    /// migration runs those of its statements that ran before again, on its new connection. Default: `SET`, but
+    /// not `SET TRANSACTION` or `SET CONSTRAINTS`, which last one transaction.
+    fn sets_up_the_session(&self, sql: &str) -> bool {
+        let mut words = sql.split_whitespace().map(str::to_ascii_uppercase);
+        words.next().as_deref() == Some("SET")
+            && !matches!(words.next().as_deref(), Some("TRANSACTION" | "CONSTRAINTS" | "LOCAL"))
+    }
     /// The statement that opens a migration's explicit transaction. Default: `BEGIN`.
     fn begin(&self) -> &'static str {
         "BEGIN"
@@ -241,6 +249,11 @@ impl SqlDialect for MySql {
 impl SqlDialect for Sqlite {
     fn quote_ident(&self, name: &str) -> String {
         quote_with(name, '"')
+    }
+    fn sets_up_the_session(&self, sql: &str) -> bool {
+        // `PRAGMA foreign_keys = OFF` before a table rebuild, above all: without it, the rebuild's DROP TABLE
+        // cascades to the child rows.
+        sql.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("PRAGMA"))
     }
     fn begin(&self) -> &'static str {
         // Takes the write lock at once. A deferred BEGIN whose first statement only reads (`DROP TABLE IF EXISTS`

@@ -5,7 +5,7 @@ use std::time::Instant;
 use dbwarden_core::checksum;
 use dbwarden_core::file::{fingerprint, Fingerprint, MigrationFile, MigrationKind};
 
-use super::exec::{exec_unit, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar};
+use super::exec::{exec_unit, replay_session_setup, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar};
 use super::plan::{is_edited, rollbacks_split};
 use super::report::{step, Report, Step};
 use super::{Migrator, Run};
@@ -164,6 +164,9 @@ impl Migrator {
             return Ok((step(file, total, 0, None, true), None));
         }
         let transactional = dialect.transactional_ddl() && !file.directives.no_transaction;
+        if resume > 0 {
+            replay_session_setup(run, file, &statements, resume).await?;
+        }
         let units = units(statements, transactional, resume);
         let ctx = ExecCtx { file, total, direction: Direction::Up, resume, outer, defer_flush };
         if outer {

@@ -30,6 +30,26 @@ pub(super) fn units<'s>(statements: Vec<Statement<'s>>, transactional: bool, ski
     units
 }
 
+/// Before resuming a section at statement `resume + 1` on this run's connection: runs again those of the statements
+/// before it that set up the session (`SET`, SQLite's `PRAGMA`), which the connection that ran them took with it.
+/// A SQLite table rebuild resumed without its `PRAGMA foreign_keys = OFF` would drop the old table with the keys on,
+/// deleting the child rows through ON DELETE CASCADE.
+pub(super) async fn replay_session_setup(
+    run: &mut Run<'_>,
+    file: &MigrationFile,
+    statements: &[Statement<'_>],
+    resume: usize,
+) -> Result<(), Error> {
+    for s in statements.iter().take(resume).filter(|s| run.d.sets_up_the_session(s.sql)) {
+        tracing::info!(file = %file.filename, statement = s.sql, "set up again before resuming");
+        run.backend.execute(s.sql).await.map_err(Error::db(format!(
+            "{}:{}: setting up the session again before resuming",
+            file.filename, s.line
+        )))?;
+    }
+    Ok(())
+}
+
 /// Which way a migration runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Direction {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use dbwarden_core::checksum;
 use dbwarden_core::file::MigrationFile;
 
-use super::exec::{exec_unit, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar};
+use super::exec::{exec_unit, replay_session_setup, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar};
 use super::plan::is_edited;
 use super::report::{step, Report};
 use super::{Migrator, RollbackTo, Run};
@@ -96,6 +96,9 @@ impl Migrator {
             let total = statements.len();
             let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
             let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
+            if resume > 0 {
+                replay_session_setup(run, file, &statements, resume).await?;
+            }
             let units = units(statements, transactional, resume);
             let ctx =
                 ExecCtx { file, total, direction: Direction::Down, resume, outer: false, defer_flush: n + 1 < count };
