@@ -277,6 +277,12 @@ async fn server_rewritten_and_expression_defaults_converge(dialect: Dialect) {
         column("at", ColumnType::Timestamp, true, Some("'2020-01-01 10:00:00'")),
         // A boolean default written as a number: PostgreSQL takes only TRUE/FALSE.
         column("flag", ColumnType::Boolean, false, Some("1")),
+        // Numbers the servers write back otherwise (PostgreSQL `1000`, `+ 1`; MariaDB `1` for `1.0`), and DEFAULT
+        // NULL, which reads back as no default: each was a difference again after every migrate.
+        column("thousand", ColumnType::Double, true, Some("1e3")),
+        column("plus", ColumnType::Integer, true, Some("+1")),
+        column("one", ColumnType::Double, true, Some("1.0")),
+        column("nothing", ColumnType::Integer, true, Some("NULL")),
     ];
     if dialect == Dialect::Sqlite {
         columns.push(column("made", ColumnType::Text, true, Some("(datetime('now'))")));

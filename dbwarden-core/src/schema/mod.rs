@@ -214,6 +214,11 @@ impl Table {
         self.checks.sort_by(|a, b| a.name.cmp(&b.name));
         for c in &mut self.columns {
             let ty = c.ty.clone();
+            // `DEFAULT NULL` is what a column without a default has (PostgreSQL reads it back as none).
+            if c.default.as_deref().is_some_and(|d| normalized(d).eq_ignore_ascii_case("NULL")) {
+                c.default = None;
+                continue;
+            }
             let Some(d) = c.default.as_mut() else { continue };
             let normal = typed_default(&ty, normalized(d));
             if let Some(n) = (normal != d.as_str()).then(|| normal.into_owned()) {
@@ -240,16 +245,27 @@ fn typed_default<'a>(ty: &ColumnType, normal: Cow<'a, str>) -> Cow<'a, str> {
             "0" | "'0'" => Cow::Borrowed("FALSE"),
             _ => normal,
         },
-        SmallInt | Integer | BigInt | Real | Double | Decimal(..) => match quoted {
-            Some(n)
-                if !n.is_empty()
-                    && n.parse::<f64>().is_ok()
-                    && n.bytes().all(|b| b.is_ascii_digit() || b"-+.".contains(&b)) =>
-            {
-                Cow::Owned(n.to_string())
+        // A number as the server writes it back: `+1` (PostgreSQL: `+ 1`), `1e3` (1000), `1.0` in a DOUBLE
+        // (MariaDB: 1), `'-1'`.
+        SmallInt | Integer | BigInt | Real | Double | Decimal(..) => {
+            let compact: String = quoted.unwrap_or(&normal).chars().filter(|c| !c.is_whitespace()).collect();
+            let numeric = compact.bytes().any(|b| b.is_ascii_digit())
+                && compact.bytes().all(|b| b.is_ascii_digit() || b"-+.eE".contains(&b));
+            if !numeric {
+                return normal;
             }
-            _ => normal,
-        },
+            let canonical = match ty {
+                SmallInt | Integer | BigInt => compact.parse::<i128>().ok().map(|i| i.to_string()),
+                // Exact decimals are left as written (a quoted one unquoted): `0.00` is what the user wrote and
+                // what the servers echo for a DECIMAL(p,2).
+                Decimal(..) => quoted.map(|_| compact.clone()),
+                _ => compact.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.to_string()),
+            };
+            match canonical {
+                Some(c) => Cow::Owned(c),
+                None => normal,
+            }
+        }
         Timestamp | TimestampTz => match quoted.and_then(|q| q.split_once('.')) {
             Some((stamp, fraction)) if !fraction.is_empty() && fraction.bytes().all(|b| b == b'0') => {
                 Cow::Owned(format!("'{stamp}'"))
@@ -373,6 +389,25 @@ mod tests {
         assert_eq!(typed(ColumnType::Decimal(6, 2), "'-1.5'::numeric"), "-1.5");
         assert_eq!(typed(ColumnType::BigInt, "'12345678901234567'::bigint"), "12345678901234567");
         assert_eq!(typed(ColumnType::Text, "'5'::text"), "'5'", "a number in a text column keeps its quotes");
+        // Numbers as the servers write them back: PostgreSQL `+ 1` and `1000` for `1e3`, MariaDB `1` for `1.0`.
+        assert_eq!(typed(ColumnType::Integer, "+1"), typed(ColumnType::Integer, "+ 1"));
+        assert_eq!(typed(ColumnType::Integer, "+1"), "1");
+        assert_eq!(typed(ColumnType::Double, "1e3"), typed(ColumnType::Double, "1000"));
+        assert_eq!(typed(ColumnType::Double, "1.0"), typed(ColumnType::Double, "1"));
+        assert_eq!(typed(ColumnType::Decimal(6, 2), "1.50"), "1.50", "a decimal as written");
+        assert_eq!(typed(ColumnType::Integer, "1 - 2"), "1 - 2", "an expression stays as it is");
+        // DEFAULT NULL is no default.
+        let mut t = Table { name: "t".into(), ..Default::default() };
+        t.columns.push(Column {
+            name: "n".into(),
+            ty: ColumnType::Integer,
+            nullable: true,
+            default: Some("NULL".into()),
+            auto_increment: false,
+            comment: None,
+        });
+        t.normalize();
+        assert_eq!(t.columns[0].default, None);
         // Casts inside an expression are the user's (PostgreSQL may need them): kept.
         assert_eq!(normalize_default("'{}'::text[]"), "'{}'::text[]");
         assert_eq!(normalize_default("to_jsonb('x'::text)"), "to_jsonb('x'::text)");
