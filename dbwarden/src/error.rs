@@ -291,7 +291,10 @@ impl Error {
                  `migrate --ignore-missing` applies the rest anyway"
                 .into(),
             Error::OutOfOrder { .. } => "give it a version after the newest applied one, or pass --out-of-order to apply it anyway".into(),
-            Error::Partial { .. } => "run `dbwarden migrate` (resumes an upgrade) or `dbwarden rollback` (finishes a rollback); `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
+            // Only the step that can finish it: after `rollback` refused a part-way upgrade, "or run rollback" read
+            // as a contradiction.
+            Error::Partial { state, .. } if state.starts_with("rollback") => "run `dbwarden rollback` to finish it; `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
+            Error::Partial { .. } => "run `dbwarden migrate` to finish the upgrade; `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
             Error::LockTimeout { .. } => "wait for that run to finish; if it is dead, `dbwarden lock-status` shows it and `dbwarden unlock --force` releases it".into(),
             Error::Irreversible { .. } => "roll back to a later version, or write a rollback section and remove the directive".into(),
             // PostgreSQL's active_sql_transaction (CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE .. ADD VALUE on
@@ -343,6 +346,19 @@ impl Error {
 
 #[cfg(test)]
 mod tests {
+    /// The hint names the one step that finishes the part-way migration, not both directions.
+    #[test]
+    fn a_part_way_hint_names_the_step_that_finishes_it() {
+        let partial =
+            |state: &str| super::Error::Partial { file: "f.sql".into(), state: state.into(), done: 1, total: 2 };
+        let up =
+            partial("upgrade stopped part-way; finish it with migrate or clear it with repair before rolling back");
+        let up = up.hint().unwrap();
+        assert!(up.contains("dbwarden migrate") && !up.contains("dbwarden rollback"), "{up}");
+        let down = partial("rollback stopped part-way").hint().unwrap();
+        assert!(down.contains("dbwarden rollback") && !down.contains("dbwarden migrate"), "{down}");
+    }
+
     #[test]
     fn a_wait_under_a_second_is_told_in_milliseconds() {
         assert_eq!(super::waited(1), "1 ms");
