@@ -228,7 +228,12 @@ impl Change {
             }
             AddPrimaryKey { table, key } => format!("add primary key {table} ({})", cols(&key.columns)),
             DropPrimaryKey { table, key } => format!("drop primary key {table} ({})", cols(&key.columns)),
-            AddIndex { table, index } => format!("create index {} on {table} ({})", index.name, cols(&index.columns)),
+            AddIndex { table, index } => format!(
+                "create {}index {} on {table} ({})",
+                if index.unique { "unique " } else { "" },
+                index.name,
+                cols(&index.columns)
+            ),
             DropIndex { index, .. } => format!("drop index {}", index.name),
             AddUnique { table, unique } => format!("add unique {} on {table} ({})", unique.name, cols(&unique.columns)),
             DropUnique { unique, .. } => format!("drop unique {}", unique.name),
