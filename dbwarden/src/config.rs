@@ -204,6 +204,16 @@ impl Config {
                 }
             };
             let url_dialect = crate::url::dialect_of(&url);
+            // A URL no backend speaks is an error whether or not a type is set, named as its source's: the variable
+            // that overrode the file, or the file's url line. (A url_env variable's is below.)
+            if let Err(e) = &url_dialect {
+                if env_var.is_some() {
+                    return Err(env_error(e.to_string()));
+                }
+                if let Some(url) = &db.url {
+                    return Err(invalid(url.span().start, format!("url: {e}")));
+                }
+            }
             // The dialect the file itself declares (its type, else its url), for checks that must not depend on
             // an override from the environment.
             let file_dialect = db
@@ -219,17 +229,11 @@ impl Config {
                             format!("type `{}` is not one of sqlite, postgresql, mysql, mariadb", kind.get_ref()),
                         )
                     })?;
-                    // A URL no backend speaks is an error wherever it came from, type or not.
-                    match (&url_dialect, &env_var, &db.url, &db.url_env) {
-                        (Err(e), Some(_), _, _) => return Err(env_error(e.to_string())),
-                        (Err(e), None, Some(url), _) => return Err(invalid(url.span().start, format!("url: {e}"))),
-                        (Err(e), None, None, Some(var)) if unresolved.is_none() => {
-                            return Err(ConfigError::Env {
-                                var: var.get_ref().clone(),
-                                message: format!("{e} (named by url_env of database `{name}` in {file})"),
-                            })
-                        }
-                        _ => {}
+                    if let (Err(e), Some(var), None) = (&url_dialect, &db.url_env, &unresolved) {
+                        return Err(ConfigError::Env {
+                            var: var.get_ref().clone(),
+                            message: format!("{e} (named by url_env of database `{name}` in {file})"),
+                        });
                     }
                     if let Ok(u) = url_dialect {
                         if u != d && env_var.is_some() {
@@ -249,12 +253,8 @@ impl Config {
                 }
                 // No url to tell (an unset url_env): any dialect will do until a --url supplies one.
                 None if unresolved.is_some() => Dialect::Sqlite,
-                None if env_var.is_some() => url_dialect.map_err(|e| env_error(e.to_string()))?,
-                None => url_dialect.map_err(|e| {
-                    // At the url line when the url is the file's (else the name's: url_env named the variable).
-                    let at = db.url.as_ref().map_or(db.name.span().start, |u| u.span().start);
-                    invalid(at, format!("url: {e}"))
-                })?,
+                // Only a url_env variable's URL is left to be wrong here: at the name line.
+                None => url_dialect.map_err(|e| invalid(db.name.span().start, format!("url: {e}")))?,
             };
             let mut config = DatabaseConfig::new(&name, dialect, url);
             config.default = default;
