@@ -248,12 +248,13 @@ impl Backend for SqliteBackend {
 
     async fn unlock(&mut self, namespace: &str, first: &str) -> Result<(), DbError> {
         let owner = self.held.take().map(|(_, owner)| owner).unwrap_or_default();
-        let delete = lock::delete_sql(dialect::of(Dialect::Sqlite), namespace, Some(&owner));
+        let d = dialect::of(Dialect::Sqlite);
+        let delete = lock::delete_sql(d, namespace, Some(&owner));
         if first.is_empty() {
             return self.execute(&delete).await;
         }
-        // One commit for both, its write lock taken at once (see `SqlDialect::begin`: `first` may start by reading).
-        match self.execute(&format!("BEGIN IMMEDIATE;\n{first};\n{delete};\nCOMMIT")).await {
+        // One commit for both, begun as a migration's is (`first` may start by reading: see `SqlDialect::begin`).
+        match self.execute(&format!("{};\n{first};\n{delete};\nCOMMIT", d.begin())).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let _ = self.execute("ROLLBACK").await;
