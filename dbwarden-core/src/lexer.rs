@@ -288,8 +288,8 @@ impl<'a> Lexer<'a> {
                 self.pos += 1;
                 Kind::Semicolon
             }
-            b'-' if next == Some(b'-') && (!mysql || self.mysql_dash_comment(start)) => self.line_comment(start, 2)?,
-            b'#' if mysql => self.line_comment(start, 1)?,
+            b'-' if next == Some(b'-') && (!mysql || self.mysql_dash_comment(start)) => self.line_comment(start, 2),
+            b'#' if mysql => self.line_comment(start, 1),
             b'/' if next == Some(b'*') => self.block_comment(start)?,
             // Only MySQL reads backslash escapes in plain strings; PostgreSQL and SQLite keep `\` literally.
             b'\'' | b'"' => self.quoted(start, start, c, c, mysql)?,
@@ -314,7 +314,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// A comment to the end of the line; `prefix` is the length of `--` or `#`. The newline stays white space.
-    fn line_comment(&mut self, start: usize, prefix: usize) -> Result<Kind, LexError> {
+    fn line_comment(&mut self, start: usize, prefix: usize) -> Kind {
         let end = self.bytes[start..].iter().position(|&b| b == b'\n').map_or(self.bytes.len(), |n| start + n);
         self.pos = end;
         let text = self.src[start + prefix..end].trim();
@@ -323,7 +323,7 @@ impl<'a> Lexer<'a> {
         let typo = marker
             && !autocommit
             && text.get(..AUTOCOMMIT_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(AUTOCOMMIT_PREFIX));
-        Ok(Kind::Comment { autocommit, typo })
+        Kind::Comment { autocommit, typo }
     }
 
     /// Whether only white space stands between the line's start and `at` (the annotation must be a line of its own,
