@@ -50,24 +50,15 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, FormatError> {
     // Beside the folder's own files, migrations of the same database in a sub-folder would be left out silently.
     // (Another database's folder nested here, or a folder with no files of its own, the parent of database
     // folders, is no concern of this one.)
-    let dbs: Vec<String> =
-        files.iter().filter_map(|f| super::FileName::parse(&f.filename).ok()).map(|n| n.db).collect();
-    if let Some(db) = dbs.first() {
-        let entries = std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok);
-        for sub in entries.filter(|e| e.path().is_dir()) {
-            let names = std::fs::read_dir(sub.path()).into_iter().flatten().filter_map(Result::ok);
-            let same_db = names
-                .filter_map(|f| f.file_name().into_string().ok())
-                .any(|n| super::FileName::parse(&n).is_ok_and(|name| &name.db == db));
-            if same_db {
-                return Err(FormatError::Misplaced {
-                    file: sub.path().display().to_string(),
-                    message: format!(
-                        "holds migration files of `{db}`, but only the folder's own files are read, not its \
-                         sub-folders: move them up into the folder, or out of it"
-                    ),
-                });
-            }
+    if let Some(db) = files.iter().find_map(|f| super::FileName::parse(&f.filename).ok()).map(|n| n.db) {
+        if let Some(sub) = subfolders_holding(dir, |name| name.db == db).first() {
+            return Err(FormatError::Misplaced {
+                file: dir.join(sub).display().to_string(),
+                message: format!(
+                    "holds migration files of `{db}`, but only the folder's own files are read, not its \
+                     sub-folders: move them up into the folder, or out of it"
+                ),
+            });
         }
     }
     Ok(files)
@@ -86,12 +77,20 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, FormatError> {
 /// # std::fs::remove_dir_all(&root).unwrap();
 /// ```
 pub fn subfolders_with_migrations(dir: &Path) -> Vec<String> {
+    subfolders_holding(dir, |_| true)
+}
+
+/// The sub-folders of `dir` holding at least one file named like a migration that `wanted` accepts, by name,
+/// sorted.
+fn subfolders_holding(dir: &Path, wanted: impl Fn(&super::FileName) -> bool) -> Vec<String> {
     let entries = std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok);
     let mut found: Vec<String> = entries
         .filter(|e| e.path().is_dir())
         .filter(|e| {
             let files = std::fs::read_dir(e.path()).into_iter().flatten().filter_map(Result::ok);
-            files.filter_map(|f| f.file_name().into_string().ok()).any(|n| super::FileName::parse(&n).is_ok())
+            files
+                .filter_map(|f| f.file_name().into_string().ok())
+                .any(|n| super::FileName::parse(&n).is_ok_and(|n| wanted(&n)))
         })
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
