@@ -6,7 +6,7 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::{fingerprint, Fingerprint, MigrationFile, MigrationKind};
 
 use super::exec::{exec_unit, replay_session_setup, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar};
-use super::plan::{is_edited, rollbacks_split};
+use super::plan::{is_edited, rollbacks_split, same_migration};
 use super::report::{step, Report, Step};
 use super::{Migrator, Run};
 use crate::error::Error;
@@ -29,12 +29,7 @@ impl Migrator {
         rollbacks_split(&plan, run.backend.dialect())?;
         if self.baseline {
             // A baseline records migrations as run without running them; one that stopped part-way ran in part.
-            // Matched as `plan` matches rows: by version (a renamed file is the same migration), else by name.
-            let same = |r: &AppliedMigration, f: &MigrationFile| match (r.version_number(), f.name.version) {
-                (Some(v), Some(fv)) => v == fv.0,
-                _ => r.filename == f.filename,
-            };
-            let partial = |f: &MigrationFile| rows.iter().any(|r| r.state == RowState::Partial && same(r, f));
+            let partial = |f: &MigrationFile| rows.iter().any(|r| r.state == RowState::Partial && same_migration(r, f));
             if let Some((file, done)) = plan.iter().find(|(file, _)| partial(file)) {
                 return Err(Error::Partial {
                     file: file.filename.clone(),
@@ -164,9 +159,7 @@ impl Migrator {
             return Ok((step(file, total, 0, None, true), None));
         }
         let transactional = dialect.transactional_ddl() && !file.directives.no_transaction;
-        if resume > 0 {
-            replay_session_setup(run, file, &statements, resume).await?;
-        }
+        replay_session_setup(run, file, &statements, resume).await?;
         let units = units(statements, transactional, resume);
         let ctx = ExecCtx { file, total, direction: Direction::Up, resume, outer, defer_flush };
         if outer {

@@ -33,7 +33,7 @@ pub(super) fn units<'s>(statements: Vec<Statement<'s>>, transactional: bool, ski
 /// Before resuming a section at statement `resume + 1` on this run's connection: runs again those of the statements
 /// before it that set up the session (`SET`, SQLite's `PRAGMA`), which the connection that ran them took with it.
 /// A SQLite table rebuild resumed without its `PRAGMA foreign_keys = OFF` would drop the old table with the keys on,
-/// deleting the child rows through ON DELETE CASCADE.
+/// deleting the child rows through ON DELETE CASCADE. (Nothing to do when `resume` is 0.)
 pub(super) async fn replay_session_setup(
     run: &mut Run<'_>,
     file: &MigrationFile,

@@ -38,6 +38,15 @@ pub(super) fn rollbacks_split(plan: &[(&MigrationFile, usize)], dialect: dbwarde
     Ok(())
 }
 
+/// Whether a history row records `file`'s migration: by version for a versioned one (a renamed file is the same
+/// migration), by file name for a repeatable.
+pub(super) fn same_migration(row: &AppliedMigration, file: &MigrationFile) -> bool {
+    match (row.version_number(), file.name.version) {
+        (Some(v), Some(fv)) => v == fv.0,
+        _ => row.filename == file.filename,
+    }
+}
+
 pub(super) fn is_edited(row: &AppliedMigration, file: &MigrationFile) -> bool {
     match (row.checksum_algorithm.as_deref(), row.checksum.as_deref()) {
         (Some(checksum::ALGORITHM), checksum) => checksum != Some(file.checksum.as_str()),

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use dbwarden_core::file::MigrationKind;
 
-use super::plan::{changed_since_run, is_edited, unsplittable};
+use super::plan::{changed_since_run, is_edited, same_migration, unsplittable};
 use crate::history::{AppliedMigration, RowState};
 use crate::source::Loaded;
 
@@ -137,10 +137,7 @@ pub(super) fn build_status(loaded: &Loaded, rows: &[AppliedMigration], dialect: 
     let newest =
         rows.iter().filter(|r| r.state == RowState::Applied).filter_map(AppliedMigration::version_number).max();
     for file in &loaded.files {
-        let row = rows.iter().find(|r| match (r.version_number(), file.name.version) {
-            (Some(v), Some(fv)) => v == fv.0,
-            _ => r.filename == file.filename,
-        });
+        let row = rows.iter().find(|r| same_migration(r, file));
         let state = match row {
             None if file.name.version.is_some_and(|v| newest.is_some_and(|n| v.0 < n)) => EntryState::OutOfOrder,
             None => EntryState::Pending,
@@ -168,10 +165,7 @@ pub(super) fn build_status(loaded: &Loaded, rows: &[AppliedMigration], dialect: 
         });
     }
     for row in rows {
-        let known = loaded.files.iter().any(|f| match (row.version_number(), f.name.version) {
-            (Some(v), Some(fv)) => v == fv.0,
-            _ => f.filename == row.filename,
-        });
+        let known = loaded.files.iter().any(|f| same_migration(row, f));
         if !known {
             // A row that stopped part-way stays a problem whether its file is there or not: something ran.
             let state = match row.state {

@@ -7,7 +7,7 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::MigrationFile;
 
 use super::exec::{exec_unit, replay_session_setup, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar};
-use super::plan::is_edited;
+use super::plan::{is_edited, same_migration};
 use super::report::{step, Report};
 use super::{Migrator, RollbackTo, Run};
 use crate::error::Error;
@@ -57,11 +57,11 @@ impl Migrator {
             }
             // Matched by version: a file whose upgrade is not what ran (edited, or another file given the same
             // version) has a rollback written for something else.
-            if is_edited(row, file) && row.filename != file.filename {
-                // Not an edit that `repair` could accept: another migration, which must take another number.
-                return Err(Error::VersionTaken { file: file.filename.clone(), applied: row.filename.clone() });
-            }
             if is_edited(row, file) {
+                if row.filename != file.filename {
+                    // Not an edit that `repair` could accept: another migration, which must take another number.
+                    return Err(Error::VersionTaken { file: file.filename.clone(), applied: row.filename.clone() });
+                }
                 edited.push(file.filename.clone());
             }
             let resume = if row.state == RowState::RollingBack { row.statements_done } else { 0 };
@@ -96,9 +96,7 @@ impl Migrator {
             let total = statements.len();
             let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
             let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
-            if resume > 0 {
-                replay_session_setup(run, file, &statements, resume).await?;
-            }
+            replay_session_setup(run, file, &statements, resume).await?;
             let units = units(statements, transactional, resume);
             let ctx =
                 ExecCtx { file, total, direction: Direction::Down, resume, outer: false, defer_flush: n + 1 < count };
@@ -143,10 +141,7 @@ impl Migrator {
         let rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
         let mut changed = Vec::new();
         for row in &rows {
-            let file = loaded.files.iter().find(|f| match (row.version_number(), f.name.version) {
-                (Some(v), Some(fv)) => v == fv.0,
-                _ => f.filename == row.filename,
-            });
+            let file = loaded.files.iter().find(|f| same_migration(row, f));
             let sql = match (row.state, file) {
                 (RowState::Partial | RowState::RollingBack, _) => run.history.delete(&row.filename),
                 // A repeatable whose file is gone will not run again: its row only keeps the head record from
