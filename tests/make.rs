@@ -562,3 +562,56 @@ async fn verify_replays_generated_migrations_and_catches_a_bad_rollback() {
         assert!(out.code == 1 && out.stdout.contains("drop index ix_users_name"), "{dialect}: {out:?}");
     }
 }
+
+/// MariaDB keys a TEXT, BLOB or JSON column only by a prefix length, which the models cannot say: make-migrations
+/// refuses a primary key, a foreign key or an index of several columns over one (the server would refuse it, after
+/// the migration's earlier DDL had committed), naming the table, key and column, and writes nothing. What MariaDB
+/// does take (such a column alone in a plain or unique index, or in a unique key of several columns) is generated,
+/// applied and read back unchanged.
+#[tokio::test]
+async fn mariadb_keys_over_text_are_refused_before_anything_is_written() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let root = db.dir.path();
+    // `key` is a table-level composite primary key line, or empty for `id` alone.
+    let table = |key: &str, extra: &str| {
+        let id_key = if key.is_empty() { "primary_key = true\n" } else { "" };
+        format!(
+            "[[table]]\nname = \"notes\"\n{key}[[table.column]]\nname = \"id\"\ntype = \"BigInteger\"\n{id_key}\
+             [[table.column]]\nname = \"body\"\ntype = \"Text\"\n[[table.column]]\nname = \"n\"\ntype = \"Integer\"\n{extra}"
+        )
+    };
+    let refused = [
+        ("the primary key", table("primary_key = [\"id\", \"body\"]\n", "")),
+        ("index `ix_body_n`", table("", "[[table.index]]\nname = \"ix_body_n\"\ncolumns = [\"body\", \"n\"]\n")),
+    ];
+    for (key, manifest) in refused {
+        std::fs::write(root.join("dbwarden.schema.toml"), &manifest).unwrap();
+        let out = run(root, &db.url, &["make-migrations"]);
+        assert_eq!(out.code, 2, "{key}: {out:?}\n{manifest}");
+        let says = format!("table `notes`: {key} includes column `body` of type text");
+        assert!(out.stderr.contains(&says) && out.stderr.contains("hint:"), "{out:?}");
+        assert!(out.stderr.contains("String(N)"), "the hint says what to write: {out:?}");
+        assert!(files(root).is_empty(), "nothing written: {:?}", files(root));
+    }
+
+    let allowed = table(
+        "",
+        "[[table.index]]\nname = \"ix_body\"\ncolumns = [\"body\"]\n\
+         [[table.index]]\nname = \"uq_body\"\ncolumns = [\"body\"]\nunique = true\n\
+         [[table.unique]]\nname = \"uq_body_n\"\ncolumns = [\"body\", \"n\"]\n",
+    );
+    std::fs::write(root.join("dbwarden.schema.toml"), &allowed).unwrap();
+    let out = run(root, &db.url, &["make-migrations"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(root, &db.url, &["migrate"]);
+    assert_eq!(out.code, 0, "MariaDB takes these keys: {out:?}");
+    let out = run(root, &db.url, &["diff", "--exit-code"]);
+    assert_eq!(out.code, 0, "read back as declared: {out:?}");
+
+    // A key made by hand with a prefix length reads back as the models declare it: not refused, not changed.
+    db.exec("CREATE TABLE tags (name TEXT NOT NULL, PRIMARY KEY (name(100)))").await;
+    let tags = "[[table]]\nname = \"tags\"\n[[table.column]]\nname = \"name\"\ntype = \"Text\"\nprimary_key = true\n";
+    std::fs::write(root.join("dbwarden.schema.toml"), format!("{allowed}{tags}")).unwrap();
+    let out = run(root, &db.url, &["make-migrations"]);
+    assert!(out.code == 0 && out.stdout.contains("no changes"), "{out:?}");
+}

@@ -68,6 +68,23 @@ pub enum MakeError {
         /// Why.
         reason: String,
     },
+    /// A key the dialect can only build over a prefix of a column, which the models cannot say.
+    #[error(
+        "table `{table}`: {key} includes column `{column}` of type {ty}, which {dialect} keys only by a prefix \
+         length (`{column}(255)`); dbwarden does not write those, and the server would refuse the migration"
+    )]
+    KeyNeedsLength {
+        /// The table.
+        table: String,
+        /// The key: "the primary key", "index `ix`", "foreign key `fk`".
+        key: String,
+        /// The column.
+        column: String,
+        /// Its type.
+        ty: String,
+        /// The database type.
+        dialect: Dialect,
+    },
     /// Writing the migration file failed.
     #[error("{path}: {message}")]
     Write {
@@ -102,6 +119,11 @@ impl MakeError {
             ),
             MakeError::NoBaseline { .. } => Some(
                 "start the database and run `dbwarden migrate`, then make-migrations again (it rewrites the snapshot)"
+                    .into(),
+            ),
+            MakeError::KeyNeedsLength { .. } => Some(
+                "give the column a length, so that it is a VARCHAR(N) (`length = N` on a String field, \
+                 `type = \"String(N)\"` in the manifest), or leave it out of the key"
                     .into(),
             ),
             MakeError::Runtime(e) => e.hint(),
@@ -406,6 +428,39 @@ fn unmatched_rename(renames: &Renames, all: &Renames, old: &Schema, new: &Schema
     Ok(())
 }
 
+/// The first key of `new` that `dialect` cannot build from the models (see [`TypeMap::key_needs_length`]) and that
+/// `old` does not have already (one made by hand with a prefix length reads back the same, and is left alone).
+///
+/// [`TypeMap::key_needs_length`]: crate::types::TypeMap::key_needs_length
+fn check_keys(dialect: Dialect, old: &Schema, new: &Schema) -> Result<(), MakeError> {
+    let types = crate::types::of(dialect);
+    for t in &new.tables {
+        let before = old.table(&t.name);
+        let pk = t.primary_key.iter().filter(|pk| before.is_none_or(|b| b.primary_key.as_ref() != Some(pk)));
+        let pk = pk.map(|pk| ("the primary key".to_string(), &pk.columns));
+        // A lone column in a plain or unique index is keyed by MariaDB all the same (a prefix it picks, a hash).
+        let several = t.indexes.iter().filter(|i| !i.unique && i.columns.len() > 1);
+        let several = several.filter(|i| before.is_none_or(|b| !b.indexes.contains(i)));
+        let indexes = several.map(|i| (format!("index `{}`", i.name), &i.columns));
+        let fks = t.foreign_keys.iter().filter(|f| before.is_none_or(|b| !b.foreign_keys.contains(f)));
+        let fks = fks.map(|f| (format!("foreign key `{}`", f.name), &f.columns));
+        for (key, columns) in pk.chain(indexes).chain(fks) {
+            for c in columns.iter().filter_map(|c| t.column(c)) {
+                if types.key_needs_length(&c.ty) {
+                    return Err(MakeError::KeyNeedsLength {
+                        table: t.name.clone(),
+                        key,
+                        column: c.name.clone(),
+                        ty: c.ty.to_string(),
+                        dialect,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Diffs the models of `db` against its baseline and writes the next migration file and the snapshot.
 ///
 /// ```no_run
@@ -436,6 +491,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     };
     let render = Options { column_order: db.column_order, triggers: base.triggers };
     let compared = compare(db.dialect, base.schema, target, &renames);
+    check_keys(db.dialect, &compared.old, &compared.new)?;
     // `compared.new` is the models as the database reads them back: what the snapshot records.
     let target = &compared.new;
     let Some(Generated { changes, text, safety }) = compared.migration(db.dialect, &render) else {

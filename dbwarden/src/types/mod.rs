@@ -84,6 +84,14 @@ pub trait TypeMap: Sync {
     fn auto_increment_clause(&self) -> &'static str {
         ""
     }
+    /// Whether a key on `ty` needs a prefix length this dialect cannot do without: MySQL and MariaDB key a
+    /// `TEXT`, `BLOB` or `JSON` column only by its first N bytes (`col(255)`), which the schema model does not
+    /// hold. MariaDB still takes such a column alone in a plain index (it picks the prefix itself) or in a unique
+    /// key (it keys a hash), but not in a primary key, a foreign key or an index of several columns.
+    fn key_needs_length(&self, ty: &ColumnType) -> bool {
+        let _ = ty;
+        false
+    }
 }
 
 /// The type map of `dialect`.

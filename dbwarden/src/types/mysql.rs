@@ -48,6 +48,17 @@ impl TypeMap for MySql {
         }
     }
 
+    fn key_needs_length(&self, ty: &ColumnType) -> bool {
+        match ty {
+            ColumnType::Text | ColumnType::Blob | ColumnType::Json => true,
+            ColumnType::Custom(sql) => {
+                let sql = sql.to_ascii_lowercase();
+                sql.contains("text") || sql.contains("blob") || sql.trim() == "json"
+            }
+            _ => false,
+        }
+    }
+
     fn parse(&self, catalog: &CatalogType) -> ColumnType {
         let text = catalog.full();
         let trimmed = text.trim();
