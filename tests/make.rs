@@ -281,6 +281,42 @@ async fn sqlite_rebuild_refuses_to_break_a_view_or_trigger() {
     }
 }
 
+/// A SQLite rebuild that leaves rows pointing at no row (here: a foreign key added over orphans) fails the
+/// migration naming both tables and the pragma that lists the rows, and leaves the tables as they were.
+#[tokio::test]
+async fn sqlite_rebuild_names_the_foreign_key_it_would_break() {
+    use dbwarden::generate::{compare, Options};
+    let db = TestDb::new(Dialect::Sqlite).await;
+    db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL)").await;
+    db.exec("CREATE TABLE posts (id INTEGER PRIMARY KEY NOT NULL, user_id BIGINT NOT NULL)").await;
+    db.exec("INSERT INTO users (id) VALUES (1)").await;
+    db.exec("INSERT INTO posts (id, user_id) VALUES (1, 1), (2, 7)").await;
+    let mut backend =
+        dbwarden::backend::connect(&dbwarden::backend::ConnectSpec { url: db.url.clone(), create: false })
+            .await
+            .unwrap();
+    let live = dbwarden::introspect::introspect(backend.as_mut(), None).await.unwrap();
+    backend.close().await;
+    let mut models = live.clone();
+    let posts = models.tables.iter_mut().find(|t| t.name == "posts").unwrap();
+    posts.foreign_keys.push(dbwarden::schema::ForeignKey {
+        name: "fk_posts_user".into(),
+        columns: vec!["user_id".into()],
+        ref_table: "users".into(),
+        ref_columns: vec!["id".into()],
+        on_delete: Default::default(),
+        on_update: Default::default(),
+    });
+    let g = compare(Dialect::Sqlite, live, models, &Renames::default()).migration(Dialect::Sqlite, &Options::default());
+    let g = g.unwrap();
+    let dir = common::write_migrations(db.dir.path(), "app", &[("app__0001_fk.sql", &g.text)]);
+    let err = Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await.unwrap_err().to_string();
+    assert!(err.contains("rows of table \"posts\" point at no row of table \"users\""), "{err}\n{}", g.text);
+    assert!(err.contains("PRAGMA foreign_key_check('posts') lists them"), "{err}");
+    assert_eq!(db.strings("SELECT CAST(COUNT(*) AS TEXT) FROM pragma_foreign_key_list('posts')").await, ["0"]);
+    assert_eq!(db.strings("SELECT CAST(user_id AS TEXT) FROM posts ORDER BY id").await, ["1", "7"], "rows kept");
+}
+
 /// `column_order = "exact"` on PostgreSQL: a column added in the middle is created there by rebuilding the table,
 /// which keeps the rows, the identity sequence (name and position) and the foreign key pointing at it; a trigger on
 /// the table makes the migration refuse, naming it, and leave the table as it was.

@@ -203,6 +203,14 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, triggers: &
     let rebuilt: Vec<(&Table, &Table)> =
         rebuild.iter().filter_map(|name| Some((before.table(name)?, new.table(name)?))).collect();
     out.extend(trigger_guard(ddl, rebuilt.iter().map(|(_, to)| (to.name.as_str(), kept(&to.name)))));
+    // The keys a rebuild can break: those of the rebuilt tables and those pointing at them.
+    let touched = |name: &str| rebuilt.iter().any(|(_, to)| to.name == name);
+    let keys: Vec<(&str, &str)> = new
+        .tables
+        .iter()
+        .flat_map(|t| t.foreign_keys.iter().map(move |k| (t.name.as_str(), k.ref_table.as_str())))
+        .filter(|(child, parent)| touched(child) || touched(parent))
+        .collect();
     for (from, to) in rebuilt {
         out.extend(rebuild_table(ddl, from, to, &kept(&to.name)));
     }
@@ -213,15 +221,45 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, triggers: &
     out.push(Statement::new(format!("CREATE TABLE {check} (x INTEGER)")));
     out.push(Statement::new(format!("ALTER TABLE {check} RENAME COLUMN x TO y")));
     out.push(Statement::new(format!("DROP TABLE {check}")));
-    // PRAGMA foreign_key_check only lists violations; a CHECK on a temporary table turns any into an error that
-    // rolls the migration back.
-    out.push(Statement::new("CREATE TEMP TABLE \"_dbwarden_fk_violations\" (n INTEGER CHECK (n = 0))".into()));
-    out.push(Statement::new(
-        "INSERT INTO \"_dbwarden_fk_violations\" SELECT COUNT(*) FROM pragma_foreign_key_check".into(),
-    ));
-    out.push(Statement::new("DROP TABLE \"_dbwarden_fk_violations\"".into()));
+    out.extend(foreign_key_guard(ddl, &keys));
     out.push(Statement { sql: "PRAGMA foreign_keys = ON".into(), autocommit: true });
     out
+}
+
+/// PRAGMA foreign_key_check only lists violations: a CHECK on a temporary table turns any into an error that rolls
+/// the migration back. SQLite names the first failing CHECK in its message, so there is one per key the rebuild
+/// could break (`child` rows pointing at no `parent` row), naming the tables and the pragma that lists the rows, and
+/// a last one for any other violation.
+fn foreign_key_guard(ddl: &Sqlite, keys: &[(&str, &str)]) -> Vec<Statement> {
+    let lit = |s: &str| ddl.sql().literal(s);
+    let mut checks: Vec<String> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for &(child, parent) in keys.iter().filter(|k| seen.insert(**k)) {
+        let message = format!(
+            "dbwarden: rows of table {} point at no row of table {} after this migration; \
+             PRAGMA foreign_key_check({}) lists them: fix or delete them, then migrate again",
+            ddl.q(child),
+            ddl.q(parent),
+            lit(child)
+        );
+        checks.push(format!(
+            "CONSTRAINT {} CHECK (t <> {} OR p <> {} OR n = 0)",
+            ddl.q(&message),
+            lit(child),
+            lit(parent)
+        ));
+    }
+    let message = "dbwarden: rows point at no row through a foreign key after this migration; \
+                   PRAGMA foreign_key_check lists them: fix or delete them, then migrate again";
+    checks.push(format!("CONSTRAINT {} CHECK (n = 0)", ddl.q(message)));
+    let table = "\"_dbwarden_fk_violations\"";
+    vec![
+        Statement::new(format!("CREATE TEMP TABLE {table} (t TEXT, p TEXT, n INTEGER, {})", checks.join(", "))),
+        Statement::new(format!(
+            "INSERT INTO {table} SELECT \"table\", \"parent\", COUNT(*) FROM pragma_foreign_key_check GROUP BY 1, 2"
+        )),
+        Statement::new(format!("DROP TABLE {table}")),
+    ]
 }
 
 /// Dropping a table drops its triggers: before any rebuild, a migration fails unless each rebuilt table has exactly
