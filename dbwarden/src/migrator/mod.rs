@@ -90,7 +90,9 @@ impl Migrator {
         &self.source
     }
 
-    /// The history table name (default `_dbwarden_migrations`).
+    /// The history table name (default `_dbwarden_migrations`). It is one name, always quoted: a dot is part of
+    /// it, not a schema (`"s.t"` is a table named `s.t` in the session's schema; on PostgreSQL, choose the schema
+    /// with the URL's `search_path`). The config file refuses a dot, since that is nearly always the mistake.
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();
         self
