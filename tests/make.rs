@@ -315,6 +315,12 @@ async fn sqlite_rebuild_names_the_foreign_key_it_would_break() {
     assert!(err.contains("PRAGMA foreign_key_check('posts') lists them"), "{err}");
     assert_eq!(db.strings("SELECT CAST(COUNT(*) AS TEXT) FROM pragma_foreign_key_list('posts')").await, ["0"]);
     assert_eq!(db.strings("SELECT CAST(user_id AS TEXT) FROM posts ORDER BY id").await, ["1", "7"], "rows kept");
+    // Only the session's PRAGMA ran outside the rolled back transaction: nothing is recorded, nothing to repair.
+    assert!(!err.contains("stayed applied"), "{err}");
+    assert!(db.strings("SELECT filename FROM _dbwarden_migrations").await.is_empty());
+    db.exec("DELETE FROM posts WHERE user_id = 7").await;
+    Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await.unwrap();
+    assert_eq!(db.strings("SELECT CAST(COUNT(*) AS TEXT) FROM pragma_foreign_key_list('posts')").await, ["1"]);
 }
 
 /// `column_order = "exact"` on PostgreSQL: a column added in the middle is created there by rebuilding the table,

@@ -280,12 +280,14 @@ async fn edited_upgrade_stops_migrate_and_repair_accepts_it(dialect: Dialect) {
     assert_eq!(db.tables().await, ["a", "b"]);
 }
 
-/// A SQLite table rebuild that failed after its `PRAGMA foreign_keys = OFF` (an autocommit statement, so recorded as
-/// run) is resumed on a new connection, where the keys are on again: the pragma runs again first, or the rebuild's
-/// DROP TABLE would delete every child row through ON DELETE CASCADE (it did, and reported success).
+/// A SQLite table rebuild that failed after its `PRAGMA foreign_keys = OFF`, run again on a new connection (where
+/// the keys are on again), must run the pragma first, or its DROP TABLE deletes every child row through ON DELETE
+/// CASCADE (it did, and reported success). As generated (the pragma alone, then one transaction), the failure
+/// rolls the transaction back and records nothing: the pragma only set up the session, so the next run starts
+/// over. In a `no-transaction` file the statements after the pragma commit one by one and are recorded, so the
+/// next run resumes, and runs the pragma again first.
 #[tokio::test]
-async fn a_resumed_sqlite_rebuild_sets_its_pragma_again() {
-    let db = TestDb::new(Dialect::Sqlite).await;
+async fn a_sqlite_rebuild_run_again_sets_its_pragma_again() {
     let base = "-- upgrade\nCREATE TABLE parent (id INTEGER PRIMARY KEY, code VARCHAR(20));\n\
                 CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE);\n\
                 -- rollback\nDROP TABLE child;\nDROP TABLE parent;\n";
@@ -293,20 +295,66 @@ async fn a_resumed_sqlite_rebuild_sets_its_pragma_again() {
                    CREATE TABLE parent_new (id INTEGER PRIMARY KEY, code VARCHAR(20) NOT NULL);\n\
                    INSERT INTO parent_new (id, code) SELECT id, code FROM parent;\nDROP TABLE parent;\n\
                    ALTER TABLE parent_new RENAME TO parent;\n-- @dbwarden:autocommit\nPRAGMA foreign_keys = ON;\n-- rollback\n";
-    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_base.sql", base)]);
+    // (header, statements of the rebuild that stayed applied and are recorded when its INSERT fails)
+    for (header, applied) in [("", 0), ("-- dbwarden: no-transaction\n", 2)] {
+        let db = TestDb::new(Dialect::Sqlite).await;
+        let dir = write_migrations(db.dir.path(), "app", &[("app__0001_base.sql", base)]);
+        let m = migrator(&dir);
+        m.run(db.url.as_str()).await.unwrap();
+        db.exec("INSERT INTO parent VALUES (1, 'a'), (2, NULL)").await;
+        db.exec("INSERT INTO child VALUES (10, 1), (11, 2), (12, 1)").await;
+        std::fs::write(dir.join("app__0002_rebuild.sql"), format!("{header}{rebuild}")).unwrap();
+        match m.run(db.url.as_str()).await {
+            Err(e @ Error::Statement { .. }) => {
+                let Error::Statement { at, .. } = &e else { unreachable!() };
+                assert_eq!((at.index, at.applied), (3, applied), "{header}: {e}");
+                if applied == 0 {
+                    assert!(!e.to_string().contains("stayed applied"), "{e}");
+                    assert!(e.hint().unwrap().contains("nothing of app__0002_rebuild.sql stayed applied"));
+                }
+            }
+            other => panic!("expected the NOT NULL failure, got {other:?}"),
+        }
+        let rows = "SELECT filename || ' ' || state FROM _dbwarden_migrations ORDER BY filename";
+        let mut expected = vec!["app__0001_base.sql applied".to_string()];
+        if applied > 0 {
+            expected.push("app__0002_rebuild.sql partial".into());
+        }
+        assert_eq!(db.strings(rows).await, expected, "{header}");
+        db.exec("UPDATE parent SET code = 'b' WHERE code IS NULL").await;
+        if applied == 0 {
+            // Nothing of it stayed: the scratch table went with the rolled back transaction.
+            assert!(!db.tables().await.contains(&"parent_new".to_string()));
+        }
+        m.run(db.url.as_str()).await.unwrap();
+        assert_eq!(db.strings("SELECT CAST(COUNT(*) AS TEXT) FROM child").await, ["3"], "{header}: no child row lost");
+        assert_eq!(db.strings("SELECT code FROM parent ORDER BY id").await, ["a", "b"]);
+    }
+}
+
+/// A rollback that fails after only setting up its session (SQLite's pragma, alone before the transaction) leaves
+/// the migration applied, with no part-way row: the next rollback starts it over.
+#[tokio::test]
+async fn a_rollback_failing_after_its_pragma_leaves_the_migration_applied() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let down = "-- @dbwarden:autocommit\nPRAGMA foreign_keys = OFF;\nDROP TABLE a;\nDROP TABLE nope;\n\
+                -- @dbwarden:autocommit\nPRAGMA foreign_keys = ON;\n";
+    let file = format!("-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\n{down}");
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_a.sql", &file)]);
     let m = migrator(&dir);
     m.run(db.url.as_str()).await.unwrap();
-    db.exec("INSERT INTO parent VALUES (1, 'a'), (2, NULL)").await;
-    db.exec("INSERT INTO child VALUES (10, 1), (11, 2), (12, 1)").await;
-    std::fs::write(dir.join("app__0002_rebuild.sql"), rebuild).unwrap();
-    match m.run(db.url.as_str()).await {
-        Err(Error::Statement { at, .. }) => assert_eq!((at.index, at.applied), (3, 1), "the pragma ran"),
-        other => panic!("expected the NOT NULL failure, got {other:?}"),
+    let err = m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap_err();
+    match &err {
+        Error::Statement { at, .. } => assert_eq!((at.index, at.applied, at.rollback), (3, 0, true), "{err}"),
+        other => panic!("expected the failed DROP, got {other:?}"),
     }
-    db.exec("UPDATE parent SET code = 'b' WHERE code IS NULL").await;
-    m.run(db.url.as_str()).await.unwrap();
-    assert_eq!(db.strings("SELECT CAST(COUNT(*) AS TEXT) FROM child").await, ["3"], "no child row lost");
-    assert_eq!(db.strings("SELECT code FROM parent ORDER BY id").await, ["a", "b"]);
+    assert!(err.hint().unwrap().contains("nothing of app__0001_a.sql stayed rolled back"), "{err}");
+    let rows = "SELECT filename || ' ' || state FROM _dbwarden_migrations";
+    assert_eq!(db.strings(rows).await, ["app__0001_a.sql applied"]);
+    assert_eq!(db.tables().await, ["a"], "the transaction was rolled back");
+    std::fs::write(dir.join("app__0001_a.sql"), file.replace("DROP TABLE nope;\n", "")).unwrap();
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap();
+    assert!(db.tables().await.is_empty());
 }
 
 /// A rollback finds an applied row's file by version: a file of that version whose upgrade is not what ran (edited,

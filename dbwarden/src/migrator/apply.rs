@@ -5,7 +5,10 @@ use std::time::Instant;
 use dbwarden_core::checksum;
 use dbwarden_core::file::{fingerprint, Fingerprint, MigrationFile, MigrationKind};
 
-use super::exec::{exec_unit, replay_session_setup, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar};
+use super::exec::{
+    exec_unit, nothing_stayed, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction,
+    ExecCtx, RanSoFar,
+};
 use super::plan::{is_edited, rollbacks_split, same_migration};
 use super::report::{step, Report, Step};
 use super::{Migrator, Run};
@@ -211,6 +214,8 @@ impl Migrator {
                 }
                 let elapsed = run.d.elapsed_ms(wall_started, started.elapsed().as_millis());
                 finish(run, row_written, &elapsed)
+            } else if !row_written && sets_up_only(run, unit) {
+                String::new()
             } else {
                 let ran = ran.through(done);
                 if row_written {
@@ -224,8 +229,9 @@ impl Migrator {
                     format!("{replace}{}", run.history.insert(&partial, "NULL"))
                 }
             };
-            exec_unit(run, &ctx, unit, &record).await?;
-            row_written = true;
+            let outcome = exec_unit(run, &ctx, unit, &record).await;
+            outcome.map_err(|e| if row_written { e } else { nothing_stayed(e) })?;
+            row_written |= !record.is_empty();
         }
         Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None))
     }

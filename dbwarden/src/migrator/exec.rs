@@ -50,6 +50,25 @@ pub(super) async fn replay_session_setup(
     Ok(())
 }
 
+/// Whether every statement of `unit` only sets up the session (`SET`, SQLite's `PRAGMA`; assignments that are the
+/// same when run again). Until a migration has done more than that, its progress is not recorded: a failure after
+/// them leaves nothing to resume or undo (a SQLite rebuild's `PRAGMA foreign_keys = OFF` runs alone, outside the
+/// transaction that fails), and the next run starts the migration over.
+pub(super) fn sets_up_only(run: &Run<'_>, unit: &Unit<'_>) -> bool {
+    unit.statements.iter().all(|(_, s)| run.d.sets_up_the_session(s.sql))
+}
+
+/// A failure before anything but session setup of its migration was recorded: nothing of it stayed applied.
+pub(super) fn nothing_stayed(e: Error) -> Error {
+    match e {
+        Error::Statement { mut at, source } => {
+            at.applied = 0;
+            Error::Statement { at, source }
+        }
+        other => other,
+    }
+}
+
 /// Which way a migration runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Direction {

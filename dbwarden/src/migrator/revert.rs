@@ -6,7 +6,10 @@ use std::time::Instant;
 use dbwarden_core::checksum;
 use dbwarden_core::file::MigrationFile;
 
-use super::exec::{exec_unit, replay_session_setup, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar};
+use super::exec::{
+    exec_unit, nothing_stayed, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction,
+    ExecCtx, RanSoFar,
+};
 use super::plan::{is_edited, same_migration};
 use super::report::{step, Report};
 use super::{Migrator, RollbackTo, Run};
@@ -110,15 +113,20 @@ impl Migrator {
             }
             let last = units.len().saturating_sub(1);
             let mut ran = RanSoFar::new(&texts);
+            let mut progressed = resume > 0;
             for (i, unit) in units.iter().enumerate() {
                 let done = unit.statements.last().expect("non-empty unit").0 + 1;
                 let record = if i == last {
                     forget.clone()
+                } else if !progressed && sets_up_only(run, unit) {
+                    String::new()
                 } else {
                     let ran = format!("{ROLLBACK_RAN}{}", ran.through(done));
                     run.history.progress(&row.filename, RowState::RollingBack, done, &ran)
                 };
-                exec_unit(run, &ctx, unit, &record).await.map_err(|e| with_earlier(e, &steps))?;
+                let outcome = exec_unit(run, &ctx, unit, &record).await;
+                outcome.map_err(|e| with_earlier(if progressed { e } else { nothing_stayed(e) }, &steps))?;
+                progressed |= !record.is_empty();
             }
             tracing::info!(file = %file.filename, "rolled back");
             steps.push(step(file, total, started.elapsed().as_millis() as u64, None, false));
