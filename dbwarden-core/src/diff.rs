@@ -194,6 +194,7 @@ impl Change {
             AddColumn { .. } => Safety::Warn, // NOT NULL without a default fails on a table with rows
             RenameTable { .. } | RenameColumn { .. } | SetTableComment { .. } | DropIndex { .. } => Safety::Info,
             DropUnique { .. } | DropCheck { .. } | DropForeignKey { .. } | DropPrimaryKey { .. } => Safety::Info,
+            AlterColumn { from, to, .. } if loses_values(&from.ty, &to.ty) => Safety::Critical,
             AlterColumn { from, to, .. } => {
                 let tightened = from.nullable && !to.nullable;
                 let retyped = from.ty != to.ty && !widens(&from.ty, &to.ty);
@@ -223,9 +224,13 @@ impl Change {
             }
             DropColumn { table, column, .. } => format!("drop column {table}.{}", column.name),
             RenameColumn { table, from, to } => format!("rename column {table}.{from} to {to}"),
-            AlterColumn { table, from, to } => {
-                format!("alter column {table}.{} ({} -> {})", to.name, column_summary(from), column_summary(to))
-            }
+            AlterColumn { table, from, to } => format!(
+                "alter column {table}.{} ({} -> {}){}",
+                to.name,
+                column_summary(from),
+                column_summary(to),
+                if loses_values(&from.ty, &to.ty) { ": rounds or cuts existing values" } else { "" }
+            ),
             AddPrimaryKey { table, key } => format!("add primary key {table} ({})", cols(&key.columns)),
             DropPrimaryKey { table, key } => format!("drop primary key {table} ({})", cols(&key.columns)),
             AddIndex { table, index } => format!(
@@ -267,6 +272,25 @@ fn column_summary(c: &Column) -> String {
         s.push_str(&format!(" COMMENT '{}'", comment.replace('\'', "''")));
     }
     s
+}
+
+/// Whether the servers carry out a change from `from` to `to` by changing values without a word: rounding to fewer
+/// decimals or to an integer, keeping fewer significant digits, dropping a timestamp's time or date, folding numbers
+/// into true and false. (A value that does not fit at all, a too long text or too large number, fails the
+/// migration instead, on PostgreSQL and MariaDB: that is only WARN.)
+fn loses_values(from: &crate::schema::ColumnType, to: &crate::schema::ColumnType) -> bool {
+    use crate::schema::ColumnType::*;
+    match (from, to) {
+        (Decimal(_, s1), Decimal(_, s2)) => s2 < s1,
+        (Decimal(_, s), SmallInt | Integer | BigInt) => *s > 0,
+        (Real | Double, SmallInt | Integer | BigInt) => true,
+        (Double, Real) => true,
+        (Decimal(..), Real) => true,
+        (Decimal(p, _), Double) => *p > 15,
+        (Timestamp | TimestampTz, Date | Time) => true,
+        (SmallInt | Integer | BigInt | Decimal(..) | Real | Double, Boolean) => true,
+        _ => false,
+    }
 }
 
 /// Whether every value of `from` fits `to` unchanged (a type change that cannot fail).
@@ -866,6 +890,49 @@ mod tests {
         new_users.columns[1] = col("email", ColumnType::Varchar(320), true);
         let up = round_trip(&schema(vec![users()]), &schema(vec![new_users]), &Renames::default());
         assert!(matches!(&up[..], [Change::AlterColumn { .. }]), "{up:?}");
+    }
+
+    #[test]
+    fn type_changes_that_round_or_cut_values_are_critical() {
+        use ColumnType::*;
+        let alter = |from: ColumnType, to: ColumnType| Change::AlterColumn {
+            table: "t".into(),
+            from: col("c", from, true),
+            to: col("c", to, true),
+        };
+        for (from, to) in [
+            (Decimal(12, 4), Decimal(12, 2)),
+            (Decimal(10, 2), Decimal(10, 1)),
+            (Decimal(10, 2), Integer),
+            (Double, Integer),
+            (Real, BigInt),
+            (Double, Real),
+            (Decimal(20, 4), Double),
+            (Timestamp, Date),
+            (TimestampTz, Time),
+            (Integer, Boolean),
+        ] {
+            let change = alter(from.clone(), to.clone());
+            assert_eq!(change.safety(), Safety::Critical, "{from} -> {to}");
+            assert!(change.describe().ends_with(": rounds or cuts existing values"), "{}", change.describe());
+        }
+        // Changes that keep every value, or fail on one that does not fit, are not.
+        for (from, to) in [
+            (Decimal(12, 2), Decimal(14, 4)),
+            (Decimal(12, 2), Decimal(8, 2)),
+            (Decimal(10, 0), Integer),
+            (Integer, Double),
+            (Real, Double),
+            (Decimal(10, 2), Double),
+            (Date, Timestamp),
+            (BigInt, Integer),
+            (Text, Varchar(10)),
+            (Boolean, Integer),
+        ] {
+            let change = alter(from.clone(), to.clone());
+            assert_ne!(change.safety(), Safety::Critical, "{from} -> {to}");
+            assert!(!change.describe().contains("rounds"), "{}", change.describe());
+        }
     }
 
     #[test]
