@@ -657,3 +657,54 @@ async fn mariadb_keys_over_text_are_refused_before_anything_is_written() {
     let out = run(root, &db.url, &["make-migrations"]);
     assert!(out.code == 0 && out.stdout.contains("no changes"), "{out:?}");
 }
+
+/// A rename onto a name the database has already (a column the models drop, or one renamed away in a swap or a
+/// chain) would be written as a rename the server refuses, hiding a CRITICAL drop: make-migrations, diff and check
+/// refuse it, naming both, and write nothing.
+#[tokio::test]
+async fn a_rename_onto_an_existing_name_is_refused() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let root = db.dir.path();
+    let url = db.url.as_str();
+    let table = |name: &str, columns: &[(&str, &str)]| {
+        let mut t = format!("[[table]]\nname = \"{name}\"\n[[table.column]]\nname = \"id\"\ntype = \"BigInteger\"\nprimary_key = true\n");
+        for (c, extra) in columns {
+            t.push_str(&format!("[[table.column]]\nname = \"{c}\"\ntype = \"String(20)\"\n{extra}"));
+        }
+        t
+    };
+    let v1 = table("sw", &[("first", ""), ("last", "")]) + &table("old", &[]) + &table("new", &[]);
+    std::fs::write(root.join("dbwarden.schema.toml"), &v1).unwrap();
+    assert_eq!(run(root, url, &["make-migrations", "v1"]).code, 0);
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    let before = files(root);
+
+    let onto_column = table("sw", &[("last", "renamed_from = \"first\"\n")]) + &table("old", &[]) + &table("new", &[]);
+    std::fs::write(root.join("dbwarden.schema.toml"), &onto_column).unwrap();
+    for args in [&["make-migrations"][..], &["diff"], &["check"]] {
+        let out = run(root, url, args);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("column `sw`.`first` is renamed to `last` (renamed_from or --rename), but table `sw` has a column `last` already"),
+            "{out:?}"
+        );
+        assert!(out.stderr.contains("drop (or rename) the existing `last` in a migration of its own first"), "{out:?}");
+    }
+
+    // A swap on the command line.
+    std::fs::write(root.join("dbwarden.schema.toml"), &v1).unwrap();
+    let out = run(root, url, &["make-migrations", "--rename", "sw.first:last", "--rename", "sw.last:first"]);
+    assert!(
+        out.code == 2 && out.stderr.contains("is renamed to") && out.stderr.contains("a swap or a chain"),
+        "{out:?}"
+    );
+
+    // A table renamed onto one the models drop.
+    let onto_table = table("sw", &[("first", ""), ("last", "")])
+        + &table("new", &[])
+            .replace("name = \"new\"\n[[table.column]]", "name = \"new\"\nrenamed_from = \"old\"\n[[table.column]]");
+    std::fs::write(root.join("dbwarden.schema.toml"), &onto_table).unwrap();
+    let out = run(root, url, &["make-migrations"]);
+    assert!(out.code == 2 && out.stderr.contains("table `old` is renamed to `new` (renamed_from or --rename), but the database has a table `new` already"), "{out:?}");
+    assert_eq!(files(root), before, "nothing written");
+}

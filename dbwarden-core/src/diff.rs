@@ -356,23 +356,8 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Vec<Change> {
     // Tables by name: a lookup per table in a list would make the diff quadratic in the number of tables.
     let old_tables = by_name(old);
     let new_tables = by_name(new);
-    let table_renames: BTreeMap<&str, &str> = renames
-        .tables
-        .iter()
-        .filter(|(o, n)| old_tables.contains_key(o.as_str()) && new_tables.contains_key(n.as_str()))
-        .map(|(o, n)| (o.as_str(), n.as_str()))
-        .collect();
+    let (table_renames, column_renames) = active(renames, &old_tables, &new_tables);
     let renamed_to: BTreeSet<&str> = table_renames.values().copied().collect();
-    // Column renames that apply: (new table, old column) -> new column.
-    let mut column_renames: BTreeMap<(&str, &str), &str> = BTreeMap::new();
-    for (table, from, to) in &renames.columns {
-        let old_table = table_renames.iter().find(|(_, n)| **n == table.as_str()).map_or(table.as_str(), |(o, _)| o);
-        let valid = old_tables.get(old_table).is_some_and(|t| t.column(from).is_some())
-            && new_tables.get(table.as_str()).is_some_and(|t| t.column(to).is_some());
-        if valid {
-            column_renames.insert((table.as_str(), from.as_str()), to.as_str());
-        }
-    }
     let cx = Cx { table_renames: &table_renames, column_renames: &column_renames };
 
     for old_table in &old.tables {
@@ -404,6 +389,101 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Vec<Change> {
     }
     recreate_retyped_foreign_keys(old, &new_tables, &cx, &mut changes);
     order(changes, (old, &old_tables), (new, &new_tables))
+}
+
+/// Table renames (old -> new name) and column renames ((new table, old column) -> new column).
+type Active<'a> = (BTreeMap<&'a str, &'a str>, BTreeMap<(&'a str, &'a str), &'a str>);
+
+/// The renames that apply: the old name exists before and the new one after (a `renamed_from` left in a model
+/// after its migration names nothing any more).
+fn active<'a>(
+    renames: &'a Renames,
+    old_tables: &HashMap<&str, &Table>,
+    new_tables: &HashMap<&str, &Table>,
+) -> Active<'a> {
+    let table_renames: BTreeMap<&str, &str> = renames
+        .tables
+        .iter()
+        .filter(|(o, n)| old_tables.contains_key(o.as_str()) && new_tables.contains_key(n.as_str()))
+        .map(|(o, n)| (o.as_str(), n.as_str()))
+        .collect();
+    let mut column_renames: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for (table, from, to) in &renames.columns {
+        let old_table = old_table_of(&table_renames, table);
+        let valid = old_tables.get(old_table).is_some_and(|t| t.column(from).is_some())
+            && new_tables.get(table.as_str()).is_some_and(|t| t.column(to).is_some());
+        if valid {
+            column_renames.insert((table.as_str(), from.as_str()), to.as_str());
+        }
+    }
+    (table_renames, column_renames)
+}
+
+fn old_table_of<'a>(table_renames: &BTreeMap<&'a str, &'a str>, table: &'a str) -> &'a str {
+    table_renames.iter().find(|(_, n)| **n == table).map_or(table, |(o, _)| o)
+}
+
+/// A rename onto a name the old schema already has: a table or column that would have to go first (the models
+/// drop it), or one renamed away in the same set (a swap or a chain). [`diff`] would write a rename the server
+/// refuses, and the drop it hides is never rated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{what}`{from}` is renamed to `{to}` (renamed_from or --rename), but {place} has a {kind} `{to}` already: a \
+     rename cannot replace it"
+)]
+pub struct RenameOntoExisting {
+    /// "table" or "column".
+    pub kind: &'static str,
+    /// What is renamed, before its old name: "table " or "column `t`.".
+    pub what: String,
+    /// The old name.
+    pub from: String,
+    /// The new name, which exists already.
+    pub to: String,
+    /// "the database" or "table `t`".
+    pub place: String,
+}
+
+/// The first rename of `renames` from `old` to `new` whose new name `old` already has (see [`RenameOntoExisting`]).
+///
+/// ```
+/// use dbwarden_core::diff::{rename_onto_existing, Renames};
+/// let tables = |toml: &str| dbwarden_core::schema::Schema {
+///     tables: dbwarden_core::manifest::parse(toml, "s.toml").unwrap().into_iter().map(|m| m.table).collect(),
+/// };
+/// let old = tables("[[table]]\nname = \"t\"\n[[table.column]]\nname = \"first\"\ntype = \"Text\"\n[[table.column]]\nname = \"last\"\ntype = \"Text\"\n");
+/// let new = tables("[[table]]\nname = \"t\"\n[[table.column]]\nname = \"last\"\ntype = \"Text\"\nrenamed_from = \"first\"\n");
+/// let renames = Renames { columns: vec![("t".into(), "first".into(), "last".into())], ..Renames::default() };
+/// let e = rename_onto_existing(&old, &new, &renames).unwrap();
+/// assert_eq!(e.to_string(), "column `t`.`first` is renamed to `last` (renamed_from or --rename), but table `t` has a column `last` already: a rename cannot replace it");
+/// ```
+pub fn rename_onto_existing(old: &Schema, new: &Schema, renames: &Renames) -> Option<RenameOntoExisting> {
+    let (old_tables, new_tables) = (by_name(old), by_name(new));
+    let (table_renames, column_renames) = active(renames, &old_tables, &new_tables);
+    for (from, to) in &table_renames {
+        if old_tables.contains_key(to) {
+            return Some(RenameOntoExisting {
+                kind: "table",
+                what: "table ".into(),
+                from: from.to_string(),
+                to: to.to_string(),
+                place: "the database".into(),
+            });
+        }
+    }
+    for ((table, from), to) in &column_renames {
+        let old_table = old_table_of(&table_renames, table);
+        if old_tables.get(old_table).is_some_and(|t| t.column(to).is_some()) {
+            return Some(RenameOntoExisting {
+                kind: "column",
+                what: format!("column `{old_table}`."),
+                from: from.to_string(),
+                to: to.to_string(),
+                place: format!("table `{old_table}`"),
+            });
+        }
+    }
+    None
 }
 
 /// A schema's tables by name (the first of a name, as [`Schema::table`] finds it).

@@ -68,6 +68,9 @@ pub enum MakeError {
         /// Why.
         reason: String,
     },
+    /// A rename onto a name that exists already.
+    #[error(transparent)]
+    RenameOnto(#[from] dbwarden_core::diff::RenameOntoExisting),
     /// A key the dialect can only build over a prefix of a column, which the models cannot say.
     #[error(
         "table `{table}`: {key} includes column `{column}` of type {ty}, which {dialect} keys only by a prefix \
@@ -121,6 +124,11 @@ impl MakeError {
                 "start the database and run `dbwarden migrate`, then make-migrations again (it rewrites the snapshot)"
                     .into(),
             ),
+            MakeError::RenameOnto(e) => Some(format!(
+                "drop (or rename) the existing `{}` in a migration of its own first, then rename; a swap or a chain \
+                 of renames takes one migration per step, or a temporary name",
+                e.to
+            )),
             MakeError::KeyNeedsLength { .. } => Some(
                 "give the column a length, so that it is a VARCHAR(N) (`length = N` on a String field, \
                  `type = \"String(N)\"` in the manifest), or leave it out of the key"
@@ -428,6 +436,13 @@ fn unmatched_rename(renames: &Renames, all: &Renames, old: &Schema, new: &Schema
     Ok(())
 }
 
+fn refuse_rename_onto_existing(compared: &Compared, renames: &Renames) -> Result<(), MakeError> {
+    match dbwarden_core::diff::rename_onto_existing(&compared.old, &compared.new, renames) {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
 /// The first key of `new` that `dialect` cannot build from the models (see [`TypeMap::key_needs_length`]) and that
 /// `old` does not have already (one made by hand with a prefix length reads back the same, and is left alone).
 ///
@@ -491,6 +506,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     };
     let render = Options { column_order: db.column_order, triggers: base.triggers };
     let compared = compare(db.dialect, base.schema, target, &renames);
+    refuse_rename_onto_existing(&compared, &renames)?;
     check_keys(db.dialect, &compared.old, &compared.new)?;
     // `compared.new` is the models as the database reads them back: what the snapshot records.
     let target = &compared.new;
@@ -553,7 +569,9 @@ pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -
         let (schema, triggers) = live(db, true).await?;
         (schema, BaselineOrigin::Live, triggers)
     };
-    let Compared { old, new, changes } = compare(db.dialect, schema, target, &renames);
+    let compared = compare(db.dialect, schema, target, &renames);
+    refuse_rename_onto_existing(&compared, &renames)?;
+    let Compared { old, new, changes } = compared;
     let options = Options { column_order: db.column_order, triggers };
     let sql = crate::render::render(db.dialect, &changes, &old, &new, &options).into_iter().map(|s| s.sql).collect();
     Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(&changes), sql })
@@ -621,7 +639,9 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
             Some(live_schema(db).await?)
         };
         if let Some(base) = base {
-            report.models = steps(&compare(db.dialect, base, target, &renames).changes);
+            let compared = compare(db.dialect, base, target, &renames);
+            refuse_rename_onto_existing(&compared, &renames)?;
+            report.models = steps(&compared.changes);
         }
     }
     report.safety = report.files.iter().map(|f| f.safety).chain(report.models.iter().map(|s| s.safety)).max();
