@@ -283,6 +283,9 @@ async fn server_rewritten_and_expression_defaults_converge(dialect: Dialect) {
         column("plus", ColumnType::Integer, true, Some("+1")),
         column("one", ColumnType::Double, true, Some("1.0")),
         column("nothing", ColumnType::Integer, true, Some("NULL")),
+        // More decimals than the column keeps: MariaDB stores them rounded (1.5, 0.13).
+        column("trimmed", ColumnType::Decimal(10, 1), true, Some("1.50")),
+        column("rounded", ColumnType::Decimal(10, 2), true, Some("0.125")),
     ];
     if dialect == Dialect::Sqlite {
         columns.push(column("made", ColumnType::Text, true, Some("(datetime('now'))")));

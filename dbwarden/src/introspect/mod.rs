@@ -165,7 +165,8 @@ pub fn into_canonical(dialect: Dialect, mut schema: Schema) -> Schema {
     schema
 }
 
-/// A plain number with `scale` decimals, as MySQL stores a `DECIMAL(p,scale)` default; anything else unchanged.
+/// A plain number with `scale` decimals (padded or rounded), as MySQL stores a `DECIMAL(p,scale)` default; anything
+/// else unchanged.
 fn decimal_default(default: &str, scale: u32) -> String {
     let d = dbwarden_core::schema::normalize_default(default);
     let unquoted = d.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')).unwrap_or(&d);
@@ -175,17 +176,38 @@ fn decimal_default(default: &str, scale: u32) -> String {
     };
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
     let plain = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit());
-    let scale = scale as usize;
-    // Only padding: a default with more decimals than the column keeps is left for the server to round.
-    if !plain || frac.len() > scale {
+    if !plain {
         return d;
     }
-    let int = int.trim_start_matches('0');
+    let scale = scale as usize;
+    // The digits kept, padded with zeros to the scale, then rounded half away from zero as the server does
+    // (`1.50` in a DECIMAL(10,1) is `1.5`, `9.995` in a DECIMAL(10,2) is `10.00`).
+    let mut digits: Vec<u8> = int.bytes().chain(frac.bytes().chain(std::iter::repeat(b'0')).take(scale)).collect();
+    if frac.as_bytes().get(scale).is_some_and(|b| *b >= b'5') {
+        let mut at = digits.len();
+        loop {
+            if at == 0 {
+                digits.insert(0, b'1');
+                break;
+            }
+            at -= 1;
+            if digits[at] == b'9' {
+                digits[at] = b'0';
+            } else {
+                digits[at] += 1;
+                break;
+            }
+        }
+    }
+    let (int, frac) = digits.split_at(digits.len() - scale);
+    let int = std::str::from_utf8(int).unwrap_or("0").trim_start_matches('0');
     let int = if int.is_empty() { "0" } else { int };
+    let frac = std::str::from_utf8(frac).unwrap_or_default();
+    let sign = if digits.iter().all(|b| *b == b'0') { "" } else { sign };
     if scale == 0 {
         return format!("{sign}{int}");
     }
-    format!("{sign}{int}.{frac:0<scale$}")
+    format!("{sign}{int}.{frac}")
 }
 
 fn is_internal(table: &str) -> bool {
@@ -341,7 +363,14 @@ mod tests {
         assert_eq!(decimal_default("0", 2), "0.00");
         assert_eq!(decimal_default("-1.5", 3), "-1.500");
         assert_eq!(decimal_default("'12'", 0), "12");
-        assert_eq!(decimal_default("0.125", 2), "0.125");
+        // Rounded as MariaDB stores them (read back from a live server: 1.5, 0.13, -0.13, 3, 10.00).
+        assert_eq!(decimal_default("1.50", 1), "1.5");
+        assert_eq!(decimal_default("0.125", 2), "0.13");
+        assert_eq!(decimal_default("-0.125", 2), "-0.13");
+        assert_eq!(decimal_default("2.5", 0), "3");
+        assert_eq!(decimal_default("9.995", 2), "10.00");
+        assert_eq!(decimal_default("-0.001", 2), "0.00");
+        assert_eq!(decimal_default("007.10", 1), "7.1");
         assert_eq!(decimal_default("CURRENT_TIMESTAMP", 2), "CURRENT_TIMESTAMP");
     }
 }
