@@ -395,7 +395,7 @@ macro_rules! per_backend {
     };
 }
 
-per_backend!(workflow, rename_keeps_data);
+per_backend!(workflow, rename_keeps_data, not_null_column_without_default_fails_on_rows);
 
 #[test]
 fn without_database_or_snapshot_it_says_what_to_do() {
@@ -707,4 +707,50 @@ async fn a_rename_onto_an_existing_name_is_refused() {
     let out = run(root, url, &["make-migrations"]);
     assert!(out.code == 2 && out.stderr.contains("table `old` is renamed to `new` (renamed_from or --rename), but the database has a table `new` already"), "{out:?}");
     assert_eq!(files(root), before, "nothing written");
+}
+
+/// A NOT NULL column with no default, added to a table with rows, fails on every backend instead of MariaDB making
+/// up values ('', 0, '0000-00-00'): there it is added as NULL, then made NOT NULL, so filling the rows and migrating
+/// again resumes and finishes; elsewhere the migration is rolled back whole. The hint says so.
+async fn not_null_column_without_default_fails_on_rows(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let root = db.dir.path();
+    let url = db.url.as_str();
+    std::fs::write(root.join("dbwarden.schema.toml"), V1).unwrap();
+    assert_eq!(run(root, url, &["make-migrations", "v1"]).code, 0);
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    db.exec("INSERT INTO users (id, email) VALUES (1, 'a@example.com'), (2, 'b@example.com')").await;
+    let v2 = V1.replace(
+        "[[table]]\nname = \"posts\"",
+        "[[table.column]]\nname = \"born\"\ntype = \"Date\"\nnullable = false\n\n[[table]]\nname = \"posts\"",
+    );
+    std::fs::write(root.join("dbwarden.schema.toml"), &v2).unwrap();
+    let out = run(root, url, &["make-migrations", "born"]);
+    assert!(out.code == 0 && out.stdout.contains("WARN"), "{out:?}");
+    let out = run(root, url, &["migrate"]);
+    assert_eq!(out.code, 2, "{dialect}: {out:?}");
+    assert!(out.stderr.contains("existing rows hold no value"), "{dialect}: {out:?}");
+    let columns = match dialect {
+        Dialect::Sqlite => "SELECT name FROM pragma_table_info('users') ORDER BY cid".to_string(),
+        _ => format!(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND table_schema = {} \
+             ORDER BY ordinal_position",
+            if dialect == Dialect::MySql { "DATABASE()" } else { "'public'" }
+        ),
+    };
+    let mut cols = db.strings(&columns).await;
+    cols.iter_mut().for_each(|c| c.make_ascii_lowercase());
+    assert_eq!(db.strings("SELECT email FROM users ORDER BY id").await, ["a@example.com", "b@example.com"]);
+    if dialect == Dialect::MySql {
+        assert!(out.stderr.contains("it resumes at statement 2"), "{out:?}");
+        assert_eq!(cols, ["id", "email", "name", "born"], "added as NULL");
+        db.exec("UPDATE users SET born = '1990-01-02'").await;
+        let out = run(root, url, &["migrate"]);
+        assert_eq!(out.code, 0, "resumes: {out:?}");
+        assert_eq!(db.strings("SELECT CAST(born AS CHAR) FROM users ORDER BY id").await, ["1990-01-02", "1990-01-02"]);
+        assert_eq!(run(root, url, &["diff", "--exit-code"]).code, 0, "NOT NULL in the end");
+    } else {
+        assert!(out.stderr.contains("nothing of primary__0002_born.sql stayed applied"), "{out:?}");
+        assert_eq!(cols, ["id", "email", "name"], "{dialect}: rolled back");
+    }
 }

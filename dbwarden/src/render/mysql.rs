@@ -126,14 +126,25 @@ impl Ddl for MySql {
             RenameTable { from, to } => {
                 vec![Statement::new(format!("RENAME TABLE {} TO {}", self.q(from), self.q(to)))]
             }
-            AddColumn { table, column, position } => vec![self.alter(
-                table,
-                format!(
-                    "ADD COLUMN {}{}",
-                    self.column(&Table::default(), column),
-                    self.placement(new, table, *position)
-                ),
-            )],
+            AddColumn { table, column, position } => {
+                // MySQL gives existing rows a NOT NULL column's zero value ('', 0, '0000-00-00') when it has no
+                // default, where PostgreSQL and SQLite refuse: added as NULL, then made NOT NULL, which fails (in
+                // strict mode, the default) while a row has no value. Filling them and migrating again resumes there.
+                let fills = !column.nullable && column.default.is_none() && !column.auto_increment;
+                let added = Column { nullable: column.nullable || fills, ..column.clone() };
+                let mut out = vec![self.alter(
+                    table,
+                    format!(
+                        "ADD COLUMN {}{}",
+                        self.column(&Table::default(), &added),
+                        self.placement(new, table, *position)
+                    ),
+                )];
+                if fills {
+                    out.push(self.alter(table, format!("MODIFY COLUMN {}", self.column(&Table::default(), column))));
+                }
+                out
+            }
             DropColumn { table, column, .. } => {
                 vec![self.alter(table, format!("DROP COLUMN {}", self.q(&column.name)))]
             }
