@@ -205,13 +205,19 @@ impl Config {
             };
             let url_dialect = crate::url::dialect_of(&url);
             // A URL no backend speaks is an error whether or not a type is set, named as its source's: the variable
-            // that overrode the file, or the file's url line. (A url_env variable's is below.)
+            // that overrode the file, the file's url line, or the variable its url_env names.
             if let Err(e) = &url_dialect {
                 if env_var.is_some() {
                     return Err(env_error(e.to_string()));
                 }
                 if let Some(url) = &db.url {
                     return Err(invalid(url.span().start, format!("url: {e}")));
+                }
+                if let (Some(var), None) = (&db.url_env, &unresolved) {
+                    return Err(ConfigError::Env {
+                        var: var.get_ref().clone(),
+                        message: format!("{e} (named by url_env of database `{name}` in {file})"),
+                    });
                 }
             }
             // The dialect the file itself declares (its type, else its url), for checks that must not depend on
@@ -229,12 +235,6 @@ impl Config {
                             format!("type `{}` is not one of sqlite, postgresql, mysql, mariadb", kind.get_ref()),
                         )
                     })?;
-                    if let (Err(e), Some(var), None) = (&url_dialect, &db.url_env, &unresolved) {
-                        return Err(ConfigError::Env {
-                            var: var.get_ref().clone(),
-                            message: format!("{e} (named by url_env of database `{name}` in {file})"),
-                        });
-                    }
                     if let Ok(u) = url_dialect {
                         if u != d && env_var.is_some() {
                             return Err(env_error(format!(
@@ -253,7 +253,7 @@ impl Config {
                 }
                 // No url to tell (an unset url_env): any dialect will do until a --url supplies one.
                 None if unresolved.is_some() => Dialect::Sqlite,
-                // Only a url_env variable's URL is left to be wrong here: at the name line.
+                // (Every wrong URL was named above, by its source.)
                 None => url_dialect.map_err(|e| invalid(db.name.span().start, format!("url: {e}")))?,
             };
             let mut config = DatabaseConfig::new(&name, dialect, url);
@@ -573,6 +573,11 @@ mod tests {
         let from_var = text.replace("url = \"sqlite://a.db\"", "url_env = \"MY_URL\"");
         let e = Config::parse(&from_var, "f", |k| (k == "MY_URL").then(|| "sqlit://a.db".into())).unwrap_err();
         assert!(e.to_string().starts_with("MY_URL: `sqlit://a.db`: unknown database URL scheme"), "{e}");
+        // Without a type, the same message: the variable's, not the name line's.
+        let untyped = from_var.replace("type = \"sqlite\"\n", "");
+        let e2 = Config::parse(&untyped, "f", |k| (k == "MY_URL").then(|| "sqlit://a.db".into())).unwrap_err();
+        assert!(matches!(&e2, ConfigError::Env { var, .. } if var == "MY_URL"), "{e2}");
+        assert_eq!(e2.to_string(), e.to_string());
         let e = Config::parse(text, "f", |k| (k == "DATABASE_URL").then(|| "mysql://r@h/d".into())).unwrap_err();
         assert!(
             e.to_string().starts_with("DATABASE_URL: the url's scheme (mysql) does not match type `sqlite`"),
