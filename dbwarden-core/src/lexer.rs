@@ -53,10 +53,11 @@ pub enum LexErrorKind {
     /// (`TRIGGER`, `PROCEDURE`, `FUNCTION`, `EVENT`, or `BEGIN NOT ATOMIC` for a MariaDB compound statement).
     #[error("{0} body opened by BEGIN is never closed by END")]
     UnterminatedBlock(String),
-    /// A `-- @dbwarden...` comment line that is not `-- @dbwarden:autocommit` (a typo would otherwise be a plain
-    /// comment, and the statement would run inside the transaction); the string is the comment's text.
+    /// A `-- @dbwarden...` comment line that is not `-- @dbwarden:autocommit`, or a MySQL `# @dbwarden...` one (a
+    /// typo would otherwise be a plain comment, and the statement would run inside the transaction); the string is
+    /// the comment as written.
     #[error(
-        "unknown marker `-- {0}`; the only one is `-- @dbwarden:autocommit`, on a line of its own before a statement"
+        "unknown marker `{0}`; the only one is `-- @dbwarden:autocommit`, on a line of its own before a statement"
     )]
     UnknownMarker(String),
     /// A `-- @dbwarden:autocommit` line with no statement after it in the section.
@@ -318,9 +319,10 @@ impl<'a> Lexer<'a> {
         let end = self.bytes[start..].iter().position(|&b| b == b'\n').map_or(self.bytes.len(), |n| start + n);
         self.pos = end;
         let text = self.src[start + prefix..end].trim();
-        let marker = prefix == 2 && self.starts_line(start);
-        let autocommit = marker && text.eq_ignore_ascii_case(AUTOCOMMIT);
-        let typo = marker
+        let own_line = self.starts_line(start);
+        let autocommit = prefix == 2 && own_line && text.eq_ignore_ascii_case(AUTOCOMMIT);
+        // MySQL's `#` comment is a near miss too: the marker is written with `--` everywhere.
+        let typo = own_line
             && !autocommit
             && text.get(..AUTOCOMMIT_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(AUTOCOMMIT_PREFIX));
         Kind::Comment { autocommit, typo }
@@ -475,7 +477,7 @@ impl<'a> Splitter<'a> {
                     // Comments inside a statement belong to it; only those between statements annotate (so only
                     // there is a misspelt marker an error).
                     if self.current.is_none() && typo {
-                        let text = self.text(token).trim_start_matches('-').trim().chars().take(60).collect();
+                        let text = self.text(token).trim().chars().take(60).collect();
                         return Err(LexError {
                             line: self.lexer.line_at(token.start),
                             kind: LexErrorKind::UnknownMarker(text),
@@ -1059,8 +1061,13 @@ mod tests {
         assert!(split("--@dbwarden:autocommit\nSELECT 1", Dialect::Sqlite).unwrap()[0].autocommit);
         // On MySQL `--@` is no comment at all (see `line_comments`), so it cannot annotate.
         assert_eq!(sqls("--@dbwarden:autocommit\nSELECT 1", Dialect::MySql), ["--@dbwarden:autocommit\nSELECT 1"]);
-        // `#` comments do not annotate.
-        assert!(!split("# @dbwarden:autocommit\nSELECT 1", Dialect::MySql).unwrap()[0].autocommit);
+        // `#` comments do not annotate: a marker written with one is an error at its line, naming it as written.
+        let e = split("SELECT 0;\n# @dbwarden:autocommit\nSELECT 1", Dialect::MySql).unwrap_err();
+        assert_eq!((e.line, e.kind.clone()), (2, LexErrorKind::UnknownMarker("# @dbwarden:autocommit".into())));
+        assert!(e
+            .to_string()
+            .contains("unknown marker `# @dbwarden:autocommit`; the only one is `-- @dbwarden:autocommit`"));
+        assert!(!split("# just a note\nSELECT 1", Dialect::MySql).unwrap()[0].autocommit);
         // A marker line with a typo, or with no statement after it, would leave its statement in the transaction
         // without a word: an error at its line.
         for d in ALL {
