@@ -656,6 +656,27 @@ async fn mariadb_keys_over_text_are_refused_before_anything_is_written() {
     std::fs::write(root.join("dbwarden.schema.toml"), format!("{allowed}{tags}")).unwrap();
     let out = run(root, &db.url, &["make-migrations"]);
     assert!(out.code == 0 && out.stdout.contains("no changes"), "{out:?}");
+    // Renamed, it is still the key it was.
+    let renamed = tags.replace("name = \"tags\"\n", "name = \"labels\"\nrenamed_from = \"tags\"\n");
+    std::fs::write(root.join("dbwarden.schema.toml"), format!("{allowed}{renamed}")).unwrap();
+    let out = run(root, &db.url, &["make-migrations", "rename"]);
+    assert!(out.code == 0 && out.stdout.contains("rename table tags to labels"), "{out:?}");
+    assert_eq!(run(root, &db.url, &["migrate"]).code, 0);
+
+    // A column of an existing composite index retyped into TEXT is refused as well.
+    let codes = "[[table]]\nname = \"codes\"\n[[table.column]]\nname = \"id\"\ntype = \"BigInteger\"\nprimary_key = true\n\
+                 [[table.column]]\nname = \"code\"\ntype = \"String(20)\"\n[[table.column]]\nname = \"n\"\ntype = \"Integer\"\n\
+                 [[table.index]]\nname = \"ix_code_n\"\ncolumns = [\"code\", \"n\"]\n";
+    std::fs::write(root.join("dbwarden.schema.toml"), format!("{allowed}{renamed}{codes}")).unwrap();
+    assert_eq!(run(root, &db.url, &["make-migrations", "codes"]).code, 0);
+    assert_eq!(run(root, &db.url, &["migrate"]).code, 0);
+    let retyped = codes.replace("String(20)", "Text");
+    std::fs::write(root.join("dbwarden.schema.toml"), format!("{allowed}{renamed}{retyped}")).unwrap();
+    let out = run(root, &db.url, &["make-migrations"]);
+    assert!(
+        out.code == 2 && out.stderr.contains("table `codes`: index `ix_code_n` includes column `code` of type text"),
+        "{out:?}"
+    );
 }
 
 /// A rename onto a name the database has already (a column the models drop, or one renamed away in a swap or a
@@ -729,7 +750,7 @@ async fn not_null_column_without_default_fails_on_rows(dialect: Dialect) {
     assert!(out.code == 0 && out.stdout.contains("WARN"), "{out:?}");
     let out = run(root, url, &["migrate"]);
     assert_eq!(out.code, 2, "{dialect}: {out:?}");
-    assert!(out.stderr.contains("existing rows hold no value"), "{dialect}: {out:?}");
+    assert!(out.stderr.contains("rows have no value"), "{dialect}: {out:?}");
     let columns = match dialect {
         Dialect::Sqlite => "SELECT name FROM pragma_table_info('users') ORDER BY cid".to_string(),
         _ => format!(

@@ -332,6 +332,31 @@ async fn a_sqlite_rebuild_run_again_sets_its_pragma_again() {
     }
 }
 
+/// A migration whose statements run one by one (`no-transaction`; every statement on MySQL) and fail right after
+/// a session setup statement: nothing is recorded and the error says nothing stayed applied, on every backend,
+/// including a failing last statement sent alone (PostgreSQL's `CREATE INDEX CONCURRENTLY`).
+#[tokio::test]
+async fn failing_right_after_session_setup_records_nothing_on_every_backend() {
+    for dialect in common::ALL {
+        let db = TestDb::new(dialect).await;
+        let (setup, failing) = match dialect {
+            Dialect::Postgres => ("SET lock_timeout = '2s'", "CREATE INDEX CONCURRENTLY ix ON nope (a)"),
+            Dialect::MySql => ("SET FOREIGN_KEY_CHECKS = 0", "DROP TABLE nope"),
+            Dialect::Sqlite => ("PRAGMA foreign_keys = OFF", "DROP TABLE nope"),
+        };
+        let file = format!("-- dbwarden: no-transaction\n-- upgrade\n{setup};\n{failing};\n-- rollback\n");
+        let dir = write_migrations(db.dir.path(), "app", &[("app__0001_a.sql", &file)]);
+        let err = migrator(&dir).run(db.url.as_str()).await.unwrap_err();
+        match &err {
+            Error::Statement { at, .. } => assert_eq!((at.index, at.applied), (2, 0), "{dialect}: {err}"),
+            other => panic!("{dialect}: expected the failed statement, got {other:?}"),
+        }
+        assert!(!err.to_string().contains("stayed applied"), "{dialect}: {err}");
+        let rows = db.strings("SELECT filename FROM _dbwarden_migrations").await;
+        assert!(rows.is_empty(), "{dialect}: {rows:?}");
+    }
+}
+
 /// A rollback that fails after only setting up its session (SQLite's pragma, alone before the transaction) leaves
 /// the migration applied, with no part-way row: the next rollback starts it over.
 #[tokio::test]

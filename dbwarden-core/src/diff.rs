@@ -285,6 +285,9 @@ fn loses_values(from: &crate::schema::ColumnType, to: &crate::schema::ColumnType
         (Decimal(_, s), SmallInt | Integer | BigInt) => *s > 0,
         (Real | Double, SmallInt | Integer | BigInt) => true,
         (Double, Real) => true,
+        // A float into fixed decimals is rounded to the scale; a wide integer into a float keeps fewer digits.
+        (Real | Double, Decimal(..)) => true,
+        (Integer | BigInt, Real) | (BigInt, Double) => true,
         (Decimal(..), Real) => true,
         (Decimal(p, _), Double) => *p > 15,
         (Timestamp | TimestampTz, Date | Time) => true,
@@ -394,8 +397,10 @@ pub fn diff(old: &Schema, new: &Schema, renames: &Renames) -> Vec<Change> {
 /// Table renames (old -> new name) and column renames ((new table, old column) -> new column).
 type Active<'a> = (BTreeMap<&'a str, &'a str>, BTreeMap<(&'a str, &'a str), &'a str>);
 
-/// The renames that apply: the old name exists before and the new one after (a `renamed_from` left in a model
-/// after its migration names nothing any more).
+/// The renames that apply: the old name exists before and the new one after. A `renamed_from` left in a model
+/// after its migration names nothing any more, or, once a new table or column takes the old name, names one on
+/// both sides while the new name exists before too: stale, unless another rename of the set frees the old name
+/// (a swap, which [`rename_onto_existing`] refuses).
 fn active<'a>(
     renames: &'a Renames,
     old_tables: &HashMap<&str, &Table>,
@@ -405,14 +410,24 @@ fn active<'a>(
         .tables
         .iter()
         .filter(|(o, n)| old_tables.contains_key(o.as_str()) && new_tables.contains_key(n.as_str()))
+        .filter(|(o, n)| {
+            let stale = new_tables.contains_key(o.as_str()) && old_tables.contains_key(n.as_str());
+            !stale || renames.tables.iter().any(|(_, to)| to == o)
+        })
         .map(|(o, n)| (o.as_str(), n.as_str()))
         .collect();
     let mut column_renames: BTreeMap<(&str, &str), &str> = BTreeMap::new();
     for (table, from, to) in &renames.columns {
-        let old_table = old_table_of(&table_renames, table);
-        let valid = old_tables.get(old_table).is_some_and(|t| t.column(from).is_some())
-            && new_tables.get(table.as_str()).is_some_and(|t| t.column(to).is_some());
-        if valid {
+        let (Some(before), Some(after)) =
+            (old_tables.get(old_table_of(&table_renames, table)), new_tables.get(table.as_str()))
+        else {
+            continue;
+        };
+        let valid = before.column(from).is_some() && after.column(to).is_some();
+        let stale = after.column(from).is_some()
+            && before.column(to).is_some()
+            && !renames.columns.iter().any(|(t, _, other_to)| t == table && other_to == from);
+        if valid && !stale {
             column_renames.insert((table.as_str(), from.as_str()), to.as_str());
         }
     }
@@ -991,6 +1006,9 @@ mod tests {
             (Timestamp, Date),
             (TimestampTz, Time),
             (Integer, Boolean),
+            (Double, Decimal(10, 2)),
+            (Integer, Real),
+            (BigInt, Double),
         ] {
             let change = alter(from.clone(), to.clone());
             assert_eq!(change.safety(), Safety::Critical, "{from} -> {to}");
@@ -1002,6 +1020,7 @@ mod tests {
             (Decimal(12, 2), Decimal(8, 2)),
             (Decimal(10, 0), Integer),
             (Integer, Double),
+            (SmallInt, Real),
             (Real, Double),
             (Decimal(10, 2), Double),
             (Date, Timestamp),
@@ -1013,6 +1032,28 @@ mod tests {
             assert_ne!(change.safety(), Safety::Critical, "{from} -> {to}");
             assert!(!change.describe().contains("rounds"), "{}", change.describe());
         }
+    }
+
+    #[test]
+    fn a_stale_rename_is_ignored_and_a_swap_refused() {
+        let t = |name: &str, cols: &[&str]| Table {
+            name: name.into(),
+            columns: cols.iter().map(|c| col(c, ColumnType::Text, true)).collect(),
+            ..Table::default()
+        };
+        // `name` was renamed to `full_name` long ago, and a new `name` added since: nothing to do.
+        let both = schema(vec![t("people", &["full_name", "name"]), t("accounts", &[]), t("users", &[])]);
+        let stale = Renames {
+            tables: vec![("users".into(), "accounts".into())],
+            columns: vec![("people".into(), "name".into(), "full_name".into())],
+        };
+        assert_eq!(diff(&both, &both, &stale), Vec::<Change>::new());
+        assert_eq!(rename_onto_existing(&both, &both, &stale), None);
+        // The same names swapped are not stale: refused.
+        let mut swap = stale.clone();
+        swap.columns.push(("people".into(), "full_name".into(), "name".into()));
+        let e = rename_onto_existing(&both, &both, &swap).unwrap();
+        assert!(e.kind == "column" && ["name", "full_name"].contains(&e.to.as_str()), "{e}");
     }
 
     #[test]

@@ -312,33 +312,35 @@ impl Error {
                  `dbwarden status`, then run it again",
                 if at.whole_run { "; the run was one transaction and was rolled back whole" } else { "" }
             ),
-            // A row the statement's new column definition refuses: PostgreSQL's not_null_violation, MariaDB's
-            // "Invalid use of NULL value" and "Data truncated" (strict mode), SQLite's NOT NULL constraint.
+            Error::Statement { at, .. } if at.whole_run => {
+                "the run was one transaction and was rolled back whole: none of its migrations stayed applied; fix \
+                 the statement and run migrate again"
+                    .into()
+            }
+            // A row a column's definition refuses: PostgreSQL's not_null_violation, MariaDB's "Invalid use of NULL
+            // value" and "Data truncated" (strict mode), SQLite's NOT NULL constraint.
             Error::Statement { source, at }
                 if matches!(source.code.as_deref(), Some("23502" | "22004"))
                     || source.message.contains("Data truncated for column")
                     || source.message.contains("NOT NULL constraint failed") =>
             {
                 let again = if at.rollback { "rollback" } else { "migrate" };
-                let then = if at.applied > 0 && !at.whole_run {
-                    format!("then run {again} again: it resumes at statement {}", at.applied + 1)
+                if at.applied > 0 {
+                    format!(
+                        "rows have no value, or one that does not fit, for a column's new definition: give them one \
+                         (UPDATE), then run {again} again: it resumes at statement {}",
+                        at.applied + 1
+                    )
                 } else {
                     format!(
-                        "then run {again} again (nothing of {} stayed{}), or give the column a default and generate \
-                         the migration again",
+                        "rows have no value, or one that does not fit, for a column's definition (NOT NULL, a length, \
+                         a range, enum values); nothing of {} stayed {}: fix those rows, or change the models (a \
+                         default, or the column nullable first and NOT NULL once filled) and generate the migration \
+                         again",
                         at.file,
-                        if at.rollback { " rolled back" } else { " applied" }
+                        if at.rollback { "rolled back" } else { "applied" }
                     )
-                };
-                format!(
-                    "existing rows hold no value (or one too long or out of range) for the column's new definition: \
-                     give them one (UPDATE), {then}"
-                )
-            }
-            Error::Statement { at, .. } if at.whole_run => {
-                "the run was one transaction and was rolled back whole: none of its migrations stayed applied; fix \
-                 the statement and run migrate again"
-                    .into()
+                }
             }
             Error::Statement { at, .. } if at.applied == 0 => format!(
                 "nothing of {} stayed {}; fix the statement and run {} again",

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use dbwarden_core::diff::{Change, Renames, Safety};
 use dbwarden_core::manifest::ManifestError;
-use dbwarden_core::schema::{ModelTable, Schema};
+use dbwarden_core::schema::{ModelTable, Schema, Table};
 use dbwarden_core::Dialect;
 use serde::Serialize;
 
@@ -443,34 +443,62 @@ fn refuse_rename_onto_existing(compared: &Compared, renames: &Renames) -> Result
     }
 }
 
-/// The first key of `new` that `dialect` cannot build from the models (see [`TypeMap::key_needs_length`]) and that
-/// `old` does not have already (one made by hand with a prefix length reads back the same, and is left alone).
+/// The keys of `t` MariaDB cannot build over a column that needs a prefix length: its primary key, its foreign keys
+/// and its non-unique indexes of several columns (a lone column in a plain or unique index is keyed all the same:
+/// by a prefix it picks, by a hash).
+fn prefix_bound_keys(t: &Table) -> Vec<(String, &[String])> {
+    let pk = t.primary_key.iter().map(|pk| ("the primary key".to_string(), pk.columns.as_slice()));
+    let several = t.indexes.iter().filter(|i| !i.unique && i.columns.len() > 1);
+    let indexes = several.map(|i| (format!("index `{}`", i.name), i.columns.as_slice()));
+    let fks = t.foreign_keys.iter().map(|f| (format!("foreign key `{}`", f.name), f.columns.as_slice()));
+    pk.chain(indexes).chain(fks).collect()
+}
+
+/// The first key the migration builds that `dialect` cannot build from the models (see
+/// [`TypeMap::key_needs_length`]): one a created table has, one added, or one over a column retyped into such a
+/// type. Keys left as they are (one made by hand with a prefix length reads back as the plain column) pass.
 ///
 /// [`TypeMap::key_needs_length`]: crate::types::TypeMap::key_needs_length
-fn check_keys(dialect: Dialect, old: &Schema, new: &Schema) -> Result<(), MakeError> {
+fn check_keys(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
     let types = crate::types::of(dialect);
-    for t in &new.tables {
-        let before = old.table(&t.name);
-        let pk = t.primary_key.iter().filter(|pk| before.is_none_or(|b| b.primary_key.as_ref() != Some(pk)));
-        let pk = pk.map(|pk| ("the primary key".to_string(), &pk.columns));
-        // A lone column in a plain or unique index is keyed by MariaDB all the same (a prefix it picks, a hash).
-        let several = t.indexes.iter().filter(|i| !i.unique && i.columns.len() > 1);
-        let several = several.filter(|i| before.is_none_or(|b| !b.indexes.contains(i)));
-        let indexes = several.map(|i| (format!("index `{}`", i.name), &i.columns));
-        let fks = t.foreign_keys.iter().filter(|f| before.is_none_or(|b| !b.foreign_keys.contains(f)));
-        let fks = fks.map(|f| (format!("foreign key `{}`", f.name), &f.columns));
-        for (key, columns) in pk.chain(indexes).chain(fks) {
-            for c in columns.iter().filter_map(|c| t.column(c)) {
-                if types.key_needs_length(&c.ty) {
-                    return Err(MakeError::KeyNeedsLength {
-                        table: t.name.clone(),
-                        key,
-                        column: c.name.clone(),
-                        ty: c.ty.to_string(),
-                        dialect,
-                    });
+    let new = &compared.new;
+    // (table, key, its columns, the only column to look at)
+    let mut built: Vec<(&str, String, &[String], Option<&str>)> = Vec::new();
+    for change in &compared.changes {
+        match change {
+            Change::CreateTable { table } => {
+                let t = new.table(&table.name).unwrap_or(table);
+                built.extend(prefix_bound_keys(t).into_iter().map(|(k, c)| (t.name.as_str(), k, c, None)));
+            }
+            Change::AddPrimaryKey { table, key } => built.push((table, "the primary key".into(), &key.columns, None)),
+            Change::AddIndex { table, index } if !index.unique && index.columns.len() > 1 => {
+                built.push((table, format!("index `{}`", index.name), &index.columns, None))
+            }
+            Change::AddForeignKey { table, key } => {
+                built.push((table, format!("foreign key `{}`", key.name), &key.columns, None))
+            }
+            Change::AlterColumn { table, from, to }
+                if types.key_needs_length(&to.ty) && !types.key_needs_length(&from.ty) =>
+            {
+                if let Some(t) = new.table(table) {
+                    let keys = prefix_bound_keys(t).into_iter().filter(|(_, c)| c.contains(&to.name));
+                    built.extend(keys.map(|(k, c)| (table.as_str(), k, c, Some(to.name.as_str()))));
                 }
             }
+            _ => {}
+        }
+    }
+    for (table, key, columns, only) in built {
+        let Some(t) = new.table(table) else { continue };
+        let looked_at = columns.iter().filter(|c| only.is_none_or(|o| o == c.as_str()));
+        if let Some(c) = looked_at.filter_map(|c| t.column(c)).find(|c| types.key_needs_length(&c.ty)) {
+            return Err(MakeError::KeyNeedsLength {
+                table: table.to_string(),
+                key,
+                column: c.name.clone(),
+                ty: c.ty.to_string(),
+                dialect,
+            });
         }
     }
     Ok(())
@@ -507,7 +535,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     let render = Options { column_order: db.column_order, triggers: base.triggers };
     let compared = compare(db.dialect, base.schema, target, &renames);
     refuse_rename_onto_existing(&compared, &renames)?;
-    check_keys(db.dialect, &compared.old, &compared.new)?;
+    check_keys(db.dialect, &compared)?;
     // `compared.new` is the models as the database reads them back: what the snapshot records.
     let target = &compared.new;
     let Some(Generated { changes, text, safety }) = compared.migration(db.dialect, &render) else {

@@ -22,13 +22,32 @@ pub trait SqlDialect: Sync {
     fn text_key(&self) -> (&'static str, &'static str) {
         ("UNIQUE", "")
     }
-    /// Whether a statement sets up the session rather than the database (`SET ...`; SQLite's `PRAGMA`): a resumed
-    /// migration runs those of its statements that ran before again, on its new connection. Default: `SET`, but
-    /// not `SET TRANSACTION` or `SET CONSTRAINTS`, which last one transaction.
+    /// Whether a statement only sets up the session, leaving nothing behind in the database (`SET ...`; SQLite's
+    /// connection-scoped `PRAGMA`s): a resumed migration runs those of its statements that ran before again, on its
+    /// new connection, and a migration that failed after only such statements has nothing of it left applied.
+    /// Default: `SET`, but not `SET TRANSACTION`, `SET CONSTRAINTS` or `SET LOCAL`, which last one transaction, nor
+    /// MySQL's `SET GLOBAL`/`PERSIST`/`@@global.x`, `SET PASSWORD`, `SET DEFAULT ROLE`, which outlive the session,
+    /// or MariaDB's `SET STATEMENT ... FOR <statement>`, which runs that statement.
     fn sets_up_the_session(&self, sql: &str) -> bool {
         let mut words = sql.split_whitespace().map(str::to_ascii_uppercase);
-        words.next().as_deref() == Some("SET")
-            && !matches!(words.next().as_deref(), Some("TRANSACTION" | "CONSTRAINTS" | "LOCAL"))
+        if words.next().as_deref() != Some("SET") {
+            return false;
+        }
+        let Some(second) = words.next() else { return false };
+        let lasting = ["@@GLOBAL.", "@@PERSIST.", "@@PERSIST_ONLY."].iter().any(|p| second.starts_with(p));
+        !lasting
+            && !matches!(
+                second.as_str(),
+                "TRANSACTION"
+                    | "CONSTRAINTS"
+                    | "LOCAL"
+                    | "GLOBAL"
+                    | "PERSIST"
+                    | "PERSIST_ONLY"
+                    | "PASSWORD"
+                    | "DEFAULT"
+                    | "STATEMENT"
+            )
     }
     /// The statement that opens a migration's explicit transaction. Default: `BEGIN`.
     fn begin(&self) -> &'static str {
@@ -252,8 +271,32 @@ impl SqlDialect for Sqlite {
     }
     fn sets_up_the_session(&self, sql: &str) -> bool {
         // `PRAGMA foreign_keys = OFF` before a table rebuild, above all: without it, the rebuild's DROP TABLE
-        // cascades to the child rows.
-        sql.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("PRAGMA"))
+        // cascades to the child rows. Pragmas stored in the file (`user_version`, `journal_mode`) are not here.
+        const SESSION: [&str; 14] = [
+            "foreign_keys",
+            "legacy_alter_table",
+            "defer_foreign_keys",
+            "recursive_triggers",
+            "ignore_check_constraints",
+            "case_sensitive_like",
+            "busy_timeout",
+            "cache_size",
+            "temp_store",
+            "automatic_index",
+            "reverse_unordered_selects",
+            "query_only",
+            "trusted_schema",
+            "synchronous",
+        ];
+        let mut words = sql.trim_start().splitn(2, char::is_whitespace);
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("PRAGMA")) {
+            return false;
+        }
+        let rest = words.next().unwrap_or_default().trim_start();
+        let name =
+            rest.split(|c: char| c == '=' || c == '(' || c == ';' || c.is_whitespace()).next().unwrap_or_default();
+        let name = name.rsplit('.').next().unwrap_or_default();
+        SESSION.iter().any(|p| name.eq_ignore_ascii_case(p))
     }
     fn begin(&self) -> &'static str {
         // Takes the write lock at once. A deferred BEGIN whose first statement only reads (`DROP TABLE IF EXISTS`
@@ -301,6 +344,37 @@ fn push_quoted(out: &mut String, value: &str, backslashes: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_statements_that_leave_nothing_behind_set_up_the_session() {
+        let (pg, my, lite) = (of(Dialect::Postgres), of(Dialect::MySql), of(Dialect::Sqlite));
+        for sql in ["SET lock_timeout = '2s'", "SET search_path TO app", "set session statement_timeout = 0"] {
+            assert!(pg.sets_up_the_session(sql), "{sql}");
+        }
+        for sql in ["SET FOREIGN_KEY_CHECKS = 0", "SET NAMES utf8mb4", "SET @x = 1", "SET SESSION sql_mode = ''"] {
+            assert!(my.sets_up_the_session(sql), "{sql}");
+        }
+        for sql in [
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            "SET LOCAL lock_timeout = '1s'",
+            "SET GLOBAL max_connections = 500",
+            "SET @@global.max_connections = 500",
+            "SET PERSIST max_connections = 500",
+            "SET PASSWORD FOR app = PASSWORD('x')",
+            "SET DEFAULT ROLE admin TO app",
+            "SET STATEMENT max_statement_time = 0 FOR INSERT INTO a SELECT * FROM b",
+            "SELECT 1",
+            "SET",
+        ] {
+            assert!(!my.sets_up_the_session(sql) && !pg.sets_up_the_session(sql), "{sql}");
+        }
+        for sql in ["PRAGMA foreign_keys = OFF", "pragma main.legacy_alter_table=ON", "PRAGMA busy_timeout(5000)"] {
+            assert!(lite.sets_up_the_session(sql), "{sql}");
+        }
+        for sql in ["PRAGMA user_version = 5", "PRAGMA journal_mode = WAL", "PRAGMA foreign_key_check", "SET x = 1"] {
+            assert!(!lite.sets_up_the_session(sql), "{sql}");
+        }
+    }
 
     #[test]
     fn quoting_doubles_quote_characters() {

@@ -172,10 +172,12 @@ fn decimal_default(default: &str, scale: u32) -> String {
     let unquoted = d.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')).unwrap_or(&d);
     let (sign, digits) = match unquoted.strip_prefix('-') {
         Some(rest) => ("-", rest),
-        None => ("", unquoted),
+        None => ("", unquoted.strip_prefix('+').unwrap_or(unquoted)),
     };
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let plain = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit());
+    let plain = !(int.is_empty() && frac.is_empty())
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit());
     if !plain {
         return d;
     }
@@ -371,6 +373,9 @@ mod tests {
         assert_eq!(decimal_default("9.995", 2), "10.00");
         assert_eq!(decimal_default("-0.001", 2), "0.00");
         assert_eq!(decimal_default("007.10", 1), "7.1");
+        assert_eq!(decimal_default("+1.50", 1), "1.5");
+        assert_eq!(decimal_default(".5", 1), "0.5");
+        assert_eq!(decimal_default("-.", 1), "-.", "not a number: left alone");
         assert_eq!(decimal_default("CURRENT_TIMESTAMP", 2), "CURRENT_TIMESTAMP");
     }
 }

@@ -6,8 +6,7 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::{fingerprint, Fingerprint, MigrationFile, MigrationKind};
 
 use super::exec::{
-    exec_unit, nothing_stayed, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction,
-    ExecCtx, RanSoFar,
+    exec_unit, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar,
 };
 use super::plan::{is_edited, rollbacks_split, same_migration};
 use super::report::{step, Report, Step};
@@ -173,7 +172,7 @@ impl Migrator {
                     .map_err(Error::db(format!("recording {}", file.filename)))?;
             }
             for unit in &units {
-                exec_unit(run, &ctx, unit, "").await?;
+                exec_unit(run, &ctx, unit, "", true).await?;
             }
             let elapsed = started.elapsed();
             return Ok((
@@ -207,7 +206,7 @@ impl Migrator {
                 if !unit.transactional && !run.d.autocommit_batches() {
                     // A statement that must go alone (CREATE INDEX CONCURRENTLY): its record follows in a round
                     // trip of its own anyway, so it is written once the statement is done, with the whole time.
-                    exec_unit(run, &ctx, unit, "").await?;
+                    exec_unit(run, &ctx, unit, "", row_written).await?;
                     let record = finish(run, row_written, &started.elapsed().as_millis().to_string());
                     run.backend.execute(&record).await.map_err(Error::db(format!("recording {}", file.filename)))?;
                     break;
@@ -229,8 +228,7 @@ impl Migrator {
                     format!("{replace}{}", run.history.insert(&partial, "NULL"))
                 }
             };
-            let outcome = exec_unit(run, &ctx, unit, &record).await;
-            outcome.map_err(|e| if row_written { e } else { nothing_stayed(e) })?;
+            exec_unit(run, &ctx, unit, &record, row_written).await?;
             row_written |= !record.is_empty();
         }
         Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None))

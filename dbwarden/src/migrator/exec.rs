@@ -58,17 +58,6 @@ pub(super) fn sets_up_only(run: &Run<'_>, unit: &Unit<'_>) -> bool {
     unit.statements.iter().all(|(_, s)| run.d.sets_up_the_session(s.sql))
 }
 
-/// A failure before anything but session setup of its migration was recorded: nothing of it stayed applied.
-pub(super) fn nothing_stayed(e: Error) -> Error {
-    match e {
-        Error::Statement { mut at, source } => {
-            at.applied = 0;
-            Error::Statement { at, source }
-        }
-        other => other,
-    }
-}
-
 /// Which way a migration runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Direction {
@@ -89,12 +78,15 @@ pub(super) struct ExecCtx<'f> {
     pub(super) defer_flush: bool,
 }
 
-/// Runs one unit and its bookkeeping `record`, atomically where the server allows.
+/// Runs one unit and its bookkeeping `record`, atomically where the server allows. `recorded`: whether any
+/// progress of this migration is recorded (by this run or an earlier one); until then, the statements before this
+/// unit only set up the session ([`sets_up_only`]), and a failure leaves nothing of the migration applied.
 pub(super) async fn exec_unit(
     run: &mut Run<'_>,
     ctx: &ExecCtx<'_>,
     unit: &Unit<'_>,
     record: &str,
+    recorded: bool,
 ) -> Result<(), Error> {
     let d = run.d;
     let first_index = unit.statements[0].0;
@@ -103,7 +95,7 @@ pub(super) async fn exec_unit(
             file: ctx.file.filename.clone(),
             line,
             index: index + 1,
-            applied,
+            applied: if recorded { applied } else { 0 },
             total: ctx.total,
             rollback: ctx.direction == Direction::Down,
             earlier: Vec::new(),

@@ -7,8 +7,7 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::MigrationFile;
 
 use super::exec::{
-    exec_unit, nothing_stayed, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction,
-    ExecCtx, RanSoFar,
+    exec_unit, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar,
 };
 use super::plan::{is_edited, same_migration};
 use super::report::{step, Report};
@@ -124,8 +123,7 @@ impl Migrator {
                     let ran = format!("{ROLLBACK_RAN}{}", ran.through(done));
                     run.history.progress(&row.filename, RowState::RollingBack, done, &ran)
                 };
-                let outcome = exec_unit(run, &ctx, unit, &record).await;
-                outcome.map_err(|e| with_earlier(if progressed { e } else { nothing_stayed(e) }, &steps))?;
+                exec_unit(run, &ctx, unit, &record, progressed).await.map_err(|e| with_earlier(e, &steps))?;
                 progressed |= !record.is_empty();
             }
             tracing::info!(file = %file.filename, "rolled back");

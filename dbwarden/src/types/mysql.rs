@@ -51,9 +51,21 @@ impl TypeMap for MySql {
     fn key_needs_length(&self, ty: &ColumnType) -> bool {
         match ty {
             ColumnType::Text | ColumnType::Blob | ColumnType::Json => true,
+            // By the type's first word: `SET('text','html')` is no text type.
             ColumnType::Custom(sql) => {
-                let sql = sql.to_ascii_lowercase();
-                sql.contains("text") || sql.contains("blob") || sql.trim() == "json"
+                let head = sql.trim_start().split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default();
+                const PREFIXED: [&str; 9] = [
+                    "tinytext",
+                    "text",
+                    "mediumtext",
+                    "longtext",
+                    "tinyblob",
+                    "blob",
+                    "mediumblob",
+                    "longblob",
+                    "json",
+                ];
+                PREFIXED.iter().any(|t| head.eq_ignore_ascii_case(t))
             }
             _ => false,
         }
@@ -191,6 +203,17 @@ mod tests {
 
     fn parse(text: &str) -> ColumnType {
         MySql.parse(&CatalogType::named(text))
+    }
+
+    #[test]
+    fn keys_need_a_length_over_text_blob_and_json_only() {
+        let custom = |s: &str| ColumnType::Custom(s.into());
+        for ty in [ColumnType::Text, ColumnType::Blob, ColumnType::Json, custom("MEDIUMTEXT"), custom("tinyblob")] {
+            assert!(MySql.key_needs_length(&ty), "{ty}");
+        }
+        for ty in [ColumnType::Varchar(20), custom("SET('text','html')"), custom("ENUM('blob')"), custom("uuid")] {
+            assert!(!MySql.key_needs_length(&ty), "{ty}");
+        }
     }
 
     #[test]
