@@ -706,3 +706,26 @@ fn foreign_key_column_count_is_checked() {
 fn compile_errors() {
     trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
 }
+
+/// A manifest's foreign key to a missing table or column says what to fix in the manifest's words.
+#[test]
+fn a_manifest_foreign_key_to_nothing_speaks_the_manifest() {
+    let text =
+        "[[table]]\nname = \"posts\"\n[[table.column]]\nname = \"id\"\ntype = \"BigInteger\"\nprimary_key = true\n\
+                [[table.column]]\nname = \"user_id\"\ntype = \"BigInteger\"\nforeign_key = \"users.id\"\n";
+    let tables = dbwarden_core::manifest::parse(text, "app.schema.toml").unwrap();
+    let message = models::schema(&tables, None, "primary").unwrap_err().to_string();
+    assert!(message.starts_with("app.schema.toml:1: foreign key"), "{message}");
+    assert!(
+        message.ends_with(
+            "declare that table in a [[table]] of the manifest, or fix the column's `foreign_key = \"table.column\"` \
+             (or the `references` of a [[table.foreign_key]])"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("derive"), "{message}");
+    let with_users = format!("{text}[[table]]\nname = \"users\"\n[[table.column]]\nname = \"uid\"\ntype = \"BigInteger\"\nprimary_key = true\n");
+    let tables = dbwarden_core::manifest::parse(&with_users, "app.schema.toml").unwrap();
+    let message = models::schema(&tables, None, "primary").unwrap_err().to_string();
+    assert!(message.contains("has no column `id`") && message.contains("fix the column's `foreign_key"), "{message}");
+}

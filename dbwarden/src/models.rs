@@ -118,6 +118,25 @@ pub fn registered() -> Vec<ModelTable> {
     all
 }
 
+/// What to do about a foreign key to a missing table, in the words of where the model is declared: a manifest
+/// (its origin is `file.toml:line`) or a derive (`struct Name (file.rs:line)`).
+fn declare_or_fix(origin: &str) -> String {
+    if origin.starts_with("struct ") {
+        format!("declare that table with #[derive(Table)] or {}", fix_reference(origin))
+    } else {
+        format!("declare that table in a [[table]] of the manifest, or {}", fix_reference(origin))
+    }
+}
+
+/// How the reference is written where the model is declared (see [`declare_or_fix`]).
+fn fix_reference(origin: &str) -> &'static str {
+    if origin.starts_with("struct ") {
+        "fix `references = \"table.column\"`"
+    } else {
+        "fix the column's `foreign_key = \"table.column\"` (or the `references` of a [[table.foreign_key]])"
+    }
+}
+
 /// A mistake only the whole set of models shows, found by [`schema()`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -140,7 +159,8 @@ pub enum ModelError {
     /// A foreign key names a table no model of the database declares.
     #[error(
         "{origin}: foreign key `{name}` references `{reference}`, but no model of database `{database}` declares \
-         table `{ref_table}`{hint}; declare that table with #[derive(Table)] or fix `references = \"table.column\"`"
+         table `{ref_table}`{hint}; {}",
+        declare_or_fix(.origin)
     )]
     MissingTable {
         /// Where the referencing model is declared.
@@ -159,7 +179,8 @@ pub enum ModelError {
     /// A foreign key names a column its table does not have.
     #[error(
         "{origin}: foreign key `{name}` references `{reference}`, but table `{ref_table}` ({ref_origin}) has no \
-         column `{column}` (its columns: {columns}); fix `references = \"table.column\"`"
+         column `{column}` (its columns: {columns}); {}",
+        fix_reference(.origin)
     )]
     MissingColumn {
         /// Where the referencing model is declared.
