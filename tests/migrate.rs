@@ -357,6 +357,52 @@ async fn failing_right_after_session_setup_records_nothing_on_every_backend() {
     }
 }
 
+/// An autocommit statement that can run in a transaction shares one with its progress row (a `no-transaction`
+/// file's INSERT on every backend): when the row cannot be written, the INSERT is rolled back with it, so a run
+/// ended between the two (a killed process, a session ended from outside) never leaves a statement that ran
+/// without its row, which the next run would run again. Shown with a trigger refusing the history row.
+#[tokio::test]
+async fn an_autocommit_statement_commits_with_its_progress_row() {
+    for dialect in common::ALL {
+        let db = TestDb::new(dialect).await;
+        let first = "-- upgrade\nCREATE TABLE log (n INTEGER);\n-- rollback\nDROP TABLE log;\n";
+        let dir = write_migrations(db.dir.path(), "app", &[("app__0001_log.sql", first)]);
+        let m = migrator(&dir);
+        m.run(db.url.as_str()).await.unwrap();
+        match dialect {
+            Dialect::Sqlite => {
+                db.exec("CREATE TRIGGER stop BEFORE INSERT ON _dbwarden_migrations BEGIN SELECT RAISE(ABORT, 'no rows'); END")
+                    .await
+            }
+            Dialect::Postgres => {
+                db.exec("CREATE FUNCTION stop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no rows'; END $$")
+                    .await;
+                db.exec("CREATE TRIGGER stop BEFORE INSERT ON _dbwarden_migrations FOR EACH ROW EXECUTE FUNCTION stop()").await
+            }
+            Dialect::MySql => {
+                db.exec("CREATE TRIGGER stop BEFORE INSERT ON _dbwarden_migrations FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no rows'")
+                    .await
+            }
+        }
+        let fill = "-- dbwarden: no-transaction\n-- upgrade\nINSERT INTO log (n) VALUES (1);\nINSERT INTO log (n) VALUES (2);\n\
+                    -- rollback\nDELETE FROM log;\n";
+        std::fs::write(dir.join("app__0002_fill.sql"), fill).unwrap();
+        let err = m.run(db.url.as_str()).await.unwrap_err();
+        assert!(err.to_string().contains("no rows"), "{dialect}: {err}");
+        let count = "SELECT CAST(COUNT(*) AS CHAR(10)) FROM log";
+        let count = if dialect == Dialect::MySql { count.to_string() } else { count.replace("CHAR(10)", "TEXT") };
+        assert_eq!(db.strings(&count).await, ["0"], "{dialect}: the INSERT went with its row");
+        db.exec(if dialect == Dialect::Postgres {
+            "DROP TRIGGER stop ON _dbwarden_migrations"
+        } else {
+            "DROP TRIGGER stop"
+        })
+        .await;
+        m.run(db.url.as_str()).await.unwrap();
+        assert_eq!(db.strings(&count).await, ["2"], "{dialect}: each INSERT once");
+    }
+}
+
 /// A rollback that fails after only setting up its session (SQLite's pragma, alone before the transaction) leaves
 /// the migration applied, with no part-way row: the next rollback starts it over.
 #[tokio::test]

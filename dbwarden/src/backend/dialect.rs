@@ -82,6 +82,17 @@ pub trait SqlDialect: Sync {
     fn autocommit_batches(&self) -> bool {
         false
     }
+    /// Whether an autocommit statement (a `no-transaction` file's, a `-- @dbwarden:autocommit` one, any statement on
+    /// MySQL) can run in one transaction with its progress row, so that a run ended between the two (a killed
+    /// process, a session ended from outside) leaves both or neither, never a statement that ran without its row,
+    /// which the next run would run again (an INSERT twice). It still commits on its own, as asked. Those that
+    /// cannot keep that gap: MySQL's DDL, which commits itself; PostgreSQL's `CONCURRENTLY`, `VACUUM`, `CALL`/`DO`
+    /// (which may commit); SQLite's `VACUUM` and pragmas. Decided from an allow-list of leading keywords, so what it
+    /// does not know runs as before. Default: none.
+    fn joins_its_record(&self, sql: &str) -> bool {
+        let _ = sql;
+        false
+    }
     /// Text expressions joined end to end (`a || b`; MySQL's `||` is OR, so `CONCAT(a, b)` there).
     fn concat(&self, parts: &[String]) -> String {
         parts.join(" || ")
@@ -155,6 +166,20 @@ impl SqlDialect for Postgres {
     }
     fn batch_is_atomic(&self) -> bool {
         true
+    }
+    fn joins_its_record(&self, sql: &str) -> bool {
+        const JOINABLE: [&str; 13] = [
+            "INSERT", "UPDATE", "DELETE", "MERGE", "WITH", "SELECT", "CREATE", "ALTER", "DROP", "COMMENT", "GRANT",
+            "REVOKE", "TRUNCATE",
+        ];
+        // Refused in a transaction block (or, for ALTER TYPE .. ADD VALUE on old servers, unusable in it).
+        const ALONE: [&str; 5] = ["DATABASE", "TABLESPACE", "SYSTEM", "SUBSCRIPTION", "TYPE"];
+        let words = dbwarden_core::lexer::words(sql, Dialect::Postgres);
+        let (Some(first), second) = (words.first(), words.get(1)) else { return false };
+        JOINABLE.contains(&first.as_str())
+            && !words.iter().any(|w| w == "CONCURRENTLY")
+            && !(matches!(first.as_str(), "CREATE" | "ALTER" | "DROP")
+                && second.is_some_and(|w| ALONE.contains(&w.as_str())))
     }
     fn prepares(&self) -> bool {
         true
@@ -257,6 +282,11 @@ impl SqlDialect for MySql {
     fn autocommit_batches(&self) -> bool {
         true
     }
+    fn joins_its_record(&self, sql: &str) -> bool {
+        // Only data statements: DDL commits the transaction before and after itself.
+        let words = dbwarden_core::lexer::words(sql, Dialect::MySql);
+        words.first().is_some_and(|w| matches!(w.as_str(), "INSERT" | "UPDATE" | "DELETE" | "REPLACE"))
+    }
     fn concat(&self, parts: &[String]) -> String {
         format!("CONCAT({})", parts.join(", "))
     }
@@ -297,6 +327,15 @@ impl SqlDialect for Sqlite {
             rest.split(|c: char| c == '=' || c == '(' || c == ';' || c.is_whitespace()).next().unwrap_or_default();
         let name = name.rsplit('.').next().unwrap_or_default();
         SESSION.iter().any(|p| name.eq_ignore_ascii_case(p))
+    }
+    fn joins_its_record(&self, sql: &str) -> bool {
+        // SQLite's DDL is transactional; VACUUM, pragmas (foreign_keys is ignored inside a transaction), ATTACH and
+        // the transaction statements themselves are not here.
+        const JOINABLE: [&str; 11] = [
+            "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "SELECT", "CREATE", "ALTER", "DROP", "REINDEX", "ANALYZE",
+        ];
+        let words = dbwarden_core::lexer::words(sql, Dialect::Sqlite);
+        words.first().is_some_and(|w| JOINABLE.contains(&w.as_str()))
     }
     fn begin(&self) -> &'static str {
         // Takes the write lock at once. A deferred BEGIN whose first statement only reads (`DROP TABLE IF EXISTS`
@@ -344,6 +383,34 @@ fn push_quoted(out: &mut String, value: &str, backslashes: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_that_can_share_a_transaction_with_their_row() {
+        let (pg, my, lite) = (of(Dialect::Postgres), of(Dialect::MySql), of(Dialect::Sqlite));
+        for sql in
+            ["INSERT INTO t VALUES (1)", "update t set a = 1", "CREATE INDEX ix ON t (a)", "ALTER TABLE t ADD b INT"]
+        {
+            assert!(pg.joins_its_record(sql) && lite.joins_its_record(sql), "{sql}");
+        }
+        for sql in [
+            "CREATE INDEX CONCURRENTLY ix ON t (a)",
+            "DROP INDEX CONCURRENTLY ix",
+            "VACUUM t",
+            "CREATE DATABASE x",
+            "ALTER TYPE mood ADD VALUE 'meh'",
+            "CALL purge()",
+            "DO $$ BEGIN COMMIT; END $$",
+        ] {
+            assert!(!pg.joins_its_record(sql), "{sql}");
+        }
+        for sql in ["PRAGMA foreign_keys = OFF", "VACUUM", "ATTACH 'x.db' AS x", "COMMIT"] {
+            assert!(!lite.joins_its_record(sql), "{sql}");
+        }
+        assert!(my.joins_its_record("-- fill\nINSERT INTO t VALUES (1)") && my.joins_its_record("DELETE FROM t"));
+        for sql in ["CREATE TABLE t (a INT)", "ALTER TABLE t ADD b INT", "SET FOREIGN_KEY_CHECKS = 0", "CALL p()"] {
+            assert!(!my.joins_its_record(sql), "{sql}");
+        }
+    }
 
     #[test]
     fn only_statements_that_leave_nothing_behind_set_up_the_session() {

@@ -203,7 +203,10 @@ impl Migrator {
         for (i, unit) in units.iter().enumerate() {
             let done = unit.statements.last().expect("non-empty unit").0 + 1;
             let record = if i == last {
-                if !unit.transactional && !run.d.autocommit_batches() {
+                if !unit.transactional
+                    && !run.d.autocommit_batches()
+                    && !run.d.joins_its_record(unit.statements[0].1.sql)
+                {
                     // A statement that must go alone (CREATE INDEX CONCURRENTLY): its record follows in a round
                     // trip of its own anyway, so it is written once the statement is done, with the whole time.
                     exec_unit(run, &ctx, unit, "", row_written).await?;

@@ -103,7 +103,10 @@ pub(super) async fn exec_unit(
         },
         source,
     };
-    if !unit.transactional && !d.autocommit_batches() {
+    // An autocommit statement that can share a transaction with its progress row does: both commit, or neither.
+    let joined =
+        !unit.transactional && !record.is_empty() && !ctx.outer && d.joins_its_record(unit.statements[0].1.sql);
+    if !unit.transactional && !joined && !d.autocommit_batches() {
         // PostgreSQL runs a multi-statement query as one implicit transaction block, which statements like
         // CREATE INDEX CONCURRENTLY refuse: send the statement alone, then its bookkeeping.
         let (index, s) = &unit.statements[0];
@@ -115,7 +118,7 @@ pub(super) async fn exec_unit(
     }
     // One round trip: the statements and their bookkeeping. PostgreSQL makes the batch one implicit transaction;
     // SQLite gets an explicit one; MySQL statements commit one by one, and the server stops at the first error.
-    let explicit = unit.transactional && !d.batch_is_atomic() && !ctx.outer;
+    let explicit = (unit.transactional || joined) && !d.batch_is_atomic() && !ctx.outer;
     let mut sql = String::new();
     let mut lead = 0;
     if explicit {
