@@ -273,6 +273,13 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Error::Format(_) => "fix the file named above; `dbwarden status` lists every file it reads".into(),
+            Error::Db { source, .. } if source.session_ended() && !source.connect => {
+                "the database session was ended from outside (`dbwarden unlock --force` elsewhere, a server restart, \
+                 a killed connection); a statement that commits by itself (MySQL DDL, CREATE INDEX CONCURRENTLY) may \
+                 have taken effect without being recorded: see `dbwarden status` and check the migration it names \
+                 before running migrate again"
+                    .into()
+            }
             Error::Db { source, .. } if source.connect => {
                 "check the URL (`--url`, DATABASE_URL or dbwarden.toml) and that the server is running".into()
             }
@@ -315,6 +322,33 @@ impl Error {
             Error::Statement { at, .. } if at.whole_run => {
                 "the run was one transaction and was rolled back whole: none of its migrations stayed applied; fix \
                  the statement and run migrate again"
+                    .into()
+            }
+            // What an earlier run cut off right after a self-committing statement leaves: the object it made.
+            Error::Statement { source, at }
+                if !at.rollback
+                    && (matches!(source.code.as_deref(), Some("42P07" | "42701" | "42710" | "42S01" | "42S21"))
+                        || source.message.contains("already exists")
+                        || source.message.contains("Duplicate column name")
+                        || source.message.contains("Duplicate key name")) =>
+            {
+                "the object exists already: if an earlier run was cut off (killed, its session ended) right after \
+                 this statement committed by itself (MySQL DDL, a no-transaction or autocommit statement such as \
+                 CREATE INDEX CONCURRENTLY), it took effect without being recorded; drop what it made (an index \
+                 CREATE INDEX CONCURRENTLY left INVALID too: DROP INDEX CONCURRENTLY) and run migrate again, \
+                 otherwise fix the statement"
+                    .into()
+            }
+            Error::Statement { source, at }
+                if at.rollback
+                    && (matches!(source.code.as_deref(), Some("42P01" | "42703" | "42704" | "42S02"))
+                        || source.message.contains("Can't DROP")
+                        || source.message.contains("no such ")) =>
+            {
+                "the object is gone already: if an earlier rollback was cut off (killed, its session ended) right \
+                 after this statement committed by itself (MySQL DDL, a no-transaction or autocommit statement), it \
+                 took effect without being recorded; create the object again by hand (empty) and run rollback again, \
+                 otherwise fix the statement"
                     .into()
             }
             // A row a column's definition refuses: PostgreSQL's not_null_violation, MariaDB's "Invalid use of NULL
@@ -382,6 +416,40 @@ mod tests {
         assert!(up.contains("dbwarden migrate") && !up.contains("dbwarden rollback"), "{up}");
         let down = partial("rollback stopped part-way").hint().unwrap();
         assert!(down.contains("dbwarden rollback") && !down.contains("dbwarden migrate"), "{down}");
+    }
+
+    /// A statement whose object exists already (or, rolling back, is gone already) may be one an earlier run ran
+    /// and was cut off before recording: the hint says how to tell and what to do; other errors do not get it.
+    #[test]
+    fn an_object_left_by_a_cut_off_run_is_explained() {
+        use super::{DbError, Error, FailedStatement};
+        let failed = |rollback: bool, message: &str, code: &str| Error::Statement {
+            at: FailedStatement {
+                file: "app__0002_ix.sql".into(),
+                line: 3,
+                index: 1,
+                applied: 0,
+                total: 1,
+                rollback,
+                earlier: Vec::new(),
+                whole_run: false,
+            },
+            source: DbError { code: Some(code.into()), ..DbError::other(message) },
+        };
+        let hint = |e: Error| e.hint().unwrap();
+        let exists = hint(failed(false, "relation \"ix_big_b\" already exists", "42P07"));
+        assert!(exists.contains("cut off") && exists.contains("DROP INDEX CONCURRENTLY"), "{exists}");
+        assert!(hint(failed(false, "Table 't_59' already exists", "42S01")).contains("drop what it made"));
+        let gone = hint(failed(true, "Can't DROP COLUMN `c_157`; check that it exists", "42000"));
+        assert!(gone.contains("create the object again by hand"), "{gone}");
+        let other = hint(failed(false, "syntax error at or near \"CREAT\"", "42601"));
+        assert!(!other.contains("cut off"), "{other}");
+        let ended = Error::Db {
+            context: "recording f.sql".into(),
+            source: DbError::other("error communicating with database"),
+        };
+        let ended = hint(ended);
+        assert!(ended.contains("ended from outside") && !ended.contains("check the URL"), "{ended}");
     }
 
     #[test]

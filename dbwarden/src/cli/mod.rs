@@ -806,6 +806,15 @@ async fn unlock(cli: &Cli, out: &Out, name: Option<&str>, force: bool) -> Result
     out.emit(&serde_json::json!({ "namespace": before.namespace, "released": true, "was_held": before.held }), |o| {
         format!("{}: {}", before.namespace, o.green("released"))
     });
+    if before.held {
+        // A statement that commits by itself (MySQL's DDL, CREATE INDEX CONCURRENTLY) may have run without its
+        // progress row when its session was ended.
+        eprintln!(
+            "dbwarden: warning: a running migration's session was ended; a statement of it that commits by itself \
+             (MySQL DDL, CREATE INDEX CONCURRENTLY) may have taken effect without being recorded: check `dbwarden \
+             status` and that statement before migrating again"
+        );
+    }
     Ok(0)
 }
 
