@@ -250,6 +250,11 @@ fn waited(ms: u64) -> String {
     }
 }
 
+/// `nothing of f.sql stayed applied` (or `rolled back`), for a failure that left nothing of its migration done.
+fn nothing_stayed(at: &FailedStatement) -> String {
+    format!("nothing of {} stayed {}", at.file, if at.rollback { "rolled back" } else { "applied" })
+}
+
 fn applied_note(at: &FailedStatement) -> String {
     match (at.rollback, at.applied) {
         (_, 0) => String::new(),
@@ -332,12 +337,14 @@ impl Error {
                         || source.message.contains("Duplicate column name")
                         || source.message.contains("Duplicate key name")) =>
             {
-                "the object exists already: if an earlier run was cut off (killed, its session ended) right after \
-                 this statement committed by itself (MySQL DDL, a no-transaction or autocommit statement such as \
-                 CREATE INDEX CONCURRENTLY), it took effect without being recorded; drop what it made (an index \
-                 CREATE INDEX CONCURRENTLY left INVALID too: DROP INDEX CONCURRENTLY) and run migrate again, \
-                 otherwise fix the statement"
-                    .into()
+                format!(
+                    "{}the object exists already: if an earlier run was cut off (killed, its session ended) right \
+                     after this statement committed by itself (MySQL DDL, a no-transaction or autocommit statement \
+                     such as CREATE INDEX CONCURRENTLY), it took effect without being recorded; drop what it made \
+                     (an index CREATE INDEX CONCURRENTLY left INVALID too: DROP INDEX CONCURRENTLY) and run migrate \
+                     again, otherwise fix the statement",
+                    if at.applied == 0 { format!("{}; ", nothing_stayed(at)) } else { String::new() }
+                )
             }
             Error::Statement { source, at }
                 if at.rollback
@@ -345,11 +352,13 @@ impl Error {
                         || source.message.contains("Can't DROP")
                         || source.message.contains("no such ")) =>
             {
-                "the object is gone already: if an earlier rollback was cut off (killed, its session ended) right \
-                 after this statement committed by itself (MySQL DDL, a no-transaction or autocommit statement), it \
-                 took effect without being recorded; create the object again by hand (empty) and run rollback again, \
-                 otherwise fix the statement"
-                    .into()
+                format!(
+                    "{}the object is gone already: if an earlier rollback was cut off (killed, its session ended) \
+                     right after this statement committed by itself (MySQL DDL, a no-transaction or autocommit \
+                     statement), it took effect without being recorded; create the object again by hand (empty) and \
+                     run rollback again, otherwise fix the statement",
+                    if at.applied == 0 { format!("{}; ", nothing_stayed(at)) } else { String::new() }
+                )
             }
             // A row a column's definition refuses: PostgreSQL's not_null_violation, MariaDB's "Invalid use of NULL
             // value" and "Data truncated" (strict mode), SQLite's NOT NULL constraint.
@@ -368,18 +377,15 @@ impl Error {
                 } else {
                     format!(
                         "rows have no value, or one that does not fit, for a column's definition (NOT NULL, a length, \
-                         a range, enum values); nothing of {} stayed {}: fix those rows, or change the models (a \
-                         default, or the column nullable first and NOT NULL once filled) and generate the migration \
-                         again",
-                        at.file,
-                        if at.rollback { "rolled back" } else { "applied" }
+                         a range, enum values); {}: fix those rows, or change the models (a default, or the column \
+                         nullable first and NOT NULL once filled) and generate the migration again",
+                        nothing_stayed(at)
                     )
                 }
             }
             Error::Statement { at, .. } if at.applied == 0 => format!(
-                "nothing of {} stayed {}; fix the statement and run {} again",
-                at.file,
-                if at.rollback { "rolled back" } else { "applied" },
+                "{}; fix the statement and run {} again",
+                nothing_stayed(at),
                 if at.rollback { "rollback" } else { "migrate" }
             ),
             Error::Statement { .. } => "fix the statement; the message above says how to resume".into(),
