@@ -403,6 +403,27 @@ async fn an_autocommit_statement_commits_with_its_progress_row() {
     }
 }
 
+/// A `no-transaction` file that opens and commits its own transaction runs as written on every backend: no
+/// transaction of dbwarden's nests inside it (SQLite refuses that; MySQL would commit the file's early).
+#[tokio::test]
+async fn a_no_transaction_file_may_manage_its_own_transaction() {
+    for dialect in common::ALL {
+        let db = TestDb::new(dialect).await;
+        let begin = if dialect == Dialect::MySql { "START TRANSACTION" } else { "BEGIN" };
+        let file = format!(
+            "-- dbwarden: no-transaction\n-- upgrade\nCREATE TABLE log (n INTEGER);\n{begin};\n\
+             INSERT INTO log (n) VALUES (1);\nINSERT INTO log (n) VALUES (2);\nCOMMIT;\n-- rollback\nDROP TABLE log;\n"
+        );
+        let dir = write_migrations(db.dir.path(), "app", &[("app__0001_log.sql", &file)]);
+        migrator(&dir).run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}"));
+        let count = if dialect == Dialect::MySql { "CHAR(10)" } else { "TEXT" };
+        let rows = db.strings(&format!("SELECT CAST(COUNT(*) AS {count}) FROM log")).await;
+        assert_eq!(rows, ["2"], "{dialect}");
+        let state = db.strings("SELECT state FROM _dbwarden_migrations").await;
+        assert_eq!(state, ["applied"], "{dialect}");
+    }
+}
+
 /// A rollback that fails after only setting up its session (SQLite's pragma, alone before the transaction) leaves
 /// the migration applied, with no part-way row: the next rollback starts it over.
 #[tokio::test]

@@ -6,7 +6,8 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::{fingerprint, Fingerprint, MigrationFile, MigrationKind};
 
 use super::exec::{
-    exec_unit, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar,
+    exec_unit, joins_records, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction,
+    ExecCtx, RanSoFar,
 };
 use super::plan::{is_edited, rollbacks_split, same_migration};
 use super::report::{step, Report, Step};
@@ -162,8 +163,9 @@ impl Migrator {
         }
         let transactional = dialect.transactional_ddl() && !file.directives.no_transaction;
         replay_session_setup(run, file, &statements, resume).await?;
+        let join_records = joins_records(&statements, dialect);
         let units = units(statements, transactional, resume);
-        let ctx = ExecCtx { file, total, direction: Direction::Up, resume, outer, defer_flush };
+        let ctx = ExecCtx { file, total, direction: Direction::Up, resume, outer, join_records, defer_flush };
         if outer {
             if !replace.is_empty() {
                 run.backend
@@ -203,10 +205,8 @@ impl Migrator {
         for (i, unit) in units.iter().enumerate() {
             let done = unit.statements.last().expect("non-empty unit").0 + 1;
             let record = if i == last {
-                if !unit.transactional
-                    && !run.d.autocommit_batches()
-                    && !run.d.joins_its_record(unit.statements[0].1.sql)
-                {
+                let joined = ctx.join_records && run.d.joins_its_record(unit.statements[0].1.sql);
+                if !unit.transactional && !run.d.autocommit_batches() && !joined {
                     // A statement that must go alone (CREATE INDEX CONCURRENTLY): its record follows in a round
                     // trip of its own anyway, so it is written once the statement is done, with the whole time.
                     exec_unit(run, &ctx, unit, "", row_written).await?;

@@ -58,6 +58,16 @@ pub(super) fn sets_up_only(run: &Run<'_>, unit: &Unit<'_>) -> bool {
     unit.statements.iter().all(|(_, s)| run.d.sets_up_the_session(s.sql))
 }
 
+/// Whether the autocommit statements of a section may share transactions with their progress rows: none of its
+/// statements opens, ends or marks a transaction itself.
+pub(super) fn joins_records(statements: &[Statement<'_>], dialect: dbwarden_core::Dialect) -> bool {
+    const CONTROL: [&str; 8] = ["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"];
+    !statements.iter().any(|s| {
+        let words = dbwarden_core::lexer::words(s.sql, dialect);
+        words.first().is_some_and(|w| CONTROL.contains(&w.as_str()))
+    })
+}
+
 /// Which way a migration runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Direction {
@@ -73,6 +83,10 @@ pub(super) struct ExecCtx<'f> {
     pub(super) resume: usize,
     /// An outer transaction (single-transaction mode) is open.
     pub(super) outer: bool,
+    /// Whether an autocommit statement may share a transaction with its progress row: not in a section that opens
+    /// or ends transactions itself (`BEGIN` .. `COMMIT` in a no-transaction file), where a transaction of ours
+    /// would nest (SQLite refuses) or commit the user's early (MySQL). See [`joins_records`].
+    pub(super) join_records: bool,
     /// This migration's commits need not wait for the disk ([`crate::backend::SqlDialect::deferred_flush`]): it is not the run's
     /// last, whose commit waits, so that a history that looks complete to anyone is on disk.
     pub(super) defer_flush: bool,
@@ -104,8 +118,11 @@ pub(super) async fn exec_unit(
         source,
     };
     // An autocommit statement that can share a transaction with its progress row does: both commit, or neither.
-    let joined =
-        !unit.transactional && !record.is_empty() && !ctx.outer && d.joins_its_record(unit.statements[0].1.sql);
+    let joined = !unit.transactional
+        && !record.is_empty()
+        && !ctx.outer
+        && ctx.join_records
+        && d.joins_its_record(unit.statements[0].1.sql);
     if !unit.transactional && !joined && !d.autocommit_batches() {
         // PostgreSQL runs a multi-statement query as one implicit transaction block, which statements like
         // CREATE INDEX CONCURRENTLY refuse: send the statement alone, then its bookkeeping.

@@ -7,7 +7,8 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::MigrationFile;
 
 use super::exec::{
-    exec_unit, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar,
+    exec_unit, joins_records, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction,
+    ExecCtx, RanSoFar,
 };
 use super::plan::{is_edited, same_migration};
 use super::report::{step, Report};
@@ -99,9 +100,11 @@ impl Migrator {
             let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
             let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
             replay_session_setup(run, file, &statements, resume).await?;
+            let join_records = joins_records(&statements, run.backend.dialect());
             let units = units(statements, transactional, resume);
+            let defer_flush = n + 1 < count;
             let ctx =
-                ExecCtx { file, total, direction: Direction::Down, resume, outer: false, defer_flush: n + 1 < count };
+                ExecCtx { file, total, direction: Direction::Down, resume, outer: false, join_records, defer_flush };
             let forget = run.history.delete(&row.filename);
             let forget = with_heartbeat(run, forget);
             if units.is_empty() {
