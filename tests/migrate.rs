@@ -424,6 +424,32 @@ async fn a_no_transaction_file_may_manage_its_own_transaction() {
     }
 }
 
+/// A statement whose deferred constraint fails only at its commit (which, joined with its progress row, comes after
+/// the row) is reported as that statement's failure, with its line, not as dbwarden's bookkeeping failing.
+#[tokio::test]
+async fn a_deferred_constraint_failing_at_commit_names_the_statement() {
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let db = TestDb::new(dialect).await;
+        let tables = "-- upgrade\nCREATE TABLE parent (id INTEGER PRIMARY KEY);\n\
+                      CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);\n\
+                      -- rollback\nDROP TABLE child;\nDROP TABLE parent;\n";
+        let orphan = "-- dbwarden: no-transaction\n-- upgrade\nINSERT INTO child (id, parent_id) VALUES (1, 999);\n\
+                      -- rollback\nDELETE FROM child;\n";
+        let dir =
+            write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", tables), ("app__0002_orphan.sql", orphan)]);
+        let err = migrator(&dir).run(db.url.as_str()).await.unwrap_err();
+        match &err {
+            Error::Statement { at, .. } => {
+                assert_eq!((at.file.as_str(), at.line, at.index), ("app__0002_orphan.sql", 3, 1), "{dialect}: {err}")
+            }
+            other => panic!("{dialect}: expected the INSERT's failure, got {other:?}"),
+        }
+        assert_eq!(db.strings("SELECT CAST(id AS TEXT) FROM child").await, Vec::<String>::new(), "{dialect}");
+        let rows = db.strings("SELECT filename FROM _dbwarden_migrations ORDER BY filename").await;
+        assert_eq!(rows, ["app__0001_t.sql"], "{dialect}");
+    }
+}
+
 /// A rollback that fails after only setting up its session (SQLite's pragma, alone before the transaction) leaves
 /// the migration applied, with no part-way row: the next rollback starts it over.
 #[tokio::test]

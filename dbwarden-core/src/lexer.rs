@@ -114,17 +114,28 @@ pub fn split(input: &str, dialect: Dialect) -> Result<Vec<Statement<'_>>, LexErr
 /// assert_eq!(words("UPDATE t SET a = 'drop column'", Dialect::Postgres), ["UPDATE", "T", "SET", "A"]);
 /// ```
 pub fn words(input: &str, dialect: Dialect) -> Vec<String> {
+    word_iter(input, dialect).collect()
+}
+
+/// [`words`], read lazily: what looks at the first keyword or two lexes no further.
+///
+/// ```
+/// use dbwarden_core::{lexer::word_iter, Dialect};
+/// assert_eq!(word_iter("-- fill\nINSERT INTO t VALUES (1)", Dialect::MySql).next().as_deref(), Some("INSERT"));
+/// ```
+pub fn word_iter(input: &str, dialect: Dialect) -> impl Iterator<Item = String> + '_ {
     let mut lexer = Lexer::new(input, dialect);
-    let mut out = Vec::new();
-    while let Ok(Some(token)) = lexer.next_token() {
-        let text = &input[token.start..token.end];
-        match token.kind {
-            Kind::Word => out.push(text.to_uppercase()),
-            Kind::Opaque if text.starts_with(['"', '`', '[']) => out.push("NAME".to_string()),
-            _ => {}
+    std::iter::from_fn(move || {
+        while let Ok(Some(token)) = lexer.next_token() {
+            let text = &input[token.start..token.end];
+            match token.kind {
+                Kind::Word => return Some(text.to_uppercase()),
+                Kind::Opaque if text.starts_with(['"', '`', '[']) => return Some("NAME".to_string()),
+                _ => {}
+            }
         }
-    }
-    out
+        None
+    })
 }
 
 /// `input` with the differences that do not change its meaning taken out, for comparing two texts of one routine,

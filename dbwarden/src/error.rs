@@ -45,6 +45,17 @@ impl DbError {
         self.code.as_deref().is_some_and(|c| CODES.contains(&c)) || WORDS.iter().any(|w| message.contains(w))
     }
 
+    /// Whether the error is one of `codes` (SQLSTATEs), or, when its code is none or too broad to tell
+    /// (SQLite's numeric codes, MySQL's `42000` and `HY000`), says one of `phrases`. A precise code that is not
+    /// listed is not matched by its words: PostgreSQL's duplicate key error says "already exists" too.
+    pub(crate) fn names_one_of(&self, codes: &[&str], phrases: &[&str]) -> bool {
+        match self.code.as_deref() {
+            Some(c) if codes.contains(&c) => true,
+            Some(c) if c.len() == 5 && !matches!(c, "42000" | "HY000") => false,
+            _ => phrases.iter().any(|p| self.message.contains(p)),
+        }
+    }
+
     /// An error that did not come from the server: for instance one a [`query_each`] reader returns to stop the
     /// query. URLs in the message are masked.
     ///
@@ -139,6 +150,10 @@ pub struct FailedStatement {
     pub earlier: Vec<String>,
     /// The run was one transaction (`--single-transaction`), rolled back whole: nothing of it stayed applied.
     pub whole_run: bool,
+    /// The statement ran on its own, outside any transaction of dbwarden's, and commits by itself (MySQL's DDL, a
+    /// no-transaction or autocommit statement that cannot share a transaction with its progress row): an earlier
+    /// run cut off right after it may have left it applied but unrecorded.
+    pub alone: bool,
 }
 
 /// What can stop the migrator. Every variant names the file, version or object at fault.
@@ -278,7 +293,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Error::Format(_) => "fix the file named above; `dbwarden status` lists every file it reads".into(),
-            Error::Db { source, .. } if source.session_ended() && !source.connect => {
+            Error::Db { source, context } if source.session_ended() && !context.starts_with("connecting") => {
                 "the database session was ended from outside (`dbwarden unlock --force` elsewhere, a server restart, \
                  a killed connection); a statement that commits by itself (MySQL DDL, CREATE INDEX CONCURRENTLY) may \
                  have taken effect without being recorded: see `dbwarden status` and check the migration it names \
@@ -331,11 +346,12 @@ impl Error {
             }
             // What an earlier run cut off right after a self-committing statement leaves: the object it made.
             Error::Statement { source, at }
-                if !at.rollback
-                    && (matches!(source.code.as_deref(), Some("42P07" | "42701" | "42710" | "42S01" | "42S21"))
-                        || source.message.contains("already exists")
-                        || source.message.contains("Duplicate column name")
-                        || source.message.contains("Duplicate key name")) =>
+                if at.alone
+                    && !at.rollback
+                    && source.names_one_of(
+                        &["42P07", "42701", "42710", "42P06", "42S01", "42S21"],
+                        &["already exists", "Duplicate column name", "Duplicate key name"],
+                    ) =>
             {
                 format!(
                     "{}the object exists already: if an earlier run was cut off (killed, its session ended) right \
@@ -347,10 +363,9 @@ impl Error {
                 )
             }
             Error::Statement { source, at }
-                if at.rollback
-                    && (matches!(source.code.as_deref(), Some("42P01" | "42703" | "42704" | "42S02"))
-                        || source.message.contains("Can't DROP")
-                        || source.message.contains("no such ")) =>
+                if at.alone
+                    && at.rollback
+                    && source.names_one_of(&["42P01", "42703", "42704", "42S02", "42S22"], &["Can't DROP", "no such "]) =>
             {
                 format!(
                     "{}the object is gone already: if an earlier rollback was cut off (killed, its session ended) \
@@ -439,6 +454,7 @@ mod tests {
                 rollback,
                 earlier: Vec::new(),
                 whole_run: false,
+                alone: true,
             },
             source: DbError { code: Some(code.into()), ..DbError::other(message) },
         };
@@ -450,9 +466,22 @@ mod tests {
         assert!(gone.contains("create the object again by hand"), "{gone}");
         let other = hint(failed(false, "syntax error at or near \"CREAT\"", "42601"));
         assert!(!other.contains("cut off"), "{other}");
+        // A duplicate key says "already exists" in its detail: not an object left behind.
+        let key = hint(failed(
+            false,
+            "duplicate key value violates unique constraint: Key (id)=(1) already exists.",
+            "23505",
+        ));
+        assert!(!key.contains("cut off"), "{key}");
+        // In a transaction (not alone), nothing can have run unrecorded.
+        let mut inside = failed(false, "relation \"t\" already exists", "42P07");
+        if let Error::Statement { at, .. } = &mut inside {
+            at.alone = false;
+        }
+        assert!(!hint(inside).contains("cut off"));
         let ended = Error::Db {
             context: "recording f.sql".into(),
-            source: DbError::other("error communicating with database"),
+            source: DbError::connect("error communicating with database: Connection reset by peer".into()),
         };
         let ended = hint(ended);
         assert!(ended.contains("ended from outside") && !ended.contains("check the URL"), "{ended}");

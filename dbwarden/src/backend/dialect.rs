@@ -172,7 +172,9 @@ impl SqlDialect for Postgres {
             "INSERT", "UPDATE", "DELETE", "MERGE", "WITH", "SELECT", "CREATE", "ALTER", "DROP", "COMMENT", "GRANT",
             "REVOKE", "TRUNCATE",
         ];
-        // Refused in a transaction block (or, for ALTER TYPE .. ADD VALUE on old servers, unusable in it).
+        // Refused in a transaction block (or, for ALTER TYPE .. ADD VALUE on old servers, unusable in it). An
+        // extension's statement may refuse one too (a TimescaleDB continuous aggregate's CREATE MATERIALIZED VIEW):
+        // the migrator then runs it alone after all, see `exec_unit`.
         const ALONE: [&str; 5] = ["DATABASE", "TABLESPACE", "SYSTEM", "SUBSCRIPTION", "TYPE"];
         let words = dbwarden_core::lexer::words(sql, Dialect::Postgres);
         let (Some(first), second) = (words.first(), words.get(1)) else { return false };
@@ -284,8 +286,9 @@ impl SqlDialect for MySql {
     }
     fn joins_its_record(&self, sql: &str) -> bool {
         // Only data statements: DDL commits the transaction before and after itself.
-        let words = dbwarden_core::lexer::words(sql, Dialect::MySql);
-        words.first().is_some_and(|w| matches!(w.as_str(), "INSERT" | "UPDATE" | "DELETE" | "REPLACE"))
+        // (Into a MyISAM or Aria table such a statement still commits by itself: the engine has no rollback.)
+        let first = dbwarden_core::lexer::word_iter(sql, Dialect::MySql).next();
+        first.is_some_and(|w| matches!(w.as_str(), "INSERT" | "UPDATE" | "DELETE" | "REPLACE"))
     }
     fn concat(&self, parts: &[String]) -> String {
         format!("CONCAT({})", parts.join(", "))
@@ -334,8 +337,8 @@ impl SqlDialect for Sqlite {
         const JOINABLE: [&str; 11] = [
             "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "SELECT", "CREATE", "ALTER", "DROP", "REINDEX", "ANALYZE",
         ];
-        let words = dbwarden_core::lexer::words(sql, Dialect::Sqlite);
-        words.first().is_some_and(|w| JOINABLE.contains(&w.as_str()))
+        let first = dbwarden_core::lexer::word_iter(sql, Dialect::Sqlite).next();
+        first.is_some_and(|w| JOINABLE.contains(&w.as_str()))
     }
     fn begin(&self) -> &'static str {
         // Takes the write lock at once. A deferred BEGIN whose first statement only reads (`DROP TABLE IF EXISTS`

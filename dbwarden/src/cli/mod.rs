@@ -803,17 +803,25 @@ async fn unlock(cli: &Cli, out: &Out, name: Option<&str>, force: bool) -> Result
             code: 2,
         });
     }
-    out.emit(&serde_json::json!({ "namespace": before.namespace, "released": true, "was_held": before.held }), |o| {
-        format!("{}: {}", before.namespace, o.green("released"))
+    // A statement that commits by itself (MySQL's DDL, CREATE INDEX CONCURRENTLY) may have run without its progress
+    // row when its session was ended; on SQLite no session is ended, and the holder elsewhere may still be running.
+    let warning = before.held.then(|| match db.dialect {
+        dbwarden_core::Dialect::Sqlite => {
+            "the lock row of a holder on another host was released, and that run may still be going: \
+                            make sure it has stopped before migrating here"
+                .to_string()
+        }
+        _ => "a running migration's session was ended; a statement of it that commits by itself (MySQL DDL, CREATE \
+              INDEX CONCURRENTLY) may have taken effect without being recorded: check `dbwarden status` and that \
+              statement before migrating again"
+            .to_string(),
     });
-    if before.held {
-        // A statement that commits by itself (MySQL's DDL, CREATE INDEX CONCURRENTLY) may have run without its
-        // progress row when its session was ended.
-        eprintln!(
-            "dbwarden: warning: a running migration's session was ended; a statement of it that commits by itself \
-             (MySQL DDL, CREATE INDEX CONCURRENTLY) may have taken effect without being recorded: check `dbwarden \
-             status` and that statement before migrating again"
-        );
+    let json = serde_json::json!({
+        "namespace": before.namespace, "released": true, "was_held": before.held, "warning": warning,
+    });
+    out.emit(&json, |o| format!("{}: {}", before.namespace, o.green("released")));
+    if let Some(warning) = &warning {
+        eprintln!("dbwarden: warning: {warning}");
     }
     Ok(0)
 }

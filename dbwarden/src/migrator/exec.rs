@@ -61,11 +61,19 @@ pub(super) fn sets_up_only(run: &Run<'_>, unit: &Unit<'_>) -> bool {
 /// Whether the autocommit statements of a section may share transactions with their progress rows: none of its
 /// statements opens, ends or marks a transaction itself.
 pub(super) fn joins_records(statements: &[Statement<'_>], dialect: dbwarden_core::Dialect) -> bool {
-    const CONTROL: [&str; 8] = ["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"];
+    // (MySQL's XA and LOCK TABLES too: a BEGIN of ours would fail under XA, and release the table locks.)
+    const CONTROL: [&str; 10] =
+        ["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "XA", "LOCK"];
     !statements.iter().any(|s| {
-        let words = dbwarden_core::lexer::words(s.sql, dialect);
-        words.first().is_some_and(|w| CONTROL.contains(&w.as_str()))
+        let first = dbwarden_core::lexer::word_iter(s.sql, dialect).next();
+        first.is_some_and(|w| CONTROL.contains(&w.as_str()))
     })
+}
+
+/// A statement that refuses to run in a transaction (PostgreSQL's active_sql_transaction, SQLite's "within a
+/// transaction"), found when it was joined with its progress row: nothing ran, and it runs alone instead.
+fn refuses_a_transaction(e: &DbError) -> bool {
+    e.code.as_deref() == Some("25001") || e.message.contains("within a transaction")
 }
 
 /// Which way a migration runs.
@@ -92,6 +100,52 @@ pub(super) struct ExecCtx<'f> {
     pub(super) defer_flush: bool,
 }
 
+/// The error of statement `index` (0-based) of the section, with `applied` statements of it done and recorded
+/// (none while nothing is `recorded`); `alone`: it ran outside any transaction of ours, committing by itself.
+#[allow(clippy::too_many_arguments)]
+fn failed(
+    ctx: &ExecCtx<'_>,
+    recorded: bool,
+    alone: bool,
+    index: usize,
+    line: u32,
+    applied: usize,
+    source: DbError,
+) -> Error {
+    Error::Statement {
+        at: FailedStatement {
+            file: ctx.file.filename.clone(),
+            line,
+            index: index + 1,
+            applied: if recorded { applied } else { 0 },
+            total: ctx.total,
+            rollback: ctx.direction == Direction::Down,
+            earlier: Vec::new(),
+            whole_run: ctx.outer,
+            alone,
+        },
+        source,
+    }
+}
+
+/// Sends the one statement of an autocommit `unit` alone, then its bookkeeping: PostgreSQL runs a multi-statement
+/// query as one implicit transaction block, which statements like CREATE INDEX CONCURRENTLY refuse.
+async fn exec_alone(
+    run: &mut Run<'_>,
+    ctx: &ExecCtx<'_>,
+    unit: &Unit<'_>,
+    record: &str,
+    recorded: bool,
+) -> Result<(), Error> {
+    let (index, s) = &unit.statements[0];
+    let applied = (*index).max(ctx.resume);
+    run.backend.execute(s.sql).await.map_err(|e| failed(ctx, recorded, true, *index, s.line, applied, e))?;
+    if !record.is_empty() {
+        run.backend.execute(record).await.map_err(Error::db(format!("recording {}", ctx.file.filename)))?;
+    }
+    Ok(())
+}
+
 /// Runs one unit and its bookkeeping `record`, atomically where the server allows. `recorded`: whether any
 /// progress of this migration is recorded (by this run or an earlier one); until then, the statements before this
 /// unit only set up the session ([`sets_up_only`]), and a failure leaves nothing of the migration applied.
@@ -104,19 +158,6 @@ pub(super) async fn exec_unit(
 ) -> Result<(), Error> {
     let d = run.d;
     let first_index = unit.statements[0].0;
-    let fail = |index: usize, line: u32, applied: usize, source: DbError| Error::Statement {
-        at: FailedStatement {
-            file: ctx.file.filename.clone(),
-            line,
-            index: index + 1,
-            applied: if recorded { applied } else { 0 },
-            total: ctx.total,
-            rollback: ctx.direction == Direction::Down,
-            earlier: Vec::new(),
-            whole_run: ctx.outer,
-        },
-        source,
-    };
     // An autocommit statement that can share a transaction with its progress row does: both commit, or neither.
     let joined = !unit.transactional
         && !record.is_empty()
@@ -124,14 +165,7 @@ pub(super) async fn exec_unit(
         && ctx.join_records
         && d.joins_its_record(unit.statements[0].1.sql);
     if !unit.transactional && !joined && !d.autocommit_batches() {
-        // PostgreSQL runs a multi-statement query as one implicit transaction block, which statements like
-        // CREATE INDEX CONCURRENTLY refuse: send the statement alone, then its bookkeeping.
-        let (index, s) = &unit.statements[0];
-        run.backend.execute(s.sql).await.map_err(|e| fail(*index, s.line, (*index).max(ctx.resume), e))?;
-        if !record.is_empty() {
-            run.backend.execute(record).await.map_err(Error::db(format!("recording {}", ctx.file.filename)))?;
-        }
-        return Ok(());
+        return exec_alone(run, ctx, unit, record, recorded).await;
     }
     // One round trip: the statements and their bookkeeping. PostgreSQL makes the batch one implicit transaction;
     // SQLite gets an explicit one; MySQL statements commit one by one, and the server stops at the first error.
@@ -172,6 +206,10 @@ pub(super) async fn exec_unit(
                     return Err(Error::db(format!("beginning the transaction of {}", ctx.file.filename))(e));
                 }
             }
+            if joined && refuses_a_transaction(&e) && !d.autocommit_batches() {
+                tracing::info!(file = %ctx.file.filename, "runs outside a transaction after all");
+                return exec_alone(run, ctx, unit, record, recorded).await;
+            }
             let mut at = done.saturating_sub(lead);
             // A MySQL CALL returns a result per SELECT in its body before it fails, which the count takes for
             // statements that ran: with one statement in the unit, the error is that statement's (unless it names
@@ -181,6 +219,13 @@ pub(super) async fn exec_unit(
             if call && !e.message.contains(run.history.table.as_str()) {
                 at = 0;
             }
+            // Past the statements: the bookkeeping failed, or the COMMIT did, on a deferred constraint the
+            // statements broke (after the bookkeeping; on PostgreSQL, counted as the bookkeeping's, an integrity
+            // error that does not name dbwarden's own tables).
+            let ours = e.message.contains(run.history.table.as_str()) || e.message.contains(crate::lock::LOCK_TABLE);
+            let integrity = e.code.as_deref().is_some_and(|c| c.starts_with("23"));
+            let len = unit.statements.len();
+            let at = if !ours && (at > len || at == len && integrity) { len - 1 } else { at };
             let Some((index, s)) = unit.statements.get(at) else {
                 return Err(Error::db(format!("recording {}", ctx.file.filename))(e));
             };
@@ -190,7 +235,8 @@ pub(super) async fn exec_unit(
                 (false, true) => first_index,
                 (false, false) => *index,
             };
-            Err(fail(*index, s.line, applied, e))
+            let alone = !unit.transactional && !joined;
+            Err(failed(ctx, recorded, alone, *index, s.line, applied, e))
         }
     }
 }
