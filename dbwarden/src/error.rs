@@ -336,8 +336,14 @@ impl Error {
             Error::Statement { source, at } if source.session_ended() => format!(
                 "the statement was interrupted or its database session ended from outside (`dbwarden unlock \
                  --force` elsewhere, a server restart, a killed query or connection), not by its own fault{}: see \
-                 `dbwarden status`, then run it again",
-                if at.whole_run { "; the run was one transaction and was rolled back whole" } else { "" }
+                 `dbwarden status`, then run it again{}",
+                if at.whole_run { "; the run was one transaction and was rolled back whole" } else { "" },
+                if at.alone {
+                    " (it ran on its own, outside a transaction, so part of its work may be left: an INVALID index of \
+                     CREATE INDEX CONCURRENTLY to DROP INDEX CONCURRENTLY first)"
+                } else {
+                    ""
+                }
             ),
             Error::Statement { at, .. } if at.whole_run => {
                 "the run was one transaction and was rolled back whole: none of its migrations stayed applied; fix \
@@ -353,27 +359,23 @@ impl Error {
                         &["already exists", "Duplicate column name", "Duplicate key name"],
                     ) =>
             {
-                format!(
-                    "{}the object exists already: if an earlier run was cut off (killed, its session ended) right \
-                     after this statement committed by itself (MySQL DDL, a no-transaction or autocommit statement \
-                     such as CREATE INDEX CONCURRENTLY), it took effect without being recorded; drop what it made \
-                     (an index CREATE INDEX CONCURRENTLY left INVALID too: DROP INDEX CONCURRENTLY) and run migrate \
-                     again, otherwise fix the statement",
-                    if at.applied == 0 { format!("{}; ", nothing_stayed(at)) } else { String::new() }
-                )
+                "the object exists already: if an earlier run was cut off (killed, its session ended) right after \
+                 this statement committed by itself (MySQL DDL, a no-transaction or autocommit statement such as \
+                 CREATE INDEX CONCURRENTLY), it took effect without being recorded; drop what it made (an index \
+                 CREATE INDEX CONCURRENTLY left INVALID too: DROP INDEX CONCURRENTLY) and run migrate again, \
+                 otherwise fix the statement"
+                    .into()
             }
             Error::Statement { source, at }
                 if at.alone
                     && at.rollback
                     && source.names_one_of(&["42P01", "42703", "42704", "42S02", "42S22"], &["Can't DROP", "no such "]) =>
             {
-                format!(
-                    "{}the object is gone already: if an earlier rollback was cut off (killed, its session ended) \
-                     right after this statement committed by itself (MySQL DDL, a no-transaction or autocommit \
-                     statement), it took effect without being recorded; create the object again by hand (empty) and \
-                     run rollback again, otherwise fix the statement",
-                    if at.applied == 0 { format!("{}; ", nothing_stayed(at)) } else { String::new() }
-                )
+                "the object is gone already: if an earlier rollback was cut off (killed, its session ended) right \
+                 after this statement committed by itself (MySQL DDL, a no-transaction or autocommit statement), it \
+                 took effect without being recorded; create the object again by hand (empty) and run rollback \
+                 again, otherwise fix the statement"
+                    .into()
             }
             // A row a column's definition refuses: PostgreSQL's not_null_violation, MariaDB's "Invalid use of NULL
             // value" and "Data truncated" (strict mode), SQLite's NOT NULL constraint.
@@ -464,6 +466,11 @@ mod tests {
         assert!(hint(failed(false, "Table 't_59' already exists", "42S01")).contains("drop what it made"));
         let gone = hint(failed(true, "Can't DROP COLUMN `c_157`; check that it exists", "42000"));
         assert!(gone.contains("create the object again by hand"), "{gone}");
+        for (message, code) in
+            [("Can't DROP INDEX `ix_264`; check that it exists", "42000"), ("Unknown table 'x.t_205'", "42S02")]
+        {
+            assert!(hint(failed(true, message, code)).contains("create the object again by hand"), "{message}");
+        }
         let other = hint(failed(false, "syntax error at or near \"CREAT\"", "42601"));
         assert!(!other.contains("cut off"), "{other}");
         // A duplicate key says "already exists" in its detail: not an object left behind.
@@ -479,6 +486,8 @@ mod tests {
             at.alone = false;
         }
         assert!(!hint(inside).contains("cut off"));
+        let cut = hint(failed(false, "terminating connection due to administrator command", "57P01"));
+        assert!(cut.contains("ended from outside") && cut.contains("INVALID index"), "{cut}");
         let ended = Error::Db {
             context: "recording f.sql".into(),
             source: DbError::connect("error communicating with database: Connection reset by peer".into()),
