@@ -404,24 +404,53 @@ async fn an_autocommit_statement_commits_with_its_progress_row() {
 }
 
 /// A `no-transaction` file that opens and commits its own transaction runs as written on every backend: no
-/// transaction of dbwarden's nests inside it (SQLite refuses that; MySQL would commit the file's early).
+/// transaction of dbwarden's nests inside it (SQLite refuses that; MySQL would commit the file's early, so a failure
+/// inside it would leave the first INSERT behind).
 #[tokio::test]
 async fn a_no_transaction_file_may_manage_its_own_transaction() {
     for dialect in common::ALL {
         let db = TestDb::new(dialect).await;
         let begin = if dialect == Dialect::MySql { "START TRANSACTION" } else { "BEGIN" };
-        let file = format!(
-            "-- dbwarden: no-transaction\n-- upgrade\nCREATE TABLE log (n INTEGER);\n{begin};\n\
-             INSERT INTO log (n) VALUES (1);\nINSERT INTO log (n) VALUES (2);\nCOMMIT;\n-- rollback\nDROP TABLE log;\n"
-        );
-        let dir = write_migrations(db.dir.path(), "app", &[("app__0001_log.sql", &file)]);
-        migrator(&dir).run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}"));
+        let file = |second: &str| {
+            format!(
+                "-- dbwarden: no-transaction\n-- upgrade\nCREATE TABLE IF NOT EXISTS log (n INTEGER);\n{begin};\n\
+                 INSERT INTO log (n) VALUES (1);\nINSERT INTO {second} (n) VALUES (2);\nCOMMIT;\n-- rollback\nDROP TABLE log;\n"
+            )
+        };
+        let dir = write_migrations(db.dir.path(), "app", &[("app__0001_log.sql", &file("nope"))]);
         let count = if dialect == Dialect::MySql { "CHAR(10)" } else { "TEXT" };
-        let rows = db.strings(&format!("SELECT CAST(COUNT(*) AS {count}) FROM log")).await;
-        assert_eq!(rows, ["2"], "{dialect}");
+        let count = format!("SELECT CAST(COUNT(*) AS {count}) FROM log");
+        match migrator(&dir).run(db.url.as_str()).await {
+            Err(Error::Statement { at, .. }) => assert_eq!(at.index, 4, "{dialect}: the second INSERT fails"),
+            other => panic!("{dialect}: expected the second INSERT to fail, got {other:?}"),
+        }
+        assert_eq!(db.strings(&count).await, ["0"], "{dialect}: the file's transaction was not committed early");
+        // Fixed, it resumes inside nothing: the file's own BEGIN .. COMMIT runs again from where it stopped.
+        db.exec("DELETE FROM _dbwarden_migrations").await;
+        std::fs::write(dir.join("app__0001_log.sql"), file("log")).unwrap();
+        migrator(&dir).run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}"));
+        assert_eq!(db.strings(&count).await, ["2"], "{dialect}");
         let state = db.strings("SELECT state FROM _dbwarden_migrations").await;
         assert_eq!(state, ["applied"], "{dialect}");
     }
+}
+
+/// A joined statement that refuses a transaction block after all (an extension's, such as a TimescaleDB continuous
+/// aggregate; here a function raising active_sql_transaction the first time only) runs alone instead.
+#[tokio::test]
+async fn a_statement_refusing_the_joined_transaction_runs_alone() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    db.exec("CREATE SEQUENCE calls").await;
+    db.exec(
+        "CREATE FUNCTION picky() RETURNS int LANGUAGE plpgsql AS $$ BEGIN IF nextval('calls') = 1 THEN \
+         RAISE EXCEPTION 'picky cannot run inside a transaction block' USING ERRCODE = '25001'; END IF; RETURN 1; END $$",
+    )
+    .await;
+    let file = "-- dbwarden: no-transaction\n-- upgrade\nSELECT picky();\n-- rollback\n";
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_picky.sql", file)]);
+    migrator(&dir).run(db.url.as_str()).await.unwrap();
+    assert_eq!(db.strings("SELECT CAST(last_value AS TEXT) FROM calls").await, ["2"], "refused once, then alone");
+    assert_eq!(db.strings("SELECT state FROM _dbwarden_migrations").await, ["applied"]);
 }
 
 /// A statement whose deferred constraint fails only at its commit (which, joined with its progress row, comes after

@@ -131,6 +131,7 @@ impl From<sqlx::Error> for DbError {
 }
 
 /// Where in a migration a statement failed.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedStatement {
     /// The migration file.

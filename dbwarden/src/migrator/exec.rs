@@ -65,15 +65,27 @@ pub(super) fn joins_records(statements: &[Statement<'_>], dialect: dbwarden_core
     const CONTROL: [&str; 10] =
         ["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "XA", "LOCK"];
     !statements.iter().any(|s| {
-        let first = dbwarden_core::lexer::word_iter(s.sql, dialect).next();
-        first.is_some_and(|w| CONTROL.contains(&w.as_str()))
+        let mut words = dbwarden_core::lexer::word_iter(s.sql, dialect);
+        match words.next() {
+            Some(w) if CONTROL.contains(&w.as_str()) => true,
+            // MySQL's `SET autocommit = 0` opens a transaction that the file commits itself.
+            Some(w) if w == "SET" => words.take(3).any(|w| w == "AUTOCOMMIT"),
+            _ => false,
+        }
     })
 }
 
 /// A statement that refuses to run in a transaction (PostgreSQL's active_sql_transaction, SQLite's "within a
 /// transaction"), found when it was joined with its progress row: nothing ran, and it runs alone instead.
-fn refuses_a_transaction(e: &DbError) -> bool {
-    e.code.as_deref() == Some("25001") || e.message.contains("within a transaction")
+fn refuses_a_transaction(d: &dyn crate::backend::SqlDialect, e: &DbError) -> bool {
+    if d.autocommit_batches() {
+        return false; // MySQL: only data statements are joined, and they never refuse.
+    }
+    if d.batch_is_atomic() {
+        e.code.as_deref() == Some("25001")
+    } else {
+        e.message.contains("within a transaction")
+    }
 }
 
 /// Which way a migration runs.
@@ -206,11 +218,13 @@ pub(super) async fn exec_unit(
                     return Err(Error::db(format!("beginning the transaction of {}", ctx.file.filename))(e));
                 }
             }
-            if joined && refuses_a_transaction(&e) && !d.autocommit_batches() {
+            let mut at = done.saturating_sub(lead);
+            // The statement itself refused the transaction (nothing of the batch ran: PostgreSQL's block and our
+            // explicit one are rolled back): run it alone after all.
+            if joined && at == 0 && refuses_a_transaction(d, &e) {
                 tracing::info!(file = %ctx.file.filename, "runs outside a transaction after all");
                 return exec_alone(run, ctx, unit, record, recorded).await;
             }
-            let mut at = done.saturating_sub(lead);
             // A MySQL CALL returns a result per SELECT in its body before it fails, which the count takes for
             // statements that ran: with one statement in the unit, the error is that statement's (unless it names
             // the history table, which only the bookkeeping touches).
@@ -219,13 +233,18 @@ pub(super) async fn exec_unit(
             if call && !e.message.contains(run.history.table.as_str()) {
                 at = 0;
             }
-            // Past the statements: the bookkeeping failed, or the COMMIT did, on a deferred constraint the
-            // statements broke (after the bookkeeping; on PostgreSQL, counted as the bookkeeping's, an integrity
-            // error that does not name dbwarden's own tables).
-            let ours = e.message.contains(run.history.table.as_str()) || e.message.contains(crate::lock::LOCK_TABLE);
-            let integrity = e.code.as_deref().is_some_and(|c| c.starts_with("23"));
+            // Past the statements and the bookkeeping: the COMMIT failed, on a deferred constraint the statements
+            // broke (PostgreSQL's implicit commit counts as the last bookkeeping statement). Named after the last
+            // statement; a constraint error only, that does not name dbwarden's own tables, and never on MySQL,
+            // which checks constraints at once.
             let len = unit.statements.len();
-            let at = if !ours && (at > len || at == len && integrity) { len - 1 } else { at };
+            let booked = if record.is_empty() { 0 } else { record.matches(";\n").count() + 1 };
+            let commit_at = if d.batch_is_atomic() { len + booked.saturating_sub(1) } else { len + booked };
+            let ours = e.message.contains(run.history.table.as_str()) || e.message.contains(crate::lock::LOCK_TABLE);
+            let constraint = e.code.as_deref().is_some_and(|c| c.starts_with("23"))
+                || e.message.contains("FOREIGN KEY constraint failed");
+            let deferred = (explicit || d.batch_is_atomic()) && !d.autocommit_batches();
+            let at = if deferred && at == commit_at && constraint && !ours { len - 1 } else { at };
             let Some((index, s)) = unit.statements.get(at) else {
                 return Err(Error::db(format!("recording {}", ctx.file.filename))(e));
             };

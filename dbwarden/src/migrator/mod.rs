@@ -172,7 +172,10 @@ impl Migrator {
             match self.lock(backend.as_mut(), &loaded.db).await {
                 Ok(mut run) => {
                     let result = self.apply_pending(&mut run, &loaded).await;
-                    after_unlock(result, unlock(run).await)
+                    {
+                        let failed = result.is_err();
+                        after_unlock(result, unlock(run, failed).await)
+                    }
                 }
                 Err(e) => Err(e),
             }
@@ -188,7 +191,10 @@ impl Migrator {
         let result = match self.lock(backend.as_mut(), &loaded.db).await {
             Ok(mut run) => {
                 let result = self.revert(&mut run, &loaded, to).await;
-                after_unlock(result, unlock(run).await)
+                {
+                    let failed = result.is_err();
+                    after_unlock(result, unlock(run, failed).await)
+                }
             }
             Err(e) => Err(e),
         };
@@ -206,7 +212,10 @@ impl Migrator {
         let result = match self.lock(backend.as_mut(), &loaded.db).await {
             Ok(mut run) => {
                 let result = self.repair_locked(&mut run, &loaded).await;
-                after_unlock(result, unlock(run).await)
+                {
+                    let failed = result.is_err();
+                    after_unlock(result, unlock(run, failed).await)
+                }
             }
             Err(e) => Err(e),
         };
@@ -346,7 +355,7 @@ impl Migrator {
         if let Ok(mut run) = self.lock_within(backend.as_mut(), &loaded.db, Duration::ZERO).await {
             write_head_if_complete(&mut run, loaded, None).await;
             // (Nothing ran: the release cannot fail in a way that concerns this call.)
-            let _ = unlock(run).await;
+            let _ = unlock(run, false).await;
         }
         backend.close().await;
     }
@@ -388,7 +397,13 @@ impl Migrator {
 /// Writes the head record if the run left one to write, and releases the lock, in one commit on SQLite (one round
 /// trip on the servers). Called on every path out of a locked body, errors included; a panic or a dropped future
 /// ends the dedicated session instead, which releases server locks (and the SQLite backend's drop releases its row).
-async fn unlock(run: Run<'_>) -> Result<(), Error> {
+async fn unlock(run: Run<'_>, failed: bool) -> Result<(), Error> {
+    if failed {
+        // A failure may leave the session inside a transaction a no-transaction file opened itself (`BEGIN`, MySQL's
+        // `SET autocommit = 0`): end it, or the release would run inside it (SQLite refuses a nested BEGIN, and the
+        // lock would stay held by a live process until the lock timeout). Nothing to end is a harmless error.
+        let _ = run.backend.execute("ROLLBACK").await;
+    }
     // After commits that did not wait for the disk, the release's commit must write something, or PostgreSQL does not
     // wait for its flush (which covers them): the head record, else a record that matches no set of files.
     let marker = (run.head.is_none() && run.unflushed).then(|| head::incomplete_sql(run.d, &run.namespace));
