@@ -6,8 +6,8 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::{fingerprint, Fingerprint, MigrationFile, MigrationKind};
 
 use super::exec::{
-    exec_unit, joins_records, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction,
-    ExecCtx, RanSoFar,
+    exec_unit, joins_records, replay_session_setup, sends_alone, sets_up_only, units, with_earlier, with_heartbeat,
+    Direction, ExecCtx, RanSoFar,
 };
 use super::plan::{is_edited, rollbacks_split, same_migration};
 use super::report::{step, Report, Step};
@@ -163,7 +163,7 @@ impl Migrator {
         }
         let transactional = dialect.transactional_ddl() && !file.directives.no_transaction;
         replay_session_setup(run, file, &statements, resume).await?;
-        let join_records = joins_records(&statements, dialect);
+        let join_records = joins_records(&statements, transactional, dialect);
         let units = units(statements, transactional, resume);
         let ctx = ExecCtx { file, total, direction: Direction::Up, resume, outer, join_records, defer_flush };
         if outer {
@@ -205,8 +205,7 @@ impl Migrator {
         for (i, unit) in units.iter().enumerate() {
             let done = unit.statements.last().expect("non-empty unit").0 + 1;
             let record = if i == last {
-                let joined = ctx.join_records && run.d.joins_its_record(unit.statements[0].1.sql);
-                if !unit.transactional && !run.d.autocommit_batches() && !joined {
+                if sends_alone(run.d, unit, ctx.joins(run.d, unit, true)) {
                     // A statement that must go alone (CREATE INDEX CONCURRENTLY): its record follows in a round
                     // trip of its own anyway, so it is written once the statement is done, with the whole time.
                     exec_unit(run, &ctx, unit, "", row_written).await?;

@@ -59,11 +59,19 @@ pub(super) fn sets_up_only(run: &Run<'_>, unit: &Unit<'_>) -> bool {
 }
 
 /// Whether the autocommit statements of a section may share transactions with their progress rows: none of its
-/// statements opens, ends or marks a transaction itself.
-pub(super) fn joins_records(statements: &[Statement<'_>], dialect: dbwarden_core::Dialect) -> bool {
+/// statements opens, ends or marks a transaction itself. A `transactional` section without an autocommit statement
+/// has nothing to join, and is not lexed for it.
+pub(super) fn joins_records(
+    statements: &[Statement<'_>],
+    transactional: bool,
+    dialect: dbwarden_core::Dialect,
+) -> bool {
     // (MySQL's XA and LOCK TABLES too: a BEGIN of ours would fail under XA, and release the table locks.)
     const CONTROL: [&str; 10] =
         ["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "XA", "LOCK"];
+    if transactional && !statements.iter().any(|s| s.autocommit) {
+        return true;
+    }
     !statements.iter().any(|s| {
         let mut words = dbwarden_core::lexer::word_iter(s.sql, dialect);
         match words.next() {
@@ -110,6 +118,25 @@ pub(super) struct ExecCtx<'f> {
     /// This migration's commits need not wait for the disk ([`crate::backend::SqlDialect::deferred_flush`]): it is not the run's
     /// last, whose commit waits, so that a history that looks complete to anyone is on disk.
     pub(super) defer_flush: bool,
+}
+
+impl ExecCtx<'_> {
+    /// Whether `unit`, an autocommit statement, shares one transaction with its bookkeeping (when it has some):
+    /// both commit, or neither.
+    pub(super) fn joins(&self, d: &dyn crate::backend::SqlDialect, unit: &Unit<'_>, has_record: bool) -> bool {
+        !unit.transactional
+            && has_record
+            && !self.outer
+            && self.join_records
+            && d.joins_its_record(unit.statements[0].1.sql)
+    }
+}
+
+/// Whether `unit` is sent alone, its bookkeeping in a round trip of its own: an autocommit statement not `joined`
+/// with it, where the server would make a batch one implicit transaction (PostgreSQL) or has no batches of
+/// statements that commit one by one.
+pub(super) fn sends_alone(d: &dyn crate::backend::SqlDialect, unit: &Unit<'_>, joined: bool) -> bool {
+    !unit.transactional && !joined && !d.autocommit_batches()
 }
 
 /// The error of statement `index` (0-based) of the section, with `applied` statements of it done and recorded
@@ -170,13 +197,8 @@ pub(super) async fn exec_unit(
 ) -> Result<(), Error> {
     let d = run.d;
     let first_index = unit.statements[0].0;
-    // An autocommit statement that can share a transaction with its progress row does: both commit, or neither.
-    let joined = !unit.transactional
-        && !record.is_empty()
-        && !ctx.outer
-        && ctx.join_records
-        && d.joins_its_record(unit.statements[0].1.sql);
-    if !unit.transactional && !joined && !d.autocommit_batches() {
+    let joined = ctx.joins(d, unit, !record.is_empty());
+    if sends_alone(d, unit, joined) {
         return exec_alone(run, ctx, unit, record, recorded).await;
     }
     // One round trip: the statements and their bookkeeping. PostgreSQL makes the batch one implicit transaction;
@@ -228,9 +250,10 @@ pub(super) async fn exec_unit(
             // A MySQL CALL returns a result per SELECT in its body before it fails, which the count takes for
             // statements that ran: with one statement in the unit, the error is that statement's (unless it names
             // the history table, which only the bookkeeping touches).
+            let names_history = e.message.contains(run.history.table.as_str());
             let call = unit.statements.len() == 1
                 && unit.statements[0].1.sql.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("CALL"));
-            if call && !e.message.contains(run.history.table.as_str()) {
+            if call && !names_history {
                 at = 0;
             }
             // Past the statements and the bookkeeping: the COMMIT failed, on a deferred constraint the statements
@@ -240,7 +263,7 @@ pub(super) async fn exec_unit(
             let len = unit.statements.len();
             let booked = if record.is_empty() { 0 } else { record.matches(";\n").count() + 1 };
             let commit_at = if d.batch_is_atomic() { len + booked.saturating_sub(1) } else { len + booked };
-            let ours = e.message.contains(run.history.table.as_str()) || e.message.contains(crate::lock::LOCK_TABLE);
+            let ours = names_history || e.message.contains(crate::lock::LOCK_TABLE);
             let constraint = e.code.as_deref().is_some_and(|c| c.starts_with("23"))
                 || e.message.contains("FOREIGN KEY constraint failed");
             let deferred = (explicit || d.batch_is_atomic()) && !d.autocommit_batches();

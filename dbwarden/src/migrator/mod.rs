@@ -172,10 +172,7 @@ impl Migrator {
             match self.lock(backend.as_mut(), &loaded.db).await {
                 Ok(mut run) => {
                     let result = self.apply_pending(&mut run, &loaded).await;
-                    {
-                        let failed = result.is_err();
-                        after_unlock(result, unlock(run, failed).await)
-                    }
+                    release(run, result).await
                 }
                 Err(e) => Err(e),
             }
@@ -191,10 +188,7 @@ impl Migrator {
         let result = match self.lock(backend.as_mut(), &loaded.db).await {
             Ok(mut run) => {
                 let result = self.revert(&mut run, &loaded, to).await;
-                {
-                    let failed = result.is_err();
-                    after_unlock(result, unlock(run, failed).await)
-                }
+                release(run, result).await
             }
             Err(e) => Err(e),
         };
@@ -212,10 +206,7 @@ impl Migrator {
         let result = match self.lock(backend.as_mut(), &loaded.db).await {
             Ok(mut run) => {
                 let result = self.repair_locked(&mut run, &loaded).await;
-                {
-                    let failed = result.is_err();
-                    after_unlock(result, unlock(run, failed).await)
-                }
+                release(run, result).await
             }
             Err(e) => Err(e),
         };
@@ -423,6 +414,12 @@ async fn unlock(run: Run<'_>, failed: bool) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// Releases the lock after a locked body, which ends with `result` (see [`unlock`] and [`after_unlock`]).
+async fn release<T>(run: Run<'_>, result: Result<T, Error>) -> Result<T, Error> {
+    let failed = result.is_err();
+    after_unlock(result, unlock(run, failed).await)
 }
 
 /// The locked body's result after [`unlock`]: a failed release is the error only when the body succeeded (it then

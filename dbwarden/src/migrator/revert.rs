@@ -100,7 +100,7 @@ impl Migrator {
             let transactional = run.backend.dialect().transactional_ddl() && !file.directives.no_transaction;
             let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
             replay_session_setup(run, file, &statements, resume).await?;
-            let join_records = joins_records(&statements, run.backend.dialect());
+            let join_records = joins_records(&statements, transactional, run.backend.dialect());
             let units = units(statements, transactional, resume);
             let defer_flush = n + 1 < count;
             let ctx =
