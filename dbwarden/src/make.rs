@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use dbwarden_core::diff::{Change, Renames, Safety};
 use dbwarden_core::manifest::ManifestError;
-use dbwarden_core::schema::{ModelTable, Schema, Table};
+use dbwarden_core::schema::{ForeignKey, Index, ModelTable, PrimaryKey, Schema, Table};
 use dbwarden_core::Dialect;
 use serde::Serialize;
 
@@ -437,21 +437,28 @@ fn unmatched_rename(renames: &Renames, all: &Renames, old: &Schema, new: &Schema
 }
 
 fn refuse_rename_onto_existing(compared: &Compared, renames: &Renames) -> Result<(), MakeError> {
-    match dbwarden_core::diff::rename_onto_existing(&compared.old, &compared.new, renames) {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
+    dbwarden_core::diff::rename_onto_existing(&compared.old, &compared.new, renames).map_or(Ok(()), |e| Err(e.into()))
 }
 
-/// The keys of `t` MariaDB cannot build over a column that needs a prefix length: its primary key, its foreign keys
-/// and its non-unique indexes of several columns (a lone column in a plain or unique index is keyed all the same:
-/// by a prefix it picks, by a hash).
+/// The keys MariaDB cannot build over a column that needs a prefix length, named for messages: a primary key, a
+/// foreign key, and a non-unique index of several columns (a lone column in a plain or unique index is keyed all
+/// the same: by a prefix it picks, by a hash).
+fn pk_key(pk: &PrimaryKey) -> (String, &[String]) {
+    ("the primary key".to_string(), pk.columns.as_slice())
+}
+
+fn fk_key(fk: &ForeignKey) -> (String, &[String]) {
+    (format!("foreign key `{}`", fk.name), fk.columns.as_slice())
+}
+
+fn index_key(index: &Index) -> Option<(String, &[String])> {
+    (!index.unique && index.columns.len() > 1).then(|| (format!("index `{}`", index.name), index.columns.as_slice()))
+}
+
+/// Those keys of `t` (see [`pk_key`]).
 fn prefix_bound_keys(t: &Table) -> Vec<(String, &[String])> {
-    let pk = t.primary_key.iter().map(|pk| ("the primary key".to_string(), pk.columns.as_slice()));
-    let several = t.indexes.iter().filter(|i| !i.unique && i.columns.len() > 1);
-    let indexes = several.map(|i| (format!("index `{}`", i.name), i.columns.as_slice()));
-    let fks = t.foreign_keys.iter().map(|f| (format!("foreign key `{}`", f.name), f.columns.as_slice()));
-    pk.chain(indexes).chain(fks).collect()
+    let pk = t.primary_key.iter().map(pk_key);
+    pk.chain(t.indexes.iter().filter_map(index_key)).chain(t.foreign_keys.iter().map(fk_key)).collect()
 }
 
 /// The first key the migration builds that `dialect` cannot build from the models (see
@@ -470,12 +477,16 @@ fn check_keys(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
                 let t = new.table(&table.name).unwrap_or(table);
                 built.extend(prefix_bound_keys(t).into_iter().map(|(k, c)| (t.name.as_str(), k, c, None)));
             }
-            Change::AddPrimaryKey { table, key } => built.push((table, "the primary key".into(), &key.columns, None)),
-            Change::AddIndex { table, index } if !index.unique && index.columns.len() > 1 => {
-                built.push((table, format!("index `{}`", index.name), &index.columns, None))
+            Change::AddPrimaryKey { table, key } => {
+                let (k, c) = pk_key(key);
+                built.push((table, k, c, None));
+            }
+            Change::AddIndex { table, index } => {
+                built.extend(index_key(index).map(|(k, c)| (table.as_str(), k, c, None)));
             }
             Change::AddForeignKey { table, key } => {
-                built.push((table, format!("foreign key `{}`", key.name), &key.columns, None))
+                let (k, c) = fk_key(key);
+                built.push((table, k, c, None));
             }
             Change::AlterColumn { table, from, to }
                 if types.key_needs_length(&to.ty) && !types.key_needs_length(&from.ty) =>
