@@ -372,3 +372,69 @@ mod added_expression_default {
     per_backend!(expression_default_on_an_added_column);
     use super::expression_default_on_an_added_column;
 }
+
+/// A collation set by hand on a column (PostgreSQL `"C"`, MariaDB `utf8mb4_bin`, SQLite `NOCASE`) is not a
+/// difference from models that name none, and survives a migration that restates the column for another reason
+/// (widened and made NOT NULL: PostgreSQL's `TYPE`, MariaDB's `MODIFY`, a SQLite rebuild), where it used to be reset
+/// to the table's default; a column retyped to a number drops it (the server would refuse it); the rollback
+/// restores both. Case-sensitivity is checked on the data, not only read back.
+async fn hand_set_collations_survive_alters(dialect: Dialect) {
+    use common::column;
+    use dbwarden::schema::{ColumnType, Schema};
+    let collation = match dialect {
+        Dialect::Postgres => "C",
+        Dialect::MySql => "utf8mb4_bin",
+        Dialect::Sqlite => "NOCASE",
+    };
+    let v1 = keyed_table(
+        "t",
+        vec![column("code", ColumnType::Varchar(10), true, None), column("tag", ColumnType::Varchar(10), true, None)],
+    );
+    let db = TestDb::new(dialect).await;
+    let g1 = dbwarden::generate::generate(dialect, Schema::default(), v1.clone(), &Renames::default()).unwrap();
+    // The collations, set by hand in the first migration.
+    let mut text = g1.text.clone();
+    let q = |name: &str| if dialect == Dialect::MySql { format!("`{name}`") } else { format!("\"{name}\"") };
+    for name in ["code", "tag"] {
+        let plain = format!("{} VARCHAR(10)", q(name));
+        assert!(text.contains(&plain), "{dialect}: {plain} in\n{text}");
+        text = text.replacen(&plain, &format!("{plain} COLLATE {}", q(collation)), 1);
+    }
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &text)]);
+    let m = Migrator::new(Source::dir(&dir));
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{text}"));
+    db.exec("INSERT INTO t (id, code, tag) VALUES (1, 'a', '5')").await;
+    let live = introspect(&db).await;
+    let read = |s: &Schema, name: &str| s.tables[0].column(name).unwrap().collation.clone();
+    assert_eq!(read(&live, "code").as_deref(), Some(collation), "{dialect}: read back");
+    assert!(
+        dbwarden::generate::generate(dialect, live.clone(), v1, &Renames::default()).is_none(),
+        "{dialect}: a hand-set collation is no difference from models that name none"
+    );
+
+    let v2 = keyed_table(
+        "t",
+        vec![column("code", ColumnType::Varchar(20), false, Some("''")), column("tag", ColumnType::BigInt, true, None)],
+    );
+    let g2 = dbwarden::generate::generate(dialect, live.clone(), v2.clone(), &Renames::default()).unwrap();
+    std::fs::write(dir.join("app__0002_alter.sql"), &g2.text).unwrap();
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
+    let after = introspect(&db).await;
+    assert_eq!(read(&after, "code").as_deref(), Some(collation), "{dialect}: kept through\n{}", g2.text);
+    assert_eq!(read(&after, "tag"), None, "{dialect}: a number has no collation");
+    assert_eq!(after.tables[0].column("code").unwrap().ty, ColumnType::Varchar(20), "{dialect}");
+    // The data says so too: under "C" and utf8mb4_bin 'a' <> 'A', under NOCASE they are equal.
+    let equal = db.strings("SELECT code FROM t WHERE code = 'A'").await;
+    let expected: &[&str] = if dialect == Dialect::Sqlite { &["a"] } else { &[] };
+    assert_eq!(equal, expected, "{dialect}");
+    let again = dbwarden::generate::generate(dialect, after, v2, &Renames::default());
+    assert!(again.is_none(), "{dialect}: converged:\n{}", again.map(|g| g.text).unwrap_or_default());
+
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
+    assert_eq!(introspect(&db).await, live, "{dialect}: the rollback restores both collations\n{}", g2.text);
+}
+
+mod collations {
+    per_backend!(hand_set_collations_survive_alters);
+    use super::hand_set_collations_survive_alters;
+}

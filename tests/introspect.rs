@@ -508,6 +508,7 @@ async fn server_spelling_converges(db: &TestDb, spelling: &str, auto_increment: 
         default: None,
         auto_increment,
         comment: None,
+        collation: None,
     };
     let models = Schema {
         tables: vec![Table {

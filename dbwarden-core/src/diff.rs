@@ -198,7 +198,9 @@ impl Change {
             AlterColumn { from, to, .. } => {
                 let tightened = from.nullable && !to.nullable;
                 let retyped = from.ty != to.ty && !widens(&from.ty, &to.ty);
-                if tightened || retyped {
+                // Another collation can make values equal that were not (a unique key then fails).
+                let recollated = from.collation != to.collation;
+                if tightened || retyped || recollated {
                     Safety::Warn
                 } else {
                     Safety::Info
@@ -270,6 +272,9 @@ fn column_summary(c: &Column) -> String {
     }
     if let Some(comment) = &c.comment {
         s.push_str(&format!(" COMMENT '{}'", comment.replace('\'', "''")));
+    }
+    if let Some(collation) = &c.collation {
+        s.push_str(&format!(" COLLATE {collation}"));
     }
     s
 }
@@ -348,7 +353,8 @@ impl Renames {
 /// ```
 /// use dbwarden_core::diff::{diff, Change, Renames};
 /// use dbwarden_core::schema::{Column, ColumnType, Schema, Table};
-/// let col = |n: &str| Column { name: n.into(), ty: ColumnType::BigInt, nullable: false, default: None, auto_increment: false, comment: None };
+/// let col = |n: &str| Column { name: n.into(), ty: ColumnType::BigInt, nullable: false, default: None, auto_increment: false, comment: None,
+///     collation: None };
 /// let old = Schema { tables: vec![Table { name: "t".into(), columns: vec![col("a")], ..Default::default() }] };
 /// let new = Schema { tables: vec![Table { name: "t".into(), columns: vec![col("a"), col("b")], ..Default::default() }] };
 /// let changes = diff(&old, &new, &Renames::default());
@@ -703,12 +709,70 @@ fn diff_table(old: &Table, new: &Table, cx: &Cx, changes: &mut Vec<Change>) {
 /// Whether two columns are defined alike, their names aside (compared without copying either).
 fn same_definition(a: &Column, b: &Column) -> bool {
     // Exhaustive on purpose: a new field of `Column` must be considered here.
-    let Column { name: _, ty, nullable, default, auto_increment, comment } = a;
+    let Column { name: _, ty, nullable, default, auto_increment, comment, collation } = a;
     *ty == b.ty
         && *nullable == b.nullable
         && *default == b.default
         && *auto_increment == b.auto_increment
         && *comment == b.comment
+        && *collation == b.collation
+}
+
+/// Gives each column of `new` that names no collation the one its column in `old` has (after the renames), while
+/// it stays text. Models name no collation: without this, a collation set by hand (MySQL's `utf8mb4_bin`, a
+/// PostgreSQL `"C"`, SQLite's `NOCASE`) would count as a change to the table's default, and an `ALTER` that
+/// restates the column for another reason (MySQL's `MODIFY`, PostgreSQL's `TYPE`, a SQLite rebuild) would reset
+/// it, changing how values compare and sort (and, on MySQL, converting them to the table's character set).
+///
+/// ```
+/// use dbwarden_core::diff::{diff, keep_collations, Renames};
+/// use dbwarden_core::schema::{Column, ColumnType, Schema, Table};
+///
+/// let code = |ty, collation: Option<&str>| Column { name: "code".into(), ty, nullable: true, default: None,
+///     auto_increment: false, comment: None, collation: collation.map(str::to_string) };
+/// let table = |c| Schema { tables: vec![Table { name: "t".into(), columns: vec![c], ..Table::default() }] };
+/// let live = table(code(ColumnType::Varchar(10), Some("utf8mb4_bin")));
+/// let mut models = table(code(ColumnType::Varchar(20), None));
+/// keep_collations(&live, &mut models, &Renames::default());
+/// assert_eq!(models.tables[0].columns[0].collation.as_deref(), Some("utf8mb4_bin"));
+/// assert_eq!(diff(&live, &models, &Renames::default()).len(), 1); // the type change only
+/// ```
+pub fn keep_collations(old: &Schema, new: &mut Schema, renames: &Renames) {
+    if !old.tables.iter().any(|t| t.columns.iter().any(|c| c.collation.is_some())) {
+        return;
+    }
+    let mut kept: Vec<(usize, usize, String)> = Vec::new();
+    {
+        let (old_tables, new_tables) = (by_name(old), by_name(new));
+        let (table_renames, column_renames) = active(renames, &old_tables, &new_tables);
+        let cx = Cx { table_renames: &table_renames, column_renames: &column_renames };
+        for (t, table) in new.tables.iter().enumerate() {
+            let name = table.name.as_str();
+            let from = old_table_of(&table_renames, name);
+            // A new table that takes the name of one renamed away is not that table.
+            if from == name && table_renames.contains_key(name) {
+                continue;
+            }
+            let Some(before) = old_tables.get(from) else { continue };
+            for (c, column) in table.columns.iter().enumerate().filter(|(_, c)| c.collation.is_none()) {
+                let Some(was) = before.columns.iter().find(|o| cx.column(name, &o.name) == column.name) else {
+                    continue;
+                };
+                if let Some(collation) = was.collation.as_ref().filter(|_| stays_text(&was.ty, &column.ty)) {
+                    kept.push((t, c, collation.clone()));
+                }
+            }
+        }
+    }
+    for (t, c, collation) in kept {
+        new.tables[t].columns[c].collation = Some(collation);
+    }
+}
+
+/// Whether a column of type `from` with a collation can keep it as type `to`.
+fn stays_text(from: &crate::schema::ColumnType, to: &crate::schema::ColumnType) -> bool {
+    use crate::schema::ColumnType::*;
+    from == to || matches!(to, Text | Varchar(_) | Char(_) | Enum(_))
 }
 
 /// Items matched by name: gone => drop, new => add, changed => drop and add (an index or constraint has no ALTER).
@@ -926,7 +990,62 @@ mod tests {
     use proptest::prelude::*;
 
     fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
-        Column { name: name.into(), ty, nullable, default: None, auto_increment: false, comment: None }
+        Column { name: name.into(), ty, nullable, default: None, auto_increment: false, comment: None, collation: None }
+    }
+
+    #[test]
+    fn collations_are_kept_through_renames_and_dropped_for_numbers() {
+        let coll = |c: Column| Column { collation: Some("utf8mb4_bin".into()), ..c };
+        let old = Schema {
+            tables: vec![Table {
+                name: "users".into(),
+                columns: vec![
+                    col("id", ColumnType::BigInt, false),
+                    coll(col("email", ColumnType::Varchar(255), false)),
+                    coll(col("code", ColumnType::Varchar(10), true)),
+                    coll(col("tag", ColumnType::Text, true)),
+                ],
+                ..Default::default()
+            }],
+        };
+        // users -> accounts, email -> mail (widened), code retyped to a number, tag unchanged; a new table takes
+        // the old name `users` and a column `email`: not the old table.
+        let mut new = Schema {
+            tables: vec![
+                Table {
+                    name: "accounts".into(),
+                    columns: vec![
+                        col("id", ColumnType::BigInt, false),
+                        col("mail", ColumnType::Varchar(500), false),
+                        col("code", ColumnType::BigInt, true),
+                        col("tag", ColumnType::Text, true),
+                    ],
+                    ..Default::default()
+                },
+                Table {
+                    name: "users".into(),
+                    columns: vec![col("email", ColumnType::Text, true)],
+                    ..Default::default()
+                },
+            ],
+        };
+        let renames = Renames {
+            tables: vec![("users".into(), "accounts".into())],
+            columns: vec![("accounts".into(), "email".into(), "mail".into())],
+        };
+        keep_collations(&old, &mut new, &renames);
+        let got: Vec<Option<&str>> =
+            new.tables.iter().flat_map(|t| t.columns.iter().map(|c| c.collation.as_deref())).collect();
+        assert_eq!(got, [None, Some("utf8mb4_bin"), None, Some("utf8mb4_bin"), None]);
+        // Only the widening and the retyping are changes; a collation of its own would be one too.
+        let changes = diff(&old, &new, &renames);
+        let alters = changes.iter().filter(|c| matches!(c, Change::AlterColumn { .. })).count();
+        assert_eq!(alters, 2, "{changes:?}");
+        let mut other = new.clone();
+        other.tables[0].columns[3].collation = Some("utf8mb4_general_ci".into());
+        let recollated = diff(&new, &other, &Renames::default());
+        assert!(matches!(&recollated[..], [c @ Change::AlterColumn { .. }] if c.safety() == Safety::Warn));
+        assert!(recollated[0].describe().ends_with("text COLLATE utf8mb4_general_ci)"), "{}", recollated[0].describe());
     }
 
     fn users() -> Table {

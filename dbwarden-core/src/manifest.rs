@@ -546,6 +546,7 @@ fn build_table(cx: &Cx, raw: Spanned<RawTable>) -> Result<(ModelTable, Vec<(Stri
                 default,
                 auto_increment: false,
                 comment: c.comment,
+                collation: None,
             },
             line,
             primary_key: c.primary_key,

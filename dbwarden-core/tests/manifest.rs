@@ -221,7 +221,15 @@ on_delete = "SET_DEFAULT"
 "#;
 
 fn col(name: &str, ty: ColumnType) -> Column {
-    Column { name: name.into(), ty, nullable: true, default: None, auto_increment: false, comment: None }
+    Column {
+        name: name.into(),
+        ty,
+        nullable: true,
+        default: None,
+        auto_increment: false,
+        comment: None,
+        collation: None,
+    }
 }
 
 fn not_null(mut c: Column) -> Column {

@@ -860,6 +860,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 default: #default,
                 auto_increment: #auto_increment,
                 comment: #comment,
+                collation: ::core::option::Option::None,
             }
         }
     });

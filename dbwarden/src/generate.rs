@@ -1,7 +1,7 @@
 //! Writing migrations from models: the text of a generated migration file, with a header listing each step and
 //! its safety level, an upgrade section and a rollback section that restores the previous schema exactly.
 
-use dbwarden_core::diff::{diff, rollback, Change, Renames, Safety};
+use dbwarden_core::diff::{diff, keep_collations, rollback, Change, Renames, Safety};
 use dbwarden_core::schema::Schema;
 use dbwarden_core::Dialect;
 
@@ -36,7 +36,10 @@ pub struct Compared {
 /// Compares `old` with `new` as `dialect` will read them back (the first half of [`generate`], for the read-only
 /// commands). The schemas are handed over and come back canonical in [`Compared`]: no copy of either is made.
 pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) -> Compared {
-    let (old, new) = (crate::introspect::into_canonical(dialect, old), crate::introspect::into_canonical(dialect, new));
+    let (old, mut new) =
+        (crate::introspect::into_canonical(dialect, old), crate::introspect::into_canonical(dialect, new));
+    // Models name no collation: the columns keep the ones the database has.
+    keep_collations(&old, &mut new, renames);
     let changes = diff(&old, &new, renames);
     Compared { old, new, changes }
 }
@@ -49,7 +52,7 @@ pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) ->
 /// use dbwarden::Dialect;
 ///
 /// let id = Column { name: "id".into(), ty: ColumnType::BigInt, nullable: false, default: None,
-///                   auto_increment: true, comment: None };
+///                   auto_increment: true, comment: None, collation: None };
 /// let users = Schema { tables: vec![Table { name: "users".into(), columns: vec![id], ..Table::default() }] };
 /// let g = dbwarden::generate::generate(Dialect::Postgres, Schema::default(), users, &Default::default()).unwrap();
 /// assert!(g.text.contains("CREATE TABLE \"users\""));

@@ -976,6 +976,7 @@ mod tests {
             default: None,
             auto_increment: false,
             comment: None,
+            collation: None,
         };
         let t = |cols: &[&str]| Schema {
             tables: vec![Table {

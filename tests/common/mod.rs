@@ -35,6 +35,7 @@ pub fn column(
         default: default.map(str::to_string),
         auto_increment: false,
         comment: None,
+        collation: None,
     }
 }
 

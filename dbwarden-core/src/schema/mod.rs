@@ -74,6 +74,12 @@ pub struct Column {
     /// The column comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// A collation other than the table's default (MySQL's `utf8mb4_bin`, PostgreSQL's `"C"`, SQLite's `NOCASE`),
+    /// as the database reports it. Models do not declare one: a column of the models takes the live column's (see
+    /// [`crate::diff::keep_collations`]), so an `ALTER` that restates the column (MySQL's `MODIFY`, PostgreSQL's
+    /// `TYPE`, a SQLite rebuild) keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
 }
 
 /// A primary key (its name is not compared: MySQL calls every one PRIMARY, SQLite none).
@@ -405,6 +411,7 @@ mod tests {
             default: Some("NULL".into()),
             auto_increment: false,
             comment: None,
+            collation: None,
         });
         t.normalize();
         assert_eq!(t.columns[0].default, None);

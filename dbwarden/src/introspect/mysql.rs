@@ -25,13 +25,15 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     // costs a retry, see below). Every value arrives as text (the text protocol): nothing is cast.
     let sql = format!(
         "SELECT TABLE_NAME, TABLE_COMMENT, VERSION(), DATABASE(), EXISTS (SELECT 1 FROM \
-         information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS') FROM information_schema.TABLES \
+         information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS'), TABLE_COLLATION FROM information_schema.TABLES \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'{}",
         only_filter(Dialect::MySql, "TABLE_NAME", only)
     );
     let mut mariadb = false;
     let mut database = None;
     let mut process = false;
+    // Each table's default collation: a column's is kept only where it differs.
+    let mut collations: Vec<Option<String>> = Vec::new();
     backend
         .query_each(&sql, &mut |row| {
             let row = Row(row);
@@ -40,7 +42,10 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
                 database = row.opt(3).map(str::to_string);
                 process = row.flag(4);
             }
-            tables.entry(row.req(0, "table name")?).comment = row.opt(1).filter(|c| !c.is_empty()).map(str::to_string);
+            let at = tables.index(row.req(0, "table name")?);
+            tables.list[at].comment = row.opt(1).filter(|c| !c.is_empty()).map(str::to_string);
+            collations.resize(tables.list.len(), None);
+            collations[at] = row.opt(5).map(str::to_string);
             Ok(())
         })
         .await?;
@@ -64,7 +69,15 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         read.innodb = None;
         backend.query_each(&batch.keys_sql(), &mut |row| read.row(&tables, mariadb, Row(row))).await?;
     }
-    Ok(read.into_tables(tables))
+    let mut tables = read.into_tables(tables);
+    for (table, default) in tables.list.iter_mut().zip(&collations) {
+        for column in &mut table.columns {
+            if column.collation.is_some() && column.collation == *default {
+                column.collation = None;
+            }
+        }
+    }
+    Ok(tables)
 }
 
 /// The catalog queries after the first, sent as one multi-statement batch: the server computes each next result
@@ -124,7 +137,7 @@ impl Batch<'_> {
         // DATA_TYPE is COLUMN_TYPE's first word: not read. Columns of views come too, and are dropped.
         let columns = format!(
             "SELECT 'C', TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
-             COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema}{}",
+             COLUMN_COMMENT, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema}{}",
             self.only("TABLE_NAME")
         );
         let indexes = format!(
@@ -271,6 +284,8 @@ impl Read {
                     default,
                     auto_increment,
                     comment: row.opt(8).filter(|c| !c.is_empty()).map(str::to_string),
+                    // (MariaDB's JSON is LONGTEXT with utf8mb4_bin: part of the type.)
+                    collation: row.opt(9).filter(|_| !is_json).map(str::to_string),
                 };
                 self.columns.push((table, row.num(2, "ordinal position")?, column));
             }

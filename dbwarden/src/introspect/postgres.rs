@@ -16,7 +16,10 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     // (an ORDER BY costs the server more than sorting the columns here by their number).
     let sql = format!(
         "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-         pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, cd.description, td.description, a.attnum \
+         pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, cd.description, td.description, a.attnum, \
+         CASE WHEN a.attcollation NOT IN (0, 100) AND a.attcollation <> \
+         (SELECT typcollation FROM pg_type WHERE oid = a.atttypid) \
+         THEN (SELECT collname FROM pg_collation WHERE oid = a.attcollation) END \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
          LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
@@ -49,6 +52,8 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
                 default,
                 auto_increment: identity || serial,
                 comment: row.opt(7).map(str::to_string),
+                // Only one other than the type's default (the looked-up name, for the few columns that have one).
+                collation: row.opt(10).map(str::to_string),
             };
             columns.push((at, num, column));
             Ok(())

@@ -74,6 +74,7 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
                 default: row.opt(5).map(str::to_string),
                 auto_increment: false,
                 comment: None,
+                collation: None, // from the CREATE TABLE text, below
             });
             Ok(())
         })
@@ -97,6 +98,11 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
             }
         }
         table.checks = scan.checks(&table.name);
+        for (name, collation) in &scan.collations {
+            if let Some(c) = table.columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(name)) {
+                c.collation = Some(collation.clone());
+            }
+        }
     }
 
     // Indexes and their columns; `origin` tells CREATE INDEX (c) from UNIQUE (u) and PRIMARY KEY (pk).
@@ -221,6 +227,8 @@ struct Scan {
     checks: Vec<(Option<String>, String)>,
     /// Named uniques and foreign keys: (kind, name, columns, referenced table).
     named: Vec<(Kind, String, Vec<String>, Option<String>)>,
+    /// Columns declared with a collation other than BINARY, the default: (column, collation).
+    collations: Vec<(String, String)>,
 }
 
 impl Scan {
@@ -422,6 +430,21 @@ fn scan(sql: &str) -> Scan {
             let ty_words: Vec<&str> = words.into_iter().take_while(|w| !is_constraint_word(w)).collect();
             if ty_words.len() == 1 && ty_words[0].eq_ignore_ascii_case("INTEGER") {
                 out.integer_columns.push(column.clone());
+            }
+            // COLLATE among the column's constraints (not one inside a DEFAULT or CHECK expression).
+            let mut depth = 0;
+            for j in i..to {
+                match toks[j].0 {
+                    Tok::Punct(b'(') => depth += 1,
+                    Tok::Punct(b')') => depth -= 1,
+                    _ if depth == 0 && is_kw(toks.get(j), "COLLATE") && j + 1 < to => {
+                        let name = ident(toks[j + 1]);
+                        if !name.eq_ignore_ascii_case("BINARY") {
+                            out.collations.push((column.clone(), name));
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
         let mut pending: Option<String> = None;

@@ -98,8 +98,13 @@ pub trait Ddl: Sync {
         self.sql().quote_ident(name)
     }
 
-    /// A column definition: name, type, NOT NULL, DEFAULT (and the auto-increment clause).
+    /// A column definition: name, type, collation, NOT NULL, DEFAULT (and the auto-increment clause).
     fn column(&self, table: &Table, column: &Column) -> String;
+
+    /// ` COLLATE "name"` after a column's type, when it has a collation other than the table's default.
+    fn collate(&self, column: &Column) -> String {
+        column.collation.as_ref().map(|name| format!(" COLLATE {}", self.q(name))).unwrap_or_default()
+    }
 
     /// `CREATE TABLE` with columns, primary key, uniques and checks (foreign keys come as separate changes where the
     /// dialect can add them later).

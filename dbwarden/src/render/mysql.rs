@@ -93,6 +93,7 @@ impl Ddl for MySql {
 
     fn column(&self, _table: &Table, c: &Column) -> String {
         let mut s = format!("{} {}", self.q(&c.name), self.types().render(&c.ty, c.auto_increment));
+        s.push_str(&self.collate(c));
         if !c.nullable {
             s.push_str(" NOT NULL");
         }

@@ -73,6 +73,7 @@ impl Ddl for Postgres {
 
     fn column(&self, _table: &Table, c: &Column) -> String {
         let mut s = format!("{} {}", self.q(&c.name), self.types().render(&c.ty, c.auto_increment));
+        s.push_str(&self.collate(c));
         if c.auto_increment {
             s.push_str(&format!(" {}", self.types().auto_increment_clause()));
         }
@@ -130,10 +131,17 @@ impl Ddl for Postgres {
             AlterColumn { table, from, to } => {
                 let col = self.q(&to.name);
                 let mut actions = Vec::new();
-                if from.ty != to.ty {
+                if from.ty != to.ty || from.collation != to.collation {
                     let ty = self.types().render(&to.ty, to.auto_increment);
+                    // Without COLLATE, TYPE sets the new type's default collation ("default": back to it).
+                    let collate = match (&to.collation, &from.collation) {
+                        (None, Some(_)) if from.ty == to.ty => format!(" COLLATE {}", self.q("default")),
+                        _ => self.collate(to),
+                    };
                     // USING casts the existing values; without it PostgreSQL refuses many conversions.
-                    actions.push(format!("ALTER COLUMN {col} TYPE {ty}{}", using(&from.ty, &to.ty, &col, &ty)));
+                    // (A USING clause makes PostgreSQL rewrite the table: not for a collation alone.)
+                    let using = if from.ty == to.ty { String::new() } else { using(&from.ty, &to.ty, &col, &ty) };
+                    actions.push(format!("ALTER COLUMN {col} TYPE {ty}{collate}{using}"));
                 }
                 if from.auto_increment != to.auto_increment {
                     actions.push(if to.auto_increment {

@@ -30,6 +30,7 @@ impl Ddl for Sqlite {
             return format!("{} INTEGER PRIMARY KEY NOT NULL", self.q(&c.name));
         }
         let mut s = format!("{} {}", self.q(&c.name), self.types().render(&c.ty, c.auto_increment));
+        s.push_str(&self.collate(c));
         if !c.nullable {
             s.push_str(" NOT NULL");
         }
