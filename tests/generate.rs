@@ -376,13 +376,13 @@ mod added_expression_default {
 /// A collation set by hand on a column (PostgreSQL `"C"`, MariaDB `utf8mb4_bin`, SQLite `NOCASE`) is not a
 /// difference from models that name none, and survives a migration that restates the column for another reason
 /// (widened and made NOT NULL: PostgreSQL's `TYPE`, MariaDB's `MODIFY`, a SQLite rebuild), where it used to be reset
-/// to the table's default; a column retyped to a number drops it (the server would refuse it); the rollback
-/// restores both. Case-sensitivity is checked on the data, not only read back.
+/// to the table's default; a column retyped to a number drops it on the servers (they would refuse it); the
+/// rollback restores both. Case-sensitivity is checked on the data, not only read back.
 async fn hand_set_collations_survive_alters(dialect: Dialect) {
     use common::column;
     use dbwarden::schema::{ColumnType, Schema};
     let collation = match dialect {
-        Dialect::Postgres => "C",
+        Dialect::Postgres => "\"C\"", // as SQL names it
         Dialect::MySql => "utf8mb4_bin",
         Dialect::Sqlite => "NOCASE",
     };
@@ -398,7 +398,8 @@ async fn hand_set_collations_survive_alters(dialect: Dialect) {
     for name in ["code", "tag"] {
         let plain = format!("{} VARCHAR(10)", q(name));
         assert!(text.contains(&plain), "{dialect}: {plain} in\n{text}");
-        text = text.replacen(&plain, &format!("{plain} COLLATE {}", q(collation)), 1);
+        let name = if dialect == Dialect::Postgres { collation.to_string() } else { q(collation) };
+        text = text.replacen(&plain, &format!("{plain} COLLATE {name}"), 1);
     }
     let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &text)]);
     let m = Migrator::new(Source::dir(&dir));
@@ -421,7 +422,9 @@ async fn hand_set_collations_survive_alters(dialect: Dialect) {
     m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
     let after = introspect(&db).await;
     assert_eq!(read(&after, "code").as_deref(), Some(collation), "{dialect}: kept through\n{}", g2.text);
-    assert_eq!(read(&after, "tag"), None, "{dialect}: a number has no collation");
+    // A number has no collation on the servers; SQLite's columns all have one.
+    let tag = if dialect == Dialect::Sqlite { Some(collation) } else { None };
+    assert_eq!(read(&after, "tag").as_deref(), tag, "{dialect}");
     assert_eq!(after.tables[0].column("code").unwrap().ty, ColumnType::Varchar(20), "{dialect}");
     // The data says so too: under "C" and utf8mb4_bin 'a' <> 'A', under NOCASE they are equal.
     let equal = db.strings("SELECT code FROM t WHERE code = 'A'").await;
@@ -437,4 +440,108 @@ async fn hand_set_collations_survive_alters(dialect: Dialect) {
 mod collations {
     per_backend!(hand_set_collations_survive_alters);
     use super::hand_set_collations_survive_alters;
+}
+
+/// MariaDB: `ON UPDATE CURRENT_TIMESTAMP` set by hand on a column survives a generated `MODIFY COLUMN` (here a
+/// column made NOT NULL), which used to drop it silently (the timestamp then stopped following updates); it is no
+/// difference from models that name none, and the rollback keeps it too.
+#[tokio::test]
+async fn mariadb_on_update_survives_modify() {
+    use common::column;
+    use dbwarden::schema::{ColumnType, Schema};
+    let dialect = Dialect::MySql;
+    let v1 = keyed_table(
+        "t",
+        vec![
+            column("n", ColumnType::Integer, true, None),
+            column("touched", ColumnType::TimestampTz, true, Some("CURRENT_TIMESTAMP")),
+        ],
+    );
+    let db = TestDb::new(dialect).await;
+    let g1 = dbwarden::generate::generate(dialect, Schema::default(), v1.clone(), &Renames::default()).unwrap();
+    let plain = "`touched` TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)";
+    assert!(g1.text.contains(plain), "{}", g1.text);
+    let text = g1.text.replacen(plain, &format!("{plain} ON UPDATE CURRENT_TIMESTAMP(6)"), 1);
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &text)]);
+    let m = Migrator::new(Source::dir(&dir));
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let live = introspect(&db).await;
+    let on_update = |s: &Schema| s.tables[0].column("touched").unwrap().on_update.clone();
+    assert_eq!(on_update(&live).as_deref(), Some("CURRENT_TIMESTAMP(6)"));
+    assert!(dbwarden::generate::generate(dialect, live.clone(), v1, &Renames::default()).is_none());
+
+    let v2 = keyed_table(
+        "t",
+        vec![
+            column("n", ColumnType::Integer, true, None),
+            column("touched", ColumnType::TimestampTz, false, Some("CURRENT_TIMESTAMP")),
+        ],
+    );
+    let g2 = dbwarden::generate::generate(dialect, live.clone(), v2.clone(), &Renames::default()).unwrap();
+    assert!(g2.text.contains("MODIFY COLUMN `touched`"), "{}", g2.text);
+    std::fs::write(dir.join("app__0002_not_null.sql"), &g2.text).unwrap();
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{e}\n{}", g2.text));
+    let after = introspect(&db).await;
+    assert_eq!(on_update(&after).as_deref(), Some("CURRENT_TIMESTAMP(6)"), "{}", g2.text);
+    assert!(dbwarden::generate::generate(dialect, after, v2, &Renames::default()).is_none());
+    // The server still moves it on an update.
+    db.exec("INSERT INTO t (id, n, touched) VALUES (1, 1, '2001-01-01 00:00:00')").await;
+    db.exec("UPDATE t SET n = 2 WHERE id = 1").await;
+    let year = db.strings("SELECT CAST(YEAR(touched) AS CHAR) FROM t").await;
+    assert_ne!(year, ["2001"], "ON UPDATE no longer applies");
+
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap();
+    assert_eq!(introspect(&db).await, live, "the rollback keeps it\n{}", g2.text);
+}
+
+/// PostgreSQL: a column with a collation from a schema off the search path (`other.c2`) keeps it, named with its
+/// schema, through the rebuild `column_order = "exact"` makes to put a new middle column in place; the rebuild's
+/// guard, which refuses what the rebuilt table would lose, lets a collation the new table writes back through.
+#[tokio::test]
+async fn postgres_exact_order_rebuild_keeps_a_qualified_collation() {
+    use common::column;
+    use dbwarden::generate::{compare, ColumnOrder, Options};
+    use dbwarden::schema::{ColumnType, Schema};
+    let dialect = Dialect::Postgres;
+    let options = Options { column_order: ColumnOrder::Exact, ..Options::default() };
+    let generate = |old: &Schema, new: &Schema| {
+        compare(dialect, old.clone(), new.clone(), &Renames::default()).migration(dialect, &options).unwrap()
+    };
+    let v1 = keyed_table(
+        "t",
+        vec![column("code", ColumnType::Varchar(10), true, None), column("z", ColumnType::Integer, true, None)],
+    );
+    let db = TestDb::new(dialect).await;
+    db.exec("CREATE SCHEMA other; CREATE COLLATION other.c2 FROM \"C\"").await;
+    let g1 = generate(&Schema::default(), &v1);
+    let text = g1.text.replacen("\"code\" VARCHAR(10)", "\"code\" VARCHAR(10) COLLATE other.c2", 1);
+    assert_ne!(text, g1.text);
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &text)]);
+    let m = Migrator::new(Source::dir(&dir));
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{e}\n{text}"));
+    db.exec("INSERT INTO t (id, code, z) VALUES (1, 'a', 2)").await;
+    let live = introspect(&db).await;
+    let code = |s: &Schema| s.tables[0].column("code").unwrap().collation.clone();
+    assert_eq!(code(&live).as_deref(), Some("other.c2"));
+
+    let v2 = keyed_table(
+        "t",
+        vec![
+            column("code", ColumnType::Varchar(10), true, None),
+            column("m", ColumnType::Integer, true, None),
+            column("z", ColumnType::Integer, true, None),
+        ],
+    );
+    let g2 = generate(&live, &v2);
+    assert!(g2.text.contains("CREATE TABLE \"_dbwarden_new_t\""), "{}", g2.text);
+    std::fs::write(dir.join("app__0002_middle.sql"), &g2.text).unwrap();
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{e}\n{}", g2.text));
+    let after = introspect(&db).await;
+    assert_eq!(code(&after).as_deref(), Some("other.c2"), "{}", g2.text);
+    let columns = "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_name = 't' \
+                   ORDER BY ordinal_position";
+    assert_eq!(db.strings(columns).await, ["id", "code", "m", "z"]);
+    assert_eq!(db.strings("SELECT code FROM t").await, ["a"]);
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap_or_else(|e| panic!("{e}\n{}", g2.text));
+    assert_eq!(code(&introspect(&db).await).as_deref(), Some("other.c2"));
 }

@@ -509,6 +509,7 @@ async fn server_spelling_converges(db: &TestDb, spelling: &str, auto_increment: 
         auto_increment,
         comment: None,
         collation: None,
+        on_update: None,
     };
     let models = Schema {
         tables: vec![Table {

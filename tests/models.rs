@@ -41,7 +41,16 @@ pub struct Post {
 }
 
 fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
-    Column { name: name.into(), ty, nullable, default: None, auto_increment: false, comment: None, collation: None }
+    Column {
+        name: name.into(),
+        ty,
+        nullable,
+        default: None,
+        auto_increment: false,
+        comment: None,
+        collation: None,
+        on_update: None,
+    }
 }
 
 fn strings(list: &[&str]) -> Vec<String> {

@@ -276,6 +276,9 @@ fn column_summary(c: &Column) -> String {
     if let Some(collation) = &c.collation {
         s.push_str(&format!(" COLLATE {collation}"));
     }
+    if let Some(on_update) = &c.on_update {
+        s.push_str(&format!(" ON UPDATE {on_update}"));
+    }
     s
 }
 
@@ -354,7 +357,7 @@ impl Renames {
 /// use dbwarden_core::diff::{diff, Change, Renames};
 /// use dbwarden_core::schema::{Column, ColumnType, Schema, Table};
 /// let col = |n: &str| Column { name: n.into(), ty: ColumnType::BigInt, nullable: false, default: None, auto_increment: false, comment: None,
-///     collation: None };
+///     collation: None, on_update: None };
 /// let old = Schema { tables: vec![Table { name: "t".into(), columns: vec![col("a")], ..Default::default() }] };
 /// let new = Schema { tables: vec![Table { name: "t".into(), columns: vec![col("a"), col("b")], ..Default::default() }] };
 /// let changes = diff(&old, &new, &Renames::default());
@@ -709,39 +712,50 @@ fn diff_table(old: &Table, new: &Table, cx: &Cx, changes: &mut Vec<Change>) {
 /// Whether two columns are defined alike, their names aside (compared without copying either).
 fn same_definition(a: &Column, b: &Column) -> bool {
     // Exhaustive on purpose: a new field of `Column` must be considered here.
-    let Column { name: _, ty, nullable, default, auto_increment, comment, collation } = a;
+    let Column { name: _, ty, nullable, default, auto_increment, comment, collation, on_update } = a;
     *ty == b.ty
         && *nullable == b.nullable
         && *default == b.default
         && *auto_increment == b.auto_increment
         && *comment == b.comment
         && *collation == b.collation
+        && *on_update == b.on_update
 }
 
-/// Gives each column of `new` that names no collation the one its column in `old` has (after the renames), while
-/// it stays text. Models name no collation: without this, a collation set by hand (MySQL's `utf8mb4_bin`, a
-/// PostgreSQL `"C"`, SQLite's `NOCASE`) would count as a change to the table's default, and an `ALTER` that
-/// restates the column for another reason (MySQL's `MODIFY`, PostgreSQL's `TYPE`, a SQLite rebuild) would reset
-/// it, changing how values compare and sort (and, on MySQL, converting them to the table's character set).
+/// Gives each column of `new` the collation and MySQL `ON UPDATE` value its column in `old` has (after the
+/// renames), where `new` names none and the column keeps a type that can have them (`collatable`: the dialect's text
+/// types; a type left unchanged keeps both). Models name neither: without
+/// this, a collation or `ON UPDATE CURRENT_TIMESTAMP` set by hand would count as a change, and an `ALTER` that restates
+/// the column for another reason (MySQL's `MODIFY`, PostgreSQL's `TYPE`, a SQLite rebuild) would drop it: values
+/// would compare and sort otherwise (on MySQL, be converted to the table's character set), or a timestamp stop
+/// following updates.
 ///
 /// ```
-/// use dbwarden_core::diff::{diff, keep_collations, Renames};
+/// use dbwarden_core::diff::{diff, keep_unmodelled, Renames};
 /// use dbwarden_core::schema::{Column, ColumnType, Schema, Table};
 ///
 /// let code = |ty, collation: Option<&str>| Column { name: "code".into(), ty, nullable: true, default: None,
-///     auto_increment: false, comment: None, collation: collation.map(str::to_string) };
+///     auto_increment: false, comment: None, collation: collation.map(str::to_string), on_update: None };
 /// let table = |c| Schema { tables: vec![Table { name: "t".into(), columns: vec![c], ..Table::default() }] };
 /// let live = table(code(ColumnType::Varchar(10), Some("utf8mb4_bin")));
 /// let mut models = table(code(ColumnType::Varchar(20), None));
-/// keep_collations(&live, &mut models, &Renames::default());
+/// let text = |ty: &ColumnType| matches!(ty, ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_));
+/// keep_unmodelled(&live, &mut models, &Renames::default(), &text);
 /// assert_eq!(models.tables[0].columns[0].collation.as_deref(), Some("utf8mb4_bin"));
 /// assert_eq!(diff(&live, &models, &Renames::default()).len(), 1); // the type change only
 /// ```
-pub fn keep_collations(old: &Schema, new: &mut Schema, renames: &Renames) {
-    if !old.tables.iter().any(|t| t.columns.iter().any(|c| c.collation.is_some())) {
+pub fn keep_unmodelled(
+    old: &Schema,
+    new: &mut Schema,
+    renames: &Renames,
+    collatable: &dyn Fn(&crate::schema::ColumnType) -> bool,
+) {
+    let held = |c: &Column| c.collation.is_some() || c.on_update.is_some();
+    if !old.tables.iter().any(|t| t.columns.iter().any(held)) {
         return;
     }
-    let mut kept: Vec<(usize, usize, String)> = Vec::new();
+    // (table, column, collation, on update) of `new`, found first: `new` is borrowed by the lookups.
+    let mut kept: Vec<(usize, usize, Option<String>, Option<String>)> = Vec::new();
     {
         let (old_tables, new_tables) = (by_name(old), by_name(new));
         let (table_renames, column_renames) = active(renames, &old_tables, &new_tables);
@@ -754,25 +768,37 @@ pub fn keep_collations(old: &Schema, new: &mut Schema, renames: &Renames) {
                 continue;
             }
             let Some(before) = old_tables.get(from) else { continue };
-            for (c, column) in table.columns.iter().enumerate().filter(|(_, c)| c.collation.is_none()) {
+            for (c, column) in table.columns.iter().enumerate() {
                 let Some(was) = before.columns.iter().find(|o| cx.column(name, &o.name) == column.name) else {
                     continue;
                 };
-                if let Some(collation) = was.collation.as_ref().filter(|_| stays_text(&was.ty, &column.ty)) {
-                    kept.push((t, c, collation.clone()));
+                let collation = was
+                    .collation
+                    .as_ref()
+                    .filter(|_| column.collation.is_none() && (was.ty == column.ty || collatable(&column.ty)));
+                let on_update = was
+                    .on_update
+                    .as_ref()
+                    .filter(|_| column.on_update.is_none() && stays_timestamp(&was.ty, &column.ty));
+                if collation.is_some() || on_update.is_some() {
+                    kept.push((t, c, collation.cloned(), on_update.cloned()));
                 }
             }
         }
     }
-    for (t, c, collation) in kept {
-        new.tables[t].columns[c].collation = Some(collation);
+    for (t, c, collation, on_update) in kept {
+        let column = &mut new.tables[t].columns[c];
+        column.collation = collation.or(column.collation.take());
+        column.on_update = on_update.or(column.on_update.take());
     }
 }
 
-/// Whether a column of type `from` with a collation can keep it as type `to`.
-fn stays_text(from: &crate::schema::ColumnType, to: &crate::schema::ColumnType) -> bool {
+/// Whether a column of type `from` with an `ON UPDATE` value (MySQL's) can keep it as type `to`.
+fn stays_timestamp(from: &crate::schema::ColumnType, to: &crate::schema::ColumnType) -> bool {
     use crate::schema::ColumnType::*;
-    from == to || matches!(to, Text | Varchar(_) | Char(_) | Enum(_))
+    let written =
+        |sql: &str| ["datetime", "timestamp"].iter().any(|t| sql.trim_start().to_ascii_lowercase().starts_with(t));
+    from == to || matches!(to, Timestamp | TimestampTz) || matches!(to, Custom(sql) if written(sql))
 }
 
 /// Items matched by name: gone => drop, new => add, changed => drop and add (an index or constraint has no ALTER).
@@ -990,7 +1016,16 @@ mod tests {
     use proptest::prelude::*;
 
     fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
-        Column { name: name.into(), ty, nullable, default: None, auto_increment: false, comment: None, collation: None }
+        Column {
+            name: name.into(),
+            ty,
+            nullable,
+            default: None,
+            auto_increment: false,
+            comment: None,
+            collation: None,
+            on_update: None,
+        }
     }
 
     #[test]
@@ -1033,7 +1068,8 @@ mod tests {
             tables: vec![("users".into(), "accounts".into())],
             columns: vec![("accounts".into(), "email".into(), "mail".into())],
         };
-        keep_collations(&old, &mut new, &renames);
+        let text = |ty: &ColumnType| matches!(ty, ColumnType::Text | ColumnType::Varchar(_));
+        keep_unmodelled(&old, &mut new, &renames, &text);
         let got: Vec<Option<&str>> =
             new.tables.iter().flat_map(|t| t.columns.iter().map(|c| c.collation.as_deref())).collect();
         assert_eq!(got, [None, Some("utf8mb4_bin"), None, Some("utf8mb4_bin"), None]);

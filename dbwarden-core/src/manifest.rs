@@ -547,6 +547,7 @@ fn build_table(cx: &Cx, raw: Spanned<RawTable>) -> Result<(ModelTable, Vec<(Stri
                 auto_increment: false,
                 comment: c.comment,
                 collation: None,
+                on_update: None,
             },
             line,
             primary_key: c.primary_key,

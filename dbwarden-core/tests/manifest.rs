@@ -229,6 +229,7 @@ fn col(name: &str, ty: ColumnType) -> Column {
         auto_increment: false,
         comment: None,
         collation: None,
+        on_update: None,
     }
 }
 

@@ -861,6 +861,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 auto_increment: #auto_increment,
                 comment: #comment,
                 collation: ::core::option::Option::None,
+                on_update: ::core::option::Option::None,
             }
         }
     });

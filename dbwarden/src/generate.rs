@@ -1,7 +1,7 @@
 //! Writing migrations from models: the text of a generated migration file, with a header listing each step and
 //! its safety level, an upgrade section and a rollback section that restores the previous schema exactly.
 
-use dbwarden_core::diff::{diff, keep_collations, rollback, Change, Renames, Safety};
+use dbwarden_core::diff::{diff, keep_unmodelled, rollback, Change, Renames, Safety};
 use dbwarden_core::schema::Schema;
 use dbwarden_core::Dialect;
 
@@ -38,8 +38,9 @@ pub struct Compared {
 pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) -> Compared {
     let (old, mut new) =
         (crate::introspect::into_canonical(dialect, old), crate::introspect::into_canonical(dialect, new));
-    // Models name no collation: the columns keep the ones the database has.
-    keep_collations(&old, &mut new, renames);
+    // Models name no collation nor ON UPDATE: the columns keep the ones the database has.
+    let types = crate::types::of(dialect);
+    keep_unmodelled(&old, &mut new, renames, &|ty| types.collatable(ty));
     let changes = diff(&old, &new, renames);
     Compared { old, new, changes }
 }
@@ -52,7 +53,7 @@ pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) ->
 /// use dbwarden::Dialect;
 ///
 /// let id = Column { name: "id".into(), ty: ColumnType::BigInt, nullable: false, default: None,
-///                   auto_increment: true, comment: None, collation: None };
+///                   auto_increment: true, comment: None, collation: None, on_update: None };
 /// let users = Schema { tables: vec![Table { name: "users".into(), columns: vec![id], ..Table::default() }] };
 /// let g = dbwarden::generate::generate(Dialect::Postgres, Schema::default(), users, &Default::default()).unwrap();
 /// assert!(g.text.contains("CREATE TABLE \"users\""));

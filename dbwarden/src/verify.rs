@@ -977,6 +977,7 @@ mod tests {
             auto_increment: false,
             comment: None,
             collation: None,
+            on_update: None,
         };
         let t = |cols: &[&str]| Schema {
             tables: vec![Table {

@@ -36,6 +36,7 @@ pub fn column(
         auto_increment: false,
         comment: None,
         collation: None,
+        on_update: None,
     }
 }
 

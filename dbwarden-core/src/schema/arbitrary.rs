@@ -6,7 +6,16 @@ use proptest::prelude::*;
 use super::{Column, ColumnType, FkAction, ForeignKey, Index, PrimaryKey, Schema, Table};
 
 fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
-    Column { name: name.into(), ty, nullable, default: None, auto_increment: false, comment: None, collation: None }
+    Column {
+        name: name.into(),
+        ty,
+        nullable,
+        default: None,
+        auto_increment: false,
+        comment: None,
+        collation: None,
+        on_update: None,
+    }
 }
 
 /// A default every server accepts for the type.

@@ -76,10 +76,14 @@ pub struct Column {
     pub comment: Option<String>,
     /// A collation other than the table's default (MySQL's `utf8mb4_bin`, PostgreSQL's `"C"`, SQLite's `NOCASE`),
     /// as the database reports it. Models do not declare one: a column of the models takes the live column's (see
-    /// [`crate::diff::keep_collations`]), so an `ALTER` that restates the column (MySQL's `MODIFY`, PostgreSQL's
+    /// [`crate::diff::keep_unmodelled`]), so an `ALTER` that restates the column (MySQL's `MODIFY`, PostgreSQL's
     /// `TYPE`, a SQLite rebuild) keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collation: Option<String>,
+    /// MySQL's `ON UPDATE` value (`CURRENT_TIMESTAMP`), as the database reports it. Models do not declare one: kept
+    /// from the live column like [`Column::collation`], so a `MODIFY COLUMN` does not drop it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_update: Option<String>,
 }
 
 /// A primary key (its name is not compared: MySQL calls every one PRIMARY, SQLite none).
@@ -412,6 +416,7 @@ mod tests {
             auto_increment: false,
             comment: None,
             collation: None,
+            on_update: None,
         });
         t.normalize();
         assert_eq!(t.columns[0].default, None);

@@ -82,7 +82,7 @@ pub async fn triggers(backend: &mut dyn Backend) -> Result<Vec<crate::render::Tr
 /// use dbwarden::Dialect;
 ///
 /// let id = Column { name: "id".into(), ty: ColumnType::Uuid, nullable: false, default: None,
-///                   auto_increment: false, comment: None, collation: None };
+///                   auto_increment: false, comment: None, collation: None, on_update: None };
 /// let models = Schema { tables: vec![Table { name: "users".into(), columns: vec![id], ..Table::default() }] };
 /// // MySQL has no UUID type: the column is created, and read back, as CHAR(36).
 /// let read_back = dbwarden::introspect::canonical(Dialect::MySql, &models);

@@ -72,7 +72,8 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
     let mut tables = read.into_tables(tables);
     for (table, default) in tables.list.iter_mut().zip(&collations) {
         for column in &mut table.columns {
-            if column.collation.is_some() && column.collation == *default {
+            // (A table whose default is not known, one the server could not open, keeps none.)
+            if default.is_none() || column.collation == *default {
                 column.collation = None;
             }
         }
@@ -286,6 +287,7 @@ impl Read {
                     comment: row.opt(8).filter(|c| !c.is_empty()).map(str::to_string),
                     // (MariaDB's JSON is LONGTEXT with utf8mb4_bin: part of the type.)
                     collation: row.opt(9).filter(|_| !is_json).map(str::to_string),
+                    on_update: on_update(extra),
                 };
                 self.columns.push((table, row.num(2, "ordinal position")?, column));
             }
@@ -592,6 +594,15 @@ fn mysql_default(default: Option<String>, data_type: &str, extra: &str) -> Optio
     }
 }
 
+/// The `ON UPDATE` value in `EXTRA` (MariaDB `on update current_timestamp(6)`, MySQL `DEFAULT_GENERATED on update
+/// CURRENT_TIMESTAMP(6)`), spelled as a column definition writes it: `CURRENT_TIMESTAMP(6)`, or without the empty
+/// parentheses.
+fn on_update(extra: &str) -> Option<String> {
+    let at = extra.to_ascii_lowercase().find("on update ")?;
+    let value = extra[at + "on update ".len()..].split_whitespace().next()?.to_ascii_uppercase();
+    Some(value.strip_suffix("()").map(str::to_string).unwrap_or(value))
+}
+
 /// `DELETE_RULE`/`UPDATE_RULE`.
 fn rule(text: Option<&str>) -> Result<FkAction, DbError> {
     let text = text.unwrap_or("NO ACTION");
@@ -645,6 +656,17 @@ SELECT CAST('event' AS CHAR), CAST(event_name AS CHAR),
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn on_update_as_a_column_definition_writes_it() {
+        assert_eq!(super::on_update("on update current_timestamp()").as_deref(), Some("CURRENT_TIMESTAMP"));
+        assert_eq!(super::on_update("on update current_timestamp(6)").as_deref(), Some("CURRENT_TIMESTAMP(6)"));
+        let mysql = "DEFAULT_GENERATED on update CURRENT_TIMESTAMP(3)";
+        assert_eq!(super::on_update(mysql).as_deref(), Some("CURRENT_TIMESTAMP(3)"));
+        assert_eq!(super::on_update("auto_increment"), None);
+        assert_eq!(super::on_update(""), None);
+        assert_eq!(super::on_update("on update "), None);
+    }
+
     use super::*;
 
     #[test]

@@ -18,8 +18,7 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
         "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
          pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, cd.description, td.description, a.attnum, \
          CASE WHEN a.attcollation NOT IN (0, 100) AND a.attcollation <> \
-         (SELECT typcollation FROM pg_type WHERE oid = a.atttypid) \
-         THEN (SELECT collname FROM pg_collation WHERE oid = a.attcollation) END \
+         (SELECT typcollation FROM pg_type WHERE oid = a.atttypid) THEN {} END \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
          LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
@@ -28,6 +27,7 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
          LEFT JOIN pg_description td ON td.objoid = c.oid AND td.classoid = CAST('pg_class' AS regclass) \
          AND td.objsubid = 0 \
          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition{}",
+        crate::render::postgres::collation_name("a.attcollation"),
         only_filter(Dialect::Postgres, "c.relname", only)
     );
     // (table, attnum, column), put in order below.
@@ -52,8 +52,9 @@ pub(super) async fn read(backend: &mut dyn Backend, only: Option<&[String]>) -> 
                 default,
                 auto_increment: identity || serial,
                 comment: row.opt(7).map(str::to_string),
-                // Only one other than the type's default (the looked-up name, for the few columns that have one).
+                // Only one other than the type's default, as SQL names it (looked up for the few columns that have one).
                 collation: row.opt(10).map(str::to_string),
+                on_update: None,
             };
             columns.push((at, num, column));
             Ok(())

@@ -75,6 +75,7 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
                 auto_increment: false,
                 comment: None,
                 collation: None, // from the CREATE TABLE text, below
+                on_update: None,
             });
             Ok(())
         })
@@ -432,19 +433,20 @@ fn scan(sql: &str) -> Scan {
                 out.integer_columns.push(column.clone());
             }
             // COLLATE among the column's constraints (not one inside a DEFAULT or CHECK expression).
-            let mut depth = 0;
+            let (mut depth, mut collation) = (0, None);
             for j in i..to {
                 match toks[j].0 {
                     Tok::Punct(b'(') => depth += 1,
                     Tok::Punct(b')') => depth -= 1,
                     _ if depth == 0 && is_kw(toks.get(j), "COLLATE") && j + 1 < to => {
-                        let name = ident(toks[j + 1]);
-                        if !name.eq_ignore_ascii_case("BINARY") {
-                            out.collations.push((column.clone(), name));
-                        }
+                        collation = Some(ident(toks[j + 1]))
                     }
                     _ => {}
                 }
+            }
+            // (The last one counts.)
+            if let Some(name) = collation.filter(|n| !n.eq_ignore_ascii_case("BINARY")) {
+                out.collations.push((column.clone(), name));
             }
         }
         let mut pending: Option<String> = None;

@@ -6,7 +6,7 @@
 //! quote character all work.
 
 mod mysql;
-mod postgres;
+pub(crate) mod postgres;
 mod sqlite;
 
 use dbwarden_core::diff::Change;

@@ -106,6 +106,11 @@ impl Ddl for MySql {
                 if now { "CURRENT_TIMESTAMP(6)".into() } else { super::default_expr(d) }
             ));
         }
+        if let Some(value) = &c.on_update {
+            // As the default: a DATETIME(6)/TIMESTAMP(6) column's must have its precision on MySQL 8.
+            let now = matches!(c.ty, ColumnType::Timestamp | ColumnType::TimestampTz) && value == "CURRENT_TIMESTAMP";
+            s.push_str(&format!(" ON UPDATE {}", if now { "CURRENT_TIMESTAMP(6)" } else { value }));
+        }
         if c.auto_increment {
             s.push_str(&format!(" {}", self.types().auto_increment_clause()));
         }

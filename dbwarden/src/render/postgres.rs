@@ -71,6 +71,11 @@ impl Ddl for Postgres {
         crate::types::of(Dialect::Postgres)
     }
 
+    fn collate(&self, column: &Column) -> String {
+        // Held as SQL names it (see `collation_name`): quoted where needed, with a schema where needed.
+        column.collation.as_ref().map(|name| format!(" COLLATE {name}")).unwrap_or_default()
+    }
+
     fn column(&self, _table: &Table, c: &Column) -> String {
         let mut s = format!("{} {}", self.q(&c.name), self.types().render(&c.ty, c.auto_increment));
         s.push_str(&self.collate(c));
@@ -312,6 +317,17 @@ $dbwarden$",
 }
 
 /// Refuses the rebuild, naming them, when `table` has objects it would lose: what dbwarden does not model.
+/// The SQL name of the collation whose oid `oid` is (an SQL expression): quoted where needed (`"C"`), and with its
+/// schema when that is not on the search path, as `regcollation` prints it (which PostgreSQL 12 lacks). The schema
+/// model holds a PostgreSQL collation in this form, and it is written into DDL as it is.
+pub(crate) fn collation_name(oid: &str) -> String {
+    format!(
+        "(SELECT CASE WHEN pg_collation_is_visible(co.oid) THEN quote_ident(co.collname) \
+         ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END \
+         FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = {oid})"
+    )
+}
+
 fn guard(table: &Table, inbound: &[(&str, &dbwarden_core::schema::ForeignKey)]) -> Statement {
     let ddl = &Postgres;
     let lit = |s: &str| ddl.sql().literal(s);
@@ -340,6 +356,21 @@ fn guard(table: &Table, inbound: &[(&str, &dbwarden_core::schema::ForeignKey)]) 
             .map(|(from, k)| format!("(conrelid = {}::regclass AND conname = {})", lit(&ddl.q(from)), lit(&k.name)))
             .collect::<Vec<_>>()
             .join(" OR ")
+    };
+    // The rebuilt table writes back the collations the schema model holds: only another one would be lost.
+    let collated: Vec<String> = table
+        .columns
+        .iter()
+        .filter_map(|c| Some(format!("WHEN {} THEN {}", lit(&c.name), lit(c.collation.as_deref()?))))
+        .collect();
+    let recollated = if collated.is_empty() {
+        "a.attcollation <> t.typcollation".to_string()
+    } else {
+        format!(
+            "(a.attcollation <> t.typcollation AND {} IS DISTINCT FROM CASE a.attname {} END)",
+            collation_name("a.attcollation"),
+            collated.join(" ")
+        )
     };
     let message = format!(
         "dbwarden: table {} is rebuilt to put its columns in declared order (column_order = \"exact\"), which would \
@@ -395,7 +426,7 @@ BEGIN
                 OR obj_description(oid, 'pg_constraint') IS NOT NULL)
         UNION ALL SELECT 'options of column ' || quote_ident(a.attname) FROM pg_attribute a
             JOIN pg_type t ON t.oid = a.atttypid
-            WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND (a.attcollation <> t.typcollation
+            WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND ({recollated}
                 OR COALESCE(a.attstattarget, -1) <> -1 OR a.attstorage <> t.typstorage OR a.attidentity = 'a'
                 OR a.attgenerated <> '' OR EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o LIKE 'n\\_distinct%'))
         UNION ALL SELECT 'sequence shared by column ' || quote_ident(a.attname) FROM pg_attribute a

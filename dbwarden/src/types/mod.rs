@@ -92,6 +92,15 @@ pub trait TypeMap: Sync {
         let _ = ty;
         false
     }
+    /// Whether a column of type `ty` can have a collation (a text type; on SQLite, any).
+    fn collatable(&self, ty: &ColumnType) -> bool {
+        matches!(ty, ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Enum(_))
+    }
+}
+
+/// The first word of a type as written (`mediumtext`, `set`, `character`), lower-cased.
+pub(crate) fn head_word(sql: &str) -> String {
+    sql.trim_start().split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default().to_ascii_lowercase()
 }
 
 /// The type map of `dialect`.

@@ -48,6 +48,30 @@ impl TypeMap for MySql {
         }
     }
 
+    fn collatable(&self, ty: &ColumnType) -> bool {
+        match ty {
+            ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Enum(_) => true,
+            // UUID is CHAR(36) here.
+            ColumnType::Uuid => true,
+            ColumnType::Custom(sql) => {
+                const TEXT: [&str; 10] = [
+                    "char",
+                    "varchar",
+                    "tinytext",
+                    "text",
+                    "mediumtext",
+                    "longtext",
+                    "enum",
+                    "set",
+                    "national",
+                    "nchar",
+                ];
+                TEXT.contains(&super::head_word(sql).as_str())
+            }
+            _ => false,
+        }
+    }
+
     fn key_needs_length(&self, ty: &ColumnType) -> bool {
         match ty {
             ColumnType::Text | ColumnType::Blob | ColumnType::Json => true,

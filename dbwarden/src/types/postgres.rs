@@ -9,6 +9,18 @@ use super::{custom, enum_width, spell, CatalogType, TypeMap};
 pub(super) struct Postgres;
 
 impl TypeMap for Postgres {
+    fn collatable(&self, ty: &ColumnType) -> bool {
+        match ty {
+            // An enum is TEXT with a check here.
+            ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Enum(_) => true,
+            ColumnType::Custom(sql) => {
+                const TEXT: [&str; 6] = ["text", "varchar", "character", "char", "bpchar", "citext"];
+                TEXT.contains(&super::head_word(sql).as_str())
+            }
+            _ => false,
+        }
+    }
+
     fn render(&self, ty: &ColumnType, _auto_increment: bool) -> String {
         match ty {
             ColumnType::SmallInt => "SMALLINT".into(),

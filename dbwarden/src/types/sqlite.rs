@@ -16,6 +16,10 @@ use super::{custom, enum_width, spell, CatalogType, TypeMap};
 pub(super) struct Sqlite;
 
 impl TypeMap for Sqlite {
+    fn collatable(&self, _ty: &ColumnType) -> bool {
+        true // COLLATE applies to any column
+    }
+
     fn render(&self, ty: &ColumnType, auto_increment: bool) -> String {
         if auto_increment && ty.is_integer() {
             return "INTEGER".into();
