@@ -41,16 +41,7 @@ pub struct Post {
 }
 
 fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
-    Column {
-        name: name.into(),
-        ty,
-        nullable,
-        default: None,
-        auto_increment: false,
-        comment: None,
-        collation: None,
-        on_update: None,
-    }
+    Column::new(name, ty, nullable)
 }
 
 fn strings(list: &[&str]) -> Vec<String> {

@@ -1016,16 +1016,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
-        Column {
-            name: name.into(),
-            ty,
-            nullable,
-            default: None,
-            auto_increment: false,
-            comment: None,
-            collation: None,
-            on_update: None,
-        }
+        Column::new(name, ty, nullable)
     }
 
     #[test]

@@ -221,16 +221,7 @@ on_delete = "SET_DEFAULT"
 "#;
 
 fn col(name: &str, ty: ColumnType) -> Column {
-    Column {
-        name: name.into(),
-        ty,
-        nullable: true,
-        default: None,
-        auto_increment: false,
-        comment: None,
-        collation: None,
-        on_update: None,
-    }
+    Column::new(name, ty, true)
 }
 
 fn not_null(mut c: Column) -> Column {

@@ -969,16 +969,7 @@ mod tests {
     #[test]
     fn column_order_counts_except_on_postgres_appending() {
         use dbwarden_core::schema::{Column, ColumnType, Table};
-        let col = |n: &str| Column {
-            name: n.into(),
-            ty: ColumnType::BigInt,
-            nullable: true,
-            default: None,
-            auto_increment: false,
-            comment: None,
-            collation: None,
-            on_update: None,
-        };
+        let col = |n: &str| Column::new(n, ColumnType::BigInt, true);
         let t = |cols: &[&str]| Schema {
             tables: vec![Table {
                 name: "t".into(),

@@ -29,14 +29,8 @@ pub fn column(
     default: Option<&str>,
 ) -> dbwarden::schema::Column {
     dbwarden::schema::Column {
-        name: name.into(),
-        ty,
-        nullable,
         default: default.map(str::to_string),
-        auto_increment: false,
-        comment: None,
-        collation: None,
-        on_update: None,
+        ..dbwarden::schema::Column::new(name, ty, nullable)
     }
 }
 

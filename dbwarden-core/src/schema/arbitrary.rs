@@ -6,16 +6,7 @@ use proptest::prelude::*;
 use super::{Column, ColumnType, FkAction, ForeignKey, Index, PrimaryKey, Schema, Table};
 
 fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
-    Column {
-        name: name.into(),
-        ty,
-        nullable,
-        default: None,
-        auto_increment: false,
-        comment: None,
-        collation: None,
-        on_update: None,
-    }
+    Column::new(name, ty, nullable)
 }
 
 /// A default every server accepts for the type.

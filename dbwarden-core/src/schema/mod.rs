@@ -86,6 +86,28 @@ pub struct Column {
     pub on_update: Option<String>,
 }
 
+impl Column {
+    /// A column with no default, comment, collation or numbering: set the fields that differ after it.
+    ///
+    /// ```
+    /// use dbwarden_core::schema::{Column, ColumnType};
+    /// let email = Column { default: Some("''".into()), ..Column::new("email", ColumnType::Varchar(255), false) };
+    /// assert!(!email.nullable && email.comment.is_none());
+    /// ```
+    pub fn new(name: impl Into<String>, ty: ColumnType, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            ty,
+            nullable,
+            default: None,
+            auto_increment: false,
+            comment: None,
+            collation: None,
+            on_update: None,
+        }
+    }
+}
+
 /// A primary key (its name is not compared: MySQL calls every one PRIMARY, SQLite none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrimaryKey {
