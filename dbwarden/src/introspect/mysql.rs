@@ -656,18 +656,18 @@ SELECT CAST('event' AS CHAR), CAST(event_name AS CHAR),
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn on_update_as_a_column_definition_writes_it() {
-        assert_eq!(super::on_update("on update current_timestamp()").as_deref(), Some("CURRENT_TIMESTAMP"));
-        assert_eq!(super::on_update("on update current_timestamp(6)").as_deref(), Some("CURRENT_TIMESTAMP(6)"));
+        assert_eq!(on_update("on update current_timestamp()").as_deref(), Some("CURRENT_TIMESTAMP"));
+        assert_eq!(on_update("on update current_timestamp(6)").as_deref(), Some("CURRENT_TIMESTAMP(6)"));
         let mysql = "DEFAULT_GENERATED on update CURRENT_TIMESTAMP(3)";
-        assert_eq!(super::on_update(mysql).as_deref(), Some("CURRENT_TIMESTAMP(3)"));
-        assert_eq!(super::on_update("auto_increment"), None);
-        assert_eq!(super::on_update(""), None);
-        assert_eq!(super::on_update("on update "), None);
+        assert_eq!(on_update(mysql).as_deref(), Some("CURRENT_TIMESTAMP(3)"));
+        assert_eq!(on_update("auto_increment"), None);
+        assert_eq!(on_update(""), None);
+        assert_eq!(on_update("on update "), None);
     }
-
-    use super::*;
 
     #[test]
     fn defaults_of_both_flavours() {

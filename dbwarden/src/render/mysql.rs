@@ -97,19 +97,17 @@ impl Ddl for MySql {
         if !c.nullable {
             s.push_str(" NOT NULL");
         }
+        // A DATETIME(6)/TIMESTAMP(6) column's CURRENT_TIMESTAMP (default and ON UPDATE) must have its precision on
+        // MySQL 8.
+        let now = |value: &str| {
+            matches!(c.ty, ColumnType::Timestamp | ColumnType::TimestampTz) && value == "CURRENT_TIMESTAMP"
+        };
         if let Some(d) = &c.default {
-            // A DATETIME(6)/TIMESTAMP(6) default must have the column's precision on MySQL 8.
-            let now = matches!(c.ty, ColumnType::Timestamp | ColumnType::TimestampTz)
-                && normalize_default(d) == "CURRENT_TIMESTAMP";
-            s.push_str(&format!(
-                " DEFAULT {}",
-                if now { "CURRENT_TIMESTAMP(6)".into() } else { super::default_expr(d) }
-            ));
+            let d = if now(&normalize_default(d)) { "CURRENT_TIMESTAMP(6)".into() } else { super::default_expr(d) };
+            s.push_str(&format!(" DEFAULT {d}"));
         }
         if let Some(value) = &c.on_update {
-            // As the default: a DATETIME(6)/TIMESTAMP(6) column's must have its precision on MySQL 8.
-            let now = matches!(c.ty, ColumnType::Timestamp | ColumnType::TimestampTz) && value == "CURRENT_TIMESTAMP";
-            s.push_str(&format!(" ON UPDATE {}", if now { "CURRENT_TIMESTAMP(6)" } else { value }));
+            s.push_str(&format!(" ON UPDATE {}", if now(value) { "CURRENT_TIMESTAMP(6)" } else { value }));
         }
         if c.auto_increment {
             s.push_str(&format!(" {}", self.types().auto_increment_clause()));

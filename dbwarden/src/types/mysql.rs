@@ -77,7 +77,6 @@ impl TypeMap for MySql {
             ColumnType::Text | ColumnType::Blob | ColumnType::Json => true,
             // By the type's first word: `SET('text','html')` is no text type.
             ColumnType::Custom(sql) => {
-                let head = sql.trim_start().split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default();
                 const PREFIXED: [&str; 9] = [
                     "tinytext",
                     "text",
@@ -89,7 +88,7 @@ impl TypeMap for MySql {
                     "longblob",
                     "json",
                 ];
-                PREFIXED.iter().any(|t| head.eq_ignore_ascii_case(t))
+                PREFIXED.contains(&super::head_word(sql).as_str())
             }
             _ => false,
         }
