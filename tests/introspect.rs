@@ -272,6 +272,7 @@ fn models(dialect: Dialect) -> Schema {
             expr: if dialect == Dialect::MySql { "`qty` > 0".into() } else { "qty > 0".into() },
         }],
         comment: None,
+        options: vec![],
     };
     let line = Table {
         name: "OrderLine".into(),

@@ -775,3 +775,99 @@ async fn not_null_column_without_default_fails_on_rows(dialect: Dialect) {
         assert_eq!(cols, ["id", "email", "name"], "{dialect}: rolled back");
     }
 }
+
+/// SQLite's `AUTOINCREMENT`, `WITHOUT ROWID` and `STRICT`, set by hand, are no difference from models that cannot
+/// declare them, and survive the rebuild a generated migration makes (it dropped them: the numbers of deleted rows
+/// were given again, the table got rowids, the types stopped being checked), the `AUTOINCREMENT` counter carried
+/// over; the rollback's rebuild keeps them too, and `check-db -o sql` writes them. A `STRICT` table the models give
+/// a type it refuses is refused by make-migrations, naming the table and column, before anything is written.
+#[tokio::test]
+async fn sqlite_table_options_survive_rebuilds() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let root = db.dir.path();
+    db.exec("CREATE TABLE counter (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT COLLATE NOCASE)").await;
+    db.exec("CREATE TABLE kv (k TEXT NOT NULL PRIMARY KEY, v INT) WITHOUT ROWID").await;
+    db.exec("CREATE TABLE typed (id INTEGER PRIMARY KEY, n INT, x TEXT) STRICT").await;
+    db.exec("INSERT INTO counter (name) VALUES ('a'), ('b'), ('c')").await;
+    db.exec("DELETE FROM counter WHERE id = 3").await;
+    // (table, key column and type, other columns and types); `tail` is appended to each other column.
+    type Spec<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let manifest = |tail: &str, x_type: &str| {
+        let tables: [Spec; 3] = [
+            ("counter", "id", "Integer", &[("name", "Text")]),
+            ("kv", "k", "Text", &[("v", "Integer")]),
+            ("typed", "id", "Integer", &[("n", "Integer"), ("x", x_type)]),
+        ];
+        let mut text = String::new();
+        for (table, key, key_type, others) in tables {
+            text += &format!("[[table]]\nname = \"{table}\"\n[[table.column]]\nname = \"{key}\"\ntype = \"{key_type}\"\nprimary_key = true\n");
+            for (name, ty) in others {
+                let tail = if *ty == "Integer" { tail.replace("'x'", "0") } else { tail.to_string() };
+                text += &format!("[[table.column]]\nname = \"{name}\"\ntype = \"{ty}\"\n{tail}");
+            }
+        }
+        text
+    };
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest("", "Text")).unwrap();
+    let out = run(root, &db.url, &["diff", "--exit-code"]);
+    assert_eq!(out.code, 0, "options the models cannot declare are no difference: {out:?}");
+    let out = run(root, &db.url, &["check-db", "-o", "sql"]);
+    for option in ["INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", ") WITHOUT ROWID", ") STRICT"] {
+        assert!(out.stdout.contains(option), "check-db -o sql writes {option}: {out:?}");
+    }
+    let out = run(root, &db.url, &["check-db"]);
+    for shown in ["counter  (AUTOINCREMENT)", "kv  (WITHOUT ROWID)", "typed  (STRICT)", "text COLLATE NOCASE"] {
+        assert!(out.stdout.contains(shown), "check-db shows {shown}: {out:?}");
+    }
+
+    // Every other column made NOT NULL with a default: a rebuild of each table.
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest("nullable = false\nserver_default = \"'x'\"\n", "Text"))
+        .unwrap();
+    let out = run(root, &db.url, &["make-migrations", "not_null"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let file = std::fs::read_to_string(root.join("migrations/primary").join(&files(root)[0])).unwrap();
+    assert!(file.contains("\"sqlite_sequence\""), "the counter is carried over:\n{file}");
+    let out = run(root, &db.url, &["migrate"]);
+    assert_eq!(out.code, 0, "{out:?}\n{file}");
+    has_options(&table_sql(&db).await, "after the upgrade");
+    assert_eq!(run(root, &db.url, &["diff", "--exit-code"]).code, 0, "converged");
+    assert_eq!(next_id(&db, "d").await, ["4"], "3 was given and deleted: AUTOINCREMENT never gives it again");
+    let refused = db.try_exec("INSERT INTO typed (id, n, x) VALUES (10, 'not a number', 'x')").await;
+    assert!(refused.is_err_and(|e| e.contains("cannot store TEXT value in INT column")), "STRICT still checks");
+
+    let out = run(root, &db.url, &["rollback"]);
+    assert_eq!(out.code, 0, "{out:?}\n{file}");
+    has_options(&table_sql(&db).await, "after the rollback");
+    assert_eq!(next_id(&db, "e").await, ["5"], "the rollback's rebuild carries the counter too");
+
+    // A type a STRICT table refuses: refused before anything is written.
+    let before = files(root);
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest("", "String(40)")).unwrap();
+    let out = run(root, &db.url, &["make-migrations"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("table `typed` is STRICT") && out.stderr.contains("column `x` VARCHAR(40)"), "{out:?}");
+    assert!(out.stderr.contains("hint:") && out.stderr.contains("`String` without a length"), "{out:?}");
+    assert_eq!(files(root), before, "nothing written");
+}
+
+/// The `CREATE TABLE` text of `counter`, `kv` and `typed`.
+async fn table_sql(db: &TestDb) -> Vec<String> {
+    let mut all = Vec::new();
+    for table in ["counter", "kv", "typed"] {
+        all.push(db.strings(&format!("SELECT sql FROM sqlite_master WHERE name = '{table}'")).await.concat());
+    }
+    all
+}
+
+/// Asserts `AUTOINCREMENT`, `WITHOUT ROWID` and `STRICT` in [`table_sql`]'s tables.
+fn has_options(all: &[String], when: &str) {
+    assert!(all[0].contains("AUTOINCREMENT") && all[0].contains("COLLATE \"NOCASE\""), "{when}: {all:?}");
+    assert!(all[1].trim_end().ends_with("WITHOUT ROWID"), "{when}: {all:?}");
+    assert!(all[2].trim_end().ends_with("STRICT"), "{when}: {all:?}");
+}
+
+/// The id `counter` gives a new row named `name`.
+async fn next_id(db: &TestDb, name: &str) -> Vec<String> {
+    db.exec(&format!("INSERT INTO counter (name) VALUES ('{name}')")).await;
+    db.strings(&format!("SELECT CAST(id AS TEXT) FROM counter WHERE name = '{name}'")).await
+}

@@ -770,8 +770,11 @@ async fn the_recorded_execution_time_is_the_migrations_own(dialect: Dialect) {
         let recorded = row.execution_time_ms.unwrap_or(-1);
         assert!(step.elapsed_ms >= 30, "{dialect}: {} ran {} ms, too short to tell", step.filename, step.elapsed_ms);
         let measured = step.elapsed_ms as i64;
+        // On the servers the sleep is the floor: the client's measure also holds its own waits for the CPU, which
+        // on two busy cores have reached tens of milliseconds.
+        let floor = if dialect == Dialect::Sqlite { measured * 8 / 10 - 5 } else { 290 };
         assert!(
-            recorded >= measured * 8 / 10 - 5 && recorded <= measured + 5,
+            recorded >= floor && recorded <= measured + 5,
             "{dialect}: {} recorded {recorded} ms, the run measured {measured} ms",
             step.filename
         );

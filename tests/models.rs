@@ -71,6 +71,7 @@ fn spec_user_and_post() {
                 foreign_keys: vec![],
                 checks: vec![],
                 comment: Some("Core user accounts".into()),
+                options: vec![],
             },
             database: None,
             renamed_from: None,
@@ -109,6 +110,7 @@ fn spec_user_and_post() {
             }],
             checks: vec![],
             comment: None,
+            options: vec![],
         }
     );
     assert_eq!((post.database, post.renamed_from, post.column_renames), (None, None, vec![]));
@@ -321,6 +323,7 @@ fn every_attribute() {
             foreign_keys: vec![],
             checks: vec![],
             comment: Some("An order".into()),
+            options: vec![],
         }
     );
     assert_eq!(order.column_renames, vec![("reference".to_string(), "ref".to_string())]);
@@ -376,6 +379,7 @@ fn every_attribute() {
                     Check { name: "ck_order_items_price".into(), expr: "price >= 0".into() },
                 ],
                 comment: Some("Lines of an order".into()),
+                options: vec![],
             },
             database: None,
             renamed_from: Some("order_lines".into()),

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::schema::{Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique};
+use crate::schema::{Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, TableOption, Unique};
 
 /// One schema change. Every variant carries what its inverse needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,6 +53,8 @@ pub enum Change {
     DropCheck { table: String, check: Check },
     /// The table comment changed.
     SetTableComment { table: String, from: Option<String>, to: Option<String> },
+    /// The table's options changed (SQLite's `AUTOINCREMENT`, `WITHOUT ROWID`, `STRICT`: a table rebuild).
+    SetTableOptions { table: String, from: Vec<TableOption>, to: Vec<TableOption> },
 }
 
 impl Change {
@@ -78,6 +80,7 @@ impl Change {
             AddCheck { table, check } => DropCheck { table, check },
             DropCheck { table, check } => AddCheck { table, check },
             SetTableComment { table, from, to } => SetTableComment { table, from: to, to: from },
+            SetTableOptions { table, from, to } => SetTableOptions { table, from: to, to: from },
         }
     }
 
@@ -101,7 +104,8 @@ impl Change {
             | DropForeignKey { table, .. }
             | AddCheck { table, .. }
             | DropCheck { table, .. }
-            | SetTableComment { table, .. } => table,
+            | SetTableComment { table, .. }
+            | SetTableOptions { table, .. } => table,
         }
     }
 
@@ -124,7 +128,7 @@ impl Change {
             AddPrimaryKey { .. } => 10,
             AddUnique { .. } | AddIndex { .. } | AddCheck { .. } => 11,
             AddForeignKey { .. } => 12,
-            SetTableComment { .. } => 13,
+            SetTableComment { .. } | SetTableOptions { .. } => 13,
         }
     }
 }
@@ -210,6 +214,8 @@ impl Change {
                 Safety::Warn
             }
             DropTable { .. } | DropColumn { .. } => Safety::Critical,
+            // Rows are stored or numbered otherwise (a number may be given again, a type no longer enforced).
+            SetTableOptions { .. } => Safety::Warn,
         }
     }
 
@@ -255,6 +261,13 @@ impl Change {
             AddCheck { table, check } => format!("add check {} on {table}", check.name),
             DropCheck { check, .. } => format!("drop check {}", check.name),
             SetTableComment { table, .. } => format!("set comment of {table}"),
+            SetTableOptions { table, from, to } => {
+                let list = |o: &[TableOption]| match o {
+                    [] => "none".to_string(),
+                    _ => o.iter().map(|o| o.sql()).collect::<Vec<_>>().join(", "),
+                };
+                format!("set options of {table} ({} -> {})", list(from), list(to))
+            }
         }
     }
 }
@@ -707,6 +720,13 @@ fn diff_table(old: &Table, new: &Table, cx: &Cx, changes: &mut Vec<Change>) {
             to: new.comment.clone(),
         });
     }
+    if old.options != new.options {
+        changes.push(Change::SetTableOptions {
+            table: t.to_string(),
+            from: old.options.clone(),
+            to: new.options.clone(),
+        });
+    }
 }
 
 /// Whether two columns are defined alike, their names aside (compared without copying either).
@@ -728,7 +748,9 @@ fn same_definition(a: &Column, b: &Column) -> bool {
 /// this, a collation or `ON UPDATE CURRENT_TIMESTAMP` set by hand would count as a change, and an `ALTER` that restates
 /// the column for another reason (MySQL's `MODIFY`, PostgreSQL's `TYPE`, a SQLite rebuild) would drop it: values
 /// would compare and sort otherwise (on MySQL, be converted to the table's character set), or a timestamp stop
-/// following updates.
+/// following updates. Likewise each table of `new` that names no [`Table::options`] takes those of its table in
+/// `old` that it can still have ([`TableOption::fits`]): a SQLite rebuild would otherwise drop `AUTOINCREMENT`
+/// (numbers of deleted rows given again), `WITHOUT ROWID` or `STRICT`.
 ///
 /// ```
 /// use dbwarden_core::diff::{diff, keep_unmodelled, Renames};
@@ -751,11 +773,13 @@ pub fn keep_unmodelled(
     collatable: &dyn Fn(&crate::schema::ColumnType) -> bool,
 ) {
     let held = |c: &Column| c.collation.is_some() || c.on_update.is_some();
-    if !old.tables.iter().any(|t| t.columns.iter().any(held)) {
+    if !old.tables.iter().any(|t| !t.options.is_empty() || t.columns.iter().any(held)) {
         return;
     }
     // (table, column, collation, on update) of `new`, found first: `new` is borrowed by the lookups.
     let mut kept: Vec<(usize, usize, Option<String>, Option<String>)> = Vec::new();
+    // (table, the old table's options) of `new`.
+    let mut kept_options: Vec<(usize, Vec<TableOption>)> = Vec::new();
     {
         let (old_tables, new_tables) = (by_name(old), by_name(new));
         let (table_renames, column_renames) = active(renames, &old_tables, &new_tables);
@@ -768,6 +792,9 @@ pub fn keep_unmodelled(
                 continue;
             }
             let Some(before) = old_tables.get(from) else { continue };
+            if table.options.is_empty() && !before.options.is_empty() {
+                kept_options.push((t, before.options.clone()));
+            }
             for (c, column) in table.columns.iter().enumerate() {
                 let Some(was) = before.columns.iter().find(|o| cx.column(name, &o.name) == column.name) else {
                     continue;
@@ -790,6 +817,12 @@ pub fn keep_unmodelled(
         let column = &mut new.tables[t].columns[c];
         column.collation = collation.or(column.collation.take());
         column.on_update = on_update.or(column.on_update.take());
+    }
+    for (t, options) in kept_options {
+        let table = &mut new.tables[t];
+        table.options = options;
+        let fitting: Vec<TableOption> = table.options.iter().copied().filter(|o| o.fits(table)).collect();
+        table.options = fitting;
     }
 }
 
@@ -1004,6 +1037,7 @@ fn apply_to_table(s: &mut Schema, change: &Change) {
         AddCheck { check, .. } => t.checks.push(check.clone()),
         DropCheck { check, .. } => t.checks.retain(|c| c.name != check.name),
         SetTableComment { to, .. } => t.comment = to.clone(),
+        SetTableOptions { to, .. } => t.options = to.clone(),
         // Handled by `apply_one`.
         CreateTable { .. } | DropTable { .. } | RenameTable { .. } => {}
     }
@@ -1073,6 +1107,60 @@ mod tests {
         let recollated = diff(&new, &other, &Renames::default());
         assert!(matches!(&recollated[..], [c @ Change::AlterColumn { .. }] if c.safety() == Safety::Warn));
         assert!(recollated[0].describe().ends_with("text COLLATE utf8mb4_general_ci)"), "{}", recollated[0].describe());
+    }
+
+    /// Table options follow their table through a rename, and go where the models' table cannot have them:
+    /// `AUTOINCREMENT` without a numbered integer key, `WITHOUT ROWID` when the models want the key numbered.
+    #[test]
+    fn table_options_are_kept_where_they_fit() {
+        use crate::schema::TableOption::*;
+        let id = |auto: bool, ty: ColumnType| Column { auto_increment: auto, ..col("id", ty, false) };
+        let table = |name: &str, id: Column, options: Vec<TableOption>| Table {
+            name: name.into(),
+            columns: vec![id, col("n", ColumnType::Integer, true)],
+            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
+            options,
+            ..Default::default()
+        };
+        let old = Schema {
+            tables: vec![
+                table("counted", id(true, ColumnType::BigInt), vec![Autoincrement, Strict]),
+                table("keyed", id(false, ColumnType::Text), vec![WithoutRowid]),
+                table("old_name", id(true, ColumnType::BigInt), vec![Autoincrement]),
+                table("retyped", id(true, ColumnType::BigInt), vec![Autoincrement]),
+            ],
+        };
+        let mut new = Schema {
+            tables: vec![
+                table("counted", id(true, ColumnType::BigInt), vec![]),
+                table("keyed", id(true, ColumnType::BigInt), vec![]),
+                table("new_name", id(true, ColumnType::BigInt), vec![]),
+                table("retyped", id(false, ColumnType::Text), vec![]),
+            ],
+        };
+        let renames = Renames { tables: vec![("old_name".into(), "new_name".into())], columns: vec![] };
+        keep_unmodelled(&old, &mut new, &renames, &|_| true);
+        let options: Vec<&[TableOption]> = new.tables.iter().map(|t| t.options.as_slice()).collect();
+        assert_eq!(options, [&[Autoincrement, Strict][..], &[], &[Autoincrement], &[]]);
+        let changes = diff(&old, &new, &renames);
+        let set: Vec<String> = changes
+            .iter()
+            .filter(|c| matches!(c, Change::SetTableOptions { .. }))
+            .map(|c| format!("{} {}", c.safety(), c.describe()))
+            .collect();
+        assert_eq!(
+            set,
+            [
+                "WARN set options of keyed (WITHOUT ROWID -> none)",
+                "WARN set options of retyped (AUTOINCREMENT -> none)"
+            ]
+        );
+        // The rollback puts them back.
+        let mut back = new.clone();
+        for change in rollback(&changes) {
+            apply_in_place(&mut back, &change);
+        }
+        assert_eq!(back.table("keyed").unwrap().options, [WithoutRowid]);
     }
 
     fn users() -> Table {

@@ -774,6 +774,7 @@ fn build_table(cx: &Cx, raw: Spanned<RawTable>) -> Result<(ModelTable, Vec<(Stri
         foreign_keys: foreign_keys.into_iter().map(|(fk, _)| fk).collect(),
         checks,
         comment: raw.comment,
+        options: Vec::new(), // kept from the database, never declared
     };
     Ok((ModelTable { table, database, renamed_from, column_renames, origin }, names))
 }

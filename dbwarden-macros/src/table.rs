@@ -944,6 +944,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                         foreign_keys: ::std::vec![#(#fk_tokens),*],
                         checks: ::std::vec![#(#check_tokens),*],
                         comment: #comment,
+                        options: ::std::vec::Vec::new(), // kept from the database, never declared
                     },
                     database: #database,
                     renamed_from: #renamed_from,

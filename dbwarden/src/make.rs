@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use dbwarden_core::diff::{Change, Renames, Safety};
 use dbwarden_core::manifest::ManifestError;
-use dbwarden_core::schema::{ForeignKey, Index, ModelTable, PrimaryKey, Schema, Table};
+use dbwarden_core::schema::{ForeignKey, Index, ModelTable, PrimaryKey, Schema, Table, TableOption};
 use dbwarden_core::Dialect;
 use serde::Serialize;
 
@@ -88,6 +88,20 @@ pub enum MakeError {
         /// The database type.
         dialect: Dialect,
     },
+    /// A column type a SQLite `STRICT` table refuses, in a table the migration builds.
+    #[error(
+        "table `{table}` is STRICT, which takes only {} columns, and the models make column `{column}` {ty}: \
+         SQLite would refuse the migration",
+        crate::types::sqlite::STRICT_TYPES.join(", ")
+    )]
+    StrictType {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The type as SQLite would be given it.
+        ty: String,
+    },
     /// Writing the migration file failed.
     #[error("{path}: {message}")]
     Write {
@@ -132,6 +146,12 @@ impl MakeError {
             MakeError::KeyNeedsLength { .. } => Some(
                 "give the column a length, so that it is a VARCHAR(N) (`length = N` on a String field, \
                  `type = \"String(N)\"` in the manifest), or leave it out of the key"
+                    .into(),
+            ),
+            MakeError::StrictType { .. } => Some(
+                "declare the column with a type that is one of those (`i32`, `String` without a length, `f32`, \
+                 `Vec<u8>` in a struct; `Integer`, `Text`, `Float`, `LargeBinary` in the manifest), or rebuild the \
+                 table without STRICT by hand before generating"
                     .into(),
             ),
             MakeError::Runtime(e) => e.hint(),
@@ -515,6 +535,25 @@ fn check_keys(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
     Ok(())
 }
 
+/// The first column of a SQLite `STRICT` table of the models whose type such a table refuses, when the migration
+/// changes anything. (A table the migration leaves alone has the types the database has, which fit.)
+fn check_strict(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
+    if compared.changes.is_empty() {
+        return Ok(());
+    }
+    let types = crate::types::of(dialect);
+    for t in compared.new.tables.iter().filter(|t| t.options.contains(&TableOption::Strict)) {
+        if let Some(c) = t.columns.iter().find(|c| !types.fits_strict_table(&c.ty, c.auto_increment)) {
+            return Err(MakeError::StrictType {
+                table: t.name.clone(),
+                column: c.name.clone(),
+                ty: types.render(&c.ty, c.auto_increment),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Diffs the models of `db` against its baseline and writes the next migration file and the snapshot.
 ///
 /// ```no_run
@@ -547,6 +586,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     let compared = compare(db.dialect, base.schema, target, &renames);
     refuse_rename_onto_existing(&compared, &renames)?;
     check_keys(db.dialect, &compared)?;
+    check_strict(db.dialect, &compared)?;
     // `compared.new` is the models as the database reads them back: what the snapshot records.
     let target = &compared.new;
     let Some(Generated { changes, text, safety }) = compared.migration(db.dialect, &render) else {

@@ -53,6 +53,73 @@ pub struct Table {
     /// The table comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Table options the database reports and models do not declare (SQLite's `AUTOINCREMENT`, `WITHOUT ROWID`,
+    /// `STRICT`), sorted. A table of the models takes the live table's (see [`crate::diff::keep_unmodelled`]), so a
+    /// table rebuilt for another reason writes them back instead of dropping them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<TableOption>,
+}
+
+/// A table option of [`Table::options`]: how the database stores or numbers the table's rows, beyond its columns
+/// and keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum TableOption {
+    /// SQLite's `AUTOINCREMENT` on the rowid column: numbers are never reused (`sqlite_sequence` holds the
+    /// highest ever given), where a plain `INTEGER PRIMARY KEY` may give a deleted row's number again.
+    Autoincrement,
+    /// SQLite's `WITHOUT ROWID`: rows are stored in the primary key's order, with no rowid.
+    WithoutRowid,
+    /// SQLite's `STRICT`: values must be of the column's type (`INT`, `INTEGER`, `REAL`, `TEXT`, `BLOB`, `ANY`).
+    Strict,
+}
+
+impl TableOption {
+    /// The option as SQL writes it.
+    ///
+    /// ```
+    /// assert_eq!(dbwarden_core::schema::TableOption::WithoutRowid.sql(), "WITHOUT ROWID");
+    /// ```
+    pub fn sql(self) -> &'static str {
+        match self {
+            TableOption::Autoincrement => "AUTOINCREMENT",
+            TableOption::WithoutRowid => "WITHOUT ROWID",
+            TableOption::Strict => "STRICT",
+        }
+    }
+
+    /// Whether `table` can have this option: `AUTOINCREMENT` needs a rowid column numbered by the database (a
+    /// lone integer primary key) in a table with rowids, `WITHOUT ROWID` a primary key that is not such a column.
+    /// `STRICT` is always possible here; whether the column types allow it is the dialect's to say.
+    ///
+    /// ```
+    /// use dbwarden_core::schema::{Column, ColumnType, PrimaryKey, Table, TableOption};
+    /// let id = Column { auto_increment: true, ..Column::new("id", ColumnType::BigInt, false) };
+    /// let mut t = Table { name: "t".into(), columns: vec![id], ..Table::default() };
+    /// assert!(!TableOption::Autoincrement.fits(&t));
+    /// t.primary_key = Some(PrimaryKey { columns: vec!["id".into()] });
+    /// assert!(TableOption::Autoincrement.fits(&t) && !TableOption::WithoutRowid.fits(&t));
+    /// ```
+    pub fn fits(self, table: &Table) -> bool {
+        let pk = table.primary_key.as_ref();
+        match self {
+            TableOption::Autoincrement => {
+                let rowid = pk.and_then(|k| match k.columns.as_slice() {
+                    [only] => table.column(only),
+                    _ => None,
+                });
+                rowid.is_some_and(|c| c.auto_increment && c.ty.is_integer())
+                    && !table.options.contains(&TableOption::WithoutRowid)
+            }
+            // A lone integer key the database numbers is a rowid's work: without rowids nothing numbers it.
+            TableOption::WithoutRowid => pk.is_some_and(|k| match k.columns.as_slice() {
+                [only] => !table.column(only).is_some_and(|c| c.auto_increment && c.ty.is_integer()),
+                _ => true,
+            }),
+            TableOption::Strict => true,
+        }
+    }
 }
 
 /// A column.

@@ -198,7 +198,12 @@ pub(super) async fn check_db(
         CheckDbOutput::Text => out.emit(&schema, |o| {
             let mut text = format!("{} ({}): {} table(s)\n", db.name, crate::url::mask(&db.url), schema.tables.len());
             for t in &schema.tables {
-                text.push_str(&format!("{}\n", t.name));
+                text.push_str(&t.name);
+                if !t.options.is_empty() {
+                    let options: Vec<&str> = t.options.iter().map(|o| o.sql()).collect();
+                    text.push_str(&o.dim(&format!("  ({})", options.join(", "))));
+                }
+                text.push('\n');
                 for c in &t.columns {
                     let mut line = format!("  {:<24} {}", c.name, c.ty);
                     if !c.nullable {
@@ -206,6 +211,12 @@ pub(super) async fn check_db(
                     }
                     if let Some(d) = &c.default {
                         line.push_str(&format!(" DEFAULT {d}"));
+                    }
+                    if let Some(on_update) = &c.on_update {
+                        line.push_str(&format!(" ON UPDATE {on_update}"));
+                    }
+                    if let Some(collation) = &c.collation {
+                        line.push_str(&format!(" COLLATE {collation}"));
                     }
                     if t.primary_key.as_ref().is_some_and(|k| k.columns.contains(&c.name)) {
                         line.push_str(&o.dim("  (primary key)"));

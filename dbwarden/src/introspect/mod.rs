@@ -102,6 +102,13 @@ pub fn into_canonical(dialect: Dialect, mut schema: Schema) -> Schema {
     // column, and looked up without copying the spelling.
     let mut customs: [HashMap<String, ColumnType>; 2] = Default::default();
     for t in &mut schema.tables {
+        // Options are SQLite's (see `TableOption`).
+        if dialect == Dialect::Sqlite {
+            t.options.sort();
+            t.options.dedup();
+        } else {
+            t.options.clear();
+        }
         let sole_pk = t.primary_key.as_ref().filter(|pk| pk.columns.len() == 1).map(|pk| pk.columns[0].clone());
         for check in &mut t.checks {
             check.expr = requote_identifiers(&check.expr, quote);

@@ -7,7 +7,7 @@
 //! `check_name(table, "<n>")` (n counts the unnamed checks from 1, in table order).
 
 use dbwarden_core::schema::{check_name, fk_name, unique_name, Check, Column, FkAction, ForeignKey, Index, PrimaryKey};
-use dbwarden_core::schema::{Table, Unique};
+use dbwarden_core::schema::{Table, TableOption, Unique};
 use dbwarden_core::Dialect;
 
 use super::{unexpected, ParsedTypes, Row, Tables};
@@ -98,6 +98,13 @@ pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
                 c.ty = types.map.canonical(&c.ty, true);
             }
         }
+        let rowid_numbered = table.columns.iter().any(|c| c.auto_increment);
+        let options = [
+            (TableOption::Autoincrement, scan.autoincrement && rowid_numbered),
+            (TableOption::WithoutRowid, scan.without_rowid),
+            (TableOption::Strict, scan.strict),
+        ];
+        table.options = options.into_iter().filter(|(_, has)| *has).map(|(o, _)| o).collect();
         table.checks = scan.checks(&table.name);
         for (name, collation) in &scan.collations {
             if let Some(c) = table.columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(name)) {
@@ -222,6 +229,10 @@ enum Kind {
 struct Scan {
     /// `WITHOUT ROWID` follows the column list.
     without_rowid: bool,
+    /// `STRICT` follows the column list.
+    strict: bool,
+    /// A column is declared `AUTOINCREMENT` (only the rowid column can be).
+    autoincrement: bool,
     /// Columns whose declared type is exactly `INTEGER`.
     integer_columns: Vec<String>,
     /// Check constraints: (name if given, expression as written).
@@ -400,6 +411,7 @@ fn scan(sql: &str) -> Scan {
     let Some(close) = closing(&toks, open) else { return out };
     let rest = &toks[close + 1..];
     out.without_rowid = rest.windows(2).any(|w| is_kw(Some(&w[0]), "WITHOUT") && is_kw(Some(&w[1]), "ROWID"));
+    out.strict = rest.iter().any(|t| is_kw(Some(t), "STRICT"));
 
     // Split the definitions at top-level commas.
     let mut items = Vec::new();
@@ -441,6 +453,7 @@ fn scan(sql: &str) -> Scan {
                     _ if depth == 0 && is_kw(toks.get(j), "COLLATE") && j + 1 < to => {
                         collation = Some(ident(toks[j + 1]))
                     }
+                    _ if depth == 0 && is_kw(toks.get(j), "AUTOINCREMENT") => out.autoincrement = true,
                     _ => {}
                 }
             }
@@ -547,6 +560,10 @@ mod tests {
         assert_eq!(s.named(Kind::ForeignKey, &["qty".into(), "ID".into()], Some("p")).as_deref(), Some("fk_x"));
         let checks = s.checks("t");
         assert_eq!((checks[0].name.as_str(), checks[2].name.as_str()), ("ck_t_1", "ck_t_2"));
+        let s = scan("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, d TEXT DEFAULT 'AUTOINCREMENT') STRICT");
+        assert!(s.autoincrement && s.strict && !s.without_rowid);
+        let s = scan("CREATE TABLE t (id INTEGER PRIMARY KEY, d TEXT DEFAULT ('autoincrement'), \"strict\" INT)");
+        assert!(!s.autoincrement && !s.strict, "words in a default or a column name are not options");
         // Nothing understood, nothing read, no panic.
         for junk in ["", "CREATE TABLE", "CREATE TABLE t (", "CREATE TABLE t (a CHECK (", "CREATE TABLE t (\"é"] {
             let _ = scan(junk);

@@ -230,6 +230,8 @@ impl Ddl for MySql {
             SetTableComment { table, to, .. } => {
                 vec![self.alter(table, format!("COMMENT = {}", self.sql().literal(to.as_deref().unwrap_or_default())))]
             }
+            // SQLite's options: `into_canonical` leaves none in this dialect's schemas.
+            SetTableOptions { .. } => Vec::new(),
         }
     }
 }

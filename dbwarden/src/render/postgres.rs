@@ -224,6 +224,8 @@ impl Ddl for Postgres {
                 self.q(table),
                 to.as_deref().map_or("NULL".to_string(), |c| self.sql().literal(c))
             ))],
+            // SQLite's options: `into_canonical` leaves none in this dialect's schemas.
+            SetTableOptions { .. } => Vec::new(),
         }
     }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use dbwarden_core::diff::{apply_in_place, touched, Change};
-use dbwarden_core::schema::{Column, ForeignKey, Schema, Table};
+use dbwarden_core::schema::{Column, ForeignKey, Schema, Table, TableOption};
 use dbwarden_core::Dialect;
 
 use super::{Ddl, Statement, Trigger};
@@ -27,7 +27,8 @@ impl Ddl for Sqlite {
     fn column(&self, table: &Table, c: &Column) -> String {
         if rowid_alias(table).is_some_and(|pk| pk == c.name) {
             // Exactly `INTEGER PRIMARY KEY` makes the column the rowid: SQLite numbers it.
-            return format!("{} INTEGER PRIMARY KEY NOT NULL", self.q(&c.name));
+            let never_reused = if table.options.contains(&TableOption::Autoincrement) { " AUTOINCREMENT" } else { "" };
+            return format!("{} INTEGER PRIMARY KEY{never_reused} NOT NULL", self.q(&c.name));
         }
         let mut s = format!("{} {}", self.q(&c.name), self.types().render(&c.ty, c.auto_increment));
         s.push_str(&self.collate(c));
@@ -45,6 +46,17 @@ impl Ddl for Sqlite {
             return None;
         }
         table.primary_key.as_ref().map(|pk| format!("PRIMARY KEY ({})", self.list(&pk.columns)))
+    }
+
+    fn table_options(&self, table: &Table) -> String {
+        // AUTOINCREMENT is written on its column.
+        let after: Vec<&str> =
+            table.options.iter().filter(|o| **o != TableOption::Autoincrement).map(|o| o.sql()).collect();
+        if after.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", after.join(", "))
+        }
     }
 
     fn inline_foreign_keys<'t>(&self, table: &'t Table) -> Vec<&'t ForeignKey> {
@@ -85,6 +97,9 @@ impl Ddl for Sqlite {
 
 /// The single integer primary key column that becomes SQLite's rowid, if any.
 fn rowid_alias(table: &Table) -> Option<&str> {
+    if table.options.contains(&TableOption::WithoutRowid) {
+        return None;
+    }
     let pk = table.primary_key.as_ref()?;
     let [name] = pk.columns.as_slice() else { return None };
     let column = table.column(name)?;
@@ -340,6 +355,18 @@ fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, triggers: &[&Trigger]) 
             names.join(", "),
             values.join(", "),
             ddl.q(&from.name)
+        )));
+    }
+    // The copy set the new table's counter to its highest number; the old one's may be higher (its newest rows
+    // deleted). DROP TABLE deletes the old counter and the rename renames the new one.
+    let autoincrement = |t: &Table| t.options.contains(&TableOption::Autoincrement);
+    if autoincrement(from) && autoincrement(to) {
+        let (literal, sequence) = (|s: &str| ddl.sql().literal(s), ddl.q("sqlite_sequence"));
+        out.push(Statement::new(format!("DELETE FROM {sequence} WHERE name = {}", literal(&temp))));
+        out.push(Statement::new(format!(
+            "INSERT INTO {sequence} (name, seq) SELECT {}, seq FROM {sequence} WHERE name = {}",
+            literal(&temp),
+            literal(&from.name)
         )));
     }
     out.push(Statement::new(format!("DROP TABLE {}", ddl.q(&from.name))));

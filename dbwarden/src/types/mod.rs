@@ -22,7 +22,7 @@
 
 mod mysql;
 mod postgres;
-mod sqlite;
+pub(crate) mod sqlite;
 
 use dbwarden_core::schema::ColumnType;
 use dbwarden_core::Dialect;
@@ -91,6 +91,12 @@ pub trait TypeMap: Sync {
     fn key_needs_length(&self, ty: &ColumnType) -> bool {
         let _ = ty;
         false
+    }
+    /// Whether a column of type `ty` can be in a SQLite `STRICT` table, which takes only `INT`, `INTEGER`, `REAL`,
+    /// `TEXT`, `BLOB` and `ANY` (other dialects have no such tables).
+    fn fits_strict_table(&self, ty: &ColumnType, auto_increment: bool) -> bool {
+        let _ = (ty, auto_increment);
+        true
     }
     /// Whether a column of type `ty` can have a collation (a text type; on SQLite, any).
     fn collatable(&self, ty: &ColumnType) -> bool {

@@ -15,9 +15,17 @@ use super::{custom, enum_width, spell, CatalogType, TypeMap};
 
 pub(super) struct Sqlite;
 
+/// The types a `STRICT` table takes.
+pub(crate) const STRICT_TYPES: [&str; 6] = ["INT", "INTEGER", "REAL", "TEXT", "BLOB", "ANY"];
+
 impl TypeMap for Sqlite {
     fn collatable(&self, _ty: &ColumnType) -> bool {
         true // COLLATE applies to any column
+    }
+
+    fn fits_strict_table(&self, ty: &ColumnType, auto_increment: bool) -> bool {
+        let rendered = self.render(ty, auto_increment);
+        STRICT_TYPES.iter().any(|t| rendered.eq_ignore_ascii_case(t))
     }
 
     fn render(&self, ty: &ColumnType, auto_increment: bool) -> String {
@@ -100,5 +108,16 @@ mod tests {
         assert_eq!(parse(""), ColumnType::Custom("".into()));
         assert_eq!(Sqlite.render(&ColumnType::SmallInt, true), "INTEGER");
         assert_eq!(Sqlite.canonical(&ColumnType::Integer, true), ColumnType::BigInt);
+    }
+
+    #[test]
+    fn strict_tables_take_six_types() {
+        let fits = |ty: ColumnType| Sqlite.fits_strict_table(&ty, false);
+        assert!(
+            fits(ColumnType::Integer) && fits(ColumnType::Text) && fits(ColumnType::Real) && fits(ColumnType::Blob)
+        );
+        assert!(fits(ColumnType::Custom("any".into())) && Sqlite.fits_strict_table(&ColumnType::BigInt, true));
+        assert!(!fits(ColumnType::BigInt) && !fits(ColumnType::Varchar(40)) && !fits(ColumnType::Boolean));
+        assert!(!fits(ColumnType::Double) && !fits(ColumnType::Custom("varchar".into())));
     }
 }
