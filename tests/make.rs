@@ -281,6 +281,39 @@ async fn sqlite_rebuild_refuses_to_break_a_view_or_trigger() {
     }
 }
 
+/// A SQLite rebuild of a table with generated columns (which the schema model does not hold) fails the migration,
+/// naming the table and what to do, and leaves the table and its generated columns as they were; it used to drop
+/// them without a word.
+#[tokio::test]
+async fn sqlite_rebuild_refuses_to_lose_generated_columns() {
+    use dbwarden::generate::{compare, Options};
+    for generated in ["twice INT AS (n * 2) STORED", "label TEXT GENERATED ALWAYS AS ('n=' || n) VIRTUAL"] {
+        let db = TestDb::new(Dialect::Sqlite).await;
+        db.exec(&format!("CREATE TABLE g (id INTEGER PRIMARY KEY, n INT, {generated})")).await;
+        db.exec("INSERT INTO g (id, n) VALUES (1, 3)").await;
+        let mut backend =
+            dbwarden::backend::connect(&dbwarden::backend::ConnectSpec { url: db.url.clone(), create: false })
+                .await
+                .unwrap();
+        let live = dbwarden::introspect::introspect(backend.as_mut(), None).await.unwrap();
+        backend.close().await;
+        assert_eq!(live.tables[0].columns.len(), 2, "generated columns are not in the model: {live:?}");
+        // `n` made NOT NULL with a default: a rebuild.
+        let mut models = live.clone();
+        models.tables[0].columns[1].nullable = false;
+        models.tables[0].columns[1].default = Some("0".into());
+        let g = compare(Dialect::Sqlite, live, models, &Renames::default())
+            .migration(Dialect::Sqlite, &Options::default())
+            .unwrap();
+        let dir = common::write_migrations(db.dir.path(), "app", &[("app__0001_n.sql", &g.text)]);
+        let err = Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await.unwrap_err().to_string();
+        assert!(err.contains("table \"g\" has generated columns"), "{err}\n{}", g.text);
+        assert!(err.contains("drop them before the migration"), "says what to do: {err}");
+        let columns = db.strings("SELECT name FROM pragma_table_xinfo('g') ORDER BY cid").await;
+        assert_eq!(columns.len(), 3, "{generated}: the table is as it was: {columns:?}");
+    }
+}
+
 /// A SQLite rebuild that leaves rows pointing at no row (here: a foreign key added over orphans) fails the
 /// migration naming both tables and the pragma that lists the rows, and leaves the tables as they were.
 #[tokio::test]
@@ -792,9 +825,9 @@ async fn sqlite_table_options_survive_rebuilds() {
     db.exec("DELETE FROM counter WHERE id = 3").await;
     // (table, key column and type, other columns and types); `tail` is appended to each other column.
     type Spec<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
-    let manifest = |tail: &str, x_type: &str| {
+    let manifest_keyed = |tail: &str, x_type: &str, counter_key: &str| {
         let tables: [Spec; 3] = [
-            ("counter", "id", "Integer", &[("name", "Text")]),
+            ("counter", "id", counter_key, &[("name", "Text")]),
             ("kv", "k", "Text", &[("v", "Integer")]),
             ("typed", "id", "Integer", &[("n", "Integer"), ("x", x_type)]),
         ];
@@ -808,6 +841,7 @@ async fn sqlite_table_options_survive_rebuilds() {
         }
         text
     };
+    let manifest = |tail: &str, x_type: &str| manifest_keyed(tail, x_type, "Integer");
     std::fs::write(root.join("dbwarden.schema.toml"), manifest("", "Text")).unwrap();
     let out = run(root, &db.url, &["diff", "--exit-code"]);
     assert_eq!(out.code, 0, "options the models cannot declare are no difference: {out:?}");
@@ -839,6 +873,19 @@ async fn sqlite_table_options_survive_rebuilds() {
     assert_eq!(out.code, 0, "{out:?}\n{file}");
     has_options(&table_sql(&db).await, "after the rollback");
     assert_eq!(next_id(&db, "e").await, ["5"], "the rollback's rebuild carries the counter too");
+
+    // A key the models make text cannot keep AUTOINCREMENT (WARN); its rollback gives it back with the counter.
+    db.exec("DELETE FROM counter WHERE name = 'e'").await;
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest_keyed("", "Text", "Text")).unwrap();
+    let out = run(root, &db.url, &["make-migrations", "text_key"]);
+    assert!(out.code == 0 && out.stdout.contains("set options of counter (AUTOINCREMENT -> none)"), "{out:?}");
+    let out = run(root, &db.url, &["migrate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!table_sql(&db).await[0].contains("AUTOINCREMENT"));
+    assert_eq!(run(root, &db.url, &["rollback"]).code, 0);
+    has_options(&table_sql(&db).await, "after rolling back the text key");
+    assert_eq!(next_id(&db, "f").await, ["6"], "5 was given and deleted before the text key");
+    std::fs::remove_file(root.join("migrations/primary").join(&files(root)[1])).unwrap();
 
     // A type a STRICT table refuses: refused before anything is written.
     let before = files(root);

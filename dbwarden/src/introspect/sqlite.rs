@@ -436,6 +436,11 @@ fn scan(sql: &str) -> Scan {
         let first = toks.get(from);
         let table_constraint = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"].iter().any(|k| is_kw(first, k));
         let column = (!table_constraint).then(|| ident(toks[from]));
+        // `PRIMARY KEY (id AUTOINCREMENT)` says it at the table's level.
+        let head = if is_kw(first, "CONSTRAINT") { from + 2 } else { from };
+        if is_kw(toks.get(head), "PRIMARY") && toks[head.min(to)..to].iter().any(|t| is_kw(Some(t), "AUTOINCREMENT")) {
+            out.autoincrement = true;
+        }
         let mut i = if table_constraint { from } else { from + 1 };
         if let Some(column) = &column {
             // The declared type: the words up to the first constraint keyword or parenthesis.
@@ -562,6 +567,8 @@ mod tests {
         assert_eq!((checks[0].name.as_str(), checks[2].name.as_str()), ("ck_t_1", "ck_t_2"));
         let s = scan("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, d TEXT DEFAULT 'AUTOINCREMENT') STRICT");
         assert!(s.autoincrement && s.strict && !s.without_rowid);
+        let s = scan("CREATE TABLE t (id INTEGER, n INT, CONSTRAINT pk PRIMARY KEY (id AUTOINCREMENT))");
+        assert!(s.autoincrement, "the table-level form");
         let s = scan("CREATE TABLE t (id INTEGER PRIMARY KEY, d TEXT DEFAULT ('autoincrement'), \"strict\" INT)");
         assert!(!s.autoincrement && !s.strict, "words in a default or a column name are not options");
         // Nothing understood, nothing read, no panic.

@@ -218,7 +218,7 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, triggers: &
     };
     let rebuilt: Vec<(&Table, &Table)> =
         rebuild.iter().filter_map(|name| Some((before.table(name)?, new.table(name)?))).collect();
-    out.extend(trigger_guard(ddl, rebuilt.iter().map(|(_, to)| (to.name.as_str(), kept(&to.name)))));
+    out.extend(rebuild_guard(ddl, rebuilt.iter().map(|(_, to)| (to.name.as_str(), kept(&to.name)))));
     // The keys a rebuild can break: those of the rebuilt tables and those pointing at them.
     let touched = |name: &str| rebuilt.iter().any(|(_, to)| to.name == name);
     let keys: Vec<(&str, &str)> = new
@@ -281,9 +281,11 @@ fn foreign_key_guard(ddl: &Sqlite, keys: &[(&str, &str)]) -> Vec<Statement> {
 /// Dropping a table drops its triggers: before any rebuild, a migration fails unless each rebuilt table has exactly
 /// the triggers the rebuild creates again (same names, same text), naming the table and what to do, instead of
 /// losing a trigger added since the migration was generated (or one it was generated without: offline, or with a
-/// rename that makes the text read stale) or creating one this database never had. SQLite has no RAISE outside
-/// triggers: a CHECK named by the message turns the counts into that error.
-fn trigger_guard<'a>(ddl: &Sqlite, tables: impl Iterator<Item = (&'a str, Vec<&'a Trigger>)>) -> Vec<Statement> {
+/// rename that makes the text read stale) or creating one this database never had. Likewise a table with generated
+/// columns (`AS (...)`, which the schema model does not hold: `pragma_table_info` leaves them out), whose rebuild
+/// would lose them. SQLite has no RAISE outside triggers: a CHECK named by the message turns the counts into that
+/// error.
+fn rebuild_guard<'a>(ddl: &Sqlite, tables: impl Iterator<Item = (&'a str, Vec<&'a Trigger>)>) -> Vec<Statement> {
     let lit = |s: &str| ddl.sql().literal(s);
     let (mut checks, mut counts) = (Vec::new(), Vec::new());
     for (table, known) in tables {
@@ -299,6 +301,12 @@ fn trigger_guard<'a>(ddl: &Sqlite, tables: impl Iterator<Item = (&'a str, Vec<&'
             ddl.q(&message),
             known.len()
         ));
+        let message = format!(
+            "dbwarden: table {} has generated columns, which dbwarden does not model and this migration's rebuild of \
+             it would lose; drop them before the migration and add them again after it",
+            ddl.q(table)
+        );
+        checks.push(format!("CONSTRAINT {} CHECK (t <> {name} OR generated = 0)", ddl.q(&message)));
         let counts_of = if known.is_empty() {
             "COUNT(*), 0".to_string()
         } else {
@@ -308,7 +316,8 @@ fn trigger_guard<'a>(ddl: &Sqlite, tables: impl Iterator<Item = (&'a str, Vec<&'
             format!("COALESCE(SUM(NOT ({same})), 0), COALESCE(SUM({same}), 0)")
         };
         counts.push(format!(
-            "SELECT {name}, {counts_of} FROM sqlite_master WHERE type = 'trigger' AND tbl_name = {name} COLLATE NOCASE"
+            "SELECT {name}, {counts_of}, (SELECT COUNT(*) FROM pragma_table_xinfo({name}) WHERE hidden IN (2, 3)) \
+             FROM sqlite_master WHERE type = 'trigger' AND tbl_name = {name} COLLATE NOCASE"
         ));
     }
     if checks.is_empty() {
@@ -316,11 +325,11 @@ fn trigger_guard<'a>(ddl: &Sqlite, tables: impl Iterator<Item = (&'a str, Vec<&'
     }
     vec![
         Statement::new(format!(
-            "CREATE TEMP TABLE \"_dbwarden_triggers\" (t TEXT, other INTEGER, known INTEGER, {})",
+            "CREATE TEMP TABLE \"_dbwarden_rebuild_guard\" (t TEXT, other INTEGER, known INTEGER, generated INTEGER, {})",
             checks.join(", ")
         )),
-        Statement::new(format!("INSERT INTO \"_dbwarden_triggers\" {}", counts.join(" UNION ALL "))),
-        Statement::new("DROP TABLE \"_dbwarden_triggers\"".into()),
+        Statement::new(format!("INSERT INTO \"_dbwarden_rebuild_guard\" {}", counts.join(" UNION ALL "))),
+        Statement::new("DROP TABLE \"_dbwarden_rebuild_guard\"".into()),
     ]
 }
 
@@ -357,17 +366,20 @@ fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, triggers: &[&Trigger]) 
             ddl.q(&from.name)
         )));
     }
-    // The copy set the new table's counter to its highest number; the old one's may be higher (its newest rows
-    // deleted). DROP TABLE deletes the old counter and the rename renames the new one.
+    // The AUTOINCREMENT counter (`sqlite_sequence`, one row per table) is carried over: the copy set the new
+    // table's to its highest number, and the old one's may be higher (its newest rows deleted). The higher of the
+    // two ends under the new table's name, which the rename below renames (DROP TABLE deletes only a row under the
+    // old name). A table that loses AUTOINCREMENT keeps its row, which SQLite ignores there, so that the rollback
+    // that gives it back still never gives a deleted row's number again.
     let autoincrement = |t: &Table| t.options.contains(&TableOption::Autoincrement);
-    if autoincrement(from) && autoincrement(to) {
-        let (literal, sequence) = (|s: &str| ddl.sql().literal(s), ddl.q("sqlite_sequence"));
-        out.push(Statement::new(format!("DELETE FROM {sequence} WHERE name = {}", literal(&temp))));
+    if autoincrement(from) || autoincrement(to) {
+        let (new, old, sequence) = (ddl.sql().literal(&temp), ddl.sql().literal(&from.name), ddl.q("sqlite_sequence"));
+        let both = format!("name IN ({new}, {old})");
         out.push(Statement::new(format!(
-            "INSERT INTO {sequence} (name, seq) SELECT {}, seq FROM {sequence} WHERE name = {}",
-            literal(&temp),
-            literal(&from.name)
+            "UPDATE {sequence} SET seq = (SELECT MAX(seq) FROM {sequence} WHERE {both}) WHERE {both}"
         )));
+        out.push(Statement::new(format!("DELETE FROM {sequence} WHERE name = {new}")));
+        out.push(Statement::new(format!("UPDATE {sequence} SET name = {new} WHERE name = {old}")));
     }
     out.push(Statement::new(format!("DROP TABLE {}", ddl.q(&from.name))));
     out.push(Statement::new("PRAGMA legacy_alter_table = ON".into()));
