@@ -314,6 +314,37 @@ async fn sqlite_rebuild_refuses_to_lose_generated_columns() {
     }
 }
 
+/// A migration generated where a table has `AUTOINCREMENT`, which takes it away, runs on a database built without
+/// it, where `sqlite_sequence` (which it keeps the counter in) does not exist.
+#[tokio::test]
+async fn sqlite_counter_kept_where_no_table_ever_had_one() {
+    use dbwarden::generate::{compare, Options};
+    use dbwarden::schema::{ColumnType, TableOption};
+    let db = TestDb::new(Dialect::Sqlite).await;
+    db.exec("CREATE TABLE counter (id INTEGER PRIMARY KEY, name TEXT)").await;
+    let mut backend =
+        dbwarden::backend::connect(&dbwarden::backend::ConnectSpec { url: db.url.clone(), create: false })
+            .await
+            .unwrap();
+    let mut generated_against = dbwarden::introspect::introspect(backend.as_mut(), None).await.unwrap();
+    backend.close().await;
+    generated_against.tables[0].options = vec![TableOption::Autoincrement];
+    let mut models = generated_against.clone();
+    models.tables[0].options.clear(); // models declare none
+    models.tables[0].columns[0].ty = ColumnType::Text;
+    models.tables[0].columns[0].auto_increment = false;
+    let g = compare(Dialect::Sqlite, generated_against, models, &Renames::default())
+        .migration(Dialect::Sqlite, &Options::default())
+        .unwrap();
+    assert!(g.text.contains("AUTOINCREMENT -> none"), "{}", g.text);
+    let dir = common::write_migrations(db.dir.path(), "app", &[("app__0001_text_key.sql", &g.text)]);
+    let m = Migrator::new(Source::dir(&dir));
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{e}\n{}", g.text));
+    m.rollback(db.url.as_str(), dbwarden::RollbackTo::Count(1)).await.unwrap_or_else(|e| panic!("{e}\n{}", g.text));
+    let sql = db.strings("SELECT sql FROM sqlite_master WHERE name = 'counter'").await.concat();
+    assert!(sql.contains("AUTOINCREMENT"), "{sql}");
+}
+
 /// A SQLite rebuild that leaves rows pointing at no row (here: a foreign key added over orphans) fails the
 /// migration naming both tables and the pragma that lists the rows, and leaves the tables as they were.
 #[tokio::test]

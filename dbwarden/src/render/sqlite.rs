@@ -373,13 +373,22 @@ fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, triggers: &[&Trigger]) 
     // that gives it back still never gives a deleted row's number again.
     let autoincrement = |t: &Table| t.options.contains(&TableOption::Autoincrement);
     if autoincrement(from) || autoincrement(to) {
+        if !autoincrement(to) {
+            // `sqlite_sequence` exists once any table has had AUTOINCREMENT: not on a database where this table
+            // was created without it (from other migration files than those of the database generated against).
+            let scratch = ddl.q("_dbwarden_sequence");
+            out.push(Statement::new(format!("CREATE TABLE {scratch} (x INTEGER PRIMARY KEY AUTOINCREMENT)")));
+            out.push(Statement::new(format!("DROP TABLE {scratch}")));
+        }
         let (new, old, sequence) = (ddl.sql().literal(&temp), ddl.sql().literal(&from.name), ddl.q("sqlite_sequence"));
-        let both = format!("name IN ({new}, {old})");
+        // Table names compare as SQLite compares them, ASCII case-blind.
+        let (is_new, is_old) = (format!("name = {new} COLLATE NOCASE"), format!("name = {old} COLLATE NOCASE"));
+        let both = format!("({is_new} OR {is_old})");
         out.push(Statement::new(format!(
             "UPDATE {sequence} SET seq = (SELECT MAX(seq) FROM {sequence} WHERE {both}) WHERE {both}"
         )));
-        out.push(Statement::new(format!("DELETE FROM {sequence} WHERE name = {new}")));
-        out.push(Statement::new(format!("UPDATE {sequence} SET name = {new} WHERE name = {old}")));
+        out.push(Statement::new(format!("DELETE FROM {sequence} WHERE {is_new}")));
+        out.push(Statement::new(format!("UPDATE {sequence} SET name = {new} WHERE {is_old}")));
     }
     out.push(Statement::new(format!("DROP TABLE {}", ddl.q(&from.name))));
     out.push(Statement::new("PRAGMA legacy_alter_table = ON".into()));
