@@ -349,6 +349,50 @@ mod case_renames {
     use super::case_only_renames_converge;
 }
 
+/// Without any rename declared, models that spell a name only in another case than the database are that name
+/// renamed where the database takes the two for one name (SQLite's tables and columns, MySQL's columns): the data
+/// stays, where it was a drop and an add (refused by SQLite for a table; the column's values lost). On PostgreSQL
+/// `"email"` and `"Email"` are two columns: there it stays a drop and an add.
+async fn case_only_spellings_are_renames_where_names_fold_case(dialect: Dialect) {
+    use common::column;
+    use dbwarden::schema::{ColumnType, Schema};
+    // MySQL's table names are case-sensitive here (lower_case_table_names = 0), PostgreSQL's quoted names too: only
+    // the column changes case there.
+    let new_table = if dialect == Dialect::Sqlite { "users" } else { "Users" };
+    let table = |name: &str, email: &str| keyed_table(name, vec![column(email, ColumnType::Varchar(50), true, None)]);
+    let (old, new) = (table("Users", "email"), table(new_table, "Email"));
+    let compared = dbwarden::generate::compare(dialect, old.clone(), new.clone(), &Renames::default());
+    let steps: Vec<String> = compared.changes.iter().map(|c| c.describe()).collect();
+    let expected: Vec<String> = match dialect {
+        Dialect::Sqlite => vec!["rename table Users to users".into(), "rename column users.email to Email".into()],
+        Dialect::MySql => vec!["rename column Users.email to Email".into()],
+        Dialect::Postgres => vec!["drop column Users.email".into(), "add column Users.Email (varchar(50))".into()],
+    };
+    assert_eq!(steps, expected, "{dialect}");
+    if dialect == Dialect::Postgres {
+        return;
+    }
+    let db = TestDb::new(dialect).await;
+    let g1 = dbwarden::generate::generate(dialect, Schema::default(), old.clone(), &Renames::default()).unwrap();
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &g1.text)]);
+    let m = Migrator::new(Source::dir(&dir));
+    m.run(db.url.as_str()).await.unwrap();
+    db.exec("INSERT INTO Users (id, email) VALUES (1, 'a@b')").await;
+    let live = introspect(&db).await;
+    let g2 = dbwarden::generate::generate(dialect, live, new.clone(), &Renames::default()).unwrap();
+    std::fs::write(dir.join("app__0002_case.sql"), &g2.text).unwrap();
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
+    let after = introspect(&db).await;
+    assert_eq!(after, dbwarden::introspect::canonical(dialect, &new), "{dialect}\n{}", g2.text);
+    assert_eq!(db.strings("SELECT Email FROM Users").await, ["a@b"], "{dialect}: the data stays");
+    assert!(dbwarden::generate::generate(dialect, after, new, &Renames::default()).is_none(), "{dialect}");
+}
+
+mod case_folded {
+    per_backend!(case_only_spellings_are_renames_where_names_fold_case);
+    use super::case_only_spellings_are_renames_where_names_fold_case;
+}
+
 /// A column added later with an expression default (in parentheses, as SQLite's ADD COLUMN takes a constant one)
 /// applies and converges on every backend.
 async fn expression_default_on_an_added_column(dialect: Dialect) {

@@ -364,6 +364,85 @@ impl Renames {
     }
 }
 
+impl Renames {
+    /// These renames and those of the names of `new` that differ from one of `old` only in ASCII case, where the
+    /// database takes such names for one (`tables`, `columns`: SQLite's tables and columns, MySQL's columns): the
+    /// models' `users` of a table the database calls `Users` is that table renamed, not a new table beside a dropped
+    /// one (which the database would refuse, or, for a column, drop its data with it). A name that matches several
+    /// in that way, or one a rename already accounts for, is left as it is.
+    ///
+    /// ```
+    /// use dbwarden_core::diff::Renames;
+    /// use dbwarden_core::schema::{Column, ColumnType, Schema, Table};
+    /// let table = |name: &str, column: &str| Schema { tables: vec![Table { name: name.into(),
+    ///     columns: vec![Column::new(column, ColumnType::Text, true)], ..Table::default() }] };
+    /// let folded = Renames::default().with_case_folded(&table("Users", "email"), &table("users", "Email"), (true, true));
+    /// assert_eq!(folded.tables, [("Users".to_string(), "users".to_string())]);
+    /// assert_eq!(folded.columns, [("users".to_string(), "email".to_string(), "Email".to_string())]);
+    /// ```
+    pub fn with_case_folded(&self, old: &Schema, new: &Schema, (tables, columns): (bool, bool)) -> Renames {
+        let mut out = self.clone();
+        if !tables && !columns {
+            return out;
+        }
+        let (old_tables, new_tables) = (by_name(old), by_name(new));
+        if tables {
+            let from: HashSet<&str> = self.tables.iter().map(|(f, _)| f.as_str()).collect();
+            let to: HashSet<&str> = self.tables.iter().map(|(_, t)| t.as_str()).collect();
+            let gone: Vec<&str> = old
+                .tables
+                .iter()
+                .map(|t| t.name.as_str())
+                .filter(|n| !new_tables.contains_key(n) && !from.contains(n))
+                .collect();
+            let came: Vec<&str> = new
+                .tables
+                .iter()
+                .map(|t| t.name.as_str())
+                .filter(|n| !gone.is_empty() && !old_tables.contains_key(n) && !to.contains(n))
+                .collect();
+            let alike = |list: &[&'_ str], name: &str| list.iter().filter(|n| n.eq_ignore_ascii_case(name)).count();
+            for name in &came {
+                let mut olds = gone.iter().filter(|o| o.eq_ignore_ascii_case(name));
+                if let (Some(o), None) = (olds.next(), olds.next()) {
+                    if alike(&came, o) == 1 {
+                        out.tables.push((o.to_string(), name.to_string()));
+                    }
+                }
+            }
+        }
+        if columns {
+            for t in &new.tables {
+                let name = t.name.as_str();
+                let old_name = out.tables.iter().find(|(_, to)| to == name).map_or(name, |(f, _)| f.as_str());
+                let Some(before) = old_tables.get(old_name) else { continue };
+                let renamed = |c: &(String, String, String)| c.0 == name;
+                let from: HashSet<&str> = self.columns.iter().filter(|c| renamed(c)).map(|c| c.1.as_str()).collect();
+                let to: HashSet<&str> = self.columns.iter().filter(|c| renamed(c)).map(|c| c.2.as_str()).collect();
+                let mut used: HashSet<&str> = HashSet::new();
+                for c in &t.columns {
+                    let column = c.name.as_str();
+                    if before.column(column).is_some() || to.contains(column) {
+                        continue;
+                    }
+                    let alike: Vec<&str> = before
+                        .columns
+                        .iter()
+                        .map(|o| o.name.as_str())
+                        .filter(|o| o.eq_ignore_ascii_case(column) && t.column(o).is_none())
+                        .filter(|o| !from.contains(o) && !used.contains(o))
+                        .collect();
+                    if let [o] = alike[..] {
+                        used.insert(o);
+                        out.columns.push((name.to_string(), o.to_string(), column.to_string()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The changes that turn `old` into `new`, in an order where every foreign key resolves.
 ///
 /// ```
@@ -1161,6 +1240,32 @@ mod tests {
             apply_in_place(&mut back, &change);
         }
         assert_eq!(back.table("keyed").unwrap().options, [WithoutRowid]);
+    }
+
+    /// Case-only spellings become renames only where unambiguous and not already accounted for.
+    #[test]
+    fn case_folded_renames() {
+        let table = |name: &str, columns: &[&str]| Table {
+            name: name.into(),
+            columns: columns.iter().map(|c| col(c, ColumnType::Text, true)).collect(),
+            ..Default::default()
+        };
+        let schema = |tables: Vec<Table>| Schema { tables };
+        let old = schema(vec![table("Users", &["email", "EMAIL2", "Tag", "TAG"]), table("logs", &["at"])]);
+        let new = schema(vec![table("users", &["Email", "email2", "tag"]), table("LOGS", &["AT"]), table("Logs", &[])]);
+        let folded = Renames::default().with_case_folded(&old, &new, (true, true));
+        // `logs` matches two new tables: left alone; `Tag`/`TAG` are two candidates for `tag`: left alone.
+        assert_eq!(folded.tables, [("Users".to_string(), "users".to_string())]);
+        let columns: Vec<(&str, &str)> = folded.columns.iter().map(|(_, f, t)| (f.as_str(), t.as_str())).collect();
+        assert_eq!(columns, [("email", "Email"), ("EMAIL2", "email2")]);
+        // Columns only (MySQL): the tables are other tables.
+        assert_eq!(Renames::default().with_case_folded(&old, &new, (false, true)), Renames::default());
+        assert_eq!(Renames::default().with_case_folded(&old, &new, (false, false)), Renames::default());
+        // A declared rename wins.
+        let declared = Renames { tables: vec![("Users".into(), "LOGS".into())], columns: vec![] };
+        let folded = declared.with_case_folded(&old, &new, (true, false));
+        let pairs: Vec<(&str, &str)> = folded.tables.iter().map(|(f, t)| (f.as_str(), t.as_str())).collect();
+        assert_eq!(pairs, [("Users", "LOGS"), ("logs", "Logs")], "`Logs` is then the only spelling of `logs`");
     }
 
     fn users() -> Table {

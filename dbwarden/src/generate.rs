@@ -38,6 +38,8 @@ pub struct Compared {
 pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) -> Compared {
     let (old, mut new) =
         (crate::introspect::into_canonical(dialect, old), crate::introspect::into_canonical(dialect, new));
+    // Where `Users` and `users` are one name, a model spelling a name otherwise is that name renamed.
+    let renames = &renames.with_case_folded(&old, &new, crate::backend::dialect::of(dialect).names_fold_case());
     // Models name no collation nor ON UPDATE: the columns keep the ones the database has.
     let types = crate::types::of(dialect);
     keep_unmodelled(&old, &mut new, renames, &|ty| types.collatable(ty));

@@ -49,6 +49,12 @@ pub trait SqlDialect: Sync {
                     | "STATEMENT"
             )
     }
+    /// Whether names that differ only in ASCII case are one name, for (tables, columns): SQLite's both, MySQL's
+    /// columns (its table names follow `lower_case_table_names`, case-sensitive by default on Linux), quoted names
+    /// on PostgreSQL neither. Default: neither.
+    fn names_fold_case(&self) -> (bool, bool) {
+        (false, false)
+    }
     /// The statement that opens a migration's explicit transaction. Default: `BEGIN`.
     fn begin(&self) -> &'static str {
         "BEGIN"
@@ -284,6 +290,9 @@ impl SqlDialect for MySql {
     fn autocommit_batches(&self) -> bool {
         true
     }
+    fn names_fold_case(&self) -> (bool, bool) {
+        (false, true)
+    }
     fn joins_its_record(&self, sql: &str) -> bool {
         // Only data statements: DDL commits the transaction before and after itself.
         // (Into a MyISAM or Aria table such a statement still commits by itself: the engine has no rollback.)
@@ -299,6 +308,9 @@ impl SqlDialect for MySql {
 }
 
 impl SqlDialect for Sqlite {
+    fn names_fold_case(&self) -> (bool, bool) {
+        (true, true)
+    }
     fn quote_ident(&self, name: &str) -> String {
         quote_with(name, '"')
     }
