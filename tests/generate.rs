@@ -486,6 +486,56 @@ mod collations {
     use super::hand_set_collations_survive_alters;
 }
 
+/// A collation the models name (in the spelling a user writes: `C`, `UTF8MB4_BIN`, `nocase`) is created with the
+/// column, read back as named, no difference after; naming one on an existing column alters it (WARN), and the
+/// rollback takes it away again. The data compares under it.
+async fn declared_collations_converge(dialect: Dialect) {
+    use common::column;
+    use dbwarden::diff::Safety;
+    use dbwarden::schema::{Column, ColumnType, Schema};
+    let written = match dialect {
+        Dialect::Postgres => "C",
+        Dialect::MySql => "UTF8MB4_BIN",
+        Dialect::Sqlite => "nocase",
+    };
+    let collated = |name: &str| Column {
+        collation: Some(written.to_string()),
+        ..column(name, ColumnType::Varchar(10), true, None)
+    };
+    let v1 = keyed_table("t", vec![collated("code"), column("tag", ColumnType::Varchar(10), true, None)]);
+    let v2 = keyed_table("t", vec![collated("code"), collated("tag")]);
+    let db = TestDb::new(dialect).await;
+    let canonical = |s: &Schema| comparable(dialect, dbwarden::introspect::canonical(dialect, s));
+    let g1 = dbwarden::generate::generate(dialect, Schema::default(), v1.clone(), &Renames::default()).unwrap();
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &g1.text)]);
+    let m = Migrator::new(Source::dir(&dir));
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g1.text));
+    let live = introspect(&db).await;
+    assert_eq!(live, canonical(&v1), "{dialect}\n{}", g1.text);
+    assert!(dbwarden::generate::generate(dialect, live.clone(), v1, &Renames::default()).is_none(), "{dialect}");
+
+    let g2 = dbwarden::generate::generate(dialect, live.clone(), v2.clone(), &Renames::default()).unwrap();
+    assert_eq!(g2.safety, Safety::Warn, "{dialect}: {}", g2.text);
+    std::fs::write(dir.join("app__0002_tag.sql"), &g2.text).unwrap();
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
+    db.exec("INSERT INTO t (id, code, tag) VALUES (1, 'a', 'b')").await;
+    let after = introspect(&db).await;
+    assert_eq!(after, canonical(&v2), "{dialect}\n{}", g2.text);
+    assert!(dbwarden::generate::generate(dialect, after, v2, &Renames::default()).is_none(), "{dialect}");
+    // Under "C" and utf8mb4_bin 'B' is not 'b'; under NOCASE it is.
+    let equal = db.strings("SELECT tag FROM t WHERE tag = 'B'").await;
+    let expected: &[&str] = if dialect == Dialect::Sqlite { &["b"] } else { &[] };
+    assert_eq!(equal, expected, "{dialect}");
+
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
+    assert_eq!(introspect(&db).await, live, "{dialect}: the rollback takes it away\n{}", g2.text);
+}
+
+mod declared_collations {
+    per_backend!(declared_collations_converge);
+    use super::declared_collations_converge;
+}
+
 /// MariaDB: `ON UPDATE CURRENT_TIMESTAMP` set by hand on a column survives a generated `MODIFY COLUMN` (here a
 /// column made NOT NULL), which used to drop it silently (the timestamp then stopped following updates); it is no
 /// difference from models that name none, and the rollback keeps it too.

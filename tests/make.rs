@@ -459,7 +459,48 @@ macro_rules! per_backend {
     };
 }
 
-per_backend!(workflow, rename_keeps_data, not_null_column_without_default_fails_on_rows);
+per_backend!(workflow, rename_keeps_data, not_null_column_without_default_fails_on_rows, renames_spelled_otherwise);
+
+/// Where the database compares names without case (SQLite's, MySQL's columns), a `renamed_from` spelled otherwise
+/// than the database's name renames that name (it was a drop and an add: the values lost), and a rename onto
+/// another spelling of a column the models drop is refused like one onto the same spelling (it was written, and
+/// failed at migrate). On PostgreSQL `MAIL` is not `mail`: there the first stays a drop and an add.
+async fn renames_spelled_otherwise(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    let table = |columns: &[(&str, &str)]| {
+        let mut t =
+            "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"id\"\ntype = \"BigInteger\"\nprimary_key = true\n"
+                .to_string();
+        for (c, extra) in columns {
+            t.push_str(&format!("[[table.column]]\nname = \"{c}\"\ntype = \"String(20)\"\n{extra}"));
+        }
+        t
+    };
+    std::fs::write(root.join("dbwarden.schema.toml"), table(&[("mail", ""), ("old", "")])).unwrap();
+    assert_eq!(run(root, url, &["make-migrations", "v1"]).code, 0);
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    db.exec("INSERT INTO t (id, mail, old) VALUES (1, 'a@b', 'x')").await;
+
+    std::fs::write(root.join("dbwarden.schema.toml"), table(&[("email", "renamed_from = \"MAIL\"\n"), ("old", "")]))
+        .unwrap();
+    let out = run(root, url, &["make-migrations", "email"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    if dialect == Dialect::Postgres {
+        assert!(out.stdout.contains("drop column t.mail"), "two names on PostgreSQL: {out:?}");
+        return;
+    }
+    assert!(out.stdout.contains("rename column t.mail to email") && !out.stdout.contains("drop"), "{out:?}");
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    assert_eq!(db.strings("SELECT email FROM t").await, ["a@b"], "the values stay");
+
+    let before = files(root);
+    std::fs::write(root.join("dbwarden.schema.toml"), table(&[("EMAIL", "renamed_from = \"old\"\n")])).unwrap();
+    let out = run(root, url, &["make-migrations"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("column `t`.`old` is renamed to `EMAIL`") && out.stderr.contains("already"), "{out:?}");
+    assert_eq!(files(root), before, "nothing written");
+}
 
 #[test]
 fn without_database_or_snapshot_it_says_what_to_do() {

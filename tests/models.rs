@@ -264,7 +264,7 @@ pub struct OrderItem {
     pub note: Option<String>,
     #[dbwarden(sql_type = "CHAR(36)", comment = "ref in the ERP", renamed_from = "erp_ref")]
     pub external: String,
-    #[dbwarden(length = 16, default = "'new'", on_delete = "restrict", references = "statuses.code")]
+    #[dbwarden(length = 16, default = "'new'", on_delete = "restrict", references = "statuses.code", collation = "C")]
     pub status: String,
     #[dbwarden(skip)]
     pub cache: Vec<String>,
@@ -345,7 +345,11 @@ fn every_attribute() {
                         comment: Some("ref in the ERP".into()),
                         ..col("external", ColumnType::Custom("CHAR(36)".into()), false)
                     },
-                    Column { default: Some("'new'".into()), ..col("status", ColumnType::Varchar(16), false) },
+                    Column {
+                        default: Some("'new'".into()),
+                        collation: Some("C".into()),
+                        ..col("status", ColumnType::Varchar(16), false)
+                    },
                 ],
                 primary_key: Some(PrimaryKey { columns: strings(&["order_id", "line"]) }),
                 indexes: vec![

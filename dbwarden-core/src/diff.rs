@@ -364,36 +364,87 @@ impl Renames {
     }
 }
 
-impl Renames {
-    /// These renames and those of the names of `new` that differ from one of `old` only in ASCII case, where the
-    /// database takes such names for one (`tables`, `columns`: SQLite's tables and columns, MySQL's columns): the
-    /// models' `users` of a table the database calls `Users` is that table renamed, not a new table beside a dropped
-    /// one (which the database would refuse, or, for a column, drop its data with it). A name that matches several
-    /// in that way, or one a rename already accounts for, is left as it is.
+/// How a database compares names: whether two spellings are one name to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NameFolding {
+    /// Only the same spelling (PostgreSQL's quoted names, MySQL's table names on a case-sensitive server).
+    #[default]
+    Exact,
+    /// ASCII letters without case (SQLite's names: `Users` is `users`, `É` is not `é`).
+    Ascii,
+    /// Letters without case, character by character (MySQL's column names: `É` is `é` too).
+    Unicode,
+}
+
+impl NameFolding {
+    /// Whether `a` and `b` are one name.
     ///
     /// ```
-    /// use dbwarden_core::diff::Renames;
+    /// use dbwarden_core::diff::NameFolding;
+    /// assert!(NameFolding::Ascii.same("Users", "users") && !NameFolding::Ascii.same("É", "é"));
+    /// assert!(NameFolding::Unicode.same("É", "é") && !NameFolding::Unicode.same("e", "é"));
+    /// assert!(!NameFolding::Exact.same("Users", "users"));
+    /// ```
+    pub fn same(self, a: &str, b: &str) -> bool {
+        match self {
+            NameFolding::Exact => a == b,
+            NameFolding::Ascii => a.eq_ignore_ascii_case(b),
+            NameFolding::Unicode => a.chars().flat_map(char::to_uppercase).eq(b.chars().flat_map(char::to_uppercase)),
+        }
+    }
+}
+
+impl Renames {
+    /// These renames, for a database that compares names with `folding` (tables, columns), with what that adds:
+    /// a declared rename from a spelling of a name the old schema has (`renamed_from = "Email"` of the
+    /// database's `email`) is from that name; and a name of `new` that is one of `old`'s spelled otherwise is
+    /// that name renamed (the models' `users` of a table the database calls `Users`), not a new table beside a
+    /// dropped one (which the database would refuse, or, for a column, drop its data with it). A name that
+    /// matches several, or one a rename already accounts for, is left as it is.
+    ///
+    /// ```
+    /// use dbwarden_core::diff::{NameFolding::Ascii, Renames};
     /// use dbwarden_core::schema::{Column, ColumnType, Schema, Table};
     /// let table = |name: &str, column: &str| Schema { tables: vec![Table { name: name.into(),
     ///     columns: vec![Column::new(column, ColumnType::Text, true)], ..Table::default() }] };
-    /// let folded = Renames::default().with_case_folded(&table("Users", "email"), &table("users", "Email"), (true, true));
+    /// let folded = Renames::default().with_case_folded(&table("Users", "email"), &table("users", "Email"), (Ascii, Ascii));
     /// assert_eq!(folded.tables, [("Users".to_string(), "users".to_string())]);
     /// assert_eq!(folded.columns, [("users".to_string(), "email".to_string(), "Email".to_string())]);
     /// ```
-    pub fn with_case_folded(&self, old: &Schema, new: &Schema, (tables, columns): (bool, bool)) -> Renames {
+    pub fn with_case_folded(
+        &self,
+        old: &Schema,
+        new: &Schema,
+        (tables, columns): (NameFolding, NameFolding),
+    ) -> Renames {
         let mut out = self.clone();
-        if !tables && !columns {
+        if tables == NameFolding::Exact && columns == NameFolding::Exact {
             return out;
         }
         let (old_tables, new_tables) = (by_name(old), by_name(new));
-        if tables {
-            let from: HashSet<&str> = self.tables.iter().map(|(f, _)| f.as_str()).collect();
+        // The one name of `names` that is `name` spelled otherwise, if `name` itself is not there.
+        let spelled = |folding: NameFolding, name: &str, names: &mut dyn Iterator<Item = &str>| -> Option<String> {
+            let mut alike = names.filter(|n| folding.same(n, name));
+            match (alike.next(), alike.next()) {
+                (Some(only), None) if only != name => Some(only.to_string()),
+                _ => None,
+            }
+        };
+        if tables != NameFolding::Exact {
+            for (from, _) in &mut out.tables {
+                if !old_tables.contains_key(from.as_str()) {
+                    if let Some(live) = spelled(tables, from, &mut old.tables.iter().map(|t| t.name.as_str())) {
+                        *from = live;
+                    }
+                }
+            }
+            let from: HashSet<String> = out.tables.iter().map(|(f, _)| f.clone()).collect();
             let to: HashSet<&str> = self.tables.iter().map(|(_, t)| t.as_str()).collect();
             let gone: Vec<&str> = old
                 .tables
                 .iter()
                 .map(|t| t.name.as_str())
-                .filter(|n| !new_tables.contains_key(n) && !from.contains(n))
+                .filter(|n| !new_tables.contains_key(n) && !from.contains(*n))
                 .collect();
             let came: Vec<&str> = new
                 .tables
@@ -401,9 +452,9 @@ impl Renames {
                 .map(|t| t.name.as_str())
                 .filter(|n| !gone.is_empty() && !old_tables.contains_key(n) && !to.contains(n))
                 .collect();
-            let alike = |list: &[&'_ str], name: &str| list.iter().filter(|n| n.eq_ignore_ascii_case(name)).count();
+            let alike = |list: &[&'_ str], name: &str| list.iter().filter(|n| tables.same(n, name)).count();
             for name in &came {
-                let mut olds = gone.iter().filter(|o| o.eq_ignore_ascii_case(name));
+                let mut olds = gone.iter().filter(|o| tables.same(o, name));
                 if let (Some(o), None) = (olds.next(), olds.next()) {
                     if alike(&came, o) == 1 {
                         out.tables.push((o.to_string(), name.to_string()));
@@ -411,14 +462,27 @@ impl Renames {
                 }
             }
         }
-        if columns {
+        if columns != NameFolding::Exact {
+            let old_name_of = |out: &Renames, name: &str| -> String {
+                out.tables.iter().find(|(_, to)| to == name).map_or(name, |(f, _)| f.as_str()).to_string()
+            };
+            for i in 0..out.columns.len() {
+                let old_table = old_name_of(&out, &out.columns[i].0);
+                let Some(before) = old_tables.get(old_table.as_str()) else { continue };
+                if before.column(&out.columns[i].1).is_none() {
+                    let names = &mut before.columns.iter().map(|c| c.name.as_str());
+                    if let Some(live) = spelled(columns, &out.columns[i].1, names) {
+                        out.columns[i].1 = live;
+                    }
+                }
+            }
+            let declared = out.columns.clone();
             for t in &new.tables {
                 let name = t.name.as_str();
-                let old_name = out.tables.iter().find(|(_, to)| to == name).map_or(name, |(f, _)| f.as_str());
-                let Some(before) = old_tables.get(old_name) else { continue };
-                let renamed = |c: &(String, String, String)| c.0 == name;
-                let from: HashSet<&str> = self.columns.iter().filter(|c| renamed(c)).map(|c| c.1.as_str()).collect();
-                let to: HashSet<&str> = self.columns.iter().filter(|c| renamed(c)).map(|c| c.2.as_str()).collect();
+                let Some(before) = old_tables.get(old_name_of(&out, name).as_str()) else { continue };
+                let renamed = |c: &&(String, String, String)| c.0 == name;
+                let from: HashSet<&str> = declared.iter().filter(renamed).map(|c| c.1.as_str()).collect();
+                let to: HashSet<&str> = declared.iter().filter(renamed).map(|c| c.2.as_str()).collect();
                 let mut used: HashSet<&str> = HashSet::new();
                 for c in &t.columns {
                     let column = c.name.as_str();
@@ -429,7 +493,7 @@ impl Renames {
                         .columns
                         .iter()
                         .map(|o| o.name.as_str())
-                        .filter(|o| o.eq_ignore_ascii_case(column) && t.column(o).is_none())
+                        .filter(|o| columns.same(o, column) && t.column(o).is_none())
                         .filter(|o| !from.contains(o) && !used.contains(o))
                         .collect();
                     if let [o] = alike[..] {
@@ -574,10 +638,23 @@ pub struct RenameOntoExisting {
 /// assert_eq!(e.to_string(), "column `t`.`first` is renamed to `last` (renamed_from or --rename), but table `t` has a column `last` already: a rename cannot replace it");
 /// ```
 pub fn rename_onto_existing(old: &Schema, new: &Schema, renames: &Renames) -> Option<RenameOntoExisting> {
+    rename_onto_existing_folded(old, new, renames, Default::default())
+}
+
+/// [`rename_onto_existing`] where the database compares names with `folding` (tables, columns, as in
+/// [`Renames::with_case_folded`]): a rename onto another spelling of a name the old schema has is onto that name
+/// (a case-only rename of the name itself is not).
+pub fn rename_onto_existing_folded(
+    old: &Schema,
+    new: &Schema,
+    renames: &Renames,
+    (tables, columns): (NameFolding, NameFolding),
+) -> Option<RenameOntoExisting> {
     let (old_tables, new_tables) = (by_name(old), by_name(new));
     let (table_renames, column_renames) = active(renames, &old_tables, &new_tables);
+    let has_table = |to: &str, from: &str| old.tables.iter().any(|t| t.name != from && tables.same(&t.name, to));
     for (from, to) in &table_renames {
-        if old_tables.contains_key(to) {
+        if old_tables.contains_key(to) || has_table(to, from) {
             return Some(RenameOntoExisting {
                 kind: "table",
                 what: "table ".into(),
@@ -589,7 +666,9 @@ pub fn rename_onto_existing(old: &Schema, new: &Schema, renames: &Renames) -> Op
     }
     for ((table, from), to) in &column_renames {
         let old_table = old_table_of(&table_renames, table);
-        if old_tables.get(old_table).is_some_and(|t| t.column(to).is_some()) {
+        let has =
+            |t: &Table| t.columns.iter().any(|c| c.name == **to || (c.name != **from && columns.same(&c.name, to)));
+        if old_tables.get(old_table).is_some_and(|t| has(t)) {
             return Some(RenameOntoExisting {
                 kind: "column",
                 what: format!("column `{old_table}`."),
@@ -1253,19 +1332,56 @@ mod tests {
         let schema = |tables: Vec<Table>| Schema { tables };
         let old = schema(vec![table("Users", &["email", "EMAIL2", "Tag", "TAG"]), table("logs", &["at"])]);
         let new = schema(vec![table("users", &["Email", "email2", "tag"]), table("LOGS", &["AT"]), table("Logs", &[])]);
-        let folded = Renames::default().with_case_folded(&old, &new, (true, true));
+        use NameFolding::{Ascii, Exact};
+        let folded = Renames::default().with_case_folded(&old, &new, (Ascii, Ascii));
         // `logs` matches two new tables: left alone; `Tag`/`TAG` are two candidates for `tag`: left alone.
         assert_eq!(folded.tables, [("Users".to_string(), "users".to_string())]);
         let columns: Vec<(&str, &str)> = folded.columns.iter().map(|(_, f, t)| (f.as_str(), t.as_str())).collect();
         assert_eq!(columns, [("email", "Email"), ("EMAIL2", "email2")]);
         // Columns only (MySQL): the tables are other tables.
-        assert_eq!(Renames::default().with_case_folded(&old, &new, (false, true)), Renames::default());
-        assert_eq!(Renames::default().with_case_folded(&old, &new, (false, false)), Renames::default());
+        assert_eq!(Renames::default().with_case_folded(&old, &new, (Exact, Ascii)), Renames::default());
+        assert_eq!(Renames::default().with_case_folded(&old, &new, (Exact, Exact)), Renames::default());
         // A declared rename wins.
         let declared = Renames { tables: vec![("Users".into(), "LOGS".into())], columns: vec![] };
-        let folded = declared.with_case_folded(&old, &new, (true, false));
+        let folded = declared.with_case_folded(&old, &new, (Ascii, Exact));
         let pairs: Vec<(&str, &str)> = folded.tables.iter().map(|(f, t)| (f.as_str(), t.as_str())).collect();
         assert_eq!(pairs, [("Users", "LOGS"), ("logs", "Logs")], "`Logs` is then the only spelling of `logs`");
+
+        // A declared rename from another spelling of the database's name is from that name.
+        let old = schema(vec![table("people", &["id", "mail", "É"])]);
+        let new = schema(vec![table("persons", &["id", "email", "é"])]);
+        let declared = Renames {
+            tables: vec![("PEOPLE".into(), "persons".into())],
+            columns: vec![("persons".into(), "MAIL".into(), "email".into())],
+        };
+        let folded = declared.with_case_folded(&old, &new, (Ascii, NameFolding::Unicode));
+        assert_eq!(folded.tables, [("people".to_string(), "persons".to_string())]);
+        let columns: Vec<(&str, &str)> = folded.columns.iter().map(|(_, f, t)| (f.as_str(), t.as_str())).collect();
+        assert_eq!(columns, [("mail", "email"), ("É", "é")], "MySQL's É is é");
+        let ascii = declared.with_case_folded(&old, &new, (Ascii, Ascii));
+        assert_eq!(ascii.columns.len(), 1, "SQLite's É is not é: {:?}", ascii.columns);
+    }
+
+    /// A rename onto another spelling of a name the database has is onto that name, where names fold; renaming a
+    /// name to another spelling of itself is not.
+    #[test]
+    fn renames_onto_another_spelling() {
+        use NameFolding::{Ascii, Exact};
+        let table = |columns: &[&str]| Schema {
+            tables: vec![Table {
+                name: "t".into(),
+                columns: columns.iter().map(|c| col(c, ColumnType::Text, true)).collect(),
+                ..Default::default()
+            }],
+        };
+        let (old, new) = (table(&["email", "old"]), table(&["EMAIL"]));
+        let onto = Renames { columns: vec![("t".into(), "old".into(), "EMAIL".into())], ..Renames::default() };
+        assert_eq!(rename_onto_existing_folded(&old, &new, &onto, (Exact, Exact)), None, "PostgreSQL: two names");
+        let e = rename_onto_existing_folded(&old, &new, &onto, (Ascii, Ascii)).unwrap();
+        assert_eq!((e.from.as_str(), e.to.as_str()), ("old", "EMAIL"));
+        let itself = Renames { columns: vec![("t".into(), "email".into(), "EMAIL".into())], ..Renames::default() };
+        let (old, new) = (table(&["email"]), table(&["EMAIL"]));
+        assert_eq!(rename_onto_existing_folded(&old, &new, &itself, (Ascii, Ascii)), None);
     }
 
     fn users() -> Table {

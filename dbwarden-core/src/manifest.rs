@@ -34,6 +34,7 @@
 //! on_delete = "CASCADE"         # and on_update: CASCADE, SET NULL, SET DEFAULT, RESTRICT, NO ACTION
 //! index = true
 //! # comment = "...", renamed_from = "old_name", sql_type = "CITEXT" (instead of `type`)
+//! # collation = "utf8mb4_bin"     on a text column: as the database names it ("C", NOCASE, utf8mb4_bin)
 //!
 //! [[table.index]]
 //! name = "ix_users_status_email"  # optional: ix_<table>_<columns> when absent
@@ -177,6 +178,7 @@ struct RawColumn {
     on_update: Option<Spanned<String>>,
     comment: Option<String>,
     renamed_from: Option<Spanned<String>>,
+    collation: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -429,7 +431,9 @@ fn build_table(cx: &Cx, raw: Spanned<RawTable>) -> Result<(ModelTable, Vec<(Stri
         let cname = c.name.get_ref().clone();
         let name_offset = c.name.span().start;
         ident(cx, name_offset, "column name", &cname, &format!("{here}: "))?;
-        if let Some(first) = built.iter().find(|b| b.column.name.eq_ignore_ascii_case(&cname)) {
+        // MySQL compares column names without case, `É` and `é` included.
+        let same = |a: &str| crate::diff::NameFolding::Unicode.same(a, &cname);
+        if let Some(first) = built.iter().find(|b| same(&b.column.name)) {
             return Err(cx.err(
                 name_offset,
                 format!(
@@ -463,6 +467,21 @@ fn build_table(cx: &Cx, raw: Spanned<RawTable>) -> Result<(ModelTable, Vec<(Stri
                     format!("{at} has no type: add `type = \"Integer\"` (SQLAlchemy's names) or `sql_type = \"...\"`"),
                 ))
             }
+        };
+        let collation = match &c.collation {
+            None => None,
+            Some(name) if name.get_ref().trim().is_empty() => {
+                return Err(
+                    cx.err(name.span().start, format!("{at}: collation is empty: name one, such as \"utf8mb4_bin\""))
+                );
+            }
+            Some(name) if !ty.is_text_like() && !matches!(ty, ColumnType::Custom(_)) => {
+                return Err(cx.err(
+                    name.span().start,
+                    format!("{at}: a collation applies to text columns (String, Text, Enum, or an sql_type), not {ty}"),
+                ));
+            }
+            Some(name) => Some(name.get_ref().trim().to_string()),
         };
         let default = match (c.server_default, c.default) {
             (Some(_), Some(d)) => {
@@ -546,7 +565,7 @@ fn build_table(cx: &Cx, raw: Spanned<RawTable>) -> Result<(ModelTable, Vec<(Stri
                 default,
                 auto_increment: false,
                 comment: c.comment,
-                collation: None,
+                collation,
                 on_update: None,
             },
             line,
@@ -910,8 +929,7 @@ fn default_sql(cx: &Cx, at: &str, ty: &ColumnType, value: Spanned<toml::Value>) 
                     cx.err(offset, format!("{at}: the default `{t}` leaves a quote or a parenthesis open: close it"))
                 );
             }
-            let textual =
-                matches!(ty, ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Enum(_));
+            let textual = ty.is_text_like();
             if bare_word && textual {
                 return Err(cx.err(
                     offset,

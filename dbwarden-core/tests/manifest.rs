@@ -466,6 +466,15 @@ fn every_error_names_its_line() {
     );
     fails(&table("[[table.column]]\nname = \"a\"\nsql_type = \" \"\n"), 9, "sql_type is empty");
 
+    // Collations.
+    fails(&table("[[table.column]]\nname = \"a\"\ntype = \"Integer\"\ncollation = \"C\"\n"), 10, "not integer");
+    fails(&table("[[table.column]]\nname = \"a\"\ntype = \"Text\"\ncollation = \" \"\n"), 10, "collation is empty");
+    fails(
+        &table("[[table.column]]\nname = \"é\"\ntype = \"Text\"\n[[table.column]]\nname = \"É\"\ntype = \"Text\"\n"),
+        11,
+        "a second column named `É`",
+    );
+
     // Defaults.
     fails(
         &table("[[table.column]]\nname = \"a\"\ntype = \"Text\"\ndefault = \"'x'\"\nserver_default = \"'y'\"\n"),
@@ -732,6 +741,17 @@ fn autoincrement_follows_sqlalchemy_auto_rule() {
     assert!(parse(text, FILE).unwrap()[0].table.columns.iter().all(|c| !c.auto_increment && !c.nullable));
     assert_eq!(one("").map(|_| ()), Ok(()));
     fails("[[table]]\nname = \"p\"\n[[table.column]]\nname = \"k\"\ntype = \"Uuid\"\nprimary_key = true\nautoincrement = true\n", 7, "an integer");
+}
+
+#[test]
+fn a_column_names_its_collation() {
+    let text = table(
+        "[[table.column]]\nname = \"code\"\ntype = \"String(8)\"\ncollation = \"utf8mb4_bin\"\n\
+         [[table.column]]\nname = \"kind\"\nsql_type = \"CITEXT\"\ncollation = \"C\"\n",
+    );
+    let t = &parse(&text, FILE).unwrap()[0].table;
+    let collations: Vec<Option<&str>> = t.columns.iter().map(|c| c.collation.as_deref()).collect();
+    assert_eq!(collations, [None, Some("utf8mb4_bin"), Some("C")]);
 }
 
 #[test]

@@ -16,7 +16,7 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, LitInt, LitStr, PathArgume
 
 const TABLE_KEYS: &str = "name, comment, database, index(...), unique(...), check(...), primary_key(...), renamed_from";
 const COLUMN_KEYS: &str = "primary_key, unique, index, length, precision, scale, default, references, on_delete, \
-                           on_update, column, comment, renamed_from, sql_type, skip";
+                           on_update, column, comment, renamed_from, sql_type, collation, skip";
 
 /// Default precision and scale of a `Decimal` field without `precision`/`scale`.
 const DECIMAL_DEFAULT: (u32, u32) = (38, 10);
@@ -264,6 +264,7 @@ struct FieldAttrs {
     comment: Option<Spanned2<String>>,
     renamed_from: Option<Spanned2<String>>,
     sql_type: Option<Spanned2<String>>,
+    collation: Option<Spanned2<String>>,
     skip: Option<Span>,
 }
 
@@ -285,6 +286,7 @@ impl FieldAttrs {
             self.comment.as_ref().map(|v| v.span),
             self.renamed_from.as_ref().map(|v| v.span),
             self.sql_type.as_ref().map(|v| v.span),
+            self.collation.as_ref().map(|v| v.span),
         ]
         .into_iter()
         .flatten()
@@ -387,6 +389,12 @@ fn parse_field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
                     return err(v.span, "`sql_type` cannot be empty");
                 }
                 set_once(&mut f.sql_type, v.value, &meta, "sql_type")
+            } else if p.is_ident("collation") {
+                let v = string(&meta, "collation")?;
+                if v.value.trim().is_empty() {
+                    return err(v.span, "`collation` cannot be empty; name one, such as \"utf8mb4_bin\"");
+                }
+                set_once(&mut f.collation, v.value.trim().to_string(), &meta, "collation")
             } else {
                 Err(unknown(&meta, "column", COLUMN_KEYS))
             }
@@ -502,6 +510,7 @@ struct ColumnOut {
     default: Option<String>,
     auto_increment: bool,
     comment: Option<String>,
+    collation: Option<String>,
 }
 
 struct Fk {
@@ -664,6 +673,17 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             (None, None) => unreachable!("no sql_type implies a base type"),
         };
 
+        if let Some(c) = &a.collation {
+            if !ty.is_text_like() && !matches!(ty, ColumnType::Custom(_)) {
+                return err(
+                    c.span,
+                    format!(
+                        "`collation` applies to text columns (`String`, or one with `sql_type`), not `{}`",
+                        type_text(inner)
+                    ),
+                );
+            }
+        }
         if let Some(pk) = a.primary_key {
             if nullable {
                 return Err(syn::Error::new_spanned(
@@ -725,6 +745,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             default: a.default.map(|d| d.value),
             auto_increment: false,
             comment: a.comment.map(|c| c.value),
+            collation: a.collation.map(|c| c.value),
         });
     }
 
@@ -852,6 +873,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         let default = opt(c.default.as_deref());
         let auto_increment = c.auto_increment;
         let comment = opt(c.comment.as_deref());
+        let collation = opt(c.collation.as_deref());
         quote! {
             ::dbwarden::schema::Column {
                 name: #name,
@@ -860,7 +882,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 default: #default,
                 auto_increment: #auto_increment,
                 comment: #comment,
-                collation: ::core::option::Option::None,
+                collation: #collation,
                 on_update: ::core::option::Option::None,
             }
         }

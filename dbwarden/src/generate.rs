@@ -31,6 +31,9 @@ pub struct Compared {
     pub new: Schema,
     /// The changes, in upgrade order.
     pub changes: Vec<Change>,
+    /// The renames they were found with: those given, with what the dialect's comparison of names adds (see
+    /// [`Renames::with_case_folded`]).
+    pub renames: Renames,
 }
 
 /// Compares `old` with `new` as `dialect` will read them back (the first half of [`generate`], for the read-only
@@ -39,12 +42,12 @@ pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) ->
     let (old, mut new) =
         (crate::introspect::into_canonical(dialect, old), crate::introspect::into_canonical(dialect, new));
     // Where `Users` and `users` are one name, a model spelling a name otherwise is that name renamed.
-    let renames = &renames.with_case_folded(&old, &new, crate::backend::dialect::of(dialect).names_fold_case());
+    let renames = renames.with_case_folded(&old, &new, crate::backend::dialect::of(dialect).name_folding());
     // Models name no collation nor ON UPDATE: the columns keep the ones the database has.
     let types = crate::types::of(dialect);
-    keep_unmodelled(&old, &mut new, renames, &|ty| types.collatable(ty));
-    let changes = diff(&old, &new, renames);
-    Compared { old, new, changes }
+    keep_unmodelled(&old, &mut new, &renames, &|ty| types.collatable(ty));
+    let changes = diff(&old, &new, &renames);
+    Compared { old, new, changes, renames }
 }
 
 /// The migration turning `old` into `new` on `dialect` (both as the models declare them; they are compared as the
@@ -69,7 +72,7 @@ impl Compared {
     /// The migration file text for these changes on `dialect` (the second half of [`generate`]). `None` when there
     /// is nothing to change.
     pub fn migration(&self, dialect: Dialect, options: &Options) -> Option<Generated> {
-        let Compared { old, new, changes } = self;
+        let Compared { old, new, changes, .. } = self;
         if changes.is_empty() {
             return None;
         }

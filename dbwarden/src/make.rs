@@ -456,8 +456,11 @@ fn unmatched_rename(renames: &Renames, all: &Renames, old: &Schema, new: &Schema
     Ok(())
 }
 
-fn refuse_rename_onto_existing(compared: &Compared, renames: &Renames) -> Result<(), MakeError> {
-    dbwarden_core::diff::rename_onto_existing(&compared.old, &compared.new, renames).map_or(Ok(()), |e| Err(e.into()))
+/// The renames are those `compare` found the changes with (the given ones, spelled as the database names them).
+fn refuse_rename_onto_existing(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
+    let folding = crate::backend::dialect::of(dialect).name_folding();
+    dbwarden_core::diff::rename_onto_existing_folded(&compared.old, &compared.new, &compared.renames, folding)
+        .map_or(Ok(()), |e| Err(e.into()))
 }
 
 /// The keys MariaDB cannot build over a column that needs a prefix length, named for messages: a primary key, a
@@ -584,7 +587,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     };
     let render = Options { column_order: db.column_order, triggers: base.triggers };
     let compared = compare(db.dialect, base.schema, target, &renames);
-    refuse_rename_onto_existing(&compared, &renames)?;
+    refuse_rename_onto_existing(db.dialect, &compared)?;
     check_keys(db.dialect, &compared)?;
     check_strict(db.dialect, &compared)?;
     // `compared.new` is the models as the database reads them back: what the snapshot records.
@@ -649,8 +652,8 @@ pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -
         (schema, BaselineOrigin::Live, triggers)
     };
     let compared = compare(db.dialect, schema, target, &renames);
-    refuse_rename_onto_existing(&compared, &renames)?;
-    let Compared { old, new, changes } = compared;
+    refuse_rename_onto_existing(db.dialect, &compared)?;
+    let Compared { old, new, changes, .. } = compared;
     let options = Options { column_order: db.column_order, triggers };
     let sql = crate::render::render(db.dialect, &changes, &old, &new, &options).into_iter().map(|s| s.sql).collect();
     Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(&changes), sql })
@@ -719,7 +722,7 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
         };
         if let Some(base) = base {
             let compared = compare(db.dialect, base, target, &renames);
-            refuse_rename_onto_existing(&compared, &renames)?;
+            refuse_rename_onto_existing(db.dialect, &compared)?;
             report.models = steps(&compared.changes);
         }
     }

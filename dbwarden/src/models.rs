@@ -71,6 +71,7 @@
 //! | `comment = "..."` | the column comment |
 //! | `renamed_from = "old"` | the column's previous name: a rename, keeping the data |
 //! | `sql_type = "CITEXT"` | the SQL type, verbatim ([`ColumnType::Custom`](crate::schema::ColumnType::Custom)); the field type is then free |
+//! | `collation = "utf8mb4_bin"` | a text column's collation, as the database names it (`"C"`, `NOCASE`); without it the column keeps the one it has |
 //! | `skip` | not a column |
 //!
 //! # Types

@@ -187,6 +187,16 @@ impl TryFrom<String> for ColumnType {
 }
 
 impl ColumnType {
+    /// Whether it is a text type (text, a bounded string, an enum's values): one that can have a collation.
+    ///
+    /// ```
+    /// use dbwarden_core::schema::ColumnType;
+    /// assert!(ColumnType::Varchar(20).is_text_like() && !ColumnType::Integer.is_text_like());
+    /// ```
+    pub fn is_text_like(&self) -> bool {
+        matches!(self, ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Enum(_))
+    }
+
     /// Whether it is an integer type (an integer primary key numbers itself).
     pub fn is_integer(&self) -> bool {
         matches!(self, ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt)

@@ -1,6 +1,7 @@
 //! The SQL text that differs between servers, behind one small trait: quoting, literals, casts and the few
 //! expressions the bookkeeping needs. Nothing else in dbwarden matches on the dialect to build SQL.
 
+use dbwarden_core::diff::NameFolding;
 use dbwarden_core::Dialect;
 
 /// SQL spelling of one dialect.
@@ -49,11 +50,11 @@ pub trait SqlDialect: Sync {
                     | "STATEMENT"
             )
     }
-    /// Whether names that differ only in ASCII case are one name, for (tables, columns): SQLite's both, MySQL's
-    /// columns (its table names follow `lower_case_table_names`, case-sensitive by default on Linux), quoted names
-    /// on PostgreSQL neither. Default: neither.
-    fn names_fold_case(&self) -> (bool, bool) {
-        (false, false)
+    /// How the server compares names, for (tables, columns): SQLite's both without ASCII case, MySQL's columns
+    /// without case (its table names follow `lower_case_table_names`, case-sensitive by default on Linux),
+    /// PostgreSQL's quoted names exactly. Default: exactly.
+    fn name_folding(&self) -> (NameFolding, NameFolding) {
+        (NameFolding::Exact, NameFolding::Exact)
     }
     /// The statement that opens a migration's explicit transaction. Default: `BEGIN`.
     fn begin(&self) -> &'static str {
@@ -290,8 +291,8 @@ impl SqlDialect for MySql {
     fn autocommit_batches(&self) -> bool {
         true
     }
-    fn names_fold_case(&self) -> (bool, bool) {
-        (false, true)
+    fn name_folding(&self) -> (NameFolding, NameFolding) {
+        (NameFolding::Exact, NameFolding::Unicode)
     }
     fn joins_its_record(&self, sql: &str) -> bool {
         // Only data statements: DDL commits the transaction before and after itself.
@@ -308,8 +309,8 @@ impl SqlDialect for MySql {
 }
 
 impl SqlDialect for Sqlite {
-    fn names_fold_case(&self) -> (bool, bool) {
-        (true, true)
+    fn name_folding(&self) -> (NameFolding, NameFolding) {
+        (NameFolding::Ascii, NameFolding::Ascii)
     }
     fn quote_ident(&self, name: &str) -> String {
         quote_with(name, '"')

@@ -463,8 +463,9 @@ fn scan(sql: &str) -> Scan {
                 }
             }
             // (The last one counts.)
+            // SQLite's collation names ignore case: held upper-cased.
             if let Some(name) = collation.filter(|n| !n.eq_ignore_ascii_case("BINARY")) {
-                out.collations.push((column.clone(), name));
+                out.collations.push((column.clone(), name.to_ascii_uppercase()));
             }
         }
         let mut pending: Option<String> = None;

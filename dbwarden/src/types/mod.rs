@@ -98,9 +98,17 @@ pub trait TypeMap: Sync {
         let _ = (ty, auto_increment);
         true
     }
+    /// A collation as this dialect's introspection reads it back, from a name as the models give it: MySQL's
+    /// lower-cased (`utf8mb4_bin`), SQLite's upper-cased (its names ignore case: `NOCASE`), PostgreSQL's quoted
+    /// where `quote_ident` would quote it (`"C"`, `"en_US"`, `ucs_basic`; each part of `schema.name`; a name
+    /// with a quote in it is taken as written); `None` for the name of the default collation, which reads back
+    /// as none (SQLite's `BINARY`, PostgreSQL's `default`). Default: as given.
+    fn canonical_collation(&self, name: &str) -> Option<String> {
+        Some(name.to_string())
+    }
     /// Whether a column of type `ty` can have a collation (a text type; on SQLite, any).
     fn collatable(&self, ty: &ColumnType) -> bool {
-        matches!(ty, ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Enum(_))
+        ty.is_text_like()
     }
 }
 

@@ -48,9 +48,13 @@ impl TypeMap for MySql {
         }
     }
 
+    fn canonical_collation(&self, name: &str) -> Option<String> {
+        Some(name.to_ascii_lowercase())
+    }
+
     fn collatable(&self, ty: &ColumnType) -> bool {
         match ty {
-            ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Enum(_) => true,
+            t if t.is_text_like() => true,
             // UUID is CHAR(36) here.
             ColumnType::Uuid => true,
             ColumnType::Custom(sql) => {

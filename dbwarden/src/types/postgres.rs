@@ -9,10 +9,25 @@ use super::{custom, enum_width, spell, CatalogType, TypeMap};
 pub(super) struct Postgres;
 
 impl TypeMap for Postgres {
+    fn canonical_collation(&self, name: &str) -> Option<String> {
+        if name == "default" || name == "\"default\"" {
+            return None;
+        }
+        if name.contains('"') {
+            return Some(name.to_string());
+        }
+        let plain = |part: &str| {
+            part.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        };
+        let quote = |part: &str| if plain(part) { part.to_string() } else { format!("\"{part}\"") };
+        Some(name.split('.').map(quote).collect::<Vec<_>>().join("."))
+    }
+
     fn collatable(&self, ty: &ColumnType) -> bool {
         match ty {
             // An enum is TEXT with a check here.
-            ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Enum(_) => true,
+            t if t.is_text_like() => true,
             ColumnType::Custom(sql) => {
                 const TEXT: [&str; 6] = ["text", "varchar", "character", "char", "bpchar", "citext"];
                 TEXT.contains(&super::head_word(sql).as_str())
@@ -121,6 +136,19 @@ pub(super) fn catalog_spelling(rendered: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collations_are_named_as_quote_ident_names_them() {
+        let name = |n: &str| Postgres.canonical_collation(n).unwrap_or_default();
+        assert_eq!(name("C"), "\"C\"");
+        assert_eq!(name("en_US"), "\"en_US\"");
+        assert_eq!(name("und-x-icu"), "\"und-x-icu\"");
+        assert_eq!(name("ucs_basic"), "ucs_basic");
+        assert_eq!(name("other.c2"), "other.c2");
+        assert_eq!(name("Odd Schema.Ci-X"), "\"Odd Schema\".\"Ci-X\"");
+        assert_eq!(name("\"C\""), "\"C\"", "as SQL names it already");
+        assert_eq!(Postgres.canonical_collation("default"), None);
+    }
 
     fn parse(text: &str) -> ColumnType {
         Postgres.parse(&CatalogType::named(text))

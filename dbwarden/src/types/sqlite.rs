@@ -19,6 +19,10 @@ pub(super) struct Sqlite;
 pub(crate) const STRICT_TYPES: [&str; 6] = ["INT", "INTEGER", "REAL", "TEXT", "BLOB", "ANY"];
 
 impl TypeMap for Sqlite {
+    fn canonical_collation(&self, name: &str) -> Option<String> {
+        Some(name.to_ascii_uppercase()).filter(|n| n != "BINARY")
+    }
+
     fn collatable(&self, _ty: &ColumnType) -> bool {
         true // COLLATE applies to any column
     }
