@@ -50,6 +50,16 @@ fn v2() -> String {
     )
 }
 
+/// The live schema of `db` and its triggers, read as `make-migrations` reads them.
+async fn live_with_triggers(db: &TestDb) -> (dbwarden::schema::Schema, Vec<dbwarden::render::Trigger>) {
+    let spec = dbwarden::backend::ConnectSpec { url: db.url.clone(), create: false };
+    let mut backend = dbwarden::backend::connect(&spec).await.unwrap();
+    let live = dbwarden::introspect::introspect(backend.as_mut(), None).await.unwrap();
+    let triggers = dbwarden::introspect::triggers(backend.as_mut()).await.unwrap();
+    backend.close().await;
+    (live, triggers)
+}
+
 fn files(root: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root.join("migrations/primary"))
         .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
@@ -262,12 +272,7 @@ async fn sqlite_rebuild_refuses_to_break_a_view_or_trigger() {
             .await;
         db.exec(dependent).await;
         db.exec("INSERT INTO players (id, name, score) VALUES (1, 'Kim', 3)").await;
-        let mut backend = dbwarden::backend::connect(&dbwarden::backend::ConnectSpec { url: db.url.clone(), create: false })
-            .await
-            .unwrap();
-        let live = dbwarden::introspect::introspect(backend.as_mut(), None).await.unwrap();
-        let triggers = dbwarden::introspect::triggers(backend.as_mut()).await.unwrap();
-        backend.close().await;
+        let (live, triggers) = live_with_triggers(&db).await;
         // `score` dropped and `name` widened: a rebuild.
         let mut models = live.clone();
         models.tables[0].columns.retain(|c| c.name != "score");
@@ -291,12 +296,7 @@ async fn sqlite_rebuild_refuses_to_lose_generated_columns() {
         let db = TestDb::new(Dialect::Sqlite).await;
         db.exec(&format!("CREATE TABLE g (id INTEGER PRIMARY KEY, n INT, {generated})")).await;
         db.exec("INSERT INTO g (id, n) VALUES (1, 3)").await;
-        let mut backend =
-            dbwarden::backend::connect(&dbwarden::backend::ConnectSpec { url: db.url.clone(), create: false })
-                .await
-                .unwrap();
-        let live = dbwarden::introspect::introspect(backend.as_mut(), None).await.unwrap();
-        backend.close().await;
+        let live = live_with_triggers(&db).await.0;
         assert_eq!(live.tables[0].columns.len(), 2, "generated columns are not in the model: {live:?}");
         // `n` made NOT NULL with a default: a rebuild.
         let mut models = live.clone();
@@ -322,12 +322,7 @@ async fn sqlite_counter_kept_where_no_table_ever_had_one() {
     use dbwarden::schema::{ColumnType, TableOption};
     let db = TestDb::new(Dialect::Sqlite).await;
     db.exec("CREATE TABLE counter (id INTEGER PRIMARY KEY, name TEXT)").await;
-    let mut backend =
-        dbwarden::backend::connect(&dbwarden::backend::ConnectSpec { url: db.url.clone(), create: false })
-            .await
-            .unwrap();
-    let mut generated_against = dbwarden::introspect::introspect(backend.as_mut(), None).await.unwrap();
-    backend.close().await;
+    let mut generated_against = live_with_triggers(&db).await.0;
     generated_against.tables[0].options = vec![TableOption::Autoincrement];
     let mut models = generated_against.clone();
     models.tables[0].options.clear(); // models declare none
@@ -355,12 +350,7 @@ async fn sqlite_rebuild_names_the_foreign_key_it_would_break() {
     db.exec("CREATE TABLE posts (id INTEGER PRIMARY KEY NOT NULL, user_id BIGINT NOT NULL)").await;
     db.exec("INSERT INTO users (id) VALUES (1)").await;
     db.exec("INSERT INTO posts (id, user_id) VALUES (1, 1), (2, 7)").await;
-    let mut backend =
-        dbwarden::backend::connect(&dbwarden::backend::ConnectSpec { url: db.url.clone(), create: false })
-            .await
-            .unwrap();
-    let live = dbwarden::introspect::introspect(backend.as_mut(), None).await.unwrap();
-    backend.close().await;
+    let live = live_with_triggers(&db).await.0;
     let mut models = live.clone();
     let posts = models.tables.iter_mut().find(|t| t.name == "posts").unwrap();
     posts.foreign_keys.push(dbwarden::schema::ForeignKey {

@@ -43,7 +43,7 @@ pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) ->
         (crate::introspect::into_canonical(dialect, old), crate::introspect::into_canonical(dialect, new));
     // Where `Users` and `users` are one name, a model spelling a name otherwise is that name renamed.
     let renames = renames.with_case_folded(&old, &new, crate::backend::dialect::of(dialect).name_folding());
-    // Models name no collation nor ON UPDATE: the columns keep the ones the database has.
+    // A collation the models do not name, ON UPDATE and table options: the columns and tables keep the database's.
     let types = crate::types::of(dialect);
     keep_unmodelled(&old, &mut new, &renames, &|ty| types.collatable(ty));
     let changes = diff(&old, &new, &renames);

@@ -142,9 +142,9 @@ pub struct Column {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// A collation other than the table's default (MySQL's `utf8mb4_bin`, PostgreSQL's `"C"`, SQLite's `NOCASE`),
-    /// as the database reports it. Models do not declare one: a column of the models takes the live column's (see
+    /// as the database reports it. A column of the models that names none takes the live column's (see
     /// [`crate::diff::keep_unmodelled`]), so an `ALTER` that restates the column (MySQL's `MODIFY`, PostgreSQL's
-    /// `TYPE`, a SQLite rebuild) keeps it.
+    /// `TYPE`, a SQLite rebuild) keeps it; one that names one (`collation = "..."`) is given it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collation: Option<String>,
     /// MySQL's `ON UPDATE` value (`CURRENT_TIMESTAMP`), as the database reports it. Models do not declare one: kept
