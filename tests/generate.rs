@@ -527,8 +527,73 @@ async fn declared_collations_converge(dialect: Dialect) {
     let expected: &[&str] = if dialect == Dialect::Sqlite { &["b"] } else { &[] };
     assert_eq!(equal, expected, "{dialect}");
 
+    // Naming the default collation (`default`; SQLite's `BINARY` too) sets the column back to it.
+    let v3 = keyed_table("t", vec![collated("code"), Column { collation: Some("default".into()), ..collated("tag") }]);
+    let g3 = dbwarden::generate::generate(dialect, introspect(&db).await, v3.clone(), &Renames::default()).unwrap();
+    std::fs::write(dir.join("app__0003_default.sql"), &g3.text).unwrap();
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g3.text));
+    let reset = introspect(&db).await;
+    assert_eq!(reset.tables[0].column("tag").unwrap().collation, None, "{dialect}\n{}", g3.text);
+    assert!(dbwarden::generate::generate(dialect, reset, v3, &Renames::default()).is_none(), "{dialect}: converged");
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap();
+
     m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap_or_else(|e| panic!("{dialect}: {e}\n{}", g2.text));
     assert_eq!(introspect(&db).await, live, "{dialect}: the rollback takes it away\n{}", g2.text);
+}
+
+/// MariaDB: the two sides of a foreign key must share their collation, and a column a key uses cannot be altered:
+/// a collation change of both is made between dropping the key and adding it back, as a type change is.
+#[tokio::test]
+async fn mariadb_collation_change_under_a_foreign_key() {
+    use dbwarden::schema::{Column, ColumnType, ForeignKey, PrimaryKey, Schema, Table};
+    let dialect = Dialect::MySql;
+    let schema = |collation: &str| {
+        let code = |name: &str| Column {
+            collation: Some(collation.to_string()),
+            ..Column::new(name, ColumnType::Varchar(20), false)
+        };
+        let parent = Table {
+            name: "p".into(),
+            columns: vec![code("code")],
+            primary_key: Some(PrimaryKey { columns: vec!["code".into()] }),
+            ..Table::default()
+        };
+        let child = Table {
+            name: "c".into(),
+            columns: vec![
+                Column { auto_increment: true, ..Column::new("id", ColumnType::BigInt, false) },
+                code("pcode"),
+            ],
+            primary_key: Some(PrimaryKey { columns: vec!["id".into()] }),
+            foreign_keys: vec![ForeignKey {
+                name: "fk_c_pcode_p".into(),
+                columns: vec!["pcode".into()],
+                ref_table: "p".into(),
+                ref_columns: vec!["code".into()],
+                on_delete: Default::default(),
+                on_update: Default::default(),
+            }],
+            ..Table::default()
+        };
+        Schema { tables: vec![child, parent] }
+    };
+    let (v1, v2) = (schema("utf8mb4_bin"), schema("utf8mb4_unicode_ci"));
+    let db = TestDb::new(dialect).await;
+    let g1 = dbwarden::generate::generate(dialect, Schema::default(), v1.clone(), &Renames::default()).unwrap();
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_t.sql", &g1.text)]);
+    let m = Migrator::new(Source::dir(&dir));
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{e}\n{}", g1.text));
+    db.exec("INSERT INTO p (code) VALUES ('a')").await;
+    db.exec("INSERT INTO c (pcode) VALUES ('a')").await;
+    let live = introspect(&db).await;
+    let g2 = dbwarden::generate::generate(dialect, live.clone(), v2.clone(), &Renames::default()).unwrap();
+    std::fs::write(dir.join("app__0002_ci.sql"), &g2.text).unwrap();
+    m.run(db.url.as_str()).await.unwrap_or_else(|e| panic!("{e}\n{}", g2.text));
+    let after = introspect(&db).await;
+    assert_eq!(after, dbwarden::introspect::canonical(dialect, &v2), "{}", g2.text);
+    assert!(dbwarden::generate::generate(dialect, after, v2, &Renames::default()).is_none());
+    m.rollback(db.url.as_str(), RollbackTo::Count(1)).await.unwrap_or_else(|e| panic!("{e}\n{}", g2.text));
+    assert_eq!(introspect(&db).await, live);
 }
 
 mod declared_collations {

@@ -376,6 +376,15 @@ pub enum NameFolding {
     Unicode,
 }
 
+/// `c` in upper case when that is one character.
+fn upper(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
 impl NameFolding {
     /// Whether `a` and `b` are one name.
     ///
@@ -383,13 +392,14 @@ impl NameFolding {
     /// use dbwarden_core::diff::NameFolding;
     /// assert!(NameFolding::Ascii.same("Users", "users") && !NameFolding::Ascii.same("É", "é"));
     /// assert!(NameFolding::Unicode.same("É", "é") && !NameFolding::Unicode.same("e", "é"));
-    /// assert!(!NameFolding::Exact.same("Users", "users"));
+    /// assert!(!NameFolding::Exact.same("Users", "users") && !NameFolding::Unicode.same("straße", "STRASSE"));
     /// ```
     pub fn same(self, a: &str, b: &str) -> bool {
         match self {
             NameFolding::Exact => a == b,
             NameFolding::Ascii => a.eq_ignore_ascii_case(b),
-            NameFolding::Unicode => a.chars().flat_map(char::to_uppercase).eq(b.chars().flat_map(char::to_uppercase)),
+            // Character by character, as MySQL folds: `ß` stays `ß` (its upper case is two letters).
+            NameFolding::Unicode => a.chars().map(upper).eq(b.chars().map(upper)),
         }
     }
 }
@@ -438,8 +448,10 @@ impl Renames {
                     }
                 }
             }
+            // A rename to the name the database has is done (a `renamed_from` left in the model after it ran).
+            out.tables.retain(|(from, to)| from != to);
             let from: HashSet<String> = out.tables.iter().map(|(f, _)| f.clone()).collect();
-            let to: HashSet<&str> = self.tables.iter().map(|(_, t)| t.as_str()).collect();
+            let to: HashSet<String> = out.tables.iter().map(|(_, t)| t.clone()).collect();
             let gone: Vec<&str> = old
                 .tables
                 .iter()
@@ -450,7 +462,7 @@ impl Renames {
                 .tables
                 .iter()
                 .map(|t| t.name.as_str())
-                .filter(|n| !gone.is_empty() && !old_tables.contains_key(n) && !to.contains(n))
+                .filter(|n| !gone.is_empty() && !old_tables.contains_key(n) && !to.contains(*n))
                 .collect();
             let alike = |list: &[&'_ str], name: &str| list.iter().filter(|n| tables.same(n, name)).count();
             for name in &came {
@@ -463,23 +475,31 @@ impl Renames {
             }
         }
         if columns != NameFolding::Exact {
-            let old_name_of = |out: &Renames, name: &str| -> String {
-                out.tables.iter().find(|(_, to)| to == name).map_or(name, |(f, _)| f.as_str()).to_string()
+            // The table renames that apply (old, new): not one left in a model after it ran.
+            let owned = |(o, n): (&str, &str)| (o.to_string(), n.to_string());
+            let applying: Vec<(String, String)> =
+                active(&out, &old_tables, &new_tables).0.into_iter().map(owned).collect();
+            let old_name_of = |name: &str| -> String {
+                applying.iter().find(|(_, n)| n == name).map_or(name, |(o, _)| o.as_str()).to_string()
             };
-            for i in 0..out.columns.len() {
-                let old_table = old_name_of(&out, &out.columns[i].0);
-                let Some(before) = old_tables.get(old_table.as_str()) else { continue };
-                if before.column(&out.columns[i].1).is_none() {
-                    let names = &mut before.columns.iter().map(|c| c.name.as_str());
-                    if let Some(live) = spelled(columns, &out.columns[i].1, names) {
-                        out.columns[i].1 = live;
+            for (table, from, _) in &mut out.columns {
+                let Some(before) = old_tables.get(old_name_of(table).as_str()) else { continue };
+                if before.column(from).is_none() {
+                    if let Some(live) = spelled(columns, from, &mut before.columns.iter().map(|c| c.name.as_str())) {
+                        *from = live;
                     }
                 }
             }
-            let declared = out.columns.clone();
+            out.columns.retain(|(_, from, to)| from != to);
+            // The column renames that apply (table, old, new).
+            let declared: Vec<(String, String, String)> = active(&out, &old_tables, &new_tables)
+                .1
+                .into_iter()
+                .map(|((t, f), n)| (t.to_string(), f.to_string(), n.to_string()))
+                .collect();
             for t in &new.tables {
                 let name = t.name.as_str();
-                let Some(before) = old_tables.get(old_name_of(&out, name).as_str()) else { continue };
+                let Some(before) = old_tables.get(old_name_of(name).as_str()) else { continue };
                 let renamed = |c: &&(String, String, String)| c.0 == name;
                 let from: HashSet<&str> = declared.iter().filter(renamed).map(|c| c.1.as_str()).collect();
                 let to: HashSet<&str> = declared.iter().filter(renamed).map(|c| c.2.as_str()).collect();
@@ -746,7 +766,10 @@ fn recreate_retyped_foreign_keys(old: &Schema, new_tables: &HashMap<&str, &Table
     let retyped: BTreeSet<(String, String)> = changes
         .iter()
         .filter_map(|c| match c {
-            Change::AlterColumn { table, from, to } if from.ty != to.ty => Some((table.clone(), to.name.clone())),
+            // A collation too: the two sides of a key must share theirs.
+            Change::AlterColumn { table, from, to } if from.ty != to.ty || from.collation != to.collation => {
+                Some((table.clone(), to.name.clone()))
+            }
             _ => None,
         })
         .collect();
@@ -902,7 +925,7 @@ fn same_definition(a: &Column, b: &Column) -> bool {
 
 /// Gives each column of `new` the collation and MySQL `ON UPDATE` value its column in `old` has (after the
 /// renames), where `new` names none and the column keeps a type that can have them (`collatable`: the dialect's text
-/// types; a type left unchanged keeps both). Models name neither: without
+/// types; a type left unchanged keeps both). Models name no `ON UPDATE` and often no collation: without
 /// this, a collation or `ON UPDATE CURRENT_TIMESTAMP` set by hand would count as a change, and an `ALTER` that restates
 /// the column for another reason (MySQL's `MODIFY`, PostgreSQL's `TYPE`, a SQLite rebuild) would drop it: values
 /// would compare and sort otherwise (on MySQL, be converted to the table's character set), or a timestamp stop
@@ -1360,6 +1383,31 @@ mod tests {
         assert_eq!(columns, [("mail", "email"), ("É", "é")], "MySQL's É is é");
         let ascii = declared.with_case_folded(&old, &new, (Ascii, Ascii));
         assert_eq!(ascii.columns.len(), 1, "SQLite's É is not é: {:?}", ascii.columns);
+    }
+
+    /// A case-only `renamed_from` left in the models after its migration ran names the table or column as it is
+    /// now: done, not a rename onto itself (which was refused on every later run); and a table rename left in the
+    /// models that no longer applies does not hide the table's columns from folding.
+    #[test]
+    fn renames_left_in_the_models_after_they_ran() {
+        use NameFolding::Ascii;
+        let table = |name: &str, columns: &[&str]| Table {
+            name: name.into(),
+            columns: columns.iter().map(|c| col(c, ColumnType::Text, true)).collect(),
+            ..Default::default()
+        };
+        let live = Schema { tables: vec![table("users", &["Email"]), table("accounts", &["email"])] };
+        let models = Schema { tables: vec![table("users", &["Email"]), table("accounts", &["Email"])] };
+        let left = Renames {
+            tables: vec![("Users".into(), "users".into()), ("people".into(), "accounts".into())],
+            columns: vec![("users".into(), "email".into(), "Email".into())],
+        };
+        let folded = left.with_case_folded(&live, &models, (Ascii, Ascii));
+        assert_eq!(folded.tables, [("people".to_string(), "accounts".to_string())], "Users -> users is done");
+        assert_eq!(folded.columns, [("accounts".to_string(), "email".to_string(), "Email".to_string())]);
+        assert_eq!(rename_onto_existing_folded(&live, &models, &folded, (Ascii, Ascii)), None);
+        let steps: Vec<String> = diff(&live, &models, &folded).iter().map(Change::describe).collect();
+        assert_eq!(steps, ["rename column accounts.email to Email"]);
     }
 
     /// A rename onto another spelling of a name the database has is onto that name, where names fold; renaming a

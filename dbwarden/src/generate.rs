@@ -39,13 +39,31 @@ pub struct Compared {
 /// Compares `old` with `new` as `dialect` will read them back (the first half of [`generate`], for the read-only
 /// commands). The schemas are handed over and come back canonical in [`Compared`]: no copy of either is made.
 pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) -> Compared {
+    let types = crate::types::of(dialect);
+    // Columns whose model names the default collation (`default`, SQLite's `BINARY`): set to it, not kept.
+    let to_default: Vec<(String, String)> = new
+        .tables
+        .iter()
+        .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
+        .filter(|(_, c)| c.collation.as_deref().is_some_and(|n| crate::types::collation_read_back(types, n).is_none()))
+        .map(|(t, c)| (t.name.clone(), c.name.clone()))
+        .collect();
     let (old, mut new) =
         (crate::introspect::into_canonical(dialect, old), crate::introspect::into_canonical(dialect, new));
     // Where `Users` and `users` are one name, a model spelling a name otherwise is that name renamed.
     let renames = renames.with_case_folded(&old, &new, crate::backend::dialect::of(dialect).name_folding());
     // A collation the models do not name, ON UPDATE and table options: the columns and tables keep the database's.
-    let types = crate::types::of(dialect);
     keep_unmodelled(&old, &mut new, &renames, &|ty| types.collatable(ty));
+    for (table, column) in &to_default {
+        let named = new
+            .tables
+            .iter_mut()
+            .find(|t| &t.name == table)
+            .and_then(|t| t.columns.iter_mut().find(|c| &c.name == column));
+        if let Some(c) = named {
+            c.collation = None;
+        }
+    }
     let changes = diff(&old, &new, &renames);
     Compared { old, new, changes, renames }
 }

@@ -431,10 +431,19 @@ fn describe(changes: &[Change]) -> String {
 
 /// A `--rename` must name a table (or column) of the baseline and one of the models: a typo would otherwise be
 /// ignored and the change written as a drop and a create.
-fn unmatched_rename(renames: &Renames, all: &Renames, old: &Schema, new: &Schema) -> Result<(), MakeError> {
+fn unmatched_rename(
+    dialect: Dialect,
+    renames: &Renames,
+    all: &Renames,
+    old: &Schema,
+    new: &Schema,
+) -> Result<(), MakeError> {
     let fail = |what: String| Err(MakeError::Rename(what));
+    // Names match as the database matches them (`Users` is `users` on SQLite), as `compare` will.
+    let (tables, columns) = crate::backend::dialect::of(dialect).name_folding();
+    let old_table = |name: &str| old.tables.iter().find(|t| t.name == name || tables.same(&t.name, name));
     for (from, to) in &renames.tables {
-        if old.table(from).is_none() {
+        if old_table(from).is_none() {
             return fail(format!(
                 "--rename {from}:{to}: the current schema (database or snapshot) has no table `{from}`"
             ));
@@ -445,9 +454,10 @@ fn unmatched_rename(renames: &Renames, all: &Renames, old: &Schema, new: &Schema
     }
     for (table, from, to) in &renames.columns {
         // The table's old name, renamed by a model's `renamed_from` or by another --rename.
-        let old_table = all.tables.iter().find(|(_, t)| t == table).map_or(table.as_str(), |(f, _)| f.as_str());
-        if old.table(old_table).and_then(|t| t.column(from)).is_none() {
-            return fail(format!("--rename {table}.{from}:{to}: the current schema (database or snapshot) has no column `{old_table}.{from}`"));
+        let before = all.tables.iter().find(|(_, t)| t == table).map_or(table.as_str(), |(f, _)| f.as_str());
+        let has = |t: &Table| t.columns.iter().any(|c| c.name == *from || columns.same(&c.name, from));
+        if !old_table(before).is_some_and(has) {
+            return fail(format!("--rename {table}.{from}:{to}: the current schema (database or snapshot) has no column `{before}.{from}`"));
         }
         if new.table(table).and_then(|t| t.column(to)).is_none() {
             return fail(format!("--rename {table}.{from}:{to}: the models declare no column `{table}.{to}`"));
@@ -573,7 +583,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     renames.tables.extend(options.renames.tables.iter().cloned());
     renames.columns.extend(options.renames.columns.iter().cloned());
     let base = baseline(db, options.offline).await?;
-    unmatched_rename(&options.renames, &renames, &base.schema, &target)?;
+    unmatched_rename(db.dialect, &options.renames, &renames, &base.schema, &target)?;
     let mut report = MakeReport {
         database: db.name.clone(),
         baseline: base.origin,

@@ -114,7 +114,7 @@ pub fn into_canonical(dialect: Dialect, mut schema: Schema) -> Schema {
             check.expr = requote_identifiers(&check.expr, quote);
         }
         for c in &mut t.columns {
-            c.collation = c.collation.as_deref().and_then(|name| map.canonical_collation(name));
+            c.collation = c.collation.as_deref().and_then(|name| types::collation_read_back(map, name));
             if dialect == Dialect::Sqlite && c.auto_increment && sole_pk.as_deref() != Some(c.name.as_str()) {
                 c.auto_increment = false;
             }

@@ -99,10 +99,12 @@ pub trait TypeMap: Sync {
         true
     }
     /// A collation as this dialect's introspection reads it back, from a name as the models give it: MySQL's
-    /// lower-cased (`utf8mb4_bin`), SQLite's upper-cased (its names ignore case: `NOCASE`), PostgreSQL's quoted
-    /// where `quote_ident` would quote it (`"C"`, `"en_US"`, `ucs_basic`; each part of `schema.name`; a name
-    /// with a quote in it is taken as written); `None` for the name of the default collation, which reads back
-    /// as none (SQLite's `BINARY`, PostgreSQL's `default`). Default: as given.
+    /// lower-cased (`utf8mb4_bin`, `utf8_bin` as the `utf8mb3_bin` it is), SQLite's upper-cased (its names ignore
+    /// case: `NOCASE`), PostgreSQL's quoted where `quote_ident` would quote it (`"C"`, `"en_US.utf8"`, `ucs_basic`;
+    /// `other.ci` is `ci` of schema `other`; a name with a quote in it is taken as written, so a schema-qualified
+    /// one that needs quotes is written as SQL names it, `other."Ci"`); `None` for this dialect's name of the
+    /// default collation, which reads back as none (SQLite's
+    /// `BINARY`, PostgreSQL's `"default"`; `default` anywhere is handled before). Default: as given.
     fn canonical_collation(&self, name: &str) -> Option<String> {
         Some(name.to_string())
     }
@@ -110,6 +112,15 @@ pub trait TypeMap: Sync {
     fn collatable(&self, ty: &ColumnType) -> bool {
         ty.is_text_like()
     }
+}
+
+/// A collation named `name` in a model, as `map`'s dialect reads it back ([`TypeMap::canonical_collation`]);
+/// `None` for the default collation (`default` in any dialect).
+pub(crate) fn collation_read_back(map: &dyn TypeMap, name: &str) -> Option<String> {
+    if name.eq_ignore_ascii_case("default") {
+        return None;
+    }
+    map.canonical_collation(name)
 }
 
 /// The first word of a type as written (`mediumtext`, `set`, `character`), lower-cased.

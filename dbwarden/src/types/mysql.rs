@@ -49,7 +49,9 @@ impl TypeMap for MySql {
     }
 
     fn canonical_collation(&self, name: &str) -> Option<String> {
-        Some(name.to_ascii_lowercase())
+        let name = name.to_ascii_lowercase();
+        // `utf8` is an alias the server stores as `utf8mb3`.
+        Some(name.strip_prefix("utf8_").map_or(name.clone(), |rest| format!("utf8mb3_{rest}")))
     }
 
     fn collatable(&self, ty: &ColumnType) -> bool {
@@ -230,6 +232,13 @@ mod tests {
 
     fn parse(text: &str) -> ColumnType {
         MySql.parse(&CatalogType::named(text))
+    }
+
+    #[test]
+    fn collations_read_back_lower_cased_and_unaliased() {
+        assert_eq!(MySql.canonical_collation("UTF8MB4_BIN").as_deref(), Some("utf8mb4_bin"));
+        assert_eq!(MySql.canonical_collation("utf8_bin").as_deref(), Some("utf8mb3_bin"));
+        assert_eq!(MySql.canonical_collation("utf8mb3_bin").as_deref(), Some("utf8mb3_bin"));
     }
 
     #[test]

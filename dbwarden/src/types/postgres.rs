@@ -10,18 +10,18 @@ pub(super) struct Postgres;
 
 impl TypeMap for Postgres {
     fn canonical_collation(&self, name: &str) -> Option<String> {
-        if name == "default" || name == "\"default\"" {
-            return None;
-        }
+        // pg_catalog is always searched: its collations read back without it.
+        let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
         if name.contains('"') {
-            return Some(name.to_string());
+            return (name != "\"default\"").then(|| name.to_string());
         }
+        // Parts `quote_ident` leaves as they are (keywords aside): `ucs_basic`, or `other.ci` with its schema, as
+        // introspection reads them. Anything else is one name, dots included (`en_US.utf8`), quoted.
         let plain = |part: &str| {
             part.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         };
-        let quote = |part: &str| if plain(part) { part.to_string() } else { format!("\"{part}\"") };
-        Some(name.split('.').map(quote).collect::<Vec<_>>().join("."))
+        Some(if name.split('.').all(plain) { name.to_string() } else { format!("\"{name}\"") })
     }
 
     fn collatable(&self, ty: &ColumnType) -> bool {
@@ -141,13 +141,14 @@ mod tests {
     fn collations_are_named_as_quote_ident_names_them() {
         let name = |n: &str| Postgres.canonical_collation(n).unwrap_or_default();
         assert_eq!(name("C"), "\"C\"");
-        assert_eq!(name("en_US"), "\"en_US\"");
+        assert_eq!(name("en_US.utf8"), "\"en_US.utf8\"", "one name, dot included");
         assert_eq!(name("und-x-icu"), "\"und-x-icu\"");
         assert_eq!(name("ucs_basic"), "ucs_basic");
-        assert_eq!(name("other.c2"), "other.c2");
-        assert_eq!(name("Odd Schema.Ci-X"), "\"Odd Schema\".\"Ci-X\"");
-        assert_eq!(name("\"C\""), "\"C\"", "as SQL names it already");
-        assert_eq!(Postgres.canonical_collation("default"), None);
+        assert_eq!(name("pg_catalog.C"), "\"C\"");
+        assert_eq!(name("a$b"), "\"a$b\"");
+        assert_eq!(name("other.\"Ci-X\""), "other.\"Ci-X\"", "schema-qualified, as SQL names it");
+        assert_eq!(name("other.c2"), "other.c2", "as introspection reads a schema-qualified one");
+        assert_eq!(Postgres.canonical_collation("pg_catalog.\"default\""), None);
     }
 
     fn parse(text: &str) -> ColumnType {
