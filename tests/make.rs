@@ -50,14 +50,14 @@ fn v2() -> String {
     )
 }
 
-/// The live schema of `db` and its triggers, read as `make-migrations` reads them.
-async fn live_with_triggers(db: &TestDb) -> (dbwarden::schema::Schema, Vec<dbwarden::render::Trigger>) {
+/// The live schema of `db` and what a rebuild creates again, read as `make-migrations` reads them.
+async fn live_with_dependents(db: &TestDb) -> (dbwarden::schema::Schema, Vec<dbwarden::render::Dependent>) {
     let spec = dbwarden::backend::ConnectSpec { url: db.url.clone(), create: false };
     let mut backend = dbwarden::backend::connect(&spec).await.unwrap();
     let live = dbwarden::introspect::introspect(backend.as_mut(), None).await.unwrap();
-    let triggers = dbwarden::introspect::triggers(backend.as_mut()).await.unwrap();
+    let dependents = dbwarden::introspect::dependents(backend.as_mut()).await.unwrap();
     backend.close().await;
-    (live, triggers)
+    (live, dependents)
 }
 
 fn files(root: &Path) -> Vec<String> {
@@ -255,6 +255,50 @@ async fn sqlite_rebuild_keeps_triggers_and_views() {
     assert_eq!(db.strings("SELECT name FROM sqlite_master WHERE type = 'trigger'").await, ["users_touch"]);
 }
 
+/// SQLite drops a table's indexes with it: a rebuild generated against the live database creates the partial and
+/// expression indexes (which the schema model does not hold) again from their text, through the upgrade and the
+/// rollback (they were lost without a word, a partial unique index's rule with them); one generated offline (the
+/// snapshot knows none) fails before touching the table, naming it.
+#[tokio::test]
+async fn sqlite_rebuild_keeps_partial_and_expression_indexes() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, n INT, gone TEXT)").await;
+    db.exec("CREATE UNIQUE INDEX ux_live_n ON t (n) WHERE gone IS NULL").await;
+    db.exec("CREATE INDEX ix_lower ON t (lower(gone))").await;
+    db.exec("INSERT INTO t (id, n, gone) VALUES (1, 1, NULL), (2, 1, 'x')").await;
+    let indexes = "SELECT name || ': ' || sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 't' ORDER BY name";
+    let before = db.strings(indexes).await;
+    assert_eq!(before.len(), 2, "{before:?}");
+    let manifest = |default: &str| {
+        format!(
+            "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n\
+             [[table.column]]\nname = \"n\"\ntype = \"Integer\"\nnullable = false\nserver_default = \"{default}\"\n\
+             [[table.column]]\nname = \"gone\"\ntype = \"Text\"\n"
+        )
+    };
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest("0")).unwrap();
+    let out = run(root, url, &["make-migrations", "n_not_null"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(root, url, &["migrate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(db.strings(indexes).await, before, "after the upgrade");
+    let refused = db.try_exec("INSERT INTO t (id, n, gone) VALUES (3, 1, NULL)").await;
+    assert!(refused.is_err(), "the partial unique index still holds");
+    assert_eq!(run(root, url, &["rollback"]).code, 0);
+    assert_eq!(db.strings(indexes).await, before, "after the rollback");
+
+    // Generated offline, the rebuild does not know them: migrate refuses before touching the table.
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest("7")).unwrap();
+    let out = run(root, url, &["make-migrations", "--offline", "default"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(root, url, &["migrate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("table \"t\" has other indexes than those"), "{out:?}");
+    assert_eq!(db.strings(indexes).await, before, "the table is as it was");
+}
+
 /// A SQLite rebuild that leaves a view or trigger naming a column that is gone fails the migration, naming the
 /// view or trigger, and leaves the table as it was (SQLite itself would only fail when the view is next read).
 #[tokio::test]
@@ -272,12 +316,12 @@ async fn sqlite_rebuild_refuses_to_break_a_view_or_trigger() {
             .await;
         db.exec(dependent).await;
         db.exec("INSERT INTO players (id, name, score) VALUES (1, 'Kim', 3)").await;
-        let (live, triggers) = live_with_triggers(&db).await;
+        let (live, dependents) = live_with_dependents(&db).await;
         // `score` dropped and `name` widened: a rebuild.
         let mut models = live.clone();
         models.tables[0].columns.retain(|c| c.name != "score");
         models.tables[0].columns[1].ty = dbwarden::schema::ColumnType::Varchar(80);
-        let options = Options { triggers, ..Options::default() };
+        let options = Options { dependents, ..Options::default() };
         let g = compare(Dialect::Sqlite, live, models, &Renames::default()).migration(Dialect::Sqlite, &options).unwrap();
         let dir = common::write_migrations(db.dir.path(), "app", &[("app__0001_drop_score.sql", &g.text)]);
         let err = Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await.unwrap_err().to_string();
@@ -296,7 +340,7 @@ async fn sqlite_rebuild_refuses_to_lose_generated_columns() {
         let db = TestDb::new(Dialect::Sqlite).await;
         db.exec(&format!("CREATE TABLE g (id INTEGER PRIMARY KEY, n INT, {generated})")).await;
         db.exec("INSERT INTO g (id, n) VALUES (1, 3)").await;
-        let live = live_with_triggers(&db).await.0;
+        let live = live_with_dependents(&db).await.0;
         assert_eq!(live.tables[0].columns.len(), 2, "generated columns are not in the model: {live:?}");
         // `n` made NOT NULL with a default: a rebuild.
         let mut models = live.clone();
@@ -322,7 +366,7 @@ async fn sqlite_counter_kept_where_no_table_ever_had_one() {
     use dbwarden::schema::{ColumnType, TableOption};
     let db = TestDb::new(Dialect::Sqlite).await;
     db.exec("CREATE TABLE counter (id INTEGER PRIMARY KEY, name TEXT)").await;
-    let mut generated_against = live_with_triggers(&db).await.0;
+    let mut generated_against = live_with_dependents(&db).await.0;
     generated_against.tables[0].options = vec![TableOption::Autoincrement];
     let mut models = generated_against.clone();
     models.tables[0].options.clear(); // models declare none
@@ -350,7 +394,7 @@ async fn sqlite_rebuild_names_the_foreign_key_it_would_break() {
     db.exec("CREATE TABLE posts (id INTEGER PRIMARY KEY NOT NULL, user_id BIGINT NOT NULL)").await;
     db.exec("INSERT INTO users (id) VALUES (1)").await;
     db.exec("INSERT INTO posts (id, user_id) VALUES (1, 1), (2, 7)").await;
-    let live = live_with_triggers(&db).await.0;
+    let live = live_with_dependents(&db).await.0;
     let mut models = live.clone();
     let posts = models.tables.iter_mut().find(|t| t.name == "posts").unwrap();
     posts.foreign_keys.push(dbwarden::schema::ForeignKey {

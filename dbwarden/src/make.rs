@@ -18,7 +18,7 @@ use crate::config::DatabaseConfig;
 use crate::generate::{compare, Compared, Generated, STEPS_STAMP};
 use crate::migrator::EntryState;
 use crate::models::ModelError;
-use crate::render::{Options, Trigger};
+use crate::render::{Dependent, Options};
 use crate::snapshot::{Snapshot, SnapshotError};
 use crate::Error;
 
@@ -216,8 +216,8 @@ pub async fn live_schema(db: &DatabaseConfig) -> Result<Schema, Error> {
     Ok(live(db, false).await?.0)
 }
 
-/// The live schema and, with `triggers`, the triggers a table rebuild must create again.
-async fn live(db: &DatabaseConfig, triggers: bool) -> Result<(Schema, Vec<Trigger>), Error> {
+/// The live schema and, with `dependents`, what a table rebuild must create again.
+async fn live(db: &DatabaseConfig, dependents: bool) -> Result<(Schema, Vec<Dependent>), Error> {
     let mut backend = crate::backend::connect(&ConnectSpec { url: db.url.clone(), create: false })
         .await
         .map_err(|source| Error::Db { context: format!("connecting to {}", crate::url::mask(&db.url)), source })?;
@@ -225,8 +225,8 @@ async fn live(db: &DatabaseConfig, triggers: bool) -> Result<(Schema, Vec<Trigge
     let read = async {
         let mut schema = crate::introspect::introspect(backend.as_mut(), only).await?;
         schema.tables.retain(|t| t.name != db.migration_table);
-        let triggers = if triggers { crate::introspect::triggers(backend.as_mut()).await? } else { Vec::new() };
-        Ok((schema, triggers))
+        let dependents = if dependents { crate::introspect::dependents(backend.as_mut()).await? } else { Vec::new() };
+        Ok((schema, dependents))
     };
     let read = read.await.map_err(|source| Error::Db { context: "reading the schema".into(), source });
     backend.close().await;
@@ -264,8 +264,9 @@ pub struct Baseline {
     pub origin: BaselineOrigin,
     /// Why the live database was not used, when it was not.
     pub note: Option<String>,
-    /// The live database's triggers, which a SQLite table rebuild creates again (empty unless live, on SQLite).
-    pub triggers: Vec<Trigger>,
+    /// The live database's triggers and unmodelled indexes, which a SQLite table rebuild creates again (empty
+    /// unless live, on SQLite).
+    pub dependents: Vec<Dependent>,
 }
 
 /// The versioned migration files of `db`'s folder: the newest one and a digest of them all.
@@ -308,8 +309,8 @@ async fn baseline_because(db: &DatabaseConfig, offline: bool, why_offline: &str)
     if !offline {
         match db.migrator_or_empty().status(&ConnectSpec { url: db.url.clone(), create: false }).await {
             Ok(status) if status.pending == 0 && !status.has_problems() => {
-                let (schema, triggers) = live(db, true).await?;
-                return Ok(Baseline { schema, origin: BaselineOrigin::Live, note: None, triggers });
+                let (schema, dependents) = live(db, true).await?;
+                return Ok(Baseline { schema, origin: BaselineOrigin::Live, note: None, dependents });
             }
             Ok(status) if status.has_problems() => {
                 return Err(MakeError::NoBaseline {
@@ -350,10 +351,10 @@ async fn baseline_because(db: &DatabaseConfig, offline: bool, why_offline: &str)
                     "migration files were edited, added or removed since the snapshot was written, and {why_not_live}"
                 )));
             }
-            Ok(Baseline { schema: snapshot.schema, origin: BaselineOrigin::Snapshot, note, triggers: Vec::new() })
+            Ok(Baseline { schema: snapshot.schema, origin: BaselineOrigin::Snapshot, note, dependents: Vec::new() })
         }
         None if now.newest.is_none() => {
-            Ok(Baseline { schema: Schema::default(), origin: BaselineOrigin::Empty, note, triggers: Vec::new() })
+            Ok(Baseline { schema: Schema::default(), origin: BaselineOrigin::Empty, note, dependents: Vec::new() })
         }
         None => Err(refuse(format!(
             "there is no {} in {} and {why_not_live}",
@@ -595,7 +596,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
         text: None,
         snapshot: None,
     };
-    let render = Options { column_order: db.column_order, triggers: base.triggers };
+    let render = Options { column_order: db.column_order, dependents: base.dependents };
     let compared = compare(db.dialect, base.schema, target, &renames);
     refuse_rename_onto_existing(db.dialect, &compared)?;
     check_keys(db.dialect, &compared)?;
@@ -654,17 +655,17 @@ pub struct DiffReport {
 pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -> Result<DiffReport, MakeError> {
     // Without models every table would read as "drop": refuse instead of advising that.
     let (target, renames) = declared(db, manifest, true)?;
-    let (schema, origin, triggers) = if offline {
+    let (schema, origin, dependents) = if offline {
         let base = baseline(db, true).await?;
-        (base.schema, base.origin, base.triggers)
+        (base.schema, base.origin, base.dependents)
     } else {
-        let (schema, triggers) = live(db, true).await?;
-        (schema, BaselineOrigin::Live, triggers)
+        let (schema, dependents) = live(db, true).await?;
+        (schema, BaselineOrigin::Live, dependents)
     };
     let compared = compare(db.dialect, schema, target, &renames);
     refuse_rename_onto_existing(db.dialect, &compared)?;
     let Compared { old, new, changes, .. } = compared;
-    let options = Options { column_order: db.column_order, triggers };
+    let options = Options { column_order: db.column_order, dependents };
     let sql = crate::render::render(db.dialect, &changes, &old, &new, &options).into_iter().map(|s| s.sql).collect();
     Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(&changes), sql })
 }

@@ -55,11 +55,12 @@ pub async fn introspect(backend: &mut dyn Backend, only: Option<&[String]>) -> R
     Ok(schema)
 }
 
-/// The triggers a table rebuild must create again: on SQLite, whose `DROP TABLE` drops them, every trigger with its
-/// `CREATE TRIGGER` text (one query); on the other servers none (their `ALTER TABLE` keeps them).
-pub async fn triggers(backend: &mut dyn Backend) -> Result<Vec<crate::render::Trigger>, DbError> {
+/// What a table rebuild must create again: on SQLite, whose `DROP TABLE` drops them, every trigger and every index
+/// the schema model does not hold (partial, or over an expression), with its text (one query); on the other servers
+/// none (their `ALTER TABLE` keeps them).
+pub async fn dependents(backend: &mut dyn Backend) -> Result<Vec<crate::render::Dependent>, DbError> {
     match backend.dialect() {
-        Dialect::Sqlite => sqlite::triggers(backend).await,
+        Dialect::Sqlite => sqlite::dependents(backend).await,
         Dialect::Postgres | Dialect::MySql => Ok(Vec::new()),
     }
 }

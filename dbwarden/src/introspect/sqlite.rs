@@ -18,17 +18,28 @@ use crate::error::DbError;
 const FILTER: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
                       AND COALESCE(m.sql, '') NOT LIKE 'CREATE VIRTUAL%'";
 
-/// Every trigger with its `CREATE TRIGGER` text, which a table rebuild creates again (one query).
-pub(super) async fn triggers(backend: &mut dyn Backend) -> Result<Vec<crate::render::Trigger>, DbError> {
+/// Every trigger, and every index the IR skips (partial, or over an expression), with its text, which a table
+/// rebuild creates again (one query).
+pub(super) async fn dependents(backend: &mut dyn Backend) -> Result<Vec<crate::render::Dependent>, DbError> {
+    use crate::render::{Dependent, DependentKind};
     let mut out = Vec::new();
-    let sql = "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY tbl_name, name";
+    let sql = "SELECT type, tbl_name, name, sql FROM sqlite_master WHERE type = 'trigger' \
+               UNION ALL \
+               SELECT m.type, m.tbl_name, m.name, m.sql \
+                 FROM sqlite_master m JOIN pragma_index_list(m.tbl_name) il ON il.name = m.name \
+                WHERE m.type = 'index' AND m.sql IS NOT NULL \
+                  AND (il.partial OR EXISTS (SELECT 1 FROM pragma_index_xinfo(m.name) x WHERE x.key AND x.cid = -2)) \
+                ORDER BY 2, 1, 3";
     backend
         .query_each(sql, &mut |row| {
             let row = Row(row);
-            out.push(crate::render::Trigger {
-                table: row.req(0, "trigger table")?.to_string(),
-                name: row.req(1, "trigger name")?.to_string(),
-                sql: row.req(2, "trigger text")?.to_string(),
+            let kind =
+                if row.req(0, "object type")? == "index" { DependentKind::Index } else { DependentKind::Trigger };
+            out.push(Dependent {
+                kind,
+                table: row.req(1, "table")?.to_string(),
+                name: row.req(2, "name")?.to_string(),
+                sql: row.req(3, "text")?.to_string(),
             });
             Ok(())
         })

@@ -58,15 +58,27 @@ impl ColumnOrder {
     }
 }
 
-/// A trigger of the live database, which SQLite drops with its table: a rebuild creates it again.
+/// An object of the live database that SQLite drops with its table and the schema model does not hold: a trigger,
+/// or a partial or expression index. A table rebuild creates it again from its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trigger {
+pub struct Dependent {
+    /// What it is.
+    pub kind: DependentKind,
     /// The table it is on.
     pub table: String,
     /// Its name.
     pub name: String,
-    /// Its `CREATE TRIGGER` statement, as the database keeps it.
+    /// Its `CREATE TRIGGER` or `CREATE INDEX` statement, as the database keeps it.
     pub sql: String,
+}
+
+/// The kind of a [`Dependent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependentKind {
+    /// A trigger.
+    Trigger,
+    /// An index the schema model does not hold (partial, or over an expression).
+    Index,
 }
 
 /// What rendering needs besides the changes and the two schemas.
@@ -75,15 +87,16 @@ pub struct Trigger {
 /// use dbwarden::render::{ColumnOrder, Options};
 /// let exact = Options { column_order: ColumnOrder::Exact, ..Options::default() };
 /// assert_eq!(Options::default().column_order, ColumnOrder::Append);
-/// assert!(exact.triggers.is_empty());
+/// assert!(exact.dependents.is_empty());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
     /// PostgreSQL: append a column added in the middle, or rebuild the table to keep the declared order.
     pub column_order: ColumnOrder,
-    /// SQLite: the live database's triggers, so that a table rebuild creates those of its table again. A trigger
-    /// a rebuild does not know of makes the migration fail (naming the table) rather than vanish with it.
-    pub triggers: Vec<Trigger>,
+    /// SQLite: the live database's triggers and the indexes the schema model does not hold, so that a table
+    /// rebuild creates those of its table again. One a rebuild does not know of makes the migration fail (naming
+    /// the table) rather than vanish with it.
+    pub dependents: Vec<Dependent>,
 }
 
 /// DDL of one dialect.
@@ -220,7 +233,7 @@ pub fn of(dialect: Dialect) -> &'static dyn Ddl {
 /// PostgreSQL with [`ColumnOrder::Exact`] rebuilds the tables that gained a column before their last one.
 pub fn render(dialect: Dialect, changes: &[Change], old: &Schema, new: &Schema, options: &Options) -> Vec<Statement> {
     if dialect == Dialect::Sqlite {
-        return sqlite::render(changes, old, new, &options.triggers);
+        return sqlite::render(changes, old, new, &options.dependents);
     }
     let ddl = of(dialect);
     let mut state = dbwarden_core::diff::touched(old, changes);

@@ -2,6 +2,8 @@
 //! column; everything else (a type, NOT NULL or default change, keys, uniques, checks, a column in the middle) is a
 //! table rebuild done as SQLite's documentation prescribes: foreign keys off outside the transaction, create the new
 //! table, copy, drop, rename, create the indexes and triggers again, check the foreign keys, foreign keys on.
+//! What the schema model does not hold and `DROP TABLE` drops (triggers, partial and expression indexes) is
+//! created again from its text as read when the migration was generated, behind a guard that it is still so.
 
 use std::collections::BTreeSet;
 
@@ -9,7 +11,7 @@ use dbwarden_core::diff::{apply_in_place, touched, Change};
 use dbwarden_core::schema::{Column, ForeignKey, Schema, Table, TableOption};
 use dbwarden_core::Dialect;
 
-use super::{Ddl, Statement, Trigger};
+use super::{Ddl, Dependent, DependentKind, Statement};
 use crate::backend::SqlDialect;
 use crate::types::TypeMap;
 
@@ -134,7 +136,7 @@ fn direct(change: &Change, before: &Schema) -> bool {
 }
 
 /// Renders a change set for SQLite: direct ALTERs where possible, one rebuild per table otherwise.
-pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, triggers: &[Trigger]) -> Vec<Statement> {
+pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, dependents: &[Dependent]) -> Vec<Statement> {
     let ddl = &Sqlite;
     // Foreign keys of tables created in this set are written inside their CREATE TABLE.
     let created: BTreeSet<&str> = changes
@@ -209,16 +211,16 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, triggers: &
             apply_in_place(&mut before, change);
         }
     }
-    // A trigger's text read when the migration was generated is what the rebuild creates again, unless the set
-    // renames a table or column: SQLite rewrites trigger bodies on a rename, so the text read before is stale
-    // (then the guard refuses a table that has triggers). Table names compare as SQLite does, ASCII case-blind.
+    // A trigger's or index's text read when the migration was generated is what the rebuild creates again, unless
+    // the set renames a table or column: SQLite rewrites their text on a rename, so the text read before is stale
+    // (then the guard refuses a table that has any). Table names compare as SQLite does, ASCII case-blind.
     let renames = changes.iter().any(|c| matches!(c, Change::RenameTable { .. } | Change::RenameColumn { .. }));
-    let kept = |name: &str| -> Vec<&Trigger> {
-        triggers.iter().filter(|t| !renames && t.table.eq_ignore_ascii_case(name)).collect()
+    let kept = |name: &str| -> Vec<&Dependent> {
+        dependents.iter().filter(|t| !renames && t.table.eq_ignore_ascii_case(name)).collect()
     };
     let rebuilt: Vec<(&Table, &Table)> =
         rebuild.iter().filter_map(|name| Some((before.table(name)?, new.table(name)?))).collect();
-    out.extend(rebuild_guard(ddl, rebuilt.iter().map(|(_, to)| (to.name.as_str(), kept(&to.name)))));
+    out.extend(rebuild_guard(ddl, rebuilt.iter().map(|(from, to)| (*from, to.name.as_str(), kept(&to.name)))));
     // The keys a rebuild can break: those of the rebuilt tables and those pointing at them.
     let touched = |name: &str| rebuilt.iter().any(|(_, to)| to.name == name);
     let keys: Vec<(&str, &str)> = new
@@ -278,28 +280,40 @@ fn foreign_key_guard(ddl: &Sqlite, keys: &[(&str, &str)]) -> Vec<Statement> {
     ]
 }
 
-/// Dropping a table drops its triggers: before any rebuild, a migration fails unless each rebuilt table has exactly
-/// the triggers the rebuild creates again (same names, same text), naming the table and what to do, instead of
-/// losing a trigger added since the migration was generated (or one it was generated without: offline, or with a
-/// rename that makes the text read stale) or creating one this database never had. Likewise a table with generated
-/// columns (`AS (...)`, which the schema model does not hold: `pragma_table_info` leaves them out), whose rebuild
-/// would lose them. SQLite has no RAISE outside triggers: a CHECK named by the message turns the counts into that
-/// error.
-fn rebuild_guard<'a>(ddl: &Sqlite, tables: impl Iterator<Item = (&'a str, Vec<&'a Trigger>)>) -> Vec<Statement> {
+/// Dropping a table drops its triggers and indexes: before any rebuild, a migration fails unless each rebuilt table
+/// has exactly the triggers, and the indexes outside the schema model, that the rebuild creates again (same names,
+/// same text) besides the indexes the model holds, naming the table and what to do, instead of losing one added
+/// since the migration was generated (or one it was generated without: offline, or with a rename that makes the
+/// text read stale) or creating one this database never had. Likewise a table with generated columns (`AS (...)`,
+/// which the schema model does not hold: `pragma_table_info` leaves them out), whose rebuild would lose them.
+/// SQLite has no RAISE outside triggers: a CHECK named by the message turns the counts into that error.
+fn rebuild_guard<'a>(
+    ddl: &Sqlite,
+    tables: impl Iterator<Item = (&'a Table, &'a str, Vec<&'a Dependent>)>,
+) -> Vec<Statement> {
     let lit = |s: &str| ddl.sql().literal(s);
     let (mut checks, mut counts) = (Vec::new(), Vec::new());
-    for (table, known) in tables {
-        let message = format!(
-            "dbwarden: table {} has other triggers than those this migration's rebuild of it creates again; generate \
-             the migration against this database, reachable and fully migrated, or drop the triggers before the \
-             rebuild and create them after it",
-            ddl.q(table)
-        );
+    for (from, table, known) in tables {
         let name = lit(table);
-        checks.push(format!(
-            "CONSTRAINT {} CHECK (t <> {name} OR (other = 0 AND known = {}))",
-            ddl.q(&message),
-            known.len()
+        let refuse = |what: &str, drop: &str, condition: String| {
+            let message = format!(
+                "dbwarden: table {} has {what}; generate the migration against this database, reachable and fully \
+                 migrated, or {drop}",
+                ddl.q(table)
+            );
+            format!("CONSTRAINT {} CHECK (t <> {name} OR ({condition}))", ddl.q(&message))
+        };
+        let of = |kind: DependentKind| known.iter().filter(move |d| d.kind == kind);
+        let (triggers, indexes) = (of(DependentKind::Trigger).count(), of(DependentKind::Index).count());
+        checks.push(refuse(
+            "other triggers than those this migration's rebuild of it creates again",
+            "drop the triggers before the rebuild and create them after it",
+            format!("other = 0 AND known = {triggers}"),
+        ));
+        checks.push(refuse(
+            "other indexes than those this migration's rebuild of it creates again",
+            "drop the indexes before the rebuild and create them after it",
+            format!("other_ix = 0 AND known_ix = {indexes}"),
         ));
         let message = format!(
             "dbwarden: table {} has generated columns, which dbwarden does not model and this migration's rebuild of \
@@ -307,36 +321,46 @@ fn rebuild_guard<'a>(ddl: &Sqlite, tables: impl Iterator<Item = (&'a str, Vec<&'
             ddl.q(table)
         );
         checks.push(format!("CONSTRAINT {} CHECK (t <> {name} OR generated = 0)", ddl.q(&message)));
-        let counts_of = if known.is_empty() {
-            "COUNT(*), 0".to_string()
-        } else {
+        let on = format!("FROM sqlite_master WHERE tbl_name = {name} COLLATE NOCASE");
+        // (Others, known) of `kind` among the rows `of_kind` of sqlite_master: known by name and text.
+        let counted = |kind: DependentKind, of_kind: &str| {
             let pairs: Vec<String> =
-                known.iter().map(|t| format!("(name = {} AND sql = {})", lit(&t.name), lit(&t.sql))).collect();
+                of(kind).map(|d| format!("(name = {} AND sql = {})", lit(&d.name), lit(&d.sql))).collect();
+            if pairs.is_empty() {
+                return format!("(SELECT COUNT(*) {on} AND {of_kind}), 0");
+            }
             let same = pairs.join(" OR ");
-            format!("COALESCE(SUM(NOT ({same})), 0), COALESCE(SUM({same}), 0)")
+            format!("(SELECT COUNT(*) {on} AND {of_kind} AND NOT ({same})), (SELECT COUNT(*) {on} AND {of_kind} AND ({same}))")
+        };
+        // Indexes the rebuild creates from the schema model (or drops on purpose), and those of constraints (no
+        // text), are not others.
+        let modelled: Vec<String> = from.indexes.iter().map(|i| lit(&i.name)).collect();
+        let index = if modelled.is_empty() {
+            "type = 'index' AND sql IS NOT NULL".to_string()
+        } else {
+            format!("type = 'index' AND sql IS NOT NULL AND name COLLATE NOCASE NOT IN ({})", modelled.join(", "))
         };
         counts.push(format!(
-            "SELECT {name}, {counts_of}, (SELECT COUNT(*) FROM pragma_table_xinfo({name}) WHERE hidden IN (2, 3)) \
-             FROM sqlite_master WHERE type = 'trigger' AND tbl_name = {name} COLLATE NOCASE"
+            "SELECT {name}, {}, {}, (SELECT COUNT(*) FROM pragma_table_xinfo({name}) WHERE hidden IN (2, 3))",
+            counted(DependentKind::Trigger, "type = 'trigger'"),
+            counted(DependentKind::Index, &index),
         ));
     }
     if checks.is_empty() {
         return Vec::new();
     }
+    let columns = "t TEXT, other INTEGER, known INTEGER, other_ix INTEGER, known_ix INTEGER, generated INTEGER";
     vec![
-        Statement::new(format!(
-            "CREATE TEMP TABLE \"_dbwarden_rebuild_guard\" (t TEXT, other INTEGER, known INTEGER, generated INTEGER, {})",
-            checks.join(", ")
-        )),
+        Statement::new(format!("CREATE TEMP TABLE \"_dbwarden_rebuild_guard\" ({columns}, {})", checks.join(", "))),
         Statement::new(format!("INSERT INTO \"_dbwarden_rebuild_guard\" {}", counts.join(" UNION ALL "))),
         Statement::new("DROP TABLE \"_dbwarden_rebuild_guard\"".into()),
     ]
 }
 
 /// Rebuilds `from` as `to` under the same name, copying the columns both have, in `to`'s column order, and creates
-/// its indexes and `triggers` again. The rename runs with `legacy_alter_table` on: otherwise SQLite checks every
+/// its indexes and `dependents` (indexes outside the schema model, then triggers) again. The rename runs with `legacy_alter_table` on: otherwise SQLite checks every
 /// view against the schema at that moment, and a view of this table fails it, the table being gone.
-fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, triggers: &[&Trigger]) -> Vec<Statement> {
+fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, dependents: &[&Dependent]) -> Vec<Statement> {
     let temp = format!("_dbwarden_new_{}", to.name);
     let mut staged = to.clone();
     staged.name = temp.clone();
@@ -397,6 +421,8 @@ fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, triggers: &[&Trigger]) 
     for index in &to.indexes {
         out.push(Statement::new(ddl.create_index(&to.name, index)));
     }
-    out.extend(triggers.iter().map(|t| Statement::new(t.sql.trim().trim_end_matches(';').to_string())));
+    let text = |d: &&&Dependent| Statement::new(d.sql.trim().trim_end_matches(';').to_string());
+    out.extend(dependents.iter().filter(|d| d.kind == DependentKind::Index).map(|d| text(&d)));
+    out.extend(dependents.iter().filter(|d| d.kind == DependentKind::Trigger).map(|d| text(&d)));
     out
 }
