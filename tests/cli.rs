@@ -840,6 +840,7 @@ fn migrate_all_databases_of_the_config() {
     )
     .unwrap();
     assert_eq!(cli(root, &["status", "-d", "primary"]).code, 0);
+    assert_eq!(cli(root, &["-d", "primary", "status"]).code, 0, "-d before the command too");
     let out = cli(root, &["status", "-d", "shop"]);
     assert!(
         out.code == 2 && out.stderr.contains("url_env = \"DBWARDEN_TEST_UNSET\" but that variable is not set"),

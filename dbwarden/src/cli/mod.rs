@@ -41,6 +41,9 @@ pub struct Cli {
     /// The schema manifest (default: dbwarden.schema.toml when it exists), read with the linked models.
     #[arg(long, global = true)]
     pub schema: Option<PathBuf>,
+    /// The database name from dbwarden.toml (default: the default one); before or after the command.
+    #[arg(short = 'd', long = "database", global = true)]
+    pub database: Option<String>,
     /// One JSON document on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -78,8 +81,6 @@ pub enum Command {
         /// Compare with the committed snapshot even when the database is reachable.
         #[arg(long)]
         offline: bool,
-        #[command(flatten)]
-        db: DbArg,
     },
     /// Models versus the live database (or, --offline, the snapshot); changes nothing.
     #[command(
@@ -95,8 +96,6 @@ pub enum Command {
         /// Also print the SQL that would fix them.
         #[arg(long)]
         sql: bool,
-        #[command(flatten)]
-        db: DbArg,
     },
     /// Read-only dump of the live schema.
     #[command(name = "check-db", after_help = "Examples:\n  dbwarden check-db\n  dbwarden check-db -o sql")]
@@ -104,8 +103,6 @@ pub enum Command {
         /// text, json or sql.
         #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
         output: schema::CheckDbOutput,
-        #[command(flatten)]
-        db: DbArg,
     },
     /// Safety (SAFE/INFO/WARN/CRITICAL) of pending migrations and of model changes with no migration yet; exit 1
     /// above the ceiling.
@@ -114,8 +111,6 @@ pub enum Command {
         /// The highest level accepted.
         #[arg(long, default_value = "WARN", value_parser = schema::parse_safety)]
         ceiling: dbwarden_core::diff::Safety,
-        #[command(flatten)]
-        db: DbArg,
     },
     /// Replay upgrade -> rollback -> upgrade of every migration on a scratch database and compare the schemas
     /// (exit 1 when a rollback does not restore the previous schema).
@@ -126,16 +121,12 @@ pub enum Command {
         /// Apply migrations marked irreversible (their upgrade is still checked) and go on, instead of stopping.
         #[arg(long)]
         past_irreversible: bool,
-        #[command(flatten)]
-        db: DbArg,
     },
     /// Write an empty hand-written migration: the next version, an upgrade and a rollback section.
     #[command(after_help = "Example: dbwarden new \"add users email index\"")]
     New {
         /// What it does; becomes the file's slug.
         description: Vec<String>,
-        #[command(flatten)]
-        db: DbArg,
     },
     /// Apply pending migrations, behind the lock.
     #[command(
@@ -153,8 +144,6 @@ pub enum Command {
         /// Revert everything newer than this version (0 reverts all).
         #[arg(long, value_parser = parse_version)]
         to_version: Option<u64>,
-        #[command(flatten)]
-        db: DbArg,
     },
     /// Revert everything newer than a version (`rollback --to-version`).
     #[command(after_help = "Example: dbwarden downgrade --to 0003")]
@@ -162,39 +151,27 @@ pub enum Command {
         /// The version to go back to (it stays applied; 0 reverts all).
         #[arg(long, value_parser = parse_version)]
         to: u64,
-        #[command(flatten)]
-        db: DbArg,
     },
     /// Pending and applied counts; edited, missing and part-way migrations flagged (exit 1 when any).
     #[command(after_help = "Example: dbwarden status --json")]
-    Status(DbArg),
+    Status,
     /// The rows of the history table.
     #[command(after_help = "Example: dbwarden history")]
-    History(DbArg),
+    History,
     /// Who holds the migration lock.
     #[command(name = "lock-status", after_help = "Example: dbwarden lock-status")]
-    LockStatus(DbArg),
+    LockStatus,
     /// Release a lock left behind; --force ends a live holder's session.
     #[command(after_help = "Example: dbwarden unlock --force")]
     Unlock {
         /// Release even when the holder is alive (ends its database session).
         #[arg(long)]
         force: bool,
-        #[command(flatten)]
-        db: DbArg,
     },
     /// Accept edited applied migrations (record their new checksums), forget rows of migrations that stopped
     /// part-way (after you undid their effects by hand) and rows of repeatable migrations whose file is gone.
     #[command(after_help = "Example: dbwarden repair")]
-    Repair(DbArg),
-}
-
-/// Which database of the config.
-#[derive(Debug, Args)]
-pub struct DbArg {
-    /// The database name from dbwarden.toml (default: the default one).
-    #[arg(short = 'd', long = "database")]
-    pub database: Option<String>,
+    Repair,
 }
 
 /// Options of `migrate`.
@@ -231,8 +208,6 @@ pub struct MigrateArgs {
     /// exit 3 when it stops there.
     #[arg(long, value_parser = schema::parse_safety)]
     pub ceiling: Option<dbwarden_core::diff::Safety>,
-    #[arg(short = 'd', long = "database")]
-    database: Option<String>,
 }
 
 fn parse_version(text: &str) -> Result<u64, String> {
@@ -410,34 +385,32 @@ fn preview_target(out: &Out, db: &DatabaseConfig) -> ConnectSpec {
 }
 
 async fn dispatch(cli: &Cli, out: &Out) -> Result<u8, Failure> {
+    let db = cli.database.as_deref();
     match &cli.command {
         Command::Init => init(cli, out),
-        Command::MakeMigrations { description, sql, rename, offline, db } => {
-            schema::make_migrations(cli, out, &description.join(" "), db.database.as_deref(), *sql, rename, *offline)
-                .await
+        Command::MakeMigrations { description, sql, rename, offline } => {
+            schema::make_migrations(cli, out, &description.join(" "), db, *sql, rename, *offline).await
         }
-        Command::Diff { exit_code, offline, sql, db } => {
-            schema::diff(cli, out, db.database.as_deref(), *exit_code, *offline, *sql).await
-        }
-        Command::CheckDb { output, db } => schema::check_db(cli, out, db.database.as_deref(), *output).await,
-        Command::Check { ceiling, db } => schema::check(cli, out, db.database.as_deref(), *ceiling).await,
-        Command::Verify { past_irreversible, db } => verify(cli, out, db.database.as_deref(), *past_irreversible).await,
-        Command::New { description, db } => new_file(cli, out, &description.join(" "), db.database.as_deref()),
+        Command::Diff { exit_code, offline, sql } => schema::diff(cli, out, db, *exit_code, *offline, *sql).await,
+        Command::CheckDb { output } => schema::check_db(cli, out, db, *output).await,
+        Command::Check { ceiling } => schema::check(cli, out, db, *ceiling).await,
+        Command::Verify { past_irreversible } => verify(cli, out, db, *past_irreversible).await,
+        Command::New { description } => new_file(cli, out, &description.join(" "), db),
         Command::Migrate(args) => migrate(cli, out, args).await,
-        Command::Rollback { count, to_version, db } => {
+        Command::Rollback { count, to_version } => {
             let to = match (count, to_version) {
                 (_, Some(v)) => RollbackTo::Version(*v),
                 (Some(n), None) => RollbackTo::Count(*n),
                 (None, None) => RollbackTo::Count(1),
             };
-            rollback(cli, out, db.database.as_deref(), to).await
+            rollback(cli, out, db, to).await
         }
-        Command::Downgrade { to, db } => rollback(cli, out, db.database.as_deref(), RollbackTo::Version(*to)).await,
-        Command::Status(db) => status(cli, out, db.database.as_deref()).await,
-        Command::History(db) => history(cli, out, db.database.as_deref()).await,
-        Command::LockStatus(db) => lock_status(cli, out, db.database.as_deref()).await,
-        Command::Unlock { force, db } => unlock(cli, out, db.database.as_deref(), *force).await,
-        Command::Repair(db) => repair(cli, out, db.database.as_deref()).await,
+        Command::Downgrade { to } => rollback(cli, out, db, RollbackTo::Version(*to)).await,
+        Command::Status => status(cli, out, db).await,
+        Command::History => history(cli, out, db).await,
+        Command::LockStatus => lock_status(cli, out, db).await,
+        Command::Unlock { force } => unlock(cli, out, db, *force).await,
+        Command::Repair => repair(cli, out, db).await,
     }
 }
 
@@ -533,7 +506,7 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
                 .into(),
         ));
     }
-    for db in databases(cli, args.database.as_deref(), args.all)? {
+    for db in databases(cli, cli.database.as_deref(), args.all)? {
         let mut held_back = None;
         if let Some(ceiling) = args.ceiling {
             let create = !args.dry_run;
