@@ -493,7 +493,13 @@ macro_rules! per_backend {
     };
 }
 
-per_backend!(workflow, rename_keeps_data, not_null_column_without_default_fails_on_rows, renames_spelled_otherwise);
+per_backend!(
+    workflow,
+    rename_keeps_data,
+    not_null_column_without_default_fails_on_rows,
+    renames_spelled_otherwise,
+    unknown_collations_are_refused
+);
 
 /// Where the database compares names without case (SQLite's, MySQL's columns), a `renamed_from` spelled otherwise
 /// than the database's name renames that name (it was a drop and an add: the values lost), and a rename onto
@@ -816,6 +822,68 @@ async fn mariadb_keys_over_text_are_refused_before_anything_is_written() {
         out.code == 2 && out.stderr.contains("table `codes`: index `ix_code_n` includes column `code` of type text"),
         "{out:?}"
     );
+}
+
+/// A collation the models name that the server does not have is refused by make-migrations against the live
+/// database, naming the column, with names it has that look like it (MariaDB would meet it after the DDL before it
+/// had committed); SQLite, whose collations besides the built-in ones are the application's, is not checked.
+async fn unknown_collations_are_refused(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    let (typo, similar) = match dialect {
+        Dialect::MySql => ("utf8mb4_bni", "utf8mb4_bin"),
+        Dialect::Postgres => ("ucs_basik", "ucs_basic"),
+        Dialect::Sqlite => ("nocasee", ""),
+    };
+    let manifest = |collation: &str| {
+        format!(
+            "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"id\"\ntype = \"BigInteger\"\nprimary_key = true\n\
+             [[table.column]]\nname = \"code\"\ntype = \"String(20)\"\ncollation = \"{collation}\"\n"
+        )
+    };
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest(typo)).unwrap();
+    let out = run(root, url, &["make-migrations"]);
+    if dialect == Dialect::Sqlite {
+        assert_eq!(out.code, 0, "not checked on SQLite: {out:?}");
+        return;
+    }
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("table `t`, column `code`: the database has no collation"), "{out:?}");
+    assert!(out.stderr.contains(&format!("hint: name one it has, such as {similar}")), "{out:?}");
+    assert!(files(root).is_empty(), "nothing written");
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest(similar)).unwrap();
+    assert_eq!(run(root, url, &["make-migrations"]).code, 0);
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    assert_eq!(run(root, url, &["make-migrations"]).code, 0, "the live column's collation is known too");
+}
+
+/// MariaDB refuses a foreign key between text columns of two collations, after the DDL before it has committed:
+/// make-migrations refuses models that name two, naming the key, both columns and collations, and writes nothing;
+/// with one collation the key is created.
+#[tokio::test]
+async fn mariadb_foreign_key_between_two_collations_is_refused() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    let manifest = |child: &str| {
+        format!(
+            "[[table]]\nname = \"p\"\n[[table.column]]\nname = \"code\"\ntype = \"String(20)\"\nprimary_key = true\n\
+             collation = \"utf8mb4_bin\"\n\
+             [[table]]\nname = \"c\"\n[[table.column]]\nname = \"id\"\ntype = \"BigInteger\"\nprimary_key = true\n\
+             [[table.column]]\nname = \"pcode\"\ntype = \"String(20)\"\nforeign_key = \"p.code\"\ncollation = \"{child}\"\n"
+        )
+    };
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest("utf8mb4_general_ci")).unwrap();
+    let out = run(root, url, &["make-migrations"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let says =
+        "table `c`: foreign key `fk_c_pcode_p` joins column `pcode` (utf8mb4_general_ci) to `p`.`code` (utf8mb4_bin)";
+    assert!(out.stderr.contains(says) && out.stderr.contains("hint: give both columns"), "{out:?}");
+    assert!(files(root).is_empty(), "nothing written");
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest("UTF8MB4_BIN")).unwrap();
+    assert_eq!(run(root, url, &["make-migrations"]).code, 0);
+    let out = run(root, url, &["migrate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(run(root, url, &["diff", "--exit-code"]).code, 0);
 }
 
 /// A rename onto a name the database has already (a column the models drop, or one renamed away in a swap or a

@@ -102,6 +102,41 @@ pub enum MakeError {
         /// The type as SQLite would be given it.
         ty: String,
     },
+    /// A foreign key between columns the models give two collations, which the dialect refuses.
+    #[error(
+        "table `{table}`: foreign key `{key}` joins column `{column}` ({collation}) to `{ref_table}`.`{ref_column}` \
+         ({ref_collation}), and {dialect} refuses a key between two collations"
+    )]
+    KeyCollations {
+        /// The table of the key.
+        table: String,
+        /// The key.
+        key: String,
+        /// Its column.
+        column: String,
+        /// That column's collation.
+        collation: String,
+        /// The referenced table.
+        ref_table: String,
+        /// The referenced column.
+        ref_column: String,
+        /// The referenced column's collation.
+        ref_collation: String,
+        /// The database type.
+        dialect: Dialect,
+    },
+    /// A collation the models name that the server does not have.
+    #[error("table `{table}`, column `{column}`: the database has no collation {collation}")]
+    UnknownCollation {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The collation, as the database would name it.
+        collation: String,
+        /// Collations the database has by a similar name.
+        like: Vec<String>,
+    },
     /// Writing the migration file failed.
     #[error("{path}: {message}")]
     Write {
@@ -154,6 +189,13 @@ impl MakeError {
                  table without STRICT by hand before generating"
                     .into(),
             ),
+            MakeError::UnknownCollation { like, .. } if !like.is_empty() => {
+                Some(format!("name one it has, such as {}", like.join(", ")))
+            }
+            MakeError::UnknownCollation { .. } => {
+                Some("name one it has (PostgreSQL: SELECT collname FROM pg_collation; MySQL: SHOW COLLATION)".into())
+            }
+            MakeError::KeyCollations { .. } => Some("give both columns the same `collation` (or neither one)".into()),
             MakeError::Runtime(e) => e.hint(),
             MakeError::Snapshot(_) => Some(format!(
                 "{} is written by make-migrations; delete it and run make-migrations with the database reachable",
@@ -216,8 +258,8 @@ pub async fn live_schema(db: &DatabaseConfig) -> Result<Schema, Error> {
     Ok(live(db, false).await?.0)
 }
 
-/// The live schema and, with `dependents`, what a table rebuild must create again.
-async fn live(db: &DatabaseConfig, dependents: bool) -> Result<(Schema, Vec<Dependent>), Error> {
+/// The live schema and, with `extras`, what a table rebuild must create again and the collations the server has.
+async fn live(db: &DatabaseConfig, extras: bool) -> Result<(Schema, Extras), Error> {
     let mut backend = crate::backend::connect(&ConnectSpec { url: db.url.clone(), create: false })
         .await
         .map_err(|source| Error::Db { context: format!("connecting to {}", crate::url::mask(&db.url)), source })?;
@@ -225,12 +267,25 @@ async fn live(db: &DatabaseConfig, dependents: bool) -> Result<(Schema, Vec<Depe
     let read = async {
         let mut schema = crate::introspect::introspect(backend.as_mut(), only).await?;
         schema.tables.retain(|t| t.name != db.migration_table);
-        let dependents = if dependents { crate::introspect::dependents(backend.as_mut()).await? } else { Vec::new() };
-        Ok((schema, dependents))
+        let mut read = Extras::default();
+        if extras {
+            read.dependents = crate::introspect::dependents(backend.as_mut()).await?;
+            read.collations = crate::introspect::collations(backend.as_mut()).await?;
+        }
+        Ok((schema, read))
     };
     let read = read.await.map_err(|source| Error::Db { context: "reading the schema".into(), source });
     backend.close().await;
     read
+}
+
+/// What is read from the live database besides its schema, for a migration to be generated against it.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// The triggers and unmodelled indexes a SQLite table rebuild creates again.
+    pub dependents: Vec<Dependent>,
+    /// The collations the server has (not on SQLite), to check the models' against.
+    pub collations: Option<Vec<String>>,
 }
 
 /// Where a baseline came from.
@@ -264,9 +319,8 @@ pub struct Baseline {
     pub origin: BaselineOrigin,
     /// Why the live database was not used, when it was not.
     pub note: Option<String>,
-    /// The live database's triggers and unmodelled indexes, which a SQLite table rebuild creates again (empty
-    /// unless live, on SQLite).
-    pub dependents: Vec<Dependent>,
+    /// What the live database tells besides the schema (empty unless live).
+    pub live: Extras,
 }
 
 /// The versioned migration files of `db`'s folder: the newest one and a digest of them all.
@@ -309,8 +363,8 @@ async fn baseline_because(db: &DatabaseConfig, offline: bool, why_offline: &str)
     if !offline {
         match db.migrator_or_empty().status(&ConnectSpec { url: db.url.clone(), create: false }).await {
             Ok(status) if status.pending == 0 && !status.has_problems() => {
-                let (schema, dependents) = live(db, true).await?;
-                return Ok(Baseline { schema, origin: BaselineOrigin::Live, note: None, dependents });
+                let (schema, live) = live(db, true).await?;
+                return Ok(Baseline { schema, origin: BaselineOrigin::Live, note: None, live });
             }
             Ok(status) if status.has_problems() => {
                 return Err(MakeError::NoBaseline {
@@ -351,10 +405,10 @@ async fn baseline_because(db: &DatabaseConfig, offline: bool, why_offline: &str)
                     "migration files were edited, added or removed since the snapshot was written, and {why_not_live}"
                 )));
             }
-            Ok(Baseline { schema: snapshot.schema, origin: BaselineOrigin::Snapshot, note, dependents: Vec::new() })
+            Ok(Baseline { schema: snapshot.schema, origin: BaselineOrigin::Snapshot, note, live: Extras::default() })
         }
         None if now.newest.is_none() => {
-            Ok(Baseline { schema: Schema::default(), origin: BaselineOrigin::Empty, note, dependents: Vec::new() })
+            Ok(Baseline { schema: Schema::default(), origin: BaselineOrigin::Empty, note, live: Extras::default() })
         }
         None => Err(refuse(format!(
             "there is no {} in {} and {why_not_live}",
@@ -568,6 +622,86 @@ fn check_strict(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> 
     Ok(())
 }
 
+/// The first collation of the models the live database does not have (`known`: its collations, when the baseline
+/// is live and the dialect lists them), which the migration would meet after its earlier statements had run (on
+/// MySQL, committed).
+fn check_collations_known(compared: &Compared, known: Option<&[String]>) -> Result<(), MakeError> {
+    let Some(known) = known else { return Ok(()) };
+    for t in &compared.new.tables {
+        for c in &t.columns {
+            let Some(collation) = &c.collation else { continue };
+            if known.iter().any(|k| k == collation) {
+                continue;
+            }
+            // Similar: the nearest few by edit distance, case and quotes aside.
+            let bare = |name: &str| name.replace('"', "").to_ascii_lowercase();
+            let wanted = bare(collation);
+            let mut near: Vec<(usize, &String)> = known
+                .iter()
+                .map(|k| (edit_distance(&wanted, &bare(k)), k))
+                .filter(|(d, _)| *d <= (wanted.len() / 3).max(2))
+                .collect();
+            near.sort();
+            let like = near.into_iter().take(3).map(|(_, k)| k.clone()).collect();
+            return Err(MakeError::UnknownCollation {
+                table: t.name.clone(),
+                column: c.name.clone(),
+                collation: collation.clone(),
+                like,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Levenshtein's distance between `a` and `b`, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (row[j] + 1).min(row[j + 1] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// The first foreign key of the models between two columns of two named collations, where `dialect` refuses
+/// such a key. (A column without one has its table's default, which only the server knows: not judged here.)
+fn check_key_collations(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
+    if compared.changes.is_empty() || !crate::types::of(dialect).foreign_key_needs_one_collation() {
+        return Ok(());
+    }
+    let new = &compared.new;
+    for t in &new.tables {
+        for key in &t.foreign_keys {
+            let Some(parent) = new.table(&key.ref_table) else { continue };
+            for (column, ref_column) in key.columns.iter().zip(&key.ref_columns) {
+                let (Some(c), Some(r)) = (t.column(column), parent.column(ref_column)) else { continue };
+                if let (Some(a), Some(b)) = (&c.collation, &r.collation) {
+                    if a != b {
+                        return Err(MakeError::KeyCollations {
+                            table: t.name.clone(),
+                            key: key.name.clone(),
+                            column: c.name.clone(),
+                            collation: a.clone(),
+                            ref_table: parent.name.clone(),
+                            ref_column: r.name.clone(),
+                            ref_collation: b.clone(),
+                            dialect,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Diffs the models of `db` against its baseline and writes the next migration file and the snapshot.
 ///
 /// ```no_run
@@ -596,11 +730,13 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
         text: None,
         snapshot: None,
     };
-    let render = Options { column_order: db.column_order, dependents: base.dependents };
+    let render = Options { column_order: db.column_order, dependents: base.live.dependents };
     let compared = compare(db.dialect, base.schema, target, &renames);
     refuse_rename_onto_existing(db.dialect, &compared)?;
     check_keys(db.dialect, &compared)?;
+    check_collations_known(&compared, base.live.collations.as_deref())?;
     check_strict(db.dialect, &compared)?;
+    check_key_collations(db.dialect, &compared)?;
     // `compared.new` is the models as the database reads them back: what the snapshot records.
     let target = &compared.new;
     let Some(Generated { changes, text, safety }) = compared.migration(db.dialect, &render) else {
@@ -655,17 +791,17 @@ pub struct DiffReport {
 pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -> Result<DiffReport, MakeError> {
     // Without models every table would read as "drop": refuse instead of advising that.
     let (target, renames) = declared(db, manifest, true)?;
-    let (schema, origin, dependents) = if offline {
+    let (schema, origin, live_extras) = if offline {
         let base = baseline(db, true).await?;
-        (base.schema, base.origin, base.dependents)
+        (base.schema, base.origin, base.live)
     } else {
-        let (schema, dependents) = live(db, true).await?;
-        (schema, BaselineOrigin::Live, dependents)
+        let (schema, extras) = live(db, true).await?;
+        (schema, BaselineOrigin::Live, extras)
     };
     let compared = compare(db.dialect, schema, target, &renames);
     refuse_rename_onto_existing(db.dialect, &compared)?;
     let Compared { old, new, changes, .. } = compared;
-    let options = Options { column_order: db.column_order, dependents };
+    let options = Options { column_order: db.column_order, dependents: live_extras.dependents };
     let sql = crate::render::render(db.dialect, &changes, &old, &new, &options).into_iter().map(|s| s.sql).collect();
     Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(&changes), sql })
 }
@@ -904,5 +1040,18 @@ mod classify_tests {
         ] {
             assert_eq!(classify(sql, Dialect::Postgres).safety, Safety::Warn, "{sql}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("utf8mb4_bni", "utf8mb4_bin"), 2);
+        assert_eq!(edit_distance("ucs_basik", "ucs_basic"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -55,6 +55,35 @@ pub async fn introspect(backend: &mut dyn Backend, only: Option<&[String]>) -> R
     Ok(schema)
 }
 
+/// The collations the server has, named as introspection names a column's ([`types::TypeMap::canonical_collation`]),
+/// to check those the models name before a migration meets an unknown one: PostgreSQL's usable in this database's
+/// encoding, MySQL's; `None` on SQLite, whose collations besides the built-in ones are registered per connection
+/// by the application.
+pub async fn collations(backend: &mut dyn Backend) -> Result<Option<Vec<String>>, DbError> {
+    let sql = match backend.dialect() {
+        Dialect::Postgres => {
+            "SELECT CASE WHEN pg_collation_is_visible(co.oid) THEN quote_ident(co.collname) \
+             ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END \
+             FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace \
+             WHERE co.collencoding IN (-1, pg_char_to_encoding(getdatabaseencoding()))"
+        }
+        Dialect::MySql => "SELECT CAST(COLLATION_NAME AS CHAR) FROM information_schema.COLLATIONS",
+        Dialect::Sqlite => return Ok(None),
+    };
+    // MariaDB 10.10+ lists `uca1400_ai_ci` there and the name a column has, `utf8mb4_uca1400_ai_ci`, only here
+    // (a column MySQL lacks: then the list above is complete).
+    if backend.dialect() == Dialect::MySql {
+        let full =
+            "SELECT CAST(FULL_COLLATION_NAME AS CHAR) FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY \
+                    UNION SELECT CAST(COLLATION_NAME AS CHAR) FROM information_schema.COLLATIONS";
+        if let Ok(rows) = backend.query(full).await {
+            return Ok(Some(rows.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect()));
+        }
+    }
+    let rows = backend.query(sql).await?;
+    Ok(Some(rows.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect()))
+}
+
 /// What a table rebuild must create again: on SQLite, whose `DROP TABLE` drops them, every trigger and every index
 /// the schema model does not hold (partial, or over an expression), with its text (one query); on the other servers
 /// none (their `ALTER TABLE` keeps them).

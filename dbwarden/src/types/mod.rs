@@ -92,6 +92,11 @@ pub trait TypeMap: Sync {
         let _ = ty;
         false
     }
+    /// Whether the two sides of a foreign key must have one collation: MySQL and MariaDB refuse a key between text
+    /// columns of two collations ("incorrectly formed"), after the DDL before it has committed.
+    fn foreign_key_needs_one_collation(&self) -> bool {
+        false
+    }
     /// Whether a column of type `ty` can be in a SQLite `STRICT` table, which takes only `INT`, `INTEGER`, `REAL`,
     /// `TEXT`, `BLOB` and `ANY` (other dialects have no such tables).
     fn fits_strict_table(&self, ty: &ColumnType, auto_increment: bool) -> bool {

@@ -78,6 +78,10 @@ impl TypeMap for MySql {
         }
     }
 
+    fn foreign_key_needs_one_collation(&self) -> bool {
+        true
+    }
+
     fn key_needs_length(&self, ty: &ColumnType) -> bool {
         match ty {
             ColumnType::Text | ColumnType::Blob | ColumnType::Json => true,
