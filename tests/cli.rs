@@ -841,6 +841,8 @@ fn migrate_all_databases_of_the_config() {
     .unwrap();
     assert_eq!(cli(root, &["status", "-d", "primary"]).code, 0);
     assert_eq!(cli(root, &["-d", "primary", "status"]).code, 0, "-d before the command too");
+    let out = cli(root, &["-d", "primary", "migrate", "--all"]);
+    assert!(out.code == 2 && out.stderr.contains("--all and -d/--database do not go together"), "{out:?}");
     let out = cli(root, &["status", "-d", "shop"]);
     assert!(
         out.code == 2 && out.stderr.contains("url_env = \"DBWARDEN_TEST_UNSET\" but that variable is not set"),

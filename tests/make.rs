@@ -266,15 +266,18 @@ async fn sqlite_rebuild_keeps_partial_and_expression_indexes() {
     db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, n INT, gone TEXT)").await;
     db.exec("CREATE UNIQUE INDEX ux_live_n ON t (n) WHERE gone IS NULL").await;
     db.exec("CREATE INDEX ix_lower ON t (lower(gone))").await;
+    // One the model holds as a plain unique index, with a collation it does not hold.
+    db.exec("CREATE UNIQUE INDEX ux_gone ON t (gone COLLATE NOCASE)").await;
     db.exec("INSERT INTO t (id, n, gone) VALUES (1, 1, NULL), (2, 1, 'x')").await;
     let indexes = "SELECT name || ': ' || sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 't' ORDER BY name";
     let before = db.strings(indexes).await;
-    assert_eq!(before.len(), 2, "{before:?}");
+    assert_eq!(before.len(), 3, "{before:?}");
     let manifest = |default: &str| {
         format!(
             "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n\
              [[table.column]]\nname = \"n\"\ntype = \"Integer\"\nnullable = false\nserver_default = \"{default}\"\n\
-             [[table.column]]\nname = \"gone\"\ntype = \"Text\"\n"
+             [[table.column]]\nname = \"gone\"\ntype = \"Text\"\n\
+             [[table.index]]\nname = \"ux_gone\"\ncolumns = [\"gone\"]\nunique = true\n"
         )
     };
     std::fs::write(root.join("dbwarden.schema.toml"), manifest("0")).unwrap();
@@ -285,6 +288,8 @@ async fn sqlite_rebuild_keeps_partial_and_expression_indexes() {
     assert_eq!(db.strings(indexes).await, before, "after the upgrade");
     let refused = db.try_exec("INSERT INTO t (id, n, gone) VALUES (3, 1, NULL)").await;
     assert!(refused.is_err(), "the partial unique index still holds");
+    let refused = db.try_exec("INSERT INTO t (id, n, gone) VALUES (3, 2, 'X')").await;
+    assert!(refused.is_err(), "the unique index still ignores case");
     assert_eq!(run(root, url, &["rollback"]).code, 0);
     assert_eq!(db.strings(indexes).await, before, "after the rollback");
 
@@ -297,6 +302,18 @@ async fn sqlite_rebuild_keeps_partial_and_expression_indexes() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("table \"t\" has other indexes than those"), "{out:?}");
     assert_eq!(db.strings(indexes).await, before, "the table is as it was");
+
+    // A rename in the same migration would make SQLite rewrite the index text: make-migrations refuses the set.
+    let newest = files(root).into_iter().rfind(|f| f.ends_with(".sql")).unwrap();
+    std::fs::remove_file(root.join("migrations/primary").join(newest)).unwrap();
+    let renamed = manifest("7").replace("name = \"n\"\n", "name = \"count\"\nrenamed_from = \"n\"\n");
+    std::fs::write(root.join("dbwarden.schema.toml"), renamed).unwrap();
+    let files_before = files(root);
+    let out = run(root, url, &["make-migrations"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("table `t` is rebuilt by this migration, which also renames"), "{out:?}");
+    assert!(out.stderr.contains("make the rename a migration of its own"), "{out:?}");
+    assert_eq!(files(root), files_before, "nothing written");
 }
 
 /// A SQLite rebuild that leaves a view or trigger naming a column that is gone fails the migration, naming the
@@ -352,7 +369,7 @@ async fn sqlite_rebuild_refuses_to_lose_generated_columns() {
         let dir = common::write_migrations(db.dir.path(), "app", &[("app__0001_n.sql", &g.text)]);
         let err = Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await.unwrap_err().to_string();
         assert!(err.contains("table \"g\" has generated columns"), "{err}\n{}", g.text);
-        assert!(err.contains("drop them before the migration"), "says what to do: {err}");
+        assert!(err.contains("drop the VIRTUAL ones before the migration"), "says what to do: {err}");
         let columns = db.strings("SELECT name FROM pragma_table_xinfo('g') ORDER BY cid").await;
         assert_eq!(columns.len(), 3, "{generated}: the table is as it was: {columns:?}");
     }

@@ -125,6 +125,21 @@ pub enum MakeError {
         /// The database type.
         dialect: Dialect,
     },
+    /// A SQLite table rebuilt in a migration that also renames it or one of its columns, while it has triggers or
+    /// indexes outside the schema model: SQLite rewrites their text on the rename, so the text read now cannot be
+    /// created again after it.
+    #[error(
+        "table `{table}` is rebuilt by this migration, which also renames it or one of its columns, and has {kind} \
+         `{name}`, which the rebuild must create again from its text, and SQLite rewrites that text on a rename"
+    )]
+    RebuildAfterRename {
+        /// The table.
+        table: String,
+        /// "trigger" or "index".
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
     /// A collation the models name that the server does not have.
     #[error("table `{table}`, column `{column}`: the database has no collation {collation}")]
     UnknownCollation {
@@ -195,6 +210,11 @@ impl MakeError {
             MakeError::UnknownCollation { .. } => {
                 Some("name one it has (PostgreSQL: SELECT collname FROM pg_collation; MySQL: SHOW COLLATION)".into())
             }
+            MakeError::RebuildAfterRename { .. } => Some(
+                "make the rename a migration of its own: declare only the rename (renamed_from or --rename), run \
+                 make-migrations and migrate, then make the other changes"
+                    .into(),
+            ),
             MakeError::KeyCollations { .. } => Some("give both columns the same `collation` (or neither one)".into()),
             MakeError::Runtime(e) => e.hint(),
             MakeError::Snapshot(_) => Some(format!(
@@ -654,6 +674,35 @@ fn check_collations_known(compared: &Compared, known: Option<&[String]>) -> Resu
     Ok(())
 }
 
+/// A SQLite rebuild of a table with dependents (its triggers, indexes outside the model) in a migration that also
+/// renames: its guard would refuse it on every database, the generating one included (see
+/// [`MakeError::RebuildAfterRename`]). Only SQLite has dependents.
+fn check_rebuild_after_rename(compared: &Compared, dependents: &[Dependent]) -> Result<(), MakeError> {
+    if dependents.is_empty() {
+        return Ok(());
+    }
+    for table in crate::render::sqlite::rebuilt_tables(&compared.changes, &compared.old) {
+        // The name it had when the dependents were read.
+        let before = compared
+            .changes
+            .iter()
+            .find_map(|c| match c {
+                Change::RenameTable { from, to } if *to == table => Some(from.as_str()),
+                _ => None,
+            })
+            .unwrap_or(table.as_str());
+        let stale = |d: &&Dependent| {
+            d.table.eq_ignore_ascii_case(before)
+                && crate::render::sqlite::rewritten_by_renames(&compared.changes, d, &table)
+        };
+        if let Some(d) = dependents.iter().find(stale) {
+            let kind = if d.kind == crate::render::DependentKind::Index { "index" } else { "trigger" };
+            return Err(MakeError::RebuildAfterRename { table, kind, name: d.name.clone() });
+        }
+    }
+    Ok(())
+}
+
 /// Levenshtein's distance between `a` and `b`, by characters.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -677,8 +726,13 @@ fn check_key_collations(dialect: Dialect, compared: &Compared) -> Result<(), Mak
         return Ok(());
     }
     let new = &compared.new;
+    // Keys of the tables the migration touches (a key the database has already was accepted by it).
+    let touched = |name: &str| compared.changes.iter().any(|c| c.table() == name);
     for t in &new.tables {
         for key in &t.foreign_keys {
+            if !touched(&t.name) && !touched(&key.ref_table) {
+                continue;
+            }
             let Some(parent) = new.table(&key.ref_table) else { continue };
             for (column, ref_column) in key.columns.iter().zip(&key.ref_columns) {
                 let (Some(c), Some(r)) = (t.column(column), parent.column(ref_column)) else { continue };
@@ -735,6 +789,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     refuse_rename_onto_existing(db.dialect, &compared)?;
     check_keys(db.dialect, &compared)?;
     check_collations_known(&compared, base.live.collations.as_deref())?;
+    check_rebuild_after_rename(&compared, &render.dependents)?;
     check_strict(db.dialect, &compared)?;
     check_key_collations(db.dialect, &compared)?;
     // `compared.new` is the models as the database reads them back: what the snapshot records.

@@ -496,6 +496,10 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
     if args.dry_run && args.baseline {
         return Err(Failure::usage("--dry-run and --baseline do not go together".into()));
     }
+    // (clap checks the conflict only when -d comes after the command.)
+    if args.all && cli.database.is_some() {
+        return Err(Failure::usage("--all and -d/--database do not go together: --all is every database".into()));
+    }
     let mut reports = Vec::new();
     let mut stopped = Vec::new();
     if args.all && (cli.url.is_some() || cli.migrations_dir.is_some()) {

@@ -72,16 +72,20 @@ pub async fn collations(backend: &mut dyn Backend) -> Result<Option<Vec<String>>
     };
     // MariaDB 10.10+ lists `uca1400_ai_ci` there and the name a column has, `utf8mb4_uca1400_ai_ci`, only here
     // (a column MySQL lacks: then the list above is complete).
-    if backend.dialect() == Dialect::MySql {
-        let full =
-            "SELECT CAST(FULL_COLLATION_NAME AS CHAR) FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY \
-                    UNION SELECT CAST(COLLATION_NAME AS CHAR) FROM information_schema.COLLATIONS";
-        if let Ok(rows) = backend.query(full).await {
-            return Ok(Some(rows.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect()));
-        }
-    }
-    let rows = backend.query(sql).await?;
-    Ok(Some(rows.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect()))
+    let full =
+        "SELECT CAST(FULL_COLLATION_NAME AS CHAR) FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY \
+                UNION SELECT CAST(COLLATION_NAME AS CHAR) FROM information_schema.COLLATIONS";
+    let rows = match backend.dialect() {
+        Dialect::MySql => match backend.query(full).await {
+            Ok(rows) => rows,
+            Err(_) => backend.query(sql).await?,
+        },
+        _ => backend.query(sql).await?,
+    };
+    // Named as a column's collation reads back (older servers list `utf8_bin`, which reads as `utf8mb3_bin`).
+    let map = types::of(backend.dialect());
+    let names = rows.into_iter().filter_map(|row| row.into_iter().next().flatten());
+    Ok(Some(names.filter_map(|name| types::collation_read_back(map, &name)).collect()))
 }
 
 /// What a table rebuild must create again: on SQLite, whose `DROP TABLE` drops them, every trigger and every index

@@ -18,8 +18,9 @@ use crate::error::DbError;
 const FILTER: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
                       AND COALESCE(m.sql, '') NOT LIKE 'CREATE VIRTUAL%'";
 
-/// Every trigger, and every index the IR skips (partial, or over an expression), with its text, which a table
-/// rebuild creates again (one query).
+/// Every trigger, and every index the IR skips (partial, or over an expression) or holds only in part (a key
+/// column `DESC` or with a collation other than `BINARY`), with its text, which a table rebuild creates again
+/// (one query).
 pub(super) async fn dependents(backend: &mut dyn Backend) -> Result<Vec<crate::render::Dependent>, DbError> {
     use crate::render::{Dependent, DependentKind};
     let mut out = Vec::new();
@@ -28,7 +29,8 @@ pub(super) async fn dependents(backend: &mut dyn Backend) -> Result<Vec<crate::r
                SELECT m.type, m.tbl_name, m.name, m.sql \
                  FROM sqlite_master m JOIN pragma_index_list(m.tbl_name) il ON il.name = m.name \
                 WHERE m.type = 'index' AND m.sql IS NOT NULL \
-                  AND (il.partial OR EXISTS (SELECT 1 FROM pragma_index_xinfo(m.name) x WHERE x.key AND x.cid = -2)) \
+                  AND (il.partial OR EXISTS (SELECT 1 FROM pragma_index_xinfo(m.name) x \
+                                             WHERE x.key AND (x.cid = -2 OR x.desc OR x.coll <> 'BINARY'))) \
                 ORDER BY 2, 1, 3";
     backend
         .query_each(sql, &mut |row| {

@@ -7,7 +7,7 @@
 
 mod mysql;
 pub(crate) mod postgres;
-mod sqlite;
+pub(crate) mod sqlite;
 
 use dbwarden_core::diff::Change;
 use dbwarden_core::schema::{Column, ForeignKey, Schema, Table};

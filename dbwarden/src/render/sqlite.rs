@@ -135,32 +135,49 @@ fn direct(change: &Change, before: &Schema) -> bool {
     }
 }
 
-/// Renders a change set for SQLite: direct ALTERs where possible, one rebuild per table otherwise.
-pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, dependents: &[Dependent]) -> Vec<Statement> {
-    let ddl = &Sqlite;
-    // Foreign keys of tables created in this set are written inside their CREATE TABLE.
-    let created: BTreeSet<&str> = changes
+/// The tables a change set creates.
+fn created_tables(changes: &[Change]) -> BTreeSet<&str> {
+    changes
         .iter()
         .filter_map(|c| match c {
             Change::CreateTable { table } => Some(table.name.as_str()),
             _ => None,
         })
-        .collect();
-    // Changes to a table this set drops (its foreign keys, say) vanish with the DROP TABLE.
-    let dropped: BTreeSet<&str> = changes
+        .collect()
+}
+
+/// The tables a change set drops.
+fn dropped_tables(changes: &[Change]) -> BTreeSet<&str> {
+    changes
         .iter()
         .filter_map(|c| match c {
             Change::DropTable { table } => Some(table.name.as_str()),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Whether a rename of `changes` makes SQLite rewrite the text of `d`, which is on `table` (the name it ends
+/// with): an index's text names only its table, a trigger's body may name any.
+pub(crate) fn rewritten_by_renames(changes: &[Change], d: &Dependent, table: &str) -> bool {
+    let any = d.kind == DependentKind::Trigger;
+    changes.iter().any(|c| match c {
+        Change::RenameTable { to, .. } => any || to.eq_ignore_ascii_case(table),
+        Change::RenameColumn { table: on, .. } => any || on.eq_ignore_ascii_case(table),
+        _ => false,
+    })
+}
+
+/// The tables (by the name they end with) that `changes` rebuild, from `old`.
+pub(crate) fn rebuilt_tables(changes: &[Change], old: &Schema) -> BTreeSet<String> {
+    // Foreign keys of tables created in this set are written inside their CREATE TABLE; changes to a table this
+    // set drops (its foreign keys, say) vanish with the DROP TABLE.
+    let (created, dropped) = (created_tables(changes), dropped_tables(changes));
     let moot = |c: &Change| !matches!(c, Change::DropTable { .. }) && dropped.contains(c.table());
     // Drops name a renamed table by its old name: a rebuild is keyed by the name the table ends with.
     let final_name = super::final_names(changes);
-    // The tables the changes name, as they were: each walk below tracks its own copy.
-    let start = touched(old, changes);
-    // Walk the changes, tracking the schema, to know which tables need a rebuild.
-    let mut state = start.clone();
+    // Walk the changes, tracking the schema.
+    let mut state = touched(old, changes);
     let mut rebuild: BTreeSet<String> = BTreeSet::new();
     for change in changes {
         let folded = matches!(change, Change::AddForeignKey { table, .. } if created.contains(table.as_str()));
@@ -169,6 +186,18 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, dependents:
         }
         apply_in_place(&mut state, change);
     }
+    rebuild
+}
+
+/// Renders a change set for SQLite: direct ALTERs where possible, one rebuild per table otherwise.
+pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, dependents: &[Dependent]) -> Vec<Statement> {
+    let ddl = &Sqlite;
+    let (created, dropped) = (created_tables(changes), dropped_tables(changes));
+    let moot = |c: &Change| !matches!(c, Change::DropTable { .. }) && dropped.contains(c.table());
+    let final_name = super::final_names(changes);
+    // The tables the changes name, as they were: each walk below tracks its own copy.
+    let start = touched(old, changes);
+    let rebuild = rebuilt_tables(changes, old);
     // With a rebuild, foreign keys are off for the whole file (the pragma only works outside a transaction), so
     // that everything between the two pragmas is one transaction.
     // Dropping a table other tables reference would, with foreign keys on, first delete its rows and cascade (or
@@ -212,15 +241,22 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, dependents:
         }
     }
     // A trigger's or index's text read when the migration was generated is what the rebuild creates again, unless
-    // the set renames a table or column: SQLite rewrites their text on a rename, so the text read before is stale
-    // (then the guard refuses a table that has any). Table names compare as SQLite does, ASCII case-blind.
-    let renames = changes.iter().any(|c| matches!(c, Change::RenameTable { .. } | Change::RenameColumn { .. }));
+    // a rename of the set made SQLite rewrite it (then the guard refuses a table that has one; make-migrations
+    // refuses such a set first). Table names compare as SQLite does, ASCII case-blind.
     let kept = |name: &str| -> Vec<&Dependent> {
-        dependents.iter().filter(|t| !renames && t.table.eq_ignore_ascii_case(name)).collect()
+        let ours = |d: &&Dependent| d.table.eq_ignore_ascii_case(name) && !rewritten_by_renames(changes, d, name);
+        dependents.iter().filter(ours).collect()
     };
     let rebuilt: Vec<(&Table, &Table)> =
         rebuild.iter().filter_map(|name| Some((before.table(name)?, new.table(name)?))).collect();
-    out.extend(rebuild_guard(ddl, rebuilt.iter().map(|(from, to)| (*from, to.name.as_str(), kept(&to.name)))));
+    // What the guard expects to find: not an index the model holds that this rebuild brings back (the rollback of
+    // a migration that dropped it), which is not there yet.
+    let present = |from: &Table, to: &Table| -> Vec<&Dependent> {
+        let has = |t: &Table, name: &str| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(name));
+        let coming = |d: &Dependent| d.kind == DependentKind::Index && !has(from, &d.name) && has(to, &d.name);
+        kept(&to.name).into_iter().filter(|d| !coming(d)).collect()
+    };
+    out.extend(rebuild_guard(ddl, rebuilt.iter().map(|(from, to)| (*from, to.name.as_str(), present(from, to)))));
     // The keys a rebuild can break: those of the rebuilt tables and those pointing at them.
     let touched = |name: &str| rebuilt.iter().any(|(_, to)| to.name == name);
     let keys: Vec<(&str, &str)> = new
@@ -317,20 +353,23 @@ fn rebuild_guard<'a>(
         ));
         let message = format!(
             "dbwarden: table {} has generated columns, which dbwarden does not model and this migration's rebuild of \
-             it would lose; drop them before the migration and add them again after it",
+             it would lose; drop the VIRTUAL ones before the migration and add them again after it (a STORED one \
+             cannot be added to a table with rows: make this change by hand)",
             ddl.q(table)
         );
         checks.push(format!("CONSTRAINT {} CHECK (t <> {name} OR generated = 0)", ddl.q(&message)));
         let on = format!("FROM sqlite_master WHERE tbl_name = {name} COLLATE NOCASE");
         // (Others, known) of `kind` among the rows `of_kind` of sqlite_master: known by name and text.
-        let counted = |kind: DependentKind, of_kind: &str| {
+        // (Others among the rows `others` picks, known among those of `kind`) of sqlite_master: known by name and
+        // text.
+        let counted = |kind: DependentKind, others: &str, of_kind: &str| {
             let pairs: Vec<String> =
                 of(kind).map(|d| format!("(name = {} AND sql = {})", lit(&d.name), lit(&d.sql))).collect();
             if pairs.is_empty() {
-                return format!("(SELECT COUNT(*) {on} AND {of_kind}), 0");
+                return format!("(SELECT COUNT(*) {on} AND {others}), 0");
             }
             let same = pairs.join(" OR ");
-            format!("(SELECT COUNT(*) {on} AND {of_kind} AND NOT ({same})), (SELECT COUNT(*) {on} AND {of_kind} AND ({same}))")
+            format!("(SELECT COUNT(*) {on} AND {others} AND NOT ({same})), (SELECT COUNT(*) {on} AND {of_kind} AND ({same}))")
         };
         // Indexes the rebuild creates from the schema model (or drops on purpose), and those of constraints (no
         // text), are not others.
@@ -342,8 +381,8 @@ fn rebuild_guard<'a>(
         };
         counts.push(format!(
             "SELECT {name}, {}, {}, (SELECT COUNT(*) FROM pragma_table_xinfo({name}) WHERE hidden IN (2, 3))",
-            counted(DependentKind::Trigger, "type = 'trigger'"),
-            counted(DependentKind::Index, &index),
+            counted(DependentKind::Trigger, "type = 'trigger'", "type = 'trigger'"),
+            counted(DependentKind::Index, &index, "type = 'index'"),
         ));
     }
     if checks.is_empty() {
@@ -418,11 +457,25 @@ fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, dependents: &[&Dependen
     out.push(Statement::new("PRAGMA legacy_alter_table = ON".into()));
     out.push(Statement::new(format!("ALTER TABLE {} RENAME TO {}", ddl.q(&temp), ddl.q(&to.name))));
     out.push(Statement::new("PRAGMA legacy_alter_table = OFF".into()));
+    // An index the model holds whose text says more (`DESC`, `COLLATE NOCASE`) is created from its text while the
+    // migration leaves it as it was; one it changes or drops, from the model or not at all.
+    let as_read = |d: &Dependent| {
+        let name = |i: &&dbwarden_core::schema::Index| i.name.eq_ignore_ascii_case(&d.name);
+        match (from.indexes.iter().find(name), to.indexes.iter().find(name)) {
+            (None, _) => true, // outside the model
+            (Some(before), Some(after)) => before == after,
+            (Some(_), None) => false,
+        }
+    };
+    let from_text: Vec<&Dependent> =
+        dependents.iter().copied().filter(|d| d.kind == DependentKind::Index && as_read(d)).collect();
     for index in &to.indexes {
-        out.push(Statement::new(ddl.create_index(&to.name, index)));
+        if !from_text.iter().any(|d| d.name.eq_ignore_ascii_case(&index.name)) {
+            out.push(Statement::new(ddl.create_index(&to.name, index)));
+        }
     }
-    let text = |d: &&&Dependent| Statement::new(d.sql.trim().trim_end_matches(';').to_string());
-    out.extend(dependents.iter().filter(|d| d.kind == DependentKind::Index).map(|d| text(&d)));
-    out.extend(dependents.iter().filter(|d| d.kind == DependentKind::Trigger).map(|d| text(&d)));
+    let text = |d: &Dependent| Statement::new(d.sql.trim().trim_end_matches(';').to_string());
+    out.extend(from_text.iter().map(|d| text(d)));
+    out.extend(dependents.iter().filter(|d| d.kind == DependentKind::Trigger).map(|d| text(d)));
     out
 }
