@@ -316,6 +316,35 @@ async fn sqlite_rebuild_keeps_partial_and_expression_indexes() {
     assert_eq!(files(root), files_before, "nothing written");
 }
 
+/// SQLite: the rollback of a dropped table creates it again with its triggers and the indexes the schema model
+/// does not hold, as read when the migration was generated (it came back without them).
+#[tokio::test]
+async fn sqlite_rollback_of_a_drop_brings_back_triggers_and_indexes() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    db.exec("CREATE TABLE keep (id INTEGER PRIMARY KEY)").await;
+    db.exec("CREATE TABLE g (id INTEGER PRIMARY KEY, n INT, gone TEXT)").await;
+    db.exec("CREATE UNIQUE INDEX ux_g_n ON g (n) WHERE gone IS NULL").await;
+    db.exec("CREATE TRIGGER g_touch AFTER UPDATE ON g BEGIN UPDATE g SET n = n + 1 WHERE id = new.id AND 0; END").await;
+    let objects =
+        "SELECT type || ' ' || name || ': ' || sql FROM sqlite_master WHERE tbl_name = 'g' AND sql IS NOT NULL \
+                   ORDER BY name";
+    let before = db.strings(objects).await;
+    assert_eq!(before.len(), 3, "{before:?}");
+    let keep = "[[table]]\nname = \"keep\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n";
+    std::fs::write(root.join("dbwarden.schema.toml"), keep).unwrap();
+    let out = run(root, url, &["make-migrations", "drop_g"]);
+    assert!(out.code == 0 && out.stdout.contains("drop table g"), "{out:?}");
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    assert!(db.strings(objects).await.is_empty());
+    let out = run(root, url, &["rollback"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let after: Vec<String> = db.strings(objects).await;
+    // The table's own text is dbwarden's; the index and trigger are as they were.
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert_eq!(&after[1..], &before[1..], "index and trigger as read");
+}
+
 /// A SQLite rebuild that leaves a view or trigger naming a column that is gone fails the migration, naming the
 /// view or trigger, and leaves the table as it was (SQLite itself would only fail when the view is next read).
 #[tokio::test]

@@ -226,6 +226,19 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, dependents:
                 other => other.clone(),
             };
             out.extend(ddl.change(&change, &state, new));
+            // A table created again (the rollback of a drop) gets back its triggers and unmodelled indexes, as read
+            // when the migration was generated.
+            if let Change::CreateTable { table } = &change {
+                let name = table.name.as_str();
+                let ours =
+                    |d: &&Dependent| d.table.eq_ignore_ascii_case(name) && !rewritten_by_renames(changes, d, name);
+                let (indexes, triggers): (Vec<&Dependent>, Vec<&Dependent>) =
+                    dependents.iter().filter(ours).partition(|d| d.kind == DependentKind::Index);
+                let modelled = |d: &&Dependent| table.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(&d.name));
+                // (An index the model holds is in the CREATE TABLE's indexes already.)
+                let dependents = indexes.into_iter().filter(|d| !modelled(d)).chain(triggers);
+                out.extend(dependents.map(|d| Statement::new(d.sql.trim().trim_end_matches(';').to_string())));
+            }
         }
         apply_in_place(&mut state, change);
     }
