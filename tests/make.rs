@@ -314,6 +314,18 @@ async fn sqlite_rebuild_keeps_partial_and_expression_indexes() {
     assert!(out.stderr.contains("table `t` is rebuilt by this migration, which also renames"), "{out:?}");
     assert!(out.stderr.contains("make the rename a migration of its own"), "{out:?}");
     assert_eq!(files(root), files_before, "nothing written");
+
+    // A column an unmodelled index uses cannot be dropped by the models: refused, naming both.
+    let without_gone = manifest("7")
+        .replace("[[table.column]]\nname = \"gone\"\ntype = \"Text\"\n", "")
+        .replace("[[table.index]]\nname = \"ux_gone\"\ncolumns = [\"gone\"]\nunique = true\n", "");
+    assert!(!without_gone.contains("gone"), "{without_gone}");
+    std::fs::write(root.join("dbwarden.schema.toml"), without_gone).unwrap();
+    let out = run(root, url, &["make-migrations"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("table `t`: column `gone` is dropped, but index `"), "{out:?}");
+    assert!(out.stderr.contains("hint: the schema model does not hold index"), "{out:?}");
+    assert_eq!(files(root), files_before, "nothing written");
 }
 
 /// SQLite: the rollback of a dropped table creates it again with its triggers and the indexes the schema model

@@ -140,6 +140,18 @@ pub enum MakeError {
         /// Its name.
         name: String,
     },
+    /// A column the migration drops that a trigger or an index outside the schema model uses.
+    #[error("table `{table}`: column `{column}` is dropped, but {kind} `{name}` uses it")]
+    DroppedColumnInUse {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// "trigger" or "index".
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
     /// A collation the models name that the server does not have.
     #[error("table `{table}`, column `{column}`: the database has no collation {collation}")]
     UnknownCollation {
@@ -210,6 +222,10 @@ impl MakeError {
             MakeError::UnknownCollation { .. } => {
                 Some("name one it has (PostgreSQL: SELECT collname FROM pg_collation; MySQL: SHOW COLLATION)".into())
             }
+            MakeError::DroppedColumnInUse { kind, name, .. } => Some(format!(
+                "the schema model does not hold {kind} `{name}`: drop or change it first (a hand-written migration, \
+                 `dbwarden new`), or keep the column"
+            )),
             MakeError::RebuildAfterRename { .. } => Some(
                 "make the rename a migration of its own: declare only the rename (renamed_from or --rename), run \
                  make-migrations and migrate, then make the other changes"
@@ -703,6 +719,31 @@ fn check_rebuild_after_rename(compared: &Compared, dependents: &[Dependent]) -> 
     Ok(())
 }
 
+/// The first column the migration drops that a dependent of its table (a trigger, an index outside the schema
+/// model) names in its text, which SQLite would meet at migrate with "no such column". A name inside a string in
+/// that text counts too: better refused here, naming it, than failed there.
+fn check_dropped_columns(compared: &Compared, dependents: &[Dependent]) -> Result<(), MakeError> {
+    for change in &compared.changes {
+        let Change::DropColumn { table, column, .. } = change else { continue };
+        let uses = |d: &&Dependent| {
+            d.table.eq_ignore_ascii_case(table)
+                && d.sql
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|word| word.eq_ignore_ascii_case(&column.name))
+        };
+        if let Some(d) = dependents.iter().find(uses) {
+            let kind = if d.kind == crate::render::DependentKind::Index { "index" } else { "trigger" };
+            return Err(MakeError::DroppedColumnInUse {
+                table: table.clone(),
+                column: column.name.clone(),
+                kind,
+                name: d.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Levenshtein's distance between `a` and `b`, by characters.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -790,6 +831,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     check_keys(db.dialect, &compared)?;
     check_collations_known(&compared, base.live.collations.as_deref())?;
     check_rebuild_after_rename(&compared, &render.dependents)?;
+    check_dropped_columns(&compared, &render.dependents)?;
     check_strict(db.dialect, &compared)?;
     check_key_collations(db.dialect, &compared)?;
     // `compared.new` is the models as the database reads them back: what the snapshot records.
