@@ -1127,6 +1127,8 @@ async fn sqlite_table_options_survive_rebuilds() {
     assert!(out.stderr.contains("table `typed` is STRICT") && out.stderr.contains("column `x` VARCHAR(40)"), "{out:?}");
     assert!(out.stderr.contains("hint:") && out.stderr.contains("`String` without a length"), "{out:?}");
     assert_eq!(files(root), before, "nothing written");
+    let out = run(root, &db.url, &["diff", "--sql"]);
+    assert!(out.code == 2 && out.stderr.contains("table `typed` is STRICT"), "diff refuses it too: {out:?}");
 }
 
 /// The `CREATE TABLE` text of `counter`, `kv` and `typed`.

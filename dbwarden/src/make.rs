@@ -760,6 +760,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// What `make-migrations` refuses to write and `diff` to show as a fix: a migration the database would refuse or
+/// that would lose something (see each check); `live` is what the live database told, when it is the baseline.
+fn refusals(dialect: Dialect, compared: &Compared, live: &Extras) -> Result<(), MakeError> {
+    refuse_rename_onto_existing(dialect, compared)?;
+    check_keys(dialect, compared)?;
+    check_collations_known(compared, live.collations.as_deref())?;
+    check_rebuild_after_rename(compared, &live.dependents)?;
+    check_dropped_columns(compared, &live.dependents)?;
+    check_strict(dialect, compared)?;
+    check_key_collations(dialect, compared)
+}
+
 /// The first foreign key of the models between two columns of two named collations, where `dialect` refuses
 /// such a key. (A column without one has its table's default, which only the server knows: not judged here.)
 fn check_key_collations(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
@@ -825,15 +837,9 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
         text: None,
         snapshot: None,
     };
-    let render = Options { column_order: db.column_order, dependents: base.live.dependents };
     let compared = compare(db.dialect, base.schema, target, &renames);
-    refuse_rename_onto_existing(db.dialect, &compared)?;
-    check_keys(db.dialect, &compared)?;
-    check_collations_known(&compared, base.live.collations.as_deref())?;
-    check_rebuild_after_rename(&compared, &render.dependents)?;
-    check_dropped_columns(&compared, &render.dependents)?;
-    check_strict(db.dialect, &compared)?;
-    check_key_collations(db.dialect, &compared)?;
+    refusals(db.dialect, &compared, &base.live)?;
+    let render = Options { column_order: db.column_order, dependents: base.live.dependents };
     // `compared.new` is the models as the database reads them back: what the snapshot records.
     let target = &compared.new;
     let Some(Generated { changes, text, safety }) = compared.migration(db.dialect, &render) else {
@@ -896,7 +902,7 @@ pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -
         (schema, BaselineOrigin::Live, extras)
     };
     let compared = compare(db.dialect, schema, target, &renames);
-    refuse_rename_onto_existing(db.dialect, &compared)?;
+    refusals(db.dialect, &compared, &live_extras)?;
     let Compared { old, new, changes, .. } = compared;
     let options = Options { column_order: db.column_order, dependents: live_extras.dependents };
     let sql = crate::render::render(db.dialect, &changes, &old, &new, &options).into_iter().map(|s| s.sql).collect();
