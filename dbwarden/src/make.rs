@@ -712,8 +712,7 @@ fn check_rebuild_after_rename(compared: &Compared, dependents: &[Dependent]) -> 
                 && crate::render::sqlite::rewritten_by_renames(&compared.changes, d, &table)
         };
         if let Some(d) = dependents.iter().find(stale) {
-            let kind = if d.kind == crate::render::DependentKind::Index { "index" } else { "trigger" };
-            return Err(MakeError::RebuildAfterRename { table, kind, name: d.name.clone() });
+            return Err(MakeError::RebuildAfterRename { table, kind: d.kind.noun(), name: d.name.clone() });
         }
     }
     Ok(())
@@ -732,11 +731,10 @@ fn check_dropped_columns(compared: &Compared, dependents: &[Dependent]) -> Resul
                     .any(|word| word.eq_ignore_ascii_case(&column.name))
         };
         if let Some(d) = dependents.iter().find(uses) {
-            let kind = if d.kind == crate::render::DependentKind::Index { "index" } else { "trigger" };
             return Err(MakeError::DroppedColumnInUse {
                 table: table.clone(),
                 column: column.name.clone(),
-                kind,
+                kind: d.kind.noun(),
                 name: d.name.clone(),
             });
         }

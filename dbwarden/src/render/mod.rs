@@ -58,8 +58,9 @@ impl ColumnOrder {
     }
 }
 
-/// An object of the live database that SQLite drops with its table and the schema model does not hold: a trigger,
-/// or a partial or expression index. A table rebuild creates it again from its text.
+/// An object of the live database that SQLite drops with its table and the schema model does not hold (wholly or
+/// in part): a trigger; a partial or expression index, or one with a `DESC` or `COLLATE` key column. A table rebuild
+/// creates it again from its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependent {
     /// What it is.
@@ -72,13 +73,30 @@ pub struct Dependent {
     pub sql: String,
 }
 
+impl Dependent {
+    /// Its `CREATE` statement, to run again.
+    pub(crate) fn statement(&self) -> Statement {
+        Statement::new(self.sql.trim().trim_end_matches(';').to_string())
+    }
+}
+
 /// The kind of a [`Dependent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DependentKind {
     /// A trigger.
     Trigger,
-    /// An index the schema model does not hold (partial, or over an expression).
+    /// An index the schema model does not hold, or holds only in part (see [`Dependent`]).
     Index,
+}
+
+impl DependentKind {
+    /// The word for it in messages: `trigger`, `index`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            DependentKind::Trigger => "trigger",
+            DependentKind::Index => "index",
+        }
+    }
 }
 
 /// What rendering needs besides the changes and the two schemas.

@@ -168,6 +168,18 @@ pub(crate) fn rewritten_by_renames(changes: &[Change], d: &Dependent, table: &st
     })
 }
 
+/// The dependents on table `name` (the name it ends with) whose text, read when the migration was generated, no
+/// rename of `changes` has made SQLite rewrite. Table names compare as SQLite compares them, ASCII case-blind.
+fn kept<'d>(dependents: &'d [Dependent], changes: &[Change], name: &str) -> Vec<&'d Dependent> {
+    let ours = |d: &&Dependent| d.table.eq_ignore_ascii_case(name) && !rewritten_by_renames(changes, d, name);
+    dependents.iter().filter(ours).collect()
+}
+
+/// The index of `table` named `name`, as SQLite matches index names (ASCII case-blind).
+fn index_named<'t>(table: &'t Table, name: &str) -> Option<&'t dbwarden_core::schema::Index> {
+    table.indexes.iter().find(|i| i.name.eq_ignore_ascii_case(name))
+}
+
 /// The tables (by the name they end with) that `changes` rebuild, from `old`.
 pub(crate) fn rebuilt_tables(changes: &[Change], old: &Schema) -> BTreeSet<String> {
     // Foreign keys of tables created in this set are written inside their CREATE TABLE; changes to a table this
@@ -229,15 +241,11 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, dependents:
             // A table created again (the rollback of a drop) gets back its triggers and unmodelled indexes, as read
             // when the migration was generated.
             if let Change::CreateTable { table } = &change {
-                let name = table.name.as_str();
-                let ours =
-                    |d: &&Dependent| d.table.eq_ignore_ascii_case(name) && !rewritten_by_renames(changes, d, name);
                 let (indexes, triggers): (Vec<&Dependent>, Vec<&Dependent>) =
-                    dependents.iter().filter(ours).partition(|d| d.kind == DependentKind::Index);
-                let modelled = |d: &&Dependent| table.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(&d.name));
+                    kept(dependents, changes, &table.name).into_iter().partition(|d| d.kind == DependentKind::Index);
                 // (An index the model holds is in the CREATE TABLE's indexes already.)
-                let dependents = indexes.into_iter().filter(|d| !modelled(d)).chain(triggers);
-                out.extend(dependents.map(|d| Statement::new(d.sql.trim().trim_end_matches(';').to_string())));
+                let unmodelled = indexes.into_iter().filter(|d| index_named(table, &d.name).is_none());
+                out.extend(unmodelled.chain(triggers).map(Dependent::statement));
             }
         }
         apply_in_place(&mut state, change);
@@ -255,19 +263,16 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, dependents:
     }
     // A trigger's or index's text read when the migration was generated is what the rebuild creates again, unless
     // a rename of the set made SQLite rewrite it (then the guard refuses a table that has one; make-migrations
-    // refuses such a set first). Table names compare as SQLite does, ASCII case-blind.
-    let kept = |name: &str| -> Vec<&Dependent> {
-        let ours = |d: &&Dependent| d.table.eq_ignore_ascii_case(name) && !rewritten_by_renames(changes, d, name);
-        dependents.iter().filter(ours).collect()
-    };
+    // refuses such a set first).
     let rebuilt: Vec<(&Table, &Table)> =
         rebuild.iter().filter_map(|name| Some((before.table(name)?, new.table(name)?))).collect();
     // What the guard expects to find: not an index the model holds that this rebuild brings back (the rollback of
     // a migration that dropped it), which is not there yet.
     let present = |from: &Table, to: &Table| -> Vec<&Dependent> {
-        let has = |t: &Table, name: &str| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(name));
-        let coming = |d: &Dependent| d.kind == DependentKind::Index && !has(from, &d.name) && has(to, &d.name);
-        kept(&to.name).into_iter().filter(|d| !coming(d)).collect()
+        let coming = |d: &Dependent| {
+            d.kind == DependentKind::Index && index_named(from, &d.name).is_none() && index_named(to, &d.name).is_some()
+        };
+        kept(dependents, changes, &to.name).into_iter().filter(|d| !coming(d)).collect()
     };
     out.extend(rebuild_guard(ddl, rebuilt.iter().map(|(from, to)| (*from, to.name.as_str(), present(from, to)))));
     // The keys a rebuild can break: those of the rebuilt tables and those pointing at them.
@@ -279,7 +284,7 @@ pub(crate) fn render(changes: &[Change], old: &Schema, new: &Schema, dependents:
         .filter(|(child, parent)| touched(child) || touched(parent))
         .collect();
     for (from, to) in rebuilt {
-        out.extend(rebuild_table(ddl, from, to, &kept(&to.name)));
+        out.extend(rebuild_table(ddl, from, to, &kept(dependents, changes, &to.name)));
     }
     // With `legacy_alter_table` on, nothing checked the views and triggers against the rebuilt tables (one may
     // name a dropped column, or a trigger's text may be stale). Renaming a column checks the whole schema: done on
@@ -372,7 +377,6 @@ fn rebuild_guard<'a>(
         );
         checks.push(format!("CONSTRAINT {} CHECK (t <> {name} OR generated = 0)", ddl.q(&message)));
         let on = format!("FROM sqlite_master WHERE tbl_name = {name} COLLATE NOCASE");
-        // (Others, known) of `kind` among the rows `of_kind` of sqlite_master: known by name and text.
         // (Others among the rows `others` picks, known among those of `kind`) of sqlite_master: known by name and
         // text.
         let counted = |kind: DependentKind, others: &str, of_kind: &str| {
@@ -410,8 +414,9 @@ fn rebuild_guard<'a>(
 }
 
 /// Rebuilds `from` as `to` under the same name, copying the columns both have, in `to`'s column order, and creates
-/// its indexes and `dependents` (indexes outside the schema model, then triggers) again. The rename runs with `legacy_alter_table` on: otherwise SQLite checks every
-/// view against the schema at that moment, and a view of this table fails it, the table being gone.
+/// its indexes and `dependents` (indexes outside the schema model, then triggers) again. The rename runs with
+/// `legacy_alter_table` on: otherwise SQLite checks every view against the schema at that moment, and a view of this
+/// table fails it, the table being gone.
 fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, dependents: &[&Dependent]) -> Vec<Statement> {
     let temp = format!("_dbwarden_new_{}", to.name);
     let mut staged = to.clone();
@@ -473,8 +478,7 @@ fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, dependents: &[&Dependen
     // An index the model holds whose text says more (`DESC`, `COLLATE NOCASE`) is created from its text while the
     // migration leaves it as it was; one it changes or drops, from the model or not at all.
     let as_read = |d: &Dependent| {
-        let name = |i: &&dbwarden_core::schema::Index| i.name.eq_ignore_ascii_case(&d.name);
-        match (from.indexes.iter().find(name), to.indexes.iter().find(name)) {
+        match (index_named(from, &d.name), index_named(to, &d.name)) {
             (None, _) => true, // outside the model
             (Some(before), Some(after)) => before == after,
             (Some(_), None) => false,
@@ -487,8 +491,7 @@ fn rebuild_table(ddl: &Sqlite, from: &Table, to: &Table, dependents: &[&Dependen
             out.push(Statement::new(ddl.create_index(&to.name, index)));
         }
     }
-    let text = |d: &Dependent| Statement::new(d.sql.trim().trim_end_matches(';').to_string());
-    out.extend(from_text.iter().map(|d| text(d)));
-    out.extend(dependents.iter().filter(|d| d.kind == DependentKind::Trigger).map(|d| text(d)));
+    out.extend(from_text.iter().map(|d| d.statement()));
+    out.extend(dependents.iter().filter(|d| d.kind == DependentKind::Trigger).map(|d| d.statement()));
     out
 }
