@@ -388,18 +388,26 @@ async fn sqlite_rebuild_refuses_to_break_a_view_or_trigger() {
     }
 }
 
-/// A SQLite rebuild of a table with generated columns (which the schema model does not hold) fails the migration,
-/// naming the table and what to do, and leaves the table and its generated columns as they were; it used to drop
-/// them without a word.
+/// A SQLite rebuild of a table with generated columns or an `ON CONFLICT` clause (which the schema model does not
+/// hold) fails the migration, naming the table and what to do, and leaves the table as it was; it used to drop them
+/// without a word. (`make-migrations` refuses to write such a migration: `sqlite_make_refuses_rebuilds_that_lose`.)
 #[tokio::test]
 async fn sqlite_rebuild_refuses_to_lose_generated_columns() {
     use dbwarden::generate::{compare, Options};
-    for generated in ["twice INT AS (n * 2) STORED", "label TEXT GENERATED ALWAYS AS ('n=' || n) VIRTUAL"] {
+    let generated = "has generated columns";
+    let conflict = "has an ON CONFLICT clause";
+    for (definition, columns, message) in [
+        ("twice INT AS (n * 2) STORED", 2, generated),
+        ("label TEXT GENERATED ALWAYS AS ('n=' || n) VIRTUAL", 2, generated),
+        ("u TEXT UNIQUE ON CONFLICT REPLACE", 3, conflict),
+        ("u TEXT,\n CONSTRAINT uq UNIQUE (u)\tON\nCONFLICT IGNORE", 3, conflict),
+    ] {
         let db = TestDb::new(Dialect::Sqlite).await;
-        db.exec(&format!("CREATE TABLE g (id INTEGER PRIMARY KEY, n INT, {generated})")).await;
+        db.exec(&format!("CREATE TABLE g (id INTEGER PRIMARY KEY, n INT, {definition})")).await;
         db.exec("INSERT INTO g (id, n) VALUES (1, 3)").await;
         let live = live_with_dependents(&db).await.0;
-        assert_eq!(live.tables[0].columns.len(), 2, "generated columns are not in the model: {live:?}");
+        assert_eq!(live.tables[0].columns.len(), columns, "generated columns are not in the model: {live:?}");
+        let before = db.strings("SELECT sql FROM sqlite_master WHERE name = 'g'").await;
         // `n` made NOT NULL with a default: a rebuild.
         let mut models = live.clone();
         models.tables[0].columns[1].nullable = false;
@@ -409,10 +417,57 @@ async fn sqlite_rebuild_refuses_to_lose_generated_columns() {
             .unwrap();
         let dir = common::write_migrations(db.dir.path(), "app", &[("app__0001_n.sql", &g.text)]);
         let err = Migrator::new(Source::dir(&dir)).run(db.url.as_str()).await.unwrap_err().to_string();
-        assert!(err.contains("table \"g\" has generated columns"), "{err}\n{}", g.text);
-        assert!(err.contains("drop the VIRTUAL ones before the migration"), "says what to do: {err}");
-        let columns = db.strings("SELECT name FROM pragma_table_xinfo('g') ORDER BY cid").await;
-        assert_eq!(columns.len(), 3, "{generated}: the table is as it was: {columns:?}");
+        assert!(err.contains(&format!("table \"g\" {message}")), "{err}\n{}", g.text);
+        let what_to_do = if message == generated { "drop the VIRTUAL ones before the migration" } else { "by hand" };
+        assert!(err.contains(what_to_do), "says what to do: {err}");
+        let after = db.strings("SELECT sql FROM sqlite_master WHERE name = 'g'").await;
+        assert_eq!(after, before, "{definition}: the table is as it was");
+        assert_eq!(db.strings("SELECT CAST(n AS TEXT) FROM g").await, ["3"]);
+    }
+}
+
+/// `make-migrations` (and `diff`, `check`) refuse a change that rebuilds a SQLite table with generated columns or an
+/// `ON CONFLICT` clause, naming the table, what would be lost and what to do, and write nothing; a change that
+/// needs no rebuild (a new column) is made.
+#[tokio::test]
+async fn sqlite_make_refuses_rebuilds_that_lose() {
+    for (definition, what) in [
+        ("twice INT AS (n * 2) VIRTUAL", "generated columns"),
+        ("u TEXT NOT NULL ON CONFLICT REPLACE DEFAULT ''", "an ON CONFLICT clause"),
+    ] {
+        let db = TestDb::new(Dialect::Sqlite).await;
+        let root = db.dir.path();
+        db.exec(&format!("CREATE TABLE g (id INTEGER PRIMARY KEY, n INT, {definition})")).await;
+        let manifest = |n: &str, more: &str| {
+            let u = if what.contains("CONFLICT") {
+                "[[table.column]]\nname = \"u\"\ntype = \"Text\"\nnullable = false\nserver_default = \"''\"\n"
+            } else {
+                ""
+            };
+            format!(
+                "[[table]]\nname = \"g\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n\
+                 [[table.column]]\nname = \"n\"\ntype = \"Integer\"\n{n}{u}{more}"
+            )
+        };
+        std::fs::write(root.join("dbwarden.schema.toml"), manifest("", "")).unwrap();
+        assert_eq!(run(root, &db.url, &["diff", "--exit-code"]).code, 0, "{what}: the models match");
+        // `n` made NOT NULL: a rebuild.
+        std::fs::write(root.join("dbwarden.schema.toml"), manifest("nullable = false\nserver_default = \"0\"\n", ""))
+            .unwrap();
+        for args in [&["make-migrations"][..], &["diff"], &["check"]] {
+            let out = run(root, &db.url, args);
+            assert_eq!(out.code, 2, "{args:?}: {out:?}");
+            assert!(out.stderr.contains(&format!("table `g` has {what}, which dbwarden does not model")), "{out:?}");
+            assert!(out.stderr.contains("hint:") && out.stderr.contains("dbwarden new"), "{out:?}");
+        }
+        assert!(files(root).is_empty(), "nothing written");
+        // A new column is an ALTER TABLE: no rebuild, nothing lost.
+        let added = "[[table.column]]\nname = \"extra\"\ntype = \"Integer\"\n";
+        std::fs::write(root.join("dbwarden.schema.toml"), manifest("", added)).unwrap();
+        assert_eq!(run(root, &db.url, &["make-migrations", "extra"]).code, 0, "{what}");
+        assert_eq!(run(root, &db.url, &["migrate"]).code, 0, "{what}");
+        let sql = db.strings("SELECT sql FROM sqlite_master WHERE name = 'g'").await.concat();
+        assert!(sql.contains("AS (n * 2)") || sql.contains("ON CONFLICT REPLACE"), "kept: {sql}");
     }
 }
 
@@ -1127,8 +1182,10 @@ async fn sqlite_table_options_survive_rebuilds() {
     assert!(out.stderr.contains("table `typed` is STRICT") && out.stderr.contains("column `x` VARCHAR(40)"), "{out:?}");
     assert!(out.stderr.contains("hint:") && out.stderr.contains("`String` without a length"), "{out:?}");
     assert_eq!(files(root), before, "nothing written");
-    let out = run(root, &db.url, &["diff", "--sql"]);
-    assert!(out.code == 2 && out.stderr.contains("table `typed` is STRICT"), "diff refuses it too: {out:?}");
+    for args in [&["diff", "--sql"][..], &["check"]] {
+        let out = run(root, &db.url, args);
+        assert!(out.code == 2 && out.stderr.contains("table `typed` is STRICT"), "{args:?} refuses it too: {out:?}");
+    }
 }
 
 /// The `CREATE TABLE` text of `counter`, `kv` and `typed`.

@@ -140,6 +140,15 @@ pub enum MakeError {
         /// Its name.
         name: String,
     },
+    /// A SQLite table the migration rebuilds has something the schema model does not hold, which the rebuild
+    /// would lose.
+    #[error("table `{table}` has {what}, which dbwarden does not model and this migration's rebuild of it would lose")]
+    RebuildLoses {
+        /// The table.
+        table: String,
+        /// What it has ("generated columns", "an ON CONFLICT clause").
+        what: &'static str,
+    },
     /// A column the migration drops that a trigger or an index outside the schema model uses.
     #[error("table `{table}`: column `{column}` is dropped, but {kind} `{name}` uses it")]
     DroppedColumnInUse {
@@ -226,6 +235,15 @@ impl MakeError {
                 "the schema model does not hold {kind} `{name}`: drop or change it first (a hand-written migration, \
                  `dbwarden new`), or keep the column"
             )),
+            MakeError::RebuildLoses { what, .. } => Some(if what.contains("generated") {
+                "drop the VIRTUAL generated columns in a hand-written migration (`dbwarden new`) first and add them \
+                 again after this one; a STORED one cannot be added to a table with rows: make this change by hand"
+                    .into()
+            } else {
+                "make this change by hand (`dbwarden new`): create the new table with the clause, copy the rows, drop \
+                 the old one and rename the new one"
+                    .into()
+            }),
             MakeError::RebuildAfterRename { .. } => Some(
                 "make the rename a migration of its own: declare only the rename (renamed_from or --rename), run \
                  make-migrations and migrate, then make the other changes"
@@ -307,6 +325,7 @@ async fn live(db: &DatabaseConfig, extras: bool) -> Result<(Schema, Extras), Err
         if extras {
             read.dependents = crate::introspect::dependents(backend.as_mut()).await?;
             read.collations = crate::introspect::collations(backend.as_mut()).await?;
+            read.unkept = crate::introspect::unkept(backend.as_mut()).await?;
         }
         Ok((schema, read))
     };
@@ -322,6 +341,8 @@ pub struct Extras {
     pub dependents: Vec<Dependent>,
     /// The collations the server has (not on SQLite), to check the models' against.
     pub collations: Option<Vec<String>>,
+    /// What tables have that a SQLite rebuild would lose (generated columns, `ON CONFLICT` clauses).
+    pub unkept: Vec<crate::introspect::Unkept>,
 }
 
 /// Where a baseline came from.
@@ -699,14 +720,7 @@ fn check_rebuild_after_rename(compared: &Compared, dependents: &[Dependent]) -> 
     }
     for table in crate::render::sqlite::rebuilt_tables(&compared.changes, &compared.old) {
         // The name it had when the dependents were read.
-        let before = compared
-            .changes
-            .iter()
-            .find_map(|c| match c {
-                Change::RenameTable { from, to } if *to == table => Some(from.as_str()),
-                _ => None,
-            })
-            .unwrap_or(table.as_str());
+        let before = name_before_renames(compared, &table);
         let stale = |d: &&Dependent| {
             d.table.eq_ignore_ascii_case(before)
                 && crate::render::sqlite::rewritten_by_renames(&compared.changes, d, &table)
@@ -716,6 +730,33 @@ fn check_rebuild_after_rename(compared: &Compared, dependents: &[Dependent]) -> 
         }
     }
     Ok(())
+}
+
+/// The first table the migration rebuilds (SQLite) that has something the schema model does not hold, which the
+/// rebuild would lose ([`crate::introspect::Unkept`]); the migration's guard would refuse it at `migrate`.
+fn check_unkept(compared: &Compared, unkept: &[crate::introspect::Unkept]) -> Result<(), MakeError> {
+    if unkept.is_empty() {
+        return Ok(());
+    }
+    for table in crate::render::sqlite::rebuilt_tables(&compared.changes, &compared.old) {
+        let before = name_before_renames(compared, &table);
+        if let Some(u) = unkept.iter().find(|u| u.table.eq_ignore_ascii_case(before)) {
+            return Err(MakeError::RebuildLoses { table, what: u.what });
+        }
+    }
+    Ok(())
+}
+
+/// The name `table` had before the migration's table renames (the name the live database knows it by).
+fn name_before_renames<'c>(compared: &'c Compared, table: &'c str) -> &'c str {
+    compared
+        .changes
+        .iter()
+        .find_map(|c| match c {
+            Change::RenameTable { from, to } if to == table => Some(from.as_str()),
+            _ => None,
+        })
+        .unwrap_or(table)
 }
 
 /// The first column the migration drops that a dependent of its table (a trigger, an index outside the schema
@@ -766,6 +807,7 @@ fn refusals(dialect: Dialect, compared: &Compared, live: &Extras) -> Result<(), 
     check_collations_known(compared, live.collations.as_deref())?;
     check_rebuild_after_rename(compared, &live.dependents)?;
     check_dropped_columns(compared, &live.dependents)?;
+    check_unkept(compared, &live.unkept)?;
     check_strict(dialect, compared)?;
     check_key_collations(dialect, compared)
 }
@@ -959,18 +1001,19 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
         // With files pending, the snapshot (which includes them) is the baseline; else the live database.
         let base = if any_pending {
             match baseline_because(db, true, "migrations are pending, so the snapshot is the baseline").await {
-                Ok(b) => Some(b.schema),
+                Ok(b) => Some((b.schema, b.live)),
                 Err(e) => {
                     report.models_unchecked = Some(e.to_string());
                     None
                 }
             }
         } else {
-            Some(live_schema(db).await?)
+            Some(live(db, true).await?)
         };
-        if let Some(base) = base {
+        if let Some((base, extras)) = base {
             let compared = compare(db.dialect, base, target, &renames);
-            refuse_rename_onto_existing(db.dialect, &compared)?;
+            // A change `make-migrations` would refuse is no step to rate: the same error, so CI stops on it here.
+            refusals(db.dialect, &compared, &extras)?;
             report.models = steps(&compared.changes);
         }
     }

@@ -88,6 +88,35 @@ pub async fn collations(backend: &mut dyn Backend) -> Result<Option<Vec<String>>
     Ok(Some(names.filter_map(|name| types::collation_read_back(map, &name)).collect()))
 }
 
+/// Something of a table that the schema model does not hold, so that a table rebuild (SQLite's way to change most
+/// things) would lose it: [`unkept`] reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unkept {
+    /// The table.
+    pub table: String,
+    /// What it has, for a message: "generated columns", "an ON CONFLICT clause".
+    pub what: &'static str,
+}
+
+/// What the tables have that a rebuild would lose (see [`Unkept`]): on SQLite, generated columns and `ON CONFLICT`
+/// clauses; on the other servers nothing (their `ALTER TABLE` changes a table in place).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let spec = dbwarden::backend::ConnectSpec { url: "sqlite://app.db".into(), create: false };
+/// let mut backend = dbwarden::backend::connect(&spec).await?;
+/// for u in dbwarden::introspect::unkept(backend.as_mut()).await? {
+///     println!("table {} has {}", u.table, u.what);
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn unkept(backend: &mut dyn Backend) -> Result<Vec<Unkept>, DbError> {
+    match backend.dialect() {
+        Dialect::Sqlite => sqlite::unkept(backend).await,
+        Dialect::Postgres | Dialect::MySql => Ok(Vec::new()),
+    }
+}
+
 /// What a table rebuild must create again: on SQLite, whose `DROP TABLE` drops them, every trigger and every index
 /// the schema model does not hold (partial, or over an expression), with its text (one query); on the other servers
 /// none (their `ALTER TABLE` keeps them).

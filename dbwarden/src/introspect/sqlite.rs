@@ -49,6 +49,32 @@ pub(super) async fn dependents(backend: &mut dyn Backend) -> Result<Vec<crate::r
     Ok(out)
 }
 
+/// What each table has that the schema model does not hold and a rebuild (which creates the table from the model)
+/// would lose: generated columns (`pragma_table_info` leaves them out) and `ON CONFLICT` clauses of its keys and
+/// constraints (found in its text, outside strings and quoted names). One query.
+pub(super) async fn unkept(backend: &mut dyn Backend) -> Result<Vec<super::Unkept>, DbError> {
+    let mut out = Vec::new();
+    let sql = format!(
+        "SELECT m.name, m.sql, CAST((SELECT COUNT(*) FROM pragma_table_xinfo(m.name) WHERE hidden IN (2, 3)) AS TEXT) \
+         FROM sqlite_master m WHERE {FILTER} ORDER BY m.name"
+    );
+    backend
+        .query_each(&sql, &mut |row| {
+            let row = Row(row);
+            let table = row.req(0, "table name")?;
+            if row.opt(2).is_some_and(|n| n != "0") {
+                out.push(super::Unkept { table: table.to_string(), what: "generated columns" });
+            }
+            let toks = tokens(row.opt(1).unwrap_or_default());
+            if toks.windows(2).any(|w| is_kw(Some(&w[0]), "ON") && is_kw(Some(&w[1]), "CONFLICT")) {
+                out.push(super::Unkept { table: table.to_string(), what: "an ON CONFLICT clause" });
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(out)
+}
+
 pub(super) async fn read(backend: &mut dyn Backend) -> Result<Tables, DbError> {
     let mut tables = Tables::default();
     let mut scans = Vec::new();

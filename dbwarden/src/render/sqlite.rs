@@ -339,8 +339,8 @@ fn foreign_key_guard(ddl: &Sqlite, keys: &[(&str, &str)]) -> Vec<Statement> {
 /// same text) besides the indexes the model holds, naming the table and what to do, instead of losing one added
 /// since the migration was generated (or one it was generated without: offline, or with a rename that makes the
 /// text read stale) or creating one this database never had. Likewise a table with generated columns (`AS (...)`,
-/// which the schema model does not hold: `pragma_table_info` leaves them out), whose rebuild would lose them.
-/// SQLite has no RAISE outside triggers: a CHECK named by the message turns the counts into that error.
+/// which the schema model does not hold: `pragma_table_info` leaves them out), whose rebuild would lose them, and one
+/// whose keys or constraints have an `ON CONFLICT` clause. SQLite has no RAISE outside triggers: a CHECK named by the message turns the counts into that error.
 fn rebuild_guard<'a>(
     ddl: &Sqlite,
     tables: impl Iterator<Item = (&'a Table, &'a str, Vec<&'a Dependent>)>,
@@ -376,6 +376,12 @@ fn rebuild_guard<'a>(
             ddl.q(table)
         );
         checks.push(format!("CONSTRAINT {} CHECK (t <> {name} OR generated = 0)", ddl.q(&message)));
+        let message = format!(
+            "dbwarden: table {} has an ON CONFLICT clause, which dbwarden does not model and this migration's \
+             rebuild of it would lose; make this change by hand",
+            ddl.q(table)
+        );
+        checks.push(format!("CONSTRAINT {} CHECK (t <> {name} OR conflict = 0)", ddl.q(&message)));
         let on = format!("FROM sqlite_master WHERE tbl_name = {name} COLLATE NOCASE");
         // (Others among the rows `others` picks, known among those of `kind`) of sqlite_master: known by name and
         // text.
@@ -396,8 +402,11 @@ fn rebuild_guard<'a>(
         } else {
             format!("type = 'index' AND sql IS NOT NULL AND name COLLATE NOCASE NOT IN ({})", modelled.join(", "))
         };
+        // (Words split by any white space; a clause in a comment or a string counts too, which only refuses.)
+        let spaced = "' ' || replace(replace(replace(sql, char(9), ' '), char(10), ' '), char(13), ' ')";
         counts.push(format!(
-            "SELECT {name}, {}, {}, (SELECT COUNT(*) FROM pragma_table_xinfo({name}) WHERE hidden IN (2, 3))",
+            "SELECT {name}, {}, {}, (SELECT COUNT(*) FROM pragma_table_xinfo({name}) WHERE hidden IN (2, 3)), \
+             (SELECT COUNT(*) {on} AND type = 'table' AND {spaced} LIKE '% ON CONFLICT %')",
             counted(DependentKind::Trigger, "type = 'trigger'", "type = 'trigger'"),
             counted(DependentKind::Index, &index, "type = 'index'"),
         ));
@@ -405,7 +414,8 @@ fn rebuild_guard<'a>(
     if checks.is_empty() {
         return Vec::new();
     }
-    let columns = "t TEXT, other INTEGER, known INTEGER, other_ix INTEGER, known_ix INTEGER, generated INTEGER";
+    let columns =
+        "t TEXT, other INTEGER, known INTEGER, other_ix INTEGER, known_ix INTEGER, generated INTEGER, conflict INTEGER";
     vec![
         Statement::new(format!("CREATE TEMP TABLE \"_dbwarden_rebuild_guard\" ({columns}, {})", checks.join(", "))),
         Statement::new(format!("INSERT INTO \"_dbwarden_rebuild_guard\" {}", counts.join(" UNION ALL "))),
