@@ -521,6 +521,48 @@ async fn status_tells_a_gone_repeatable_from_a_missing_versioned_file() {
     assert!(out.stdout.contains("MISSING FILE") && out.stdout.contains("--ignore-missing"), "{out:?}");
 }
 
+/// A `CREATE UNIQUE INDEX CONCURRENTLY` that fails leaves an INVALID index behind (PostgreSQL), which the next run
+/// of it meets as "already exists": `status` names it with what to do and exits 1, in text and JSON, and the
+/// library's status through a pool lists it; once it is dropped and the rows fixed, migrate builds it and status is
+/// clean.
+#[tokio::test]
+async fn status_flags_an_index_a_failed_concurrent_build_left_invalid() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    let files = [
+        (
+            "primary__0001_t.sql".to_string(),
+            "-- upgrade\nCREATE TABLE t (id INTEGER, v TEXT);\nINSERT INTO t VALUES (1, 'a'), (2, 'a');\n-- rollback\nDROP TABLE t;\n".to_string(),
+        ),
+        (
+            "primary__0002_ux.sql".to_string(),
+            "-- dbwarden: no-transaction\n-- upgrade\nCREATE UNIQUE INDEX CONCURRENTLY ux_t_v ON t (v);\n-- rollback\nDROP INDEX CONCURRENTLY ux_t_v;\n".to_string(),
+        ),
+    ];
+    let dir = write(db.dir.path(), &files);
+    let args = ["--url", db.url.as_str(), "--migrations-dir", dir.to_str().unwrap()];
+    let run = |more: &[&str]| cli(db.dir.path(), &[&args[..], more].concat());
+    let out = run(&["migrate"]);
+    assert!(out.code == 2 && out.stderr.contains("could not create unique index"), "{out:?}");
+    let out = run(&["status"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("INVALID") && out.stdout.contains("index public.ux_t_v"), "{out:?}");
+    assert!(out.stdout.contains("DROP INDEX CONCURRENTLY"), "says what to do: {out:?}");
+    let json = run(&["status", "--json"]).json();
+    assert_eq!(json["invalid_indexes"], serde_json::json!(["public.ux_t_v"]), "{json}");
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let status = dbwarden::Migrator::new(dbwarden::Source::dir(&dir)).status(&pool).await.unwrap();
+    assert_eq!(status.invalid_indexes, ["public.ux_t_v"]);
+    assert!(!status.has_problems(), "the history itself is in order: 0002 is pending");
+    pool.close().await;
+
+    db.exec("DROP INDEX CONCURRENTLY ux_t_v").await;
+    db.exec("UPDATE t SET v = 'b' WHERE id = 2").await;
+    assert_eq!(run(&["migrate"]).code, 0);
+    let out = run(&["status"]);
+    assert!(out.code == 0 && !out.stdout.contains("INVALID"), "{out:?}");
+    assert_eq!(run(&["status", "--json"]).json()["invalid_indexes"], serde_json::json!([]));
+}
+
 /// 16 processes migrate one fresh database at once: all succeed, each migration is recorded once.
 #[tokio::test]
 async fn sixteen_concurrent_processes_per_backend() {

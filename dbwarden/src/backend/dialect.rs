@@ -115,6 +115,12 @@ pub trait SqlDialect: Sync {
     fn prepares(&self) -> bool {
         false
     }
+    /// A query listing the indexes of the session's schemas that the server keeps but does not use, one name per
+    /// row: PostgreSQL's INVALID ones, which a `CREATE INDEX CONCURRENTLY` that failed or was cut off leaves behind
+    /// (and one running now has). `None` where there are none.
+    fn invalid_indexes_query(&self) -> Option<&'static str> {
+        None
+    }
     /// A statement that lets the migration transaction it opens commit without waiting for its log to reach disk
     /// (`""` where there is none). Only where that loses nothing a crash could not lose anyway: the log is one
     /// sequence, so a crash keeps a prefix of the commits, each whole (a migration with its row, never half), and a
@@ -192,6 +198,13 @@ impl SqlDialect for Postgres {
     }
     fn prepares(&self) -> bool {
         true
+    }
+    fn invalid_indexes_query(&self) -> Option<&'static str> {
+        Some(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT i.indisvalid AND n.nspname = ANY (current_schemas(false)) ORDER BY 1",
+        )
     }
     fn deferred_flush(&self) -> &'static str {
         // LOCAL: this transaction only; the session's own setting (perhaps `remote_apply`) governs the rest.

@@ -676,9 +676,18 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
                 "out of order: give them a version after the newest applied one, or run `migrate --out-of-order`\n",
             );
         }
+        for index in &status.invalid_indexes {
+            text.push_str(&format!("  {}  index {index}\n", o.red(&format!("{:<13}", "INVALID"))));
+        }
+        if !status.invalid_indexes.is_empty() {
+            text.push_str(
+                "invalid indexes: a CREATE INDEX CONCURRENTLY failed or was cut off (or is running now); when none \
+                 runs, drop each one (DROP INDEX CONCURRENTLY name) and run migrate again, which builds it anew\n",
+            );
+        }
         text
     });
-    Ok(if status.has_problems() { 1 } else { 0 })
+    Ok(if status.has_problems() || !status.invalid_indexes.is_empty() { 1 } else { 0 })
 }
 
 async fn history(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure> {

@@ -15,7 +15,7 @@ use report::build_status;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::backend::{dialect, Backend, SqlDialect, Target};
+use crate::backend::{dialect, Backend, SqlDialect, Target, TextRow};
 use crate::error::Error;
 use crate::head;
 use crate::history::{AppliedMigration, History, DEFAULT_TABLE};
@@ -217,39 +217,56 @@ impl Migrator {
     /// Pending and applied migrations, edited and missing files. Read-only: no lock, no table created.
     pub async fn status(&self, target: &(impl Target + ?Sized)) -> Result<Status, Error> {
         let loaded = self.source.load()?;
-        let (rows, dialect) = self.history_of(target).await?;
-        Ok(build_status(&loaded, &rows, dialect))
+        let (rows, dialect, invalid_indexes) = self.history_of(target, true).await?;
+        Ok(Status { invalid_indexes, ..build_status(&loaded, &rows, dialect) })
     }
 
     /// The rows of the history table, oldest version first. Read-only: through the pool when there is one (two
     /// queries; a probe calling it often costs the pool no connection), else on a connection of its own.
     pub async fn history(&self, target: &(impl Target + ?Sized)) -> Result<Vec<AppliedMigration>, Error> {
-        Ok(self.history_of(target).await?.0)
+        Ok(self.history_of(target, false).await?.0)
     }
 
     /// [`Migrator::history`], and the server's dialect (which `status` splits pending files for).
     async fn history_of(
         &self,
         target: &(impl Target + ?Sized),
-    ) -> Result<(Vec<AppliedMigration>, dbwarden_core::Dialect), Error> {
+        invalid_indexes: bool,
+    ) -> Result<(Vec<AppliedMigration>, dbwarden_core::Dialect, Vec<String>), Error> {
         let read = || Error::db("reading the history table");
+        let invalid_sql = |dialect| invalid_indexes.then(|| dialect::of(dialect).invalid_indexes_query()).flatten();
+        let names = |rows: Vec<TextRow>| rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect();
+        let invalid = || Error::db("reading the invalid indexes");
         if let Some(dialect) = target.pool_dialect() {
             let history = History { d: dialect::of(dialect), table: self.table.clone(), prepared: false };
             let columns = target.peek(&history.d.columns_query(&self.table)).await.map_err(read())?;
             let existing = History::column_names(columns);
-            if existing.is_empty() {
-                return Ok((Vec::new(), dialect));
-            }
             let has = |name: &str| existing.iter().any(|c| c == name);
-            let rows = target.peek(&history.select_sql(has)).await.map_err(read())?;
-            return Ok((History::rows(rows, has), dialect));
+            let rows = if existing.is_empty() {
+                Vec::new()
+            } else {
+                History::rows(target.peek(&history.select_sql(has)).await.map_err(read())?, has)
+            };
+            let indexes = match invalid_sql(dialect) {
+                Some(sql) => names(target.peek(sql).await.map_err(invalid())?),
+                None => Vec::new(),
+            };
+            return Ok((rows, dialect, indexes));
         }
         let mut backend = target.open().await.map_err(Error::db("connecting"))?;
         let dialect = backend.dialect();
         let history = History { d: dialect::of(dialect), table: self.table.clone(), prepared: false };
-        let rows = history.read(backend.as_mut()).await.map_err(read());
+        let read_all = async {
+            let rows = history.read(backend.as_mut()).await.map_err(read())?;
+            let indexes = match invalid_sql(dialect) {
+                Some(sql) => names(backend.query(sql).await.map_err(invalid())?),
+                None => Vec::new(),
+            };
+            Ok((rows, dialect, indexes))
+        };
+        let result = read_all.await;
         backend.close().await;
-        Ok((rows?, dialect))
+        result
     }
 
     /// The lock's state. Read-only.

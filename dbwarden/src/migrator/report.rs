@@ -96,6 +96,11 @@ pub struct Status {
     pub applied: usize,
     /// Files on disk that the running binary does not embed.
     pub not_embedded: Vec<String>,
+    /// PostgreSQL indexes of the session's schemas marked INVALID (schema-qualified): what a `CREATE INDEX
+    /// CONCURRENTLY` that failed or was cut off leaves behind, which the next run of it meets as "already exists"
+    /// (one running now is INVALID too until it finishes). Not a problem of the history ([`Status::has_problems`]),
+    /// but `dbwarden status` flags them.
+    pub invalid_indexes: Vec<String>,
 }
 
 impl Status {
@@ -189,5 +194,12 @@ pub(super) fn build_status(loaded: &Loaded, rows: &[AppliedMigration], dialect: 
     });
     let pending = entries.iter().filter(|e| matches!(e.state, EntryState::Pending | EntryState::OutOfOrder)).count();
     let applied = entries.iter().filter(|e| matches!(e.state, EntryState::Applied | EntryState::Edited)).count();
-    Status { database: loaded.db.clone(), entries, pending, applied, not_embedded: loaded.not_embedded.clone() }
+    Status {
+        database: loaded.db.clone(),
+        entries,
+        pending,
+        applied,
+        not_embedded: loaded.not_embedded.clone(),
+        invalid_indexes: Vec::new(),
+    }
 }
