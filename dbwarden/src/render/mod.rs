@@ -258,8 +258,13 @@ pub fn render(dialect: Dialect, changes: &[Change], old: &Schema, new: &Schema, 
     let mut out = Vec::new();
     let mut reorder = std::collections::BTreeSet::new();
     let final_name = final_names(changes);
-    for change in changes {
-        out.extend(ddl.change(change, &state, new));
+    for (i, change) in changes.iter().enumerate() {
+        // A column is placed among the others (MySQL's `AFTER`) by the names they have when its statement runs.
+        let target = match change {
+            Change::AddColumn { .. } => named_before(new, &changes[i + 1..]),
+            _ => std::borrow::Cow::Borrowed(new),
+        };
+        out.extend(ddl.change(change, &state, &target));
         if let Change::AddColumn { table, position, .. } = change {
             if state.table(table).is_some_and(|t| *position < t.columns.len()) {
                 reorder.insert(final_name(table));
@@ -273,6 +278,34 @@ pub fn render(dialect: Dialect, changes: &[Change], old: &Schema, new: &Schema, 
         }
     }
     out
+}
+
+/// `new` with the names its tables and columns have before `rest` runs: the renames among `rest` undone. `rest`
+/// names a table renamed in it by its old name, as every change of a set does.
+fn named_before<'s>(new: &'s Schema, rest: &[Change]) -> std::borrow::Cow<'s, Schema> {
+    if !rest.iter().any(|c| matches!(c, Change::RenameTable { .. } | Change::RenameColumn { .. })) {
+        return std::borrow::Cow::Borrowed(new);
+    }
+    let final_name = final_names(rest);
+    let mut named = new.clone();
+    // Columns first, finding their tables by the names they have in `new`; then the tables.
+    for change in rest.iter().rev() {
+        if let Change::RenameColumn { table, from, to } = change {
+            let table = final_name(table);
+            let columns = named.tables.iter_mut().find(|t| t.name == table).map(|t| &mut t.columns);
+            if let Some(c) = columns.and_then(|cols| cols.iter_mut().find(|c| c.name == *to)) {
+                c.name = from.clone();
+            }
+        }
+    }
+    for change in rest.iter().rev() {
+        if let Change::RenameTable { from, to } = change {
+            if let Some(t) = named.tables.iter_mut().find(|t| t.name == *to) {
+                t.name = from.clone();
+            }
+        }
+    }
+    std::borrow::Cow::Owned(named)
 }
 
 /// The name each table has at the end of `changes` (changes name a table renamed in the set by its old name).
