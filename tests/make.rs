@@ -611,8 +611,49 @@ per_backend!(
     rename_keeps_data,
     not_null_column_without_default_fails_on_rows,
     renames_spelled_otherwise,
-    unknown_collations_are_refused
+    unknown_collations_are_refused,
+    fewer_fractional_digits_are_critical
 );
+
+/// A timestamp or time given fewer digits of a second's fraction (`DateTime` to `TIMESTAMP(0)` / `DATETIME`) is
+/// CRITICAL ("rounds or cuts existing values"): PostgreSQL rounds 23:59:59.7 into the next year, MariaDB cuts it;
+/// `check` says so (exit 1 above WARN). SQLite keeps values as they are: no loss there.
+async fn fewer_fractional_digits_are_critical(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    let manifest = |extra: &str| {
+        format!(
+            "[[table]]\nname = \"ev\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n\
+             [[table.column]]\nname = \"at\"\n{extra}"
+        )
+    };
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest("type = \"DateTime\"\n")).unwrap();
+    assert_eq!(run(root, url, &["make-migrations", "v1"]).code, 0);
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    db.exec("INSERT INTO ev (id, at) VALUES (1, '2024-12-31 23:59:59.7')").await;
+    let whole_seconds = match dialect {
+        Dialect::Postgres => "sql_type = \"TIMESTAMP(0)\"\n",
+        Dialect::MySql => "sql_type = \"DATETIME\"\n",
+        Dialect::Sqlite => "sql_type = \"DATETIME\"\n",
+    };
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest(whole_seconds)).unwrap();
+    let out = run(root, url, &["check"]);
+    let rounds = out.stdout.contains("CRITICAL")
+        && out.stdout.contains("alter column ev.at")
+        && out.stdout.contains("): rounds or cuts existing values");
+    if dialect == Dialect::Sqlite {
+        assert!(!rounds && out.code == 0, "{out:?}");
+        return;
+    }
+    assert!(rounds && out.code == 1, "{dialect}: {out:?}");
+    let out = run(root, url, &["make-migrations", "whole_seconds"]);
+    assert!(out.code == 0 && out.stdout.contains("CRITICAL") && out.stdout.contains("rounds or cuts"), "{out:?}");
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    let cast = if dialect == Dialect::MySql { "CAST(at AS CHAR)" } else { "CAST(at AS TEXT)" };
+    let after = db.strings(&format!("SELECT {cast} FROM ev")).await;
+    let expected = if dialect == Dialect::Postgres { "2025-01-01 00:00:00" } else { "2024-12-31 23:59:59" };
+    assert_eq!(after, [expected], "what CRITICAL warned of");
+}
 
 /// Where the database compares names without case (SQLite's, MySQL's columns), a `renamed_from` spelled otherwise
 /// than the database's name renames that name (it was a drop and an add: the values lost), and a rename onto

@@ -97,7 +97,8 @@ impl Compared {
         let upgrade = render(dialect, changes, old, new, options);
         let down = rollback(changes);
         let downgrade = render(dialect, &down, new, old, options);
-        let safety = changes.iter().map(|c| c.safety_among(changes)).max().unwrap_or(Safety::Safe);
+        let rated = rated(dialect, changes);
+        let safety = rated.iter().map(|(s, _)| *s).max().unwrap_or(Safety::Safe);
         let mut up = String::new();
         push_statements(&mut up, &upgrade);
         // The steps are stamped with the upgrade section's checksum, so `check` can tell they still describe the SQL.
@@ -107,8 +108,8 @@ impl Compared {
             env!("CARGO_PKG_VERSION"),
             &checksum[..16.min(checksum.len())]
         );
-        for change in changes {
-            text.push_str(&format!("--   {:<8}  {}\n", change.safety_among(changes).to_string(), change.describe()));
+        for (safety, step) in &rated {
+            text.push_str(&format!("--   {:<8}  {step}\n", safety.to_string()));
         }
         text.push_str("-- upgrade\n");
         text.push_str(&up);
@@ -116,6 +117,43 @@ impl Compared {
         push_statements(&mut text, &downgrade);
         Some(Generated { changes: changes.clone(), text, safety })
     }
+}
+
+/// Each change's safety and description on `dialect`: [`Change::safety_among`] and [`Change::describe`], and
+/// CRITICAL where a type change keeps fewer digits of a second's fraction (`timestamp` to `timestamp(0)`: the server
+/// rounds or cuts the values without a word, which only the dialect knows).
+///
+/// ```
+/// use dbwarden::diff::{Change, Safety};
+/// use dbwarden::schema::{Column, ColumnType};
+/// let at = |ty| Column { name: "at".into(), ty, nullable: true, default: None, auto_increment: false,
+///                        comment: None, collation: None, on_update: None };
+/// let change = Change::AlterColumn { table: "t".into(), from: at(ColumnType::Timestamp),
+///                                    to: at(ColumnType::Custom("datetime".into())) };
+/// let rated = dbwarden::generate::rated(dbwarden::Dialect::MySql, &[change]);
+/// assert_eq!(rated[0].0, Safety::Critical);
+/// assert!(rated[0].1.ends_with(": rounds or cuts existing values"));
+/// ```
+pub fn rated(dialect: Dialect, changes: &[Change]) -> Vec<(Safety, String)> {
+    const LOSES: &str = ": rounds or cuts existing values";
+    let types = crate::types::of(dialect);
+    changes
+        .iter()
+        .map(|change| {
+            let (mut safety, mut step) = (change.safety_among(changes), change.describe());
+            if let Change::AlterColumn { from, to, .. } = change {
+                let fewer = match (types.fractional_digits(&from.ty), types.fractional_digits(&to.ty)) {
+                    (Some(a), Some(b)) => b < a,
+                    _ => false,
+                };
+                if fewer && !step.ends_with(LOSES) {
+                    safety = Safety::Critical;
+                    step.push_str(LOSES);
+                }
+            }
+            (safety, step)
+        })
+        .collect()
 }
 
 fn push_statements(text: &mut String, statements: &[Statement]) {

@@ -525,9 +525,9 @@ pub struct MakeReport {
     pub snapshot: Option<PathBuf>,
 }
 
-/// The steps of a change list, for reports.
-pub fn steps(changes: &[Change]) -> Vec<PlannedStep> {
-    changes.iter().map(|c| PlannedStep { safety: c.safety_among(changes), step: c.describe() }).collect()
+/// The steps of a change list on `dialect`, for reports (see [`crate::generate::rated`]).
+pub fn steps(dialect: Dialect, changes: &[Change]) -> Vec<PlannedStep> {
+    crate::generate::rated(dialect, changes).into_iter().map(|(safety, step)| PlannedStep { safety, step }).collect()
 }
 
 /// A description from the changes when none is given: `create_table_users`, or the first step `_and_more`.
@@ -899,7 +899,7 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     let filename = format!("{}__{:04}_{}.sql", db.name, next, dbwarden_core::file::slugify(&description));
     let path = db.migrations_dir.join(&filename);
     let text = format!("{}\n{text}", dbwarden_core::file::title_line(&description));
-    report.steps = steps(&changes);
+    report.steps = steps(db.dialect, &changes);
     report.safety = Some(safety);
     report.path = Some(path.clone());
     if !options.print_only {
@@ -946,7 +946,7 @@ pub async fn diff(db: &DatabaseConfig, manifest: Option<&Path>, offline: bool) -
     let Compared { old, new, changes, .. } = compared;
     let options = Options { column_order: db.column_order, dependents: live_extras.dependents };
     let sql = crate::render::render(db.dialect, &changes, &old, &new, &options).into_iter().map(|s| s.sql).collect();
-    Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(&changes), sql })
+    Ok(DiffReport { database: db.name.clone(), baseline: origin, steps: steps(db.dialect, &changes), sql })
 }
 
 /// The CREATE statements of a schema (for `check-db -o sql`).
@@ -1014,7 +1014,7 @@ pub async fn check(db: &DatabaseConfig, manifest: Option<&Path>) -> Result<Check
             let compared = compare(db.dialect, base, target, &renames);
             // A change `make-migrations` would refuse is no step to rate: the same error, so CI stops on it here.
             refusals(db.dialect, &compared, &extras)?;
-            report.models = steps(&compared.changes);
+            report.models = steps(db.dialect, &compared.changes);
         }
     }
     report.safety = report.files.iter().map(|f| f.safety).chain(report.models.iter().map(|s| s.safety)).max();

@@ -92,6 +92,13 @@ pub trait TypeMap: Sync {
         let _ = ty;
         false
     }
+    /// The digits of a second's fraction a column of type `ty` keeps (a timestamp's or a time's), where the server
+    /// rounds or cuts the others when the type changes; `None` for other types, and where values are kept as they
+    /// are (SQLite).
+    fn fractional_digits(&self, ty: &ColumnType) -> Option<u32> {
+        let _ = ty;
+        None
+    }
     /// Whether the two sides of a foreign key must have one collation: MySQL and MariaDB refuse a key between text
     /// columns of two collations ("incorrectly formed"), after the DDL before it has committed.
     fn foreign_key_needs_one_collation(&self) -> bool {
@@ -129,6 +136,13 @@ pub(crate) fn collation_read_back(map: &dyn TypeMap, name: &str) -> Option<Strin
 }
 
 /// The first word of a type as written (`mediumtext`, `set`, `character`), lower-cased.
+/// The first number in parentheses of a type's text (`6` of `timestamp(6) with time zone`).
+pub(crate) fn first_argument(sql: &str) -> Option<u32> {
+    let open = sql.find('(')?;
+    let close = open + sql[open..].find(')')?;
+    sql[open + 1..close].split(',').next()?.trim().parse().ok()
+}
+
 pub(crate) fn head_word(sql: &str) -> String {
     sql.trim_start().split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default().to_ascii_lowercase()
 }

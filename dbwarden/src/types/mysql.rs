@@ -54,6 +54,17 @@ impl TypeMap for MySql {
         Some(name.strip_prefix("utf8_").map_or(name.clone(), |rest| format!("utf8mb3_{rest}")))
     }
 
+    fn fractional_digits(&self, ty: &ColumnType) -> Option<u32> {
+        match ty {
+            ColumnType::Timestamp | ColumnType::TimestampTz => Some(6),
+            ColumnType::Time => Some(0), // TIME: whole seconds
+            ColumnType::Custom(sql) if ["datetime", "timestamp", "time"].contains(&super::head_word(sql).as_str()) => {
+                Some(super::first_argument(sql).unwrap_or(0))
+            }
+            _ => None,
+        }
+    }
+
     fn collatable(&self, ty: &ColumnType) -> bool {
         match ty {
             t if t.is_text_like() => true,

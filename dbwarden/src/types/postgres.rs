@@ -24,6 +24,17 @@ impl TypeMap for Postgres {
         Some(if name.split('.').all(plain) { name.to_string() } else { format!("\"{name}\"") })
     }
 
+    fn fractional_digits(&self, ty: &ColumnType) -> Option<u32> {
+        match ty {
+            ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::Time => Some(6),
+            // `timestamp(3) without time zone`, `time with time zone` (6 without a precision).
+            ColumnType::Custom(sql) if ["timestamp", "time"].contains(&super::head_word(sql).as_str()) => {
+                Some(super::first_argument(sql).unwrap_or(6))
+            }
+            _ => None,
+        }
+    }
+
     fn collatable(&self, ty: &ColumnType) -> bool {
         match ty {
             // An enum is TEXT with a check here.
