@@ -612,8 +612,51 @@ per_backend!(
     not_null_column_without_default_fails_on_rows,
     renames_spelled_otherwise,
     unknown_collations_are_refused,
-    fewer_fractional_digits_are_critical
+    fewer_fractional_digits_are_critical,
+    checks_on_columns_the_server_changes
 );
+
+/// MariaDB refuses a CHECK naming an auto-increment column or a column of a foreign key with ON DELETE/ON UPDATE
+/// actions ("cannot be used in the CHECK clause"), after the statements before it committed: make-migrations
+/// refuses such models there, naming the table, check and column, and writes nothing; PostgreSQL and SQLite take
+/// them.
+async fn checks_on_columns_the_server_changes(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    let parent =
+        "[[table]]\nname = \"parent\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n";
+    let child = |check: &str| {
+        format!(
+            "[[table]]\nname = \"child\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n\
+             [[table.column]]\nname = \"pid\"\ntype = \"Integer\"\nforeign_key = \"parent.id\"\non_delete = \"SET NULL\"\n\
+             [[table.column]]\nname = \"qty\"\ntype = \"Integer\"\n\
+             [[table.check]]\nname = \"c\"\nexpr = \"{check}\"\n"
+        )
+    };
+    for (check, column, why) in [
+        ("\\\"pid\\\" > 0 OR qty IS NULL", "pid", "a column of foreign key `fk_child_pid_parent`"),
+        ("qty >= 0 AND id > 0", "id", "an auto-increment column"),
+    ] {
+        std::fs::write(root.join("dbwarden.schema.toml"), format!("{parent}{}", child(check))).unwrap();
+        let out = run(root, url, &["make-migrations"]);
+        if dialect != Dialect::MySql {
+            assert_eq!(out.code, 0, "{dialect}: {out:?}");
+            assert_eq!(run(root, url, &["migrate"]).code, 0);
+            assert_eq!(run(root, url, &["rollback"]).code, 0);
+            std::fs::remove_dir_all(root.join("migrations")).unwrap();
+            continue;
+        }
+        assert_eq!(out.code, 2, "{out:?}");
+        let named = format!("table `child`: check `ck_child_c` names column `{column}`, {why}");
+        assert!(out.stderr.contains(&named) && out.stderr.contains("refuses such a check"), "{out:?}");
+        assert!(out.stderr.contains("hint:"), "{out:?}");
+        assert!(files(root).is_empty(), "nothing written");
+    }
+    // A check on the other columns is taken everywhere.
+    std::fs::write(root.join("dbwarden.schema.toml"), format!("{parent}{}", child("qty >= 0"))).unwrap();
+    assert_eq!(run(root, url, &["make-migrations"]).code, 0);
+    assert_eq!(run(root, url, &["migrate"]).code, 0, "{dialect}");
+}
 
 /// A timestamp or time given fewer digits of a second's fraction (`DateTime` to `TIMESTAMP(0)` / `DATETIME`) is
 /// CRITICAL ("rounds or cuts existing values"): PostgreSQL rounds 23:59:59.7 into the next year, MariaDB cuts it;

@@ -125,6 +125,20 @@ pub enum MakeError {
         /// The database type.
         dialect: Dialect,
     },
+    /// A check the dialect refuses because it names a column the server changes by itself.
+    #[error("table `{table}`: check `{check}` names column `{column}`, {why}, and {dialect} refuses such a check")]
+    CheckOnChangingColumn {
+        /// The table.
+        table: String,
+        /// The check.
+        check: String,
+        /// The column it names.
+        column: String,
+        /// What the column is: "an auto-increment column", "in foreign key `fk` with ON DELETE SET NULL".
+        why: String,
+        /// The database type.
+        dialect: Dialect,
+    },
     /// A SQLite table rebuilt in a migration that also renames it or one of its columns, while it has triggers or
     /// indexes outside the schema model: SQLite rewrites their text on the rename, so the text read now cannot be
     /// created again after it.
@@ -250,6 +264,9 @@ impl MakeError {
                     .into(),
             ),
             MakeError::KeyCollations { .. } => Some("give both columns the same `collation` (or neither one)".into()),
+            MakeError::CheckOnChangingColumn { .. } => Some(
+                "drop the check (or keep its rule in the application), or give the key NO ACTION or RESTRICT".into(),
+            ),
             MakeError::Runtime(e) => e.hint(),
             MakeError::Snapshot(_) => Some(format!(
                 "{} is written by make-migrations; delete it and run make-migrations with the database reachable",
@@ -809,7 +826,79 @@ fn refusals(dialect: Dialect, compared: &Compared, live: &Extras) -> Result<(), 
     check_dropped_columns(compared, &live.dependents)?;
     check_unkept(compared, &live.unkept)?;
     check_strict(dialect, compared)?;
+    check_checks_on_changing_columns(dialect, compared)?;
     check_key_collations(dialect, compared)
+}
+
+/// The first check of a table the migration touches that names a column the server changes by itself (an
+/// auto-increment column, a column of a key with a referential action), where `dialect` refuses such a check.
+fn check_checks_on_changing_columns(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
+    use dbwarden_core::schema::FkAction;
+    if compared.changes.is_empty() || !crate::types::of(dialect).check_refuses_changing_columns() {
+        return Ok(());
+    }
+    let touched = |name: &str| compared.changes.iter().any(|c| c.table() == name);
+    let changes = |a: FkAction| matches!(a, FkAction::Cascade | FkAction::SetNull | FkAction::SetDefault);
+    for t in compared.new.tables.iter().filter(|t| touched(&t.name)) {
+        for check in &t.checks {
+            for name in identifiers(&check.expr) {
+                let Some(column) = t.columns.iter().find(|c| c.name.eq_ignore_ascii_case(&name)) else { continue };
+                let key = t
+                    .foreign_keys
+                    .iter()
+                    .find(|k| k.columns.contains(&column.name) && (changes(k.on_delete) || changes(k.on_update)));
+                let why = match key {
+                    _ if column.auto_increment => "an auto-increment column".to_string(),
+                    Some(k) => format!("a column of foreign key `{}`, which has ON DELETE/ON UPDATE actions", k.name),
+                    None => continue,
+                };
+                return Err(MakeError::CheckOnChangingColumn {
+                    table: t.name.clone(),
+                    check: check.name.clone(),
+                    column: column.name.clone(),
+                    why,
+                    dialect,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The identifiers an expression names: bare words and quoted names (`"a"`, `` `a` ``), strings left out.
+fn identifiers(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = expr.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' => {
+                let mut text = String::new();
+                while let Some(d) = chars.next() {
+                    if d == c {
+                        if chars.peek() == Some(&c) {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                    text.push(d);
+                }
+                if c != '\'' {
+                    out.push(text);
+                }
+            }
+            c if c.is_alphanumeric() || c == '_' => {
+                let mut word = c.to_string();
+                while let Some(&d) = chars.peek().filter(|d| d.is_alphanumeric() || **d == '_' || **d == '$') {
+                    word.push(d);
+                    chars.next();
+                }
+                out.push(word);
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The first foreign key of the models between two columns of two named collations, where `dialect` refuses

@@ -104,6 +104,12 @@ pub trait TypeMap: Sync {
     fn foreign_key_needs_one_collation(&self) -> bool {
         false
     }
+    /// Whether a CHECK may not name an auto-increment column, nor a column of a foreign key whose `ON DELETE` or
+    /// `ON UPDATE` changes it (CASCADE, SET NULL, SET DEFAULT): MySQL and MariaDB refuse such a check ("cannot be
+    /// used in the CHECK clause"), after the DDL before it has committed.
+    fn check_refuses_changing_columns(&self) -> bool {
+        false
+    }
     /// Whether a column of type `ty` can be in a SQLite `STRICT` table, which takes only `INT`, `INTEGER`, `REAL`,
     /// `TEXT`, `BLOB` and `ANY` (other dialects have no such tables).
     fn fits_strict_table(&self, ty: &ColumnType, auto_increment: bool) -> bool {

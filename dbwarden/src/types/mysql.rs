@@ -93,6 +93,10 @@ impl TypeMap for MySql {
         true
     }
 
+    fn check_refuses_changing_columns(&self) -> bool {
+        true
+    }
+
     fn key_needs_length(&self, ty: &ColumnType) -> bool {
         match ty {
             ColumnType::Text | ColumnType::Blob | ColumnType::Json => true,
