@@ -255,6 +255,59 @@ async fn ad_hoc_url_without_config_on_every_backend() {
     }
 }
 
+/// A migration's own `BEGIN`/`COMMIT` inside the transaction dbwarden runs it in (PostgreSQL, SQLite) would commit
+/// half of it, or leave it uncommitted while the run reported it applied: refused before anything runs, naming the
+/// file and line (and `status` says it cannot run). In a `no-transaction` file the section's own transactions run,
+/// but one left open at its end is refused. MariaDB commits DDL by itself and runs its files as they are.
+#[tokio::test]
+async fn a_migrations_own_transaction_statements_are_checked_before_anything_runs() {
+    for dialect in ALL {
+        let db = TestDb::new(dialect).await;
+        let create = "CREATE TABLE t1 (id INTEGER PRIMARY KEY)";
+        let stray = [
+            format!("-- upgrade\nBEGIN;\n{create};\n-- rollback\nDROP TABLE t1;\n"),
+            format!("-- upgrade\n{create};\nCOMMIT;\nINSERT INTO t1 (id) VALUES (1);\n-- rollback\nDROP TABLE t1;\n"),
+            format!("-- dbwarden: no-transaction\n-- upgrade\nBEGIN;\n{create};\n-- rollback\nDROP TABLE t1;\n"),
+        ];
+        for (n, text) in stray.iter().enumerate() {
+            let dir = write(db.dir.path(), &[("primary__0001_t.sql".to_string(), text.clone())]);
+            let args = ["--url", db.url.as_str(), "--migrations-dir", dir.to_str().unwrap()];
+            let run = |more: &[&str]| cli(db.dir.path(), &[&args[..], more].concat());
+            let out = run(&["migrate"]);
+            if dialect == Dialect::MySql {
+                // (The third leaves its BEGIN open: the DDL committed anyway, and so did its row.)
+                assert_eq!(out.code, 0, "{dialect} {n}: {out:?}");
+                assert_eq!(db.recorded().await, ["0001"]);
+                assert_eq!(run(&["rollback"]).code, 0);
+                continue;
+            }
+            assert_eq!(out.code, 2, "{dialect} {n}: {out:?}");
+            let line = if n == 1 {
+                3
+            } else if n == 2 {
+                3
+            } else {
+                2
+            };
+            assert!(out.stderr.contains(&format!("primary__0001_t.sql:{line}: upgrade statement")), "{out:?}");
+            assert!(out.stderr.contains("hint:"), "{out:?}");
+            assert!(db.tables().await.is_empty() && db.recorded().await.is_empty(), "{dialect} {n}: nothing ran");
+            let out = run(&["status"]);
+            assert!(out.code == 1 && out.stdout.contains("CANNOT RUN"), "{dialect} {n}: {out:?}");
+        }
+        // A no-transaction file's own transaction, whole: it runs.
+        let own = format!(
+            "-- dbwarden: no-transaction\n-- upgrade\nBEGIN;\n{create};\nINSERT INTO t1 (id) VALUES (1);\nCOMMIT;\n\
+             -- rollback\nDROP TABLE t1;\n"
+        );
+        let dir = write(db.dir.path(), &[("primary__0001_t.sql".to_string(), own)]);
+        let out = cli(db.dir.path(), &["--url", &db.url, "--migrations-dir", dir.to_str().unwrap(), "migrate"]);
+        assert_eq!(out.code, 0, "{dialect}: {out:?}");
+        assert_eq!(db.recorded().await, ["0001"]);
+        assert_eq!(db.strings("SELECT CAST(id AS CHAR(5)) FROM t1").await, ["1"], "{dialect}");
+    }
+}
+
 /// A password in `--url` (in the user part or as `?password=`) never reaches stdout, stderr or the logs, on success
 /// (PostgreSQL here trusts any password), on a connection error, in JSON and at the most verbose log level.
 #[tokio::test]

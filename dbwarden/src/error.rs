@@ -188,6 +188,22 @@ pub enum Error {
     /// The lock could not be taken in time.
     #[error("timed out after {} waiting for the migration lock held by {holder}", waited(*.waited_ms))]
     LockTimeout { waited_ms: u64, holder: LockHolderDescription },
+    /// A section whose own transaction statements would break the transaction it runs in, or leave one open.
+    #[error("{file}:{line}: {rollback_or_upgrade} statement `{statement}` {reason}", rollback_or_upgrade = if *.rollback { "rollback" } else { "upgrade" })]
+    TransactionControl {
+        /// The file.
+        file: String,
+        /// The statement's line.
+        line: u32,
+        /// Whether it is in the rollback section.
+        rollback: bool,
+        /// The statement's first words.
+        statement: String,
+        /// What is wrong with it.
+        reason: String,
+        /// The section runs in a transaction of dbwarden's.
+        transactional: bool,
+    },
     /// A rollback asked for a migration that cannot be reverted.
     #[error("{file} is marked `-- dbwarden: irreversible`; it cannot be rolled back")]
     Irreversible { file: String },
@@ -325,6 +341,17 @@ impl Error {
             Error::Partial { .. } => "run `dbwarden migrate` to finish the upgrade; `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
             Error::LockTimeout { .. } => "wait for that run to finish; if it is dead, `dbwarden lock-status` shows it and `dbwarden unlock --force` releases it".into(),
             Error::Irreversible { .. } => "roll back to a later version, or write a rollback section and remove the directive".into(),
+            Error::TransactionControl { transactional: true, .. } => {
+                "remove it: dbwarden runs each migration in a transaction of its own (its statements and its history \
+                 row commit together); to run the file's own transactions instead, put `-- dbwarden: no-transaction` \
+                 above `-- upgrade`"
+                    .into()
+            }
+            Error::TransactionControl { .. } => {
+                "end each transaction the section opens (COMMIT) before the section ends, and open one before ending \
+                 it: dbwarden records the statements as they commit"
+                    .into()
+            }
             // PostgreSQL's active_sql_transaction (CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE .. ADD VALUE on
             // old servers); SQLite says so in words (VACUUM).
             Error::Statement { source, .. }

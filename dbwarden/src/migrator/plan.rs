@@ -16,7 +16,104 @@ use crate::source::Loaded;
 /// Why `migrate` would refuse a pending `file` before running anything (its upgrade, or the rollback it must be
 /// able to run later, cannot be split into statements), as `status` reports it.
 pub(super) fn unsplittable(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Option<String> {
-    file.statements(&file.upgrade, dialect).and_then(|_| rollback_splits(file, dialect)).err().map(|e| e.to_string())
+    let splits = file.statements(&file.upgrade, dialect).and_then(|_| rollback_splits(file, dialect));
+    let runs = splits.map_err(Error::from).and_then(|_| own_transactions(file, dialect, Sections::Both));
+    runs.err().map(|e| e.to_string())
+}
+
+/// Which sections of a file [`own_transactions`] checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sections {
+    /// The upgrade, and the rollback where it can ever run.
+    Both,
+    /// The rollback only (a rollback about to run).
+    Rollback,
+}
+
+/// Whether `sql` opens a transaction (`Some(true)`: `BEGIN`, `START TRANSACTION`) or ends one (`Some(false)`:
+/// `COMMIT`, `END`, `ROLLBACK` but not `ROLLBACK TO` a savepoint, `ABORT`).
+fn transaction_control(sql: &str, dialect: dbwarden_core::Dialect) -> Option<bool> {
+    let mut words = dbwarden_core::lexer::word_iter(sql, dialect);
+    match words.next()?.as_str() {
+        "BEGIN" => Some(true),
+        "START" => (words.next().as_deref() == Some("TRANSACTION")).then_some(true),
+        "COMMIT" | "END" | "ABORT" => Some(false),
+        "ROLLBACK" => match words.next().as_deref() {
+            Some("TO") => None,
+            Some("WORK" | "TRANSACTION") if words.next().as_deref() == Some("TO") => None,
+            _ => Some(false),
+        },
+        _ => None,
+    }
+}
+
+/// Refuses, before anything runs, a section whose own `BEGIN`/`COMMIT`/`ROLLBACK` would break the transaction
+/// dbwarden runs it in (PostgreSQL and SQLite: a `COMMIT` commits half the migration, a `BEGIN` leaves it all
+/// uncommitted while the run reports it applied), or, in a `no-transaction` file, would leave a transaction open at
+/// its end (everything after it uncommitted) or end one it never opened. (MySQL commits DDL by itself and runs
+/// sections statement by statement: its files' own transactions are left to it.)
+pub(super) fn own_transactions(
+    file: &MigrationFile,
+    dialect: dbwarden_core::Dialect,
+    sections: Sections,
+) -> Result<(), Error> {
+    if !dialect.transactional_ddl() {
+        return Ok(());
+    }
+    let transactional = !file.directives.no_transaction;
+    let rollback_runs = file.name.kind == MigrationKind::Versioned && !file.directives.irreversible;
+    let mut checked = Vec::new();
+    if sections == Sections::Both {
+        checked.push((&file.upgrade, false));
+    }
+    if rollback_runs {
+        checked.push((&file.rollback, true));
+    }
+    for (section, rollback) in checked {
+        let refuse = |s: &dbwarden_core::lexer::Statement<'_>, reason: String| Error::TransactionControl {
+            file: file.filename.clone(),
+            line: s.line,
+            rollback,
+            statement: s.sql.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+            reason,
+            transactional,
+        };
+        let statements = file.statements(section, dialect)?;
+        let mut open: Option<&dbwarden_core::lexer::Statement<'_>> = None;
+        for s in &statements {
+            match transaction_control(s.sql, dialect) {
+                None => {}
+                Some(_) if transactional => {
+                    return Err(refuse(
+                        s,
+                        "opens or ends a transaction inside the one dbwarden runs the migration in: it would commit \
+                         part of the migration, or leave all of it uncommitted"
+                            .into(),
+                    ))
+                }
+                Some(true) => match open {
+                    Some(first) => {
+                        return Err(refuse(
+                            s,
+                            format!("opens a transaction while the one of line {} is open", first.line),
+                        ))
+                    }
+                    None => open = Some(s),
+                },
+                Some(false) if open.is_none() => {
+                    return Err(refuse(s, "ends a transaction the section never opened".into()))
+                }
+                Some(false) => open = None,
+            }
+        }
+        if let Some(s) = open {
+            return Err(refuse(
+                s,
+                "opens a transaction the section never ends: its statements would not commit".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether a file's rollback section can be split, where it can ever run. (A repeatable's never does: a rollback
@@ -34,6 +131,7 @@ fn rollback_splits(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Res
 pub(super) fn rollbacks_split(plan: &[(&MigrationFile, usize)], dialect: dbwarden_core::Dialect) -> Result<(), Error> {
     for (file, _) in plan {
         rollback_splits(file, dialect)?;
+        own_transactions(file, dialect, Sections::Both)?;
     }
     Ok(())
 }

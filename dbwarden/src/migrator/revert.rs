@@ -10,7 +10,7 @@ use super::exec::{
     exec_unit, joins_records, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction,
     ExecCtx, RanSoFar,
 };
-use super::plan::{is_edited, same_migration};
+use super::plan::{is_edited, own_transactions, same_migration, Sections};
 use super::report::{step, Report};
 use super::{Migrator, RollbackTo, Run};
 use crate::error::Error;
@@ -68,8 +68,10 @@ impl Migrator {
                 edited.push(file.filename.clone());
             }
             let resume = if row.state == RowState::RollingBack { row.statements_done } else { 0 };
-            // Lexed here for every chosen file, so a rollback section that cannot be split stops before any runs.
+            // Lexed here for every chosen file, so a rollback section that cannot be split (or would break its
+            // transaction) stops before any runs.
             let statements = file.statements(&file.rollback, run.backend.dialect())?;
+            own_transactions(file, run.backend.dialect(), Sections::Rollback)?;
             // As for an upgrade: the rollback statements that ran must still be the file's.
             let ran = row.rollback_checksum.as_deref().and_then(|c| c.strip_prefix(ROLLBACK_RAN));
             if let Some(ran) = ran.filter(|_| resume > 0) {
