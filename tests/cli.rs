@@ -282,13 +282,7 @@ async fn a_migrations_own_transaction_statements_are_checked_before_anything_run
                 continue;
             }
             assert_eq!(out.code, 2, "{dialect} {n}: {out:?}");
-            let line = if n == 1 {
-                3
-            } else if n == 2 {
-                3
-            } else {
-                2
-            };
+            let line = if n == 0 { 2 } else { 3 };
             assert!(out.stderr.contains(&format!("primary__0001_t.sql:{line}: upgrade statement")), "{out:?}");
             assert!(out.stderr.contains("hint:"), "{out:?}");
             assert!(db.tables().await.is_empty() && db.recorded().await.is_empty(), "{dialect} {n}: nothing ran");
