@@ -302,6 +302,45 @@ async fn a_migrations_own_transaction_statements_are_checked_before_anything_run
     }
 }
 
+/// Another branch's file numbered like an applied migration (another name, another upgrade) is no edit: `status`
+/// says `VERSION TAKEN`, and `migrate` and `repair` refuse it like `rollback` (exit 1), naming both files, instead of
+/// calling it edited and `repair` recording it as applied (it was then never run). Renumbered, it applies.
+#[tokio::test]
+async fn a_file_taking_an_applied_version_is_not_an_edit() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let mut files = portable(2);
+    let dir = write(db.dir.path(), &files);
+    let args = ["--url", db.url.as_str(), "--migrations-dir", dir.to_str().unwrap()];
+    let run = |more: &[&str]| cli(db.dir.path(), &[&args[..], more].concat());
+    assert_eq!(run(&["migrate"]).code, 0);
+    std::fs::remove_file(dir.join(&files[1].0)).unwrap();
+    let other = (
+        "primary__0002_orders.sql".to_string(),
+        "-- upgrade\nCREATE TABLE orders (id INTEGER);\n-- rollback\nDROP TABLE orders;\n".to_string(),
+    );
+    std::fs::write(dir.join(&other.0), &other.1).unwrap();
+    let out = run(&["status"]);
+    assert!(out.code == 1 && out.stdout.contains("VERSION TAKEN") && !out.stdout.contains("EDITED"), "{out:?}");
+    for command in ["migrate", "repair"] {
+        let out = run(&[command]);
+        assert_eq!(out.code, 1, "{command}: {out:?}");
+        assert!(
+            out.stderr.contains("primary__0002_orders.sql has the version of primary__0002_step_2.sql"),
+            "{command}: {out:?}"
+        );
+        assert!(out.stderr.contains("renumber it"), "{out:?}");
+    }
+    assert_eq!(run(&["status", "--json"]).json()["entries"][1]["state"], "version_taken");
+    // The applied file back, the other one renumbered: it applies.
+    write(db.dir.path(), &files);
+    std::fs::remove_file(dir.join(&other.0)).unwrap();
+    files.push(("primary__0003_orders.sql".to_string(), other.1));
+    write(db.dir.path(), &files);
+    assert_eq!(run(&["migrate"]).code, 0);
+    assert_eq!(db.recorded().await, ["0001", "0002", "0003"]);
+    assert!(db.tables().await.contains(&"orders".to_string()));
+}
+
 /// A password in `--url` (in the user part or as `?password=`) never reaches stdout, stderr or the logs, on success
 /// (PostgreSQL here trusts any password), on a connection error, in JSON and at the most verbose log level.
 #[tokio::test]

@@ -642,6 +642,7 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
                 EntryState::Partial => o.red(&label("PART-APPLIED")),
                 EntryState::RollingBack => o.red(&label("HALF-REVERTED")),
                 EntryState::OutOfOrder => o.red(&label("OUT OF ORDER")),
+                EntryState::VersionTaken => o.red(&label("VERSION TAKEN")),
             };
             let when = e.applied_at.as_deref().map(|a| o.dim(&format!("  {a}"))).unwrap_or_default();
             let done = e.statements_done.map(|n| format!(" ({n} statement(s) ran)")).unwrap_or_default();
@@ -674,6 +675,12 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
         if status.entries.iter().any(|e| e.state == EntryState::OutOfOrder) {
             text.push_str(
                 "out of order: give them a version after the newest applied one, or run `migrate --out-of-order`\n",
+            );
+        }
+        if status.entries.iter().any(|e| e.state == EntryState::VersionTaken) {
+            text.push_str(
+                "version taken: another migration was applied under that version (its file name differs, and so \
+                 does its upgrade); give the file the next free version and restore the applied one\n",
             );
         }
         for index in &status.invalid_indexes {

@@ -226,11 +226,14 @@ impl Migrator {
                     })
                 }
                 RowState::Partial => {}
-                RowState::Applied => {
-                    if is_edited(row, file) {
-                        edited.push(file.filename.clone());
+                RowState::Applied if is_edited(row, file) => {
+                    if row.filename != file.filename {
+                        // Another migration numbered alike (another branch's): not an edit `repair` could accept.
+                        return Err(Error::VersionTaken { file: file.filename.clone(), applied: row.filename.clone() });
                     }
+                    edited.push(file.filename.clone());
                 }
+                RowState::Applied => {}
             }
         }
         if !edited.is_empty() {

@@ -59,6 +59,9 @@ pub enum EntryState {
     RollingBack,
     /// Not applied, and older than the newest applied version: `migrate` refuses it without `out_of_order`.
     OutOfOrder,
+    /// Another file has the version of an applied migration (applied under another name, with another upgrade):
+    /// `migrate`, `rollback` and `repair` refuse it; it needs a version of its own.
+    VersionTaken,
 }
 
 /// One line of `status`.
@@ -111,7 +114,11 @@ impl Status {
         !self.not_embedded.is_empty()
             || self.entries.iter().any(|e| e.problem.is_some())
             || self.entries.iter().any(|e| match e.state {
-                EntryState::Edited | EntryState::Partial | EntryState::RollingBack | EntryState::OutOfOrder => true,
+                EntryState::Edited
+                | EntryState::Partial
+                | EntryState::RollingBack
+                | EntryState::OutOfOrder
+                | EntryState::VersionTaken => true,
                 EntryState::Missing => e.version.is_some(),
                 EntryState::Applied | EntryState::Pending => false,
             })
@@ -151,7 +158,13 @@ pub(super) fn build_status(loaded: &Loaded, rows: &[AppliedMigration], dialect: 
             Some(r) if file.name.kind == MigrationKind::RepeatableOnChange && changed_since_run(r, file) => {
                 EntryState::Pending
             }
-            Some(r) if file.name.kind == MigrationKind::Versioned && is_edited(r, file) => EntryState::Edited,
+            Some(r) if file.name.kind == MigrationKind::Versioned && is_edited(r, file) => {
+                if r.filename == file.filename {
+                    EntryState::Edited
+                } else {
+                    EntryState::VersionTaken
+                }
+            }
             Some(_) => EntryState::Applied,
         };
         // What `migrate` would refuse before running anything: a pending file whose sections cannot be split.

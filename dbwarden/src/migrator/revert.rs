@@ -150,6 +150,14 @@ impl Migrator {
     pub(super) async fn repair_locked(&self, run: &mut Run<'_>, loaded: &Loaded) -> Result<Vec<String>, Error> {
         run.history.ensure(run.backend).await?;
         let rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
+        // Another migration under an applied one's version is no edit to accept: refused before any row changes.
+        for row in rows.iter().filter(|r| r.state == RowState::Applied && r.version.is_some()) {
+            if let Some(file) = loaded.files.iter().find(|f| same_migration(row, f)) {
+                if row.filename != file.filename && is_edited(row, file) {
+                    return Err(Error::VersionTaken { file: file.filename.clone(), applied: row.filename.clone() });
+                }
+            }
+        }
         let mut changed = Vec::new();
         for row in &rows {
             let file = loaded.files.iter().find(|f| same_migration(row, f));
