@@ -341,6 +341,25 @@ async fn a_file_taking_an_applied_version_is_not_an_edit() {
     assert!(db.tables().await.contains(&"orders".to_string()));
 }
 
+/// `init` with `DATABASE_URL` set to another server: the config it writes names no type, so the URL's scheme says
+/// it, and the set-up works (it wrote `type = "sqlite"` and every command then failed on the mismatch).
+#[tokio::test]
+async fn init_under_a_database_url_of_another_server() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    let root = db.dir.path();
+    let with_url = |args: &[&str]| {
+        let mut command = cli_command(root, args);
+        command.env("DATABASE_URL", &db.url);
+        output_of(command)
+    };
+    let out = with_url(&["init"]);
+    assert!(out.code == 0 && root.join("migrations/primary").is_dir(), "{out:?}");
+    write(root, &portable(1));
+    let out = with_url(&["migrate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(db.recorded().await, ["0001"], "applied on the server DATABASE_URL names");
+}
+
 /// A password in `--url` (in the user part or as `?password=`) never reaches stdout, stderr or the logs, on success
 /// (PostgreSQL here trusts any password), on a connection error, in JSON and at the most verbose log level.
 #[tokio::test]

@@ -34,6 +34,7 @@ macro_rules! per_backend {
 per_backend!(
     apply_status_rollback,
     failure_reports_the_line_releases_the_lock_and_resumes,
+    a_syntax_error_names_its_statement,
     edited_upgrade_stops_migrate_and_repair_accepts_it,
     rollback_refuses_a_file_that_is_not_what_ran,
     python_dbwarden_history_is_adopted,
@@ -158,6 +159,38 @@ async fn apply_status_rollback(dialect: Dialect) {
 
     // And forward again from scratch.
     assert_eq!(m.run(db.url.as_str()).await.unwrap().steps.len(), 3);
+}
+
+/// A syntax error names its own statement and line, in the upgrade and in the rollback, one migration at a time
+/// or all in one transaction: PostgreSQL parses a whole batch before running any of it (nothing counts as done), so
+/// the statement is found from the position the server points at (it was "statement 1", at the batch's first line).
+async fn a_syntax_error_names_its_statement(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let text =
+        "-- upgrade\nCREATE TABLE t1 (id INTEGER);\nINSERT INTO t1 VALUES (1);\nSELEC 1;\nINSERT INTO t1 VALUES (2);\n\
+                -- rollback\nDELETE FROM t1;\nDROPP TABLE t1;\n";
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_bad.sql", text)]);
+    let modes: &[bool] = if dialect == Dialect::MySql { &[false] } else { &[false, true] };
+    for &one_transaction in modes {
+        match migrator(&dir).single_transaction(one_transaction).run(db.url.as_str()).await {
+            Err(Error::Statement { at, source }) => {
+                assert_eq!((at.line, at.index, at.total), (4, 3, 4), "{dialect} {one_transaction}: {source}");
+                assert!(source.message.contains("SELEC"), "{source}");
+            }
+            other => panic!("{dialect}: expected a statement error, got {other:?}"),
+        }
+    }
+    // The upgrade fixed (on MariaDB it resumes after the two statements that ran), the rollback's error.
+    let fixed = text.replace("SELEC 1", "SELECT 1");
+    std::fs::write(dir.join("app__0001_bad.sql"), &fixed).unwrap();
+    // (On MariaDB statements 1 and 2 ran and are recorded: changing statement 3 is allowed.)
+    migrator(&dir).run(db.url.as_str()).await.unwrap();
+    match migrator(&dir).rollback(db.url.as_str(), RollbackTo::Count(1)).await {
+        Err(Error::Statement { at, source }) => {
+            assert_eq!((at.line, at.index, at.total, at.rollback), (8, 2, 2, true), "{dialect}: {source}");
+        }
+        other => panic!("{dialect}: expected a statement error, got {other:?}"),
+    }
 }
 
 async fn failure_reports_the_line_releases_the_lock_and_resumes(dialect: Dialect) {

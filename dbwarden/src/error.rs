@@ -329,7 +329,7 @@ impl Error {
             }
             Error::VersionTaken { file, applied } => format!(
                 "give {file} the next free version (renumber it), and restore {applied}, whose rollback section this \
-                 needs (if {file} is {applied} renamed and edited, give it its old name back and run `dbwarden repair`)"
+                 needs"
             ),
             Error::Edited { .. } => "restore the applied text (rollback sections may change freely), or accept the edit with `dbwarden repair` (records the new checksums)".into(),
             Error::Missing { .. } => "restore the files (a rollback runs their rollback sections, so it needs them); \

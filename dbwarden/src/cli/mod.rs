@@ -419,7 +419,8 @@ fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
     let mut written = Vec::new();
     if !cli.config.exists() {
         let text = "# dbwarden configuration: one [[database]] entry per database.\n\
-                    [[database]]\nname = \"primary\"\ndefault = true\ntype = \"sqlite\"\nurl = \"sqlite://app.db\"\n\
+                    [[database]]\nname = \"primary\"\ndefault = true\nurl = \"sqlite://app.db\"\n\
+                    # type = \"sqlite\"  (the url's scheme says it; DATABASE_URL or DBWARDEN_PRIMARY_URL override the url)\n\
                     migrations_dir = \"migrations/primary\"\n# lock_timeout = \"60s\"\n# migration_table = \"_dbwarden_migrations\"\n";
         if let Some(folder) = cli.config.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|e| io(folder, e))?;

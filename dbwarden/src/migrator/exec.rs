@@ -218,10 +218,14 @@ pub(super) async fn exec_unit(
         lead += 1;
         run.unflushed = true;
     }
+    // Where each statement starts in the batch, to find the one a PostgreSQL syntax error points at.
+    let mut starts = Vec::with_capacity(unit.statements.len());
     for (_, s) in &unit.statements {
+        starts.push(sql.len());
         sql.push_str(s.sql);
         sql.push_str(";\n");
     }
+    let statements_end = sql.len();
     if !record.is_empty() {
         sql.push_str(record);
         sql.push_str(";\n");
@@ -241,6 +245,15 @@ pub(super) async fn exec_unit(
                 }
             }
             let mut at = done.saturating_sub(lead);
+            // PostgreSQL parses a whole batch before running any of it: a syntax error counts no statement done,
+            // but its position (in characters of the batch) names the statement.
+            if let Some(byte) = e.position.and_then(|p| sql.char_indices().nth(p).map(|(b, _)| b)) {
+                if byte < statements_end {
+                    if let Some(k) = starts.iter().rposition(|&start| start <= byte) {
+                        at = at.max(k);
+                    }
+                }
+            }
             // The statement itself refused the transaction (nothing of the batch ran: PostgreSQL's block and our
             // explicit one are rolled back): run it alone after all.
             if joined && at == 0 && refuses_a_transaction(d, &e) {
