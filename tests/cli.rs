@@ -402,6 +402,24 @@ async fn passwords_in_urls_never_reach_output_or_logs() {
     }
     let status = cli(db.dir.path(), &["--url", &with_password, "--migrations-dir", dir, "status"]);
     assert!(status.stdout.contains(":***@"), "the URL is shown, masked: {}", status.stdout);
+
+    // A URL where no URL belongs (echoed by an error), and password parameters the driver does not know (which it
+    // logs with their values, at its default level).
+    let other_params = format!("{url}?PASSWORD=Pw3secret&sslpassword=Pw4secret");
+    let misplaced: [&[&str]; 6] = [
+        &["-d", &with_password, "status"],
+        &["--config", &with_password, "status"],
+        &["status", &with_password],
+        &["--json", "status", &with_password],
+        &["--url", &other_params, "--migrations-dir", dir, "status"],
+        &["--url", &other_params, "--migrations-dir", dir, "-vv", "status"],
+    ];
+    for args in misplaced {
+        let out = cli(db.dir.path(), args);
+        for secret in ["Pw1secret", "Pw3secret", "Pw4secret"] {
+            assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "{args:?} printed {secret}: {out:?}");
+        }
+    }
 }
 
 /// `--migrations-dir` without a config names the database as `embed_migrations!` and `Source::dir` do: after the

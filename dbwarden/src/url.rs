@@ -67,13 +67,40 @@ fn mask_query(tail: &str) -> String {
     let masked: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass") => {
-                format!("{k}=***")
-            }
+            Some((k, _)) if secret_key(k) => format!("{k}=***"),
             _ => pair.to_string(),
         })
         .collect();
     format!("{path}?{}", masked.join("&"))
+}
+
+/// Whether a URL parameter (or a logged `key=`) names a secret: `password`, `sslpassword`, `pass`, `pwd`, any
+/// case.
+fn secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("pass") || key == "pwd" || key.contains("secret")
+}
+
+/// [`mask_in_text`] for a log line, which also hides the value of a `key=<secret> value=...` pair (sqlx logs the
+/// URL parameters it does not know that way, `?PASSWORD=` among them).
+///
+/// ```
+/// let line = "WARN ignoring unrecognized connect parameter key=PASSWORD value=s3cret";
+/// assert!(!dbwarden::url::mask_log_line(line).contains("s3cret"));
+/// ```
+pub fn mask_log_line(line: &str) -> String {
+    let masked = mask_in_text(line);
+    let secret = masked.split_whitespace().any(|w| w.strip_prefix("key=").is_some_and(secret_key));
+    if !secret {
+        return masked;
+    }
+    masked
+        .split_inclusive(char::is_whitespace)
+        .map(|w| match w.strip_prefix("value=") {
+            Some(rest) => format!("value=***{}", &rest[rest.trim_end().len()..]),
+            None => w.to_string(),
+        })
+        .collect()
 }
 
 /// Masks every URL found in free text (driver messages sometimes echo the URL, or part of a malformed one, such as

@@ -240,7 +240,12 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode
             let detail = e.render().to_string();
             let detail =
                 detail.lines().find(|l| l.starts_with("error:")).unwrap_or(&message).trim_start_matches("error: ");
-            Out::new(true).error(detail, Some("see --help"));
+            Out::new(true).error(&url::mask_in_text(detail), Some("see --help"));
+            ExitCode::from(2)
+        }
+        // A URL given where no URL belongs is echoed by clap: masked like every other message.
+        Err(e) if e.use_stderr() => {
+            eprint!("{}", url::mask_in_text(&e.render().to_string()));
             ExitCode::from(2)
         }
         Err(e) => e.exit(),
@@ -261,7 +266,9 @@ pub fn run(cli: Cli) -> ExitCode {
     match runtime.block_on(dispatch(&cli, &out)) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            out.error(&failure.message, failure.hint.as_deref());
+            // (Messages echo what the user gave, a URL in the wrong option among it: `-d postgres://u:pw@h/x`.)
+            let hint = failure.hint.as_deref().map(url::mask_in_text);
+            out.error(&url::mask_in_text(&failure.message), hint.as_deref());
             ExitCode::from(failure.code)
         }
     }
@@ -279,10 +286,34 @@ fn init_logging(verbose: u8) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| MaskedStderr(Vec::new()))
         .with_ansi(ansi)
         .with_target(false)
         .try_init();
+}
+
+/// Standard error for log lines, each written whole with [`url::mask_log_line`] applied: a driver's message or a
+/// field may hold a URL or a password parameter.
+struct MaskedStderr(Vec<u8>);
+
+impl std::io::Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for MaskedStderr {
+    fn drop(&mut self) {
+        // tracing-subscriber makes a writer per event and drops it when the event is written.
+        let text = String::from_utf8_lossy(&self.0);
+        let masked: String = text.split_inclusive('\n').map(url::mask_log_line).collect();
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), masked.as_bytes());
+    }
 }
 
 /// A failed command: message, hint, exit code.
