@@ -234,6 +234,37 @@ async fn single_transaction_records_the_rows_one_by_one_would() {
     }
 }
 
+/// `--dry-run` refuses what the run refuses: a `no-transaction` file in `--single-transaction` (it said exit 0), and
+/// on MariaDB `--single-transaction` itself; a usage error in `--json` names the missing argument.
+#[tokio::test]
+async fn dry_run_refuses_what_a_single_transaction_run_refuses() {
+    for dialect in [Dialect::Sqlite, Dialect::MySql] {
+        let db = TestDb::new(dialect).await;
+        let mut files = portable(1);
+        files.push((
+            "primary__0002_alone.sql".into(),
+            "-- dbwarden: no-transaction\n-- upgrade\nCREATE TABLE t2 (id INTEGER);\n-- rollback\nDROP TABLE t2;\n"
+                .into(),
+        ));
+        let dir = write(db.dir.path(), &files);
+        let args =
+            ["--url", db.url.as_str(), "--migrations-dir", dir.to_str().unwrap(), "migrate", "--single-transaction"];
+        let expected = if dialect == Dialect::MySql {
+            "needs transactional DDL"
+        } else {
+            "cannot be part of --single-transaction"
+        };
+        for dry in [&["--dry-run"][..], &[]] {
+            let out = cli(db.dir.path(), &[&args[..], dry].concat());
+            assert!(out.code == 2 && out.stderr.contains(expected), "{dialect} {dry:?}: {out:?}");
+        }
+        assert!(db.recorded().await.is_empty());
+    }
+    let out = cli(Path::new("."), &["--json", "downgrade"]);
+    assert_eq!(out.code, 2);
+    assert!(out.json()["error"]["message"].as_str().unwrap().contains("--to"), "{out:?}");
+}
+
 #[tokio::test]
 async fn ad_hoc_url_without_config_on_every_backend() {
     for dialect in ALL {

@@ -237,10 +237,17 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode
         // With --json, a usage error is a JSON document too (help and --version print as usual).
         Err(e) if args.iter().any(|a| a == "--json") && e.use_stderr() => {
             let message = e.kind().to_string();
-            let detail = e.render().to_string();
-            let detail =
-                detail.lines().find(|l| l.starts_with("error:")).unwrap_or(&message).trim_start_matches("error: ");
-            Out::new(true).error(&url::mask_in_text(detail), Some("see --help"));
+            let rendered = e.render().to_string();
+            // The error's paragraph: "the following required arguments were not provided:" goes on with the
+            // arguments on the lines after it.
+            let lines: Vec<&str> = rendered
+                .lines()
+                .skip_while(|l| !l.starts_with("error:"))
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let detail = if lines.is_empty() { message } else { lines.join(" ") };
+            Out::new(true).error(&url::mask_in_text(detail.trim_start_matches("error: ")), Some("see --help"));
             ExitCode::from(2)
         }
         // A URL given where no URL belongs is echoed by clap: masked like every other message.

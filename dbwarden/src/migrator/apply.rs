@@ -19,12 +19,7 @@ use crate::source::Loaded;
 
 impl Migrator {
     pub(super) async fn apply_pending(&self, run: &mut Run<'_>, loaded: &Loaded) -> Result<Report, Error> {
-        if self.single_transaction && !run.backend.dialect().transactional_ddl() {
-            return Err(Error::Usage(format!(
-                "--single-transaction needs transactional DDL; {} commits DDL implicitly",
-                run.backend.dialect()
-            )));
-        }
+        self.single_transaction_fits(&[], run.backend.dialect())?;
         run.history.ensure(run.backend).await?;
         let mut rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
         adopt_legacy_rows(run, loaded, &mut rows).await?;
@@ -54,16 +49,7 @@ impl Migrator {
         run.read_clock().await;
         let outer = self.single_transaction && !self.baseline;
         if outer {
-            // Everything must be able to run inside the one transaction: refuse before starting.
-            for (file, _) in &plan {
-                let autocommit = file.statements(&file.upgrade, run.backend.dialect())?.iter().any(|s| s.autocommit);
-                if file.directives.no_transaction || autocommit {
-                    return Err(Error::Usage(format!(
-                        "{} runs outside a transaction (no-transaction or @dbwarden:autocommit); it cannot be part of --single-transaction",
-                        file.filename
-                    )));
-                }
-            }
+            self.single_transaction_fits(&plan, run.backend.dialect())?;
             run.backend.execute(run.d.begin()).await.map_err(Error::db("beginning the transaction"))?;
         }
         let mut records = Vec::new();

@@ -166,12 +166,41 @@ pub(super) fn changed_since_run(row: &AppliedMigration, file: &MigrationFile) ->
 }
 
 impl Migrator {
+    /// With `single_transaction`, refuses before anything runs what cannot run in one transaction: a server that
+    /// commits DDL by itself, a file (of `plan`) that runs outside a transaction. The run and its dry run alike.
+    pub(super) fn single_transaction_fits(
+        &self,
+        plan: &[(&MigrationFile, usize)],
+        dialect: dbwarden_core::Dialect,
+    ) -> Result<(), Error> {
+        if !self.single_transaction || self.baseline {
+            return Ok(());
+        }
+        if !dialect.transactional_ddl() {
+            return Err(Error::Usage(format!(
+                "--single-transaction needs transactional DDL; {dialect} commits DDL implicitly"
+            )));
+        }
+        for (file, _) in plan {
+            let autocommit = file.statements(&file.upgrade, dialect)?.iter().any(|s| s.autocommit);
+            if file.directives.no_transaction || autocommit {
+                return Err(Error::Usage(format!(
+                    "{} runs outside a transaction (no-transaction or @dbwarden:autocommit); it cannot be part of \
+                     --single-transaction",
+                    file.filename
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) async fn plan_dry_run(&self, backend: &mut dyn Backend, loaded: &Loaded) -> Result<Report, Error> {
         let d = dialect::of(backend.dialect());
         let history = History { d, table: self.table.clone(), prepared: false };
         let rows = history.read(backend).await.map_err(Error::db("reading the history table"))?;
         let plan = self.plan(loaded, &rows, backend.dialect())?;
         rollbacks_split(&plan, backend.dialect())?;
+        self.single_transaction_fits(&plan, backend.dialect())?;
         let mut steps = Vec::new();
         for (file, resume) in plan {
             let statements = file.statements(&file.upgrade, backend.dialect())?;
