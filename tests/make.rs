@@ -613,8 +613,55 @@ per_backend!(
     renames_spelled_otherwise,
     unknown_collations_are_refused,
     fewer_fractional_digits_are_critical,
-    checks_on_columns_the_server_changes
+    checks_on_columns_the_server_changes,
+    defaults_the_server_prints_otherwise_converge
 );
+
+/// Defaults the server stores otherwise than written (MariaDB: `lcase` for `lower`, lower-case names, no space after
+/// a comma, `\n` for a line break, a number given to a text column quoted; PostgreSQL: a cast added to a literal)
+/// are no difference once applied: `diff` finds nothing, `make-migrations` writes nothing (it wrote an ALTER every
+/// time).
+async fn defaults_the_server_prints_otherwise_converge(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    let mut columns = vec![
+        ("low", "type = \"String(20)\"\nserver_default = \"lower('ABC')\""),
+        ("up", "type = \"String(20)\"\nserver_default = \"UPPER('x')\""),
+        ("n", "type = \"Integer\"\nserver_default = \"ABS(-3)\""),
+        ("lines", "type = \"String(20)\"\nserver_default = \"'multi\\nline'\""),
+        ("code", "type = \"String(5)\"\nserver_default = 5"),
+    ];
+    match dialect {
+        Dialect::MySql => {
+            columns.push(("joined", "type = \"String(20)\"\nserver_default = \"concat('a', 'b')\""));
+            columns.push(("at", "sql_type = \"DATETIME(3)\"\nserver_default = \"CURRENT_TIMESTAMP(3)\""));
+        }
+        Dialect::Postgres => columns.push(("tags", "sql_type = \"TEXT[]\"\nserver_default = \"'{}'\"")),
+        Dialect::Sqlite => {}
+    }
+    let mut manifest =
+        "[[table]]\nname = \"d\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n"
+            .to_string();
+    for (name, spec) in &columns {
+        manifest += &format!("[[table.column]]\nname = \"{name}\"\n{spec}\n");
+    }
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest).unwrap();
+    let out = run(root, url, &["make-migrations", "defaults"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    let out = run(root, url, &["diff", "--exit-code"]);
+    assert_eq!(out.code, 0, "{dialect}: converged: {out:?}");
+    let out = run(root, url, &["make-migrations"]);
+    let sql_files = files(root).into_iter().filter(|f| f.ends_with(".sql")).count();
+    assert!(out.code == 0 && sql_files == 1, "{dialect}: nothing more to write: {out:?}");
+    db.exec("INSERT INTO d (id) VALUES (1)").await;
+    let sql = if dialect == Dialect::MySql {
+        "SELECT CONCAT(low, '|', code) FROM d"
+    } else {
+        "SELECT low || '|' || code FROM d"
+    };
+    assert_eq!(db.strings(sql).await, ["abc|5"], "{dialect}: the defaults as written");
+}
 
 /// MariaDB refuses a CHECK naming an auto-increment column or a column of a foreign key with ON DELETE/ON UPDATE
 /// actions ("cannot be used in the CHECK clause"), after the statements before it committed: make-migrations

@@ -104,6 +104,15 @@ pub trait TypeMap: Sync {
     fn foreign_key_needs_one_collation(&self) -> bool {
         false
     }
+    /// Whether two defaults of a column of type `ty` (as [`dbwarden_core::schema::normalize_default`] leaves them)
+    /// are the same to this server, which stores some otherwise than written: MySQL/MariaDB write functions in
+    /// lower case and by other names (`lower` as `lcase`), drop the spaces after commas, write a string's line
+    /// break as `\n` and quote a number given to a text column; PostgreSQL writes names in lower case and casts a
+    /// literal to the column's type (`'{}'::text[]`). Default: equal text.
+    fn same_default(&self, ty: &ColumnType, a: &str, b: &str) -> bool {
+        let _ = ty;
+        a == b
+    }
     /// Whether a CHECK may not name an auto-increment column, nor a column of a foreign key whose `ON DELETE` or
     /// `ON UPDATE` changes it (CASCADE, SET NULL, SET DEFAULT): MySQL and MariaDB refuse such a check ("cannot be
     /// used in the CHECK clause"), after the DDL before it has committed.
@@ -142,6 +151,40 @@ pub(crate) fn collation_read_back(map: &dyn TypeMap, name: &str) -> Option<Strin
 }
 
 /// The first word of a type as written (`mediumtext`, `set`, `character`), lower-cased.
+/// An SQL expression with the parts outside quotes in lower case and without the spaces next to parentheses and
+/// commas (the forms servers print an expression back in), quoted strings and names as written.
+pub(crate) fn folded_expression(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut quote: Option<char> = None;
+    for c in expr.chars() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if matches!(c, '\'' | '"' | '`') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c.is_whitespace() => {
+                if !out.ends_with([' ', '(', ',']) && !out.is_empty() {
+                    out.push(' ');
+                }
+            }
+            None if matches!(c, ')' | ',' | '(') => {
+                if out.ends_with(' ') {
+                    out.pop();
+                }
+                out.push(c);
+            }
+            None => out.extend(c.to_lowercase()),
+        }
+    }
+    out.trim_end().to_string()
+}
+
 /// The first number in parentheses of a type's text (`6` of `timestamp(6) with time zone`).
 pub(crate) fn first_argument(sql: &str) -> Option<u32> {
     let open = sql.find('(')?;

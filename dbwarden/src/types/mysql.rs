@@ -97,6 +97,10 @@ impl TypeMap for MySql {
         true
     }
 
+    fn same_default(&self, ty: &ColumnType, a: &str, b: &str) -> bool {
+        a == b || default_key(ty, a) == default_key(ty, b)
+    }
+
     fn key_needs_length(&self, ty: &ColumnType) -> bool {
         match ty {
             ColumnType::Text | ColumnType::Blob | ColumnType::Json => true,
@@ -245,12 +249,82 @@ pub(super) fn catalog_spelling(rendered: &str) -> String {
     }
 }
 
+/// What a MySQL/MariaDB default means, for [`TypeMap::same_default`]: a string's value (backslash escapes decoded,
+/// as the server reads them; a number given to a text column is that text), or an expression folded as the server
+/// prints it back (lower case, no spaces after commas, `lower`/`upper` as `lcase`/`ucase`).
+fn default_key(ty: &ColumnType, d: &str) -> String {
+    let d = d.trim();
+    if let Some(value) = d.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')).and_then(string_value) {
+        return format!("string:{value}");
+    }
+    let number = !d.is_empty() && d.trim_start_matches(['-', '+']).bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if number && ty.is_text_like() {
+        return format!("string:{d}");
+    }
+    let folded = super::folded_expression(d);
+    let renamed = [("lower(", "lcase("), ("upper(", "ucase(")].iter().fold(folded, |e, (from, to)| {
+        // Only a whole function name: `lower(` not within `flower(`.
+        let mut out = String::new();
+        let mut rest = e.as_str();
+        while let Some(at) = rest.find(from) {
+            let whole = at == 0 || !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+            out.push_str(&rest[..at]);
+            out.push_str(if whole { to } else { from });
+            rest = &rest[at + from.len()..];
+        }
+        out + rest
+    });
+    format!("expression:{renamed}")
+}
+
+/// The value of a MySQL string literal's inside (backslash escapes and doubled quotes decoded); `None` when it is
+/// not one literal (`a' || 'b`).
+fn string_value(inner: &str) -> Option<String> {
+    let mut value = String::new();
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n') => value.push('\n'),
+                Some('t') => value.push('\t'),
+                Some('r') => value.push('\r'),
+                Some('0') => value.push('\0'),
+                Some('Z') => value.push('\u{1a}'),
+                Some(e @ ('%' | '_')) => value.extend(['\\', e]),
+                Some(other) => value.push(other),
+                None => value.push('\\'),
+            },
+            '\'' if chars.peek() == Some(&'\'') => {
+                chars.next();
+                value.push('\'');
+            }
+            '\'' => return None,
+            _ => value.push(c),
+        }
+    }
+    Some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(text: &str) -> ColumnType {
         MySql.parse(&CatalogType::named(text))
+    }
+
+    #[test]
+    fn defaults_as_mariadb_prints_them_back_are_the_same() {
+        let text = ColumnType::Varchar(20);
+        let same = |a: &str, b: &str| MySql.same_default(&text, a, b);
+        assert!(same("lower('ABC')", "lcase('ABC')") && same("UPPER('x')", "ucase('x')"));
+        assert!(same("ABS(-3)", "abs(-3)") && same("concat('a', 'b')", "concat('a','b')"));
+        assert!(same("CURRENT_TIMESTAMP(3)", "current_timestamp(3)"));
+        assert!(same("'multi\nline'", "'multi\\nline'"), "a line break, written or escaped");
+        assert!(same("'it''s'", "'it\\'s'") && same("5", "'5'"));
+        // Different values stay different: the case inside strings, another function, a number in a number column.
+        assert!(!same("lower('ABC')", "lcase('abc')") && !same("flower('x')", "flcase('x')"));
+        assert!(!same("'a' || 'b'", "'a'") && !MySql.same_default(&ColumnType::Integer, "5", "'5'"));
     }
 
     #[test]
