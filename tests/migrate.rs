@@ -1100,3 +1100,53 @@ async fn postgres_a_crash_in_the_middle_of_a_run_keeps_whole_migrations() {
     assert_eq!(report.steps.len(), 400 - kept);
     assert_eq!(pg.tables().await.len(), 400);
 }
+
+/// `pg_dump` output empties the session's `search_path` (`set_config('search_path', '', false)`, then every name
+/// schema-qualified): the history rows are written all the same, for it and the migrations after it in the run
+/// (they failed, "relation _dbwarden_migrations does not exist"), the head record too, and rollbacks run.
+#[tokio::test]
+async fn postgres_a_dump_that_empties_the_search_path_is_recorded() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    let dump = "-- upgrade\nSET statement_timeout = 0;\nSELECT pg_catalog.set_config('search_path', '', false);\n\
+                CREATE TABLE public.t (id integer);\nINSERT INTO public.t VALUES (1);\n-- rollback\nDROP TABLE public.t;\n";
+    let next = "-- upgrade\nCREATE TABLE public.u (id integer);\n-- rollback\nDROP TABLE public.u;\n";
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_dump.sql", dump), ("app__0002_u.sql", next)]);
+    let m = migrator(&dir);
+    assert_eq!(m.run(db.url.as_str()).await.unwrap().steps.len(), 2);
+    assert_eq!(db.recorded().await, ["0001", "0002"]);
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    assert!(m.up_to_date(&pool).await.unwrap(), "the head record was written");
+    pool.close().await;
+    m.rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap();
+    assert!(db.recorded().await.is_empty() && db.tables().await.is_empty());
+}
+
+/// mysqldump output locks its tables (`LOCK TABLES t WRITE` .. `UNLOCK TABLES`), under which no other table can be
+/// written: the progress is recorded once they are unlocked (it failed, "was not locked with LOCK TABLES", and
+/// stayed stuck). A failure under the locks releases them with the migration lock, so the next run starts at once.
+#[tokio::test]
+async fn mysql_a_dump_that_locks_its_tables_is_recorded() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let dump = "-- upgrade\nDROP TABLE IF EXISTS `t`;\nCREATE TABLE `t` (`id` int NOT NULL, PRIMARY KEY (`id`));\n\
+                LOCK TABLES `t` WRITE;\n/*!40000 ALTER TABLE `t` DISABLE KEYS */;\nINSERT INTO `t` VALUES (1),(2);\n\
+                /*!40000 ALTER TABLE `t` ENABLE KEYS */;\nUNLOCK TABLES;\n-- rollback\nDROP TABLE `t`;\n";
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_dump.sql", dump)]);
+    let m = migrator(&dir).lock_timeout(Duration::from_secs(2));
+    m.run(db.url.as_str()).await.unwrap();
+    assert_eq!(db.recorded().await, ["0001"]);
+    assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR) FROM t").await, ["2"]);
+
+    let broken =
+        "-- upgrade\nCREATE TABLE `u` (`id` int NOT NULL);\nLOCK TABLES `u` WRITE;\nINSERT INTO `u` VALUES (1);\n\
+                  INSERT INTO `nope` VALUES (1);\nUNLOCK TABLES;\n-- rollback\nDROP TABLE `u`;\n";
+    std::fs::write(dir.join("app__0002_broken.sql"), broken).unwrap();
+    for _attempt in 0..2 {
+        // The second attempt fails the same way at once: the tables and the migration lock were released.
+        let started = std::time::Instant::now();
+        match m.run(db.url.as_str()).await {
+            Err(Error::Statement { at, .. }) => assert_eq!((at.file.as_str(), at.index), ("app__0002_broken.sql", 4)),
+            other => panic!("expected the INSERT's failure, got {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "no wait for the lock");
+    }
+}

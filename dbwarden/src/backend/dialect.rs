@@ -115,6 +115,24 @@ pub trait SqlDialect: Sync {
     fn prepares(&self) -> bool {
         false
     }
+    /// Whether `sql` changes the session's schema search path (PostgreSQL's `SET search_path`, `set_config`), after
+    /// which dbwarden's tables may not be found by their bare names.
+    fn changes_search_path(&self, sql: &str) -> bool {
+        let _ = sql;
+        false
+    }
+    /// Whether `sql` takes table locks that only the tables it names may be used under (`Some(true)`: MySQL's
+    /// `LOCK TABLES`, as mysqldump writes them) or releases them (`Some(false)`: `UNLOCK TABLES`): no history row
+    /// can be written in between.
+    fn locks_tables(&self, sql: &str) -> Option<bool> {
+        let _ = sql;
+        None
+    }
+    /// What ends the session state a failed migration may have left (its own open transaction, table locks) before
+    /// the lock is released.
+    fn end_session_state(&self) -> &'static [&'static str] {
+        &["ROLLBACK"]
+    }
     /// A query listing the indexes of the session's schemas that the server keeps but does not use, one name per
     /// row: PostgreSQL's INVALID ones, which a `CREATE INDEX CONCURRENTLY` that failed or was cut off leaves behind
     /// (and one running now has). `None` where there are none.
@@ -198,6 +216,16 @@ impl SqlDialect for Postgres {
     }
     fn prepares(&self) -> bool {
         true
+    }
+    fn changes_search_path(&self, sql: &str) -> bool {
+        // (Asked of every statement a run sends: the words only where the name occurs at all.)
+        let has = |word: &[u8]| sql.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
+        if !has(b"search_path") {
+            return false;
+        }
+        let words = dbwarden_core::lexer::words(sql, Dialect::Postgres);
+        let set = words.first().is_some_and(|w| w == "SET") && words.iter().skip(1).take(2).any(|w| w == "SEARCH_PATH");
+        set || has(b"set_config")
     }
     fn invalid_indexes_query(&self) -> Option<&'static str> {
         Some(
@@ -300,6 +328,17 @@ impl SqlDialect for MySql {
         // clock reference, but as one more statement per migration it cost 2-4% of a run of small DDL.
         let micros = started.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros());
         format!(concat!("GREATEST(0, CAST((", mysql_now_us!(), " - {}) / 1000 AS SIGNED))"), micros)
+    }
+    fn locks_tables(&self, sql: &str) -> Option<bool> {
+        let words = dbwarden_core::lexer::words(sql, Dialect::MySql);
+        match (words.first().map(String::as_str), words.get(1).map(String::as_str)) {
+            (Some("LOCK"), Some("TABLES" | "TABLE")) => Some(true),
+            (Some("UNLOCK"), Some("TABLES" | "TABLE")) => Some(false),
+            _ => None,
+        }
+    }
+    fn end_session_state(&self) -> &'static [&'static str] {
+        &["ROLLBACK", "UNLOCK TABLES"]
     }
     fn autocommit_batches(&self) -> bool {
         true

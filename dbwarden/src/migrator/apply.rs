@@ -6,8 +6,8 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::{fingerprint, Fingerprint, MigrationFile, MigrationKind};
 
 use super::exec::{
-    exec_unit, joins_records, replay_session_setup, sends_alone, sets_up_only, units, with_earlier, with_heartbeat,
-    Direction, ExecCtx, RanSoFar,
+    exec_unit, joins_records, replay_session_setup, sends_alone, sets_up_only, tables_locked_after, units,
+    with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar,
 };
 use super::plan::{is_edited, rollbacks_split, same_migration};
 use super::report::{step, Report, Step};
@@ -73,7 +73,7 @@ impl Migrator {
         }
         if outer {
             // One multi-row INSERT records the whole run, inside the same transaction.
-            let sql = format!("{};\nCOMMIT", run.history.insert_run(&records));
+            let sql = format!("{};\nCOMMIT", run.booked(run.history.insert_run(&records)));
             if let Err(e) = run.backend.execute(&sql).await {
                 let _ = run.backend.execute("ROLLBACK").await;
                 return Err(Error::db("recording the migrations")(e));
@@ -176,6 +176,7 @@ impl Migrator {
                 format!("{replace}{}", run.history.insert(&new_row(RowState::Applied, 0), "0"))
             };
             let record = with_heartbeat(run, record);
+            let record = run.booked(record);
             run.backend.execute(&record).await.map_err(Error::db(format!("recording {}", file.filename)))?;
             return Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None));
         }
@@ -196,12 +197,13 @@ impl Migrator {
                     // trip of its own anyway, so it is written once the statement is done, with the whole time.
                     exec_unit(run, &ctx, unit, "", row_written).await?;
                     let record = finish(run, row_written, &started.elapsed().as_millis().to_string());
+                    let record = run.booked(record);
                     run.backend.execute(&record).await.map_err(Error::db(format!("recording {}", file.filename)))?;
                     break;
                 }
                 let elapsed = run.d.elapsed_ms(wall_started, started.elapsed().as_millis());
                 finish(run, row_written, &elapsed)
-            } else if !row_written && sets_up_only(run, unit) {
+            } else if (!row_written && sets_up_only(run, unit)) || tables_locked_after(run, &units, i) {
                 String::new()
             } else {
                 let ran = ran.through(done);
@@ -237,9 +239,10 @@ pub(super) fn fingerprint_of(rows: &[AppliedMigration]) -> Option<Fingerprint> {
 /// read, so it is logged, not returned.
 pub(super) async fn write_head_if_complete(run: &mut Run<'_>, loaded: &Loaded, rows: Option<&[AppliedMigration]>) {
     let Some(expected) = &loaded.fingerprint else { return };
+    let plan_sql = run.history.plan_sql();
     let found = match rows {
         Some(rows) => fingerprint_of(rows),
-        None => match run.backend.query(&run.history.plan_sql()).await {
+        None => match run.restore_search_path().await.query(&plan_sql).await {
             Ok(rows) => History::plan_rows(rows).as_deref().and_then(fingerprint_of),
             Err(e) => {
                 tracing::debug!(error = %e, "reading the history for the head record");

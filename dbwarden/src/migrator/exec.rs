@@ -197,6 +197,9 @@ pub(super) async fn exec_unit(
 ) -> Result<(), Error> {
     let d = run.d;
     let first_index = unit.statements[0].0;
+    let texts: Vec<&str> = unit.statements.iter().map(|(_, s)| s.sql).collect();
+    run.keep_search_path(&texts).await;
+    let record = &run.booked(record.to_string());
     let joined = ctx.joins(d, unit, !record.is_empty());
     if sends_alone(d, unit, joined) {
         return exec_alone(run, ctx, unit, record, recorded).await;
@@ -342,6 +345,13 @@ pub(super) fn with_earlier(e: Error, steps: &[Step]) -> Error {
         }
         other => other,
     }
+}
+
+/// Whether the section still holds table locks after unit `i` of `units` (MySQL's `LOCK TABLES` without its
+/// `UNLOCK TABLES` yet), when no history row can be written: its progress is recorded after the unlock instead.
+pub(super) fn tables_locked_after(run: &Run<'_>, units: &[Unit<'_>], i: usize) -> bool {
+    let statements = units[..=i].iter().flat_map(|u| u.statements.iter());
+    statements.fold(false, |locked, (_, s)| run.d.locks_tables(s.sql).unwrap_or(locked))
 }
 
 /// Appends a renewal of the SQLite lock row to `record` when the last one is 30 seconds old.

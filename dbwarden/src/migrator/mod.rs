@@ -398,6 +398,7 @@ impl Migrator {
             head: None,
             clock: None,
             unflushed: false,
+            search_path: None,
         })
     }
 }
@@ -405,13 +406,18 @@ impl Migrator {
 /// Writes the head record if the run left one to write, and releases the lock, in one commit on SQLite (one round
 /// trip on the servers). Called on every path out of a locked body, errors included; a panic or a dropped future
 /// ends the dedicated session instead, which releases server locks (and the SQLite backend's drop releases its row).
-async fn unlock(run: Run<'_>, failed: bool) -> Result<(), Error> {
+async fn unlock(mut run: Run<'_>, failed: bool) -> Result<(), Error> {
     if failed {
         // A failure may leave the session inside a transaction a no-transaction file opened itself (`BEGIN`, MySQL's
-        // `SET autocommit = 0`): end it, or the release would run inside it (SQLite refuses a nested BEGIN, and the
-        // lock would stay held by a live process until the lock timeout). Nothing to end is a harmless error.
-        let _ = run.backend.execute("ROLLBACK").await;
+        // `SET autocommit = 0`), or holding table locks (MySQL's `LOCK TABLES` of a mysqldump file): end them, or
+        // the release would run inside them (SQLite refuses a nested BEGIN; MySQL refuses tables not locked), and
+        // the lock would stay held by a live process until the lock timeout. Nothing to end is a harmless error.
+        for sql in run.d.end_session_state() {
+            let _ = run.backend.execute(sql).await;
+        }
     }
+    // The session's own value again, so that the release finds dbwarden's tables.
+    run.restore_search_path().await;
     // After commits that did not wait for the disk, the release's commit must write something, or PostgreSQL does not
     // wait for its flush (which covers them): the head record, else a record that matches no set of files.
     let marker = (run.head.is_none() && run.unflushed).then(|| head::incomplete_sql(run.d, &run.namespace));
@@ -468,9 +474,46 @@ struct Run<'a> {
     clock: Option<(SystemTime, Instant)>,
     /// A commit of this run did not wait for the disk: the release must (see [`unlock`]).
     unflushed: bool,
+    /// The session's `search_path` before a migration of this run changed it (PostgreSQL: `pg_dump` output empties
+    /// it), set again around every bookkeeping statement after that ([`Run::booked`]).
+    search_path: Option<String>,
 }
 
 impl Run<'_> {
+    /// Before statements that change the session's `search_path`: keeps the value it had, once.
+    async fn keep_search_path(&mut self, statements: &[&str]) {
+        if self.search_path.is_some() || !statements.iter().any(|s| self.d.changes_search_path(s)) {
+            return;
+        }
+        match self.backend.query("SELECT CAST(pg_catalog.current_setting('search_path') AS TEXT)").await {
+            Ok(rows) => self.search_path = rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()),
+            Err(e) => tracing::debug!(error = %e, "reading the search_path"),
+        }
+    }
+
+    /// `record` (bookkeeping SQL), run where dbwarden's tables are found: after a migration changed the session's
+    /// `search_path`, the value it had is set again for the transaction the record runs in.
+    fn booked(&self, record: String) -> String {
+        match &self.search_path {
+            Some(path) if !record.is_empty() => {
+                format!("SELECT pg_catalog.set_config('search_path', {}, true);\n{record}", self.d.literal(path))
+            }
+            _ => record,
+        }
+    }
+
+    /// Sets the session's `search_path` back to what it was before a migration of this run changed it (the run's
+    /// migrations are over); the backend, for a query after it.
+    async fn restore_search_path(&mut self) -> &mut dyn Backend {
+        if let Some(path) = self.search_path.take() {
+            let sql = format!("SELECT pg_catalog.set_config('search_path', {}, false)", self.d.literal(&path));
+            if let Err(e) = self.backend.execute(&sql).await {
+                tracing::debug!(error = %e, "setting the search_path back");
+            }
+        }
+        self.backend
+    }
+
     /// Reads the server's clock once ([`SqlDialect::clock_query`]), as of the middle of the round trip. If it
     /// cannot be read, this machine's clock stands in (only the recorded execution times would be off).
     async fn read_clock(&mut self) {

@@ -7,8 +7,8 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::MigrationFile;
 
 use super::exec::{
-    exec_unit, joins_records, replay_session_setup, sets_up_only, units, with_earlier, with_heartbeat, Direction,
-    ExecCtx, RanSoFar,
+    exec_unit, joins_records, replay_session_setup, sets_up_only, tables_locked_after, units, with_earlier,
+    with_heartbeat, Direction, ExecCtx, RanSoFar,
 };
 use super::plan::{is_edited, own_transactions, same_migration, Sections};
 use super::report::{step, Report};
@@ -111,7 +111,7 @@ impl Migrator {
             let forget = with_heartbeat(run, forget);
             if units.is_empty() {
                 run.backend
-                    .execute(&forget)
+                    .execute(&run.booked(forget.clone()))
                     .await
                     .map_err(Error::db(format!("recording the rollback of {}", file.filename)))?;
             }
@@ -122,7 +122,7 @@ impl Migrator {
                 let done = unit.statements.last().expect("non-empty unit").0 + 1;
                 let record = if i == last {
                     forget.clone()
-                } else if !progressed && sets_up_only(run, unit) {
+                } else if (!progressed && sets_up_only(run, unit)) || tables_locked_after(run, &units, i) {
                     String::new()
                 } else {
                     let ran = format!("{ROLLBACK_RAN}{}", ran.through(done));
@@ -140,7 +140,7 @@ impl Migrator {
         let versioned = rows.iter().filter(|r| r.version_number().is_some()).count();
         if !steps.is_empty() && steps.len() == versioned {
             for row in rows.iter().filter(|r| r.version_number().is_none()) {
-                let forget = run.history.delete(&row.filename);
+                let forget = run.booked(run.history.delete(&row.filename));
                 run.backend.execute(&forget).await.map_err(Error::db(format!("forgetting {}", row.filename)))?;
             }
         }
