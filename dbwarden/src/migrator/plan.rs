@@ -37,9 +37,13 @@ fn transaction_control(sql: &str, dialect: dbwarden_core::Dialect) -> Option<boo
     match words.next()?.as_str() {
         "BEGIN" => Some(true),
         "START" => (words.next().as_deref() == Some("TRANSACTION")).then_some(true),
-        "COMMIT" | "END" | "ABORT" => Some(false),
+        // `PREPARE TRANSACTION 'x'` ends the session's transaction (two-phase commit).
+        "PREPARE" => (words.next().as_deref() == Some("TRANSACTION")).then_some(false),
+        "END" | "ABORT" => Some(false),
+        // `COMMIT PREPARED 'x'` and `ROLLBACK PREPARED 'x'` finish another, prepared one: none of the session's.
+        "COMMIT" => (words.next().as_deref() != Some("PREPARED")).then_some(false),
         "ROLLBACK" => match words.next().as_deref() {
-            Some("TO") => None,
+            Some("TO" | "PREPARED") => None,
             Some("WORK" | "TRANSACTION") if words.next().as_deref() == Some("TO") => None,
             _ => Some(false),
         },
@@ -330,5 +334,40 @@ impl Migrator {
             }
         }
         Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transaction_control;
+    use dbwarden_core::Dialect;
+
+    #[test]
+    fn statements_that_open_or_end_the_sessions_transaction() {
+        for (sql, expected) in [
+            ("BEGIN", Some(true)),
+            ("begin work", Some(true)),
+            ("BEGIN IMMEDIATE TRANSACTION", Some(true)),
+            ("START TRANSACTION ISOLATION LEVEL SERIALIZABLE", Some(true)),
+            ("COMMIT", Some(false)),
+            ("END TRANSACTION", Some(false)),
+            ("ABORT", Some(false)),
+            ("ROLLBACK", Some(false)),
+            ("PREPARE TRANSACTION 'x'", Some(false)),
+            // Not the session's transaction.
+            ("ROLLBACK TO SAVEPOINT s", None),
+            ("ROLLBACK WORK TO s", None),
+            ("COMMIT PREPARED 'x'", None),
+            ("ROLLBACK PREPARED 'x'", None),
+            ("PREPARE q AS SELECT 1", None),
+            ("START REPLICA", None),
+            // Bodies and names.
+            ("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END", None),
+            ("CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END", None),
+            ("DO $$ BEGIN PERFORM 1; END $$", None),
+            ("UPDATE t SET \"end\" = 1", None),
+        ] {
+            assert_eq!(transaction_control(sql, Dialect::Postgres), expected, "{sql}");
+        }
     }
 }
