@@ -401,6 +401,7 @@ async fn sqlite_rebuild_refuses_to_lose_generated_columns() {
         ("label TEXT GENERATED ALWAYS AS ('n=' || n) VIRTUAL", 2, generated),
         ("u TEXT UNIQUE ON CONFLICT REPLACE", 3, conflict),
         ("u TEXT,\n CONSTRAINT uq UNIQUE (u)\tON\nCONFLICT IGNORE", 3, conflict),
+        ("u TEXT,\n CONSTRAINT uq UNIQUE (u)ON  \n   CONFLICT IGNORE", 3, conflict),
     ] {
         let db = TestDb::new(Dialect::Sqlite).await;
         db.exec(&format!("CREATE TABLE g (id INTEGER PRIMARY KEY, n INT, {definition})")).await;

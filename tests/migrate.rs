@@ -1119,6 +1119,22 @@ async fn postgres_a_dump_that_empties_the_search_path_is_recorded() {
     pool.close().await;
     m.rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap();
     assert!(db.recorded().await.is_empty() && db.tables().await.is_empty());
+
+    // A file's own search_path holds for all its statements, also those after a progress row written inside a
+    // transaction the file opened itself (a no-transaction file), and for a resumed run.
+    db.exec("CREATE SCHEMA app").await;
+    let own =
+        "-- dbwarden: no-transaction\n-- upgrade\nSET search_path = app, public;\nBEGIN;\nCREATE TABLE t1 (id int);\n\
+               CREATE TABLE t2 (id int);\nCOMMIT;\nCREATE TABLE t3 (id int);\n-- rollback\nDROP TABLE app.t3;\n\
+               DROP TABLE app.t2;\nDROP TABLE app.t1;\n";
+    std::fs::remove_file(dir.join("app__0001_dump.sql")).unwrap();
+    std::fs::remove_file(dir.join("app__0002_u.sql")).unwrap();
+    std::fs::write(dir.join("app__0003_own.sql"), own).unwrap();
+    m.run(db.url.as_str()).await.unwrap();
+    let placed = "SELECT table_schema || '.' || table_name FROM information_schema.tables \
+                  WHERE table_name IN ('t1', 't2', 't3') ORDER BY 1";
+    assert_eq!(db.strings(placed).await, ["app.t1", "app.t2", "app.t3"]);
+    assert_eq!(db.recorded().await, ["0003"]);
 }
 
 /// mysqldump output locks its tables (`LOCK TABLES t WRITE` .. `UNLOCK TABLES`), under which no other table can be
@@ -1136,17 +1152,24 @@ async fn mysql_a_dump_that_locks_its_tables_is_recorded() {
     assert_eq!(db.recorded().await, ["0001"]);
     assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR) FROM t").await, ["2"]);
 
-    let broken =
-        "-- upgrade\nCREATE TABLE `u` (`id` int NOT NULL);\nLOCK TABLES `u` WRITE;\nINSERT INTO `u` VALUES (1);\n\
-                  INSERT INTO `nope` VALUES (1);\nUNLOCK TABLES;\n-- rollback\nDROP TABLE `u`;\n";
+    let broken = "-- upgrade\nCREATE TABLE `u` (`id` int NOT NULL, PRIMARY KEY (`id`));\nLOCK TABLES `u` WRITE;\n\
+                  INSERT INTO `u` VALUES (1);\nINSERT INTO `nope` VALUES (1);\nUNLOCK TABLES;\n-- rollback\nDROP TABLE `u`;\n";
     std::fs::write(dir.join("app__0002_broken.sql"), broken).unwrap();
     for _attempt in 0..2 {
-        // The second attempt fails the same way at once: the tables and the migration lock were released.
+        // The second attempt fails the same way at once (the tables and the migration lock were released), resumed
+        // at the failed statement: the INSERT under the locks is recorded as done, and does not run again.
         let started = std::time::Instant::now();
         match m.run(db.url.as_str()).await {
-            Err(Error::Statement { at, .. }) => assert_eq!((at.file.as_str(), at.index), ("app__0002_broken.sql", 4)),
+            Err(Error::Statement { at, .. }) => {
+                assert_eq!((at.file.as_str(), at.index, at.applied), ("app__0002_broken.sql", 4, 3))
+            }
             other => panic!("expected the INSERT's failure, got {other:?}"),
         }
         assert!(started.elapsed() < Duration::from_secs(2), "no wait for the lock");
+        assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR) FROM u").await, ["1"]);
     }
+    std::fs::write(dir.join("app__0002_broken.sql"), broken.replace("`nope` VALUES (1)", "`u` VALUES (2)")).unwrap();
+    m.run(db.url.as_str()).await.unwrap();
+    assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR) FROM u").await, ["2"]);
+    assert_eq!(db.recorded().await, ["0001", "0002"]);
 }

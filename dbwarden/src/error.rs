@@ -16,7 +16,7 @@ pub struct DbError {
     pub message: String,
     /// The server's error code: SQLSTATE on PostgreSQL and MySQL/MariaDB, the result code on SQLite.
     pub code: Option<String>,
-    /// Byte offset in the SQL text the server pointed at (PostgreSQL), 0-based.
+    /// Character offset in the SQL text the server pointed at (PostgreSQL), 0-based.
     pub position: Option<usize>,
     /// Whether it happened while connecting.
     pub connect: bool,

@@ -865,7 +865,8 @@ fn check_checks_on_changing_columns(dialect: Dialect, compared: &Compared) -> Re
     Ok(())
 }
 
-/// The identifiers an expression names: bare words and quoted names (`"a"`, `` `a` ``), strings left out.
+/// The identifiers a MySQL expression names: bare words and backquoted names, strings (single or double quotes)
+/// left out.
 fn identifiers(expr: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut chars = expr.chars().peekable();
@@ -883,7 +884,7 @@ fn identifiers(expr: &str) -> Vec<String> {
                     }
                     text.push(d);
                 }
-                if c != '\'' {
+                if c == '`' {
                     out.push(text);
                 }
             }

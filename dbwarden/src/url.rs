@@ -87,20 +87,45 @@ fn secret_key(key: &str) -> bool {
 /// ```
 /// let line = "WARN ignoring unrecognized connect parameter key=PASSWORD value=s3cret";
 /// assert!(!dbwarden::url::mask_log_line(line).contains("s3cret"));
+/// // In colours, as on a terminal, and with a space in the value.
+/// let line = "WARN \u{1b}[3mkey\u{1b}[0m\u{1b}[2m=\u{1b}[0mPASSWORD \u{1b}[3mvalue\u{1b}[0m\u{1b}[2m=\u{1b}[0ms3 cret\n";
+/// let masked = dbwarden::url::mask_log_line(line);
+/// assert!(!masked.contains("s3") && !masked.contains("cret") && masked.ends_with("value=***\n"), "{masked}");
 /// ```
 pub fn mask_log_line(line: &str) -> String {
     let masked = mask_in_text(line);
-    let secret = masked.split_whitespace().any(|w| w.strip_prefix("key=").is_some_and(secret_key));
+    // (On a terminal the field names come in colours: judged, and written, without them.)
+    let plain = without_colours(&masked);
+    let secret = plain.split_whitespace().any(|w| w.strip_prefix("key=").is_some_and(secret_key));
     if !secret {
         return masked;
     }
-    masked
-        .split_inclusive(char::is_whitespace)
-        .map(|w| match w.strip_prefix("value=") {
-            Some(rest) => format!("value=***{}", &rest[rest.trim_end().len()..]),
-            None => w.to_string(),
-        })
-        .collect()
+    // The value to the end of the line: a decoded password may hold spaces.
+    match plain.find(" value=") {
+        Some(at) => {
+            let end = plain.trim_end_matches(['\r', '\n']).len();
+            format!("{} value=***{}", &plain[..at], &plain[end..])
+        }
+        None => plain,
+    }
+}
+
+/// `text` without ANSI colour sequences (`ESC [ ... m`).
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Masks every URL found in free text (driver messages sometimes echo the URL, or part of a malformed one, such as

@@ -330,7 +330,8 @@ impl SqlDialect for MySql {
         format!(concat!("GREATEST(0, CAST((", mysql_now_us!(), " - {}) / 1000 AS SIGNED))"), micros)
     }
     fn locks_tables(&self, sql: &str) -> Option<bool> {
-        let words = dbwarden_core::lexer::words(sql, Dialect::MySql);
+        // (Asked of every statement of a section: its first two words only, not a whole extended INSERT.)
+        let words: Vec<String> = dbwarden_core::lexer::word_iter(sql, Dialect::MySql).take(2).collect();
         match (words.first().map(String::as_str), words.get(1).map(String::as_str)) {
             (Some("LOCK"), Some("TABLES" | "TABLE")) => Some(true),
             (Some("UNLOCK"), Some("TABLES" | "TABLE")) => Some(false),

@@ -24,7 +24,7 @@ impl Migrator {
         let mut rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
         adopt_legacy_rows(run, loaded, &mut rows).await?;
         let plan = self.plan(loaded, &rows, run.backend.dialect())?;
-        rollbacks_split(&plan, run.backend.dialect())?;
+        rollbacks_split(&plan, run.backend.dialect(), !self.baseline)?;
         if self.baseline {
             // A baseline records migrations as run without running them; one that stopped part-way ran in part.
             let partial = |f: &MigrationFile| rows.iter().any(|r| r.state == RowState::Partial && same_migration(r, f));
@@ -155,7 +155,7 @@ impl Migrator {
         if outer {
             if !replace.is_empty() {
                 run.backend
-                    .execute(replace.trim_end_matches(";\n"))
+                    .execute(&run.booked(replace.trim_end_matches(";\n").to_string()))
                     .await
                     .map_err(Error::db(format!("recording {}", file.filename)))?;
             }
@@ -189,6 +189,19 @@ impl Migrator {
             };
             with_heartbeat(run, record)
         };
+        let progress = |run: &Run<'_>, ran: &str, row_written: bool, done: usize| {
+            if row_written {
+                run.history.progress(&file.filename, RowState::Partial, done, ran)
+            } else {
+                let partial = NewRow {
+                    checksum: ran,
+                    checksum_algorithm: checksum::STATEMENTS_ALGORITHM,
+                    ..new_row(RowState::Partial, done)
+                };
+                format!("{replace}{}", run.history.insert(&partial, "NULL"))
+            }
+        };
+        let locked = tables_locked_after(run, &units);
         for (i, unit) in units.iter().enumerate() {
             let done = unit.statements.last().expect("non-empty unit").0 + 1;
             let record = if i == last {
@@ -203,23 +216,27 @@ impl Migrator {
                 }
                 let elapsed = run.d.elapsed_ms(wall_started, started.elapsed().as_millis());
                 finish(run, row_written, &elapsed)
-            } else if (!row_written && sets_up_only(run, unit)) || tables_locked_after(run, &units, i) {
+            } else if (!row_written && sets_up_only(run, unit)) || locked[i] {
                 String::new()
             } else {
                 let ran = ran.through(done);
-                if row_written {
-                    run.history.progress(&file.filename, RowState::Partial, done, &ran)
-                } else {
-                    let partial = NewRow {
-                        checksum: &ran,
-                        checksum_algorithm: checksum::STATEMENTS_ALGORITHM,
-                        ..new_row(RowState::Partial, done)
-                    };
-                    format!("{replace}{}", run.history.insert(&partial, "NULL"))
-                }
+                progress(run, &ran, row_written, done)
             };
-            exec_unit(run, &ctx, unit, &record, row_written).await?;
-            row_written |= !record.is_empty();
+            match exec_unit(run, &ctx, unit, &record, row_written).await {
+                Ok(()) => row_written |= !record.is_empty(),
+                // Under table locks the statements that ran are not recorded yet: unlocked, they are, so the error
+                // (which counts them as done) and the next run (which resumes after them) say what happened.
+                Err(Error::Statement { at, source }) if i > 0 && locked[i - 1] && at.applied > 0 => {
+                    let _ = run.backend.execute("UNLOCK TABLES").await;
+                    let ran = ran.through(at.applied);
+                    let record = run.booked(progress(run, &ran, row_written, at.applied));
+                    if let Err(e) = run.backend.execute(&record).await {
+                        tracing::warn!(error = %e, file = %file.filename, "recording the statements that ran");
+                    }
+                    return Err(Error::Statement { at, source });
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None))
     }

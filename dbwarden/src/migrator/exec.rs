@@ -42,6 +42,7 @@ pub(super) async fn replay_session_setup(
 ) -> Result<(), Error> {
     for s in statements.iter().take(resume).filter(|s| run.d.sets_up_the_session(s.sql)) {
         tracing::info!(file = %file.filename, statement = s.sql, "set up again before resuming");
+        run.keep_search_path(&[s.sql]).await;
         run.backend.execute(s.sql).await.map_err(Error::db(format!(
             "{}:{}: setting up the session again before resuming",
             file.filename, s.line
@@ -347,11 +348,19 @@ pub(super) fn with_earlier(e: Error, steps: &[Step]) -> Error {
     }
 }
 
-/// Whether the section still holds table locks after unit `i` of `units` (MySQL's `LOCK TABLES` without its
-/// `UNLOCK TABLES` yet), when no history row can be written: its progress is recorded after the unlock instead.
-pub(super) fn tables_locked_after(run: &Run<'_>, units: &[Unit<'_>], i: usize) -> bool {
-    let statements = units[..=i].iter().flat_map(|u| u.statements.iter());
-    statements.fold(false, |locked, (_, s)| run.d.locks_tables(s.sql).unwrap_or(locked))
+/// For each unit of a section, whether it still holds table locks after the unit (MySQL's `LOCK TABLES` without
+/// its `UNLOCK TABLES` yet), when no history row can be written: its progress is recorded after the unlock instead.
+pub(super) fn tables_locked_after(run: &Run<'_>, units: &[Unit<'_>]) -> Vec<bool> {
+    let mut locked = false;
+    units
+        .iter()
+        .map(|u| {
+            for (_, s) in &u.statements {
+                locked = run.d.locks_tables(s.sql).unwrap_or(locked);
+            }
+            locked
+        })
+        .collect()
 }
 
 /// Appends a renewal of the SQLite lock row to `record` when the last one is 30 seconds old.

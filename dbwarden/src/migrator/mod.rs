@@ -492,12 +492,17 @@ impl Run<'_> {
     }
 
     /// `record` (bookkeeping SQL), run where dbwarden's tables are found: after a migration changed the session's
-    /// `search_path`, the value it had is set again for the transaction the record runs in.
+    /// `search_path`, the value it had before is set for the record, and the migration's own value again after it
+    /// (the record may run inside a transaction the migration opened itself, whose later statements must still
+    /// see the migration's value).
     fn booked(&self, record: String) -> String {
         match &self.search_path {
-            Some(path) if !record.is_empty() => {
-                format!("SELECT pg_catalog.set_config('search_path', {}, true);\n{record}", self.d.literal(path))
-            }
+            Some(path) if !record.is_empty() => format!(
+                "SELECT pg_catalog.set_config('dbwarden.search_path', pg_catalog.current_setting('search_path'), true);\n\
+                 SELECT pg_catalog.set_config('search_path', {}, true);\n{record};\n\
+                 SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('dbwarden.search_path'), true)",
+                self.d.literal(path)
+            ),
             _ => record,
         }
     }

@@ -30,22 +30,38 @@ pub(super) enum Sections {
     Rollback,
 }
 
-/// Whether `sql` opens a transaction (`Some(true)`: `BEGIN`, `START TRANSACTION`) or ends one (`Some(false)`:
-/// `COMMIT`, `END`, `ROLLBACK` but not `ROLLBACK TO` a savepoint, `ABORT`).
-fn transaction_control(sql: &str, dialect: dbwarden_core::Dialect) -> Option<bool> {
-    let mut words = dbwarden_core::lexer::word_iter(sql, dialect);
-    match words.next()?.as_str() {
-        "BEGIN" => Some(true),
-        "START" => (words.next().as_deref() == Some("TRANSACTION")).then_some(true),
+/// What a statement does to the session's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Control {
+    /// `BEGIN`, `START TRANSACTION`.
+    Opens,
+    /// `COMMIT`, `END`, `ROLLBACK` (not `ROLLBACK TO` a savepoint), `ABORT`, `PREPARE TRANSACTION`.
+    Ends,
+    /// `COMMIT AND CHAIN`, `ROLLBACK AND CHAIN`: ends one and opens the next.
+    Chains,
+}
+
+/// What `sql` does to the session's transaction, if anything.
+fn transaction_control(sql: &str, dialect: dbwarden_core::Dialect) -> Option<Control> {
+    let words: Vec<String> = dbwarden_core::lexer::word_iter(sql, dialect).take(4).collect();
+    let word = |i: usize| words.get(i).map(String::as_str);
+    let ends = || {
+        let chained = words.windows(2).any(|w| w[0] == "AND" && w[1] == "CHAIN") && !words.contains(&"NO".into());
+        Some(if chained { Control::Chains } else { Control::Ends })
+    };
+    match word(0)? {
+        "BEGIN" => Some(Control::Opens),
+        "START" => (word(1) == Some("TRANSACTION")).then_some(Control::Opens),
         // `PREPARE TRANSACTION 'x'` ends the session's transaction (two-phase commit).
-        "PREPARE" => (words.next().as_deref() == Some("TRANSACTION")).then_some(false),
-        "END" | "ABORT" => Some(false),
+        "PREPARE" => (word(1) == Some("TRANSACTION")).then_some(Control::Ends),
+        "ABORT" | "END" => ends(),
         // `COMMIT PREPARED 'x'` and `ROLLBACK PREPARED 'x'` finish another, prepared one: none of the session's.
-        "COMMIT" => (words.next().as_deref() != Some("PREPARED")).then_some(false),
-        "ROLLBACK" => match words.next().as_deref() {
+        "COMMIT" if word(1) == Some("PREPARED") => None,
+        "COMMIT" => ends(),
+        "ROLLBACK" => match word(1) {
             Some("TO" | "PREPARED") => None,
-            Some("WORK" | "TRANSACTION") if words.next().as_deref() == Some("TO") => None,
-            _ => Some(false),
+            Some("WORK" | "TRANSACTION") if word(2) == Some("TO") => None,
+            _ => ends(),
         },
         _ => None,
     }
@@ -95,7 +111,7 @@ pub(super) fn own_transactions(
                             .into(),
                     ))
                 }
-                Some(true) => match open {
+                Some(Control::Opens) => match open {
                     Some(first) => {
                         return Err(refuse(
                             s,
@@ -104,10 +120,11 @@ pub(super) fn own_transactions(
                     }
                     None => open = Some(s),
                 },
-                Some(false) if open.is_none() => {
+                Some(Control::Ends | Control::Chains) if open.is_none() => {
                     return Err(refuse(s, "ends a transaction the section never opened".into()))
                 }
-                Some(false) => open = None,
+                Some(Control::Ends) => open = None,
+                Some(Control::Chains) => open = Some(s),
             }
         }
         if let Some(s) = open {
@@ -132,10 +149,16 @@ fn rollback_splits(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Res
 /// A migration whose rollback section cannot be split would apply now and fail only when someone needs to roll it
 /// back: refuse it before anything runs, naming the line. Checked where a plan is about to run (or be printed), not
 /// in [`Migrator::plan`], which the start-up check also calls only to see whether anything is pending.
-pub(super) fn rollbacks_split(plan: &[(&MigrationFile, usize)], dialect: dbwarden_core::Dialect) -> Result<(), Error> {
+/// The upgrade sections too, unless they will not run (`--baseline` records them without running them).
+pub(super) fn rollbacks_split(
+    plan: &[(&MigrationFile, usize)],
+    dialect: dbwarden_core::Dialect,
+    upgrades_run: bool,
+) -> Result<(), Error> {
+    let sections = if upgrades_run { Sections::Both } else { Sections::Rollback };
     for (file, _) in plan {
         rollback_splits(file, dialect)?;
-        own_transactions(file, dialect, Sections::Both)?;
+        own_transactions(file, dialect, sections)?;
     }
     Ok(())
 }
@@ -203,7 +226,7 @@ impl Migrator {
         let history = History { d, table: self.table.clone(), prepared: false };
         let rows = history.read(backend).await.map_err(Error::db("reading the history table"))?;
         let plan = self.plan(loaded, &rows, backend.dialect())?;
-        rollbacks_split(&plan, backend.dialect())?;
+        rollbacks_split(&plan, backend.dialect(), !self.baseline)?;
         self.single_transaction_fits(&plan, backend.dialect())?;
         let mut steps = Vec::new();
         for (file, resume) in plan {
@@ -344,16 +367,20 @@ mod tests {
 
     #[test]
     fn statements_that_open_or_end_the_sessions_transaction() {
+        use super::Control::{Chains, Ends, Opens};
         for (sql, expected) in [
-            ("BEGIN", Some(true)),
-            ("begin work", Some(true)),
-            ("BEGIN IMMEDIATE TRANSACTION", Some(true)),
-            ("START TRANSACTION ISOLATION LEVEL SERIALIZABLE", Some(true)),
-            ("COMMIT", Some(false)),
-            ("END TRANSACTION", Some(false)),
-            ("ABORT", Some(false)),
-            ("ROLLBACK", Some(false)),
-            ("PREPARE TRANSACTION 'x'", Some(false)),
+            ("BEGIN", Some(Opens)),
+            ("begin work", Some(Opens)),
+            ("BEGIN IMMEDIATE TRANSACTION", Some(Opens)),
+            ("START TRANSACTION ISOLATION LEVEL SERIALIZABLE", Some(Opens)),
+            ("COMMIT", Some(Ends)),
+            ("END TRANSACTION", Some(Ends)),
+            ("ABORT", Some(Ends)),
+            ("ROLLBACK", Some(Ends)),
+            ("PREPARE TRANSACTION 'x'", Some(Ends)),
+            ("COMMIT AND CHAIN", Some(Chains)),
+            ("ROLLBACK WORK AND CHAIN", Some(Chains)),
+            ("COMMIT AND NO CHAIN", Some(Ends)),
             // Not the session's transaction.
             ("ROLLBACK TO SAVEPOINT s", None),
             ("ROLLBACK WORK TO s", None),

@@ -206,7 +206,10 @@ pub(super) fn build_status(loaded: &Loaded, rows: &[AppliedMigration], dialect: 
         (e.version.is_none(), e.version.as_ref().and_then(|v| v.parse::<u64>().ok()), e.filename.clone())
     });
     let pending = entries.iter().filter(|e| matches!(e.state, EntryState::Pending | EntryState::OutOfOrder)).count();
-    let applied = entries.iter().filter(|e| matches!(e.state, EntryState::Applied | EntryState::Edited)).count();
+    let applied = entries
+        .iter()
+        .filter(|e| matches!(e.state, EntryState::Applied | EntryState::Edited | EntryState::VersionTaken))
+        .count();
     Status {
         database: loaded.db.clone(),
         entries,

@@ -116,13 +116,14 @@ impl Migrator {
                     .map_err(Error::db(format!("recording the rollback of {}", file.filename)))?;
             }
             let last = units.len().saturating_sub(1);
+            let locked = tables_locked_after(run, &units);
             let mut ran = RanSoFar::new(&texts);
             let mut progressed = resume > 0;
             for (i, unit) in units.iter().enumerate() {
                 let done = unit.statements.last().expect("non-empty unit").0 + 1;
                 let record = if i == last {
                     forget.clone()
-                } else if (!progressed && sets_up_only(run, unit)) || tables_locked_after(run, &units, i) {
+                } else if (!progressed && sets_up_only(run, unit)) || locked[i] {
                     String::new()
                 } else {
                     let ran = format!("{ROLLBACK_RAN}{}", ran.through(done));

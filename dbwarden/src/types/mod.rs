@@ -153,11 +153,17 @@ pub(crate) fn collation_read_back(map: &dyn TypeMap, name: &str) -> Option<Strin
 /// The first word of a type as written (`mediumtext`, `set`, `character`), lower-cased.
 /// An SQL expression with the parts outside quotes in lower case and without the spaces next to parentheses and
 /// commas (the forms servers print an expression back in), quoted strings and names as written.
-pub(crate) fn folded_expression(expr: &str) -> String {
+/// `backslashes`: a backslash escapes the next character inside quotes (MySQL's strings).
+pub(crate) fn folded_expression(expr: &str, backslashes: bool) -> String {
     let mut out = String::with_capacity(expr.len());
     let mut quote: Option<char> = None;
-    for c in expr.chars() {
+    let mut chars = expr.chars();
+    while let Some(c) = chars.next() {
         match quote {
+            Some(_) if backslashes && c == '\\' => {
+                out.push(c);
+                out.extend(chars.next());
+            }
             Some(q) => {
                 out.push(c);
                 if c == q {

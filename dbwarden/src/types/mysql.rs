@@ -261,20 +261,43 @@ fn default_key(ty: &ColumnType, d: &str) -> String {
     if number && ty.is_text_like() {
         return format!("string:{d}");
     }
-    let folded = super::folded_expression(d);
-    let renamed = [("lower(", "lcase("), ("upper(", "ucase(")].iter().fold(folded, |e, (from, to)| {
-        // Only a whole function name: `lower(` not within `flower(`.
-        let mut out = String::new();
-        let mut rest = e.as_str();
-        while let Some(at) = rest.find(from) {
-            let whole = at == 0 || !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
-            out.push_str(&rest[..at]);
-            out.push_str(if whole { to } else { from });
-            rest = &rest[at + from.len()..];
+    format!("expression:{}", server_function_names(&super::folded_expression(d, true)))
+}
+
+/// A folded expression with the functions MariaDB prints by other names renamed so (`lower(` as `lcase(`): whole
+/// names outside quotes only (not `flower(`, nor a string holding "lower(").
+fn server_function_names(folded: &str) -> String {
+    const NAMES: [(&str, &str); 2] = [("lower(", "lcase("), ("upper(", "ucase(")];
+    let mut out = String::with_capacity(folded.len());
+    let mut quote: Option<char> = None;
+    let mut rest = folded;
+    while let Some(c) = rest.chars().next() {
+        if quote.is_none() {
+            let word_start = !out.ends_with(|p: char| p.is_alphanumeric() || p == '_');
+            if let Some((from, to)) = NAMES.iter().find(|(from, _)| word_start && rest.starts_with(from)) {
+                out.push_str(to);
+                rest = &rest[from.len()..];
+                continue;
+            }
         }
-        out + rest
-    });
-    format!("expression:{renamed}")
+        match quote {
+            Some(_) if c == '\\' => {
+                out.push(c);
+                rest = &rest[1..];
+                if let Some(next) = rest.chars().next() {
+                    out.push(next);
+                    rest = &rest[next.len_utf8()..];
+                }
+                continue;
+            }
+            Some(q) if c == q => quote = None,
+            None if matches!(c, '\'' | '"' | '`') => quote = Some(c),
+            _ => {}
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// The value of a MySQL string literal's inside (backslash escapes and doubled quotes decoded); `None` when it is
@@ -325,6 +348,9 @@ mod tests {
         // Different values stay different: the case inside strings, another function, a number in a number column.
         assert!(!same("lower('ABC')", "lcase('abc')") && !same("flower('x')", "flcase('x')"));
         assert!(!same("'a' || 'b'", "'a'") && !MySql.same_default(&ColumnType::Integer, "5", "'5'"));
+        // Escaped quotes keep what follows inside the string; names inside strings are text.
+        assert!(!same("concat('a\\'', 'X')", "concat('a\\'', 'x')"));
+        assert!(!same("concat('lower(', x)", "concat('lcase(', x)"));
     }
 
     #[test]

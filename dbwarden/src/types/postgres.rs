@@ -36,7 +36,7 @@ impl TypeMap for Postgres {
     }
 
     fn same_default(&self, _ty: &ColumnType, a: &str, b: &str) -> bool {
-        a == b || uncast(&super::folded_expression(a)) == uncast(&super::folded_expression(b))
+        a == b || uncast(&super::folded_expression(a, false)) == uncast(&super::folded_expression(b, false))
     }
 
     fn collatable(&self, ty: &ColumnType) -> bool {
@@ -132,6 +132,13 @@ impl TypeMap for Postgres {
     }
 }
 
+/// Skips a name (letters, digits, `_`, `.`, quotes) at the front of `chars`.
+fn skip_word(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while chars.peek().is_some_and(|d| d.is_alphanumeric() || matches!(d, '_' | '.' | '"')) {
+        chars.next();
+    }
+}
+
 /// A folded expression without the casts PostgreSQL prints after its literals (`lower('ABC'::text)`,
 /// `'{}'::text[]`, `abs('-3'::integer)`), a number literal unquoted: what the models wrote (`lower('ABC')`).
 fn uncast(expr: &str) -> String {
@@ -156,11 +163,28 @@ fn uncast(expr: &str) -> String {
         }
         let mut rest = chars.clone();
         if rest.next() == Some(':') && rest.next() == Some(':') {
-            // The type: words (`character varying`), `[]` and `(n)`, up to an operator, a comma or a parenthesis
-            // that closes.
+            // The type: a name, the words that continue the names of PostgreSQL's types (`character varying`,
+            // `timestamp without time zone`), then `(n)` and `[]`.
             chars = rest;
-            while chars.peek().is_some_and(|d| d.is_alphanumeric() || "_ []".contains(*d)) {
+            skip_word(&mut chars);
+            const GOES_ON: [&str; 6] = ["varying", "precision", "without", "with", "time", "zone"];
+            loop {
+                let mut ahead = chars.clone();
+                if ahead.next() != Some(' ') {
+                    break;
+                }
+                let next: String = ahead.take_while(|d| d.is_alphanumeric() || *d == '_').collect();
+                if !GOES_ON.contains(&next.as_str()) {
+                    break;
+                }
                 chars.next();
+                skip_word(&mut chars);
+            }
+            while chars.peek() == Some(&'[') {
+                chars.next();
+                if chars.peek() == Some(&']') {
+                    chars.next();
+                }
             }
             if chars.peek() == Some(&'(') {
                 for d in chars.by_ref() {
@@ -200,6 +224,17 @@ pub(super) fn catalog_spelling(rendered: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_as_postgresql_prints_them_back_are_the_same() {
+        let same = |a: &str, b: &str| Postgres.same_default(&ColumnType::Text, a, b);
+        assert!(same("lower('ABC')", "lower('ABC'::text)") && same("ABS(-3)", "abs('-3'::integer)"));
+        assert!(same("'{}'", "'{}'::text[]") && same("'x'", "'x'::character varying"));
+        assert!(same("'2020-01-01 00:00:00'", "'2020-01-01 00:00:00'::timestamp without time zone"));
+        // The words after a cast are the expression's, not the type's.
+        assert!(!same("'t'::boolean and pg_is_in_recovery()", "'t'::boolean or pg_is_in_recovery()"));
+        assert!(!same("lower('ABC')", "lower('abc'::text)"));
+    }
 
     #[test]
     fn collations_are_named_as_quote_ident_names_them() {
