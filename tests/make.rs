@@ -615,8 +615,32 @@ per_backend!(
     unknown_collations_are_refused,
     fewer_fractional_digits_are_critical,
     checks_on_columns_the_server_changes,
-    defaults_the_server_prints_otherwise_converge
+    defaults_the_server_prints_otherwise_converge,
+    line_breaks_in_comments_and_defaults
 );
+
+/// A comment or default holding a line break is quoted in the step list of the file's header on one line (it
+/// split the header, and every command then stopped on the file); the migration applies and converges.
+async fn line_breaks_in_comments_and_defaults(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    let manifest = |comment: &str, default: &str| {
+        format!(
+            "[[table]]\nname = \"notes\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n\
+             [[table.column]]\nname = \"body\"\ntype = \"String(40)\"\ncomment = \"{comment}\"\nserver_default = \"{default}\"\n"
+        )
+    };
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest("first\\nline", "'a\\nb'")).unwrap();
+    assert_eq!(run(root, url, &["make-migrations", "v1"]).code, 0);
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest("second\\nline 'quoted'", "'c\\nd'")).unwrap();
+    let out = run(root, url, &["make-migrations", "v2"]);
+    assert_eq!(out.code, 0, "{dialect}: {out:?}");
+    let out = run(root, url, &["migrate"]);
+    assert_eq!(out.code, 0, "{dialect}: the file reads: {out:?}");
+    assert_eq!(run(root, url, &["diff", "--exit-code"]).code, 0, "{dialect}");
+    assert_eq!(run(root, url, &["rollback"]).code, 0, "{dialect}");
+}
 
 /// Defaults the server stores otherwise than written (MariaDB: `lcase` for `lower`, lower-case names, no space after
 /// a comma, `\n` for a line break, a number given to a text column quoted; PostgreSQL: a cast added to a literal)

@@ -158,7 +158,9 @@ pub fn rated(dialect: Dialect, changes: &[Change]) -> Vec<(Safety, String)> {
     changes
         .iter()
         .map(|change| {
-            let (mut safety, mut step) = (change.safety_among(changes), change.describe());
+            // One line each (a step quotes comments and defaults, which may hold line breaks).
+            let step = change.describe().replace('\r', "\\r").replace('\n', "\\n");
+            let (mut safety, mut step) = (change.safety_among(changes), step);
             if let Change::AlterColumn { from, to, .. } = change {
                 let fewer = match (types.fractional_digits(&from.ty), types.fractional_digits(&to.ty)) {
                     (Some(a), Some(b)) => b < a,

@@ -125,6 +125,12 @@ pub enum MakeError {
         /// The database type.
         dialect: Dialect,
     },
+    /// The migration generated does not read back as a migration file (a defect of dbwarden's): nothing written.
+    #[error("the migration generated does not read back: {message}; nothing was written")]
+    Unreadable {
+        /// The reader's error.
+        message: String,
+    },
     /// A check the dialect refuses because it names a column the server changes by itself.
     #[error("table `{table}`: check `{check}` names column `{column}`, {why}, and {dialect} refuses such a check")]
     CheckOnChangingColumn {
@@ -264,6 +270,11 @@ impl MakeError {
                     .into(),
             ),
             MakeError::KeyCollations { .. } => Some("give both columns the same `collation` (or neither one)".into()),
+            MakeError::Unreadable { .. } => Some(
+                "this is a defect of dbwarden: please report it with the model change, and write this migration by \
+                 hand (`dbwarden new`) meanwhile"
+                    .into(),
+            ),
             MakeError::CheckOnChangingColumn { .. } => Some(
                 "drop the check (or keep its rule in the application), or give the key NO ACTION or RESTRICT".into(),
             ),
@@ -992,6 +1003,14 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     report.steps = steps(db.dialect, &changes);
     report.safety = Some(safety);
     report.path = Some(path.clone());
+    // What was generated must read back as a migration file, or every command would stop on it.
+    let reads_back = dbwarden_core::file::MigrationFile::parse(&filename, &text).and_then(|file| {
+        file.statements(&file.upgrade, db.dialect)?;
+        file.statements(&file.rollback, db.dialect).map(|_| ())
+    });
+    if let Err(e) = reads_back {
+        return Err(MakeError::Unreadable { message: e.to_string() });
+    }
     if !options.print_only {
         let write =
             |path: &Path, e: std::io::Error| MakeError::Write { path: path.to_path_buf(), message: e.to_string() };
