@@ -372,6 +372,67 @@ async fn a_file_taking_an_applied_version_is_not_an_edit() {
     assert!(db.tables().await.contains(&"orders".to_string()));
 }
 
+/// What only a client program runs is refused before anything runs, naming the line (and `status` says the file
+/// cannot run): `COPY ... FROM stdin` (which waited forever for rows psql would send) and `TO stdout` (reported
+/// failed, yet recorded), psql's backslash commands (pg_dump's `\restrict`), mysql's `DELIMITER`.
+#[tokio::test]
+async fn client_commands_are_refused_before_anything_runs() {
+    let cases: [(Dialect, &str, u32); 4] = [
+        (Dialect::Postgres, "CREATE TABLE cp (id int);\nCOPY cp FROM stdin;\n1\n\\.\n", 3),
+        (Dialect::Postgres, "CREATE TABLE cp (id int);\nCOPY cp TO STDOUT;\n", 3),
+        (Dialect::Postgres, "\\restrict AbC123\nCREATE TABLE cp (id int);\n", 2),
+        (Dialect::MySql, "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; END //\nDELIMITER ;\n", 2),
+    ];
+    for (dialect, upgrade, line) in cases {
+        let db = TestDb::new(dialect).await;
+        let text = format!("-- upgrade\n{upgrade}-- rollback\n");
+        let dir = write(db.dir.path(), &[("primary__0001_c.sql".to_string(), text)]);
+        let args = ["--url", db.url.as_str(), "--migrations-dir", dir.to_str().unwrap()];
+        let run = |more: &[&str]| cli(db.dir.path(), &[&args[..], more].concat());
+        let started = Instant::now();
+        let out = run(&["migrate"]);
+        assert!(started.elapsed() < Duration::from_secs(20), "no wait");
+        assert_eq!(out.code, 2, "{dialect} {upgrade}: {out:?}");
+        assert!(out.stderr.contains(&format!("primary__0001_c.sql:{line}: upgrade statement")), "{out:?}");
+        assert!(out.stderr.contains("not SQL a server runs") && out.stderr.contains("hint:"), "{out:?}");
+        assert!(db.tables().await.is_empty() && db.recorded().await.is_empty(), "nothing ran: {upgrade}");
+        let out = run(&["status"]);
+        assert!(out.code == 1 && out.stdout.contains("CANNOT RUN"), "{out:?}");
+    }
+}
+
+/// `init` in a crate writes a `build.rs` that watches the configured migrations folders (so `embed_migrations!`
+/// sees a file added after the last build), and where cargo would not run one it writes none and says what to add.
+#[test]
+fn init_writes_a_build_script_that_watches_the_configured_folders() {
+    let package = "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
+    let config = "[[database]]\nname = \"main\"\nurl = \"sqlite://app.db\"\nmigrations_dir = \"db/migrations/main\"\n";
+    let cases: [(&str, Option<&str>, &str); 4] = [
+        (package, None, "wrote build.rs"),
+        ("[package]\nname = \"app\"\nbuild = false\n", None, "build scripts off"),
+        ("[workspace]\nmembers = [\"app\"]\n", None, "no [package]"),
+        (package, Some("fn main() {}\n"), "build.rs does not watch the migrations"),
+    ];
+    for (manifest, build, said) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
+        std::fs::write(root.join("dbwarden.toml"), config).unwrap();
+        if let Some(text) = build {
+            std::fs::write(root.join("build.rs"), text).unwrap();
+        }
+        let out = cli(root, &["init"]);
+        assert!(out.code == 0 && out.stdout.contains(said), "{manifest}: {out:?}");
+        let line = "println!(\"cargo:rerun-if-changed=db/migrations/main\");";
+        let script = std::fs::read_to_string(root.join("build.rs")).unwrap_or_default();
+        if said == "wrote build.rs" {
+            assert!(script.contains(line), "{script}");
+        } else {
+            assert!(!script.contains(line) && out.stdout.contains(line), "says what to add: {out:?}");
+        }
+    }
+}
+
 /// `init` with `DATABASE_URL` set to another server: the config it writes names no type, so the URL's scheme says
 /// it, and the set-up works (it wrote `type = "sqlite"` and every command then failed on the mismatch).
 #[tokio::test]

@@ -204,6 +204,20 @@ pub enum Error {
         /// The section runs in a transaction of dbwarden's.
         transactional: bool,
     },
+    /// A statement only a client program runs (psql's backslash commands, `COPY ... FROM stdin`, `DELIMITER`).
+    #[error("{file}:{line}: {section} statement `{statement}` is {what}, not SQL a server runs", section = if *.rollback { "rollback" } else { "upgrade" })]
+    ClientCommand {
+        /// The file.
+        file: String,
+        /// The statement's line.
+        line: u32,
+        /// Whether it is in the rollback section.
+        rollback: bool,
+        /// The statement's first words.
+        statement: String,
+        /// What it is.
+        what: &'static str,
+    },
     /// A rollback asked for a migration that cannot be reverted.
     #[error("{file} is marked `-- dbwarden: irreversible`; it cannot be rolled back")]
     Irreversible { file: String },
@@ -342,6 +356,12 @@ impl Error {
             Error::Partial { .. } => "run `dbwarden migrate` to finish the upgrade; `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
             Error::LockTimeout { .. } => "wait for that run to finish; if it is dead, `dbwarden lock-status` shows it and `dbwarden unlock --force` releases it".into(),
             Error::Irreversible { .. } => "roll back to a later version, or write a rollback section and remove the directive".into(),
+            Error::ClientCommand { .. } => {
+                "remove it: dbwarden sends each statement to the server itself (it splits function and procedure \
+                 bodies without DELIMITER); for data, use INSERT statements (`pg_dump --inserts`) or COPY from a \
+                 file on the server"
+                    .into()
+            }
             Error::TransactionControl { transactional: true, .. } => {
                 "remove it: dbwarden runs each migration in a transaction of its own (its statements and its history \
                  row commit together); to run the file's own transactions instead, put `-- dbwarden: no-transaction` \

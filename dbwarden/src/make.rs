@@ -1188,7 +1188,9 @@ fn classify(sql: &str, dialect: Dialect) -> PlannedStep {
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let starts = |prefix: &[&str]| words.len() >= prefix.len() && words[..prefix.len()] == *prefix;
     let has = |w: &str| words.contains(&w);
-    let alter = starts(&["ALTER", "TABLE"]);
+    // (MySQL's `ALTER IGNORE TABLE` deletes the rows a new unique key finds duplicated.)
+    let ignoring = starts(&["ALTER", "IGNORE", "TABLE"]);
+    let alter = starts(&["ALTER", "TABLE"]) || ignoring;
     // In ALTER TABLE, DROP followed by anything but a constraint, index, default or the like drops a column
     // (COLUMN is optional on PostgreSQL and MySQL), and any of several actions may be one.
     const NOT_A_COLUMN: [&str; 12] = [
@@ -1202,7 +1204,8 @@ fn classify(sql: &str, dialect: Dialect) -> PlannedStep {
         "CHECK",
         "IDENTITY",
         "EXPRESSION",
-        // (DROP PARTITION deletes rows, so it is not here; MariaDB's SYSTEM VERSIONING and PERIOD are no columns.)
+        // (DROP PARTITION deletes rows, so it is not here; MariaDB's SYSTEM VERSIONING, rated apart, and PERIOD
+        // are no columns.)
         "SYSTEM",
         "PERIOD",
     ];
@@ -1212,17 +1215,32 @@ fn classify(sql: &str, dialect: Dialect) -> PlannedStep {
     // A body whose statements the words do not show (a PostgreSQL DO block is one string; a procedure may do
     // anything): a ceiling must stop before it, so it counts as what it might do at worst.
     let opaque = starts(&["DO"]) || starts(&["CALL"]) || starts(&["EXECUTE"]) || starts(&["EXEC"]);
+    // Dropping a type, domain or extension with CASCADE drops the columns of that type; `DROP OWNED` a role's
+    // tables.
+    let cascades = starts(&["DROP"]) && has("CASCADE") && ["TYPE", "DOMAIN", "EXTENSION"].iter().any(|w| has(w));
+    // MySQL/MariaDB: emptying a partition or a tablespace, storing nothing (BLACKHOLE), dropping the history of a
+    // system-versioned table.
+    let empties = alter
+        && (has("TRUNCATE")
+            || has("DISCARD")
+            || has("BLACKHOLE")
+            || words.windows(3).any(|w| w == ["DROP", "SYSTEM", "VERSIONING"]));
     let safety = if starts(&["DROP", "TABLE"])
         || starts(&["DROP", "SCHEMA"])
         || starts(&["DROP", "DATABASE"])
+        || starts(&["DROP", "OWNED"])
+        || cascades
         || starts(&["TRUNCATE"])
         || starts(&["DELETE"])
         || drops_column
+        || empties
+        || ignoring
         || wrapped && (has("DELETE") || has("TRUNCATE"))
         || opaque
     {
         Safety::Critical
-    } else if alter && (has("TYPE") || has("MODIFY") || has("NOT") || has("UNIQUE") || has("CONSTRAINT"))
+    } else if alter
+        && (has("TYPE") || has("MODIFY") || has("CHANGE") || has("NOT") || has("UNIQUE") || has("CONSTRAINT"))
         || starts(&["UPDATE"])
         || starts(&["CREATE", "UNIQUE"])
         || wrapped && has("UPDATE")
@@ -1264,6 +1282,15 @@ mod classify_tests {
             "CALL purge_old_rows()",
             "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
             "EXPLAIN ANALYZE DELETE FROM t",
+            "DROP TYPE mood CASCADE",
+            "DROP DOMAIN posint CASCADE",
+            "DROP EXTENSION hstore CASCADE",
+            "DROP OWNED BY app",
+            "ALTER IGNORE TABLE dup ADD CONSTRAINT uq UNIQUE (email)",
+            "ALTER TABLE logs TRUNCATE PARTITION p0",
+            "ALTER TABLE t DISCARD TABLESPACE",
+            "ALTER TABLE t ENGINE = BLACKHOLE",
+            "ALTER TABLE t DROP SYSTEM VERSIONING",
         ] {
             for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
                 assert_eq!(classify(sql, dialect).safety, Safety::Critical, "{dialect}: {sql}");
@@ -1275,7 +1302,8 @@ mod classify_tests {
             "ALTER TABLE users ALTER COLUMN a DROP DEFAULT",
             "ALTER TABLE users ALTER COLUMN a DROP NOT NULL",
             "ALTER TABLE users ADD COLUMN note TEXT DEFAULT 'drop it'",
-            "ALTER TABLE t DROP SYSTEM VERSIONING",
+            "DROP TYPE mood",
+            "ALTER TABLE t DROP PERIOD FOR p",
             "ALTER TABLE t /* drop column x */ ADD COLUMN y INT",
             "WITH x AS (SELECT 1) SELECT * FROM x",
         ] {
@@ -1290,6 +1318,7 @@ mod classify_tests {
             "WITH u AS (UPDATE t SET a = 1 RETURNING *) SELECT 1",
             "INSERT INTO t VALUES (1, 2) ON CONFLICT (id) DO UPDATE SET a = 2",
             "INSERT INTO t VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 2",
+            "ALTER TABLE dup CHANGE amount amount_int DECIMAL(8,0)",
         ] {
             assert_eq!(classify(sql, Dialect::Postgres).safety, Safety::Warn, "{sql}");
         }

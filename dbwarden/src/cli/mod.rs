@@ -466,26 +466,67 @@ fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
         std::fs::write(&cli.config, text).map_err(|e| io(&cli.config, e))?;
         written.push(cli.config.display().to_string());
     }
+    let mut folders = Vec::new();
     for db in entries(cli, None, true)? {
         if !db.migrations_dir.exists() {
             std::fs::create_dir_all(&db.migrations_dir).map_err(|e| io(&db.migrations_dir, e))?;
             written.push(format!("{}/", db.migrations_dir.display()));
         }
+        // As cargo reads it: relative to the package (this folder) where it can be.
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let folder = db.migrations_dir.strip_prefix(&cwd).unwrap_or(&db.migrations_dir).display().to_string();
+        folders.push(folder.trim_start_matches("./").to_string());
     }
     // A crate embedding migrations must rebuild when a file is added: cargo reruns build.rs when the folder changes.
-    if Path::new("Cargo.toml").exists() && !Path::new("build.rs").exists() {
-        let text =
-            "// Written by `dbwarden init`: rebuild when a migration file is added, so embed_migrations! sees it.\n\
-                    fn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n";
-        std::fs::write("build.rs", text).map_err(|e| io(Path::new("build.rs"), e))?;
-        written.push("build.rs".into());
+    let lines: Vec<String> = folders.iter().map(|f| format!("println!(\"cargo:rerun-if-changed={f}\");")).collect();
+    let mut notes = Vec::new();
+    if let Ok(manifest) = std::fs::read_to_string("Cargo.toml") {
+        let manifest: toml::Table = manifest.parse().unwrap_or_default();
+        let package = manifest.get("package").and_then(|p| p.as_table());
+        let build = package.and_then(|p| p.get("build"));
+        let add = format!("add {} to its main", lines.join(" "));
+        match (package, build) {
+            (None, _) => notes.push(format!(
+                "Cargo.toml has no [package] (a workspace root): in the crate that embeds the migrations, {add}"
+            )),
+            (Some(_), Some(toml::Value::Boolean(false))) => notes.push(format!(
+                "Cargo.toml turns build scripts off (build = false): to rebuild when a migration is added, {add}"
+            )),
+            (Some(_), Some(toml::Value::String(script))) if script != "build.rs" => {
+                notes.push(format!("Cargo.toml names another build script ({script}): {add}"))
+            }
+            _ if Path::new("build.rs").exists() => {
+                let text = std::fs::read_to_string("build.rs").unwrap_or_default();
+                let missing: Vec<&String> =
+                    lines.iter().zip(&folders).filter(|(_, f)| !text.contains(f.as_str())).map(|(l, _)| l).collect();
+                if !missing.is_empty() {
+                    notes.push(format!(
+                        "build.rs does not watch the migrations: add {} to its main",
+                        missing.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(" ")
+                    ));
+                }
+            }
+            _ => {
+                let text = format!(
+                    "// Written by `dbwarden init`: rebuild when a migration file is added, so embed_migrations! sees it.\n\
+                     fn main() {{\n{}}}\n",
+                    lines.iter().map(|l| format!("    {l}\n")).collect::<String>()
+                );
+                std::fs::write("build.rs", text).map_err(|e| io(Path::new("build.rs"), e))?;
+                written.push("build.rs".into());
+            }
+        }
     }
-    out.emit(&serde_json::json!({ "written": written }), |_| {
-        if written.is_empty() {
-            "already initialised; nothing written".into()
+    out.emit(&serde_json::json!({ "written": written, "notes": notes }), |_| {
+        let mut text: String = if written.is_empty() {
+            "already initialised; nothing written\n".into()
         } else {
             written.iter().map(|w| format!("wrote {w}\n")).collect()
+        };
+        for note in &notes {
+            text.push_str(&format!("note: {note}\n"));
         }
+        text
     });
     Ok(0)
 }

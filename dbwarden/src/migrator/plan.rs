@@ -30,6 +30,23 @@ pub(super) enum Sections {
     Rollback,
 }
 
+/// What a client program does with `sql` that no server runs (a `psql` backslash command such as the `\restrict`
+/// lines of `pg_dump`, `COPY ... FROM stdin` whose rows `psql` sends, `mysql`'s `DELIMITER`), as words for the
+/// error; `None` for SQL.
+fn client_command(sql: &str, dialect: dbwarden_core::Dialect) -> Option<&'static str> {
+    if sql.starts_with('\\') {
+        return Some("a psql command (a line starting with a backslash)");
+    }
+    let words: Vec<String> = dbwarden_core::lexer::word_iter(sql, dialect).take(12).collect();
+    match words.first().map(String::as_str)? {
+        "COPY" if words.iter().any(|w| w == "STDIN" || w == "STDOUT") => {
+            Some("COPY from or to the client, whose rows psql sends or receives")
+        }
+        "DELIMITER" => Some("the mysql client's DELIMITER command"),
+        _ => None,
+    }
+}
+
 /// What a statement does to the session's transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Control {
@@ -77,9 +94,6 @@ pub(super) fn own_transactions(
     dialect: dbwarden_core::Dialect,
     sections: Sections,
 ) -> Result<(), Error> {
-    if !dialect.transactional_ddl() {
-        return Ok(());
-    }
     let transactional = !file.directives.no_transaction;
     let rollback_runs = file.name.kind == MigrationKind::Versioned && !file.directives.irreversible;
     let mut checked = Vec::new();
@@ -99,6 +113,18 @@ pub(super) fn own_transactions(
             transactional,
         };
         let statements = file.statements(section, dialect)?;
+        if let Some((s, what)) = statements.iter().find_map(|s| client_command(s.sql, dialect).map(|w| (s, w))) {
+            return Err(Error::ClientCommand {
+                file: file.filename.clone(),
+                line: s.line,
+                rollback,
+                statement: s.sql.split_whitespace().take(4).collect::<Vec<_>>().join(" "),
+                what,
+            });
+        }
+        if !dialect.transactional_ddl() {
+            continue; // MySQL: its files' own transactions are left to it.
+        }
         let mut open: Option<&dbwarden_core::lexer::Statement<'_>> = None;
         for s in &statements {
             match transaction_control(s.sql, dialect) {
