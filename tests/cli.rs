@@ -423,7 +423,7 @@ fn init_writes_a_build_script_that_watches_the_configured_folders() {
         }
         let out = cli(root, &["init"]);
         assert!(out.code == 0 && out.stdout.contains(said), "{manifest}: {out:?}");
-        let line = "println!(\"cargo:rerun-if-changed=db/migrations/main\");";
+        let line = "println!(\"cargo:rerun-if-changed={}\", \"db/migrations/main\");";
         let script = std::fs::read_to_string(root.join("build.rs")).unwrap_or_default();
         if said == "wrote build.rs" {
             assert!(script.contains(line), "{script}");

@@ -1121,7 +1121,7 @@ async fn postgres_a_dump_that_empties_the_search_path_is_recorded() {
     assert!(db.recorded().await.is_empty() && db.tables().await.is_empty());
 
     // A file's own search_path holds for all its statements, also those after a progress row written inside a
-    // transaction the file opened itself (a no-transaction file), and for a resumed run.
+    // transaction the file opened itself (a no-transaction file).
     db.exec("CREATE SCHEMA app").await;
     let own =
         "-- dbwarden: no-transaction\n-- upgrade\nSET search_path = app, public;\nBEGIN;\nCREATE TABLE t1 (id int);\n\
@@ -1172,4 +1172,16 @@ async fn mysql_a_dump_that_locks_its_tables_is_recorded() {
     m.run(db.url.as_str()).await.unwrap();
     assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR) FROM u").await, ["2"]);
     assert_eq!(db.recorded().await, ["0001", "0002"]);
+
+    // The locks first (mysqldump --no-create-info): nothing recorded before them either.
+    let data = "-- upgrade\nLOCK TABLES `u` WRITE;\nINSERT INTO `u` VALUES (3);\nINSERT INTO `nope` VALUES (1);\n\
+                UNLOCK TABLES;\n-- rollback\nDELETE FROM `u` WHERE `id` = 3;\n";
+    std::fs::write(dir.join("app__0003_data.sql"), data).unwrap();
+    for _attempt in 0..2 {
+        match m.run(db.url.as_str()).await {
+            Err(Error::Statement { at, .. }) => assert_eq!((at.index, at.applied), (3, 2)),
+            other => panic!("expected the INSERT's failure, got {other:?}"),
+        }
+        assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR) FROM u").await, ["3"], "row 3 once");
+    }
 }

@@ -1220,10 +1220,11 @@ fn classify(sql: &str, dialect: Dialect) -> PlannedStep {
     let cascades = starts(&["DROP"]) && has("CASCADE") && ["TYPE", "DOMAIN", "EXTENSION"].iter().any(|w| has(w));
     // MySQL/MariaDB: emptying a partition or a tablespace, storing nothing (BLACKHOLE), dropping the history of a
     // system-versioned table.
+    let pair = |a: &str, b: &str| words.windows(2).any(|w| w[0] == a && w[1] == b);
     let empties = alter
-        && (has("TRUNCATE")
-            || has("DISCARD")
-            || has("BLACKHOLE")
+        && (pair("TRUNCATE", "PARTITION")
+            || pair("DISCARD", "TABLESPACE")
+            || pair("ENGINE", "BLACKHOLE")
             || words.windows(3).any(|w| w == ["DROP", "SYSTEM", "VERSIONING"]));
     let safety = if starts(&["DROP", "TABLE"])
         || starts(&["DROP", "SCHEMA"])
@@ -1240,7 +1241,13 @@ fn classify(sql: &str, dialect: Dialect) -> PlannedStep {
     {
         Safety::Critical
     } else if alter
-        && (has("TYPE") || has("MODIFY") || has("CHANGE") || has("NOT") || has("UNIQUE") || has("CONSTRAINT"))
+        && (has("TYPE")
+            || has("MODIFY")
+            || words.get(3) == Some(&"CHANGE")
+            || pair("CHANGE", "COLUMN")
+            || has("NOT")
+            || has("UNIQUE")
+            || has("CONSTRAINT"))
         || starts(&["UPDATE"])
         || starts(&["CREATE", "UNIQUE"])
         || wrapped && has("UPDATE")
@@ -1304,6 +1311,8 @@ mod classify_tests {
             "ALTER TABLE users ADD COLUMN note TEXT DEFAULT 'drop it'",
             "DROP TYPE mood",
             "ALTER TABLE t DROP PERIOD FOR p",
+            "ALTER TABLE t ADD COLUMN discard BOOLEAN",
+            "ALTER TABLE t ADD COLUMN truncate_at INT",
             "ALTER TABLE t /* drop column x */ ADD COLUMN y INT",
             "WITH x AS (SELECT 1) SELECT * FROM x",
         ] {

@@ -87,6 +87,9 @@ fn secret_key(key: &str) -> bool {
 /// ```
 /// let line = "WARN ignoring unrecognized connect parameter key=PASSWORD value=s3cret";
 /// assert!(!dbwarden::url::mask_log_line(line).contains("s3cret"));
+/// // A statement that only names such a key is left as it is.
+/// let line = "DEBUG UPDATE settings SET value='x' WHERE key='password_min' rows=1";
+/// assert_eq!(dbwarden::url::mask_log_line(line), line);
 /// // In colours, as on a terminal, and with a space in the value.
 /// let line = "WARN \u{1b}[3mkey\u{1b}[0m\u{1b}[2m=\u{1b}[0mPASSWORD \u{1b}[3mvalue\u{1b}[0m\u{1b}[2m=\u{1b}[0ms3 cret\n";
 /// let masked = dbwarden::url::mask_log_line(line);
@@ -96,7 +99,10 @@ pub fn mask_log_line(line: &str) -> String {
     let masked = mask_in_text(line);
     // (On a terminal the field names come in colours: judged, and written, without them.)
     let plain = without_colours(&masked);
-    let secret = plain.split_whitespace().any(|w| w.strip_prefix("key=").is_some_and(secret_key));
+    // The driver's `key=<name> value=<value>` pair: a value field right after a secret key field.
+    let words: Vec<&str> = plain.split_whitespace().collect();
+    let secret =
+        words.windows(2).any(|w| w[0].strip_prefix("key=").is_some_and(secret_key) && w[1].starts_with("value="));
     if !secret {
         return masked;
     }

@@ -478,7 +478,9 @@ fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
         folders.push(folder.trim_start_matches("./").to_string());
     }
     // A crate embedding migrations must rebuild when a file is added: cargo reruns build.rs when the folder changes.
-    let lines: Vec<String> = folders.iter().map(|f| format!("println!(\"cargo:rerun-if-changed={f}\");")).collect();
+    // (The folder as a Rust string literal: a Windows path's backslashes, quotes or braces stay what they are.)
+    let lines: Vec<String> =
+        folders.iter().map(|f| format!("println!(\"cargo:rerun-if-changed={{}}\", {f:?});")).collect();
     let mut notes = Vec::new();
     if let Ok(manifest) = std::fs::read_to_string("Cargo.toml") {
         let manifest: toml::Table = manifest.parse().unwrap_or_default();
@@ -497,8 +499,10 @@ fn init(cli: &Cli, out: &Out) -> Result<u8, Failure> {
             }
             _ if Path::new("build.rs").exists() => {
                 let text = std::fs::read_to_string("build.rs").unwrap_or_default();
+                let watched =
+                    |f: &str| text.contains(&format!("rerun-if-changed={f}\"")) || text.contains(&format!("{f:?})"));
                 let missing: Vec<&String> =
-                    lines.iter().zip(&folders).filter(|(_, f)| !text.contains(f.as_str())).map(|(l, _)| l).collect();
+                    lines.iter().zip(&folders).filter(|(_, f)| !watched(f)).map(|(l, _)| l).collect();
                 if !missing.is_empty() {
                     notes.push(format!(
                         "build.rs does not watch the migrations: add {} to its main",

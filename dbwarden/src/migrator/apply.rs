@@ -226,12 +226,18 @@ impl Migrator {
                 Ok(()) => row_written |= !record.is_empty(),
                 // Under table locks the statements that ran are not recorded yet: unlocked, they are, so the error
                 // (which counts them as done) and the next run (which resumes after them) say what happened.
-                Err(Error::Statement { at, source }) if i > 0 && locked[i - 1] && at.applied > 0 => {
+                Err(Error::Statement { mut at, source }) if i > 0 && locked[i - 1] && at.index - 1 > resume => {
+                    // (Statements before the failed one ran and committed; none of them under the locks is recorded,
+                    // so the error's count, which counts what is recorded, is set here.)
+                    let done = at.index - 1;
                     let _ = run.backend.execute("UNLOCK TABLES").await;
-                    let ran = ran.through(at.applied);
-                    let record = run.booked(progress(run, &ran, row_written, at.applied));
-                    if let Err(e) = run.backend.execute(&record).await {
-                        tracing::warn!(error = %e, file = %file.filename, "recording the statements that ran");
+                    let ran = ran.through(done);
+                    let record = run.booked(progress(run, &ran, row_written, done));
+                    match run.backend.execute(&record).await {
+                        Ok(()) => at.applied = done,
+                        Err(e) => {
+                            tracing::warn!(error = %e, file = %file.filename, "recording the statements that ran")
+                        }
                     }
                     return Err(Error::Statement { at, source });
                 }

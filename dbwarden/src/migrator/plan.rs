@@ -37,10 +37,15 @@ fn client_command(sql: &str, dialect: dbwarden_core::Dialect) -> Option<&'static
     if sql.starts_with('\\') {
         return Some("a psql command (a line starting with a backslash)");
     }
-    let words: Vec<String> = dbwarden_core::lexer::word_iter(sql, dialect).take(12).collect();
-    match words.first().map(String::as_str)? {
-        "COPY" if words.iter().any(|w| w == "STDIN" || w == "STDOUT") => {
-            Some("COPY from or to the client, whose rows psql sends or receives")
+    let mut words = dbwarden_core::lexer::word_iter(sql, dialect);
+    match words.next()?.as_str() {
+        // `COPY t (a, b, ...) FROM stdin`: the source or target itself (a table or column named stdin is no client).
+        "COPY" => {
+            let words: Vec<String> = words.collect();
+            let client = words
+                .windows(2)
+                .any(|w| matches!(w[0].as_str(), "FROM" | "TO") && matches!(w[1].as_str(), "STDIN" | "STDOUT"));
+            client.then_some("COPY from or to the client, whose rows psql sends or receives")
         }
         "DELIMITER" => Some("the mysql client's DELIMITER command"),
         _ => None,
@@ -420,7 +425,23 @@ mod tests {
             ("DO $$ BEGIN PERFORM 1; END $$", None),
             ("UPDATE t SET \"end\" = 1", None),
         ] {
-            assert_eq!(transaction_control(sql, Dialect::Postgres), expected, "{sql}");
+            for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+                assert_eq!(transaction_control(sql, dialect), expected, "{dialect}: {sql}");
+            }
+        }
+        assert_eq!(transaction_control("ROLLBACK TRANSACTION TO SAVEPOINT s", Dialect::Sqlite), None);
+    }
+
+    #[test]
+    fn client_commands_are_told_from_sql() {
+        use super::client_command;
+        let columns = (1..=20).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", ");
+        for sql in ["\\restrict x", "COPY t FROM stdin", "COPY t TO STDOUT WITH CSV", "DELIMITER //"] {
+            assert!(client_command(sql, Dialect::Postgres).is_some(), "{sql}");
+        }
+        assert!(client_command(&format!("COPY public.wide ({columns}) FROM stdin"), Dialect::Postgres).is_some());
+        for sql in ["COPY stdin FROM '/data.csv'", "COPY (SELECT stdout FROM t) TO '/x'", "SELECT 'stdin'"] {
+            assert!(client_command(sql, Dialect::Postgres).is_none(), "{sql}");
         }
     }
 }

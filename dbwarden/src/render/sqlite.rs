@@ -402,18 +402,12 @@ fn rebuild_guard<'a>(
         } else {
             format!("type = 'index' AND sql IS NOT NULL AND name COLLATE NOCASE NOT IN ({})", modelled.join(", "))
         };
-        // (Words split by any run of white space, or after a parenthesis; a clause in a comment or a string counts
-        // too, which only refuses.)
-        let mut spaced =
-            "replace(replace(replace(replace(sql, char(9), ' '), char(10), ' '), char(13), ' '), ')', ') ')"
-                .to_string();
-        for _ in 0..4 {
-            spaced = format!("replace({spaced}, '  ', ' ')");
-        }
-        let spaced = format!("' ' || {spaced}");
+        // (The text without white space, however much of it stands between the words; a clause in a comment or a
+        // string, or names that run together so, count too, which only refuses.)
+        let bare = "replace(replace(replace(replace(sql, ' ', ''), char(9), ''), char(10), ''), char(13), '')";
         counts.push(format!(
             "SELECT {name}, {}, {}, (SELECT COUNT(*) FROM pragma_table_xinfo({name}) WHERE hidden IN (2, 3)), \
-             (SELECT COUNT(*) {on} AND type = 'table' AND {spaced} LIKE '% ON CONFLICT %')",
+             (SELECT COUNT(*) {on} AND type = 'table' AND {bare} LIKE '%ONCONFLICT%')",
             counted(DependentKind::Trigger, "type = 'trigger'", "type = 'trigger'"),
             counted(DependentKind::Index, &index, "type = 'index'"),
         ));
