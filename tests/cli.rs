@@ -433,6 +433,32 @@ fn init_writes_a_build_script_that_watches_the_configured_folders() {
     }
 }
 
+/// `verify` stopped by SIGTERM (or Ctrl-C) in the middle of a slow migration drops its throwaway database before it
+/// exits (it was left behind: no signal was handled).
+#[tokio::test]
+async fn verify_interrupted_drops_its_scratch_database() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    let slow = "-- upgrade\nCREATE TABLE s (id int);\nSELECT pg_sleep(30);\n-- rollback\nDROP TABLE s;\n";
+    let dir = write(db.dir.path(), &[("primary__0001_slow.sql".to_string(), slow.to_string())]);
+    let args = ["--url", db.url.as_str(), "--migrations-dir", dir.to_str().unwrap(), "verify"];
+    let mut child = cli_command(db.dir.path(), &args).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let scratch =
+        format!("SELECT datname FROM pg_database WHERE datname LIKE 'dbwarden\\_verify\\_{}\\_%'", child.id());
+    // Until the scratch database exists and the migration sleeps in it.
+    let started = Instant::now();
+    while db.strings(&scratch).await.is_empty() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(db.strings(&scratch).await.len(), 1, "the scratch database was made");
+    std::thread::sleep(Duration::from_secs(1));
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "stopped with an error, not killed by the signal");
+    assert!(started.elapsed() < Duration::from_secs(25), "it did not wait for the migration");
+    assert!(db.strings(&scratch).await.is_empty(), "the scratch database is gone");
+}
+
 /// `init` with `DATABASE_URL` set to another server: the config it writes names no type, so the URL's scheme says
 /// it, and the set-up works (it wrote `type = "sqlite"` and every command then failed on the mismatch).
 #[tokio::test]
@@ -1088,6 +1114,16 @@ fn migrate_all_databases_of_the_config() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("audit: audit__0003_bad.sql:2:"), "{out:?}");
     assert!(out.stderr.contains("(databases before it, done: primary: applied primary__0002_z.sql)"), "{out:?}");
+    assert!(!out.stderr.contains("not tried"), "audit is the last one: {out:?}");
+    // The first one fails: the error says the others were not tried.
+    write_migrations(
+        root,
+        "primary",
+        &[("primary__0003_bad.sql", "-- upgrade\nINSERT INTO nowhere VALUES (1);\n-- rollback\n")],
+    );
+    let out = cli(root, &["migrate", "--all"]);
+    assert!(out.code == 2 && out.stderr.contains("(databases not tried: audit)"), "{out:?}");
+    std::fs::remove_file(root.join("migrations/primary/primary__0003_bad.sql")).unwrap();
 
     // A third database whose url_env is not set stops only the commands on it.
     let config = std::fs::read_to_string(root.join("dbwarden.toml")).unwrap();

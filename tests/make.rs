@@ -1206,6 +1206,56 @@ async fn a_rename_onto_an_existing_name_is_refused() {
     assert_eq!(files(root), before, "nothing written");
 }
 
+/// Renames that cannot both happen are refused, naming them: a model's `renamed_from` and a `--rename` onto one
+/// name (two renames onto `amount` were written, and the second failed at migrate), a `--rename` whose old name the
+/// models still declare (it was ignored); and with `tables` in the config, a model outside the list is refused
+/// (it was left out of the comparison without a word).
+#[tokio::test]
+async fn renames_that_cannot_both_happen_and_models_outside_tables_are_refused() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    let table = |name: &str, columns: &[(&str, &str)]| {
+        let mut t = format!(
+            "[[table]]\nname = \"{name}\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n"
+        );
+        for (c, extra) in columns {
+            t.push_str(&format!("[[table.column]]\nname = \"{c}\"\ntype = \"Integer\"\n{extra}"));
+        }
+        t
+    };
+    std::fs::write(
+        root.join("dbwarden.schema.toml"),
+        table("products", &[("qty", ""), ("price", "")]) + &table("orders", &[]),
+    )
+    .unwrap();
+    assert_eq!(run(root, url, &["make-migrations", "v1"]).code, 0);
+    assert_eq!(run(root, url, &["migrate"]).code, 0);
+    let before = files(root);
+    let renamed = table("products", &[("amount", "renamed_from = \"qty\"\n")]) + &table("orders", &[]);
+    std::fs::write(root.join("dbwarden.schema.toml"), &renamed).unwrap();
+    let out = run(root, url, &["make-migrations", "--rename", "products.price:amount"]);
+    assert!(out.code == 2 && out.stderr.contains("column `products.amount` is the new name of both"), "{out:?}");
+    std::fs::write(
+        root.join("dbwarden.schema.toml"),
+        table("products", &[("qty", ""), ("price", "")]) + &table("orders", &[]),
+    )
+    .unwrap();
+    let out = run(root, url, &["make-migrations", "--rename", "orders:products"]);
+    assert!(out.code == 2 && out.stderr.contains("the models still declare table `orders`"), "{out:?}");
+    let out = run(root, url, &["make-migrations", "--rename", "products.qty:price"]);
+    assert!(out.code == 2 && out.stderr.contains("the models still declare column `products.qty`"), "{out:?}");
+    assert_eq!(files(root), before, "nothing written");
+
+    let config = format!("[[database]]\nname = \"primary\"\nurl = \"{url}\"\ntables = [\"products\"]\n");
+    std::fs::write(root.join("dbwarden.toml"), config).unwrap();
+    let out = cli(root, &["diff"]);
+    assert!(
+        out.code == 2 && out.stderr.contains("table `orders` is in the models but not in its `tables` list"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("add `orders` to `tables`"), "{out:?}");
+}
+
 /// A NOT NULL column with no default, added to a table with rows, fails on every backend instead of MariaDB making
 /// up values ('', 0, '0000-00-00'): there it is added as NULL, then made NOT NULL, so filling the rows and migrating
 /// again resumes and finishes; elsewhere the migration is rolled back whole. The hint says so.

@@ -659,6 +659,9 @@ fn foreign_key_to_a_missing_table() {
 
     let message = error("fk_cross").to_string();
     assert!(message.contains("(it is in database `primary`: a foreign key cannot cross databases)"), "{message}");
+    // Asked by a caller that does not know the default database's name (make-migrations for another database).
+    let message = models::schema(&models::registered(), Some("fk_cross"), "\u{0}").unwrap_err().to_string();
+    assert!(message.contains("(it is in the default database: a foreign key cannot cross databases)"), "{message}");
 }
 
 #[test]

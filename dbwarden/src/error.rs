@@ -218,6 +218,9 @@ pub enum Error {
         /// What it is.
         what: &'static str,
     },
+    /// Stopped by Ctrl-C or SIGTERM (`verify`), after cleaning up.
+    #[error("interrupted; the scratch database was dropped or emptied")]
+    Interrupted,
     /// A rollback asked for a migration that cannot be reverted.
     #[error("{file} is marked `-- dbwarden: irreversible`; it cannot be rolled back")]
     Irreversible { file: String },
@@ -323,7 +326,7 @@ impl Error {
     /// A hint for people: what to do next.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            Error::Format(_) => "fix the file named above; `dbwarden status` lists every file it reads".into(),
+            Error::Format(_) => "fix the file named above (every command reads all the files of the folder)".into(),
             Error::Db { source, context } if source.session_ended() && !context.starts_with("connecting") => {
                 "the database session was ended from outside (`dbwarden unlock --force` elsewhere, a server restart, \
                  a killed connection); a statement that commits by itself (MySQL DDL, CREATE INDEX CONCURRENTLY) may \

@@ -125,6 +125,14 @@ pub enum MakeError {
         /// The database type.
         dialect: Dialect,
     },
+    /// A model (or the table it is renamed from) outside the `tables` the config lets dbwarden read.
+    #[error("database `{database}`: table `{table}` is in the models but not in its `tables` list in the config")]
+    OutsideTables {
+        /// The database.
+        database: String,
+        /// The table.
+        table: String,
+    },
     /// The migration generated does not read back as a migration file (a defect of dbwarden's): nothing written.
     #[error("the migration generated does not read back: {message}; nothing was written")]
     Unreadable {
@@ -270,6 +278,10 @@ impl MakeError {
                     .into(),
             ),
             MakeError::KeyCollations { .. } => Some("give both columns the same `collation` (or neither one)".into()),
+            MakeError::OutsideTables { table, .. } => Some(format!(
+                "add `{table}` to `tables` in dbwarden.toml (dbwarden reads only those tables of the database), or \
+                 give its model another `database`"
+            )),
             MakeError::Unreadable { .. } => Some(
                 "this is a defect of dbwarden: please report it with the model change, and write this migration by \
                  hand (`dbwarden new`) meanwhile"
@@ -325,13 +337,19 @@ pub fn model_schema(models: &[ModelTable], db: &DatabaseConfig) -> Result<(Schem
     // Models without `database = "..."` belong to the default database; for another one, a name no database can
     // have (config names are [a-zA-Z][a-zA-Z0-9_]*) keeps them out.
     let default_db = if db.default { db.name.as_str() } else { "\u{0}" };
-    let mut schema = crate::models::schema(models, Some(&db.name), default_db)?;
-    if !db.tables.is_empty() {
-        schema.tables.retain(|t| db.tables.contains(&t.name));
-    }
+    let schema = crate::models::schema(models, Some(&db.name), default_db)?;
     let mine: Vec<ModelTable> =
         models.iter().filter(|m| m.database.as_deref().unwrap_or(default_db) == db.name).cloned().collect();
-    Ok((schema, Renames::from_models(&mine)))
+    let renames = Renames::from_models(&mine);
+    if !db.tables.is_empty() {
+        // `tables` limits what is read of the database: a model outside it (or renamed from a table outside it)
+        // would be compared with nothing, and written as a new table or not at all.
+        let outside = schema.tables.iter().map(|t| &t.name).chain(renames.tables.iter().map(|(from, _)| from));
+        if let Some(table) = outside.into_iter().find(|name| !db.tables.contains(name)) {
+            return Err(MakeError::OutsideTables { database: db.name.clone(), table: table.clone() });
+        }
+    }
+    Ok((schema, renames))
 }
 
 /// Reads the live schema of `db` (read-only), leaving out dbwarden's own tables and, when the config lists
@@ -591,6 +609,25 @@ fn unmatched_rename(
         if new.table(to).is_none() {
             return fail(format!("--rename {from}:{to}: the models declare no table `{to}`"));
         }
+        if from != to && new.table(from).is_some() {
+            return fail(format!(
+                "--rename {from}:{to}: the models still declare table `{from}`, so it is not renamed; remove it from \
+                 the models, or leave out the --rename"
+            ));
+        }
+    }
+    // Two renames onto one name (a model's `renamed_from` and a --rename, or two --renames).
+    for (i, (from, to)) in all.tables.iter().enumerate() {
+        if let Some((other, _)) = all.tables[i + 1..].iter().find(|(f, t)| t == to && f != from) {
+            return fail(format!("table `{to}` is the new name of both `{from}` and `{other}`: keep one rename"));
+        }
+    }
+    for (i, (table, from, to)) in all.columns.iter().enumerate() {
+        if let Some((_, other, _)) = all.columns[i + 1..].iter().find(|(t, f, c)| t == table && c == to && f != from) {
+            return fail(format!(
+                "column `{table}.{to}` is the new name of both `{from}` and `{other}`: keep one rename"
+            ));
+        }
     }
     for (table, from, to) in &renames.columns {
         // The table's old name, renamed by a model's `renamed_from` or by another --rename.
@@ -601,6 +638,12 @@ fn unmatched_rename(
         }
         if new.table(table).and_then(|t| t.column(to)).is_none() {
             return fail(format!("--rename {table}.{from}:{to}: the models declare no column `{table}.{to}`"));
+        }
+        if from != to && new.table(table).and_then(|t| t.column(from)).is_some() {
+            return fail(format!(
+                "--rename {table}.{from}:{to}: the models still declare column `{table}.{from}`, so it is not \
+                 renamed; remove it from the models, or leave out the --rename"
+            ));
         }
     }
     Ok(())

@@ -353,6 +353,10 @@ pub fn schema(models: &[ModelTable], database: Option<&str>, default_db: &str) -
                 let elsewhere: Vec<String> =
                     models.iter().filter(|o| o.table.name == fk.ref_table && db_of(o) != target).map(db_of).collect();
                 let hint = match elsewhere.first() {
+                    // (A caller that does not know the default database's name passes one no database has.)
+                    Some(db) if db.chars().all(char::is_control) => {
+                        " (it is in the default database: a foreign key cannot cross databases)".to_string()
+                    }
                     Some(db) => format!(" (it is in database `{db}`: a foreign key cannot cross databases)"),
                     None => String::new(),
                 };

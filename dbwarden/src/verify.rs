@@ -270,6 +270,43 @@ pub struct VerifyOptions {
     /// With [`ColumnOrder::Exact`], a rollback must restore column order on PostgreSQL too (it always must on
     /// MySQL and SQLite).
     pub column_order: ColumnOrder,
+    /// Stop at Ctrl-C or SIGTERM, dropping (or emptying) the scratch database first, and return
+    /// [`Error::Interrupted`] (the CLI sets it; a library caller handles its own signals).
+    pub stop_on_signal: bool,
+}
+
+/// Ctrl-C or (Unix) SIGTERM; never, where no handler can be installed.
+async fn signalled() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `check_all`, stopped by a signal when `options` say so.
+async fn check_until_signal(migrator: &Migrator, url: &str, options: VerifyOptions) -> Result<VerifyReport, Error> {
+    if !options.stop_on_signal {
+        return check_all(migrator, url, options).await;
+    }
+    tokio::select! {
+        result = check_all(migrator, url, options) => result,
+        _ = signalled() => Err(Error::Interrupted),
+    }
 }
 
 /// [`verify`] with options.
@@ -281,7 +318,7 @@ pub async fn verify_with(
     match scratch {
         Scratch::NextTo(base) => {
             let throwaway = Throwaway::create(base).await?;
-            let result = check_all(migrator, &throwaway.url, options).await;
+            let result = check_until_signal(migrator, &throwaway.url, options).await;
             let removed = throwaway.remove().await;
             match (result, removed) {
                 (Ok(mut report), Err(e)) => {
@@ -313,7 +350,7 @@ pub async fn verify_with(
                     objects: found.into_iter().map(|(what, _)| what).collect(),
                 });
             }
-            let result = check_all(migrator, url, options).await;
+            let result = check_until_signal(migrator, url, options).await;
             let emptied = empty(&spec).await;
             match (result, emptied) {
                 (Ok(mut report), Err(e)) => {

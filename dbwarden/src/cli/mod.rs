@@ -594,7 +594,16 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
                 .into(),
         ));
     }
-    for db in databases(cli, cli.database.as_deref(), args.all)? {
+    let dbs = databases(cli, cli.database.as_deref(), args.all)?;
+    let names: Vec<String> = dbs.iter().map(|d| d.name.clone()).collect();
+    for (i, db) in dbs.into_iter().enumerate() {
+        // With --all, the databases after a failed one are not tried: the error says which.
+        let later = |mut failure: Failure| {
+            if i + 1 < names.len() {
+                failure.message.push_str(&format!("\n(databases not tried: {})", names[i + 1..].join(", ")));
+            }
+            failure
+        };
         let mut held_back = None;
         if let Some(ceiling) = args.ceiling {
             let create = !args.dry_run;
@@ -649,9 +658,9 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
                     failure.message,
                     done.join("; ")
                 );
-                return Err(failure);
+                return Err(later(failure));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(later(e.into())),
         };
         reports.push(report);
     }
@@ -919,7 +928,8 @@ async fn repair(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
 async fn verify(cli: &Cli, out: &Out, name: Option<&str>, past_irreversible: bool) -> Result<u8, Failure> {
     let db = databases(cli, name, false)?.remove(0);
     let scratch = crate::verify::Scratch::new(&db.url, db.dev_url.as_deref());
-    let options = crate::verify::VerifyOptions { past_irreversible, column_order: db.column_order };
+    let options =
+        crate::verify::VerifyOptions { past_irreversible, column_order: db.column_order, stop_on_signal: true };
     let report = crate::verify::verify_with(&db.migrator(), &scratch, options).await?;
     out.emit(&report, |o| {
         let mut text = format!("{}: verified on {}\n", report.database, report.scratch);
@@ -929,6 +939,9 @@ async fn verify(cli: &Cli, out: &Out, name: Option<&str>, past_irreversible: boo
                 format!("  {} {line}\n", o.green("ok  "))
             } else if c.verdict.is_problem() {
                 format!("  {} {line}\n", o.red("FAIL"))
+            } else if past_irreversible {
+                // Irreversible, applied and gone past on purpose.
+                format!("  {} {line}\n", o.yellow("past"))
             } else {
                 format!("  {} {line}\n", o.yellow("stop"))
             });
