@@ -609,7 +609,9 @@ fn unmatched_rename(
         if new.table(to).is_none() {
             return fail(format!("--rename {from}:{to}: the models declare no table `{to}`"));
         }
-        if from != to && new.table(from).is_some() {
+        // (Unless another rename gives that name to a table: a swap or a chain, refused later with its own error.)
+        let taken_over = all.tables.iter().any(|(f, t)| t == from && f != from);
+        if from != to && new.table(from).is_some() && !taken_over {
             return fail(format!(
                 "--rename {from}:{to}: the models still declare table `{from}`, so it is not renamed; remove it from \
                  the models, or leave out the --rename"
@@ -639,7 +641,8 @@ fn unmatched_rename(
         if new.table(table).and_then(|t| t.column(to)).is_none() {
             return fail(format!("--rename {table}.{from}:{to}: the models declare no column `{table}.{to}`"));
         }
-        if from != to && new.table(table).and_then(|t| t.column(from)).is_some() {
+        let taken_over = all.columns.iter().any(|(t, f, c)| t == table && c == from && f != from);
+        if from != to && new.table(table).and_then(|t| t.column(from)).is_some() && !taken_over {
             return fail(format!(
                 "--rename {table}.{from}:{to}: the models still declare column `{table}.{from}`, so it is not \
                  renamed; remove it from the models, or leave out the --rename"
