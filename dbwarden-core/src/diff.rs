@@ -773,9 +773,27 @@ fn recreate_retyped_foreign_keys(old: &Schema, new_tables: &HashMap<&str, &Table
             _ => None,
         })
         .collect();
-    if retyped.is_empty() {
+    // A unique key dropped from columns a kept key references (renaming a column renames the unique key, so it is
+    // dropped and added): PostgreSQL and MySQL refuse to drop it while the foreign key depends on it.
+    let mut unkeyed: BTreeSet<(String, String)> = BTreeSet::new();
+    for change in changes.iter() {
+        let (table, columns) = match change {
+            Change::DropUnique { table, unique } => (table, &unique.columns),
+            Change::DropIndex { table, index } if index.unique => (table, &index.columns),
+            _ => continue,
+        };
+        let now = cx.new_name(table);
+        for c in columns {
+            // (By its old name and its new one: which the change holds does not matter here.)
+            unkeyed.insert((now.to_string(), c.clone()));
+            unkeyed.insert((now.to_string(), cx.column(now, c).to_string()));
+        }
+    }
+    if retyped.is_empty() && unkeyed.is_empty() {
         return;
     }
+    let referenced =
+        |table: &str, cols: &[String]| cols.iter().any(|c| unkeyed.contains(&(table.to_string(), c.clone())));
     let touched = |table: &str, cols: &[String]| cols.iter().any(|c| retyped.contains(&(table.to_string(), c.clone())));
     let mut extra = Vec::new();
     for old_table in &old.tables {
@@ -786,7 +804,10 @@ fn recreate_retyped_foreign_keys(old: &Schema, new_tables: &HashMap<&str, &Table
             if !new_table.foreign_keys.contains(&now) {
                 continue;
             }
-            if touched(&new_table.name, &now.columns) || touched(&now.ref_table, &now.ref_columns) {
+            if touched(&new_table.name, &now.columns)
+                || touched(&now.ref_table, &now.ref_columns)
+                || referenced(&now.ref_table, &now.ref_columns)
+            {
                 extra.push(Change::DropForeignKey { table: old_table.name.clone(), key: k.clone() });
                 extra.push(Change::AddForeignKey { table: new_table.name.clone(), key: now });
             }
