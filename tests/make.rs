@@ -858,7 +858,7 @@ fn without_database_or_snapshot_it_says_what_to_do() {
 
     // Without models, diff refuses rather than reading every table as dropped.
     std::fs::rename(root.join("dbwarden.schema.toml"), root.join("models.toml")).unwrap();
-    let out = cli(root, &["diff", "--offline", "--exit-code"]);
+    let out = cli(root, &["diff", "--exit-code"]);
     assert!(out.code == 2 && out.stderr.contains("no models"), "{out:?}");
     std::fs::rename(root.join("models.toml"), root.join("dbwarden.schema.toml")).unwrap();
 
@@ -1254,6 +1254,30 @@ async fn renames_that_cannot_both_happen_and_models_outside_tables_are_refused()
         "{out:?}"
     );
     assert!(out.stderr.contains("add `orders` to `tables`"), "{out:?}");
+}
+
+/// Two config entries on one database, each with its own `migration_table`: neither sees the other's history table
+/// as a table to drop (it proposed `drop table hist_a`, CRITICAL).
+#[tokio::test]
+async fn another_entrys_history_table_is_not_a_table_to_drop() {
+    let db = TestDb::new(Dialect::Sqlite).await;
+    let root = db.dir.path();
+    let config = |table: &str| {
+        format!("[[database]]\nname = \"primary\"\nurl = \"{}\"\nmigration_table = \"{table}\"\n", db.url)
+    };
+    std::fs::write(
+        root.join("dbwarden.schema.toml"),
+        "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("dbwarden.toml"), config("hist_a")).unwrap();
+    assert_eq!(cli(root, &["make-migrations", "v1"]).code, 0);
+    assert_eq!(cli(root, &["migrate"]).code, 0);
+    std::fs::write(root.join("dbwarden.toml"), config("hist_b")).unwrap();
+    let out = cli(root, &["diff", "--exit-code"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = cli(root, &["check-db"]);
+    assert!(out.code == 0 && !out.stdout.contains("hist_a"), "{out:?}");
 }
 
 /// A NOT NULL column with no default, added to a table with rows, fails on every backend instead of MariaDB making

@@ -47,7 +47,10 @@ pub async fn introspect(backend: &mut dyn Backend, only: Option<&[String]>) -> R
     let mut tables: Vec<Table> = tables
         .into_tables()
         .into_iter()
-        .filter(|t| !is_internal(&t.name) && only.is_none() || only.is_some_and(|names| names.contains(&t.name)))
+        .filter(|t| {
+            !is_internal(&t.name) && !is_history(t) && only.is_none()
+                || only.is_some_and(|names| names.contains(&t.name))
+        })
         .collect();
     tables.iter_mut().for_each(|t| t.indexes.retain(|i| !i.columns.is_empty()));
     let mut schema = Schema { tables };
@@ -288,6 +291,13 @@ fn is_internal(table: &str) -> bool {
         || table == crate::lock::LOCK_TABLE
         || table == crate::head::HEAD_TABLE
         || table.starts_with("sqlite_")
+}
+
+/// A history table of dbwarden (or Python DBWarden) under another name (`migration_table` of another config entry
+/// on the same database): it has every column Python DBWarden's table has. Never a model's to drop.
+fn is_history(table: &Table) -> bool {
+    const PYTHON: [&str; 6] = ["version", "description", "filename", "migration_type", "applied_at", "checksum"];
+    PYTHON.iter().all(|name| table.columns.iter().any(|c| c.name.eq_ignore_ascii_case(name)))
 }
 
 /// An error about catalog content dbwarden did not expect (never a panic).
