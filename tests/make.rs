@@ -616,8 +616,33 @@ per_backend!(
     fewer_fractional_digits_are_critical,
     checks_on_columns_the_server_changes,
     defaults_the_server_prints_otherwise_converge,
-    line_breaks_in_comments_and_defaults
+    line_breaks_in_comments_and_defaults,
+    a_varchar_longer_than_the_server_takes
 );
+
+/// `String(100000)`: MySQL takes no VARCHAR that long, so make-migrations refuses it, naming the column and its
+/// limit (it was written, and failed at migrate after the statements before it committed); PostgreSQL and SQLite
+/// take it.
+async fn a_varchar_longer_than_the_server_takes(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let (root, url) = (db.dir.path(), db.url.as_str());
+    let manifest =
+        "[[table]]\nname = \"big\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n\
+                    [[table.column]]\nname = \"body\"\ntype = \"String(100000)\"\n";
+    std::fs::write(root.join("dbwarden.schema.toml"), manifest).unwrap();
+    let out = run(root, url, &["make-migrations", "big"]);
+    if dialect == Dialect::MySql {
+        assert!(
+            out.code == 2
+                && out.stderr.contains("column `body`: VARCHAR(100000) is longer than mysql takes (at most 65535)"),
+            "{out:?}"
+        );
+        assert!(files(root).is_empty(), "nothing written");
+    } else {
+        assert_eq!(out.code, 0, "{dialect}: {out:?}");
+        assert_eq!(run(root, url, &["migrate"]).code, 0, "{dialect}");
+    }
+}
 
 /// A comment or default holding a line break is quoted in the step list of the file's header on one line (it
 /// split the header, and every command then stopped on the file); the migration applies and converges.

@@ -125,6 +125,20 @@ pub enum MakeError {
         /// The database type.
         dialect: Dialect,
     },
+    /// A `VARCHAR` longer than the dialect takes.
+    #[error("table `{table}`, column `{column}`: VARCHAR({length}) is longer than {dialect} takes (at most {max})")]
+    VarcharTooLong {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Its length.
+        length: u32,
+        /// The dialect's limit.
+        max: u32,
+        /// The database type.
+        dialect: Dialect,
+    },
     /// A model (or the table it is renamed from) outside the `tables` the config lets dbwarden read.
     #[error("database `{database}`: table `{table}` is in the models but not in its `tables` list in the config")]
     OutsideTables {
@@ -278,6 +292,11 @@ impl MakeError {
                     .into(),
             ),
             MakeError::KeyCollations { .. } => Some("give both columns the same `collation` (or neither one)".into()),
+            MakeError::VarcharTooLong { .. } => Some(
+                "declare it as text without a length (`String` with no `length`, `type = \"Text\"`): a MySQL row holds \
+                 at most 65,535 bytes of VARCHARs, fewer characters in utf8mb4"
+                    .into(),
+            ),
             MakeError::OutsideTables { table, .. } => Some(format!(
                 "add `{table}` to `tables` in dbwarden.toml (dbwarden reads only those tables of the database), or \
                  give its model another `database`"
@@ -734,6 +753,36 @@ fn check_keys(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
     Ok(())
 }
 
+/// The first column the migration creates or changes with a `VARCHAR` longer than `dialect` takes at all (MariaDB
+/// refused it after the statements before it had committed).
+fn check_varchar_lengths(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
+    use dbwarden_core::schema::ColumnType;
+    let Some(max) = crate::types::of(dialect).max_varchar() else { return Ok(()) };
+    let too_long = |c: &dbwarden_core::schema::Column| matches!(c.ty, ColumnType::Varchar(n) if n > max);
+    for change in &compared.changes {
+        let found = match change {
+            Change::CreateTable { table } => table.columns.iter().find(|c| too_long(c)).map(|c| (&table.name, c)),
+            Change::AddColumn { table, column, .. } | Change::AlterColumn { table, to: column, .. } => {
+                too_long(column).then_some((table, column))
+            }
+            _ => None,
+        };
+        if let Some((table, column)) = found {
+            return Err(MakeError::VarcharTooLong {
+                table: table.clone(),
+                column: column.name.clone(),
+                length: match column.ty {
+                    ColumnType::Varchar(n) => n,
+                    _ => 0,
+                },
+                max,
+                dialect,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The first column of a SQLite `STRICT` table of the models whose type such a table refuses, when the migration
 /// changes anything. (A table the migration leaves alone has the types the database has, which fit.)
 fn check_strict(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
@@ -883,6 +932,7 @@ fn refusals(dialect: Dialect, compared: &Compared, live: &Extras) -> Result<(), 
     check_dropped_columns(compared, &live.dependents)?;
     check_unkept(compared, &live.unkept)?;
     check_strict(dialect, compared)?;
+    check_varchar_lengths(dialect, compared)?;
     check_checks_on_changing_columns(dialect, compared)?;
     check_key_collations(dialect, compared)
 }

@@ -113,6 +113,11 @@ pub trait TypeMap: Sync {
         let _ = ty;
         a == b
     }
+    /// The longest `VARCHAR(n)` the server takes at all, where it has a limit (MySQL: 65,535 bytes a row, so never
+    /// more characters than that); `None` where there is none.
+    fn max_varchar(&self) -> Option<u32> {
+        None
+    }
     /// Whether a CHECK may not name an auto-increment column, nor a column of a foreign key whose `ON DELETE` or
     /// `ON UPDATE` changes it (CASCADE, SET NULL, SET DEFAULT): MySQL and MariaDB refuse such a check ("cannot be
     /// used in the CHECK clause"), after the DDL before it has committed.

@@ -97,6 +97,10 @@ impl TypeMap for MySql {
         true
     }
 
+    fn max_varchar(&self) -> Option<u32> {
+        Some(65_535)
+    }
+
     fn same_default(&self, ty: &ColumnType, a: &str, b: &str) -> bool {
         a == b || default_key(ty, a) == default_key(ty, b)
     }
