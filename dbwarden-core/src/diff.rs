@@ -952,7 +952,9 @@ fn same_definition(a: &Column, b: &Column) -> bool {
 /// would compare and sort otherwise (on MySQL, be converted to the table's character set), or a timestamp stop
 /// following updates. Likewise each table of `new` that names no [`Table::options`] takes those of its table in
 /// `old` that it can still have ([`TableOption::fits`]): a SQLite rebuild would otherwise drop `AUTOINCREMENT`
-/// (numbers of deleted rows given again), `WITHOUT ROWID` or `STRICT`.
+/// (numbers of deleted rows given again), `WITHOUT ROWID` or `STRICT`. And a column whose default the dialect
+/// stores otherwise than the models write it (`same_default`: MariaDB's `lcase` for `lower`, PostgreSQL's casts)
+/// takes the database's spelling of it, so that an unchanged default is no change.
 ///
 /// ```
 /// use dbwarden_core::diff::{diff, keep_unmodelled, Renames};
@@ -964,7 +966,7 @@ fn same_definition(a: &Column, b: &Column) -> bool {
 /// let live = table(code(ColumnType::Varchar(10), Some("utf8mb4_bin")));
 /// let mut models = table(code(ColumnType::Varchar(20), None));
 /// let text = |ty: &ColumnType| matches!(ty, ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_));
-/// keep_unmodelled(&live, &mut models, &Renames::default(), &text);
+/// keep_unmodelled(&live, &mut models, &Renames::default(), &text, &|_, a, b| a == b);
 /// assert_eq!(models.tables[0].columns[0].collation.as_deref(), Some("utf8mb4_bin"));
 /// assert_eq!(diff(&live, &models, &Renames::default()).len(), 1); // the type change only
 /// ```
@@ -973,13 +975,20 @@ pub fn keep_unmodelled(
     new: &mut Schema,
     renames: &Renames,
     collatable: &dyn Fn(&crate::schema::ColumnType) -> bool,
+    same_default: &dyn Fn(&crate::schema::ColumnType, &str, &str) -> bool,
 ) {
-    let held = |c: &Column| c.collation.is_some() || c.on_update.is_some();
+    let held = |c: &Column| c.collation.is_some() || c.on_update.is_some() || c.default.is_some();
     if !old.tables.iter().any(|t| !t.options.is_empty() || t.columns.iter().any(held)) {
         return;
     }
-    // (table, column, collation, on update) of `new`, found first: `new` is borrowed by the lookups.
-    let mut kept: Vec<(usize, usize, Option<String>, Option<String>)> = Vec::new();
+    // What a column of `new` (table, column) takes of its column in `old`, found first: `new` is borrowed by the
+    // lookups.
+    struct Kept {
+        collation: Option<String>,
+        on_update: Option<String>,
+        default: Option<String>,
+    }
+    let mut kept: Vec<(usize, usize, Kept)> = Vec::new();
     // (table, the old table's options) of `new`.
     let mut kept_options: Vec<(usize, Vec<TableOption>)> = Vec::new();
     {
@@ -1009,16 +1018,28 @@ pub fn keep_unmodelled(
                     .on_update
                     .as_ref()
                     .filter(|_| column.on_update.is_none() && stays_timestamp(&was.ty, &column.ty));
-                if collation.is_some() || on_update.is_some() {
-                    kept.push((t, c, collation.cloned(), on_update.cloned()));
+                let default = was.default.as_ref().filter(|d| {
+                    column
+                        .default
+                        .as_ref()
+                        .is_some_and(|n| n != *d && was.ty == column.ty && same_default(&column.ty, d, n))
+                });
+                if collation.is_some() || on_update.is_some() || default.is_some() {
+                    let taken = Kept {
+                        collation: collation.cloned(),
+                        on_update: on_update.cloned(),
+                        default: default.cloned(),
+                    };
+                    kept.push((t, c, taken));
                 }
             }
         }
     }
-    for (t, c, collation, on_update) in kept {
+    for (t, c, taken) in kept {
         let column = &mut new.tables[t].columns[c];
-        column.collation = collation.or(column.collation.take());
-        column.on_update = on_update.or(column.on_update.take());
+        column.collation = taken.collation.or(column.collation.take());
+        column.on_update = taken.on_update.or(column.on_update.take());
+        column.default = taken.default.or(column.default.take());
     }
     for (t, options) in kept_options {
         let table = &mut new.tables[t];
@@ -1296,7 +1317,7 @@ mod tests {
             columns: vec![("accounts".into(), "email".into(), "mail".into())],
         };
         let text = |ty: &ColumnType| matches!(ty, ColumnType::Text | ColumnType::Varchar(_));
-        keep_unmodelled(&old, &mut new, &renames, &text);
+        keep_unmodelled(&old, &mut new, &renames, &text, &|_, a, b| a == b);
         let got: Vec<Option<&str>> =
             new.tables.iter().flat_map(|t| t.columns.iter().map(|c| c.collation.as_deref())).collect();
         assert_eq!(got, [None, Some("utf8mb4_bin"), None, Some("utf8mb4_bin"), None]);
@@ -1341,7 +1362,7 @@ mod tests {
             ],
         };
         let renames = Renames { tables: vec![("old_name".into(), "new_name".into())], columns: vec![] };
-        keep_unmodelled(&old, &mut new, &renames, &|_| true);
+        keep_unmodelled(&old, &mut new, &renames, &|_| true, &|_, a, b| a == b);
         let options: Vec<&[TableOption]> = new.tables.iter().map(|t| t.options.as_slice()).collect();
         assert_eq!(options, [&[Autoincrement, Strict][..], &[], &[Autoincrement], &[]]);
         let changes = diff(&old, &new, &renames);

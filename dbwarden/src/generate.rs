@@ -52,26 +52,9 @@ pub fn compare(dialect: Dialect, old: Schema, new: Schema, renames: &Renames) ->
         (crate::introspect::into_canonical(dialect, old), crate::introspect::into_canonical(dialect, new));
     // Where `Users` and `users` are one name, a model spelling a name otherwise is that name renamed.
     let renames = renames.with_case_folded(&old, &new, crate::backend::dialect::of(dialect).name_folding());
-    // A collation the models do not name, ON UPDATE and table options: the columns and tables keep the database's.
-    keep_unmodelled(&old, &mut new, &renames, &|ty| types.collatable(ty));
-    // A default the server stores otherwise than the models write it (`lcase` for `lower`): the database's spelling.
-    for t in &mut new.tables {
-        let old_table = renames.tables.iter().find(|(_, to)| *to == t.name).map_or(t.name.as_str(), |(from, _)| from);
-        let Some(before) = old.table(old_table) else { continue };
-        for c in &mut t.columns {
-            let old_column = renames
-                .columns
-                .iter()
-                .find(|(table, _, to)| *table == t.name && *to == c.name)
-                .map_or(c.name.as_str(), |(_, from, _)| from);
-            let Some(was) = before.column(old_column) else { continue };
-            if let (Some(a), Some(b)) = (&was.default, &c.default) {
-                if a != b && was.ty == c.ty && types.same_default(&c.ty, a, b) {
-                    c.default = Some(a.clone());
-                }
-            }
-        }
-    }
+    // A collation the models do not name, ON UPDATE, table options and the database's spelling of an equal
+    // default (`lcase` for `lower`): the columns and tables keep the database's.
+    keep_unmodelled(&old, &mut new, &renames, &|ty| types.collatable(ty), &|ty, a, b| types.same_default(ty, a, b));
     for (table, column) in &to_default {
         let named = new
             .tables
