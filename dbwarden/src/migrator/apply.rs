@@ -9,7 +9,7 @@ use super::exec::{
     exec_unit, joins_records, replay_session_setup, sends_alone, sets_up_only, tables_locked_after, units,
     with_earlier, with_heartbeat, Direction, ExecCtx, RanSoFar,
 };
-use super::plan::{is_edited, rollbacks_split, same_migration};
+use super::plan::{check_plan, is_edited, same_migration};
 use super::report::{step, Report, Step};
 use super::{Migrator, Run};
 use crate::error::Error;
@@ -24,7 +24,7 @@ impl Migrator {
         let mut rows = run.history.read_existing(run.backend).await.map_err(Error::db("reading the history table"))?;
         adopt_legacy_rows(run, loaded, &mut rows).await?;
         let plan = self.plan(loaded, &rows, run.backend.dialect())?;
-        rollbacks_split(&plan, run.backend.dialect(), !self.baseline)?;
+        check_plan(&plan, run.backend.dialect(), !self.baseline)?;
         if self.baseline {
             // A baseline records migrations as run without running them; one that stopped part-way ran in part.
             let partial = |f: &MigrationFile| rows.iter().any(|r| r.state == RowState::Partial && same_migration(r, f));
@@ -73,7 +73,7 @@ impl Migrator {
         }
         if outer {
             // One multi-row INSERT records the whole run, inside the same transaction.
-            let sql = format!("{};\nCOMMIT", run.booked(run.history.insert_run(&records)));
+            let sql = format!("{};\nCOMMIT", run.booked(&run.history.insert_run(&records)));
             if let Err(e) = run.backend.execute(&sql).await {
                 let _ = run.backend.execute("ROLLBACK").await;
                 return Err(Error::db("recording the migrations")(e));
@@ -155,7 +155,7 @@ impl Migrator {
         if outer {
             if !replace.is_empty() {
                 run.backend
-                    .execute(&run.booked(replace.trim_end_matches(";\n").to_string()))
+                    .execute(&run.booked(replace.trim_end_matches(";\n")))
                     .await
                     .map_err(Error::db(format!("recording {}", file.filename)))?;
             }
@@ -176,8 +176,8 @@ impl Migrator {
                 format!("{replace}{}", run.history.insert(&new_row(RowState::Applied, 0), "0"))
             };
             let record = with_heartbeat(run, record);
-            let record = run.booked(record);
-            run.backend.execute(&record).await.map_err(Error::db(format!("recording {}", file.filename)))?;
+            let booked = run.booked(&record);
+            run.backend.execute(&booked).await.map_err(Error::db(format!("recording {}", file.filename)))?;
             return Ok((step(file, total, started.elapsed().as_millis() as u64, None, false), None));
         }
         let last = units.len() - 1;
@@ -210,8 +210,8 @@ impl Migrator {
                     // trip of its own anyway, so it is written once the statement is done, with the whole time.
                     exec_unit(run, &ctx, unit, "", row_written).await?;
                     let record = finish(run, row_written, &started.elapsed().as_millis().to_string());
-                    let record = run.booked(record);
-                    run.backend.execute(&record).await.map_err(Error::db(format!("recording {}", file.filename)))?;
+                    let booked = run.booked(&record);
+                    run.backend.execute(&booked).await.map_err(Error::db(format!("recording {}", file.filename)))?;
                     break;
                 }
                 let elapsed = run.d.elapsed_ms(wall_started, started.elapsed().as_millis());
@@ -232,7 +232,8 @@ impl Migrator {
                     let done = at.index - 1;
                     let _ = run.backend.execute("UNLOCK TABLES").await;
                     let ran = ran.through(done);
-                    let record = run.booked(progress(run, &ran, row_written, done));
+                    let record = progress(run, &ran, row_written, done);
+                    let record = run.booked(&record);
                     match run.backend.execute(&record).await {
                         Ok(()) => at.applied = done,
                         Err(e) => {

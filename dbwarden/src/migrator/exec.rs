@@ -42,7 +42,7 @@ pub(super) async fn replay_session_setup(
 ) -> Result<(), Error> {
     for s in statements.iter().take(resume).filter(|s| run.d.sets_up_the_session(s.sql)) {
         tracing::info!(file = %file.filename, statement = s.sql, "set up again before resuming");
-        run.keep_search_path(&[s.sql]).await;
+        run.keep_search_path(std::iter::once(s.sql)).await;
         run.backend.execute(s.sql).await.map_err(Error::db(format!(
             "{}:{}: setting up the session again before resuming",
             file.filename, s.line
@@ -198,9 +198,9 @@ pub(super) async fn exec_unit(
 ) -> Result<(), Error> {
     let d = run.d;
     let first_index = unit.statements[0].0;
-    let texts: Vec<&str> = unit.statements.iter().map(|(_, s)| s.sql).collect();
-    run.keep_search_path(&texts).await;
-    let record = &run.booked(record.to_string());
+    run.keep_search_path(unit.statements.iter().map(|(_, s)| s.sql)).await;
+    let booked = run.booked(record);
+    let record: &str = &booked;
     let joined = ctx.joins(d, unit, !record.is_empty());
     if sends_alone(d, unit, joined) {
         return exec_alone(run, ctx, unit, record, recorded).await;

@@ -481,8 +481,8 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Before statements that change the session's `search_path`: keeps the value it had, once.
-    async fn keep_search_path(&mut self, statements: &[&str]) {
-        if self.search_path.is_some() || !statements.iter().any(|s| self.d.changes_search_path(s)) {
+    async fn keep_search_path<'s>(&mut self, mut statements: impl Iterator<Item = &'s str>) {
+        if self.search_path.is_some() || !statements.any(|s| self.d.changes_search_path(s)) {
             return;
         }
         match self.backend.query("SELECT CAST(pg_catalog.current_setting('search_path') AS TEXT)").await {
@@ -495,15 +495,15 @@ impl Run<'_> {
     /// `search_path`, the value it had before is set for the record, and the migration's own value again after it
     /// (the record may run inside a transaction the migration opened itself, whose later statements must still
     /// see the migration's value).
-    fn booked(&self, record: String) -> String {
+    fn booked<'r>(&self, record: &'r str) -> std::borrow::Cow<'r, str> {
         match &self.search_path {
-            Some(path) if !record.is_empty() => format!(
+            Some(path) if !record.is_empty() => std::borrow::Cow::Owned(format!(
                 "SELECT pg_catalog.set_config('dbwarden.search_path', pg_catalog.current_setting('search_path'), true);\n\
                  SELECT pg_catalog.set_config('search_path', {}, true);\n{record};\n\
                  SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('dbwarden.search_path'), true)",
                 self.d.literal(path)
-            ),
-            _ => record,
+            )),
+            _ => std::borrow::Cow::Borrowed(record),
         }
     }
 

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use dbwarden_core::checksum;
-use dbwarden_core::file::{FormatError, MigrationFile, MigrationKind};
+use dbwarden_core::file::{MigrationFile, MigrationKind};
+use dbwarden_core::lexer::Statement;
 
 use super::report::{step, Report};
 use super::Migrator;
@@ -13,15 +14,13 @@ use crate::error::Error;
 use crate::history::{AppliedMigration, History, RowState};
 use crate::source::Loaded;
 
-/// Why `migrate` would refuse a pending `file` before running anything (its upgrade, or the rollback it must be
-/// able to run later, cannot be split into statements), as `status` reports it.
+/// Why `migrate` would refuse a pending `file` before running anything (see [`check_sections`]), as `status`
+/// reports it.
 pub(super) fn unsplittable(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Option<String> {
-    let splits = file.statements(&file.upgrade, dialect).and_then(|_| rollback_splits(file, dialect));
-    let runs = splits.map_err(Error::from).and_then(|_| own_transactions(file, dialect, Sections::Both));
-    runs.err().map(|e| e.to_string())
+    check_sections(file, dialect, Sections::Both).err().map(|e| e.to_string())
 }
 
-/// Which sections of a file [`own_transactions`] checks.
+/// Which sections of a file [`check_sections`] checks.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Sections {
     /// The upgrade, and the rollback where it can ever run.
@@ -89,107 +88,101 @@ fn transaction_control(sql: &str, dialect: dbwarden_core::Dialect) -> Option<Con
     }
 }
 
-/// Refuses, before anything runs, a section whose own `BEGIN`/`COMMIT`/`ROLLBACK` would break the transaction
-/// dbwarden runs it in (PostgreSQL and SQLite: a `COMMIT` commits half the migration, a `BEGIN` leaves it all
-/// uncommitted while the run reports it applied), or, in a `no-transaction` file, would leave a transaction open at
-/// its end (everything after it uncommitted) or end one it never opened. (MySQL commits DDL by itself and runs
-/// sections statement by statement: its files' own transactions are left to it.)
-pub(super) fn own_transactions(
+/// Refuses, before anything runs, a file whose sections cannot run: one that cannot be split into statements (a
+/// rollback section too, where it can ever run: it would apply now and fail only the day someone needs to roll it
+/// back), or holds what only a client runs, or whose own transaction statements are wrong (see [`check_section`]).
+/// (A repeatable's rollback never runs: a rollback of everything forgets its row instead; nor does an irreversible
+/// migration's.)
+pub(super) fn check_sections(
     file: &MigrationFile,
     dialect: dbwarden_core::Dialect,
     sections: Sections,
 ) -> Result<(), Error> {
-    let transactional = !file.directives.no_transaction;
-    let rollback_runs = file.name.kind == MigrationKind::Versioned && !file.directives.irreversible;
-    let mut checked = Vec::new();
     if sections == Sections::Both {
-        checked.push((&file.upgrade, false));
+        check_section(file, &file.statements(&file.upgrade, dialect)?, false, dialect)?;
     }
-    if rollback_runs {
-        checked.push((&file.rollback, true));
+    if file.name.kind == MigrationKind::Versioned && !file.directives.irreversible {
+        check_section(file, &file.statements(&file.rollback, dialect)?, true, dialect)?;
     }
-    for (section, rollback) in checked {
-        let refuse = |s: &dbwarden_core::lexer::Statement<'_>, reason: String| Error::TransactionControl {
+    Ok(())
+}
+
+/// Refuses the `statements` of one section of `file` (its rollback when `rollback`) when one is a client's command
+/// ([`client_command`]), or when the section's own `BEGIN`/`COMMIT`/`ROLLBACK` would break the transaction
+/// dbwarden runs it in (PostgreSQL and SQLite: a `COMMIT` commits half the migration, a `BEGIN` leaves it all
+/// uncommitted while the run reports it applied), or, in a `no-transaction` file, would leave a transaction open at
+/// its end (everything after it uncommitted) or end one it never opened. (MySQL commits DDL by itself and runs
+/// sections statement by statement: its files' own transactions are left to it.)
+pub(super) fn check_section(
+    file: &MigrationFile,
+    statements: &[Statement<'_>],
+    rollback: bool,
+    dialect: dbwarden_core::Dialect,
+) -> Result<(), Error> {
+    let head = |s: &Statement<'_>, words: usize| s.sql.split_whitespace().take(words).collect::<Vec<_>>().join(" ");
+    if let Some((s, what)) = statements.iter().find_map(|s| client_command(s.sql, dialect).map(|w| (s, w))) {
+        return Err(Error::ClientCommand {
             file: file.filename.clone(),
             line: s.line,
             rollback,
-            statement: s.sql.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-            reason,
-            transactional,
-        };
-        let statements = file.statements(section, dialect)?;
-        if let Some((s, what)) = statements.iter().find_map(|s| client_command(s.sql, dialect).map(|w| (s, w))) {
-            return Err(Error::ClientCommand {
-                file: file.filename.clone(),
-                line: s.line,
-                rollback,
-                statement: s.sql.split_whitespace().take(4).collect::<Vec<_>>().join(" "),
-                what,
-            });
-        }
-        if !dialect.transactional_ddl() {
-            continue; // MySQL: its files' own transactions are left to it.
-        }
-        let mut open: Option<&dbwarden_core::lexer::Statement<'_>> = None;
-        for s in &statements {
-            match transaction_control(s.sql, dialect) {
-                None => {}
-                Some(_) if transactional => {
-                    return Err(refuse(
-                        s,
-                        "opens or ends a transaction inside the one dbwarden runs the migration in: it would commit \
-                         part of the migration, or leave all of it uncommitted"
-                            .into(),
-                    ))
-                }
-                Some(Control::Opens) => match open {
-                    Some(first) => {
-                        return Err(refuse(
-                            s,
-                            format!("opens a transaction while the one of line {} is open", first.line),
-                        ))
-                    }
-                    None => open = Some(s),
-                },
-                Some(Control::Ends | Control::Chains) if open.is_none() => {
-                    return Err(refuse(s, "ends a transaction the section never opened".into()))
-                }
-                Some(Control::Ends) => open = None,
-                Some(Control::Chains) => open = Some(s),
+            statement: head(s, 4),
+            what,
+        });
+    }
+    if !dialect.transactional_ddl() {
+        return Ok(()); // MySQL: its files' own transactions are left to it.
+    }
+    let transactional = !file.directives.no_transaction;
+    let refuse = |s: &Statement<'_>, reason: String| Error::TransactionControl {
+        file: file.filename.clone(),
+        line: s.line,
+        rollback,
+        statement: head(s, 3),
+        reason,
+        transactional,
+    };
+    let mut open: Option<&Statement<'_>> = None;
+    for s in statements {
+        match transaction_control(s.sql, dialect) {
+            None => {}
+            Some(_) if transactional => {
+                return Err(refuse(
+                    s,
+                    "opens or ends a transaction inside the one dbwarden runs the migration in: it would commit part \
+                     of the migration, or leave all of it uncommitted"
+                        .into(),
+                ))
             }
-        }
-        if let Some(s) = open {
-            return Err(refuse(
-                s,
-                "opens a transaction the section never ends: its statements would not commit".into(),
-            ));
+            Some(Control::Opens) => match open {
+                Some(first) => {
+                    return Err(refuse(s, format!("opens a transaction while the one of line {} is open", first.line)))
+                }
+                None => open = Some(s),
+            },
+            Some(Control::Ends | Control::Chains) if open.is_none() => {
+                return Err(refuse(s, "ends a transaction the section never opened".into()))
+            }
+            Some(Control::Ends) => open = None,
+            Some(Control::Chains) => open = Some(s),
         }
     }
-    Ok(())
-}
-
-/// Whether a file's rollback section can be split, where it can ever run. (A repeatable's never does: a rollback
-/// of everything forgets its row instead; nor does an irreversible migration's.)
-fn rollback_splits(file: &MigrationFile, dialect: dbwarden_core::Dialect) -> Result<(), FormatError> {
-    if file.name.kind == MigrationKind::Versioned && !file.directives.irreversible {
-        file.statements(&file.rollback, dialect)?;
+    match open {
+        Some(s) => Err(refuse(s, "opens a transaction the section never ends: its statements would not commit".into())),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// A migration whose rollback section cannot be split would apply now and fail only when someone needs to roll it
-/// back: refuse it before anything runs, naming the line. Checked where a plan is about to run (or be printed), not
-/// in [`Migrator::plan`], which the start-up check also calls only to see whether anything is pending.
-/// The upgrade sections too, unless they will not run (`--baseline` records them without running them).
-pub(super) fn rollbacks_split(
+/// [`check_sections`] for each file of a plan about to run (or be printed), not in [`Migrator::plan`], which the
+/// start-up check also calls only to see whether anything is pending. The upgrade sections too, unless they will not
+/// run (`--baseline` records them without running them).
+pub(super) fn check_plan(
     plan: &[(&MigrationFile, usize)],
     dialect: dbwarden_core::Dialect,
     upgrades_run: bool,
 ) -> Result<(), Error> {
     let sections = if upgrades_run { Sections::Both } else { Sections::Rollback };
     for (file, _) in plan {
-        rollback_splits(file, dialect)?;
-        own_transactions(file, dialect, sections)?;
+        check_sections(file, dialect, sections)?;
     }
     Ok(())
 }
@@ -257,7 +250,7 @@ impl Migrator {
         let history = History { d, table: self.table.clone(), prepared: false };
         let rows = history.read(backend).await.map_err(Error::db("reading the history table"))?;
         let plan = self.plan(loaded, &rows, backend.dialect())?;
-        rollbacks_split(&plan, backend.dialect(), !self.baseline)?;
+        check_plan(&plan, backend.dialect(), !self.baseline)?;
         self.single_transaction_fits(&plan, backend.dialect())?;
         let mut steps = Vec::new();
         for (file, resume) in plan {

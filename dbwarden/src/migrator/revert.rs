@@ -10,7 +10,7 @@ use super::exec::{
     exec_unit, joins_records, replay_session_setup, sets_up_only, tables_locked_after, units, with_earlier,
     with_heartbeat, Direction, ExecCtx, RanSoFar,
 };
-use super::plan::{is_edited, own_transactions, same_migration, Sections};
+use super::plan::{check_section, is_edited, same_migration};
 use super::report::{step, Report};
 use super::{Migrator, RollbackTo, Run};
 use crate::error::Error;
@@ -71,7 +71,7 @@ impl Migrator {
             // Lexed here for every chosen file, so a rollback section that cannot be split (or would break its
             // transaction) stops before any runs.
             let statements = file.statements(&file.rollback, run.backend.dialect())?;
-            own_transactions(file, run.backend.dialect(), Sections::Rollback)?;
+            check_section(file, &statements, true, run.backend.dialect())?;
             // As for an upgrade: the rollback statements that ran must still be the file's.
             let ran = row.rollback_checksum.as_deref().and_then(|c| c.strip_prefix(ROLLBACK_RAN));
             if let Some(ran) = ran.filter(|_| resume > 0) {
@@ -111,7 +111,7 @@ impl Migrator {
             let forget = with_heartbeat(run, forget);
             if units.is_empty() {
                 run.backend
-                    .execute(&run.booked(forget.clone()))
+                    .execute(&run.booked(&forget))
                     .await
                     .map_err(Error::db(format!("recording the rollback of {}", file.filename)))?;
             }
@@ -141,7 +141,8 @@ impl Migrator {
         let versioned = rows.iter().filter(|r| r.version_number().is_some()).count();
         if !steps.is_empty() && steps.len() == versioned {
             for row in rows.iter().filter(|r| r.version_number().is_none()) {
-                let forget = run.booked(run.history.delete(&row.filename));
+                let forget = run.history.delete(&row.filename);
+                let forget = run.booked(&forget);
                 run.backend.execute(&forget).await.map_err(Error::db(format!("forgetting {}", row.filename)))?;
             }
         }
