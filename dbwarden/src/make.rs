@@ -758,23 +758,26 @@ fn check_keys(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
 fn check_varchar_lengths(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
     use dbwarden_core::schema::ColumnType;
     let Some(max) = crate::types::of(dialect).max_varchar() else { return Ok(()) };
-    let too_long = |c: &dbwarden_core::schema::Column| matches!(c.ty, ColumnType::Varchar(n) if n > max);
+    // The column's length, when it is too long.
+    let too_long = |c: &dbwarden_core::schema::Column| match c.ty {
+        ColumnType::Varchar(n) if n > max => Some(n),
+        _ => None,
+    };
     for change in &compared.changes {
         let found = match change {
-            Change::CreateTable { table } => table.columns.iter().find(|c| too_long(c)).map(|c| (&table.name, c)),
+            Change::CreateTable { table } => {
+                table.columns.iter().find_map(|c| too_long(c).map(|n| (&table.name, c, n)))
+            }
             Change::AddColumn { table, column, .. } | Change::AlterColumn { table, to: column, .. } => {
-                too_long(column).then_some((table, column))
+                too_long(column).map(|n| (table, column, n))
             }
             _ => None,
         };
-        if let Some((table, column)) = found {
+        if let Some((table, column, length)) = found {
             return Err(MakeError::VarcharTooLong {
                 table: table.clone(),
                 column: column.name.clone(),
-                length: match column.ty {
-                    ColumnType::Varchar(n) => n,
-                    _ => 0,
-                },
+                length,
                 max,
                 dialect,
             });
@@ -944,9 +947,8 @@ fn check_checks_on_changing_columns(dialect: Dialect, compared: &Compared) -> Re
     if compared.changes.is_empty() || !crate::types::of(dialect).check_refuses_changing_columns() {
         return Ok(());
     }
-    let touched = |name: &str| compared.changes.iter().any(|c| c.table() == name);
     let changes = |a: FkAction| matches!(a, FkAction::Cascade | FkAction::SetNull | FkAction::SetDefault);
-    for t in compared.new.tables.iter().filter(|t| touched(&t.name)) {
+    for t in compared.new.tables.iter().filter(|t| touches(compared, &t.name)) {
         for check in &t.checks {
             for name in identifiers(&check.expr) {
                 let Some(column) = t.columns.iter().find(|c| c.name.eq_ignore_ascii_case(&name)) else { continue };
@@ -970,6 +972,12 @@ fn check_checks_on_changing_columns(dialect: Dialect, compared: &Compared) -> Re
         }
     }
     Ok(())
+}
+
+/// Whether a change of the migration is to table `name` (a table the database has already, and has accepted, is
+/// not judged again).
+fn touches(compared: &Compared, name: &str) -> bool {
+    compared.changes.iter().any(|c| c.table() == name)
 }
 
 /// The identifiers a MySQL expression names: bare words and backquoted names, strings (single or double quotes)
@@ -1017,10 +1025,9 @@ fn check_key_collations(dialect: Dialect, compared: &Compared) -> Result<(), Mak
     }
     let new = &compared.new;
     // Keys of the tables the migration touches (a key the database has already was accepted by it).
-    let touched = |name: &str| compared.changes.iter().any(|c| c.table() == name);
     for t in &new.tables {
         for key in &t.foreign_keys {
-            if !touched(&t.name) && !touched(&key.ref_table) {
+            if !touches(compared, &t.name) && !touches(compared, &key.ref_table) {
                 continue;
             }
             let Some(parent) = new.table(&key.ref_table) else { continue };
