@@ -27,6 +27,41 @@ fn write(root: &Path, files: &[(String, String)]) -> std::path::PathBuf {
     write_migrations(root, "primary", &refs)
 }
 
+/// `new` never writes a file that the tool then reads otherwise or refuses: a description that reads as a section
+/// line or a directive, one too long for a file name, a version past the last a file name can carry.
+#[test]
+fn new_writes_only_files_the_tool_reads_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    assert_eq!(cli(root, &["init"]).code, 0);
+    for description in ["upgrade", "rollback", "dbwarden: irreversible", "dbwarden: foo"] {
+        let out = cli(root, &["new", description]);
+        assert_eq!(out.code, 0, "{description}: {out:?}");
+    }
+    let long = "word ".repeat(60);
+    let out = cli(root, &["--json", "new", &long]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let path = out.json()["path"].as_str().unwrap().to_string();
+    assert!(Path::new(&path).file_name().unwrap().len() < 120, "{path}");
+    let folder = root.join("migrations/primary");
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let file = dbwarden::MigrationFile::parse(&name, &std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(file.directives, Default::default(), "{name}: no directive but what was written by hand");
+    }
+    let out = cli(root, &["migrate", "--dry-run"]);
+    assert!(out.code == 0 && out.stdout.matches("would apply").count() == 5, "{out:?}");
+    // After the last version a file name can carry, `new` refuses (it wrote a file every command then refused).
+    std::fs::write(folder.join("primary__999999999999999999_last.sql"), "-- upgrade\n-- rollback\n").unwrap();
+    let out = cli(root, &["new", "next"]);
+    assert!(out.code == 2 && out.stderr.contains("no version comes after it"), "{out:?}");
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 6, "nothing written");
+    // A URL its driver cannot read is named as the --url's.
+    let out = cli(root, &["--url", "postgres://u:s3cret@h:99999/d", "status"]);
+    assert!(out.code == 2 && out.stderr.contains("--url `postgres://u:***@h:99999/d`: invalid port number"), "{out:?}");
+}
+
 #[test]
 fn init_new_migrate_status_rollback_on_the_sqlite_default() {
     let dir = tempfile::tempdir().unwrap();
@@ -476,6 +511,42 @@ async fn init_under_a_database_url_of_another_server() {
     let out = with_url(&["migrate"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(db.recorded().await, ["0001"], "applied on the server DATABASE_URL names");
+}
+
+/// MariaDB's errors (a refused login, a refused connection, a malformed URL) never show the password either.
+#[tokio::test]
+async fn mysql_passwords_never_reach_output_or_logs() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let dir = write(db.dir.path(), &portable(1));
+    let dir = dir.to_str().unwrap();
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_password(Some("Pw1secret")).unwrap();
+    let with_password = url.to_string();
+    url.set_password(None).unwrap();
+    let in_query = format!("{url}?password=Pw2secret");
+    let mut unreachable = url::Url::parse(&with_password).unwrap();
+    unreachable.set_port(Some(1)).unwrap();
+    let one_slash = format!("mysql:/{}", with_password.split_once("://").unwrap().1);
+    // (root has no password here: a login with one is refused, which must not echo it.)
+    let runs: [(&str, &[&str], i32); 6] = [
+        (&with_password, &["-vvv", "migrate"], 2),
+        (&with_password, &["--json", "status"], 2),
+        // (The driver reads no password from the query: root logs in without one.)
+        (&in_query, &["-vvv", "history"], 0),
+        (unreachable.as_str(), &["-vvv", "migrate"], 2),
+        (&one_slash, &["--json", "status"], 2),
+        (&one_slash, &["-vvv", "lock-status"], 2),
+    ];
+    for (url, command, code) in runs {
+        let out = cli(db.dir.path(), &[&["--url", url, "--migrations-dir", dir][..], command].concat());
+        assert_eq!(out.code, code, "{command:?}: {out:?}");
+        for secret in ["Pw1secret", "Pw2secret"] {
+            assert!(
+                !out.stdout.contains(secret) && !out.stderr.contains(secret),
+                "{command:?} printed {secret}: {out:?}"
+            );
+        }
+    }
 }
 
 /// A password in `--url` (in the user part or as `?password=`) never reaches stdout, stderr or the logs, on success
@@ -940,14 +1011,15 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
         let dir = slow_migration(&db, 4, "slow_done");
         let args = ["--url", db.url.as_str(), "--migrations-dir", dir.as_str()];
 
-        // 1. A waiter times out and names the holder (its pid).
+        // 1. A waiter times out and names the holder (its host and pid).
         let mut holder = spawn_migrate(&db, &db.url, &dir);
         let status = wait_until_held(db.dir.path(), &db.url, &dir).await;
         assert_eq!(status["holder"]["pid"].as_u64(), Some(holder.id() as u64), "{dialect}: {status}");
         let waiter = cli(db.dir.path(), &[&args[..], &["migrate", "--lock-timeout", "1s"]].concat());
         assert_eq!(waiter.code, 2, "{dialect}: {waiter:?}");
+        let host = dbwarden::lock::LockHolder::me().host;
         assert!(
-            waiter.stderr.contains(&format!("pid {}", holder.id())) && waiter.stderr.contains("since"),
+            waiter.stderr.contains(&format!("pid {} on {host}", holder.id())) && waiter.stderr.contains("since"),
             "{dialect}: {}",
             waiter.stderr
         );
@@ -1014,6 +1086,31 @@ async fn lock_timeout_names_the_holder_force_unlock_and_killed_holder() {
             assert_eq!(forced.code, 0, "{forced:?}");
             let lock = cli(db.dir.path(), &[&args[..], &["--json", "lock-status"]].concat()).json();
             assert!(lock["held"] == false && lock["holder"].is_null(), "{lock}");
+        }
+    }
+}
+
+/// A holder SIGKILLed in the middle of a long statement frees the lock long before that statement would have ended
+/// (PostgreSQL checks the client's connection every second, MariaDB notices it in SLEEP, SQLite's lock row names a
+/// process that is gone). 60 s statements, 20 s allowed.
+#[tokio::test]
+async fn a_holder_killed_mid_statement_frees_the_lock_before_the_statement_would_end() {
+    for dialect in ALL {
+        let db = TestDb::new(dialect).await;
+        let dir = slow_migration(&db, 60, "never_done");
+        let mut holder = spawn_migrate(&db, &db.url, &dir);
+        wait_until_held(db.dir.path(), &db.url, &dir).await;
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        let killed = Instant::now();
+        loop {
+            let status = cli(db.dir.path(), &["--url", &db.url, "--migrations-dir", &dir, "--json", "lock-status"]);
+            // (SQLite: a row whose process is gone is not held; the next run takes it over.)
+            if status.json()["held"] == false {
+                break;
+            }
+            assert!(killed.elapsed() < Duration::from_secs(20), "{dialect}: still held: {}", status.stdout);
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }

@@ -252,15 +252,20 @@ async fn failure_reports_the_line_releases_the_lock_and_resumes(dialect: Dialect
         assert!(sql.contains("all 2 statements ran before") && !sql.contains("resumes"), "{sql}");
         std::fs::write(dir.join("app__0002_broken.sql"), two.replace("CREATE TABLE t2 (id INTEGER);\n", "")).unwrap();
         let refused = migrator(&dir).dry_run(true).run(db.url.as_str()).await;
-        assert!(matches!(refused, Err(Error::Partial { done: 2, total: 1, .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Err(Error::RanStatementsEdited { ran: 2, total: 1, rollback: false, .. })),
+            "{refused:?}"
+        );
         // Fixing the failed statement but also changing one that ran: resuming would skip the changed statement
         // and record the file as applied. Refused, naming the file.
         std::fs::write(dir.join("app__0002_broken.sql"), fixed.replace("CREATE TABLE t1", "CREATE TABLE t1_renamed"))
             .unwrap();
         match m.run(db.url.as_str()).await {
-            Err(Error::Partial { file, state, .. }) => {
-                assert_eq!(file, "app__0002_broken.sql");
-                assert!(state.contains("statements 1 to 2, which ran, have changed"), "{state}");
+            Err(e @ Error::RanStatementsEdited { ran: 2, total: 3, rollback: false, .. }) => {
+                let message = e.to_string();
+                assert!(message.starts_with("app__0002_broken.sql: the upgrade stopped part-way after statement 2, and statements 1 to 2, which ran, have changed"), "{message}");
+                let hint = e.hint().unwrap();
+                assert!(hint.contains("restore statements 1 to 2") && hint.contains("dbwarden repair"), "{hint}");
             }
             other => panic!("expected a refusal, got {other:?}"),
         }

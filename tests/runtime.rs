@@ -200,6 +200,35 @@ async fn lock_rides_release_the_lock_when_their_sql_fails() {
     }
 }
 
+/// TLS: PostgreSQL here serves it (Debian's snakeoil certificate), and `sslmode=require` makes the migration's own
+/// session use it (a build without TLS failed: "SQLx was built without TLS support enabled").
+#[tokio::test]
+async fn postgres_over_tls() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    let text = "-- upgrade\nCREATE TABLE tls_seen AS SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid();\n\
+                -- rollback\nDROP TABLE tls_seen;\n";
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_tls.sql", text)]);
+    let url = format!("{}{}sslmode=require", db.url, if db.url.contains('?') { "&" } else { "?" });
+    Migrator::new(Source::dir(&dir)).run(url.as_str()).await.unwrap();
+    assert_eq!(db.strings("SELECT CAST(ssl AS TEXT) FROM tls_seen").await, ["true"]);
+}
+
+/// A holder row written before what rides with taking the lock failed (on MySQL they are separate statements) goes
+/// with the lock: it stayed behind, "held", and `lock-status` reported a stale holder.
+#[tokio::test]
+async fn a_failed_ride_along_leaves_no_holder_row() {
+    let db = TestDb::new(Dialect::MySql).await;
+    let text = "-- upgrade\nCREATE TABLE a (id INTEGER);\n-- rollback\nDROP TABLE a;\n";
+    let dir = write_migrations(db.dir.path(), "app", &[("app__0001_a.sql", text)]);
+    // MySQL refuses a table name of 80 characters when the ride-along creates the history table.
+    let m = Migrator::new(Source::dir(&dir)).table("x".repeat(80));
+    let err = m.run(db.url.as_str()).await.unwrap_err();
+    assert!(err.to_string().contains("recording the lock holder"), "{err}");
+    assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR) FROM dbwarden_lock").await, ["0"]);
+    let status = m.lock_status(db.url.as_str()).await.unwrap();
+    assert!(!status.held && status.holder.is_none(), "{status:?}");
+}
+
 /// A file on disk that the binary does not embed is reported, never silently ignored.
 #[test]
 fn files_added_after_the_build_are_reported() {
@@ -221,8 +250,35 @@ fn files_added_after_the_build_are_reported() {
         fingerprint: None,
     }));
     assert_eq!(set.files_missing_from_binary(), ["app__0002_new.sql"]);
-    let loaded = Source::Embedded(set).load().unwrap();
+    // Loading the set warns (through the application's tracing subscriber), naming the file and what to do.
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let writer = {
+        let logs = logs.clone();
+        move || Log(logs.clone())
+    };
+    let subscriber = tracing_subscriber::fmt().with_writer(writer).with_ansi(false).finish();
+    let loaded = tracing::subscriber::with_default(subscriber, || Source::Embedded(set).load().unwrap());
     assert_eq!(loaded.not_embedded, ["app__0002_new.sql"]);
+    let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("WARN")
+            && logs.contains("migration files on disk are not in this binary; rebuild it")
+            && logs.contains("app__0002_new.sql"),
+        "{logs}"
+    );
+}
+
+/// A log writer into a shared buffer.
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The start-up fast path (a read through the pool when nothing is pending) never hides anything: an edited file,
@@ -410,7 +466,9 @@ async fn mysql_rollback_resume_checks_the_statements_that_ran() {
     std::fs::write(dir.join("app__0001_x.sql"), text(&fixed.replace("DROP TABLE c", "DROP TABLE IF EXISTS c2")))
         .unwrap();
     match m.rollback(db.url.as_str(), dbwarden::RollbackTo::Version(0)).await {
-        Err(dbwarden::Error::Partial { state, .. }) => assert!(state.contains("rollback statements 1 to 1"), "{state}"),
+        Err(e @ dbwarden::Error::RanStatementsEdited { rollback: true, ran: 1, total: 2, .. }) => {
+            assert!(e.hint().unwrap().contains("restore rollback statements 1 to 1"), "{e}")
+        }
         other => panic!("{other:?}"),
     }
     std::fs::write(dir.join("app__0001_x.sql"), text(&fixed)).unwrap();

@@ -38,6 +38,23 @@ impl Dialect {
     pub fn transactional_ddl(self) -> bool {
         !matches!(self, Dialect::MySql)
     }
+
+    /// Whether `name` is too long for a table name: PostgreSQL cuts a name past 63 bytes without a word (two long
+    /// names can become one), MySQL refuses one past 64 characters; SQLite has no limit.
+    ///
+    /// ```
+    /// use dbwarden_core::Dialect;
+    /// assert!(Dialect::Postgres.name_too_long(&"x".repeat(64)));
+    /// assert!(!Dialect::MySql.name_too_long(&"x".repeat(64)));
+    /// assert!(!Dialect::Sqlite.name_too_long(&"x".repeat(500)));
+    /// ```
+    pub fn name_too_long(self, name: &str) -> bool {
+        match self {
+            Dialect::Postgres => name.len() > 63,
+            Dialect::MySql => name.chars().count() > 64,
+            Dialect::Sqlite => false,
+        }
+    }
 }
 
 impl fmt::Display for Dialect {

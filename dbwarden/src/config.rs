@@ -46,7 +46,7 @@ struct RawDatabase {
     kind: Option<Spanned<String>>,
     url: Option<Spanned<String>>,
     url_env: Option<Spanned<String>>,
-    migrations_dir: Option<String>,
+    migrations_dir: Option<Spanned<String>>,
     tables: Option<Vec<String>>,
     migration_table: Option<Spanned<String>>,
     lock_timeout: Option<Spanned<String>>,
@@ -157,8 +157,30 @@ impl Config {
             if !valid_name(&name) {
                 return Err(invalid(db.name.span().start, format!("name `{name}` must match [a-zA-Z][a-zA-Z0-9_]*")));
             }
-            if databases.iter().any(|d: &DatabaseConfig| d.name == name) {
-                return Err(invalid(db.name.span().start, format!("a second database named `{name}`")));
+            if let Some(other) = databases.iter().find(|d: &&DatabaseConfig| d.name.eq_ignore_ascii_case(&name)) {
+                return Err(invalid(
+                    db.name.span().start,
+                    match other.name == name {
+                        true => format!("a second database named `{name}`"),
+                        // They would share DBWARDEN_<NAME>_URL, and a folder on a case-blind file system.
+                        false => format!(
+                            "database `{name}` differs from `{}` only in case: both would read {}; rename one",
+                            other.name,
+                            format_args!("DBWARDEN_{}_URL", name.to_ascii_uppercase())
+                        ),
+                    },
+                ));
+            }
+            if let Some(d) = db.default.as_ref().filter(|d| *d.get_ref()) {
+                if let Some(first) = databases.iter().find(|d| d.default) {
+                    return Err(invalid(
+                        d.span().start,
+                        format!(
+                            "database `{name}` is marked `default = true`, and so is `{}`: mark exactly one",
+                            first.name
+                        ),
+                    ));
+                }
             }
             let default = db.default.as_ref().map_or(only_one, |d| *d.get_ref());
             let env_key = format!("DBWARDEN_{}_URL", name.to_ascii_uppercase());
@@ -260,7 +282,13 @@ impl Config {
             config.default = default;
             config.unresolved = unresolved;
             if let Some(dir) = db.migrations_dir {
-                config.migrations_dir = PathBuf::from(dir);
+                if dir.get_ref().trim().is_empty() {
+                    return Err(invalid(
+                        dir.span().start,
+                        format!("migrations_dir must not be empty; leave it out for the default, migrations/{name}"),
+                    ));
+                }
+                config.migrations_dir = PathBuf::from(dir.into_inner());
             }
             if let Some(base) = base.filter(|_| config.migrations_dir.is_relative()) {
                 config.migrations_dir = base.join(&config.migrations_dir);
@@ -278,6 +306,26 @@ impl Config {
                              the session's schema (PostgreSQL: set search_path, e.g. ?options=-csearch_path%3D{})",
                             table.get_ref(),
                             table.get_ref().split('.').next().unwrap_or_default()
+                        ),
+                    ));
+                }
+                let own = [crate::lock::LOCK_TABLE, crate::head::HEAD_TABLE];
+                if let Some(own) = own.iter().find(|t| t.eq_ignore_ascii_case(table.get_ref())) {
+                    return Err(invalid(
+                        table.span().start,
+                        format!(
+                            "migration_table = \"{}\" is dbwarden's own {own} table: name another",
+                            table.get_ref()
+                        ),
+                    ));
+                }
+                if dialect.name_too_long(table.get_ref()) {
+                    return Err(invalid(
+                        table.span().start,
+                        format!(
+                            "migration_table = \"{}\" is longer than a {dialect} table name can be (63 bytes on \
+                             PostgreSQL, 64 characters on MySQL): name a shorter one",
+                            table.get_ref()
                         ),
                     ));
                 }
@@ -322,9 +370,12 @@ impl Config {
             config.dev_url = db.dev_url.map(|u| rebased_sqlite_url(u.get_ref(), base));
             databases.push(config);
         }
-        let defaults = databases.iter().filter(|d| d.default).count();
-        if defaults != 1 {
-            return Err(invalid(0, format!("{defaults} databases are marked `default = true`; mark exactly one")));
+        // (Two defaults were named above, at the second one's line.)
+        if !databases.iter().any(|d| d.default) {
+            return Err(invalid(
+                0,
+                format!("none of the {} databases is marked `default = true`; mark exactly one", databases.len()),
+            ));
         }
         Ok(Config { origin: file.into(), databases })
     }
@@ -429,14 +480,27 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     Some(match unit.trim() {
         "ms" => Duration::from_millis(n),
         "" | "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
+        // (Checked: a number of hours past u64 seconds is a bad value, not an overflow.)
+        "m" => Duration::from_secs(n.checked_mul(60)?),
+        "h" => Duration::from_secs(n.checked_mul(3600)?),
         _ => return None,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_parse_and_overflow_is_a_bad_value() {
+        use std::time::Duration;
+        assert_eq!(super::parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(super::parse_duration(" 2m"), Some(Duration::from_secs(120)));
+        assert_eq!(super::parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(super::parse_duration("18446744073709551615s"), Some(Duration::from_secs(u64::MAX)));
+        for bad in ["18446744073709551615h", "307445734561825861m", "99999999999999999999", "-1s", "1.5s", "1d", ""] {
+            assert_eq!(super::parse_duration(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn paths_in_a_file_elsewhere_are_relative_to_it() {
         use std::path::Path;
@@ -521,6 +585,37 @@ mod tests {
                 1,
                 "exactly one",
             ),
+            (
+                "[[database]]\nname = \"a\"\ndefault = true\nurl = \"sqlite://a\"\n[[database]]\nname = \"b\"\n\
+                 url = \"sqlite://b\"\ndefault = true\n",
+                8,
+                "so is `a`",
+            ),
+            (
+                "[[database]]\nname = \"Primary\"\nurl = \"sqlite://a\"\n[[database]]\nname = \"PRIMARY\"\n\
+                 url = \"sqlite://b\"\n",
+                5,
+                "only in case: both would read DBWARDEN_PRIMARY_URL",
+            ),
+            ("[[database]]\nname = \"p\"\nurl = \"sqlite://a\"\nmigrations_dir = \" \"\n", 4, "must not be empty"),
+            ("[[database]]\nname = \"p\"\nurl = \"sqlite://a\"\nmigration_table = \"DBWarden_Lock\"\n", 4, "own"),
+            ("[[database]]\nname = \"p\"\nurl = \"sqlite://a\"\nmigration_table = \"dbwarden_head\"\n", 4, "own"),
+            (
+                &format!(
+                    "[[database]]\nname = \"p\"\nurl = \"mysql://h/d\"\nmigration_table = \"{}\"\n",
+                    "x".repeat(65)
+                ),
+                4,
+                "longer than a mysql table name",
+            ),
+            (
+                &format!(
+                    "[[database]]\nname = \"p\"\nurl = \"postgres://h/d\"\nmigration_table = \"{}\"\n",
+                    "é".repeat(32)
+                ),
+                4,
+                "longer than a postgresql table name",
+            ),
         ];
         for (text, line, needle) in cases {
             match parse(text) {
@@ -583,5 +678,16 @@ mod tests {
             e.to_string().starts_with("DATABASE_URL: the url's scheme (mysql) does not match type `sqlite`"),
             "{e}"
         );
+        // A URL its driver cannot read (a bad port, host or option) is named by its source the same way.
+        let untyped = text.replace("type = \"sqlite\"\n", "");
+        let bad_port = untyped.replace("sqlite://a.db", "postgres://u:pw@h:99999/d");
+        let e = Config::parse(&bad_port, "f", |_| None).unwrap_err();
+        assert_eq!(e.to_string(), "f:3: url: `postgres://u:***@h:99999/d`: invalid port number");
+        let e = Config::parse(&untyped, "f", |k| (k == "DATABASE_URL").then(|| "postgres://h/d?sslmode=x".into()))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("DATABASE_URL: `postgres://h/d?sslmode=x`: "), "{e}");
+        let e =
+            Config::parse(&from_var, "f", |k| (k == "MY_URL").then(|| "mysql://r:pw@[::1:3306/d".into())).unwrap_err();
+        assert!(e.to_string().starts_with("MY_URL: `mysql://r:***@[::1:3306/d`: "), "{e}");
     }
 }

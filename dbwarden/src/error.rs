@@ -176,6 +176,12 @@ pub enum Error {
     /// A file that took the version of an applied migration it is not (another branch's file, numbered alike).
     #[error("{file} has the version of {applied}, which is applied and is another migration; a rollback would run the wrong rollback section")]
     VersionTaken { file: String, applied: String },
+    /// A new migration would need a version past the highest a file name can carry (18 digits).
+    #[error(
+        "{newest} has version {}, the highest a migration file name can carry: no version comes after it",
+        dbwarden_core::file::Version::MAX
+    )]
+    NoVersionAfter { newest: String },
     /// Applied migrations whose files are gone.
     #[error("applied migration(s) have no file any more: {}", .versions.join(", "))]
     Missing { versions: Vec<String> },
@@ -185,6 +191,10 @@ pub enum Error {
     /// A migration half applied or half rolled back by an earlier run (MySQL or `no-transaction`).
     #[error("{file}: an earlier run stopped part-way ({state}: {done} of {total} statements ran)")]
     Partial { file: String, state: String, done: usize, total: usize },
+    /// A migration stopped part-way whose statements that ran are no longer the file's (changed, or fewer now):
+    /// resuming would skip what the file now says.
+    #[error("{file}: the {section} stopped part-way after statement {ran}, and {}", if *.total < *.ran { format!("the section now has only {total} statement(s)") } else { format!("statements 1 to {ran}, which ran, have changed in the file since") }, section = if *.rollback { "rollback" } else { "upgrade" })]
+    RanStatementsEdited { file: String, rollback: bool, ran: usize, total: usize },
     /// The lock could not be taken in time.
     #[error("timed out after {} waiting for the migration lock held by {holder}", waited(*.waited_ms))]
     LockTimeout { waited_ms: u64, holder: LockHolderDescription },
@@ -234,7 +244,7 @@ pub enum Error {
     #[error("the scratch database {url} is not empty ({} object(s): {}); verify needs an empty one", .objects.len(), .objects.join(", "))]
     ScratchNotEmpty { url: String, objects: Vec<String> },
     /// The migrations folder does not exist (a typo, or run from another directory).
-    #[error("{}: no such migrations folder", .path.display())]
+    #[error("{}: no such migrations folder{}", .path.display(), if .path.is_file() { " (it is a file)" } else { "" })]
     NoMigrationsDir { path: std::path::PathBuf },
     /// The migrations folder holds no migration files but its sub-folders do: it is the root of
     /// `migrations/<db>/`, not one database's folder (`--migrations-dir migrations` for `migrations/app`).
@@ -344,6 +354,9 @@ impl Error {
                  finish"
                     .into()
             }
+            Error::NoVersionAfter { .. } => "renumber the migrations that are not applied anywhere yet with smaller \
+                 versions (`new` and `make-migrations` take the newest version plus one)"
+                .into(),
             Error::VersionTaken { file, applied } => format!(
                 "give {file} the next free version (renumber it), and restore {applied}, whose rollback section this \
                  needs"
@@ -355,6 +368,11 @@ impl Error {
             Error::OutOfOrder { .. } => "give it a version after the newest applied one, or pass --out-of-order to apply it anyway".into(),
             // Only the step that can finish it: after `rollback` refused a part-way upgrade, "or run rollback" read
             // as a contradiction.
+            Error::RanStatementsEdited { rollback, ran, .. } => format!(
+                "restore {}statements 1 to {ran} as they ran (only the statements after them may change), or undo what \
+                 they did by hand and run `dbwarden repair`, which forgets the part-way record",
+                if *rollback { "rollback " } else { "" }
+            ),
             Error::Partial { state, .. } if state.starts_with("rollback") => "run `dbwarden rollback` to finish it; `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
             Error::Partial { .. } => "run `dbwarden migrate` to finish the upgrade; `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
             Error::LockTimeout { .. } => "wait for that run to finish; if it is dead, `dbwarden lock-status` shows it and `dbwarden unlock --force` releases it".into(),

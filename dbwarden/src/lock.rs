@@ -265,7 +265,8 @@ pub(crate) async fn acquire(
                     result = backend.execute(&record).await;
                 }
                 if let Err(e) = result {
-                    let _ = backend.unlock(namespace, "").await;
+                    // (On MySQL the row may have been written before `then` failed: it must not stay, "held".)
+                    let _ = backend.unlock(namespace, &delete_sql(d, namespace, Some(&me.owner))).await;
                     return Err(Error::db("recording the lock holder")(e));
                 }
             }

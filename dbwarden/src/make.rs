@@ -1099,8 +1099,11 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     };
     let description =
         if options.description.trim().is_empty() { describe(&changes) } else { options.description.clone() };
-    let next = files(db)?.newest.map_or(0, |(v, _)| v) + 1;
-    let filename = format!("{}__{:04}_{}.sql", db.name, next, dbwarden_core::file::slugify(&description));
+    let next = match files(db)?.newest {
+        None => dbwarden_core::file::Version(1),
+        Some((v, newest)) => dbwarden_core::file::Version(v).next().ok_or(Error::NoVersionAfter { newest })?,
+    };
+    let filename = format!("{}__{next}_{}.sql", db.name, dbwarden_core::file::slugify(&description));
     let path = db.migrations_dir.join(&filename);
     let text = format!("{}\n{text}", dbwarden_core::file::title_line(&description));
     report.steps = steps(db.dialect, &changes);

@@ -2,14 +2,28 @@
 
 use dbwarden_core::Dialect;
 
-/// A URL whose scheme dbwarden does not know.
+/// A URL dbwarden cannot use: its scheme is unknown, or its driver cannot read it (a bad port, host or option).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{masked}`: unknown database URL scheme; use postgres://, mysql://, mariadb:// or sqlite://")]
-pub struct UnknownScheme {
-    masked: String,
+#[non_exhaustive]
+pub enum BadUrl {
+    /// The scheme is none of dbwarden's.
+    #[error("`{masked}`: unknown database URL scheme; use postgres://, mysql://, mariadb:// or sqlite://")]
+    UnknownScheme {
+        /// The URL, its password masked.
+        masked: String,
+    },
+    /// The driver refuses the rest of it.
+    #[error("`{masked}`: {reason}")]
+    Malformed {
+        /// The URL, its password masked.
+        masked: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
-/// The dialect a URL speaks, from its scheme.
+/// The dialect a URL speaks, from its scheme; the rest of the URL is read as its driver will read it, so that a
+/// bad port, host or option is reported here, where the caller can say where the URL came from.
 ///
 /// ```
 /// use dbwarden::url::dialect_of;
@@ -17,11 +31,25 @@ pub struct UnknownScheme {
 /// assert_eq!(dialect_of("postgresql://u:secret@h/db").unwrap(), Dialect::Postgres);
 /// assert_eq!(dialect_of("sqlite:app.db").unwrap(), Dialect::Sqlite);
 /// assert!(dialect_of("oracle://h/db").unwrap_err().to_string().contains("oracle://h/db"));
+/// let bad_port = dialect_of("postgres://u:secret@h:99999/db").unwrap_err().to_string();
+/// assert_eq!(bad_port, "`postgres://u:***@h:99999/db`: invalid port number");
 /// ```
-pub fn dialect_of(url: &str) -> Result<Dialect, UnknownScheme> {
-    url.split_once(':')
+pub fn dialect_of(url: &str) -> Result<Dialect, BadUrl> {
+    use std::str::FromStr;
+    let dialect = url
+        .split_once(':')
         .and_then(|(scheme, _)| Dialect::from_url_scheme(scheme))
-        .ok_or_else(|| UnknownScheme { masked: mask(url) })
+        .ok_or_else(|| BadUrl::UnknownScheme { masked: mask(url) })?;
+    let read = match dialect {
+        Dialect::Postgres => sqlx::postgres::PgConnectOptions::from_str(url).map(drop),
+        Dialect::MySql => sqlx::mysql::MySqlConnectOptions::from_str(url).map(drop),
+        Dialect::Sqlite => sqlx::sqlite::SqliteConnectOptions::from_str(url).map(drop),
+    };
+    read.map(|()| dialect).map_err(|e| {
+        let reason = e.to_string();
+        let reason = reason.strip_prefix("error with configuration: ").unwrap_or(&reason);
+        BadUrl::Malformed { masked: mask(url), reason: mask_in_text(reason) }
+    })
 }
 
 /// The URL with its password replaced by `***`. A malformed URL (`postgres:/u:pw@h`, `postgres//u:pw@h`) is masked

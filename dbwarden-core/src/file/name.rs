@@ -13,6 +13,20 @@ use super::FormatError;
 pub struct Version(pub u64);
 
 impl Version {
+    /// The highest version a file name can carry (18 digits).
+    pub const MAX: Version = Version(999_999_999_999_999_999);
+
+    /// The version after this one, or `None` past [`Version::MAX`] (a file name could not carry it).
+    ///
+    /// ```
+    /// use dbwarden_core::file::Version;
+    /// assert_eq!(Version(41).next(), Some(Version(42)));
+    /// assert_eq!(Version::MAX.next(), None);
+    /// ```
+    pub fn next(self) -> Option<Version> {
+        (self < Version::MAX).then(|| Version(self.0 + 1))
+    }
+
     /// Parses a string of ASCII digits (leading zeros allowed).
     pub fn parse(text: &str) -> Option<Version> {
         if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -134,13 +148,18 @@ fn valid_slug(slug: &str) -> bool {
     !slug.is_empty() && slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Turns a description into a slug: lower-case ASCII words joined by `_`; empty => `untitled`.
+/// The longest slug [`slugify`] makes, in characters (a file name has room for 255 bytes on most file systems).
+pub const MAX_SLUG: usize = 80;
+
+/// Turns a description into a slug: lower-case ASCII words joined by `_`; empty => `untitled`; cut after the last
+/// whole word within [`MAX_SLUG`] characters.
 ///
 /// ```
 /// use dbwarden_core::file::slugify;
 /// assert_eq!(slugify("Create Users & Posts!"), "create_users_posts");
 /// assert_eq!(slugify("  "), "untitled");
 /// assert_eq!(slugify("Añadir índice único"), "anadir_indice_unico");
+/// assert_eq!(slugify(&"word ".repeat(60)).len(), 79);
 /// ```
 pub fn slugify(description: &str) -> String {
     // Latin letters with accents keep their base letter (`añadir índice` -> `anadir_indice`, not `a_adir_ndice`).
@@ -151,10 +170,24 @@ pub fn slugify(description: &str) -> String {
         .map(|w| w.to_ascii_lowercase())
         .collect();
     if words.is_empty() {
-        "untitled".to_string()
-    } else {
-        words.join("_")
+        return "untitled".to_string();
     }
+    let mut slug = String::new();
+    for word in words {
+        let sep = usize::from(!slug.is_empty());
+        if slug.len() + sep + word.len() > MAX_SLUG {
+            // A first word longer than the limit is cut; a later one is left out.
+            if slug.is_empty() {
+                slug = word[..MAX_SLUG].to_string();
+            }
+            break;
+        }
+        if sep == 1 {
+            slug.push('_');
+        }
+        slug.push_str(&word);
+    }
+    slug
 }
 
 /// The base letter of a Latin letter with an accent (Latin-1 and Latin Extended-A's common ones); others as they are.
@@ -193,26 +226,66 @@ fn fold_accent(c: char) -> char {
 }
 
 /// A description as the file's first line, `-- <title>`: white space (line breaks too) and control characters
-/// collapse to single spaces, so a description can never end the comment and put text before `-- upgrade`.
+/// collapse to single spaces, so a description can never end the comment and put text before `-- upgrade`; a
+/// title the header would read as a section line or a directive (`upgrade`, `dbwarden: irreversible`) is written
+/// after `Migration: `, so it stays a title.
 ///
 /// ```
 /// use dbwarden_core::file::title_line;
 /// assert_eq!(title_line("first line\nDROP TABLE a;"), "-- first line DROP TABLE a;");
 /// assert_eq!(title_line(" \t"), "-- untitled");
+/// assert_eq!(title_line("Upgrade"), "-- Migration: Upgrade");
+/// assert_eq!(title_line("dbwarden: irreversible"), "-- Migration: dbwarden: irreversible");
 /// ```
 pub fn title_line(description: &str) -> String {
     let words: Vec<&str> =
         description.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect();
     if words.is_empty() {
-        "-- untitled".to_string()
-    } else {
-        format!("-- {}", words.join(" "))
+        return "-- untitled".to_string();
+    }
+    let line = format!("-- {}", words.join(" "));
+    match super::parse::is_prose(&line) {
+        true => line,
+        false => format!("-- Migration: {}", words.join(" ")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_title_never_reads_as_a_section_line_or_a_directive() {
+        for description in [
+            "upgrade",
+            "ROLLBACK",
+            "dbwarden: irreversible",
+            "dbwarden: foo",
+            "dbwarden no-transaction",
+            "@dbwarden:autocommit",
+            "depends_on: [\"0001\"]",
+            "renames [x]",
+            "Renames users.email to mail",
+            "add users",
+        ] {
+            let text = format!("{}\n-- upgrade\nSELECT 1;\n-- rollback\n", title_line(description));
+            let file = crate::file::MigrationFile::parse("p__0001_x.sql", &text)
+                .unwrap_or_else(|e| panic!("{description}: {e}\n{text}"));
+            assert_eq!(file.directives, Default::default(), "{description}");
+            assert!(text.contains(description), "{description}: {text}");
+        }
+        assert_eq!(title_line("Renames users.email to mail"), "-- Renames users.email to mail", "prose stays as it is");
+    }
+
+    #[test]
+    fn slugs_are_cut_at_a_word_and_versions_end() {
+        let long = slugify(&"migration ".repeat(20));
+        assert!(long.len() <= MAX_SLUG && long.ends_with("migration") && !long.contains("__"), "{long}");
+        assert_eq!(slugify(&"x".repeat(200)).len(), MAX_SLUG);
+        let name = format!("primary__{}_{long}.sql", Version::MAX);
+        assert_eq!(FileName::parse(&name).unwrap().version, Some(Version::MAX), "the last version parses");
+        assert_eq!(Version::MAX.next(), None);
+    }
 
     #[test]
     fn names() {

@@ -197,6 +197,12 @@ fn marker(line: &str) -> Option<Marker> {
     }
 }
 
+/// Whether a header line is a plain comment: neither a section line nor a directive (nor a near miss of one).
+pub(crate) fn is_prose(line: &str) -> bool {
+    let mut directives = Directives::default();
+    marker(line).is_none() && parse_header_line(line, &mut directives).is_ok() && directives == Directives::default()
+}
+
 fn parse_header_line(line: &str, directives: &mut Directives) -> Result<(), String> {
     if line.is_empty() {
         return Ok(());

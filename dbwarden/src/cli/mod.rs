@@ -335,7 +335,11 @@ impl From<Error> for Failure {
         // SPEC §5: 1 is "a check found something"; the checks that stop `migrate` and `rollback` before anything
         // runs (an applied file edited, a versioned file missing, a file older than the newest applied) are that.
         let code = match e {
-            Error::Edited { .. } | Error::VersionTaken { .. } | Error::Missing { .. } | Error::OutOfOrder { .. } => 1,
+            Error::Edited { .. }
+            | Error::RanStatementsEdited { .. }
+            | Error::VersionTaken { .. }
+            | Error::Missing { .. }
+            | Error::OutOfOrder { .. } => 1,
             _ => 2,
         };
         Failure { hint: e.hint(), message: e.to_string(), code }
@@ -371,7 +375,7 @@ fn chosen(cli: &Cli, name: Option<&str>, all: bool, need_url: bool) -> Result<Ve
     }
     let config = if let (Some(url), false) = (&cli.url, cli.config.exists()) {
         // Ad hoc: no config file at all.
-        let dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
+        let dialect = url::dialect_of(url).map_err(|e| Failure::usage(format!("--url {e}")))?;
         // The database of `--migrations-dir` is the one its files name (or the folder's own name), as for
         // `embed_migrations!` and `Source::dir`: the same lock and history namespace as the application's.
         let db_name = match (name, &cli.migrations_dir) {
@@ -386,7 +390,7 @@ fn chosen(cli: &Cli, name: Option<&str>, all: bool, need_url: bool) -> Result<Ve
     let mut chosen = if all { config.databases.clone() } else { vec![config.entry(name)?.clone()] };
     for db in &mut chosen {
         if let Some(url) = &cli.url {
-            db.dialect = url::dialect_of(url).map_err(|e| Failure::usage(e.to_string()))?;
+            db.dialect = url::dialect_of(url).map_err(|e| Failure::usage(format!("--url {e}")))?;
             db.url = url.clone();
         } else if need_url {
             // Another database's unset url_env is no concern of this one.
@@ -552,9 +556,13 @@ fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Resu
             return Err(Error::MigrationsInSubfolders { path: db.migrations_dir.clone(), subfolders }.into());
         }
     }
-    let next = resolved.iter().filter_map(|f| f.name.version).map(|v| v.0).max().unwrap_or(0) + 1;
+    let newest = resolved.iter().filter_map(|f| f.name.version.map(|v| (v, &f.filename))).max();
+    let next = match newest {
+        None => dbwarden_core::file::Version(1),
+        Some((v, file)) => v.next().ok_or_else(|| Failure::from(Error::NoVersionAfter { newest: file.clone() }))?,
+    };
     let slug = dbwarden_core::file::slugify(description);
-    let filename = format!("{}__{:04}_{slug}.sql", db.name, next);
+    let filename = format!("{}__{next}_{slug}.sql", db.name);
     let path = db.migrations_dir.join(&filename);
     std::fs::create_dir_all(&db.migrations_dir)
         .map_err(|e| Failure::usage(format!("{}: {e}", db.migrations_dir.display())))?;
@@ -563,7 +571,7 @@ fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Resu
         dbwarden_core::file::title_line(description)
     );
     std::fs::write(&path, text).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-    out.emit(&serde_json::json!({ "path": path, "version": format!("{next:04}") }), |_| {
+    out.emit(&serde_json::json!({ "path": path, "version": next.to_string() }), |_| {
         format!("wrote {}", path.display())
     });
     Ok(0)

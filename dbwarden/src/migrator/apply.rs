@@ -101,13 +101,9 @@ impl Migrator {
         let statements = file.statements(&file.upgrade, dialect)?;
         let total = statements.len();
         let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
+        let edited = || Error::RanStatementsEdited { file: file.filename.clone(), rollback: false, ran: resume, total };
         if resume > total {
-            return Err(Error::Partial {
-                file: file.filename.clone(),
-                state: "upgrade stopped part-way and the file now has fewer statements".into(),
-                done: resume,
-                total,
-            });
+            return Err(edited());
         }
         // Resuming runs statements resume+1.. of the file as it is now: the ones before must be those that ran
         // (only rows written since dbwarden recorded them can tell).
@@ -116,15 +112,7 @@ impl Migrator {
             row.filter(|r| resume > 0 && r.checksum_algorithm.as_deref() == Some(checksum::STATEMENTS_ALGORITHM))
         {
             if row.checksum.as_deref() != Some(ran.through(resume).as_str()) {
-                return Err(Error::Partial {
-                    file: file.filename.clone(),
-                    state: format!(
-                        "upgrade stopped part-way, and statements 1 to {resume}, which ran, have changed in the file since; \
-                         restore them (only statements after {resume} may change), or undo their effects by hand and run `dbwarden repair`"
-                    ),
-                    done: resume,
-                    total,
-                });
+                return Err(edited());
             }
         }
         let repeatable = file.name.kind != MigrationKind::Versioned;

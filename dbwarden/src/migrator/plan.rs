@@ -257,10 +257,10 @@ impl Migrator {
             let statements = file.statements(&file.upgrade, backend.dialect())?;
             if resume > statements.len() {
                 // What the run itself would refuse (see `apply_one`).
-                return Err(Error::Partial {
+                return Err(Error::RanStatementsEdited {
                     file: file.filename.clone(),
-                    state: "upgrade stopped part-way and the file now has fewer statements".into(),
-                    done: resume,
+                    rollback: false,
+                    ran: resume,
                     total: statements.len(),
                 });
             }

@@ -77,13 +77,10 @@ impl Migrator {
             if let Some(ran) = ran.filter(|_| resume > 0) {
                 let texts: Vec<&str> = statements.iter().take(resume).map(|s| s.sql).collect();
                 if texts.len() < resume || checksum::statements_checksum(&texts) != ran {
-                    return Err(Error::Partial {
+                    return Err(Error::RanStatementsEdited {
                         file: file.filename.clone(),
-                        state: format!(
-                            "rollback stopped part-way, and rollback statements 1 to {resume}, which ran, have changed \
-                             in the file since; restore them (only later statements may change)"
-                        ),
-                        done: resume,
+                        rollback: true,
+                        ran: resume,
                         total: statements.len(),
                     });
                 }
