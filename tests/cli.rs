@@ -62,6 +62,19 @@ fn new_writes_only_files_the_tool_reads_as_written() {
     assert!(out.code == 2 && out.stderr.contains("--url `postgres://u:***@h:99999/d`: invalid port number"), "{out:?}");
 }
 
+/// A history table name fine for the config's SQLite is checked again for the backend `--url` names.
+#[test]
+fn migration_table_is_checked_for_the_backend_the_url_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "h".repeat(100);
+    let config = format!("[[database]]\nname = \"primary\"\nurl = \"sqlite://a.db\"\nmigration_table = \"{long}\"\n");
+    std::fs::write(dir.path().join("dbwarden.toml"), config).unwrap();
+    std::fs::create_dir_all(dir.path().join("migrations/primary")).unwrap();
+    let out = cli(dir.path(), &["--url", "postgres://u:pw@127.0.0.1:1/d", "status"]);
+    assert!(out.code == 2 && out.stderr.contains("longer than a postgresql table name"), "{out:?}");
+    assert!(out.stderr.contains("(--url names a postgresql database)") && !out.stderr.contains(":pw@"), "{out:?}");
+}
+
 #[test]
 fn init_new_migrate_status_rollback_on_the_sqlite_default() {
     let dir = tempfile::tempdir().unwrap();

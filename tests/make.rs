@@ -989,8 +989,15 @@ async fn migrate_stops_before_a_migration_above_the_ceiling() {
         let status = run(root, url, &["--json", "status"]).json();
         assert_eq!((status["applied"].as_u64(), status["pending"].as_u64()), (Some(1), Some(2)), "{dialect}");
 
-        // Nothing applicable below the ceiling: still exit 3, nothing applied.
-        assert_eq!(run(root, url, &["migrate", "--ceiling", "warn"]).code, 3);
+        // Nothing applicable below the ceiling: still exit 3, nothing applied, and the database is in the report.
+        let out = run(root, url, &["migrate", "--ceiling", "warn"]);
+        assert!(out.code == 3 && !out.stdout.contains("up to date"), "{dialect}: {out:?}");
+        let out = run(root, url, &["--json", "migrate", "--ceiling", "warn"]);
+        assert_eq!(out.code, 3, "{dialect}: {out:?}");
+        let json = out.json();
+        assert_eq!(json["databases"][0]["database"], "primary", "{dialect}: {json}");
+        assert_eq!(json["databases"][0]["steps"].as_array().map(Vec::len), Some(0), "{dialect}: {json}");
+        assert!(json["stopped"][0].as_str().unwrap().contains("stopped before primary__0002"), "{dialect}: {json}");
         // A target that stops short of the dangerous file holds nothing back: exit 0.
         let out = run(root, url, &["migrate", "--ceiling", "warn", "--to-version", "1"]);
         assert_eq!(out.code, 0, "{dialect}: {out:?}");

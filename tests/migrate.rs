@@ -260,6 +260,9 @@ async fn failure_reports_the_line_releases_the_lock_and_resumes(dialect: Dialect
         // and record the file as applied. Refused, naming the file.
         std::fs::write(dir.join("app__0002_broken.sql"), fixed.replace("CREATE TABLE t1", "CREATE TABLE t1_renamed"))
             .unwrap();
+        // The dry run refuses as the run does (it printed "resumes at statement 3").
+        let refused = migrator(&dir).dry_run(true).run(db.url.as_str()).await;
+        assert!(matches!(refused, Err(Error::RanStatementsEdited { ran: 2, total: 3, .. })), "{refused:?}");
         match m.run(db.url.as_str()).await {
             Err(e @ Error::RanStatementsEdited { ran: 2, total: 3, rollback: false, .. }) => {
                 let message = e.to_string();

@@ -467,7 +467,11 @@ async fn mysql_rollback_resume_checks_the_statements_that_ran() {
         .unwrap();
     match m.rollback(db.url.as_str(), dbwarden::RollbackTo::Version(0)).await {
         Err(e @ dbwarden::Error::RanStatementsEdited { rollback: true, ran: 1, total: 2, .. }) => {
-            assert!(e.hint().unwrap().contains("restore rollback statements 1 to 1"), "{e}")
+            let hint = e.hint().unwrap();
+            assert!(
+                hint.contains("restore rollback statements 1 to 1") && hint.contains("finish the rollback by hand"),
+                "{hint}"
+            )
         }
         other => panic!("{other:?}"),
     }

@@ -109,13 +109,15 @@ impl Config {
     /// The configuration used when there is no file: SQLite `app.db` (or `DATABASE_URL`), migrations in
     /// `migrations/primary`.
     pub fn defaults(env: impl Fn(&str) -> Option<String>) -> Config {
-        let url =
-            env("DBWARDEN_PRIMARY_URL").or_else(|| env("DATABASE_URL")).unwrap_or_else(|| "sqlite://app.db".into());
-        let dialect = crate::url::dialect_of(&url).unwrap_or(Dialect::Sqlite);
-        Config {
-            origin: "defaults (no dbwarden.toml)".into(),
-            databases: vec![DatabaseConfig::new("primary", dialect, url)],
+        let from_env = ["DBWARDEN_PRIMARY_URL", "DATABASE_URL"].into_iter().find_map(|var| Some((var, env(var)?)));
+        let url = from_env.as_ref().map_or_else(|| "sqlite://app.db".to_string(), |(_, url)| url.clone());
+        let dialect = crate::url::scheme_dialect(&url).unwrap_or(Dialect::Sqlite);
+        let mut database = DatabaseConfig::new("primary", dialect, url);
+        // A URL that cannot be used is reported, naming its variable, by the commands that need it.
+        if let (Some((var, _)), Err(e)) = (&from_env, crate::url::dialect_of(&database.url)) {
+            database.unresolved = Some(ConfigError::Env { var: var.to_string(), message: e.to_string() });
         }
+        Config { origin: "defaults (no dbwarden.toml)".into(), databases: vec![database] }
     }
 
     /// Parses the text of a config file. `env` reads environment variables (injected for tests).
@@ -248,7 +250,7 @@ impl Config {
                 .kind
                 .as_ref()
                 .and_then(|k| Dialect::from_url_scheme(k.get_ref()))
-                .or_else(|| db.url.as_ref().and_then(|u| crate::url::dialect_of(u.get_ref()).ok()));
+                .or_else(|| db.url.as_ref().and_then(|u| crate::url::scheme_dialect(u.get_ref())));
             let dialect = match &db.kind {
                 Some(kind) => {
                     let d = Dialect::from_url_scheme(kind.get_ref()).ok_or_else(|| {
@@ -309,26 +311,7 @@ impl Config {
                         ),
                     ));
                 }
-                let own = [crate::lock::LOCK_TABLE, crate::head::HEAD_TABLE];
-                if let Some(own) = own.iter().find(|t| t.eq_ignore_ascii_case(table.get_ref())) {
-                    return Err(invalid(
-                        table.span().start,
-                        format!(
-                            "migration_table = \"{}\" is dbwarden's own {own} table: name another",
-                            table.get_ref()
-                        ),
-                    ));
-                }
-                if dialect.name_too_long(table.get_ref()) {
-                    return Err(invalid(
-                        table.span().start,
-                        format!(
-                            "migration_table = \"{}\" is longer than a {dialect} table name can be (63 bytes on \
-                             PostgreSQL, 64 characters on MySQL): name a shorter one",
-                            table.get_ref()
-                        ),
-                    ));
-                }
+                check_migration_table(table.get_ref(), dialect).map_err(|e| invalid(table.span().start, e))?;
                 config.migration_table = table.into_inner();
             }
             if let Some(timeout) = db.lock_timeout {
@@ -466,6 +449,22 @@ impl DatabaseConfig {
     }
 }
 
+/// A history table name the backend can hold and that is none of dbwarden's own tables; checked again when `--url`
+/// gives another backend.
+pub(crate) fn check_migration_table(table: &str, dialect: Dialect) -> Result<(), String> {
+    let own = [crate::lock::LOCK_TABLE, crate::head::HEAD_TABLE, crate::lock::PYTHON_LOCK_TABLE];
+    if let Some(own) = own.iter().find(|t| t.eq_ignore_ascii_case(table)) {
+        return Err(format!("migration_table = \"{table}\" is dbwarden's own {own} table: name another"));
+    }
+    if dialect.name_too_long(table) {
+        return Err(format!(
+            "migration_table = \"{table}\" is longer than a {dialect} table name can be (63 bytes on PostgreSQL, \
+             64 characters on MySQL): name a shorter one"
+        ));
+    }
+    Ok(())
+}
+
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -601,6 +600,11 @@ mod tests {
             ("[[database]]\nname = \"p\"\nurl = \"sqlite://a\"\nmigration_table = \"DBWarden_Lock\"\n", 4, "own"),
             ("[[database]]\nname = \"p\"\nurl = \"sqlite://a\"\nmigration_table = \"dbwarden_head\"\n", 4, "own"),
             (
+                "[[database]]\nname = \"p\"\nurl = \"sqlite://a\"\nmigration_table = \"dbwarden_lock_python\"\n",
+                4,
+                "own",
+            ),
+            (
                 &format!(
                     "[[database]]\nname = \"p\"\nurl = \"mysql://h/d\"\nmigration_table = \"{}\"\n",
                     "x".repeat(65)
@@ -638,6 +642,18 @@ mod tests {
         assert_eq!(c.databases[0].dialect, Dialect::MySql);
         let d = Config::defaults(|_| None);
         assert_eq!(d.databases[0].url, "sqlite://app.db");
+        // Without a file, a URL from the environment that cannot be used keeps its dialect (not SQLite) and is
+        // reported as the variable's by the commands that connect.
+        let d = Config::defaults(|k| (k == "DATABASE_URL").then(|| "postgres://u:pw@h:99999/d".into()));
+        assert_eq!(d.databases[0].dialect, Dialect::Postgres);
+        let e = d.database(None).unwrap_err().to_string();
+        assert_eq!(e, "DATABASE_URL: `postgres://u:***@h:99999/d`: invalid port number");
+        let d = Config::defaults(|k| (k == "DBWARDEN_PRIMARY_URL").then(|| "sqlite3://app.db".into()));
+        assert!(d
+            .database(None)
+            .unwrap_err()
+            .to_string()
+            .starts_with("DBWARDEN_PRIMARY_URL: `sqlite3://app.db`: a SQLite URL starts with sqlite:"));
     }
 
     #[test]

@@ -368,10 +368,17 @@ impl Error {
             Error::OutOfOrder { .. } => "give it a version after the newest applied one, or pass --out-of-order to apply it anyway".into(),
             // Only the step that can finish it: after `rollback` refused a part-way upgrade, "or run rollback" read
             // as a contradiction.
-            Error::RanStatementsEdited { rollback, ran, .. } => format!(
-                "restore {}statements 1 to {ran} as they ran (only the statements after them may change), or undo what \
-                 they did by hand and run `dbwarden repair`, which forgets the part-way record",
-                if *rollback { "rollback " } else { "" }
+            // (`repair` forgets the part-way row: after an upgrade the migration then counts as never applied,
+            // after a rollback as rolled back, so what is done by hand differs.)
+            Error::RanStatementsEdited { rollback: false, ran, .. } => format!(
+                "restore statements 1 to {ran} as they ran (only the statements after them may change) and run \
+                 `dbwarden migrate`, or undo what they did by hand and run `dbwarden repair`, which forgets the \
+                 part-way record"
+            ),
+            Error::RanStatementsEdited { rollback: true, ran, .. } => format!(
+                "restore rollback statements 1 to {ran} as they ran (only the statements after them may change) and run \
+                 `dbwarden rollback`, or finish the rollback by hand and run `dbwarden repair`, which forgets the \
+                 part-way record"
             ),
             Error::Partial { state, .. } if state.starts_with("rollback") => "run `dbwarden rollback` to finish it; `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),
             Error::Partial { .. } => "run `dbwarden migrate` to finish the upgrade; `dbwarden repair` forgets the partial row once you fixed the schema by hand".into(),

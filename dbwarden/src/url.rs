@@ -36,13 +36,17 @@ pub enum BadUrl {
 /// ```
 pub fn dialect_of(url: &str) -> Result<Dialect, BadUrl> {
     use std::str::FromStr;
-    let dialect = url
-        .split_once(':')
-        .and_then(|(scheme, _)| Dialect::from_url_scheme(scheme))
-        .ok_or_else(|| BadUrl::UnknownScheme { masked: mask(url) })?;
+    let dialect = scheme_dialect(url).ok_or_else(|| BadUrl::UnknownScheme { masked: mask(url) })?;
     let read = match dialect {
         Dialect::Postgres => sqlx::postgres::PgConnectOptions::from_str(url).map(drop),
         Dialect::MySql => sqlx::mysql::MySqlConnectOptions::from_str(url).map(drop),
+        // sqlx takes a URL whose scheme is not `sqlite:` for a file name, whole (`sqlite3://app.db`, `SQLITE:a`).
+        Dialect::Sqlite if !url.starts_with("sqlite:") => {
+            return Err(BadUrl::Malformed {
+                masked: mask(url),
+                reason: "a SQLite URL starts with sqlite: (lower case), e.g. sqlite://app.db".into(),
+            })
+        }
         Dialect::Sqlite => sqlx::sqlite::SqliteConnectOptions::from_str(url).map(drop),
     };
     read.map(|()| dialect).map_err(|e| {
@@ -50,6 +54,18 @@ pub fn dialect_of(url: &str) -> Result<Dialect, BadUrl> {
         let reason = reason.strip_prefix("error with configuration: ").unwrap_or(&reason);
         BadUrl::Malformed { masked: mask(url), reason: mask_in_text(reason) }
     })
+}
+
+/// The dialect a URL's scheme names, the rest of it unread (see [`dialect_of`] for a URL that is to be used).
+///
+/// ```
+/// use dbwarden::url::scheme_dialect;
+/// use dbwarden::Dialect;
+/// assert_eq!(scheme_dialect("postgres://h:99999/db"), Some(Dialect::Postgres));
+/// assert_eq!(scheme_dialect("oracle://h/db"), None);
+/// ```
+pub fn scheme_dialect(url: &str) -> Option<Dialect> {
+    url.split_once(':').and_then(|(scheme, _)| Dialect::from_url_scheme(scheme))
 }
 
 /// The URL with its password replaced by `***`. A malformed URL (`postgres:/u:pw@h`, `postgres//u:pw@h`) is masked

@@ -49,9 +49,14 @@ fn unique_name() -> String {
     format!("dbw_{}_{}_{:x}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), nanos)
 }
 
+/// `url` naming the database `name` instead, its query (`?sslmode=...`) kept.
 fn replace_db(url: &str, name: &str) -> String {
+    let (url, query) = url.split_once('?').map_or((url, None), |(u, q)| (u, Some(q)));
     let (base, _) = url.rsplit_once('/').expect("url with a database");
-    format!("{base}/{name}")
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
 }
 
 impl TestDb {

@@ -392,6 +392,8 @@ fn chosen(cli: &Cli, name: Option<&str>, all: bool, need_url: bool) -> Result<Ve
         if let Some(url) = &cli.url {
             db.dialect = url::dialect_of(url).map_err(|e| Failure::usage(format!("--url {e}")))?;
             db.url = url.clone();
+            crate::config::check_migration_table(&db.migration_table, db.dialect)
+                .map_err(|e| Failure::usage(format!("{e} (--url names a {} database)", db.dialect)))?;
         } else if need_url {
             // Another database's unset url_env is no concern of this one.
             db.usable()?;
@@ -623,6 +625,8 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
             }
         }
         if held_back == Some(0) {
+            // Nothing to apply below the ceiling: the database is in the report all the same, with no step.
+            reports.push(Report { database: db.name.clone(), steps: Vec::new(), dry_run: args.dry_run });
             continue;
         }
         let mut m = db
@@ -676,7 +680,9 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
         let mut text = String::new();
         for r in &reports {
             let verb = if r.dry_run { "would apply" } else { "applied" };
-            if r.steps.is_empty() {
+            // (A database stopped before its first pending file is not up to date: its stop line says so.)
+            let held = stopped.iter().any(|s| s.starts_with(&format!("{}: ", r.database)));
+            if r.steps.is_empty() && !held {
                 text.push_str(&format!("{}: up to date, nothing to apply\n", r.database));
             }
             for s in &r.steps {

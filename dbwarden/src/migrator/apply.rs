@@ -101,20 +101,9 @@ impl Migrator {
         let statements = file.statements(&file.upgrade, dialect)?;
         let total = statements.len();
         let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
-        let edited = || Error::RanStatementsEdited { file: file.filename.clone(), rollback: false, ran: resume, total };
-        if resume > total {
-            return Err(edited());
-        }
-        // Resuming runs statements resume+1.. of the file as it is now: the ones before must be those that ran
-        // (only rows written since dbwarden recorded them can tell).
+        // Resuming runs statements resume+1.. of the file as it is now: the ones before must be those that ran.
         let mut ran = RanSoFar::new(&texts);
-        if let Some(row) =
-            row.filter(|r| resume > 0 && r.checksum_algorithm.as_deref() == Some(checksum::STATEMENTS_ALGORITHM))
-        {
-            if row.checksum.as_deref() != Some(ran.through(resume).as_str()) {
-                return Err(edited());
-            }
-        }
+        ran.check(file, resume, row)?;
         let repeatable = file.name.kind != MigrationKind::Versioned;
         let new_row = |state, done| NewRow {
             version: file.name.version.map(|v| v.to_string()),

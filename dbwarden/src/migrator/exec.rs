@@ -312,6 +312,28 @@ impl<'t> RanSoFar<'t> {
         RanSoFar { texts, hasher: Default::default(), hashed: 0 }
     }
 
+    /// That the first `resume` statements of the upgrade section are those an earlier run stopped after (its
+    /// `row`): a resume would skip them, and record the file as applied. Only rows written since dbwarden recorded
+    /// the statements that ran can tell; a file now shorter than what ran is refused whatever the row.
+    pub(super) fn check(
+        &mut self,
+        file: &MigrationFile,
+        resume: usize,
+        row: Option<&crate::history::AppliedMigration>,
+    ) -> Result<(), Error> {
+        let total = self.texts.len();
+        let edited = || Error::RanStatementsEdited { file: file.filename.clone(), rollback: false, ran: resume, total };
+        if resume > total {
+            return Err(edited());
+        }
+        let by_statements =
+            row.filter(|r| resume > 0 && r.checksum_algorithm.as_deref() == Some(checksum::STATEMENTS_ALGORITHM));
+        match by_statements {
+            Some(row) if row.checksum.as_deref() != Some(self.through(resume).as_str()) => Err(edited()),
+            _ => Ok(()),
+        }
+    }
+
     /// [`checksum::statements_checksum`] of the first `done` statements (at least as many as asked before: the
     /// units of a section run in order, a resume's first one after the statements it checked).
     pub(super) fn through(&mut self, done: usize) -> String {

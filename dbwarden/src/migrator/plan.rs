@@ -255,15 +255,10 @@ impl Migrator {
         let mut steps = Vec::new();
         for (file, resume) in plan {
             let statements = file.statements(&file.upgrade, backend.dialect())?;
-            if resume > statements.len() {
-                // What the run itself would refuse (see `apply_one`).
-                return Err(Error::RanStatementsEdited {
-                    file: file.filename.clone(),
-                    rollback: false,
-                    ran: resume,
-                    total: statements.len(),
-                });
-            }
+            // What the run itself would refuse (see `apply_one`).
+            let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
+            let row = rows.iter().find(|r| r.filename == file.filename);
+            super::exec::RanSoFar::new(&texts).check(file, resume, row)?;
             // What the run would send: a migration stopped part-way resumes after the statements that ran.
             let mut sql = statements.iter().skip(resume).map(|s| format!("{};", s.sql)).collect::<Vec<_>>().join("\n");
             if resume > 0 && resume == statements.len() {
