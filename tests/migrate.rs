@@ -848,6 +848,17 @@ async fn repeatables_run_after_versioned(dialect: Dialect) {
     let third = m.run(db.url.as_str()).await.unwrap();
     assert_eq!(third.steps.len(), 2);
     assert_eq!(db.strings("SELECT CAST(id AS CHAR(10)) FROM a").await, ["2"]);
+    // A repeatable whose text changed is due to run again, not an edit for `repair` to accept (it recorded the new
+    // checksum, so the new text never ran): repair leaves it, migrate runs it.
+    std::fs::write(
+        dir.join("app__ROC__view.sql"),
+        "-- upgrade\nDELETE FROM a;\nINSERT INTO a (id) VALUES (3);\n-- rollback\n",
+    )
+    .unwrap();
+    assert_eq!(m.repair(db.url.as_str()).await.unwrap(), Vec::<String>::new(), "{dialect}");
+    let fourth = m.run(db.url.as_str()).await.unwrap();
+    assert!(fourth.steps.iter().any(|s| s.filename == "app__ROC__view.sql"), "{dialect}");
+    assert_eq!(db.strings("SELECT CAST(id AS CHAR(10)) FROM a").await, ["3"]);
 
     // Rolled back to nothing, then migrated again: the ROC file runs again on the new tables, as on a new database.
     m.rollback(db.url.as_str(), RollbackTo::Version(0)).await.unwrap();
@@ -855,7 +866,56 @@ async fn repeatables_run_after_versioned(dialect: Dialect) {
     assert_eq!(rows, ["0"], "{dialect}: the repeatables' rows went with the schema");
     let again = m.run(db.url.as_str()).await.unwrap();
     assert_eq!(again.steps.len(), 3, "{dialect}");
-    assert_eq!(db.strings("SELECT CAST(id AS CHAR(10)) FROM a").await, ["2"]);
+    assert_eq!(db.strings("SELECT CAST(id AS CHAR(10)) FROM a").await, ["3"]);
+}
+
+/// A migration stopped part-way resumes after the statements that ran also when it is a repeatable (it ran them
+/// again: an INSERT twice, then a CREATE TABLE that exists) or its file was renamed in between (a second row was
+/// written for the version, and an edit of the statements that ran went unchecked). MariaDB records progress per
+/// statement; SQLite does in a no-transaction file.
+#[tokio::test]
+async fn a_part_way_repeatable_or_renamed_file_resumes_after_what_ran() {
+    for dialect in [Dialect::MySql, Dialect::Sqlite] {
+        let db = TestDb::new(dialect).await;
+        let header = if dialect == Dialect::Sqlite { "-- dbwarden: no-transaction\n" } else { "" };
+        let seed = |last: &str| {
+            format!("{header}-- upgrade\nINSERT INTO t (v) VALUES ('a');\nCREATE TABLE seedlog (id INT);\n{last};\n-- rollback\n")
+        };
+        let part = |last: &str| {
+            format!("{header}-- upgrade\nCREATE TABLE p1 (id INT);\nCREATE TABLE p2 (id INT);\n{last};\n-- rollback\nDROP TABLE p2;\nDROP TABLE p1;\n")
+        };
+        let dir = write_migrations(
+            db.dir.path(),
+            "app",
+            &[
+                ("app__0001_init.sql", "-- upgrade\nCREATE TABLE t (v VARCHAR(20));\n-- rollback\nDROP TABLE t;\n"),
+                ("app__0002_p.sql", &part("INSERT INTO nosuch VALUES (1)")),
+                ("app__ROC__seed.sql", &seed("INSERT INTO nosuch VALUES (1)")),
+            ],
+        );
+        let m = migrator(&dir);
+        assert!(m.run(db.url.as_str()).await.is_err(), "{dialect}: 0002 stops at statement 3");
+        // Renamed, and a statement that ran edited: refused as without the rename.
+        std::fs::remove_file(dir.join("app__0002_p.sql")).unwrap();
+        let edited = part("CREATE TABLE p3 (id INT)").replace("p1 (id INT)", "p1 (id INT, extra INT)");
+        std::fs::write(dir.join("app__0002_p_renamed.sql"), &edited).unwrap();
+        let refused = m.run(db.url.as_str()).await;
+        assert!(matches!(refused, Err(Error::RanStatementsEdited { ran: 2, .. })), "{dialect}: {refused:?}");
+        // Renamed only: it resumes at statement 3 with its row, which takes the new name.
+        std::fs::write(dir.join("app__0002_p_renamed.sql"), part("CREATE TABLE p3 (id INT)")).unwrap();
+        assert!(m.run(db.url.as_str()).await.is_err(), "{dialect}: now the repeatable stops at statement 3");
+        let rows = db.strings("SELECT filename FROM _dbwarden_migrations WHERE version = '0002'").await;
+        assert_eq!(rows, ["app__0002_p_renamed.sql"], "{dialect}: one row for the version");
+        // The repeatable, fixed: statement 3 runs, the first two do not run again.
+        std::fs::write(dir.join("app__ROC__seed.sql"), seed("INSERT INTO seedlog VALUES (1)")).unwrap();
+        let report = m.run(db.url.as_str()).await.unwrap();
+        assert_eq!(report.steps.len(), 1, "{dialect}");
+        assert_eq!(db.strings("SELECT v FROM t").await, ["a"], "{dialect}: the INSERT ran once");
+        assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM seedlog").await, ["1"], "{dialect}");
+        let status = m.status(db.url.as_str()).await.unwrap();
+        assert!(status.entries.iter().all(|e| e.state == EntryState::Applied), "{dialect}: {status:?}");
+        assert_eq!(db.tables().await.iter().filter(|t| t.starts_with('p')).count(), 3, "{dialect}");
+    }
 }
 
 /// `embed_migrations!` and a folder read at run time resolve to the same migrations.

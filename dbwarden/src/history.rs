@@ -414,6 +414,17 @@ impl History<'_> {
         )
     }
 
+    /// Gives a row its file's new name (a migration stopped part-way whose file was renamed before it resumed).
+    pub fn rename(&self, from: &str, to: &str, description: &str) -> String {
+        format!(
+            "UPDATE {} SET filename = {}, description = {} WHERE filename = {}",
+            self.t(),
+            self.d.literal(to),
+            self.d.literal(description),
+            self.d.literal(from)
+        )
+    }
+
     /// Marks a row applied with the file's current checksums.
     pub fn finish(&self, filename: &str, checksum: &str, rollback_checksum: &str, elapsed_ms: &str) -> String {
         format!(

@@ -683,7 +683,14 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
             // (A database stopped before its first pending file is not up to date: its stop line says so.)
             let held = stopped.iter().any(|s| s.starts_with(&format!("{}: ", r.database)));
             if r.steps.is_empty() && !held {
-                text.push_str(&format!("{}: up to date, nothing to apply\n", r.database));
+                // (With a limit, repeatables and later files may still be pending: `status` tells.)
+                let limited = args.count.is_some() || args.to_version.is_some();
+                let what = if limited {
+                    "nothing to apply within --count/--to-version"
+                } else {
+                    "up to date, nothing to apply"
+                };
+                text.push_str(&format!("{}: {what}\n", r.database));
             }
             for s in &r.steps {
                 let how = if s.baseline {

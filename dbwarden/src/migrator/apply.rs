@@ -55,7 +55,7 @@ impl Migrator {
         let mut records = Vec::new();
         let count = plan.len();
         for (n, (file, resume)) in plan.into_iter().enumerate() {
-            let existing = rows.iter().find(|r| r.filename == file.filename);
+            let existing = Self::row_of(&rows, file);
             match self.apply_one(run, file, resume, existing, outer, n + 1 < count).await {
                 Ok((step, record)) => {
                     tracing::info!(file = %file.filename, ms = step.elapsed_ms, "applied");
@@ -104,7 +104,14 @@ impl Migrator {
         // Resuming runs statements resume+1.. of the file as it is now: the ones before must be those that ran.
         let mut ran = RanSoFar::new(&texts);
         ran.check(file, resume, row)?;
+        if let Some(old) = row.filter(|r| r.filename != file.filename) {
+            // Stopped part-way and renamed since: the row takes the file's new name, and the run goes on with it.
+            let rename = run.history.rename(&old.filename, &file.filename, &file.name.description());
+            run.backend.execute(&rename).await.map_err(Error::db(format!("recording {}'s new name", old.filename)))?;
+        }
         let repeatable = file.name.kind != MigrationKind::Versioned;
+        // (A repeatable stopped part-way goes on with its row, as a versioned migration does.)
+        let fresh_repeatable = repeatable && resume == 0;
         let new_row = |state, done| NewRow {
             version: file.name.version.map(|v| v.to_string()),
             description: file.name.description(),
@@ -117,8 +124,11 @@ impl Migrator {
             statements_done: done,
         };
         // A repeatable's row is replaced each time it runs.
-        let replace =
-            if repeatable && row_exists { format!("{};\n", run.history.delete(&file.filename)) } else { String::new() };
+        let replace = if fresh_repeatable && row_exists {
+            format!("{};\n", run.history.delete(&file.filename))
+        } else {
+            String::new()
+        };
         if self.baseline {
             let sql = format!("{replace}{}", run.history.insert(&new_row(RowState::Applied, 0), "0"));
             run.backend.execute(&sql).await.map_err(Error::db(format!("recording {}", file.filename)))?;
@@ -145,7 +155,7 @@ impl Migrator {
                 Some((new_row(RowState::Applied, 0), elapsed.as_millis())),
             ));
         }
-        let mut row_written = row_exists && !repeatable;
+        let mut row_written = row_exists && !fresh_repeatable;
         if units.is_empty() {
             let record = if row_written {
                 run.history.finish(&file.filename, &file.checksum, &file.rollback_checksum, "0")

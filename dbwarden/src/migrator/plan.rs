@@ -257,8 +257,7 @@ impl Migrator {
             let statements = file.statements(&file.upgrade, backend.dialect())?;
             // What the run itself would refuse (see `apply_one`).
             let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
-            let row = rows.iter().find(|r| r.filename == file.filename);
-            super::exec::RanSoFar::new(&texts).check(file, resume, row)?;
+            super::exec::RanSoFar::new(&texts).check(file, resume, Self::row_of(&rows, file))?;
             // What the run would send: a migration stopped part-way resumes after the statements that ran.
             let mut sql = statements.iter().skip(resume).map(|s| format!("{};", s.sql)).collect::<Vec<_>>().join("\n");
             if resume > 0 && resume == statements.len() {
@@ -273,6 +272,15 @@ impl Migrator {
             steps.push(step(file, statements.len() - resume.min(statements.len()), 0, Some(sql), self.baseline));
         }
         Ok(Report { database: loaded.db.clone(), steps, dry_run: true })
+    }
+
+    /// The history row a planned file's run continues: its own, or, for a versioned file stopped part-way and
+    /// renamed since, the part-way row of its version (the plan resumes it by version, as `status` tells it).
+    pub(super) fn row_of<'r>(rows: &'r [AppliedMigration], file: &MigrationFile) -> Option<&'r AppliedMigration> {
+        rows.iter().find(|r| r.filename == file.filename).or_else(|| {
+            let version = file.name.version?.0;
+            rows.iter().find(|r| r.version_number() == Some(version) && r.state == RowState::Partial)
+        })
     }
 
     /// The migrations to apply, in order, each with the statement to resume at.
@@ -356,9 +364,14 @@ impl Migrator {
                 }
                 // Repeatables run after the versioned ones, and only when migrating to the end.
                 _ if self.target_version.is_some() || self.count.is_some() => continue,
-                MigrationKind::RepeatableAlways => 0,
-                MigrationKind::RepeatableOnChange => match by_file.get(file.filename.as_str()) {
-                    Some(row) if !changed_since_run(row, file) => continue,
+                // A repeatable stopped part-way resumes after the statements that ran, as a versioned one does.
+                _ => match by_file.get(file.filename.as_str()) {
+                    Some(row) if row.state == RowState::Partial => row.statements_done,
+                    Some(row)
+                        if file.name.kind == MigrationKind::RepeatableOnChange && !changed_since_run(row, file) =>
+                    {
+                        continue
+                    }
                     _ => 0,
                 },
             };

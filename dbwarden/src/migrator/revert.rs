@@ -166,7 +166,11 @@ impl Migrator {
                 // matching the files, so every start-up would read the whole history.
                 // (Repeatable as `status` tells it: a row without a version.)
                 (_, None) if row.version.is_none() => run.history.delete(&row.filename),
-                (RowState::Applied, Some(file)) if is_edited(row, file) || row.checksum_algorithm.is_none() => {
+                // (Versioned only: a repeatable whose text changed is due to run again, which `migrate` does; accepting
+                // its checksum here would mean its new text never runs.)
+                (RowState::Applied, Some(file))
+                    if row.version.is_some() && (is_edited(row, file) || row.checksum_algorithm.is_none()) =>
+                {
                     run.history.set_checksums(&row.filename, &file.checksum, &file.rollback_checksum)
                 }
                 _ => continue,
