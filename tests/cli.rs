@@ -531,28 +531,58 @@ async fn init_under_a_database_url_of_another_server() {
 async fn mysql_passwords_never_reach_output_or_logs() {
     let db = TestDb::new(Dialect::MySql).await;
     let dir = write(db.dir.path(), &portable(1));
-    let dir = dir.to_str().unwrap();
-    let mut url = url::Url::parse(&db.url).unwrap();
-    url.set_password(Some("Pw1secret")).unwrap();
-    let with_password = url.to_string();
-    url.set_password(None).unwrap();
-    let in_query = format!("{url}?password=Pw2secret");
-    let mut unreachable = url::Url::parse(&with_password).unwrap();
-    unreachable.set_port(Some(1)).unwrap();
-    let one_slash = format!("mysql:/{}", with_password.split_once("://").unwrap().1);
+    let urls = SecretUrls::of(&db.url);
+    let one_slash = format!("mysql:/{}", urls.rest);
     // (root has no password here: a login with one is refused, which must not echo it.)
-    let runs: [(&str, &[&str], i32); 6] = [
-        (&with_password, &["-vvv", "migrate"], 2),
-        (&with_password, &["--json", "status"], 2),
-        // (The driver reads no password from the query: root logs in without one.)
-        (&in_query, &["-vvv", "history"], 0),
-        (unreachable.as_str(), &["-vvv", "migrate"], 2),
-        (&one_slash, &["--json", "status"], 2),
-        (&one_slash, &["-vvv", "lock-status"], 2),
-    ];
+    assert_no_secrets(
+        db.dir.path(),
+        dir.to_str().unwrap(),
+        &[
+            (&urls.with_password, &["-vvv", "migrate"], 2),
+            (&urls.with_password, &["--json", "status"], 2),
+            // (The driver reads no password from the query: root logs in without one.)
+            (&urls.in_query, &["-vvv", "history"], 0),
+            (&urls.unreachable, &["-vvv", "migrate"], 2),
+            (&one_slash, &["--json", "status"], 2),
+            (&one_slash, &["-vvv", "lock-status"], 2),
+        ],
+    );
+}
+
+/// `db_url` carrying the passwords `Pw1secret` (user part) and `Pw2secret` (query).
+struct SecretUrls {
+    with_password: String,
+    /// Without the user's password, with `?password=Pw2secret`.
+    in_query: String,
+    /// With the user's password, at a port nothing listens on.
+    unreachable: String,
+    /// What follows `://` in `with_password`.
+    rest: String,
+}
+
+impl SecretUrls {
+    fn of(db_url: &str) -> SecretUrls {
+        let mut url = url::Url::parse(db_url).unwrap();
+        url.set_password(Some("Pw1secret")).unwrap();
+        let with_password = url.to_string();
+        url.set_password(None).unwrap();
+        let mut unreachable = url::Url::parse(&with_password).unwrap();
+        unreachable.set_port(Some(1)).unwrap();
+        let rest = with_password.split_once("://").unwrap().1.to_string();
+        SecretUrls {
+            in_query: format!("{url}?password=Pw2secret"),
+            unreachable: unreachable.to_string(),
+            rest,
+            with_password,
+        }
+    }
+}
+
+/// Runs each command with `--url` and `--migrations-dir dir`: its exit code as given, and neither secret printed.
+fn assert_no_secrets(root: &Path, dir: &str, runs: &[(&str, &[&str], i32)]) {
     for (url, command, code) in runs {
-        let out = cli(db.dir.path(), &[&["--url", url, "--migrations-dir", dir][..], command].concat());
-        assert_eq!(out.code, code, "{command:?}: {out:?}");
+        let out = cli(root, &[&["--url", url, "--migrations-dir", dir][..], command].concat());
+        assert_eq!(out.code, *code, "{command:?}: {out:?}");
         for secret in ["Pw1secret", "Pw2secret"] {
             assert!(
                 !out.stdout.contains(secret) && !out.stderr.contains(secret),
@@ -569,39 +599,27 @@ async fn passwords_in_urls_never_reach_output_or_logs() {
     let db = TestDb::new(Dialect::Postgres).await;
     let dir = write(db.dir.path(), &portable(1));
     let dir = dir.to_str().unwrap();
-    let mut url = url::Url::parse(&db.url).unwrap();
-    url.set_password(Some("Pw1secret")).unwrap();
-    let with_password = url.to_string();
-    url.set_password(None).unwrap();
-    let in_query = format!("{url}?password=Pw2secret");
-    let mut unreachable = url::Url::parse(&with_password).unwrap();
-    unreachable.set_port(Some(1)).unwrap();
+    let SecretUrls { with_password, in_query, unreachable, rest } = SecretUrls::of(&db.url);
     let unreachable = format!("{unreachable}?password=Pw2secret");
+    let url = in_query.split_once('?').unwrap().0.to_string();
     // Malformed (a `/` or the `:` missing after the scheme): the server may echo part of it as a database name.
-    let rest = with_password.split_once("://").unwrap().1;
     let one_slash = format!("postgres:/{rest}");
     let no_colon = format!("postgres//{rest}");
-    let runs: [(&str, &[&str], i32); 9] = [
-        (&with_password, &["migrate"], 0),
-        (&with_password, &["-vvv", "status"], 0),
-        (&in_query, &["--json", "history"], 0),
-        (&in_query, &["-vvv", "lock-status"], 0),
-        (&unreachable, &["-vvv", "migrate"], 2),
-        (&unreachable, &["--json", "status"], 2),
-        (&one_slash, &["-vvv", "status"], 2),
-        (&one_slash, &["--json", "migrate"], 2),
-        (&no_colon, &["status"], 2),
-    ];
-    for (url, command, code) in runs {
-        let out = cli(db.dir.path(), &[&["--url", url, "--migrations-dir", dir][..], command].concat());
-        assert_eq!(out.code, code, "{command:?}: {out:?}");
-        for secret in ["Pw1secret", "Pw2secret"] {
-            assert!(
-                !out.stdout.contains(secret) && !out.stderr.contains(secret),
-                "{command:?} printed {secret}: {out:?}"
-            );
-        }
-    }
+    assert_no_secrets(
+        db.dir.path(),
+        dir,
+        &[
+            (&with_password, &["migrate"], 0),
+            (&with_password, &["-vvv", "status"], 0),
+            (&in_query, &["--json", "history"], 0),
+            (&in_query, &["-vvv", "lock-status"], 0),
+            (&unreachable, &["-vvv", "migrate"], 2),
+            (&unreachable, &["--json", "status"], 2),
+            (&one_slash, &["-vvv", "status"], 2),
+            (&one_slash, &["--json", "migrate"], 2),
+            (&no_colon, &["status"], 2),
+        ],
+    );
     let status = cli(db.dir.path(), &["--url", &with_password, "--migrations-dir", dir, "status"]);
     assert!(status.stdout.contains(":***@"), "the URL is shown, masked: {}", status.stdout);
 

@@ -11,6 +11,6 @@ mod resolve;
 
 pub use error::FormatError;
 pub use fingerprint::Fingerprint;
-pub use name::{slugify, title_line, FileName, MigrationKind, Version};
+pub use name::{slugify, title_line, FileName, MigrationKind, Version, MAX_SLUG};
 pub use parse::{Directives, MigrationFile, Section};
 pub use resolve::{database_name, database_of_dir, read_dir, resolve_files, subfolders_with_migrations, SourceFile};
