@@ -1252,6 +1252,16 @@ fn migrate_all_databases_of_the_config() {
     let out = cli(root, &["migrate", "--all"]);
     assert!(out.code == 2 && out.stderr.contains("(databases not tried: audit)"), "{out:?}");
     std::fs::remove_file(root.join("migrations/primary/primary__0003_bad.sql")).unwrap();
+    // The first one held back by --ceiling before its first file: the error says so, not "up to date".
+    write_migrations(root, "primary", &[("primary__0003_drop.sql", "-- upgrade\nDROP TABLE x;\n-- rollback\n")]);
+    let out = cli(root, &["migrate", "--all", "--ceiling", "warn"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("(databases before it, done: primary: stopped before primary__0003_drop.sql: it is CRITICAL"),
+        "{out:?}"
+    );
+    std::fs::remove_file(root.join("migrations/primary/primary__0003_drop.sql")).unwrap();
 
     // A third database whose url_env is not set stops only the commands on it.
     let config = std::fs::read_to_string(root.join("dbwarden.toml")).unwrap();

@@ -1006,8 +1006,10 @@ async fn migrate_stops_before_a_migration_above_the_ceiling() {
         assert_eq!(out.code, 0, "{dialect}: {out:?}");
         assert_eq!(run(root, url, &["--json", "status"]).json()["pending"].as_u64(), Some(0));
         // With a limit, an empty run does not claim the database up to date (repeatables run only without one).
-        let out = run(root, url, &["migrate", "--count", "1"]);
+        std::fs::write(dir.join("primary__ROC__noop.sql"), "-- upgrade\nSELECT 1;\n-- rollback\n").unwrap();
+        let out = run(root, url, &["migrate", "--to-version", "3"]);
         assert!(out.code == 0 && out.stdout.contains("nothing to apply within --count/--to-version"), "{out:?}");
+        assert_eq!(run(root, url, &["--json", "status"]).json()["pending"].as_u64(), Some(1), "the repeatable");
     }
 }
 

@@ -871,18 +871,19 @@ async fn repeatables_run_after_versioned(dialect: Dialect) {
 
 /// A migration stopped part-way resumes after the statements that ran also when it is a repeatable (it ran them
 /// again: an INSERT twice, then a CREATE TABLE that exists) or its file was renamed in between (a second row was
-/// written for the version, and an edit of the statements that ran went unchecked). MariaDB records progress per
-/// statement; SQLite does in a no-transaction file.
+/// written for the version, and an edit of the statements that ran went unchecked), also in a single transaction
+/// (its INSERT of all rows collided with the part-way row). MariaDB records progress per statement; PostgreSQL and
+/// SQLite do in a no-transaction file.
 #[tokio::test]
 async fn a_part_way_repeatable_or_renamed_file_resumes_after_what_ran() {
-    for dialect in [Dialect::MySql, Dialect::Sqlite] {
+    for dialect in [Dialect::MySql, Dialect::Sqlite, Dialect::Postgres] {
         let db = TestDb::new(dialect).await;
-        let header = if dialect == Dialect::Sqlite { "-- dbwarden: no-transaction\n" } else { "" };
-        let seed = |last: &str| {
+        let no_tx = if dialect == Dialect::MySql { "" } else { "-- dbwarden: no-transaction\n" };
+        let seed = |header: &str, last: &str| {
             format!("{header}-- upgrade\nINSERT INTO t (v) VALUES ('a');\nCREATE TABLE seedlog (id INT);\n{last};\n-- rollback\n")
         };
         let part = |last: &str| {
-            format!("{header}-- upgrade\nCREATE TABLE p1 (id INT);\nCREATE TABLE p2 (id INT);\n{last};\n-- rollback\nDROP TABLE p2;\nDROP TABLE p1;\n")
+            format!("{no_tx}-- upgrade\nCREATE TABLE p1 (id INT);\nCREATE TABLE p2 (id INT);\n{last};\n-- rollback\nDROP TABLE p2;\nDROP TABLE p1;\n")
         };
         let dir = write_migrations(
             db.dir.path(),
@@ -890,31 +891,38 @@ async fn a_part_way_repeatable_or_renamed_file_resumes_after_what_ran() {
             &[
                 ("app__0001_init.sql", "-- upgrade\nCREATE TABLE t (v VARCHAR(20));\n-- rollback\nDROP TABLE t;\n"),
                 ("app__0002_p.sql", &part("INSERT INTO nosuch VALUES (1)")),
-                ("app__ROC__seed.sql", &seed("INSERT INTO nosuch VALUES (1)")),
+                ("app__ROC__seed.sql", &seed(no_tx, "INSERT INTO nosuch VALUES (1)")),
             ],
         );
         let m = migrator(&dir);
         assert!(m.run(db.url.as_str()).await.is_err(), "{dialect}: 0002 stops at statement 3");
-        // Renamed, and a statement that ran edited: refused as without the rename.
+        // Renamed, and a statement that ran edited: not what ran, so another migration under its version.
         std::fs::remove_file(dir.join("app__0002_p.sql")).unwrap();
         let edited = part("CREATE TABLE p3 (id INT)").replace("p1 (id INT)", "p1 (id INT, extra INT)");
         std::fs::write(dir.join("app__0002_p_renamed.sql"), &edited).unwrap();
         let refused = m.run(db.url.as_str()).await;
-        assert!(matches!(refused, Err(Error::RanStatementsEdited { ran: 2, .. })), "{dialect}: {refused:?}");
-        // Renamed only: it resumes at statement 3 with its row, which takes the new name.
+        assert!(matches!(refused, Err(Error::VersionTaken { .. })), "{dialect}: {refused:?}");
+        // Renamed only: the dry run and the run resume at statement 3 with its row, which takes the new name.
         std::fs::write(dir.join("app__0002_p_renamed.sql"), part("CREATE TABLE p3 (id INT)")).unwrap();
+        let plan = migrator(&dir).dry_run(true).run(db.url.as_str()).await.unwrap();
+        assert!(plan.steps[0].sql.as_deref().unwrap().contains("resumes at statement 3 of 3"), "{dialect}: {plan:?}");
         assert!(m.run(db.url.as_str()).await.is_err(), "{dialect}: now the repeatable stops at statement 3");
         let rows = db.strings("SELECT filename FROM _dbwarden_migrations WHERE version = '0002'").await;
         assert_eq!(rows, ["app__0002_p_renamed.sql"], "{dialect}: one row for the version");
-        // The repeatable, fixed: statement 3 runs, the first two do not run again.
-        std::fs::write(dir.join("app__ROC__seed.sql"), seed("INSERT INTO seedlog VALUES (1)")).unwrap();
-        let report = m.run(db.url.as_str()).await.unwrap();
+        // The repeatable, fixed: statement 3 runs, the first two do not run again (where a transaction can, in one
+        // transaction for the whole run).
+        let single = dialect != Dialect::MySql;
+        let header = if single { "" } else { no_tx };
+        std::fs::write(dir.join("app__ROC__seed.sql"), seed(header, "INSERT INTO seedlog VALUES (1)")).unwrap();
+        let report = migrator(&dir).single_transaction(single).run(db.url.as_str()).await.unwrap();
         assert_eq!(report.steps.len(), 1, "{dialect}");
         assert_eq!(db.strings("SELECT v FROM t").await, ["a"], "{dialect}: the INSERT ran once");
         assert_eq!(db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM seedlog").await, ["1"], "{dialect}");
         let status = m.status(db.url.as_str()).await.unwrap();
         assert!(status.entries.iter().all(|e| e.state == EntryState::Applied), "{dialect}: {status:?}");
         assert_eq!(db.tables().await.iter().filter(|t| t.starts_with('p')).count(), 3, "{dialect}");
+        let rows = db.strings("SELECT CAST(COUNT(*) AS CHAR(10)) FROM _dbwarden_migrations").await;
+        assert_eq!(rows, ["3"], "{dialect}: one row per migration");
     }
 }
 

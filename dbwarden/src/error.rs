@@ -174,7 +174,7 @@ pub enum Error {
     #[error("{} applied migration(s) were edited since they were applied: {}", .files.len(), .files.join(", "))]
     Edited { files: Vec<String> },
     /// A file that took the version of an applied migration it is not (another branch's file, numbered alike).
-    #[error("{file} has the version of {applied}, which is applied and is another migration; a rollback would run the wrong rollback section")]
+    #[error("{file} has the version of {applied}, which is recorded (applied, or stopped part-way) and is another migration; running or recording {file} in its place would leave one of them never run")]
     VersionTaken { file: String, applied: String },
     /// A new migration would need a version past the highest a file name can carry (18 digits).
     #[error(

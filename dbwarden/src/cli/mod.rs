@@ -392,8 +392,10 @@ fn chosen(cli: &Cli, name: Option<&str>, all: bool, need_url: bool) -> Result<Ve
         if let Some(url) = &cli.url {
             db.dialect = url::dialect_of(url).map_err(|e| Failure::usage(format!("--url {e}")))?;
             db.url = url.clone();
-            crate::config::check_migration_table(&db.migration_table, db.dialect)
-                .map_err(|e| Failure::usage(format!("{e} (--url names a {} database)", db.dialect)))?;
+            if need_url {
+                crate::config::check_migration_table(&db.migration_table, db.dialect)
+                    .map_err(|e| Failure::usage(format!("{e} (--url names a {} database)", db.dialect)))?;
+            }
         } else if need_url {
             // Another database's unset url_env is no concern of this one.
             db.usable()?;
@@ -657,9 +659,14 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
                     .iter()
                     .map(|r: &Report| {
                         let files: Vec<&str> = r.steps.iter().map(|s| s.filename.as_str()).collect();
-                        match files.as_slice() {
-                            [] => format!("{}: up to date", r.database),
-                            files => format!("{}: applied {}", r.database, files.join(", ")),
+                        let held = stopped.iter().find(|s| s.starts_with(&format!("{}: ", r.database)));
+                        match (files.as_slice(), held) {
+                            ([], Some(held)) => held.clone(),
+                            ([], None) if args.count.is_some() || args.to_version.is_some() => {
+                                format!("{}: nothing to apply within --count/--to-version", r.database)
+                            }
+                            ([], None) => format!("{}: up to date", r.database),
+                            (files, _) => format!("{}: applied {}", r.database, files.join(", ")),
                         }
                     })
                     .collect();

@@ -107,7 +107,8 @@ impl Migrator {
         if let Some(old) = row.filter(|r| r.filename != file.filename) {
             // Stopped part-way and renamed since: the row takes the file's new name, and the run goes on with it.
             let rename = run.history.rename(&old.filename, &file.filename, &file.name.description());
-            run.backend.execute(&rename).await.map_err(Error::db(format!("recording {}'s new name", old.filename)))?;
+            let booked = run.booked(&rename).into_owned();
+            run.backend.execute(&booked).await.map_err(Error::db(format!("recording {}'s new name", old.filename)))?;
         }
         let repeatable = file.name.kind != MigrationKind::Versioned;
         // (A repeatable stopped part-way goes on with its row, as a versioned migration does.)
@@ -123,8 +124,9 @@ impl Migrator {
             state,
             statements_done: done,
         };
-        // A repeatable's row is replaced each time it runs.
-        let replace = if fresh_repeatable && row_exists {
+        // A repeatable's row is replaced each time it runs; in a single transaction every run's row is written by
+        // one INSERT at the end, so a row that is there (a resumed migration's) goes first.
+        let replace = if row_exists && (fresh_repeatable || outer) {
             format!("{};\n", run.history.delete(&file.filename))
         } else {
             String::new()

@@ -196,6 +196,15 @@ pub(super) fn same_migration(row: &AppliedMigration, file: &MigrationFile) -> bo
     }
 }
 
+/// Whether a part-way `row` records the first statements of `file`'s upgrade as those that ran.
+fn ran_first(row: &AppliedMigration, file: &MigrationFile, dialect: dbwarden_core::Dialect) -> bool {
+    let Ok(statements) = file.statements(&file.upgrade, dialect) else { return false };
+    let texts: Vec<&str> = statements.iter().map(|s| s.sql).take(row.statements_done).collect();
+    row.checksum_algorithm.as_deref() == Some(checksum::STATEMENTS_ALGORITHM)
+        && texts.len() == row.statements_done
+        && row.checksum.as_deref() == Some(checksum::statements_checksum(&texts).as_str())
+}
+
 pub(super) fn is_edited(row: &AppliedMigration, file: &MigrationFile) -> bool {
     match (row.checksum_algorithm.as_deref(), row.checksum.as_deref()) {
         (Some(checksum::ALGORITHM), checksum) => checksum != Some(file.checksum.as_str()),
@@ -307,6 +316,11 @@ impl Migrator {
                         done: row.statements_done,
                         total: file.statements(&file.rollback, dialect).map_or(0, |s| s.len()),
                     })
+                }
+                // A part-way row under another name is this file's, renamed since, only if the statements that ran
+                // are this file's first ones; otherwise it is another migration numbered alike (another branch's).
+                RowState::Partial if row.filename != file.filename && !ran_first(row, file, dialect) => {
+                    return Err(Error::VersionTaken { file: file.filename.clone(), applied: row.filename.clone() });
                 }
                 RowState::Partial => {}
                 RowState::Applied if is_edited(row, file) => {
