@@ -902,6 +902,9 @@ async fn a_part_way_repeatable_or_renamed_file_resumes_after_what_ran() {
         std::fs::write(dir.join("app__0002_p_renamed.sql"), &edited).unwrap();
         let refused = m.run(db.url.as_str()).await;
         assert!(matches!(refused, Err(Error::VersionTaken { .. })), "{dialect}: {refused:?}");
+        let status = m.status(db.url.as_str()).await.unwrap();
+        let entry = status.entries.iter().find(|e| e.filename == "app__0002_p_renamed.sql").unwrap();
+        assert_eq!(entry.state, EntryState::VersionTaken, "{dialect}: status says what migrate refuses");
         // Renamed only: the dry run and the run resume at statement 3 with its row, which takes the new name.
         std::fs::write(dir.join("app__0002_p_renamed.sql"), part("CREATE TABLE p3 (id INT)")).unwrap();
         let plan = migrator(&dir).dry_run(true).run(db.url.as_str()).await.unwrap();

@@ -800,8 +800,9 @@ async fn status(cli: &Cli, out: &Out, name: Option<&str>) -> Result<u8, Failure>
         }
         if status.entries.iter().any(|e| e.state == EntryState::VersionTaken) {
             text.push_str(
-                "version taken: another migration was applied under that version (its file name differs, and so \
-                 does its upgrade); give the file the next free version and restore the applied one\n",
+                "version taken: another migration was applied (or stopped part-way) under that version (its file \
+                 name differs, and so does its upgrade); give the file the next free version and restore the \
+                 recorded one\n",
             );
         }
         for index in &status.invalid_indexes {

@@ -197,7 +197,7 @@ pub(super) fn same_migration(row: &AppliedMigration, file: &MigrationFile) -> bo
 }
 
 /// Whether a part-way `row` records the first statements of `file`'s upgrade as those that ran.
-fn ran_first(row: &AppliedMigration, file: &MigrationFile, dialect: dbwarden_core::Dialect) -> bool {
+pub(super) fn ran_first(row: &AppliedMigration, file: &MigrationFile, dialect: dbwarden_core::Dialect) -> bool {
     let Ok(statements) = file.statements(&file.upgrade, dialect) else { return false };
     let texts: Vec<&str> = statements.iter().map(|s| s.sql).take(row.statements_done).collect();
     row.checksum_algorithm.as_deref() == Some(checksum::STATEMENTS_ALGORITHM)

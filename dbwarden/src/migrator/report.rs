@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use dbwarden_core::file::MigrationKind;
 
-use super::plan::{changed_since_run, is_edited, same_migration, unsplittable};
+use super::plan::{changed_since_run, is_edited, ran_first, same_migration, unsplittable};
 use crate::history::{AppliedMigration, RowState};
 use crate::source::Loaded;
 
@@ -153,6 +153,10 @@ pub(super) fn build_status(loaded: &Loaded, rows: &[AppliedMigration], dialect: 
         let state = match row {
             None if file.name.version.is_some_and(|v| newest.is_some_and(|n| v.0 < n)) => EntryState::OutOfOrder,
             None => EntryState::Pending,
+            // (As `migrate` tells a part-way row under another name: this file's, renamed, or another migration's.)
+            Some(r) if r.state == RowState::Partial && r.filename != file.filename && !ran_first(r, file, dialect) => {
+                EntryState::VersionTaken
+            }
             Some(r) if r.state == RowState::Partial => EntryState::Partial,
             Some(r) if r.state == RowState::RollingBack => EntryState::RollingBack,
             Some(r) if file.name.kind == MigrationKind::RepeatableOnChange && changed_since_run(r, file) => {
