@@ -537,6 +537,15 @@ fn schema_is_normalised() {
 mod broken {
     use dbwarden::Table;
 
+    /// A check whose quote is left open (the generated file did not read back, reported as dbwarden's defect).
+    #[derive(Table)]
+    #[dbwarden(database = "open_check", check(name = "c", expr = "name <> 'a"))]
+    pub struct OpenCheck {
+        #[dbwarden(primary_key)]
+        pub id: i64,
+        pub name: String,
+    }
+
     #[derive(Table)]
     #[dbwarden(database = "fk_table")]
     pub struct Comment {
@@ -645,6 +654,16 @@ mod broken {
 
 fn error(db: &str) -> ModelError {
     models::schema(&models::registered(), Some(db), DB).unwrap_err()
+}
+
+#[test]
+fn a_check_with_an_open_quote_names_the_model() {
+    let e = error("open_check");
+    let message = e.to_string();
+    assert!(matches!(&e, ModelError::OpenExpression { .. }), "{e:?}");
+    assert!(message.starts_with("struct OpenCheck (tests/models.rs:"), "{message}");
+    assert!(message.contains("check `ck_open_check_c` of table `open_check`"), "{message}");
+    assert!(message.contains("`name <> 'a` leaves a quote or a parenthesis open"), "{message}");
 }
 
 #[test]

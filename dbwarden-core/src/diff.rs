@@ -313,6 +313,10 @@ fn loses_values(from: &crate::schema::ColumnType, to: &crate::schema::ColumnType
         (Decimal(p, _), Double) => *p > 15,
         (Timestamp | TimestampTz, Date | Time) => true,
         (SmallInt | Integer | BigInt | Decimal(..) | Real | Double, Boolean) => true,
+        // Text read as a number with a fraction or as a date or time: '1.555' into DECIMAL(5, 2) is 1.56, a long
+        // fraction into a float keeps fewer digits, '2024-01-02 10:11:12' into DATE loses its time (both servers,
+        // without an error). Into an integer, a fraction is an error instead.
+        (Varchar(_) | Char(_) | Text, Decimal(..) | Real | Double | Date | Time) => true,
         _ => false,
     }
 }
@@ -1554,6 +1558,11 @@ mod tests {
             (Double, Decimal(10, 2)),
             (Integer, Real),
             (BigInt, Double),
+            (Varchar(20), Decimal(5, 2)),
+            (Varchar(20), Double),
+            (Text, Real),
+            (Varchar(30), Date),
+            (Char(8), Time),
         ] {
             let change = alter(from.clone(), to.clone());
             assert_eq!(change.safety(), Safety::Critical, "{from} -> {to}");
@@ -1572,6 +1581,8 @@ mod tests {
             (BigInt, Integer),
             (Text, Varchar(10)),
             (Boolean, Integer),
+            (Varchar(10), Integer),
+            (Text, Timestamp),
         ] {
             let change = alter(from.clone(), to.clone());
             assert_ne!(change.safety(), Safety::Critical, "{from} -> {to}");

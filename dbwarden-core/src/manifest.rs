@@ -717,6 +717,17 @@ fn build_table(cx: &Cx, raw: Spanned<RawTable>) -> Result<(ModelTable, Vec<(Stri
                 format!("{here}, check `{}`: expr is empty: give a boolean SQL expression", entry.name.get_ref()),
             ));
         }
+        if !crate::schema::balanced(entry.expr.get_ref()) {
+            return Err(cx.err(
+                entry.expr.span().start,
+                format!(
+                    "{here}, check `{}`: expr `{}` leaves a quote or a parenthesis open: close it (a quote inside a \
+                     string is written twice: 'it''s')",
+                    entry.name.get_ref(),
+                    entry.expr.get_ref()
+                ),
+            ));
+        }
         let given = entry.name.get_ref();
         // Alembic's convention ck_<table>_<name>, unless the name already follows it.
         let name = if given.starts_with(&format!("ck_{tname}_")) { given.clone() } else { check_name(&tname, given) };

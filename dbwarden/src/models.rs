@@ -264,6 +264,19 @@ pub enum ModelError {
         /// Where the second one is declared.
         second: String,
     },
+    /// A check or default whose SQL leaves a quote or a parenthesis open: the migration would not split.
+    #[error(
+        "{origin}: {what} `{expr}` leaves a quote or a parenthesis open: close it (a quote inside a string is \
+         written twice: 'it''s')"
+    )]
+    OpenExpression {
+        /// Where the model is declared.
+        origin: String,
+        /// `check `c` of table `t``, or `the default of `t.c``.
+        what: String,
+        /// The SQL as written.
+        expr: String,
+    },
     /// A `renamed_from` names a table that a model still declares, or one that two models claim.
     #[error("{origin}: `renamed_from = \"{old}\"` but {other}; remove `renamed_from` or fix the name")]
     RenameConflict {
@@ -336,6 +349,18 @@ pub fn schema(models: &[ModelTable], database: Option<&str>, default_db: &str) -
                     first: first.origin.clone(),
                     second: m.origin.clone(),
                 });
+            }
+        }
+
+        // (Checked here for derived models and manifests alike: the generated file would not read back.)
+        let checks = t.checks.iter().map(|c| (format!("check `{}` of table `{}`", c.name, t.name), &c.expr));
+        let defaults = t
+            .columns
+            .iter()
+            .filter_map(|c| c.default.as_ref().map(|d| (format!("the default of `{}.{}`", t.name, c.name), d)));
+        for (what, expr) in checks.chain(defaults) {
+            if !dbwarden_core::schema::balanced(expr) {
+                return Err(ModelError::OpenExpression { origin: m.origin.clone(), what, expr: expr.clone() });
             }
         }
 

@@ -426,7 +426,14 @@ fn normalized(expr: &str) -> Cow<'_, str> {
 }
 
 /// Whether quotes and parentheses in `inner` are closed (a doubled quote is an escaped one).
-pub(crate) fn balanced(inner: &str) -> bool {
+///
+/// ```
+/// use dbwarden_core::schema::balanced;
+/// assert!(balanced("a IN ('x', 'it''s')"));
+/// assert!(!balanced("id <> 'a"));
+/// assert!(!balanced("(a > 0"));
+/// ```
+pub fn balanced(inner: &str) -> bool {
     let mut depth = 0i32;
     let mut in_quote = false;
     for c in inner.chars() {
