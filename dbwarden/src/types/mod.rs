@@ -279,6 +279,57 @@ fn collapse(text: &str) -> String {
     out
 }
 
+/// A default that is one literal of a date, time or boolean column, as the value it stands for: the servers store
+/// `'10:00'` as `'10:00:00'`, `'2024-1-2'` as `'2024-01-02'`, a timestamp's `T` as a space, PostgreSQL `'true'` as
+/// `true`, so the text the model gives and the text the server echoes differ for one value. `None` for anything else
+/// (an expression, another type, a timestamp with a zone, text that is no such value).
+pub(crate) fn literal_value(ty: &ColumnType, expr: &str) -> Option<String> {
+    let expr = expr.trim();
+    let quoted = expr.strip_prefix('\'').and_then(|e| e.strip_suffix('\'')).filter(|e| !e.contains('\''));
+    let number = |text: &str, max: usize| {
+        (!text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u32>().ok())?
+    };
+    let date = |text: &str| {
+        let mut parts = text.split('-');
+        let (y, m, d) = (number(parts.next()?, 4)?, number(parts.next()?, 2)?, number(parts.next()?, 2)?);
+        (parts.next().is_none() && (1..=12).contains(&m) && (1..=31).contains(&d))
+            .then(|| format!("{y:04}-{m:02}-{d:02}"))
+    };
+    let time = |text: &str| {
+        let (hms, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let mut parts = hms.split(':');
+        let (h, m) = (number(parts.next()?, 2)?, number(parts.next()?, 2)?);
+        let s = parts.next().map_or(Some(0), |s| number(s, 2))?;
+        let fraction = fraction.trim_end_matches('0');
+        if parts.next().is_some() || h > 23 || m > 59 || s > 59 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(match fraction {
+            "" => format!("{h:02}:{m:02}:{s:02}"),
+            f => format!("{h:02}:{m:02}:{s:02}.{f}"),
+        })
+    };
+    match ty {
+        ColumnType::Date => date(quoted?),
+        ColumnType::Time => time(quoted?),
+        ColumnType::Timestamp | ColumnType::TimestampTz => {
+            let text = quoted?;
+            let (d, t) = text.split_once(['T', ' ']).unwrap_or((text, "00:00:00"));
+            Some(format!("{} {}", date(d)?, time(t)?))
+        }
+        ColumnType::Boolean => {
+            let word = quoted.unwrap_or(expr).to_ascii_lowercase();
+            match word.as_str() {
+                "true" | "t" | "yes" | "y" | "on" | "1" => Some("TRUE".into()),
+                "false" | "f" | "no" | "n" | "off" | "0" => Some("FALSE".into()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// `Custom` with the catalog's spelling, lower-cased, single spaces, no space before `(`.
 fn custom(text: &str) -> ColumnType {
     ColumnType::Custom(collapse(text).replace(" (", "(").replace(", ", ","))
@@ -298,6 +349,28 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_literal_default_is_compared_as_the_value_it_stands_for() {
+        use ColumnType::*;
+        let same = |ty: &ColumnType, a: &str, b: &str| {
+            literal_value(ty, a).is_some() && literal_value(ty, a) == literal_value(ty, b)
+        };
+        assert!(same(&Time, "'10:00'", "'10:00:00'"));
+        assert!(same(&Time, "'10:00:00.500'", "'10:00:00.5'"));
+        assert!(same(&Timestamp, "'2020-01-01 10:00'", "'2020-01-01 10:00:00'"));
+        assert!(same(&Timestamp, "'2020-01-01'", "'2020-01-01 00:00:00'"));
+        assert!(same(&Timestamp, "'2020-01-01T10:00:00'", "'2020-01-01 10:00:00'"));
+        assert!(same(&Date, "'2024-1-2'", "'2024-01-02'"));
+        assert!(same(&Boolean, "'true'", "TRUE"));
+        assert!(same(&Boolean, "false", "'f'"));
+        assert!(!same(&Time, "'10:00'", "'10:00:01'"));
+        assert!(!same(&Date, "'2024-01-02'", "'2024-01-03'"));
+        assert!(!same(&Text, "'10:00'", "'10:00:00'"), "text is compared as written");
+        assert!(!same(&TimestampTz, "'2020-01-01 10:00+02'", "'2020-01-01 10:00:00+02'"), "a zone: as written");
+        assert!(!same(&Date, "CURRENT_DATE", "CURRENT_DATE"), "an expression is no literal");
+        assert_eq!(literal_value(&Date, "'2024-13-02'"), None);
+    }
 
     #[test]
     fn declarations_split_into_words_and_arguments() {

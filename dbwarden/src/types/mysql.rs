@@ -102,7 +102,9 @@ impl TypeMap for MySql {
     }
 
     fn same_default(&self, ty: &ColumnType, a: &str, b: &str) -> bool {
-        a == b || default_key(ty, a) == default_key(ty, b)
+        a == b
+            || default_key(ty, a) == default_key(ty, b)
+            || super::literal_value(ty, a).is_some_and(|v| Some(v) == super::literal_value(ty, b))
     }
 
     fn key_needs_length(&self, ty: &ColumnType) -> bool {

@@ -35,8 +35,9 @@ impl TypeMap for Postgres {
         }
     }
 
-    fn same_default(&self, _ty: &ColumnType, a: &str, b: &str) -> bool {
-        a == b || uncast(&super::folded_expression(a, false)) == uncast(&super::folded_expression(b, false))
+    fn same_default(&self, ty: &ColumnType, a: &str, b: &str) -> bool {
+        let (a, b) = (uncast(&super::folded_expression(a, false)), uncast(&super::folded_expression(b, false)));
+        a == b || super::literal_value(ty, &a).is_some_and(|v| Some(v) == super::literal_value(ty, &b))
     }
 
     fn collatable(&self, ty: &ColumnType) -> bool {
