@@ -132,6 +132,44 @@ expr = '''q NOT LIKE '%\_%' '''
     }
 }
 
+/// A check that one dialect's lexer cannot read (a backslash does not escape a quote on PostgreSQL) is refused
+/// before generating, naming the table and the check (it was written, failed to read back and was reported as a
+/// defect of dbwarden); MySQL reads the same text.
+#[tokio::test]
+async fn a_check_one_dialect_cannot_read_is_refused_by_name() {
+    const MANIFEST: &str = r#"[[table]]
+name = "t"
+[[table.column]]
+name = "id"
+type = "Integer"
+primary_key = true
+[[table.column]]
+name = "q"
+type = "String(20)"
+[[table.check]]
+name = "c"
+expr = '''q <> 'x\'y' '''
+"#;
+    for dialect in [Dialect::Postgres, Dialect::MySql] {
+        let db = TestDb::new(dialect).await;
+        let (root, url) = (db.dir.path(), db.url.as_str());
+        std::fs::write(root.join("dbwarden.schema.toml"), MANIFEST).unwrap();
+        let out = run(root, url, &["make-migrations", "quote"]);
+        if dialect == Dialect::Postgres {
+            assert_eq!(out.code, 2, "{out:?}");
+            assert!(
+                out.stderr.contains("table `t`: check `ck_t_c` `q <> 'x\\'y' ` does not read as postgresql SQL"),
+                "{out:?}"
+            );
+            assert!(out.stderr.contains("write it twice") && !out.stderr.contains("defect"), "{out:?}");
+            assert!(files(root).is_empty(), "nothing written: {:?}", files(root));
+        } else {
+            assert_eq!(out.code, 0, "{out:?}");
+            assert_eq!(run(root, url, &["migrate"]).code, 0);
+        }
+    }
+}
+
 fn run(root: &Path, url: &str, args: &[&str]) -> common::CliOutput {
     let mut all = vec!["--url", url];
     all.extend_from_slice(args);

@@ -147,6 +147,21 @@ pub enum MakeError {
         /// The table.
         table: String,
     },
+    /// A check or default the dialect's lexer cannot read (a quote left open as this dialect reads strings): the
+    /// migration would not read back.
+    #[error("table `{table}`: {what} `{expr}` does not read as {dialect} SQL ({message})")]
+    UnreadableExpression {
+        /// The table.
+        table: String,
+        /// `check `c`` or `the default of column `c``.
+        what: String,
+        /// The SQL as written.
+        expr: String,
+        /// The dialect.
+        dialect: Dialect,
+        /// The lexer's error.
+        message: String,
+    },
     /// The migration generated does not read back as a migration file (a defect of dbwarden's): nothing written.
     #[error("the migration generated does not read back: {message}; nothing was written")]
     Unreadable {
@@ -301,6 +316,11 @@ impl MakeError {
                 "add `{table}` to `tables` in dbwarden.toml (dbwarden reads only those tables of the database), or \
                  give its model another `database`"
             )),
+            MakeError::UnreadableExpression { .. } => Some(
+                "close the quote or the parenthesis; on PostgreSQL and SQLite a backslash does not escape a quote, \
+                 write it twice ('it''s')"
+                    .into(),
+            ),
             MakeError::Unreadable { .. } => Some(
                 "this is a defect of dbwarden: please report it with the model change, and write this migration by \
                  hand (`dbwarden new`) meanwhile"
@@ -928,6 +948,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// What `make-migrations` refuses to write and `diff` to show as a fix: a migration the database would refuse or
 /// that would lose something (see each check); `live` is what the live database told, when it is the baseline.
 fn refusals(dialect: Dialect, compared: &Compared, live: &Extras) -> Result<(), MakeError> {
+    check_expressions(dialect, compared)?;
     refuse_rename_onto_existing(dialect, compared)?;
     check_keys(dialect, compared)?;
     check_collations_known(compared, live.collations.as_deref())?;
@@ -938,6 +959,28 @@ fn refusals(dialect: Dialect, compared: &Compared, live: &Extras) -> Result<(), 
     check_varchar_lengths(dialect, compared)?;
     check_checks_on_changing_columns(dialect, compared)?;
     check_key_collations(dialect, compared)
+}
+
+/// The first check or default of a table the migration touches that the dialect's lexer cannot read (models are
+/// checked for balance without a dialect; `E'it\'s'` or `'it\'s'` read on one backend only).
+fn check_expressions(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
+    for t in compared.new.tables.iter().filter(|t| touches(compared, &t.name)) {
+        let checks = t.checks.iter().map(|c| (format!("check `{}`", c.name), &c.expr));
+        let defaults =
+            t.columns.iter().filter_map(|c| Some((format!("the default of column `{}`", c.name), c.default.as_ref()?)));
+        for (what, expr) in checks.chain(defaults) {
+            if let Err(e) = dbwarden_core::lexer::split(&format!("SELECT ({expr})"), dialect) {
+                return Err(MakeError::UnreadableExpression {
+                    table: t.name.clone(),
+                    what,
+                    expr: expr.clone(),
+                    dialect,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The first check of a table the migration touches that names a column the server changes by itself (an

@@ -425,22 +425,70 @@ fn normalized(expr: &str) -> Cow<'_, str> {
     Cow::Borrowed(e)
 }
 
-/// Whether quotes and parentheses in `inner` are closed (a doubled quote is an escaped one).
+/// Whether quotes and parentheses in `inner` may be closed: read with a doubled quote as an escaped one (standard
+/// SQL), or else with a backslash escaping (MySQL, PostgreSQL's `E'..'`); quoted names (`"..."`, `` `...` ``),
+/// `$$` bodies and `--` comments are skipped. Only what no dialect reads is refused here; generation checks the
+/// rest with the dialect's own lexer.
 ///
 /// ```
 /// use dbwarden_core::schema::balanced;
 /// assert!(balanced("a IN ('x', 'it''s')"));
+/// assert!(balanced("a <> 'it\\'s' AND \"it's\" > 0 AND \"a(b\" > 0"));
 /// assert!(!balanced("id <> 'a"));
 /// assert!(!balanced("(a > 0"));
 /// ```
 pub fn balanced(inner: &str) -> bool {
+    balanced_reading(inner, false) || balanced_reading(inner, true)
+}
+
+fn balanced_reading(inner: &str, backslashes: bool) -> bool {
     let mut depth = 0i32;
-    let mut in_quote = false;
-    for c in inner.chars() {
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '\'' => in_quote = !in_quote,
-            '(' if !in_quote => depth += 1,
-            ')' if !in_quote => {
+            '\'' => loop {
+                match chars.next() {
+                    None => return false,
+                    Some('\\') if backslashes => {
+                        chars.next();
+                    }
+                    Some('\'') if chars.peek() == Some(&'\'') => {
+                        chars.next();
+                    }
+                    Some('\'') => break,
+                    Some(_) => {}
+                }
+            },
+            '"' | '`' => loop {
+                match chars.next() {
+                    None => return false,
+                    Some(q) if q == c && chars.peek() == Some(&c) => {
+                        chars.next();
+                    }
+                    Some(q) if q == c => break,
+                    Some(_) => {}
+                }
+            },
+            '$' if chars.peek() == Some(&'$') => {
+                chars.next();
+                let mut previous = ' ';
+                loop {
+                    match chars.next() {
+                        None => return false,
+                        Some('$') if previous == '$' => break,
+                        Some(x) => previous = x,
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for x in chars.by_ref() {
+                    if x == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' => depth += 1,
+            ')' => {
                 depth -= 1;
                 if depth < 0 {
                     return false;
@@ -449,7 +497,7 @@ pub fn balanced(inner: &str) -> bool {
             _ => {}
         }
     }
-    depth == 0 && !in_quote
+    depth == 0
 }
 
 /// The byte offset of a `::type` cast of the whole expression (outside quotes and parentheses), if any.

@@ -178,10 +178,6 @@ pub fn into_canonical(dialect: Dialect, mut schema: Schema) -> Schema {
         let sole_pk = t.primary_key.as_ref().filter(|pk| pk.columns.len() == 1).map(|pk| pk.columns[0].clone());
         for check in &mut t.checks {
             check.expr = requote_identifiers(&check.expr, quote);
-            if dialect == Dialect::MySql {
-                // (As MySQL will read its strings, and as introspection reads them back.)
-                check.expr = mysql::standard_quotes(&check.expr);
-            }
         }
         for c in &mut t.columns {
             c.collation = c.collation.as_deref().and_then(|name| types::collation_read_back(map, name));

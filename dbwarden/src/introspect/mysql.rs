@@ -533,14 +533,11 @@ fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
-/// The strings of a check clause in one spelling of the value MySQL reads from them: a quote inside a string as
-/// `''` (MariaDB prints `\'`), a backslash always as `\\`, `\t`, `\n` and the like as those escapes, any other
-/// escaped character as itself; MySQL keeps the backslash of `\%` and `\_` (for LIKE), so those are `\\%` and
-/// `\\_`. A check as written
-/// (`q NOT LIKE '%\_%'`) and as MariaDB prints it back (`'%\\_%'`) meet, and the result still reads as the same
-/// value in MySQL (`introspect::into_canonical` passes the models' checks through it too, and they are rendered from
-/// there).
-pub(crate) fn standard_quotes(clause: &str) -> String {
+/// A check clause as MariaDB prints it, in the spelling the checks are written in: a quote inside a string as `''`
+/// (it prints `\'`), and `\%` and `\_` with one backslash (it prints `\\%`: the same value to MySQL, which keeps
+/// the backslash of `\%` and `\_` for LIKE), so `q NOT LIKE '%\_%'` as written and as printed back meet. The
+/// models' text is left as written: it is what the migration sends.
+fn standard_quotes(clause: &str) -> String {
     let mut out = String::with_capacity(clause.len());
     let mut chars = clause.chars().peekable();
     let mut in_string = false;
@@ -548,18 +545,11 @@ pub(crate) fn standard_quotes(clause: &str) -> String {
         match c {
             '\\' if in_string => match chars.next() {
                 Some('\'') => out.push_str("''"),
-                Some(kept @ ('%' | '_')) => {
-                    out.push_str("\\\\");
-                    out.push(kept);
-                }
-                Some('\\') => out.push_str("\\\\"),
-                // (Kept as escapes: the file stays free of control characters.)
-                Some(code @ ('n' | 't' | 'r' | '0' | 'b' | 'Z')) => {
+                Some('\\') if matches!(chars.peek(), Some('%' | '_')) => out.push('\\'),
+                Some(other) => {
                     out.push('\\');
-                    out.push(code);
+                    out.push(other);
                 }
-                // `\"` is a double quote, and any other escaped character itself.
-                Some(other) => out.push(other),
                 None => out.push('\\'),
             },
             '\'' if in_string && chars.peek() == Some(&'\'') => {
@@ -696,11 +686,9 @@ mod tests {
         assert_eq!(rule(Some("RESTRICT")).unwrap(), FkAction::NoAction);
         assert_eq!(standard_quotes(r"`kind` = 'it\'s' or `b` = 'x\\y'"), r"`kind` = 'it''s' or `b` = 'x\\y'");
         assert_eq!(standard_quotes(r"`it's` = 'a\'b'"), r"`it's` = 'a''b'");
-        // As written and as MariaDB prints it back: one spelling, which MySQL reads as the same value.
-        assert_eq!(standard_quotes(r"q NOT LIKE '%\_%'"), r"q NOT LIKE '%\\_%'");
-        assert_eq!(standard_quotes(r"`q` not like '%\\_%'"), r"`q` not like '%\\_%'");
-        assert_eq!(standard_quotes(r"q <> 'tab\there'"), r"q <> 'tab\there'");
-        assert_eq!(standard_quotes(r#"q <> 'x\"y'"#), r#"q <> 'x"y'"#);
+        // As MariaDB prints `'%\_%'` back: the spelling written.
+        assert_eq!(standard_quotes(r"`q` not like '%\\_%'"), r"`q` not like '%\_%'");
+        assert_eq!(standard_quotes(r"`q` <> 'tab\there' and `q` <> 'x\\y'"), r"`q` <> 'tab\there' and `q` <> 'x\\y'");
         assert!(rule(Some("SOMETIMES")).is_err());
     }
 

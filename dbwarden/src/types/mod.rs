@@ -292,7 +292,9 @@ pub(crate) fn literal_value(ty: &ColumnType, expr: &str) -> Option<String> {
     };
     let date = |text: &str| {
         let mut parts = text.split('-');
-        let (y, m, d) = (number(parts.next()?, 4)?, number(parts.next()?, 2)?, number(parts.next()?, 2)?);
+        // (A year of four digits only: the servers read '24-01-02' as 2024.)
+        let year = parts.next().filter(|y| y.len() == 4)?;
+        let (y, m, d) = (number(year, 4)?, number(parts.next()?, 2)?, number(parts.next()?, 2)?);
         (parts.next().is_none() && (1..=12).contains(&m) && (1..=31).contains(&d))
             .then(|| format!("{y:04}-{m:02}-{d:02}"))
     };
@@ -318,14 +320,17 @@ pub(crate) fn literal_value(ty: &ColumnType, expr: &str) -> Option<String> {
             let (d, t) = text.split_once(['T', ' ']).unwrap_or((text, "00:00:00"));
             Some(format!("{} {}", date(d)?, time(t)?))
         }
-        ColumnType::Boolean => {
-            let word = quoted.unwrap_or(expr).to_ascii_lowercase();
-            match word.as_str() {
+        // Unquoted, only the keywords and MySQL's 1 and 0; quoted, the words PostgreSQL reads as a boolean.
+        ColumnType::Boolean => match (quoted.map(str::to_ascii_lowercase), expr.to_ascii_uppercase().as_str()) {
+            (None, "TRUE" | "1") => Some("TRUE".into()),
+            (None, "FALSE" | "0") => Some("FALSE".into()),
+            (Some(word), _) => match word.as_str() {
                 "true" | "t" | "yes" | "y" | "on" | "1" => Some("TRUE".into()),
                 "false" | "f" | "no" | "n" | "off" | "0" => Some("FALSE".into()),
                 _ => None,
-            }
-        }
+            },
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -364,12 +369,15 @@ mod tests {
         assert!(same(&Date, "'2024-1-2'", "'2024-01-02'"));
         assert!(same(&Boolean, "'true'", "TRUE"));
         assert!(same(&Boolean, "false", "'f'"));
+        assert!(same(&Boolean, "1", "TRUE"));
         assert!(!same(&Time, "'10:00'", "'10:00:01'"));
         assert!(!same(&Date, "'2024-01-02'", "'2024-01-03'"));
         assert!(!same(&Text, "'10:00'", "'10:00:00'"), "text is compared as written");
         assert!(!same(&TimestampTz, "'2020-01-01 10:00+02'", "'2020-01-01 10:00:00+02'"), "a zone: as written");
         assert!(!same(&Date, "CURRENT_DATE", "CURRENT_DATE"), "an expression is no literal");
         assert_eq!(literal_value(&Date, "'2024-13-02'"), None);
+        assert_eq!(literal_value(&Date, "'24-01-02'"), None, "a two-digit year is the servers' to read");
+        assert_eq!(literal_value(&Boolean, "yes"), None, "unquoted, a name");
     }
 
     #[test]
