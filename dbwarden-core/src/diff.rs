@@ -316,7 +316,10 @@ fn loses_values(from: &crate::schema::ColumnType, to: &crate::schema::ColumnType
         // Text read as a number with a fraction or as a date or time: '1.555' into DECIMAL(5, 2) is 1.56, a long
         // fraction into a float keeps fewer digits, '2024-01-02 10:11:12' into DATE loses its time (both servers,
         // without an error). Into an integer, a fraction is an error instead.
-        (Varchar(_) | Char(_) | Text, Decimal(..) | Real | Double | Date | Time) => true,
+        // Into a timestamp PostgreSQL drops a zone ('10:00+05' is 10:00) and rounds past microseconds.
+        (Varchar(_) | Char(_) | Text, Decimal(..) | Real | Double | Date | Time | Timestamp) => true,
+        // MySQL copies an ENUM into a number as its position ('y' of ('x', 'y') becomes 2).
+        (Enum(_), SmallInt | Integer | BigInt | Decimal(..) | Real | Double | Boolean) => true,
         _ => false,
     }
 }
@@ -1563,6 +1566,8 @@ mod tests {
             (Text, Real),
             (Varchar(30), Date),
             (Char(8), Time),
+            (Text, Timestamp),
+            (Enum(vec!["x".into(), "y".into()]), Integer),
         ] {
             let change = alter(from.clone(), to.clone());
             assert_eq!(change.safety(), Safety::Critical, "{from} -> {to}");
@@ -1582,7 +1587,7 @@ mod tests {
             (Text, Varchar(10)),
             (Boolean, Integer),
             (Varchar(10), Integer),
-            (Text, Timestamp),
+            (Text, TimestampTz),
         ] {
             let change = alter(from.clone(), to.clone());
             assert_ne!(change.safety(), Safety::Critical, "{from} -> {to}");
