@@ -74,13 +74,9 @@ fn files(root: &Path) -> Vec<String> {
 /// change again at every run).
 #[tokio::test]
 async fn defaults_and_checks_in_another_spelling_converge() {
-    const MANIFEST: &str = r#"[[table]]
-name = "t"
-[[table.column]]
-name = "id"
-type = "Integer"
-primary_key = true
-[[table.column]]
+    let manifest = format!(
+        "{TABLE_T}{}",
+        r#"[[table.column]]
 name = "at"
 type = "Time"
 server_default = "'10:00'"
@@ -102,14 +98,15 @@ type = "String(20)"
 [[table.check]]
 name = "c"
 expr = '''q NOT LIKE '%\_%' '''
-"#;
+"#
+    );
     for dialect in ALL {
         let db = TestDb::new(dialect).await;
         let (root, url) = (db.dir.path(), db.url.as_str());
         // (MySQL's BOOLEAN is TINYINT, which takes no string: `'true'` there is the user's mistake, refused.)
         let manifest = match dialect {
-            Dialect::Postgres => MANIFEST.to_string(),
-            _ => MANIFEST.replace("\"'true'\"", "\"TRUE\""),
+            Dialect::Postgres => manifest.clone(),
+            _ => manifest.replace("\"'true'\"", "\"TRUE\""),
         };
         std::fs::write(root.join("dbwarden.schema.toml"), manifest).unwrap();
         let out = run(root, url, &["make-migrations", "spellings"]);
@@ -137,23 +134,20 @@ expr = '''q NOT LIKE '%\_%' '''
 /// defect of dbwarden); MySQL reads the same text.
 #[tokio::test]
 async fn a_check_one_dialect_cannot_read_is_refused_by_name() {
-    const MANIFEST: &str = r#"[[table]]
-name = "t"
-[[table.column]]
-name = "id"
-type = "Integer"
-primary_key = true
-[[table.column]]
+    let manifest = format!(
+        "{TABLE_T}{}",
+        r#"[[table.column]]
 name = "q"
 type = "String(20)"
 [[table.check]]
 name = "c"
 expr = '''q <> 'x\'y' '''
-"#;
+"#
+    );
     for dialect in [Dialect::Postgres, Dialect::MySql] {
         let db = TestDb::new(dialect).await;
         let (root, url) = (db.dir.path(), db.url.as_str());
-        std::fs::write(root.join("dbwarden.schema.toml"), MANIFEST).unwrap();
+        std::fs::write(root.join("dbwarden.schema.toml"), &manifest).unwrap();
         let out = run(root, url, &["make-migrations", "quote"]);
         if dialect == Dialect::Postgres {
             assert_eq!(out.code, 2, "{out:?}");
@@ -169,6 +163,10 @@ expr = '''q <> 'x\'y' '''
         }
     }
 }
+
+/// A manifest's table `t` with an integer primary key `id`, for the columns and checks after it.
+const TABLE_T: &str =
+    "[[table]]\nname = \"t\"\n[[table.column]]\nname = \"id\"\ntype = \"Integer\"\nprimary_key = true\n";
 
 fn run(root: &Path, url: &str, args: &[&str]) -> common::CliOutput {
     let mut all = vec!["--url", url];

@@ -95,7 +95,10 @@ pub fn mask(url: &str) -> String {
 /// user's (`postgres//u:pw@h`, `postgres:/u:pw@h`): everything from the first `:` to the last `@` is hidden.
 fn userinfo_password(url: &str) -> Option<std::ops::Range<usize>> {
     let at = url.rfind('@')?;
-    match url.find("://").filter(|i| i + 3 <= at) {
+    // (`://` ends the scheme only where no `:`, `/` or `@` stands before it: in `postgres:/u:a://b@h` it is in the
+    // password. Free text may put a quote or a backtick before the scheme.)
+    let scheme = |i: &usize| *i > 0 && !url[..*i].contains([':', '/', '@']);
+    match url.find("://").filter(|i| i + 3 <= at && scheme(i)) {
         Some(i) => {
             let colon = url[i + 3..at].find(':')?;
             Some(i + 3 + colon + 1..at)
@@ -208,6 +211,8 @@ mod tests {
         assert_eq!(mask("postgres:/u:p/q@h/d"), "postgres:***@h/d");
         assert_eq!(mask("postgres://u:p/q@h/d"), "postgres://u:***@h/d");
         assert_eq!(mask("postgres:u:p@h"), "postgres:***@h");
+        assert_eq!(mask("postgres:/a:PW://@db/main"), "postgres:***@db/main", "a `://` in the password");
+        assert_eq!(mask_in_text("`postgres://u:pw@h/d`: bad"), "`postgres://u:***@h/d`: bad");
         assert_eq!(mask("sqlite:app.db"), "sqlite:app.db");
         assert_eq!(mask("mysql://root@h/db@x"), "mysql://root@h/db@x");
         let text = mask_in_text("database \"postgres:topsecret@127.0.0.1/x\" does not exist");
