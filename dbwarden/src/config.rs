@@ -159,6 +159,7 @@ impl Config {
             if !valid_name(&name) {
                 return Err(invalid(db.name.span().start, format!("name `{name}` must match [a-zA-Z][a-zA-Z0-9_]*")));
             }
+            let env_key = format!("DBWARDEN_{}_URL", name.to_ascii_uppercase());
             if let Some(other) = databases.iter().find(|d: &&DatabaseConfig| d.name.eq_ignore_ascii_case(&name)) {
                 return Err(invalid(
                     db.name.span().start,
@@ -166,9 +167,8 @@ impl Config {
                         true => format!("a second database named `{name}`"),
                         // They would share DBWARDEN_<NAME>_URL, and a folder on a case-blind file system.
                         false => format!(
-                            "database `{name}` differs from `{}` only in case: both would read {}; rename one",
-                            other.name,
-                            format_args!("DBWARDEN_{}_URL", name.to_ascii_uppercase())
+                            "database `{name}` differs from `{}` only in case: both would read {env_key}; rename one",
+                            other.name
                         ),
                     },
                 ));
@@ -185,7 +185,6 @@ impl Config {
                 }
             }
             let default = db.default.as_ref().map_or(only_one, |d| *d.get_ref());
-            let env_key = format!("DBWARDEN_{}_URL", name.to_ascii_uppercase());
             let mut unresolved = None;
             let env_var = [env_key.as_str(), "DATABASE_URL"]
                 .into_iter()

@@ -483,6 +483,15 @@ fn files(db: &DatabaseConfig) -> Result<Files, Error> {
     })
 }
 
+/// The version of a new migration: the one after `newest` (the newest file's version and name), or the first.
+pub(crate) fn next_version(newest: Option<(u64, &str)>) -> Result<dbwarden_core::file::Version, Error> {
+    use dbwarden_core::file::Version;
+    match newest {
+        None => Ok(Version(1)),
+        Some((v, file)) => Version(v).next().ok_or_else(|| Error::NoVersionAfter { newest: file.to_string() }),
+    }
+}
+
 /// The snapshot of the current files and `schema`, which is canonical already (as [`compare`] returns it).
 fn snapshot_of(db: &DatabaseConfig, schema: &Schema) -> Result<Snapshot, Error> {
     let now = files(db)?;
@@ -964,19 +973,16 @@ fn refusals(dialect: Dialect, compared: &Compared, live: &Extras) -> Result<(), 
 /// The first check or default of a table the migration touches that the dialect's lexer cannot read (models are
 /// checked for balance without a dialect; `E'it\'s'` or `'it\'s'` read on one backend only).
 fn check_expressions(dialect: Dialect, compared: &Compared) -> Result<(), MakeError> {
+    use dbwarden_core::schema::Expression;
     for t in compared.new.tables.iter().filter(|t| touches(compared, &t.name)) {
-        let checks = t.checks.iter().map(|c| (format!("check `{}`", c.name), &c.expr));
-        let defaults =
-            t.columns.iter().filter_map(|c| Some((format!("the default of column `{}`", c.name), c.default.as_ref()?)));
-        for (what, expr) in checks.chain(defaults) {
+        for (at, expr) in t.expressions() {
             if let Err(e) = dbwarden_core::lexer::split(&format!("SELECT ({expr})"), dialect) {
-                return Err(MakeError::UnreadableExpression {
-                    table: t.name.clone(),
-                    what,
-                    expr: expr.clone(),
-                    dialect,
-                    message: e.to_string(),
-                });
+                let what = match at {
+                    Expression::Check(c) => format!("check `{}`", c.name),
+                    Expression::Default(c) => format!("the default of column `{}`", c.name),
+                };
+                let (table, expr, message) = (t.name.clone(), expr.to_string(), e.to_string());
+                return Err(MakeError::UnreadableExpression { table, what, expr, dialect, message });
             }
         }
     }
@@ -1142,10 +1148,8 @@ pub async fn make_migrations(db: &DatabaseConfig, options: &MakeOptions) -> Resu
     };
     let description =
         if options.description.trim().is_empty() { describe(&changes) } else { options.description.clone() };
-    let next = match files(db)?.newest {
-        None => dbwarden_core::file::Version(1),
-        Some((v, newest)) => dbwarden_core::file::Version(v).next().ok_or(Error::NoVersionAfter { newest })?,
-    };
+    let newest = files(db)?.newest;
+    let next = next_version(newest.as_ref().map(|(v, file)| (*v, file.as_str())))?;
     let filename = format!("{}__{next}_{}.sql", db.name, dbwarden_core::file::slugify(&description));
     let path = db.migrations_dir.join(&filename);
     let text = format!("{}\n{text}", dbwarden_core::file::title_line(&description));

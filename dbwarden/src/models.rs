@@ -91,6 +91,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use dbwarden_core::schema::Expression;
+
 pub use dbwarden_core::schema::{ModelTable, Schema};
 
 /// A table model: implemented by `#[derive(Table)]`.
@@ -353,15 +355,12 @@ pub fn schema(models: &[ModelTable], database: Option<&str>, default_db: &str) -
         }
 
         // (Checked here for derived models and manifests alike: the generated file would not read back.)
-        let checks = t.checks.iter().map(|c| (format!("check `{}` of table `{}`", c.name, t.name), &c.expr));
-        let defaults = t
-            .columns
-            .iter()
-            .filter_map(|c| c.default.as_ref().map(|d| (format!("the default of `{}.{}`", t.name, c.name), d)));
-        for (what, expr) in checks.chain(defaults) {
-            if !dbwarden_core::schema::balanced(expr) {
-                return Err(ModelError::OpenExpression { origin: m.origin.clone(), what, expr: expr.clone() });
-            }
+        if let Some((at, expr)) = t.expressions().find(|(_, expr)| !dbwarden_core::schema::balanced(expr)) {
+            let what = match at {
+                Expression::Check(c) => format!("check `{}` of table `{}`", c.name, t.name),
+                Expression::Default(c) => format!("the default of `{}.{}`", t.name, c.name),
+            };
+            return Err(ModelError::OpenExpression { origin: m.origin.clone(), what, expr: expr.to_string() });
         }
 
         for fk in &t.foreign_keys {

@@ -330,6 +330,28 @@ impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+
+    /// The SQL expressions the table's DDL carries as written: each check's and each column default's, with where
+    /// it stands.
+    ///
+    /// ```
+    /// use dbwarden_core::schema::{Check, Expression, Table};
+    /// let t = Table { name: "t".into(), checks: vec![Check { name: "c".into(), expr: "a > 0".into() }], ..Table::default() };
+    /// assert!(matches!(t.expressions().next(), Some((Expression::Check(c), "a > 0")) if c.name == "c"));
+    /// ```
+    pub fn expressions(&self) -> impl Iterator<Item = (Expression<'_>, &str)> {
+        let checks = self.checks.iter().map(|c| (Expression::Check(c), c.expr.as_str()));
+        checks.chain(self.columns.iter().filter_map(|c| Some((Expression::Default(c), c.default.as_deref()?))))
+    }
+}
+
+/// Where an expression of a table stands (see [`Table::expressions`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Expression<'t> {
+    /// A check constraint's expression.
+    Check(&'t Check),
+    /// A column's default.
+    Default(&'t Column),
 }
 
 /// What only the column's type can tell about a normalised default: a boolean written as a number (as MySQL stores

@@ -560,11 +560,8 @@ fn new_file(cli: &Cli, out: &Out, description: &str, name: Option<&str>) -> Resu
             return Err(Error::MigrationsInSubfolders { path: db.migrations_dir.clone(), subfolders }.into());
         }
     }
-    let newest = resolved.iter().filter_map(|f| f.name.version.map(|v| (v, &f.filename))).max();
-    let next = match newest {
-        None => dbwarden_core::file::Version(1),
-        Some((v, file)) => v.next().ok_or_else(|| Failure::from(Error::NoVersionAfter { newest: file.clone() }))?,
-    };
+    let newest = resolved.iter().filter_map(|f| f.name.version.map(|v| (v.0, f.filename.as_str()))).max();
+    let next = crate::make::next_version(newest)?;
     let slug = dbwarden_core::file::slugify(description);
     let filename = format!("{}__{next}_{slug}.sql", db.name);
     let path = db.migrations_dir.join(&filename);
@@ -586,6 +583,19 @@ struct MultiReport {
     databases: Vec<Report>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     stopped: Vec<String>,
+}
+
+/// What an empty run with `--count` or `--to-version` says: repeatables and later files may still be pending
+/// (`status` tells), so not "up to date".
+const NOTHING_WITHIN_LIMIT: &str = "nothing to apply within --count/--to-version";
+
+fn limited(args: &MigrateArgs) -> bool {
+    args.count.is_some() || args.to_version.is_some()
+}
+
+/// The stop line of `database`, held back by `--ceiling` (see `migrate`).
+fn held_back_line<'s>(stopped: &'s [String], database: &str) -> Option<&'s String> {
+    stopped.iter().find(|s| s.strip_prefix(database).is_some_and(|rest| rest.starts_with(": ")))
 }
 
 async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure> {
@@ -659,12 +669,9 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
                     .iter()
                     .map(|r: &Report| {
                         let files: Vec<&str> = r.steps.iter().map(|s| s.filename.as_str()).collect();
-                        let held = stopped.iter().find(|s| s.starts_with(&format!("{}: ", r.database)));
-                        match (files.as_slice(), held) {
+                        match (files.as_slice(), held_back_line(&stopped, &r.database)) {
                             ([], Some(held)) => held.clone(),
-                            ([], None) if args.count.is_some() || args.to_version.is_some() => {
-                                format!("{}: nothing to apply within --count/--to-version", r.database)
-                            }
+                            ([], None) if limited(args) => format!("{}: {NOTHING_WITHIN_LIMIT}", r.database),
                             ([], None) => format!("{}: up to date", r.database),
                             (files, _) => format!("{}: applied {}", r.database, files.join(", ")),
                         }
@@ -688,15 +695,8 @@ async fn migrate(cli: &Cli, out: &Out, args: &MigrateArgs) -> Result<u8, Failure
         for r in &reports {
             let verb = if r.dry_run { "would apply" } else { "applied" };
             // (A database stopped before its first pending file is not up to date: its stop line says so.)
-            let held = stopped.iter().any(|s| s.starts_with(&format!("{}: ", r.database)));
-            if r.steps.is_empty() && !held {
-                // (With a limit, repeatables and later files may still be pending: `status` tells.)
-                let limited = args.count.is_some() || args.to_version.is_some();
-                let what = if limited {
-                    "nothing to apply within --count/--to-version"
-                } else {
-                    "up to date, nothing to apply"
-                };
+            if r.steps.is_empty() && held_back_line(&stopped, &r.database).is_none() {
+                let what = if limited(args) { NOTHING_WITHIN_LIMIT } else { "up to date, nothing to apply" };
                 text.push_str(&format!("{}: {what}\n", r.database));
             }
             for s in &r.steps {

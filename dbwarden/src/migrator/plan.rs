@@ -7,6 +7,7 @@ use dbwarden_core::checksum;
 use dbwarden_core::file::{MigrationFile, MigrationKind};
 use dbwarden_core::lexer::Statement;
 
+use super::exec::RanSoFar;
 use super::report::{step, Report};
 use super::Migrator;
 use crate::backend::{dialect, Backend};
@@ -196,13 +197,13 @@ pub(super) fn same_migration(row: &AppliedMigration, file: &MigrationFile) -> bo
     }
 }
 
-/// Whether a part-way `row` records the first statements of `file`'s upgrade as those that ran.
+/// Whether a part-way `row` records the first statements of `file`'s upgrade as those that ran (the check a resume
+/// makes, [`RanSoFar::check`], for a row that carries the statements' checksum).
 pub(super) fn ran_first(row: &AppliedMigration, file: &MigrationFile, dialect: dbwarden_core::Dialect) -> bool {
     let Ok(statements) = file.statements(&file.upgrade, dialect) else { return false };
-    let texts: Vec<&str> = statements.iter().map(|s| s.sql).take(row.statements_done).collect();
+    let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
     row.checksum_algorithm.as_deref() == Some(checksum::STATEMENTS_ALGORITHM)
-        && texts.len() == row.statements_done
-        && row.checksum.as_deref() == Some(checksum::statements_checksum(&texts).as_str())
+        && RanSoFar::new(&texts).check(file, row.statements_done, Some(row)).is_ok()
 }
 
 pub(super) fn is_edited(row: &AppliedMigration, file: &MigrationFile) -> bool {
@@ -266,7 +267,7 @@ impl Migrator {
             let statements = file.statements(&file.upgrade, backend.dialect())?;
             // What the run itself would refuse (see `apply_one`).
             let texts: Vec<&str> = statements.iter().map(|s| s.sql).collect();
-            super::exec::RanSoFar::new(&texts).check(file, resume, Self::row_of(&rows, file))?;
+            RanSoFar::new(&texts).check(file, resume, Self::row_of(&rows, file))?;
             // What the run would send: a migration stopped part-way resumes after the statements that ran.
             let mut sql = statements.iter().skip(resume).map(|s| format!("{};", s.sql)).collect::<Vec<_>>().join("\n");
             if resume > 0 && resume == statements.len() {
